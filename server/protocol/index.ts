@@ -1,0 +1,6 @@
+export * from './common';
+export * from './events';
+export * from './lab';
+export * from './topology';
+export * from './tracer';
+export * from './capture';

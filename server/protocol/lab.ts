@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+export const LabScenario = z.enum(['basic', 'dsr']);
+export type LabScenario = z.infer<typeof LabScenario>;
+
+export const LabRole = z.enum(['host', 'node', 'pod']);
+
+export const LabNamespace = z.object({
+  name: z.string(),
+  role: LabRole,
+  /** The node a pod hangs off; absent for nodes and host. */
+  node: z.string().optional(),
+  /** Address of eth0 (nodes, pods) as CIDR. */
+  addr: z.string(),
+  present: z.boolean(),
+});
+export type LabNamespace = z.infer<typeof LabNamespace>;
+
+export const LabStatus = z.object({
+  up: z.boolean(),
+  /** Some but not all of what the lab owns exists (e.g. a crash mid-up). `up` repairs, `down` cleans. */
+  partial: z.boolean(),
+  scenario: LabScenario.nullable(),
+  namespaces: z.array(LabNamespace),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      clusterIP: z.string(),
+      port: z.number(),
+      nodePort: z.number(),
+      backends: z.array(z.string()),
+    }),
+  ),
+  echoServers: z.array(z.object({ pod: z.string(), pid: z.number(), alive: z.boolean() })),
+});
+export type LabStatus = z.infer<typeof LabStatus>;
+
+export interface LabServerEvents {
+  'lab:status': (s: LabStatus) => void;
+}
+export interface LabClientEvents {
+  'lab:watch': () => void;
+}
