@@ -1,0 +1,3 @@
+export { labDown, labStatus, labUp, LabError } from './lab';
+export type { DownResult, Progress } from './lab';
+export * as labSpec from './spec';

@@ -1,0 +1,312 @@
+// Bring the embedded lab up and down. Everything created is recorded (state.ts); anything of the same
+// name that the lab did not create makes `up` refuse before it changes anything.
+import { spawn } from 'node:child_process';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LabScenario, LabStatus } from '../protocol/lab';
+import { exec, execOk, inNetns } from '../sys/exec';
+import {
+  BRIDGE,
+  ECHO_PORT,
+  HOST_FORWARD_RULE,
+  HOST_LINKS,
+  NAMESPACES,
+  NODES,
+  PODS,
+  SERVICE,
+  kubeProxyRules,
+} from './spec';
+import { clearState, readState, writeState, type LabState } from './state';
+
+const ECHO_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'echo-server.mjs');
+
+export class LabError extends Error {}
+
+export type Progress = (step: string) => void;
+
+function assertRoot(): void {
+  if (process.getuid?.() !== 0) throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
+}
+
+async function netnsInode(name: string): Promise<number | undefined> {
+  try {
+    return (await stat(`/var/run/netns/${name}`)).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+async function hostLinkIndexes(): Promise<Map<string, number>> {
+  const out = await execOk(['ip', '-j', 'link', 'show']);
+  const links = JSON.parse(out) as { ifname: string; ifindex: number }[];
+  return new Map(links.map((l) => [l.ifname, l.ifindex]));
+}
+
+/** Feeds commands to `ip -batch` (optionally in a netns): one process instead of dozens. */
+async function ipBatch(netns: string | undefined, lines: readonly string[]): Promise<void> {
+  const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
+  await execOk(argv, { input: lines.join('\n') + '\n' });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True only if pid is still one of our echo servers (PIDs get reused). */
+async function isEchoProcess(pid: number): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('echo-server.mjs');
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the process's netns has a TCP listener on port (read from /proc, no traffic needed). */
+async function waitListening(pid: number, port: number, timeoutMs: number): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const tcp = await readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '');
+    if (tcp.split('\n').some((l) => l.includes(hex) && / 0A /.test(l))) return;
+    if (!pidAlive(pid)) throw new LabError(`echo server (pid ${pid}) exited before listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new LabError(`echo server (pid ${pid}) did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+function startEcho(pod: string): number {
+  const argv = inNetns({ kind: 'named', name: pod }, process.execPath, [ECHO_SCRIPT, pod, String(ECHO_PORT)]);
+  const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
+  child.unref();
+  if (child.pid === undefined) throw new LabError(`could not start the echo server in ${pod}`);
+  return child.pid;
+}
+
+/** Names of lab resources that exist but are not ours. Empty means `up` may proceed. */
+async function foreignResources(state: LabState | undefined): Promise<string[]> {
+  const links = await hostLinkIndexes();
+  const foreign: string[] = [];
+  for (const ns of NAMESPACES) {
+    const ino = await netnsInode(ns);
+    if (ino !== undefined && state?.namespaces[ns] !== ino) foreign.push(`network namespace "${ns}"`);
+  }
+  for (const l of HOST_LINKS) {
+    const idx = links.get(l);
+    if (idx !== undefined && state?.hostLinks[l] !== idx) foreign.push(`link "${l}"`);
+  }
+  return foreign;
+}
+
+async function hostRulePresent(rule: readonly string[]): Promise<boolean> {
+  return (await exec(['iptables', '-C', ...rule])).code === 0;
+}
+
+export async function labStatus(): Promise<LabStatus> {
+  const state = await readState();
+  const namespaces = await Promise.all(
+    [
+      { name: 'host', role: 'host' as const, addr: BRIDGE.cidr, node: undefined },
+      ...NODES.map((n) => ({ name: n.name, role: 'node' as const, addr: `${n.ip}/16`, node: undefined })),
+      ...PODS.map((p) => ({ name: p.name, role: 'pod' as const, addr: `${p.ip}/24`, node: p.node })),
+    ].map(async (n) => {
+      const present =
+        n.role === 'host'
+          ? state !== undefined && (await hostLinkIndexes()).get(BRIDGE.name) === state.hostLinks[BRIDGE.name]
+          : state !== undefined && (await netnsInode(n.name)) === state.namespaces[n.name];
+      return { name: n.name, role: n.role, addr: n.addr, present, ...(n.node ? { node: n.node } : {}) };
+    }),
+  );
+  const echoServers = await Promise.all(
+    (state?.echo ?? []).map(async (e) => ({ pod: e.pod, pid: e.pid, alive: await isEchoProcess(e.pid) })),
+  );
+  const allPresent = namespaces.every((n) => n.present);
+  const anyPresent = namespaces.some((n) => n.present);
+  const echoOk = echoServers.length === PODS.filter((p) => p.echo).length && echoServers.every((e) => e.alive);
+  return {
+    up: state !== undefined && allPresent && echoOk,
+    partial: state !== undefined && (!allPresent || !echoOk) && (anyPresent || echoServers.some((e) => e.alive)),
+    scenario: state?.scenario ?? null,
+    namespaces,
+    services: [
+      {
+        name: SERVICE.name,
+        clusterIP: SERVICE.clusterIP,
+        port: SERVICE.port,
+        nodePort: SERVICE.nodePort,
+        backends: SERVICE.endpoints.map((e) => `${e.ip}:${e.port}`),
+      },
+    ],
+    echoServers,
+  };
+}
+
+export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progress } = {}): Promise<LabStatus> {
+  assertRoot();
+  const scenario = opts.scenario ?? 'basic';
+  if (scenario !== 'basic') throw new LabError(`scenario "${scenario}" is not available yet; use --scenario basic`);
+  const progress = opts.onProgress ?? (() => undefined);
+
+  const existing = await readState();
+  if (existing) {
+    const status = await labStatus();
+    if (status.up && existing.scenario === scenario) {
+      progress('lab already up');
+      return status;
+    }
+    // A partial or different lab of ours: rebuild it from scratch rather than patch it.
+    progress('repairing a partial lab');
+    await labDown({ onProgress: progress });
+  }
+
+  const foreign = await foreignResources(undefined);
+  if (foreign.length > 0) {
+    throw new LabError(`refusing to start: ${foreign.join(', ')} already exist${foreign.length === 1 ? 's' : ''} and the lab did not create ${foreign.length === 1 ? 'it' : 'them'}`);
+  }
+
+  const state: LabState = {
+    scenario,
+    createdAt: new Date().toISOString(),
+    namespaces: {},
+    hostLinks: {},
+    hostRules: [],
+    echo: [],
+  };
+  try {
+    progress('creating namespaces and the kind0 bridge');
+    await ipBatch(undefined, [
+      ...NAMESPACES.map((n) => `netns add ${n}`),
+      `link add ${BRIDGE.name} address ${BRIDGE.mac} type bridge`,
+      ...NODES.map((n) => `link add ${n.veth} type veth peer name eth0 address ${n.mac} netns ${n.name}`),
+    ]);
+    // Record ownership before anything else can fail, so `down` can always clean up.
+    for (const n of NAMESPACES) {
+      const ino = await netnsInode(n);
+      if (ino !== undefined) state.namespaces[n] = ino;
+    }
+    const links = await hostLinkIndexes();
+    for (const l of HOST_LINKS) {
+      const idx = links.get(l);
+      if (idx !== undefined) state.hostLinks[l] = idx;
+    }
+    await writeState(state);
+
+    progress('wiring nodes, pods and routes');
+    await ipBatch(undefined, [
+      `addr add ${BRIDGE.cidr} dev ${BRIDGE.name}`,
+      `link set ${BRIDGE.name} up`,
+      ...NODES.flatMap((n) => [`link set ${n.veth} master ${BRIDGE.name}`, `link set ${n.veth} up`]),
+    ]);
+    await Promise.all(
+      NODES.map((n) => {
+        const pods = PODS.filter((p) => p.node === n.name);
+        const other = NODES.filter((o) => o.name !== n.name);
+        return ipBatch(n.name, [
+          'link set lo up',
+          `addr add ${n.ip}/16 dev eth0`,
+          'link set eth0 up',
+          `link add cni0 address 0a:58:${hexIp(n.gateway)} type bridge`,
+          `addr add ${n.gateway}/24 dev cni0`,
+          'link set cni0 up',
+          ...pods.flatMap((p) => [
+            `link add ${p.veth} type veth peer name eth0 address ${p.mac} netns ${p.name}`,
+            `link set ${p.veth} master cni0`,
+            `link set ${p.veth} type bridge_slave hairpin on`,
+            `link set ${p.veth} up`,
+          ]),
+          ...other.map((o) => `route add ${o.podCidr} via ${o.ip}`),
+        ]);
+      }),
+    );
+    progress('configuring pods, sysctls and kube-proxy rules');
+    await Promise.all([
+      ...PODS.map((p) => {
+        const node = NODES.find((n) => n.name === p.node);
+        return ipBatch(p.name, ['link set lo up', `addr add ${p.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${node?.gateway}`]);
+      }),
+      ...NODES.map(async (n) => {
+        const ns = { kind: 'named', name: n.name } as const;
+        await execOk(inNetns(ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']));
+        await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: kubeProxyRules() });
+      }),
+      (async () => {
+        if (!(await hostRulePresent(HOST_FORWARD_RULE))) {
+          await execOk(['iptables', '-I', ...HOST_FORWARD_RULE.slice(0, 1), '1', ...HOST_FORWARD_RULE.slice(1)]);
+          state.hostRules.push([...HOST_FORWARD_RULE]);
+        }
+      })(),
+    ]);
+
+    progress('starting echo servers in pod-c and pod-d');
+    for (const p of PODS.filter((x) => x.echo)) state.echo.push({ pod: p.name, pid: startEcho(p.name) });
+    await writeState(state);
+    await Promise.all(state.echo.map((e) => waitListening(e.pid, ECHO_PORT, 5000)));
+  } catch (e) {
+    progress('rolling back');
+    await writeState(state);
+    await labDown().catch(() => undefined);
+    throw e;
+  }
+  progress('lab up');
+  return labStatus();
+}
+
+function hexIp(ip: string): string {
+  return ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join(':');
+}
+
+export interface DownResult {
+  readonly removed: boolean;
+  readonly message: string;
+}
+
+export async function labDown(opts: { onProgress?: Progress } = {}): Promise<DownResult> {
+  assertRoot();
+  const progress = opts.onProgress ?? (() => undefined);
+  const state = await readState();
+  if (!state) return { removed: false, message: 'lab is not up; nothing to remove' };
+
+  progress('stopping echo servers');
+  for (const e of state.echo) {
+    if (await isEchoProcess(e.pid)) process.kill(e.pid, 'SIGKILL');
+  }
+  progress('removing iptables rules');
+  for (const rule of state.hostRules) {
+    while ((await exec(['iptables', '-D', ...rule])).code === 0) {
+      // -D removes one copy per call; repeat in case a crash left duplicates.
+    }
+  }
+  progress('removing links and namespaces');
+  const links = await hostLinkIndexes();
+  const ours = Object.entries(state.hostLinks).filter(([name, idx]) => links.get(name) === idx);
+  if (ours.length > 0) await ipBatch(undefined, ours.map(([name]) => `link del ${name}`));
+  const nsOurs: string[] = [];
+  for (const [name, ino] of Object.entries(state.namespaces)) {
+    if ((await netnsInode(name)) === ino) nsOurs.push(name);
+  }
+  if (nsOurs.length > 0) await ipBatch(undefined, nsOurs.map((n) => `netns del ${n}`));
+  await clearState();
+  await waitGone(state);
+  progress('lab down');
+  return { removed: true, message: `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules` };
+}
+
+/** Namespace teardown is asynchronous: wait until the echo processes and netns files are really gone. */
+async function waitGone(state: LabState): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    const files = await readdir('/var/run/netns').catch(() => [] as string[]);
+    const nsLeft = Object.keys(state.namespaces).some((n) => files.includes(n));
+    const procLeft = state.echo.some((e) => pidAlive(e.pid));
+    if (!nsLeft && !procLeft) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,43 @@
+// What the lab owns, recorded so `down` removes exactly that and `up` can refuse what it did not create.
+// Lives under /run: it is gone after a reboot, like the namespaces it describes.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { LabScenario } from '../protocol/lab';
+
+export const STATE_FILE = process.env.PJ_LAB_STATE ?? '/run/packet-journey/lab.json';
+
+const LabState = z.object({
+  scenario: LabScenario,
+  createdAt: z.string(),
+  /** netns name -> nsfs inode at creation; a same-named namespace with another inode is not ours. */
+  namespaces: z.record(z.string(), z.number()),
+  /** host link name -> ifindex at creation. */
+  hostLinks: z.record(z.string(), z.number()),
+  hostRules: z.array(z.array(z.string())),
+  echo: z.array(z.object({ pod: z.string(), pid: z.number() })),
+});
+export type LabState = z.infer<typeof LabState>;
+
+export async function readState(): Promise<LabState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(STATE_FILE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const parsed = LabState.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`lab state ${STATE_FILE} is corrupt; inspect and remove it by hand`);
+  return parsed.data;
+}
+
+export async function writeState(s: LabState): Promise<void> {
+  await mkdir(dirname(STATE_FILE), { recursive: true });
+  const tmp = `${STATE_FILE}.tmp`;
+  await writeFile(tmp, JSON.stringify(s, null, 2));
+  await rename(tmp, STATE_FILE);
+}
+
+export async function clearState(): Promise<void> {
+  await rm(STATE_FILE, { force: true });
+}

@@ -1,0 +1,182 @@
+// iproute2 JSON (`ip -j -d -b -`, `bridge -j -s fdb`) parsed once, here, into readonly domain types.
+// Elements that do not match are counted and skipped, never a crash.
+import { z } from 'zod';
+import type { FdbEntry, Iface, Neighbor, Route } from '../protocol/topology';
+
+/** The commands fed to one `ip -j -d -b -` per namespace, in this order. */
+export const IP_BATCH = ['addr show', 'neigh show', 'route show', 'netns list-id'] as const;
+
+const RawAddr = z.object({ family: z.string(), local: z.string(), prefixlen: z.number() });
+const RawLink = z.object({
+  ifindex: z.number().int(),
+  ifname: z.string(),
+  flags: z.array(z.string()).default([]),
+  mtu: z.number().int().default(0),
+  operstate: z.string().default('UNKNOWN'),
+  master: z.string().optional(),
+  link_type: z.string().optional(),
+  address: z.string().optional(),
+  link_index: z.number().int().optional(),
+  link_netnsid: z.number().int().optional(),
+  linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
+  addr_info: z.array(z.unknown()).default([]),
+});
+const RawNeigh = z.object({
+  dst: z.string(),
+  dev: z.string().optional(),
+  lladdr: z.string().optional(),
+  state: z.array(z.string()).default([]),
+  router: z.unknown().optional(),
+});
+const RawRoute = z.object({
+  dst: z.string(),
+  gateway: z.string().optional(),
+  dev: z.string().optional(),
+  protocol: z.string().optional(),
+  scope: z.string().optional(),
+  prefsrc: z.string().optional(),
+  type: z.string().optional(),
+  metric: z.number().optional(),
+});
+const RawNsid = z.object({ nsid: z.number().int(), name: z.string().optional() });
+const RawFdb = z.object({
+  mac: z.string(),
+  ifname: z.string(),
+  master: z.string().optional(),
+  vlan: z.number().int().optional(),
+  updated: z.number().optional(),
+  flags: z.array(z.string()).default([]),
+  state: z.string().default(''),
+});
+
+/** An interface as seen inside its namespace, before peers are resolved across namespaces. */
+export interface LocalIface extends Iface {
+  /** Peer ifindex for veths (iproute2's link_index). */
+  readonly peerIfindex?: number;
+  /** Peer namespace id relative to this namespace; absent when the peer is in the same namespace. */
+  readonly peerNsid?: number;
+}
+
+export interface NsSnapshot {
+  readonly interfaces: readonly LocalIface[];
+  readonly neighbors: readonly Neighbor[];
+  readonly routes: readonly Route[];
+  /** netnsid -> `ip netns` name, for the ids iproute2 could name. */
+  readonly nsids: ReadonlyMap<number, string | undefined>;
+  readonly badElements: number;
+}
+
+/** Parses each element with `schema`, keeping the good ones and counting the rest. */
+function parseEach<T>(raw: unknown, schema: z.ZodType<T>): { items: T[]; bad: number } {
+  if (!Array.isArray(raw)) return { items: [], bad: raw === undefined ? 0 : 1 };
+  const items: T[] = [];
+  let bad = 0;
+  for (const el of raw) {
+    const r = schema.safeParse(el);
+    if (r.success) items.push(r.data);
+    else bad++;
+  }
+  return { items, bad };
+}
+
+/**
+ * Splits `ip -j -b -` output into one JSON value per command. iproute2 prints each result on its own line;
+ * a command with nothing to print may print nothing, so callers look results up by position and accept
+ * `undefined`.
+ */
+export function splitBatch(stdout: string): unknown[] {
+  const out: unknown[] = [];
+  for (const line of stdout.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      out.push(JSON.parse(t));
+    } catch {
+      out.push(undefined);
+    }
+  }
+  return out;
+}
+
+function ifaceKind(l: z.infer<typeof RawLink>): string {
+  if (l.link_type === 'loopback') return 'loopback';
+  return l.linkinfo?.info_kind ?? (l.link_type && l.link_type !== 'ether' ? l.link_type : 'device');
+}
+
+export function parseIpBatch(stdout: string): NsSnapshot {
+  const [links, neighs, routes, nsids] = splitBatch(stdout);
+  const l = parseEach(links, RawLink);
+  const n = parseEach(neighs, RawNeigh);
+  const r = parseEach(routes, RawRoute);
+  const s = parseEach(nsids, RawNsid);
+  let bad = l.bad + n.bad + r.bad + s.bad;
+
+  const interfaces: LocalIface[] = l.items.map((x) => {
+    const addrs: string[] = [];
+    const v6: string[] = [];
+    for (const a of x.addr_info) {
+      const p = RawAddr.safeParse(a);
+      if (!p.success) {
+        bad++;
+        continue;
+      }
+      (p.data.family === 'inet' ? addrs : v6).push(`${p.data.local}/${p.data.prefixlen}`);
+    }
+    const kind = ifaceKind(x);
+    return {
+      name: x.ifname,
+      ifindex: x.ifindex,
+      mac: (x.address ?? '').toLowerCase(),
+      kind,
+      mtu: x.mtu,
+      state: x.operstate,
+      up: x.flags.includes('UP'),
+      addrs: [...addrs, ...v6],
+      ...(x.master !== undefined ? { master: x.master } : {}),
+      ...(kind === 'veth' && x.link_index !== undefined ? { peerIfindex: x.link_index } : {}),
+      ...(kind === 'veth' && x.link_netnsid !== undefined ? { peerNsid: x.link_netnsid } : {}),
+    };
+  });
+  const neighbors: Neighbor[] = n.items
+    .filter((x) => x.dev !== undefined)
+    .map((x) => ({
+      ip: x.dst,
+      dev: x.dev ?? '',
+      ...(x.lladdr !== undefined ? { mac: x.lladdr.toLowerCase() } : {}),
+      state: x.state.join(','),
+      router: x.router !== undefined,
+    }));
+  const routeList: Route[] = r.items.map((x) => ({ ...x }));
+  const nsidMap = new Map<number, string | undefined>();
+  for (const x of s.items) nsidMap.set(x.nsid, x.name);
+  return { interfaces, neighbors, routes: routeList, nsids: nsidMap, badElements: bad };
+}
+
+/**
+ * `bridge -j -s fdb show` -> the bridges' forwarding databases. Only entries with a master are the
+ * bridge's own table (what brctl showmacs reads); `self` entries are a port's address filter, left out.
+ */
+export function parseFdb(stdout: string): { entries: FdbEntry[]; bad: number } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stdout.trim() || '[]');
+  } catch {
+    return { entries: [], bad: 1 };
+  }
+  const { items, bad } = parseEach(raw, RawFdb);
+  const entries: FdbEntry[] = [];
+  for (const x of items) {
+    if (x.master === undefined || x.flags.includes('self')) continue;
+    const permanent = x.state === 'permanent' || x.state === 'static';
+    entries.push({
+      bridge: x.master,
+      port: x.ifname,
+      mac: x.mac.toLowerCase(),
+      local: x.state === 'permanent',
+      ...(permanent || x.updated === undefined ? {} : { ageing: x.updated }),
+      ...(x.vlan !== undefined ? { vlan: x.vlan } : {}),
+      state: x.state || 'learned',
+    });
+  }
+  return { entries, bad };
+}
