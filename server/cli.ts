@@ -45,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 // Run when executed directly (tsx server/cli.ts ...), not when imported by tests.
-if (process.argv[1] && /cli\.ts$/.test(process.argv[1])) {
+if (process.argv[1] && /server\/cli\.ts$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {

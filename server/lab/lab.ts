@@ -305,7 +305,8 @@ async function waitGone(state: LabState): Promise<void> {
   while (Date.now() < deadline) {
     const files = await readdir('/var/run/netns').catch(() => [] as string[]);
     const nsLeft = Object.keys(state.namespaces).some((n) => files.includes(n));
-    const procLeft = state.echo.some((e) => pidAlive(e.pid));
+    // A killed echo server may linger as a zombie if nobody reaps it; an empty cmdline means it is gone.
+    const procLeft = (await Promise.all(state.echo.map((e) => isEchoProcess(e.pid)))).some(Boolean);
     if (!nsLeft && !procLeft) return;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -1,0 +1,104 @@
+'use client';
+import { useEffect, useState } from 'react';
+import type { LabNamespace, LabStatus } from '../../../server/protocol/lab';
+import { useSocket } from '../../lib/socket';
+import { labIds } from './test-ids';
+
+function NsCard({ ns }: { ns: LabNamespace }) {
+  return (
+    <div
+      data-testid={labIds.namespace(ns.name)}
+      data-present={ns.present}
+      className={`rounded-lg border px-4 py-3 ${ns.present ? 'border-emerald-500/60 bg-emerald-950/30' : 'border-slate-700 bg-slate-900/60 opacity-60'}`}
+    >
+      <div className="flex items-center gap-2 text-lg font-semibold">
+        <span className={`inline-block h-3 w-3 rounded-full ${ns.present ? 'bg-emerald-400' : 'bg-slate-600'}`} aria-hidden />
+        {ns.name}
+      </div>
+      <div className="font-mono text-sm text-slate-300">{ns.addr}</div>
+      <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? 'up' : 'absent'}</div>
+    </div>
+  );
+}
+
+/** The lab at a glance: host bridge, the two nodes and the pods hanging off each, plus the echo service. */
+export function LabPanel() {
+  const { socket, state } = useSocket();
+  const [status, setStatus] = useState<LabStatus | undefined>();
+
+  useEffect(() => {
+    const onStatus = (s: LabStatus) => setStatus(s);
+    socket.on('lab:status', onStatus);
+    const watch = () => socket.emit('lab:watch');
+    socket.on('connect', watch);
+    if (socket.connected) watch();
+    return () => {
+      socket.off('lab:status', onStatus);
+      socket.off('connect', watch);
+    };
+  }, [socket]);
+
+  if (!status) {
+    return (
+      <section data-testid={labIds.panel} className="p-6 text-xl text-slate-400">
+        {state === 'disconnected' ? 'Server unreachable.' : 'Reading lab state…'}
+      </section>
+    );
+  }
+
+  const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
+  const host = status.namespaces.find((n) => n.role === 'host');
+  const nodes = status.namespaces.filter((n) => n.role === 'node');
+  return (
+    <section data-testid={labIds.panel} className="space-y-6 p-6">
+      <div className="flex items-baseline gap-4">
+        <h2 className="text-2xl font-bold">Embedded lab</h2>
+        <span
+          data-testid={labIds.state}
+          data-state={label}
+          className={`rounded px-3 py-1 text-lg font-semibold ${status.up ? 'bg-emerald-600 text-white' : status.partial ? 'bg-amber-500 text-slate-950' : 'bg-slate-700 text-slate-200'}`}
+        >
+          {label}
+        </span>
+        {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
+      </div>
+      {!status.up && (
+        <p className="text-lg text-slate-300">
+          {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it with '}
+          <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
+        </p>
+      )}
+      {host && (
+        <div className="max-w-xs">
+          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">host · bridge kind0</div>
+          <NsCard ns={host} />
+        </div>
+      )}
+      <div className="grid gap-6 md:grid-cols-2">
+        {nodes.map((node) => (
+          <div key={node.name} className="rounded-xl border border-slate-700 p-4">
+            <NsCard ns={node} />
+            <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">pods on {node.name} · bridge cni0</div>
+            <div className="grid grid-cols-2 gap-3">
+              {status.namespaces
+                .filter((p) => p.role === 'pod' && p.node === node.name)
+                .map((p) => (
+                  <NsCard key={p.name} ns={p} />
+                ))}
+            </div>
+          </div>
+        ))}
+      </div>
+      {status.services.map((svc) => (
+        <div key={svc.name} data-testid={labIds.service} className="rounded-lg border border-sky-700/60 bg-sky-950/30 p-4 text-lg">
+          <span className="font-semibold">service {svc.name}</span>{' '}
+          <span className="font-mono">
+            {svc.clusterIP}:{svc.port}
+          </span>{' '}
+          · NodePort <span className="font-mono">{svc.nodePort}</span> →{' '}
+          <span className="font-mono">{svc.backends.join(', ')}</span>
+        </div>
+      ))}
+    </section>
+  );
+}

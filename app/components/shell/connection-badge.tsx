@@ -1,0 +1,18 @@
+'use client';
+import { useSocket } from '../../lib/socket';
+import { shellIds } from './test-ids';
+
+const STYLE = {
+  connected: 'bg-emerald-600 text-white',
+  connecting: 'bg-amber-500 text-slate-950',
+  disconnected: 'bg-red-600 text-white',
+} as const;
+
+export function ConnectionBadge() {
+  const { state } = useSocket();
+  return (
+    <span data-testid={shellIds.connection} data-state={state} className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}>
+      {state}
+    </span>
+  );
+}

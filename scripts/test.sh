@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test, for real: types, lint, unit + kernel integration (vitest, as root), e2e in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1
+
+bash scripts/setup.sh
+say() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
+
+say "typecheck"
+npx tsc --noEmit
+say "lint"
+npx eslint --max-warnings=0 .
+say "format"
+npx prettier --check --log-level=warn .
+say "unit + integration (vitest)"
+npx vitest run
+say "build the UI"
+npx next build >/tmp/packet-journey-build.log 2>&1 || { tail -40 /tmp/packet-journey-build.log >&2; exit 1; }
+say "end-to-end (Playwright + /usr/bin/chromium)"
+npx playwright test
+say "leak check"
+bash scripts/leak-check.sh

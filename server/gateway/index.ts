@@ -1,0 +1,23 @@
+// socket.io on the HTTP server, typed by the shared contract; each capability wires its own handlers.
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { attach as attachLab } from '../lab/socket';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { Attach, PjServer } from './types';
+
+const capabilities: readonly Attach[] = [attachLab];
+
+export function createGateway(http: HttpServer): { io: PjServer; close: () => Promise<void> } {
+  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
+    // Oversized messages are refused by socket.io itself before any handler parses them.
+    maxHttpBufferSize: 8 * 1024 * 1024,
+  });
+  const disposers = capabilities.map((a) => a(io));
+  return {
+    io,
+    close: async () => {
+      for (const d of disposers) d();
+      await io.close();
+    },
+  };
+}
