@@ -15,7 +15,7 @@ fi
 PKGS=(
   iproute2 iptables nftables bridge-utils net-tools iputils-ping curl tcpdump conntrack ethtool procps psmisc
   util-linux clang llvm libbpf-dev bpftool make gcc pkg-config libelf-dev zlib1g-dev
-  chromium fonts-dejavu-core tshark docker.io busybox-static iperf3 socat
+  chromium fonts-dejavu-core tshark docker.io docker-compose busybox-static iperf3 socat
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -40,7 +40,8 @@ describe('parseArgs', () => {
   });
   it('documents every flag in help', () => {
     const h = flagHelp(SPECS);
-    for (const f of ['--json', '--port N', '--proto icmp|tcp|udp', '-f, --from FROM', '-h, --help']) expect(h).toContain(f);
+    for (const f of ['--json', '--port N', '--proto icmp|tcp|udp', '-f, --from FROM', '-h, --help'])
+      expect(h).toContain(f);
   });
 });
 

@@ -6,7 +6,13 @@ export class UsageError extends Error {}
 export type FlagSpec =
   | { readonly type: 'boolean'; readonly short?: string; readonly help: string }
   | { readonly type: 'string'; readonly short?: string; readonly help: string; readonly metavar?: string }
-  | { readonly type: 'number'; readonly short?: string; readonly help: string; readonly min?: number; readonly max?: number }
+  | {
+      readonly type: 'number';
+      readonly short?: string;
+      readonly help: string;
+      readonly min?: number;
+      readonly max?: number;
+    }
   | { readonly type: 'enum'; readonly values: readonly string[]; readonly help: string };
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;

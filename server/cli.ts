@@ -3,12 +3,30 @@ import { UsageError, type Command } from './cli-args';
 
 // Verbs load lazily so `lab status` does not pay for the decoder or Next.js.
 const verbs: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  lab: { summary: 'bring the embedded lab up or down, or show its status', load: async () => (await import('./lab/cli')).command },
-  topology: { summary: 'discover namespaces, veths, bridges, FDB, ARP and routes', load: async () => (await import('./topology/cli')).command },
-  follow: { summary: 'send a packet and follow it hop by hop through the kernel', load: async () => (await import('./tracer/cli')).command },
-  decode: { summary: 'decode a pcap/pcapng file (DSR options included)', load: async () => (await import('./capture/decode-cli')).command },
-  capture: { summary: 'capture on an interface in any namespace to annotated pcapng', load: async () => (await import('./capture/capture-cli')).command },
-  serve: { summary: 'serve the web UI and socket.io on one port', load: async () => (await import('./serve-cli')).command },
+  lab: {
+    summary: 'bring the embedded lab up or down, or show its status',
+    load: async () => (await import('./lab/cli')).command,
+  },
+  topology: {
+    summary: 'discover namespaces, veths, bridges, FDB, ARP and routes',
+    load: async () => (await import('./topology/cli')).command,
+  },
+  follow: {
+    summary: 'send a packet and follow it hop by hop through the kernel',
+    load: async () => (await import('./tracer/cli')).command,
+  },
+  decode: {
+    summary: 'decode a pcap/pcapng file (DSR options included)',
+    load: async () => (await import('./capture/decode-cli')).command,
+  },
+  capture: {
+    summary: 'capture on an interface in any namespace to annotated pcapng',
+    load: async () => (await import('./capture/capture-cli')).command,
+  },
+  serve: {
+    summary: 'serve the web UI and socket.io on one port',
+    load: async () => (await import('./serve-cli')).command,
+  },
 };
 
 function usage(): string {

@@ -13,7 +13,10 @@ export interface CliResult {
 
 export function cli(args: readonly string[], opts: { asUser?: number; timeoutMs?: number } = {}): CliResult {
   const base = [TSX, join(ROOT, 'server', 'cli.ts'), ...args];
-  const argv = opts.asUser === undefined ? base : ['setpriv', `--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', ...base];
+  const argv =
+    opts.asUser === undefined
+      ? base
+      : ['setpriv', `--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', ...base];
   const r = spawnSync(argv[0] as string, argv.slice(1), {
     cwd: ROOT,
     encoding: 'utf8',

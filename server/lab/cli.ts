@@ -24,9 +24,12 @@ function printStatus(s: LabStatus): void {
     process.stdout.write(`  ${n.present ? '●' : '○'} ${n.name.padEnd(6)} ${n.role.padEnd(5)} ${n.addr}${where}\n`);
   }
   for (const svc of s.services) {
-    process.stdout.write(`  service ${svc.name}: ${svc.clusterIP}:${svc.port}, NodePort ${svc.nodePort} -> ${svc.backends.join(', ')}\n`);
+    process.stdout.write(
+      `  service ${svc.name}: ${svc.clusterIP}:${svc.port}, NodePort ${svc.nodePort} -> ${svc.backends.join(', ')}\n`,
+    );
   }
-  for (const e of s.echoServers) process.stdout.write(`  echo server in ${e.pod}: pid ${e.pid}${e.alive ? '' : ' (dead)'}\n`);
+  for (const e of s.echoServers)
+    process.stdout.write(`  echo server in ${e.pod}: pid ${e.pid}${e.alive ? '' : ' (dead)'}\n`);
 }
 
 export const command: Command = {

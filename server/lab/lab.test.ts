@@ -17,11 +17,17 @@ const inNs = (ns: string, argv: string[]) =>
 
 /** Everything the lab could leave behind, for before/after comparisons. */
 function footprint(): string {
-  const rules = sh(['iptables-save']).split('\n').filter((l) => l.includes('packet-journey'));
+  const rules = sh(['iptables-save'])
+    .split('\n')
+    .filter((l) => l.includes('packet-journey'));
   const procs = spawnSync('pgrep', ['-f', 'echo-server.mjs'], { encoding: 'utf8' }).stdout.trim();
   return JSON.stringify({
-    ns: netnsList().filter((n) => NAMESPACES.includes(n)).sort(),
-    links: hostLinks().filter((l) => HOST_LINKS.includes(l)).sort(),
+    ns: netnsList()
+      .filter((n) => NAMESPACES.includes(n))
+      .sort(),
+    links: hostLinks()
+      .filter((l) => HOST_LINKS.includes(l))
+      .sort(),
     rules,
     procs,
   });
@@ -60,7 +66,9 @@ describe('lab (real kernel)', () => {
   });
 
   it('NodePort 31400 answers from the host, masqueraded (externalTrafficPolicy=Cluster)', () => {
-    const r = spawnSync('curl', ['-sS', '-m', '5', '--interface', '172.18.0.1', 'http://172.18.0.2:31400/'], { encoding: 'utf8' });
+    const r = spawnSync('curl', ['-sS', '-m', '5', '--interface', '172.18.0.1', 'http://172.18.0.2:31400/'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pod=pod-[cd]$/m);
     // node1 has no backend: it forwards to node2 and SNATs, so the client IP is lost.

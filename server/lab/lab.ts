@@ -26,7 +26,8 @@ export class LabError extends Error {}
 export type Progress = (step: string) => void;
 
 function assertRoot(): void {
-  if (process.getuid?.() !== 0) throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
+  if (process.getuid?.() !== 0)
+    throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
 }
 
 async function netnsInode(name: string): Promise<number | undefined> {
@@ -166,7 +167,9 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
 
   const foreign = await foreignResources(undefined);
   if (foreign.length > 0) {
-    throw new LabError(`refusing to start: ${foreign.join(', ')} already exist${foreign.length === 1 ? 's' : ''} and the lab did not create ${foreign.length === 1 ? 'it' : 'them'}`);
+    throw new LabError(
+      `refusing to start: ${foreign.join(', ')} already exist${foreign.length === 1 ? 's' : ''} and the lab did not create ${foreign.length === 1 ? 'it' : 'them'}`,
+    );
   }
 
   const state: LabState = {
@@ -227,11 +230,23 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
     await Promise.all([
       ...PODS.map((p) => {
         const node = NODES.find((n) => n.name === p.node);
-        return ipBatch(p.name, ['link set lo up', `addr add ${p.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${node?.gateway}`]);
+        return ipBatch(p.name, [
+          'link set lo up',
+          `addr add ${p.ip}/24 dev eth0`,
+          'link set eth0 up',
+          `route add default via ${node?.gateway}`,
+        ]);
       }),
       ...NODES.map(async (n) => {
         const ns = { kind: 'named', name: n.name } as const;
-        await execOk(inNetns(ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']));
+        await execOk(
+          inNetns(ns, 'sysctl', [
+            '-qw',
+            'net.ipv4.ip_forward=1',
+            'net.ipv4.conf.all.rp_filter=0',
+            'net.ipv4.conf.default.rp_filter=0',
+          ]),
+        );
         await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: kubeProxyRules() });
       }),
       (async () => {
@@ -287,16 +302,27 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
   progress('removing links and namespaces');
   const links = await hostLinkIndexes();
   const ours = Object.entries(state.hostLinks).filter(([name, idx]) => links.get(name) === idx);
-  if (ours.length > 0) await ipBatch(undefined, ours.map(([name]) => `link del ${name}`));
+  if (ours.length > 0)
+    await ipBatch(
+      undefined,
+      ours.map(([name]) => `link del ${name}`),
+    );
   const nsOurs: string[] = [];
   for (const [name, ino] of Object.entries(state.namespaces)) {
     if ((await netnsInode(name)) === ino) nsOurs.push(name);
   }
-  if (nsOurs.length > 0) await ipBatch(undefined, nsOurs.map((n) => `netns del ${n}`));
+  if (nsOurs.length > 0)
+    await ipBatch(
+      undefined,
+      nsOurs.map((n) => `netns del ${n}`),
+    );
   await clearState();
   await waitGone(state);
   progress('lab down');
-  return { removed: true, message: `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules` };
+  return {
+    removed: true,
+    message: `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules`,
+  };
 }
 
 /** Namespace teardown is asynchronous: wait until the echo processes and netns files are really gone. */

@@ -27,8 +27,22 @@ export const CLUSTER_CIDR = '10.244.0.0/16';
 // MACs follow docker's 02:42:<ip> for nodes (as in seed 000) and the CNI bridge plugin's 0a:58:<ip> for pods,
 // so a student can read the IP back from a MAC.
 export const NODES: readonly NodeSpec[] = [
-  { name: 'node1', ip: '172.18.0.2', mac: '02:42:ac:12:00:02', veth: 'veth-node1', podCidr: '10.244.1.0/24', gateway: '10.244.1.1' },
-  { name: 'node2', ip: '172.18.0.3', mac: '02:42:ac:12:00:03', veth: 'veth-node2', podCidr: '10.244.2.0/24', gateway: '10.244.2.1' },
+  {
+    name: 'node1',
+    ip: '172.18.0.2',
+    mac: '02:42:ac:12:00:02',
+    veth: 'veth-node1',
+    podCidr: '10.244.1.0/24',
+    gateway: '10.244.1.1',
+  },
+  {
+    name: 'node2',
+    ip: '172.18.0.3',
+    mac: '02:42:ac:12:00:03',
+    veth: 'veth-node2',
+    podCidr: '10.244.2.0/24',
+    gateway: '10.244.2.1',
+  },
 ];
 
 export const PODS: readonly PodSpec[] = [
@@ -61,7 +75,19 @@ export const HOST_LINKS: readonly string[] = [BRIDGE.name, ...NODES.map((n) => n
 /** Every rule the lab adds to the host's iptables (br_netfilter sends bridged kind0 traffic through FORWARD,
  * and Docker may have set FORWARD's policy to DROP). Tagged so `down` removes exactly these. */
 export const HOST_RULE_COMMENT = 'packet-journey-lab';
-export const HOST_FORWARD_RULE = ['FORWARD', '-i', BRIDGE.name, '-o', BRIDGE.name, '-m', 'comment', '--comment', HOST_RULE_COMMENT, '-j', 'ACCEPT'] as const;
+export const HOST_FORWARD_RULE = [
+  'FORWARD',
+  '-i',
+  BRIDGE.name,
+  '-o',
+  BRIDGE.name,
+  '-m',
+  'comment',
+  '--comment',
+  HOST_RULE_COMMENT,
+  '-j',
+  'ACCEPT',
+] as const;
 
 /** kube-proxy (iptables mode) rules for the echo service, as `iptables-restore --noflush` input for one node. */
 export function kubeProxyRules(): string {

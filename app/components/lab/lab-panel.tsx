@@ -12,7 +12,10 @@ function NsCard({ ns }: { ns: LabNamespace }) {
       className={`rounded-lg border px-4 py-3 ${ns.present ? 'border-emerald-500/60 bg-emerald-950/30' : 'border-slate-700 bg-slate-900/60 opacity-60'}`}
     >
       <div className="flex items-center gap-2 text-lg font-semibold">
-        <span className={`inline-block h-3 w-3 rounded-full ${ns.present ? 'bg-emerald-400' : 'bg-slate-600'}`} aria-hidden />
+        <span
+          className={`inline-block h-3 w-3 rounded-full ${ns.present ? 'bg-emerald-400' : 'bg-slate-600'}`}
+          aria-hidden
+        />
         {ns.name}
       </div>
       <div className="font-mono text-sm text-slate-300">{ns.addr}</div>
@@ -78,7 +81,9 @@ export function LabPanel() {
         {nodes.map((node) => (
           <div key={node.name} className="rounded-xl border border-slate-700 p-4">
             <NsCard ns={node} />
-            <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">pods on {node.name} · bridge cni0</div>
+            <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">
+              pods on {node.name} · bridge cni0
+            </div>
             <div className="grid grid-cols-2 gap-3">
               {status.namespaces
                 .filter((p) => p.role === 'pod' && p.node === node.name)
@@ -90,7 +95,11 @@ export function LabPanel() {
         ))}
       </div>
       {status.services.map((svc) => (
-        <div key={svc.name} data-testid={labIds.service} className="rounded-lg border border-sky-700/60 bg-sky-950/30 p-4 text-lg">
+        <div
+          key={svc.name}
+          data-testid={labIds.service}
+          className="rounded-lg border border-sky-700/60 bg-sky-950/30 p-4 text-lg"
+        >
           <span className="font-semibold">service {svc.name}</span>{' '}
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}

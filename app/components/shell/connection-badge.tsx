@@ -11,7 +11,11 @@ const STYLE = {
 export function ConnectionBadge() {
   const { state } = useSocket();
   return (
-    <span data-testid={shellIds.connection} data-state={state} className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}>
+    <span
+      data-testid={shellIds.connection}
+      data-state={state}
+      className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}
+    >
       {state}
     </span>
   );
