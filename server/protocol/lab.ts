@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AckFn } from './common';
 
 export const LabScenario = z.enum(['basic', 'dsr']);
 export type LabScenario = z.infer<typeof LabScenario>;
@@ -35,9 +36,15 @@ export const LabStatus = z.object({
 });
 export type LabStatus = z.infer<typeof LabStatus>;
 
+export const LabAction = z.object({ action: z.enum(['up', 'down']) });
+export type LabAction = z.infer<typeof LabAction>;
+
 export interface LabServerEvents {
   'lab:status': (s: LabStatus) => void;
+  /** One line per step while `up`/`down` runs, so a projector shows what is happening. */
+  'lab:progress': (step: string) => void;
 }
 export interface LabClientEvents {
   'lab:watch': () => void;
+  'lab:run': (req: unknown, ack: AckFn<LabStatus>) => void;
 }

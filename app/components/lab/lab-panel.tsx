@@ -28,15 +28,32 @@ function NsCard({ ns }: { ns: LabNamespace }) {
 export function LabPanel() {
   const { socket, state } = useSocket();
   const [status, setStatus] = useState<LabStatus | undefined>();
+  const [busy, setBusy] = useState<'up' | 'down' | undefined>();
+  const [steps, setSteps] = useState<string[]>([]);
+  const [error, setError] = useState<string | undefined>();
+
+  const run = (action: 'up' | 'down') => {
+    setBusy(action);
+    setSteps([]);
+    setError(undefined);
+    socket.emit('lab:run', { action }, (r) => {
+      setBusy(undefined);
+      if (r.ok) setStatus(r.value);
+      else setError(r.error);
+    });
+  };
 
   useEffect(() => {
     const onStatus = (s: LabStatus) => setStatus(s);
+    const onProgress = (step: string) => setSteps((xs) => [...xs.slice(-5), step]);
+    socket.on('lab:progress', onProgress);
     socket.on('lab:status', onStatus);
     const watch = () => socket.emit('lab:watch');
     socket.on('connect', watch);
     if (socket.connected) watch();
     return () => {
       socket.off('lab:status', onStatus);
+      socket.off('lab:progress', onProgress);
       socket.off('connect', watch);
     };
   }, [socket]);
@@ -64,10 +81,44 @@ export function LabPanel() {
           {label}
         </span>
         {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
+        <div className="ml-auto flex gap-2">
+          {!status.up && (
+            <button
+              data-testid={labIds.upButton}
+              disabled={busy !== undefined}
+              onClick={() => run('up')}
+              className="rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
+            >
+              {busy === 'up' ? 'Starting…' : status.partial ? 'Repair lab' : 'Start lab'}
+            </button>
+          )}
+          {(status.up || status.partial) && (
+            <button
+              data-testid={labIds.downButton}
+              disabled={busy !== undefined}
+              onClick={() => run('down')}
+              className="rounded border border-slate-600 px-4 py-2 text-slate-200 hover:bg-slate-800 disabled:opacity-50"
+            >
+              {busy === 'down' ? 'Removing…' : 'Tear down'}
+            </button>
+          )}
+        </div>
       </div>
+      {(busy || steps.length > 0) && (
+        <ol data-testid={labIds.progress} className="font-mono text-sm text-slate-400">
+          {steps.map((s, i) => (
+            <li key={i}>… {s}</li>
+          ))}
+        </ol>
+      )}
+      {error && (
+        <p role="alert" className="rounded border border-red-700 bg-red-950/50 px-4 py-2 text-red-200">
+          {error}
+        </p>
+      )}
       {!status.up && (
         <p className="text-lg text-slate-300">
-          {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it with '}
+          {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it here, or with '}
           <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
         </p>
       )}

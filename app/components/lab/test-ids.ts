@@ -4,4 +4,7 @@ export const labIds = {
   state: 'lab-state',
   namespace: (name: string) => `lab-ns-${name}`,
   service: 'lab-service',
+  upButton: 'lab-up',
+  downButton: 'lab-down',
+  progress: 'lab-progress',
 } as const;
