@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../test/cli';
+import { ROOT, cli } from '../test/cli';
 import { UsageError, flagHelp, parseArgs } from './cli-args';
 
 const SPECS = {
@@ -50,6 +52,14 @@ describe('packet-journey CLI', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
     for (const v of ['lab', 'topology', 'follow', 'decode', 'capture', 'serve']) expect(r.stdout).toContain(v);
+  });
+  it('runs through the package bin (what `npx packet-journey` calls) and passes the exit code on', () => {
+    const bin = join(ROOT, 'bin', 'packet-journey.mjs');
+    const ok = spawnSync(process.execPath, [bin, 'lab', '--help'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('usage: packet-journey lab');
+    const bad = spawnSync(process.execPath, [bin, 'nope'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
   });
   it('rejects an unknown verb with one line and exit 2', () => {
     const r = cli(['frobnicate']);
