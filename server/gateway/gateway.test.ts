@@ -1,0 +1,53 @@
+// The socket gateway on a real HTTP server with a real socket.io client (no Next.js needed here).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack } from '../protocol/common';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { LabStatus } from '../protocol/lab';
+import { labDown, labUp } from '../lab';
+import { createGateway } from '.';
+
+describe('gateway', () => {
+  const http = createServer();
+  const gateway = createGateway(http);
+  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  beforeAll(async () => {
+    await labUp();
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const { port } = http.address() as AddressInfo;
+    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
+    await new Promise<void>((r) => client.on('connect', () => r()));
+  });
+  afterAll(async () => {
+    client.close();
+    await gateway.close();
+    await labDown();
+  });
+
+  it('streams the lab status to a watcher, and the change when the lab goes down', async () => {
+    const statuses: LabStatus[] = [];
+    client.on('lab:status', (s) => statuses.push(s));
+    client.emit('lab:watch');
+    await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(true);
+    await labDown();
+    await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(false);
+    await labUp();
+    await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(true);
+  });
+
+  it('answers a malformed lab:run with a one-line error and changes nothing', async () => {
+    const r = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:run', { action: 'explode' }, res));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/^action: /);
+    const again = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:run', 'not even an object', res));
+    expect(again.ok).toBe(false);
+  });
+
+  it('runs lab:run up as an idempotent no-op when the lab is up', async () => {
+    const r = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:run', { action: 'up' }, res));
+    expect(r.ok && r.value.up).toBe(true);
+  });
+});
