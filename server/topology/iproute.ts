@@ -3,8 +3,12 @@
 import { z } from 'zod';
 import type { FdbEntry, Iface, Neighbor, Route } from '../protocol/topology';
 
-/** The commands fed to one `ip -j -d -b -` per namespace, in this order. */
-export const IP_BATCH = ['addr show', 'neigh show', 'route show', 'netns list-id'] as const;
+/**
+ * The commands fed to one `ip -j -d -b -` per namespace, in this order. `netns list-id` is not among
+ * them: naming each nsid opens every /var/run/netns entry, O(n²) over all namespaces, so it runs only
+ * where matching peers by ifindex was ambiguous (see discover.ts).
+ */
+export const IP_BATCH = ['addr show', 'neigh show', 'route show'] as const;
 
 const RawAddr = z.object({ family: z.string(), local: z.string(), prefixlen: z.number() });
 const RawLink = z.object({
@@ -17,6 +21,8 @@ const RawLink = z.object({
   link_type: z.string().optional(),
   address: z.string().optional(),
   link_index: z.number().int().optional(),
+  /** Set instead of link_index when the peer is in the same namespace. */
+  link: z.string().optional(),
   link_netnsid: z.number().int().optional(),
   linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
   addr_info: z.array(z.unknown()).default([]),
@@ -55,6 +61,8 @@ export interface LocalIface extends Iface {
   readonly peerIfindex?: number;
   /** Peer namespace id relative to this namespace; absent when the peer is in the same namespace. */
   readonly peerNsid?: number;
+  /** Peer name, when the peer lives in the same namespace (iproute2 prints `link` then). */
+  readonly peerName?: string;
 }
 
 export interface NsSnapshot {
@@ -103,6 +111,15 @@ function ifaceKind(l: z.infer<typeof RawLink>): string {
   return l.linkinfo?.info_kind ?? (l.link_type && l.link_type !== 'ether' ? l.link_type : 'device');
 }
 
+/** `ip -j netns list-id` -> nsid -> `ip netns` name (undefined when iproute2 could not name it). */
+export function parseNsids(stdout: string): Map<number, string | undefined> {
+  const m = new Map<number, string | undefined>();
+  const [raw] = splitBatch(stdout);
+  for (const x of parseEach(raw, RawNsid).items) m.set(x.nsid, x.name);
+  return m;
+}
+
+/** Parses the IP_BATCH output; a 4th result, if present, is read as `netns list-id` (fixtures record it). */
 export function parseIpBatch(stdout: string): NsSnapshot {
   const [links, neighs, routes, nsids] = splitBatch(stdout);
   const l = parseEach(links, RawLink);
@@ -135,6 +152,7 @@ export function parseIpBatch(stdout: string): NsSnapshot {
       ...(x.master !== undefined ? { master: x.master } : {}),
       ...(kind === 'veth' && x.link_index !== undefined ? { peerIfindex: x.link_index } : {}),
       ...(kind === 'veth' && x.link_netnsid !== undefined ? { peerNsid: x.link_netnsid } : {}),
+      ...(kind === 'veth' && x.link !== undefined && x.link_index === undefined ? { peerName: x.link } : {}),
     };
   });
   const neighbors: Neighbor[] = n.items

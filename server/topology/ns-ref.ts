@@ -2,6 +2,7 @@
 // naming; this is the narrow entry point other capabilities (tracer, capture) use to validate names.
 import { readdir, stat } from 'node:fs/promises';
 import type { NetnsTarget } from '../sys/exec';
+import { lookupNamespace } from './index';
 
 export interface NamespaceRef {
   readonly name: string;
@@ -9,14 +10,24 @@ export interface NamespaceRef {
   readonly target: NetnsTarget;
 }
 
-/** `host` or an `ip netns` name. Returns undefined for a name the host does not have. */
+/**
+ * `host`, an `ip netns` name, a container name, a pod sandbox's hostname, or a process namespace's
+ * `comm-inode` name — every name `packet-journey topology` prints. Undefined for a name the host does
+ * not have.
+ */
 export async function findNamespace(name: string): Promise<NamespaceRef | undefined> {
+  // Fast paths without a discovery: host and `ip netns` names (the lab's, most common).
   if (name === 'host') {
-    const st = await stat('/proc/1/ns/net');
+    const st = await stat('/proc/self/ns/net');
     return { name, inode: st.ino, target: { kind: 'host' } };
   }
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || name === '.' || name === '..') return undefined;
   const names = await readdir('/var/run/netns').catch(() => [] as string[]);
-  if (!names.includes(name)) return undefined;
-  const st = await stat(`/var/run/netns/${name}`);
-  return { name, inode: st.ino, target: { kind: 'named', name } };
+  if (names.includes(name)) {
+    const st = await stat(`/var/run/netns/${name}`).catch(() => undefined);
+    if (st) return { name, inode: st.ino, target: { kind: 'named', name } };
+  }
+  const hit = await lookupNamespace(name);
+  if (!hit) return undefined;
+  return { name: hit.ns.name, inode: hit.ns.inode, target: hit.entry.target };
 }

@@ -1,0 +1,367 @@
+'use client';
+// What a click on the map opens: an interface (MAC, IPs, every FDB/ARP entry that mentions it), a bridge
+// (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
+import type { ReactNode } from 'react';
+import type { FdbEntry, Iface, Namespace, Neighbor, Topology } from '../../../server/protocol/topology';
+import type { SearchHits } from './search';
+import { macMapIds } from './test-ids';
+
+export type Selection =
+  | { readonly kind: 'ns'; readonly netns: string }
+  | { readonly kind: 'iface'; readonly netns: string; readonly ifname: string };
+
+interface Props {
+  topo: Topology;
+  selection: Selection | undefined;
+  hits: SearchHits | undefined;
+  onSelect: (s: Selection) => void;
+  onCapture?: (netns: string, iface: string) => void;
+  onSelectPod?: (netns: string) => void;
+}
+
+export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSelectPod }: Props) {
+  const ns = selection ? topo.namespaces.find((n) => n.name === selection.netns) : undefined;
+  const iface = selection?.kind === 'iface' ? ns?.interfaces.find((f) => f.name === selection.ifname) : undefined;
+  return (
+    <div data-testid={macMapIds.detail} className="space-y-6 p-5 text-base">
+      {hits && <SearchResults hits={hits} onSelect={onSelect} />}
+      {ns && iface && (
+        <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} {...(onCapture ? { onCapture } : {})} />
+      )}
+      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} {...(onSelectPod ? { onSelectPod } : {})} />}
+      {!selection && !hits && (
+        <p className="text-lg leading-relaxed text-slate-400">
+          Click an interface, a bridge or a namespace. Drag to pan, scroll to zoom. Type a MAC or an IP above to find
+          every interface, FDB and ARP entry holding it.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Section({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
+  return (
+    <section data-testid={testId}>
+      <h3 className="mb-2 text-sm font-bold uppercase tracking-wider text-slate-400">{title}</h3>
+      {children}
+    </section>
+  );
+}
+
+function Kv({ k, v }: { k: string; v: ReactNode }) {
+  return (
+    <div className="flex gap-3 py-0.5">
+      <span className="w-24 shrink-0 text-slate-400">{k}</span>
+      <span className="min-w-0 break-all font-mono text-slate-100">{v}</span>
+    </div>
+  );
+}
+
+function Link({ onClick, children }: { onClick: () => void; children: ReactNode }) {
+  return (
+    <button
+      onClick={onClick}
+      className="font-mono text-sky-300 underline decoration-sky-700 underline-offset-4 hover:text-sky-200"
+    >
+      {children}
+    </button>
+  );
+}
+
+const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
+const td = 'px-2 py-1 font-mono text-[0.95rem]';
+
+/** `brctl showmacs` columns: port, mac addr, is local?, ageing timer. */
+function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; testId?: string; showBridge?: boolean }) {
+  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
+  return (
+    <div className="overflow-x-auto">
+      <table data-testid={testId} className="w-full border-collapse">
+        <thead>
+          <tr className="border-b border-slate-700">
+            {showBridge && <th className={th}>bridge</th>}
+            <th className={th}>port</th>
+            <th className={th}>mac addr</th>
+            <th className={th}>is local?</th>
+            <th className={th}>ageing</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((e) => (
+            <tr
+              key={`${e.bridge}-${e.port}-${e.mac}-${e.vlan ?? ''}`}
+              className="border-b border-slate-800"
+              data-mac={e.mac}
+            >
+              {showBridge && <td className={td}>{e.bridge}</td>}
+              <td className={td}>{e.port}</td>
+              <td className={td}>{e.mac}</td>
+              <td className={td}>{e.local ? 'yes' : 'no'}</td>
+              <td className={td}>{e.ageing !== undefined ? `${e.ageing.toFixed(0)} s` : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ArpTable({
+  rows,
+  testId,
+  showNs,
+}: {
+  rows: readonly { netns: string; entry: Neighbor }[];
+  testId?: string;
+  showNs?: boolean;
+}) {
+  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
+  return (
+    <div className="overflow-x-auto">
+      <table data-testid={testId} className="w-full border-collapse">
+        <thead>
+          <tr className="border-b border-slate-700">
+            {showNs && <th className={th}>netns</th>}
+            <th className={th}>ip</th>
+            <th className={th}>mac</th>
+            <th className={th}>dev</th>
+            <th className={th}>state</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ netns, entry: e }) => (
+            <tr key={`${netns}-${e.dev}-${e.ip}`} className="border-b border-slate-800">
+              {showNs && <td className={td}>{netns}</td>}
+              <td className={td}>{e.ip}</td>
+              <td className={td}>{e.mac ?? '(incomplete)'}</td>
+              <td className={td}>{e.dev}</td>
+              <td className={`${td} text-sm`}>{e.state}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function IfaceDetail({
+  topo,
+  ns,
+  iface,
+  onSelect,
+  onCapture,
+}: {
+  topo: Topology;
+  ns: Namespace;
+  iface: Iface;
+  onSelect: (s: Selection) => void;
+  onCapture?: (netns: string, iface: string) => void;
+}) {
+  const ips = new Set(iface.addrs.map((a) => a.replace(/\/\d+$/, '')));
+  const mac = iface.mac && iface.mac !== '00:00:00:00:00:00' ? iface.mac : undefined;
+  // Every FDB row naming this port, or holding its MAC anywhere (where the bridges learned it).
+  const fdb = topo.namespaces.flatMap((n) =>
+    (n.fdb ?? [])
+      .filter((e) => (n.name === ns.name && e.port === iface.name) || (mac !== undefined && e.mac === mac))
+      .map((e) => ({ netns: n.name, e })),
+  );
+  const arp = topo.namespaces.flatMap((n) =>
+    n.neighbors
+      .filter(
+        (e) => (n.name === ns.name && e.dev === iface.name) || (mac !== undefined && e.mac === mac) || ips.has(e.ip),
+      )
+      .map((entry) => ({ netns: n.name, entry })),
+  );
+  const ports = iface.kind === 'bridge' ? ns.interfaces.filter((f) => f.master === iface.name) : [];
+  const bridgeRows = iface.kind === 'bridge' ? (ns.fdb ?? []).filter((e) => e.bridge === iface.name) : [];
+  return (
+    <div className="space-y-5">
+      <div>
+        <div className="text-sm uppercase tracking-wider text-slate-400">
+          {iface.kind === 'bridge' ? 'bridge' : 'interface'}
+        </div>
+        <h2 className="text-2xl font-bold">
+          <Link onClick={() => onSelect({ kind: 'ns', netns: ns.name })}>{ns.name}</Link>
+          <span className="text-slate-500"> / </span>
+          {iface.name}
+        </h2>
+      </div>
+      <div>
+        <Kv k="MAC" v={iface.mac || '—'} />
+        <Kv k="IPs" v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
+        <Kv k="kind" v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
+        <Kv k="state" v={`${iface.state}${iface.up ? '' : ' (admin down)'}`} />
+        {iface.master && (
+          <Kv
+            k="master"
+            v={
+              <Link onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: iface.master ?? '' })}>
+                {iface.master}
+              </Link>
+            }
+          />
+        )}
+        {iface.peer && (
+          <Kv
+            k="peer"
+            v={
+              <Link
+                onClick={() =>
+                  iface.peer && onSelect({ kind: 'iface', netns: iface.peer.netns, ifname: iface.peer.ifname })
+                }
+              >
+                {iface.peer.netns}/{iface.peer.ifname}
+              </Link>
+            }
+          />
+        )}
+      </div>
+      {onCapture && iface.kind !== 'loopback' && (
+        <button
+          data-testid={macMapIds.captureButton}
+          onClick={() => onCapture(ns.name, iface.name)}
+          className="rounded bg-sky-600 px-4 py-2 text-lg font-semibold text-white hover:bg-sky-500"
+        >
+          Capture here
+        </button>
+      )}
+      {iface.kind === 'bridge' && (
+        <>
+          <Section title={`ports (${ports.length})`}>
+            <div className="flex flex-wrap gap-2">
+              {ports.map((p) => (
+                <Link key={p.name} onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: p.name })}>
+                  {p.name}
+                </Link>
+              ))}
+              {ports.length === 0 && <span className="text-slate-400">none</span>}
+            </div>
+          </Section>
+          <Section title={`MAC table — brctl showmacs ${iface.name}`}>
+            <MacTable rows={bridgeRows} testId={macMapIds.macTable} />
+          </Section>
+        </>
+      )}
+      {iface.kind !== 'bridge' && (
+        <Section title="FDB entries mentioning it">
+          <MacTable rows={fdb.map((x) => x.e)} showBridge />
+        </Section>
+      )}
+      <Section title="ARP / neighbour entries mentioning it">
+        <ArpTable rows={arp} showNs />
+      </Section>
+    </div>
+  );
+}
+
+function NsDetail({
+  ns,
+  onSelect,
+  onSelectPod,
+}: {
+  ns: Namespace;
+  onSelect: (s: Selection) => void;
+  onSelectPod?: (netns: string) => void;
+}) {
+  return (
+    <div className="space-y-5">
+      <div>
+        <div className="text-sm uppercase tracking-wider text-slate-400">{ns.kind} namespace</div>
+        <h2 className="text-2xl font-bold">{ns.name}</h2>
+      </div>
+      <div>
+        {ns.node && (
+          <Kv k="node" v={<Link onClick={() => onSelect({ kind: 'ns', netns: ns.node ?? '' })}>{ns.node}</Link>} />
+        )}
+        {ns.container && <Kv k="container" v={`${ns.container.id.slice(0, 12)} · ${ns.container.image}`} />}
+        {ns.hostname && <Kv k="hostname" v={ns.hostname} />}
+        {ns.pid !== undefined && <Kv k="pid" v={ns.pid} />}
+        <Kv k="netns inode" v={ns.inode} />
+      </div>
+      {onSelectPod && (ns.kind === 'pod' || ns.kind === 'container') && (
+        <button
+          data-testid={macMapIds.followButton}
+          onClick={() => onSelectPod(ns.name)}
+          className="rounded bg-emerald-600 px-4 py-2 text-lg font-semibold text-white hover:bg-emerald-500"
+        >
+          Follow from here
+        </button>
+      )}
+      <Section title="interfaces">
+        <div className="flex flex-wrap gap-x-4 gap-y-1">
+          {ns.interfaces.map((f) => (
+            <Link key={f.name} onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: f.name })}>
+              {f.name}
+            </Link>
+          ))}
+        </div>
+      </Section>
+      <Section title="ARP / neighbour table" testId={macMapIds.arpTable}>
+        <ArpTable rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
+      </Section>
+      <Section title="routes" testId={macMapIds.routeTable}>
+        {ns.routes.length === 0 ? (
+          <p className="text-slate-400">no routes</p>
+        ) : (
+          <ul className="space-y-1 font-mono text-[0.95rem]">
+            {ns.routes.map((r, i) => (
+              <li key={`${r.dst}-${i}`}>
+                {r.dst}
+                {r.gateway ? ` via ${r.gateway}` : ''}
+                {r.dev ? ` dev ${r.dev}` : ''}
+                {r.prefsrc ? ` src ${r.prefsrc}` : ''}
+                {r.scope && r.scope !== 'universe' ? ` scope ${r.scope}` : ''}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+    </div>
+  );
+}
+
+function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Selection) => void }) {
+  const none = hits.ifaces.length + hits.fdb.length + hits.neighbors.length === 0;
+  return (
+    <div
+      data-testid={macMapIds.searchResults}
+      className="space-y-4 rounded-lg border border-amber-600/60 bg-amber-950/20 p-4"
+    >
+      <h3 className="text-lg font-bold text-amber-200">Found</h3>
+      {none && <p className="text-slate-300">nowhere: no interface, FDB or ARP entry holds it</p>}
+      {hits.ifaces.length > 0 && (
+        <Section title="on interfaces">
+          <ul className="space-y-1">
+            {hits.ifaces.map(({ netns, iface }) => (
+              <li key={`${netns}/${iface.name}`}>
+                <Link onClick={() => onSelect({ kind: 'iface', netns, ifname: iface.name })}>
+                  {netns}/{iface.name}
+                </Link>{' '}
+                <span className="font-mono text-slate-300">{iface.mac}</span>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+      {hits.fdb.length > 0 && (
+        <Section title="in bridge FDBs">
+          <ul className="space-y-1">
+            {hits.fdb.map(({ netns, entry }) => (
+              <li key={`${netns}/${entry.bridge}/${entry.port}/${entry.mac}`}>
+                <Link onClick={() => onSelect({ kind: 'iface', netns, ifname: entry.bridge })}>
+                  {netns}/{entry.bridge}
+                </Link>{' '}
+                port <span className="font-mono">{entry.port}</span> {entry.local ? '(local)' : ''}
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+      {hits.neighbors.length > 0 && (
+        <Section title="in ARP tables">
+          <ArpTable rows={hits.neighbors} showNs />
+        </Section>
+      )}
+    </div>
+  );
+}
