@@ -1,0 +1,238 @@
+'use client';
+// Pick a source, a target (pod, service, or a typed address), a protocol and port, then follow.
+import type { ReactNode } from 'react';
+import type { TraceProto } from '../../../server/protocol/tracer';
+import { hopIds } from './test-ids';
+import type { NsChoice, Service } from './use-namespaces';
+
+export interface FollowFormState {
+  readonly from: string | undefined;
+  readonly to: string;
+  readonly toKind: 'ns' | 'service' | 'ip';
+  readonly proto: TraceProto;
+  readonly port: string;
+  readonly rules: boolean;
+}
+
+export const initialForm = (from?: string): FollowFormState => ({
+  from,
+  to: '',
+  toKind: 'ns',
+  proto: 'icmp',
+  port: '',
+  rules: false,
+});
+
+const PROTOS = ['icmp', 'tcp', 'udp'] as const satisfies readonly TraceProto[];
+/** The lab's echo servers listen here; a reasonable first port for TCP/UDP to a pod. */
+const POD_PORT = '8080';
+
+function Chip({
+  on,
+  disabled,
+  onClick,
+  testId,
+  children,
+  tone = 'sky',
+}: {
+  on: boolean;
+  disabled?: boolean;
+  onClick: () => void;
+  testId: string;
+  children: ReactNode;
+  tone?: 'sky' | 'violet';
+}) {
+  const active =
+    tone === 'violet' ? 'bg-violet-600 border-violet-400 text-white' : 'bg-sky-600 border-sky-400 text-white';
+  return (
+    <button
+      type="button"
+      data-testid={testId}
+      data-selected={on}
+      disabled={disabled}
+      onClick={onClick}
+      className={`rounded-lg border-2 px-3 py-1.5 text-lg font-semibold transition-colors disabled:opacity-35 ${on ? active : 'border-slate-600 bg-slate-800 text-slate-100 hover:border-slate-400'}`}
+    >
+      {children}
+    </button>
+  );
+}
+
+const byName = (a: NsChoice, b: NsChoice) => a.name.localeCompare(b.name);
+
+export function FollowForm({
+  state,
+  onChange,
+  onFollow,
+  choices,
+  services,
+  running,
+}: {
+  state: FollowFormState;
+  onChange: (s: FollowFormState) => void;
+  onFollow: () => void;
+  choices: readonly NsChoice[];
+  services: readonly Service[];
+  running: boolean;
+}) {
+  const pods = choices.filter((c) => c.role === 'pod').sort(byName);
+  const others = choices.filter((c) => c.role !== 'pod');
+  const set = (patch: Partial<FollowFormState>) => onChange({ ...state, ...patch });
+  const otherFrom = state.from !== undefined && !pods.some((p) => p.name === state.from) ? state.from : '';
+  const otherTo = state.toKind === 'ns' && !pods.some((p) => p.name === state.to) ? state.to : '';
+  const pickTarget = (name: string) =>
+    set({ to: name, toKind: 'ns', ...(state.proto !== 'icmp' && state.port === '' && { port: POD_PORT }) });
+  const pickService = (s: Service) => set({ to: s.clusterIP, toKind: 'service', proto: 'tcp', port: String(s.port) });
+  const pickProto = (p: TraceProto) =>
+    set({ proto: p, ...(p !== 'icmp' && state.port === '' && { port: state.toKind === 'service' ? '80' : POD_PORT }) });
+  const canFollow = state.from !== undefined && state.to !== '' && !running;
+
+  return (
+    <form
+      className="space-y-3 rounded-xl border border-slate-800 bg-slate-900/70 p-4"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (canFollow) onFollow();
+      }}
+    >
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="w-16 text-lg font-semibold text-slate-400">From</span>
+        {pods.map((p) => (
+          <Chip
+            key={p.name}
+            testId={hopIds.fromNs(p.name)}
+            on={state.from === p.name}
+            disabled={!p.present}
+            onClick={() => set({ from: p.name })}
+          >
+            {p.name}
+          </Chip>
+        ))}
+        <select
+          data-testid={hopIds.fromOther}
+          value={otherFrom}
+          onChange={(e) => e.target.value && set({ from: e.target.value })}
+          className={`rounded-lg border-2 px-2 py-2 text-lg ${otherFrom ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+          aria-label="other source namespace"
+        >
+          <option value="">other namespace…</option>
+          {otherFrom && !others.some((o) => o.name === otherFrom) && <option value={otherFrom}>{otherFrom}</option>}
+          {others.map((o) => (
+            <option key={o.name} value={o.name}>
+              {o.name} ({o.role})
+            </option>
+          ))}
+        </select>
+        {pods.length === 0 && (
+          <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
+        )}
+      </div>
+
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="w-16 text-lg font-semibold text-slate-400">To</span>
+        {pods.map((p) => (
+          <Chip
+            key={p.name}
+            testId={hopIds.toNs(p.name)}
+            on={state.toKind === 'ns' && state.to === p.name}
+            disabled={!p.present || p.name === state.from}
+            onClick={() => pickTarget(p.name)}
+          >
+            {p.name}
+          </Chip>
+        ))}
+        {services.map((s) => (
+          <Chip
+            key={s.name}
+            testId={hopIds.toService(s.name)}
+            tone="violet"
+            on={state.toKind === 'service' && state.to === s.clusterIP}
+            onClick={() => pickService(s)}
+          >
+            svc {s.name}{' '}
+            <span className="font-mono font-normal">
+              {s.clusterIP}:{s.port}
+            </span>
+          </Chip>
+        ))}
+        <select
+          value={otherTo}
+          onChange={(e) => e.target.value && pickTarget(e.target.value)}
+          className={`rounded-lg border-2 px-2 py-2 text-lg ${otherTo ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+          aria-label="other target namespace"
+        >
+          <option value="">other namespace…</option>
+          {others.map((o) => (
+            <option key={o.name} value={o.name}>
+              {o.name} ({o.role})
+            </option>
+          ))}
+        </select>
+        <input
+          data-testid={hopIds.toInput}
+          value={state.toKind === 'ip' ? state.to : ''}
+          onChange={(e) => set({ to: e.target.value.trim(), toKind: 'ip' })}
+          placeholder="or type an IP"
+          spellCheck={false}
+          className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
+        />
+      </div>
+
+      <div className="flex flex-wrap items-center gap-3">
+        <span className="w-16 text-lg font-semibold text-slate-400">As</span>
+        <div
+          className="flex overflow-hidden rounded-lg border-2 border-slate-600"
+          role="radiogroup"
+          aria-label="protocol"
+        >
+          {PROTOS.map((p) => (
+            <button
+              key={p}
+              type="button"
+              role="radio"
+              aria-checked={state.proto === p}
+              data-testid={hopIds.proto(p)}
+              onClick={() => pickProto(p)}
+              className={`px-4 py-1.5 font-mono text-lg uppercase ${state.proto === p ? 'bg-sky-600 text-white' : 'bg-slate-800 text-slate-200 hover:bg-slate-700'}`}
+            >
+              {p}
+            </button>
+          ))}
+        </div>
+        <label className="flex items-center gap-2 text-lg text-slate-300">
+          port
+          <input
+            data-testid={hopIds.port}
+            value={state.proto === 'icmp' ? '' : state.port}
+            disabled={state.proto === 'icmp'}
+            onChange={(e) => set({ port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
+            inputMode="numeric"
+            placeholder={state.proto === 'icmp' ? '—' : 'port'}
+            className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
+          />
+        </label>
+        <label
+          className="flex items-center gap-2 text-lg text-slate-300"
+          title="Adds iptables TRACE rules on the way, then removes them (slower)"
+        >
+          <input
+            type="checkbox"
+            data-testid={hopIds.rules}
+            checked={state.rules}
+            onChange={(e) => set({ rules: e.target.checked })}
+            className="h-5 w-5 accent-sky-500"
+          />
+          iptables rules
+        </label>
+        <button
+          type="submit"
+          data-testid={hopIds.followButton}
+          disabled={!canFollow}
+          className="ml-auto rounded-lg bg-emerald-600 px-8 py-2 text-xl font-bold text-white shadow hover:bg-emerald-500 disabled:opacity-40"
+        >
+          {running ? 'Following…' : 'Follow ▶'}
+        </button>
+      </div>
+    </form>
+  );
+}

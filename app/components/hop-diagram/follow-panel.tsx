@@ -1,0 +1,101 @@
+'use client';
+// The Follow tab: follow one packet from a pod (hop by hop, drawn live), or trace a filter continuously.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { FollowForm, initialForm, type FollowFormState } from './follow-form';
+import { JourneyView } from './journey-view';
+import { LiveView } from './live-view';
+import { LoaderBanner, useLoaderStatus } from './loader-banner';
+import { hopIds } from './test-ids';
+import { useFollow } from './use-follow';
+import { laneInfoOf, useNamespaces } from './use-namespaces';
+
+type Mode = 'follow' | 'live';
+
+export function FollowPanel({ initialFrom }: { initialFrom?: string }) {
+  const [mode, setMode] = useState<Mode>('follow');
+  const [form, setForm] = useState<FollowFormState>(() => initialForm(initialFrom));
+  const { choices, services } = useNamespaces();
+  const loader = useLoaderStatus();
+  const { journey, running, error, follow } = useFollow();
+  const laneInfo = useMemo(() => laneInfoOf(choices), [choices]);
+  const result = useRef<HTMLDivElement | null>(null);
+
+  // On a projector the diagram should fill the screen: once the packet shows up, and again when the
+  // journey is complete (it is taller by then).
+  const scrollKey = journey ? `${journey.id}:${journey.pending}` : undefined;
+  useEffect(() => {
+    if (scrollKey) result.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }, [scrollKey]);
+
+  // A pod clicked elsewhere (the MAC map) preselects the source.
+  useEffect(() => {
+    if (initialFrom) setForm((f) => ({ ...f, from: initialFrom }));
+  }, [initialFrom]);
+
+  const go = () => {
+    if (!form.from) return;
+    follow({
+      from: form.from,
+      to: form.to,
+      proto: form.proto,
+      ...(form.proto !== 'icmp' && form.port !== '' && { port: Number(form.port) }),
+      rules: form.rules,
+    });
+  };
+
+  const tab = (m: Mode, label: string, testId: string) => (
+    <button
+      data-testid={testId}
+      data-selected={mode === m}
+      onClick={() => setMode(m)}
+      className={`rounded-lg px-5 py-2 text-xl font-semibold ${mode === m ? 'bg-slate-100 text-slate-900' : 'text-slate-300 hover:bg-slate-800'}`}
+    >
+      {label}
+    </button>
+  );
+
+  return (
+    <section data-testid={hopIds.panel} className="space-y-4 p-5">
+      <LoaderBanner status={loader} />
+      <div className="flex items-center gap-3">
+        <h2 className="mr-4 text-3xl font-bold">Where does the packet go?</h2>
+        {tab('follow', 'Follow one packet', hopIds.modeFollow)}
+        {tab('live', 'Live', hopIds.modeLive)}
+      </div>
+      {mode === 'follow' ? (
+        <>
+          <FollowForm
+            state={form}
+            onChange={setForm}
+            onFollow={go}
+            choices={choices}
+            services={services}
+            running={running}
+          />
+          {error && (
+            <p
+              role="alert"
+              data-testid={hopIds.error}
+              className="rounded-lg border border-red-700 bg-red-950/60 px-4 py-2 text-xl text-red-100"
+            >
+              {error}
+            </p>
+          )}
+          <div ref={result} className="scroll-mt-2">
+            {journey ? (
+              <JourneyView journey={journey} laneInfo={laneInfo} />
+            ) : (
+              <div className="flex h-72 items-center justify-center rounded-xl border border-dashed border-slate-700 text-2xl text-slate-500">
+                {running
+                  ? 'Sending the packet… hops appear here as the kernel sees them.'
+                  : 'Pick a pod, a target, and press Follow.'}
+              </div>
+            )}
+          </div>
+        </>
+      ) : (
+        <LiveView choices={choices} laneInfo={laneInfo} loader={loader} />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,68 @@
+// Text shown on and around hops. Pure, so the layout (which sizes boxes by their lines) and the tests
+// agree with what the SVG prints.
+import type { Hop, Journey, Nat } from '../../../server/protocol/tracer';
+
+/** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
+export function fmtDelta(ns: number): string {
+  if (ns < 1_000) return `+${Math.round(ns)} ns`;
+  if (ns < 1_000_000) return `+${(ns / 1_000).toPrecision(3)} µs`;
+  if (ns < 1_000_000_000) return `+${(ns / 1_000_000).toPrecision(3)} ms`;
+  return `+${(ns / 1_000_000_000).toPrecision(3)} s`;
+}
+
+export const DIR_LABEL = { ingress: '⇢ ingress', egress: 'egress ⇢', end: '■ end' } as const satisfies Record<
+  Hop['dir'],
+  string
+>;
+
+export function endpoint(addr: string, port: number | undefined): string {
+  return port !== undefined ? `${addr}:${port}` : addr;
+}
+
+/** `10.244.1.2:41234 → 10.96.0.10:80` */
+export function flowLine(h: Hop): string {
+  return `${endpoint(h.src, h.sport)} → ${endpoint(h.dst, h.dport)}`;
+}
+
+/** The rewrite in two lines, so it fits a lane: `DNAT 10.96.0.10:80` / `→ 10.244.2.2:8080`. */
+export function natLines(n: Nat): [string, string] {
+  return [`${n.kind.toUpperCase()} ${n.from}`, `→ ${n.to}`];
+}
+
+/** Short hook names so a hop's netfilter line fits: PRE ✓ FWD ✓. */
+const NF_SHORT = {
+  PRE_ROUTING: 'PRE',
+  LOCAL_IN: 'IN',
+  FORWARD: 'FWD',
+  LOCAL_OUT: 'OUT',
+  POST_ROUTING: 'POST',
+} as const;
+const NF_MARK = { accept: '✓', drop: '✗', seen: '·' } as const;
+
+export function nfLine(h: Hop): string | undefined {
+  const steps = h.netfilter ?? [];
+  const parts = steps.map((s) => `${NF_SHORT[s.hook]} ${NF_MARK[s.verdict]}`);
+  if (h.rules && h.rules.length > 0) parts.push(`${h.rules.length} rule${h.rules.length > 1 ? 's' : ''}`);
+  return parts.length > 0 ? `nf ${parts.join('  ')}` : undefined;
+}
+
+/** The end-of-life line: calm for ordinary ends, loud for real drops. */
+export function endLine(h: Hop): string | undefined {
+  if (!h.drop) return h.dir === 'end' ? 'freed' : undefined;
+  if (!h.drop.isRealDrop) return h.drop.reason === 'CONSUMED' ? 'delivered · consumed' : `ended · ${h.drop.reason}`;
+  return `DROP ${h.drop.reason}`;
+}
+
+export function ellipsize(s: string, maxChars: number): string {
+  return s.length <= maxChars ? s : `${s.slice(0, Math.max(1, maxChars - 1))}…`;
+}
+
+/** Where the journey ended, in a few words, for the summary line and the live list. */
+export function outcome(j: Journey): { label: string; tone: 'ok' | 'drop' | 'pending' | 'lost' } {
+  if (j.pending) return { label: 'tracing…', tone: 'pending' };
+  const drop = [...j.hops, ...(j.reply?.hops ?? [])].find((h) => h.drop?.isRealDrop);
+  if (drop?.drop) return { label: `dropped in ${drop.netns}: ${drop.drop.reason}`, tone: 'drop' };
+  if (j.delivered) return { label: j.reply ? 'delivered, reply came back' : 'delivered', tone: 'ok' };
+  if (j.timedOut) return { label: 'timed out', tone: 'lost' };
+  return { label: 'not delivered', tone: 'lost' };
+}

@@ -1,0 +1,180 @@
+'use client';
+// Everything the kernel told us about the packet at one hop, in the order a kernel engineer reads it.
+import type { ReactNode } from 'react';
+import type { Hop } from '../../../server/protocol/tracer';
+import { DIR_LABEL, endpoint, fmtDelta } from './format';
+import { hopIds, type PathKind } from './test-ids';
+
+const ICMP_TYPES: Readonly<Record<number, string>> = {
+  0: 'echo reply',
+  3: 'destination unreachable',
+  5: 'redirect',
+  8: 'echo request',
+  11: 'time exceeded',
+};
+
+function Row({ k, children, mono = true }: { k: string; children: ReactNode; mono?: boolean }) {
+  return (
+    <>
+      <dt className="text-slate-400">{k}</dt>
+      <dd className={`${mono ? 'font-mono' : ''} break-all text-slate-100`}>{children}</dd>
+    </>
+  );
+}
+
+function Section({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <section className="space-y-1">
+      <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">{title}</h4>
+      <dl className="grid grid-cols-[8.5rem_1fr] gap-x-3 gap-y-1 text-lg">{children}</dl>
+    </section>
+  );
+}
+
+export function HopDetail({
+  hopKey,
+  path,
+  hop: h,
+  prev,
+  onClose,
+}: {
+  hopKey: string;
+  path: PathKind;
+  hop: Hop;
+  prev?: Hop;
+  onClose: () => void;
+}) {
+  const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl} since previous hop)` : '';
+  return (
+    <aside
+      data-testid={hopIds.detail}
+      data-hop={hopKey}
+      className="max-h-[78vh] w-[30rem] space-y-4 overflow-y-auto rounded-xl border border-slate-600 bg-slate-900/95 p-5 shadow-2xl backdrop-blur"
+    >
+      <header className="flex items-start gap-3">
+        <div className="min-w-0 flex-1">
+          <div
+            className={`text-sm font-semibold uppercase tracking-wider ${path === 'reply' ? 'text-fuchsia-300' : 'text-sky-300'}`}
+          >
+            {path} · hop {h.seq} <span className="normal-case">· {fmtDelta(h.tNs)}</span>
+          </div>
+          <h3 className="truncate text-2xl font-bold">
+            {h.netns} · <span className="font-mono">{h.ifname}</span>
+          </h3>
+          <div className="text-lg text-slate-300">{DIR_LABEL[h.dir]}</div>
+        </div>
+        <button
+          data-testid={hopIds.detailClose}
+          onClick={onClose}
+          aria-label="close hop details"
+          className="rounded px-3 py-1 text-2xl leading-none text-slate-300 hover:bg-slate-700"
+        >
+          ×
+        </button>
+      </header>
+
+      {h.drop && (
+        <div
+          className={`rounded-lg border px-3 py-2 text-lg ${h.drop.isRealDrop ? 'border-red-500 bg-red-950/60 text-red-100' : 'border-slate-600 bg-slate-800 text-emerald-200'}`}
+        >
+          <div className="font-bold">
+            {h.drop.isRealDrop ? `Dropped: ${h.drop.reason}` : `Ordinary end: ${h.drop.reason}`}
+          </div>
+          {h.drop.where && <div className="font-mono text-base">at {h.drop.where}</div>}
+          {h.drop.byNetfilter && <div className="text-base">by netfilter</div>}
+        </div>
+      )}
+      {h.nat && (
+        <div className="rounded-lg border border-amber-400 bg-amber-950/50 px-3 py-2 text-lg text-amber-100">
+          <div className="font-bold">
+            {h.nat.kind.toUpperCase()}
+            {h.nat.hook && <span className="font-normal text-amber-300"> after {h.nat.hook}</span>}
+          </div>
+          <div className="font-mono">
+            {h.nat.from} → {h.nat.to}
+          </div>
+        </div>
+      )}
+
+      <Section title="IP">
+        <Row k="src">{endpoint(h.src, h.sport)}</Row>
+        <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
+        <Row k="protocol">{h.proto}</Row>
+        <Row k="TTL">
+          {h.ttl}
+          <span className="text-slate-400">{ttlDelta}</span>
+        </Row>
+        <Row k="IP id">
+          {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
+        </Row>
+        <Row k="total len">{h.totLen} B</Row>
+        <Row k="IP options">{h.ipOptions ? 'present' : 'none'}</Row>
+        {h.tcpFlags !== undefined && <Row k="TCP flags">{h.tcpFlags || '(none)'}</Row>}
+        {h.icmp && (
+          <Row k="ICMP">
+            type {h.icmp.type}
+            {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} · code {h.icmp.code} · id {h.icmp.id} · seq{' '}
+            {h.icmp.seq}
+          </Row>
+        )}
+      </Section>
+
+      <Section title="Ethernet">
+        <Row k="src MAC">{h.srcMac}</Row>
+        <Row k="dst MAC">{h.dstMac}</Row>
+      </Section>
+
+      <Section title="Kernel">
+        <Row k="tracepoint">{h.hook}</Row>
+        <Row k="skb">{h.skb}</Row>
+        <Row k="netns">
+          {h.netns} <span className="text-slate-400">inode {h.netnsInode}</span>
+        </Row>
+        <Row k="ifindex">{h.ifindex}</Row>
+        <Row k="time">
+          {fmtDelta(h.tNs)} <span className="text-slate-400">since first hop</span>
+        </Row>
+      </Section>
+
+      {(Boolean(h.netfilter?.length) || h.verdict !== undefined) && (
+        <Section title="Netfilter">
+          {(h.netfilter ?? []).map((s) => (
+            <Row key={s.hook} k={s.hook}>
+              <span
+                className={
+                  s.verdict === 'drop'
+                    ? 'font-bold text-red-400'
+                    : s.verdict === 'accept'
+                      ? 'text-emerald-300'
+                      : 'text-slate-300'
+                }
+              >
+                {s.verdict}
+              </span>
+            </Row>
+          ))}
+          {h.verdict && (
+            <Row k="verdict">
+              <span className={h.verdict === 'drop' ? 'font-bold text-red-400' : 'text-emerald-300'}>{h.verdict}</span>
+            </Row>
+          )}
+        </Section>
+      )}
+      {h.rules && h.rules.length > 0 && (
+        <section className="space-y-1">
+          <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">iptables rules (TRACE)</h4>
+          <ol className="space-y-1 font-mono text-base">
+            {h.rules.map((r, i) => (
+              <li
+                key={i}
+                className={`rounded px-2 py-1 ${/DNAT|SNAT|MASQUERADE/.test(r) ? 'bg-amber-950/60 text-amber-200' : /DROP|REJECT/.test(r) ? 'bg-red-950/60 text-red-200' : 'bg-slate-800 text-slate-200'}`}
+              >
+                {r}
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,116 @@
+'use client';
+// One journey: its one-line outcome, the diagram, a legend, and the clicked hop's fields.
+import { useEffect, useState } from 'react';
+import type { Hop, Journey } from '../../../server/protocol/tracer';
+import { outcome } from './format';
+import { HopDetail } from './hop-detail';
+import { HopDiagram } from './hop-diagram';
+import { hopIds, type PathKind } from './test-ids';
+
+const TONE = {
+  ok: 'bg-emerald-600 text-white',
+  drop: 'bg-red-600 text-white',
+  pending: 'bg-amber-500 text-slate-950',
+  lost: 'bg-slate-600 text-white',
+} as const;
+
+export function JourneySummary({ journey }: { journey: Journey }) {
+  const o = outcome(journey);
+  const nReq = journey.hops.length;
+  const nRep = journey.reply?.hops.length ?? 0;
+  return (
+    <div
+      data-testid={hopIds.summary}
+      data-outcome={o.tone}
+      className="flex flex-wrap items-center gap-x-4 gap-y-2 text-xl"
+    >
+      <span className={`rounded px-3 py-1 font-semibold ${TONE[o.tone]}`}>{o.label}</span>
+      <span className="font-semibold">
+        {journey.from} → {journey.to}
+      </span>
+      <span className="rounded bg-slate-800 px-2 py-0.5 font-mono uppercase">{journey.proto}</span>
+      <span className="text-slate-300">
+        {nReq} hop{nReq === 1 ? '' : 's'}
+        {nRep > 0 && <> · reply {nRep}</>}
+      </span>
+      {journey.generator && <span className="font-mono text-slate-400">{journey.generator}</span>}
+      {!journey.pending && journey.durationMs > 0 && (
+        <span className="text-slate-400">{journey.durationMs.toFixed(1)} ms</span>
+      )}
+    </div>
+  );
+}
+
+function Legend() {
+  const item = (cls: string, label: string, dashed = false) => (
+    <span className="flex items-center gap-2">
+      <span className={`inline-block h-1 w-8 rounded ${cls} ${dashed ? 'opacity-70' : ''}`} />
+      {label}
+    </span>
+  );
+  return (
+    <div className="flex flex-wrap gap-x-6 gap-y-1 text-base text-slate-300">
+      {item('bg-sky-400', 'request')}
+      {item('bg-fuchsia-400', 'reply')}
+      {item('bg-amber-400', 'NAT rewrite')}
+      {item('bg-red-500', 'drop')}
+      {item('bg-slate-500', 'ordinary end', true)}
+      <span className="text-slate-500">
+        nf: netfilter hooks (✓ accept · ✗ drop · seen) · click a hop for its fields · ctrl+wheel zooms, drag pans
+      </span>
+    </div>
+  );
+}
+
+/** `request:3` -> the hop, looked up in the journey as it is now (it grows while a follow runs). */
+function findHop(j: Journey, key: string): { path: PathKind; hop: Hop; prev?: Hop } | undefined {
+  const [p, seqText] = key.split(':');
+  const path: PathKind = p === 'reply' ? 'reply' : 'request';
+  const list = path === 'reply' ? (j.reply?.hops ?? []) : j.hops;
+  const i = list.findIndex((h) => String(h.seq) === seqText);
+  const hop = list[i];
+  if (!hop) return undefined;
+  const prev = i > 0 ? list[i - 1] : undefined;
+  return { path, hop, ...(prev && { prev }) };
+}
+
+export function JourneyView({
+  journey,
+  laneInfo,
+  autoPlay = true,
+}: {
+  journey: Journey;
+  laneInfo?: Readonly<Record<string, string>>;
+  autoPlay?: boolean;
+}) {
+  const [selected, setSelected] = useState<string | undefined>();
+  // A new journey: the old selection means nothing there.
+  useEffect(() => setSelected(undefined), [journey.id]);
+  const current = selected ? findHop(journey, selected) : undefined;
+  return (
+    <div className="space-y-3">
+      <div className="relative">
+        <HopDiagram
+          journey={journey}
+          autoPlay={autoPlay}
+          laneInfo={laneInfo}
+          selected={current && selected}
+          onSelect={(b) => setSelected(b.key)}
+          toolbar={<JourneySummary journey={journey} />}
+        />
+        {current && selected && (
+          <div className="absolute right-3 top-16 z-20">
+            <HopDetail
+              hopKey={selected}
+              path={current.path}
+              hop={current.hop}
+              prev={current.prev}
+              onClose={() => setSelected(undefined)}
+            />
+          </div>
+        )}
+      </div>
+      <Legend />
+    </div>
+  );
+}

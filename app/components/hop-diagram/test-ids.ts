@@ -1,0 +1,49 @@
+// data-testid values shared by the hop-diagram components and e2e/follow.spec.ts.
+import { nsDomId } from '../../../server/protocol/topology';
+
+export type PathKind = 'request' | 'reply';
+
+export const hopIds = {
+  panel: 'follow-panel',
+  modeFollow: 'follow-mode-follow',
+  modeLive: 'follow-mode-live',
+  /** Source chooser: one button per namespace. */
+  fromNs: (name: string) => `follow-from-${name}`,
+  fromOther: 'follow-from-other',
+  /** Target chooser: namespaces, the echo service, or a typed address. */
+  toNs: (name: string) => `follow-to-${name}`,
+  toService: (name: string) => `follow-to-svc-${name}`,
+  toInput: 'follow-to-input',
+  proto: (p: string) => `follow-proto-${p}`,
+  port: 'follow-port',
+  rules: 'follow-rules',
+  followButton: 'follow-go',
+  error: 'follow-error',
+  summary: 'follow-summary',
+  diagram: 'hop-diagram',
+  lane: (name: string) => `hd-lane-${name}`,
+  /** Stable per hop: path, lane and the hop's seq in that path. */
+  hop: (path: PathKind, lane: string, seq: number) =>
+    `hd-hop-${path === 'request' ? 'req' : 'rep'}-${nsDomId(lane)}-${seq}`,
+  arrow: (path: PathKind, seq: number) => `hd-arrow-${path === 'request' ? 'req' : 'rep'}-${seq}`,
+  packetDot: 'hd-packet-dot',
+  replay: 'hd-replay',
+  speed: 'hd-speed',
+  caption: 'hd-caption',
+  resetZoom: 'hd-reset-zoom',
+  detail: 'hd-detail',
+  detailClose: 'hd-detail-close',
+  loaderBanner: 'tracer-loader-banner',
+  /** Loader counters in live mode; `data-pid` is the loader's pid. */
+  loaderInfo: 'tracer-loader-info',
+  liveProto: 'live-proto',
+  liveAddr: 'live-addr',
+  livePort: 'live-port',
+  liveNs: (name: string) => `live-ns-${name}`,
+  liveStart: 'live-start',
+  liveStop: 'live-stop',
+  liveList: 'live-list',
+  liveItem: (i: number) => `live-item-${i}`,
+  liveCounters: 'live-counters',
+  liveError: 'live-error',
+} as const;

@@ -1,0 +1,104 @@
+'use client';
+// Where a packet can start or end: the lab's namespaces (from `lab:status`) and, when the topology
+// capability answers, every namespace it discovered (containers, plain netns…).
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { LabStatus } from '../../../server/protocol/lab';
+import type { Topology } from '../../../server/protocol/topology';
+import { useSocket } from '../../lib/socket';
+
+export interface NsChoice {
+  readonly name: string;
+  readonly role: 'host' | 'node' | 'pod' | 'container' | 'netns';
+  /** eth0's address (lab) or the first IPv4 address the topology saw. */
+  readonly addr?: string;
+  readonly node?: string;
+  readonly present: boolean;
+  readonly fromLab: boolean;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly clusterIP: string;
+  readonly port: number;
+}
+
+const TOPOLOGY_TIMEOUT_MS = 10_000;
+
+export function useNamespaces(): {
+  choices: readonly NsChoice[];
+  services: readonly Service[];
+  labUp: boolean | undefined;
+  refresh: () => void;
+} {
+  const { socket } = useSocket();
+  const [lab, setLab] = useState<LabStatus | undefined>();
+  const [topo, setTopo] = useState<Topology | undefined>();
+
+  const refresh = useCallback(() => {
+    // The topology capability may not be wired in this build: no answer is not an error here.
+    socket.timeout(TOPOLOGY_TIMEOUT_MS).emit('topology:get', {}, (err, r) => {
+      if (!err && r?.ok) setTopo(r.value);
+    });
+  }, [socket]);
+
+  useEffect(() => {
+    const onStatus = (s: LabStatus) => setLab(s);
+    socket.on('lab:status', onStatus);
+    const watch = () => {
+      socket.emit('lab:watch');
+      refresh();
+    };
+    socket.on('connect', watch);
+    if (socket.connected) watch();
+    return () => {
+      socket.off('lab:status', onStatus);
+      socket.off('connect', watch);
+    };
+  }, [socket, refresh]);
+
+  const choices = useMemo(() => {
+    const out: NsChoice[] = [];
+    for (const n of lab?.namespaces ?? []) {
+      out.push({
+        name: n.name,
+        role: n.role,
+        addr: n.addr,
+        ...(n.node && { node: n.node }),
+        present: n.present,
+        fromLab: true,
+      });
+    }
+    for (const n of topo?.namespaces ?? []) {
+      if (out.some((c) => c.name === n.name)) continue;
+      const addr = n.interfaces
+        .filter((i) => i.kind !== 'loopback')
+        .flatMap((i) => i.addrs)
+        .find((a) => /^\d+\.\d+\.\d+\.\d+\//.test(a));
+      out.push({
+        name: n.name,
+        role: n.kind,
+        ...(addr && { addr }),
+        ...(n.node && { node: n.node }),
+        present: true,
+        fromLab: false,
+      });
+    }
+    return out;
+  }, [lab, topo]);
+
+  const services = useMemo(
+    () => (lab?.services ?? []).map((s) => ({ name: s.name, clusterIP: s.clusterIP, port: s.port })),
+    [lab],
+  );
+  return { choices, services, labUp: lab?.up, refresh };
+}
+
+/** Lane subtitles: `pod on node1 · 10.244.1.2/24`. */
+export function laneInfoOf(choices: readonly NsChoice[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of choices) {
+    const role = c.role === 'pod' && c.node ? `pod on ${c.node}` : c.role;
+    out[c.name] = c.addr ? `${role} · ${c.addr}` : role;
+  }
+  return out;
+}
