@@ -1,5 +1,178 @@
-// Wire contract for server/tracer/ (zod schemas + inferred types, socket events). Owned by that capability.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface TracerServerEvents {}
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface TracerClientEvents {}
+// Wire contract for server/tracer/: the journey of a followed packet (hops in kernel order, request and
+// reply), live-mode batches and the probe loader's status. Isomorphic: zod only, no node:* imports.
+//
+// Shape in one picture:
+//   Journey { delivered, hops: Hop[] (request, kernel order), reply?: { hops: Hop[] } }
+//   Hop     { netns, ifname, dir, src, dst, proto, sport?, dport?, nat?, verdict?, drop?, rules? ... }
+// A hop is one sighting of the packet by the kernel: a device egress/ingress, or its end (`dir: 'end'`,
+// with `drop` saying whether that end is a real drop). Netfilter crossings are folded into the hop
+// where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
+import { z } from 'zod';
+import { NetnsName, type AckFn } from './common';
+
+export const TraceProto = z.enum(['icmp', 'tcp', 'udp']);
+export type TraceProto = z.infer<typeof TraceProto>;
+
+export const HopDir = z.enum(['egress', 'ingress', 'end']);
+export type HopDir = z.infer<typeof HopDir>;
+
+export const NfHook = z.enum(['PRE_ROUTING', 'LOCAL_IN', 'FORWARD', 'LOCAL_OUT', 'POST_ROUTING']);
+export type NfHook = z.infer<typeof NfHook>;
+
+/** One netfilter hook the packet crossed in this namespace, seen by BPF netfilter links. */
+export const NfStep = z.object({
+  hook: NfHook,
+  /** `accept`: seen after the filter table; `drop`: seen before it but not after; `seen`: no filter stage at this hook. */
+  verdict: z.enum(['accept', 'drop', 'seen']),
+});
+export type NfStep = z.infer<typeof NfStep>;
+
+/** Address rewrite: `from`/`to` as `ip` or `ip:port`. */
+export const Nat = z.object({
+  kind: z.enum(['dnat', 'snat', 'both']),
+  from: z.string(),
+  to: z.string(),
+  /** The netfilter hook after which the new addresses were first seen, when netfilter links saw it. */
+  hook: NfHook.optional(),
+});
+export type Nat = z.infer<typeof Nat>;
+
+/** How the packet's life ended at an `end` hop. */
+export const Drop = z.object({
+  /** Kernel `enum skb_drop_reason` name without prefix (NO_SOCKET, NETFILTER_DROP…), or CONSUMED. */
+  reason: z.string(),
+  /** Kernel function that freed the skb, e.g. `nf_hook_slow+0x9c`. */
+  where: z.string(),
+  /** false for ordinary ends of path: consumed, or an echo reply freed with NO_SOCKET after the raw socket got its copy. */
+  isRealDrop: z.boolean(),
+  /** The drop was netfilter's (NETFILTER_DROP, or a hook seen before the filter table but never after). */
+  byNetfilter: z.boolean(),
+});
+export type Drop = z.infer<typeof Drop>;
+
+export const IcmpFields = z.object({ type: z.number(), code: z.number(), id: z.number(), seq: z.number() });
+
+export const Hop = z.object({
+  /** Position in the journey (0-based, request and reply numbered separately). */
+  seq: z.number().int(),
+  /** ns since the journey's first event (CLOCK_MONOTONIC deltas). */
+  tNs: z.number(),
+  /** Namespace name from the topology, or `netns:<inode>` when it has none. */
+  netns: z.string(),
+  netnsInode: z.number().int(),
+  ifname: z.string(),
+  ifindex: z.number().int(),
+  dir: HopDir,
+  /** Kernel tracepoint that saw it: net_dev_queue, netif_receive_skb, netif_rx, napi_gro_receive_entry, kfree_skb, consume_skb. */
+  hook: z.string(),
+  /** skb address (hex): the same along a veth/bridge path. */
+  skb: z.string(),
+  srcMac: z.string(),
+  dstMac: z.string(),
+  src: z.string(),
+  dst: z.string(),
+  proto: z.string(),
+  sport: z.number().int().optional(),
+  dport: z.number().int().optional(),
+  ttl: z.number().int(),
+  ipId: z.number().int(),
+  ipOptions: z.boolean(),
+  totLen: z.number().int(),
+  /** e.g. `SYN,ACK` */
+  tcpFlags: z.string().optional(),
+  icmp: IcmpFields.optional(),
+  nat: Nat.optional(),
+  netfilter: z.array(NfStep).optional(),
+  /** Summary of `netfilter`: drop if any hook dropped, else accept when a filter table passed it. */
+  verdict: z.enum(['accept', 'drop']).optional(),
+  drop: Drop.optional(),
+  /** Rule-level iptables TRACE lines for this namespace, e.g. `nat KUBE-SEP-X DNAT to 10.244.2.2:8080`. */
+  rules: z.array(z.string()).optional(),
+});
+export type Hop = z.infer<typeof Hop>;
+
+export const Journey = z.object({
+  id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  proto: TraceProto,
+  /** The request reached its destination without a real drop (or a reply came back). */
+  delivered: z.boolean(),
+  /** Still waiting for hops (live updates); false in the final answer. */
+  pending: z.boolean(),
+  timedOut: z.boolean(),
+  hops: z.array(Hop),
+  reply: z.object({ hops: z.array(Hop) }).optional(),
+  /** Namespaces in path order (request then reply), one lane each in the diagram. */
+  lanes: z.array(z.string()),
+  /** The traffic generator's outcome, e.g. `ping: 1 received` or `connect: ECONNREFUSED`. */
+  generator: z.string().optional(),
+  durationMs: z.number(),
+});
+export type Journey = z.infer<typeof Journey>;
+
+/** What the browser (or CLI) asks to follow. `to` is an IP, a namespace or a pod name. */
+export const FollowRequest = z.object({
+  from: NetnsName,
+  to: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'not an IP or namespace name'),
+  proto: TraceProto.default('icmp'),
+  port: z.number().int().min(1).max(65535).optional(),
+  timeoutMs: z.number().int().min(200).max(30_000).default(3000),
+  /** Run iptables TRACE in the namespaces on the way for rule-level detail (slower: adds rules, then removes them). */
+  rules: z.boolean().default(false),
+});
+export type FollowRequest = z.input<typeof FollowRequest>;
+
+/** A continuous kernel-side filter; every field optional means "all IPv4". */
+export const LiveFilter = z.object({
+  proto: TraceProto.optional(),
+  addr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'not an IPv4 address').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Only namespaces with these names (empty or absent: all). */
+  netns: z.array(NetnsName).max(64).optional(),
+});
+export type LiveFilter = z.infer<typeof LiveFilter>;
+
+export const LiveBatch = z.object({
+  liveId: z.string(),
+  journeys: z.array(Journey),
+  /** Journeys not sent because the browser could not keep up. */
+  dropped: z.number().int(),
+  /** Kernel ring-buffer events lost so far (from the loader). */
+  lost: z.number().int(),
+});
+export type LiveBatch = z.infer<typeof LiveBatch>;
+
+/** The shared probe loader's health, for the UI's banner. */
+export const LoaderStatus = z.object({
+  state: z.enum(['stopped', 'starting', 'ready', 'crashed']),
+  pid: z.number().int().optional(),
+  restarts: z.number().int(),
+  /** Why it last stopped (exit code, stderr's last line). */
+  lastError: z.string().optional(),
+  attachMs: z.number().optional(),
+  netfilter: z.boolean().optional(),
+  emitted: z.number().int(),
+  lost: z.number().int(),
+  /** NDJSON lines the server could not parse. */
+  badLines: z.number().int(),
+});
+export type LoaderStatus = z.infer<typeof LoaderStatus>;
+
+export interface TracerServerEvents {
+  /** Partial then final journeys of a follow, batched (at most one emit per 50 ms). */
+  'tracer:journeys': (journeys: Journey[]) => void;
+  /** Live-mode journeys, batched. */
+  'tracer:live': (batch: LiveBatch) => void;
+  /** Loader state changes (crash banner) and, while ready, counters about once a second. */
+  'tracer:status': (s: LoaderStatus) => void;
+}
+
+export interface TracerClientEvents {
+  /** Sends the traffic and follows it; partial journeys arrive as `tracer:journeys`, the final one in the ack. */
+  'tracer:follow': (req: unknown, ack: AckFn<Journey>) => void;
+  'tracer:live:start': (req: unknown, ack: AckFn<{ liveId: string }>) => void;
+  'tracer:live:stop': (req: unknown, ack: AckFn<null>) => void;
+  /** Subscribe to `tracer:status`; the current status comes back at once. */
+  'tracer:status:watch': (ack: AckFn<LoaderStatus>) => void;
+}

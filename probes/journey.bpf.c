@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/* packet-journey probe: one event per hop of a filtered packet, from tracepoints (tp_btf, which work
+ * on kernels without kprobes/fentry) and netfilter BPF links around nat and filter. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "event.h"
+
+#define ETH_P_IP 0x0800
+#define NF_ACCEPT 1
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Written by the loader through the mmap'ed .bss: slots and the bitmask of active ones.
+ * The loader clears a slot's bit before rewriting it, so a half-written slot is never used. */
+struct pj_filter filters[PJ_MAX_FILTERS];
+volatile __u32 active_mask;
+volatile __u32 netns_mask;
+volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */ /* slots whose use_netns is set, so the map lookup is skipped when none */
+__u64 lost;
+__u64 last_track_ns;
+#define TRACK_WINDOW_NS 2000000000ULL
+__u64 emitted;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* ~600k hops of slack for bursts */
+} events SEC(".maps");
+
+/* netns inode -> mask of slots that allow it */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} netns_allow SEC(".maps");
+
+/* Per traced skb: which slots it matched (so it stays traced after NAT rewrites its addresses) and
+ * the last ingress device (to report netif_rx + netif_receive_skb for one arrival once). */
+struct skb_state {
+	__u32 mask;
+	__u32 last_ifindex;
+	__u32 last_netns;
+	__u8 last_dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct skb_state);
+} skb_states SEC(".maps");
+
+/* Fills the L3/L4 fields from the skb. `l3_at_data`: on ingress, eth_type_trans has pulled the MAC
+ * header so skb->data is the IP header, and network_header may still be stale.
+ * Fields of kernel structs are read with plain loads: tp_btf and netfilter programs get BTF-typed skb
+ * pointers, which the verifier turns into cheap faulting loads instead of bpf_probe_read_kernel calls.
+ * Only packet bytes need the helper. Returns the MAC header offset (or ~0) for later. */
+static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool l3_at_data)
+{
+	unsigned char *l3;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return;
+	if (l3_at_data) {
+		l3 = skb->data;
+	} else {
+		__u16 nh = skb->network_header;
+		if (nh == (__u16)~0U)
+			return;
+		l3 = skb->head + nh;
+	}
+
+	/* One read for the IP header and the first 20 bytes after it (the L4 header when there are no IP
+	 * options, the common case): a helper call per hop saved on every packet, traced or not. */
+	struct {
+		struct iphdr ip;
+		__u8 l4[20];
+	} h;
+	if (bpf_probe_read_kernel(&h, sizeof(h), l3)) {
+		if (bpf_probe_read_kernel(&h.ip, sizeof(h.ip), l3))
+			return;
+	}
+	if (h.ip.version != 4)
+		return;
+	e->has_ip = 1;
+	e->saddr = h.ip.saddr;
+	e->daddr = h.ip.daddr;
+	e->proto = h.ip.protocol;
+	e->ttl = h.ip.ttl;
+	e->ip_id = bpf_ntohs(h.ip.id);
+	e->tot_len = bpf_ntohs(h.ip.tot_len);
+	e->ip_opts = h.ip.ihl > 5;
+	if (bpf_ntohs(h.ip.frag_off) & 0x1fff)
+		return; /* not the first fragment: no L4 header */
+	if (h.ip.ihl != 5 && bpf_probe_read_kernel(h.l4, sizeof(h.l4), l3 + h.ip.ihl * 4))
+		return;
+
+	const __u8 *th = h.l4;
+	if (h.ip.protocol == IPPROTO_TCP) {
+		e->sport = (th[0] << 8) | th[1];
+		e->dport = (th[2] << 8) | th[3];
+		e->tcp_flags = th[13];
+	} else if (h.ip.protocol == IPPROTO_UDP) {
+		e->sport = (th[0] << 8) | th[1];
+		e->dport = (th[2] << 8) | th[3];
+	} else if (h.ip.protocol == IPPROTO_ICMP) {
+		e->icmp_type = th[0];
+		e->icmp_code = th[1];
+		e->icmp_id = (th[4] << 8) | th[5];
+		e->icmp_seq = (th[6] << 8) | th[7];
+	}
+}
+
+static __always_inline __u32 netns_of(struct sk_buff *skb, struct net_device *dev, struct net *net)
+{
+	if (!net && dev)
+		net = dev->nd_net.net;
+	if (!net) {
+		/* Freed after socket delivery: skb->dev is gone, the socket still knows its netns. */
+		struct sock *sk = skb->sk;
+		if (sk)
+			net = sk->__sk_common.skc_net.net;
+	}
+	return net ? net->ns.inum : 0;
+}
+
+struct match_ctx {
+	const struct pj_event *e;
+	__u32 active;
+	__u32 ns_ok;
+	__u32 m;
+};
+
+static __always_inline bool slot_matches(const struct pj_filter *f, const struct pj_event *e, __u32 ns_ok, __u32 bit)
+{
+	if (f->use_netns && !(ns_ok & bit))
+		return false;
+	if (f->proto && f->proto != e->proto)
+		return false;
+	if (f->addr_a && f->addr_a != e->saddr && f->addr_a != e->daddr)
+		return false;
+	if (f->addr_b && f->addr_b != e->saddr && f->addr_b != e->daddr)
+		return false;
+	if (f->port && f->port != e->sport && f->port != e->dport)
+		return false;
+	if (f->icmp_id && (e->proto != IPPROTO_ICMP || f->icmp_id != e->icmp_id))
+		return false;
+	return true;
+}
+
+/* One slot per bpf_loop iteration: the callback is verified once, whereas an open-coded loop over 16
+ * slots makes the verifier track every combination of matched bits and give up. */
+static long match_slot(__u32 i, void *data)
+{
+	struct match_ctx *c = data;
+	if (i >= PJ_MAX_FILTERS)
+		return 1;
+	if (!(c->active & (1U << i)))
+		return 0;
+	/* Bound the index inside asm: clang would otherwise drop a plain mask after the check above and
+	 * index with the unbounded register. */
+	__u64 idx = i;
+	asm volatile("%0 &= 15" : "+r"(idx));
+	if (slot_matches(&filters[idx], c->e, c->ns_ok, 1U << i))
+		c->m |= 1U << i;
+	return 0;
+}
+
+static __always_inline __u32 match(const struct pj_event *e, __u32 active)
+{
+	struct match_ctx c = { .e = e, .active = active };
+
+	if (active & netns_mask) {
+		__u32 *v = bpf_map_lookup_elem(&netns_allow, &e->netns);
+		if (v)
+			c.ns_ok = *v;
+	}
+	/* The usual case, one follower in slot 0, without the bpf_loop call. */
+	if (active == 1)
+		return slot_matches(&filters[0], e, c.ns_ok, 1) ? 1 : 0;
+	/* Only up to the highest active slot. */
+	bpf_loop(nslots, match_slot, &c, 0);
+	return c.m;
+}
+
+static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
+				  struct net *net, __u32 reason, __u64 location, __u8 nf_hook)
+{
+	__u32 active = active_mask;
+	if (!active || !skb)
+		return 0;
+
+	struct pj_event e = {};
+	if (!dev)
+		dev = skb->dev;
+	/* The cheap part first, for every packet: headers, then the filter. */
+	parse(skb, &e, dir == PJ_DIR_INGRESS);
+	if (active & netns_mask)
+		e.netns = netns_of(skb, dev, net);
+
+	__u64 key = (__u64)skb;
+	__u32 m = match(&e, active);
+	/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the map
+	 * when nothing was tracked lately, which is the steady state for untraced traffic. */
+	struct skb_state *st = NULL;
+	if (m || bpf_ktime_get_ns() - last_track_ns < TRACK_WINDOW_NS)
+		st = bpf_map_lookup_elem(&skb_states, &key);
+	if (st)
+		m |= st->mask & active;
+	if (!m)
+		return 0;
+
+	/* A traced packet: fill in the rest. */
+	if (!e.netns)
+		e.netns = netns_of(skb, dev, net);
+	if (dev)
+		e.ifindex = dev->ifindex;
+
+	bool freed = hook == PJ_HOOK_KFREE || hook == PJ_HOOK_CONSUME;
+	if (st && dir == PJ_DIR_INGRESS && st->last_dir == PJ_DIR_INGRESS && st->last_ifindex == e.ifindex &&
+	    st->last_netns == e.netns)
+		return 0; /* the same arrival seen by a second ingress tracepoint */
+	if (freed) {
+		bpf_map_delete_elem(&skb_states, &key);
+	} else if (st) {
+		st->mask |= m;
+		if (dir != PJ_DIR_NONE) {
+			st->last_dir = dir;
+			st->last_ifindex = e.ifindex;
+			st->last_netns = e.netns;
+		}
+	} else {
+		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
+	}
+	if (!freed)
+		last_track_ns = bpf_ktime_get_ns();
+
+	__u16 mac = skb->mac_header;
+	if (mac != (__u16)~0U) {
+		__u8 macs[12];
+		if (bpf_probe_read_kernel(macs, sizeof(macs), skb->head + mac) == 0) {
+			__builtin_memcpy(e.dmac, macs, 6);
+			__builtin_memcpy(e.smac, macs + 6, 6);
+		}
+	}
+	e.hook = hook;
+	e.dir = dir;
+	e.nf_hook = nf_hook;
+	e.reason = reason;
+	e.location = location;
+	e.mask = m;
+	e.skb = key;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.cpu = bpf_get_smp_processor_id();
+	if (dev)
+		bpf_probe_read_kernel_str(&e.ifname, sizeof(e.ifname), dev->name);
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		__sync_fetch_and_add(&lost, 1);
+	else
+		__sync_fetch_and_add(&emitted, 1);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(on_dev_queue, struct sk_buff *skb)
+{
+	return handle(skb, PJ_HOOK_DEV_QUEUE, PJ_DIR_EGRESS, NULL, NULL, 0, 0, 0);
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(on_receive_skb, struct sk_buff *skb)
+{
+	return handle(skb, PJ_HOOK_RECEIVE_SKB, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+}
+
+SEC("tp_btf/netif_rx")
+int BPF_PROG(on_netif_rx, struct sk_buff *skb)
+{
+	return handle(skb, PJ_HOOK_NETIF_RX, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+}
+
+SEC("tp_btf/napi_gro_receive_entry")
+int BPF_PROG(on_gro, const struct sk_buff *skb)
+{
+	return handle((struct sk_buff *)skb, PJ_HOOK_GRO, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(on_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return handle(skb, PJ_HOOK_KFREE, PJ_DIR_NONE, NULL, NULL, (__u32)reason, (__u64)location, 0);
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(on_consume, struct sk_buff *skb, void *location)
+{
+	return handle(skb, PJ_HOOK_CONSUME, PJ_DIR_NONE, NULL, NULL, 0, (__u64)location, 0);
+}
+
+/* Netfilter programs: the loader sets their type (libbpf 1.1 predates SEC("netfilter")) and links
+ * them per namespace. They always accept; they only look. */
+static __always_inline int nf_handle(struct bpf_nf_ctx *ctx, __u8 hook)
+{
+	const struct nf_hook_state *s = ctx->state;
+	struct sk_buff *skb = ctx->skb;
+	__u8 nfh = s->hook;
+	/* The device the packet came in on for input hooks, the one it leaves by for output hooks. */
+	struct net_device *dev = (nfh == 0 || nfh == 1) ? s->in : s->out;
+	if (!dev)
+		dev = s->in;
+	handle(skb, hook, PJ_DIR_NONE, dev, s->net, 0, 0, nfh);
+	return NF_ACCEPT;
+}
+
+SEC("pj_nf_nat")
+int nf_nat(struct bpf_nf_ctx *ctx)
+{
+	return nf_handle(ctx, PJ_HOOK_NF_NAT);
+}
+
+SEC("pj_nf_pre_filter")
+int nf_pre_filter(struct bpf_nf_ctx *ctx)
+{
+	return nf_handle(ctx, PJ_HOOK_NF_PRE_FILTER);
+}
+
+SEC("pj_nf_post_filter")
+int nf_post_filter(struct bpf_nf_ctx *ctx)
+{
+	return nf_handle(ctx, PJ_HOOK_NF_POST_FILTER);
+}

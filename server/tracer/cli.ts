@@ -1,0 +1,59 @@
+// `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
+import { flagHelp, parseArgs, printJson, UsageError, type Command } from '../cli-args';
+import { follow, FollowError } from './follow';
+import { formatJourney } from './format';
+import { getLoader } from './loader';
+
+const flags = {
+  from: { type: 'string', help: 'source namespace: host, an ip netns name, a container or a pod', metavar: 'NETNS' },
+  to: { type: 'string', help: 'destination: an IPv4 address or a namespace/pod name', metavar: 'IP|NETNS' },
+  proto: { type: 'enum', values: ['icmp', 'tcp', 'udp'], help: 'what to send (default icmp: one ping)' },
+  port: { type: 'number', min: 1, max: 65535, help: 'tcp/udp destination port (default 80 for tcp, 53 for udp)' },
+  timeout: { type: 'number', min: 200, max: 30000, help: 'give up after this many ms (default 3000)' },
+  rules: { type: 'boolean', help: 'add iptables TRACE where the packet goes for rule-level detail (removed after)' },
+  json: { type: 'boolean', help: 'print the journey as JSON' },
+} as const;
+
+const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [--proto icmp|tcp|udp] [--port N] [--json]
+
+Sends one packet (a ping with a unique ICMP id, a TCP connect or a UDP datagram) from inside the source
+namespace and follows it hop by hop through the kernel with eBPF: namespaces, interfaces, NAT, netfilter
+verdicts and drops, then its reply.`;
+
+export const command: Command = {
+  name: 'follow',
+  summary: 'send a packet and follow it hop by hop through the kernel',
+  async run(argv) {
+    const { flags: f, positionals, help } = parseArgs(argv, flags);
+    if (help) {
+      process.stdout.write(`${USAGE}\n\noptions:\n${flagHelp(flags)}\n`);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (!f.from) throw new UsageError('--from is required');
+    if (!f.to) throw new UsageError('--to is required');
+    if (f.port !== undefined && (f.proto ?? 'icmp') === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
+    const loader = getLoader();
+    try {
+      const j = await follow(
+        {
+          from: f.from,
+          to: f.to,
+          proto: f.proto ?? 'icmp',
+          ...(f.port !== undefined && { port: f.port }),
+          ...(f.timeout !== undefined && { timeoutMs: f.timeout }),
+          rules: f.rules,
+        },
+        { loader },
+      );
+      if (f.json) printJson(j);
+      else process.stdout.write(formatJourney(j) + '\n');
+      return j.delivered ? 0 : 1;
+    } catch (e) {
+      if (e instanceof FollowError) throw new UsageError(e.message);
+      throw e;
+    } finally {
+      await loader.stop();
+    }
+  },
+};

@@ -1,0 +1,199 @@
+// One follow: claim a filter slot for a unique flow (ICMP id or client port), link netfilter in the
+// namespaces on the way, send the packet from inside the source namespace, and build the journey from
+// the hops as they arrive until it is complete or times out. Everything it adds is released at the end.
+import { randomInt } from 'node:crypto';
+import { exec, inNetns, type NetnsTarget } from '../sys/exec';
+import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
+import { findNamespace } from '../topology/ns-ref';
+import { buildJourney, journeyComplete, type FlowKey } from './journey';
+import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
+import type { HopEvent } from './ndjson';
+import { NetnsNames, namedNamespaces, resolveDestination, sourceAddressFor } from './netns';
+import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
+
+export class FollowError extends Error {}
+
+const PROTO_NUM: Readonly<Record<TraceProto, number>> = { icmp: 1, tcp: 6, udp: 17 };
+const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53 };
+/** Hops can trail the generator's exit by a ring-buffer flush; wait this long before the final build. */
+const GRACE_MS = 30;
+const UPDATE_MS = 50;
+
+export interface FollowOptions {
+  readonly loader?: ProbeLoader;
+  /** Partial journeys while hops arrive (at most one per 50 ms). */
+  readonly onUpdate?: (j: Journey) => void;
+}
+
+type ParsedFollow = ReturnType<typeof FollowRequestSchema.parse>;
+
+/**
+ * Follows one packet. With `rules`, a first packet finds the path and a second one is followed with
+ * iptables TRACE in exactly the namespaces it crossed, so rules are added only where they matter.
+ */
+export async function follow(input: unknown, opts: FollowOptions = {}): Promise<Journey> {
+  const parsed = FollowRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new FollowError(i ? `${i.path.join('.') || 'request'}: ${i.message}` : 'invalid follow request');
+  }
+  const req = parsed.data;
+  if (!req.rules) return followOnce(req, opts);
+  const first = await followOnce(req, opts);
+  const crossed = new Set([...first.hops, ...(first.reply?.hops ?? [])].map((h) => h.netnsInode));
+  const known = await namedNamespaces();
+  const targets = known.filter((n) => crossed.has(n.inode));
+  return followOnce(req, opts, targets);
+}
+
+async function followOnce(
+  req: ParsedFollow,
+  opts: FollowOptions,
+  ruleTargets?: readonly { target: NetnsTarget; inode: number }[],
+): Promise<Journey> {
+  const started = Date.now();
+  const loader = opts.loader ?? getLoader();
+
+  const from = await findNamespace(req.from);
+  if (!from) throw new FollowError(`unknown namespace "${req.from}" (see \`packet-journey topology\`)`);
+  const dest = await resolveDestination(req.to);
+  if ('error' in dest) throw new FollowError(dest.error);
+  const clientAddr = await sourceAddressFor(from.target, dest.ip);
+  if (!clientAddr) throw new FollowError(`namespace "${req.from}" has no route to ${dest.ip}`);
+
+  const proto = req.proto;
+  const id = `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
+  // Unique per follow: the kernel filter matches only this flow, so concurrent follows never mix.
+  const icmpId = randomInt(1, 0xffff);
+  const clientPort = randomInt(20000, 60000);
+  const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
+  const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
+  const filter: KernelFilter =
+    proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
+
+  const names = new NetnsNames();
+  const everyNs = await namedNamespaces();
+  await names.refresh();
+  // Netfilter links in the source, the destination, the host and every `ip netns` namespace: the path is
+  // not known before the packet walks it. They are released when this follow ends.
+  const nfTargets = [
+    { target: from.target, inode: from.inode },
+    ...(dest.ns ? [{ target: dest.ns.target, inode: dest.ns.inode }] : []),
+    ...everyNs.filter((n) => n.inode !== from.inode && n.inode !== dest.ns?.inode),
+  ];
+
+  const events: HopEvent[] = [];
+  let lastUpdate = 0;
+  let updateTimer: NodeJS.Timeout | undefined;
+  let generatorDone: string | undefined;
+  let timedOut = false;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  const build = (pending: boolean): Journey =>
+    buildJourney(
+      events,
+      {
+        id,
+        from: from.name,
+        to: req.to,
+        flow,
+        ...(dest.ns && { targetNetns: dest.ns.inode }),
+        pending,
+        timedOut,
+        ...(generatorDone !== undefined && { generator: generatorDone }),
+        durationMs: Date.now() - started,
+      },
+      names.nameOf,
+    );
+
+  const onHop = (h: HopEvent): void => {
+    events.push(h);
+    if (opts.onUpdate && !updateTimer) {
+      const wait = Math.max(0, lastUpdate + UPDATE_MS - Date.now());
+      updateTimer = setTimeout(() => {
+        updateTimer = undefined;
+        lastUpdate = Date.now();
+        opts.onUpdate?.(build(true));
+      }, wait);
+    }
+    if (!graceTimer && journeyComplete(build(true), from.inode)) graceTimer = setTimeout(finish, 20);
+  };
+
+  const sub = await loader.subscribe(filter, onHop);
+  let release: (() => Promise<void>) | undefined;
+  let rules: RuleTrace | undefined;
+  try {
+    release = (await loader.attachNetfilter(nfTargets)).release;
+    if (ruleTargets) rules = await startRuleTrace(ruleTargets, { proto, clientPort, icmpId, tag: id });
+
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      finish();
+    }, req.timeoutMs);
+    const waitS = Math.max(1, Math.ceil(req.timeoutMs / 1000));
+    void generate(proto, from.target, dest.ip, { icmpId, clientPort, port, waitS }).then((g) => {
+      generatorDone = g;
+      // The packet's hops are all in the ring buffer by now: a sync barrier drains them.
+      void loader.sync().then(() => (graceTimer ??= setTimeout(finish, GRACE_MS)));
+    });
+    await finished;
+    clearTimeout(timeout);
+    if (graceTimer) clearTimeout(graceTimer);
+    if (updateTimer) clearTimeout(updateTimer);
+  } finally {
+    await sub.close();
+    await release?.();
+  }
+  await names.resolveMissing(); // names learnt from the topology show in the final build
+  let j = build(false);
+  if (rules) {
+    const byNetns = await rules.stop();
+    j = attachRules(j, byNetns);
+  }
+  // A timeout is only worth reporting if the journey did not otherwise end cleanly.
+  if (timedOut && journeyComplete(j, from.inode)) j = { ...j, timedOut: false };
+  return j;
+}
+
+/** Rule lines go on the first hop in each namespace whose packet (same IP id) netfilter traced there. */
+export function attachRules(j: Journey, byNetns: ReadonlyMap<number, readonly TracedPacket[]>): Journey {
+  const put = (hops: Journey['hops']): Journey['hops'] => {
+    const done = new Set<number>();
+    return hops.map((h) => {
+      if (done.has(h.netnsInode) || h.dir === 'end') return h;
+      const pk = byNetns.get(h.netnsInode)?.find((p) => p.ipId === h.ipId && (p.src === h.src || p.dst === h.dst || p.lines.length > 0));
+      if (!pk || pk.lines.length === 0) return h;
+      done.add(h.netnsInode);
+      return { ...h, rules: pk.lines };
+    });
+  };
+  return { ...j, hops: put(j.hops), ...(j.reply && { reply: { hops: put(j.reply.hops) } }) };
+}
+
+/** Sends the packet from inside the source namespace; resolves with a one-line outcome. */
+async function generate(
+  proto: TraceProto,
+  target: Parameters<typeof inNetns>[0],
+  dst: string,
+  o: { icmpId: number; clientPort: number; port: number | undefined; waitS: number },
+): Promise<string> {
+  if (proto === 'icmp') {
+    const r = await exec(inNetns(target, 'ping', ['-n', '-q', '-c1', '-W', String(o.waitS), '-e', String(o.icmpId), dst]));
+    const m = /(\d+) received/.exec(r.stdout);
+    return `ping: ${m?.[1] ?? 0} received`;
+  }
+  const addr =
+    proto === 'tcp'
+      ? `TCP4:${dst}:${o.port},sourceport=${o.clientPort},reuseaddr,connect-timeout=${o.waitS}`
+      : `UDP4:${dst}:${o.port},sourceport=${o.clientPort},reuseaddr`;
+  const r = await exec(inNetns(target, 'socat', ['-u', 'STDIN', addr]), {
+    input: proto === 'udp' ? 'packet-journey\n' : '',
+    timeoutMs: (o.waitS + 1) * 1000,
+  });
+  if (r.code === 0) return proto === 'tcp' ? 'connect: ok' : 'udp: sent';
+  // socat: `... E connect(5, AF=2 10.244.2.2:9, 16): Connection refused` -> the reason only.
+  const why = r.stderr.trim().split('\n').pop()?.split(': ').pop() ?? `exit ${r.code}`;
+  return `${proto === 'tcp' ? 'connect' : 'udp'}: ${why}`;
+}

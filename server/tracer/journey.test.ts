@@ -1,0 +1,183 @@
+// The journey builder on NDJSON recorded from the real probe (fixtures/), no kernel needed.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildJourney, classifyEnd, type FlowKey } from './journey';
+import { parseLoaderLine, type HopEvent } from './ndjson';
+import { formatTraceLine, parseTraceOutput } from './rules';
+import { attachRules } from './follow';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+function load(name: string): HopEvent[] {
+  const hops: HopEvent[] = [];
+  for (const line of fixture(name).split('\n')) {
+    if (!line) continue;
+    const r = parseLoaderLine(line);
+    if (r?.type !== 'hop') throw new Error(`bad fixture line: ${line.slice(0, 80)}`);
+    hops.push(r.hop);
+  }
+  return hops;
+}
+
+function namer(file: string): (inode: number) => string {
+  const m = JSON.parse(fixture(file)) as Record<string, string>;
+  return (i) => m[String(i)] ?? `netns:${i}`;
+}
+
+const meta = (flow: FlowKey, targetNetns?: number) => ({
+  id: 't',
+  from: 'a',
+  to: 'b',
+  flow,
+  pending: false,
+  timedOut: false,
+  durationMs: 1,
+  ...(targetNetns !== undefined && { targetNetns }),
+});
+
+describe('journey builder (recorded fixtures)', () => {
+  it('cross-node ping: request and reply walk pod-a, node1, host, node2, pod-c and back', () => {
+    const j = buildJourney(load('ping-pod-a-pod-c.ndjson'), meta({ proto: 'icmp' }), namer('lab-names.json'));
+    expect(j.delivered).toBe(true);
+    expect(j.lanes).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    const path = j.hops.filter((h) => h.dir !== 'end').map((h) => `${h.netns}/${h.ifname}/${h.dir}`);
+    expect(path).toEqual([
+      'pod-a/eth0/egress',
+      'node1/veth-pod-a/ingress',
+      'node1/cni0/ingress',
+      'node1/eth0/egress',
+      'host/veth-node1/ingress',
+      'host/veth-node2/egress',
+      'node2/eth0/ingress',
+      'node2/cni0/egress',
+      'node2/veth-pod-c/egress',
+      'pod-c/eth0/ingress',
+    ]);
+    // The request ends consumed by icmp_rcv in pod-c: an ordinary end, not a drop.
+    const end = j.hops[j.hops.length - 1];
+    expect(end?.dir).toBe('end');
+    expect(end?.netns).toBe('pod-c');
+    expect(end?.drop?.isRealDrop).toBe(false);
+    expect(j.hops.every((h) => h.icmp?.id === 4242 && h.icmp.type === 8)).toBe(true);
+    // TTL drops by one per routing namespace (node1, host bridges do not route, node2).
+    expect(j.hops[0]?.ttl).toBe(64);
+    expect(j.hops.find((h) => h.netns === 'pod-c')?.ttl).toBe(62);
+    const reply = j.reply?.hops ?? [];
+    expect([...new Set(reply.map((h) => h.netns))]).toEqual(['pod-c', 'node2', 'host', 'node1', 'pod-a']);
+    expect(reply.every((h) => h.icmp?.type === 0)).toBe(true);
+    // The echo reply is freed with NO_SOCKET after the raw socket got its copy: told apart from a drop.
+    const rend = reply[reply.length - 1];
+    expect(rend?.drop).toMatchObject({ reason: 'NO_SOCKET', isRealDrop: false });
+    expect(j.hops.some((h) => h.nat)).toBe(false);
+    expect(j.hops.find((h) => h.netns === 'node1' && h.ifname === 'eth0')?.verdict).toBe('accept');
+  });
+
+  it('TCP to the ClusterIP: DNAT marked on the hop where the address changes, reply un-DNATed', () => {
+    const j = buildJourney(
+      load('tcp-pod-a-clusterip.ndjson'),
+      meta({ proto: 'tcp', clientPort: 40001 }),
+      namer('lab-names.json'),
+    );
+    expect(j.delivered).toBe(true);
+    expect(j.hops[0]).toMatchObject({ netns: 'pod-a', dst: '10.96.0.10', dport: 80, tcpFlags: 'SYN' });
+    const natHops = j.hops.filter((h) => h.nat);
+    expect(natHops).toHaveLength(1);
+    const nat = natHops[0]?.nat;
+    expect(nat?.kind).toBe('dnat');
+    expect(nat?.from).toBe('10.96.0.10:80');
+    expect(nat?.to).toMatch(/^10\.244\.2\.[23]:8080$/);
+    expect(natHops[0]?.netns).toBe('node1');
+    expect(nat?.hook).toBe('PRE_ROUTING');
+    const reply = j.reply?.hops ?? [];
+    expect(reply[0]?.tcpFlags).toBe('SYN,ACK');
+    expect(reply[reply.length - 1]).toMatchObject({ netns: 'pod-a', src: '10.96.0.10', sport: 80 });
+    expect(reply.some((h) => h.nat?.kind === 'snat' && h.nat.to === '10.96.0.10:80')).toBe(true);
+    // Only the first packet each way: no ACK/FIN of later packets mixed in.
+    expect(j.hops.every((h) => h.tcpFlags === 'SYN')).toBe(true);
+    expect(reply.every((h) => h.tcpFlags === 'SYN,ACK')).toBe(true);
+  });
+
+  it('a FORWARD DROP is a real drop, in the router namespace, attributed to netfilter', () => {
+    const names = namer('drop-names.json');
+    const events = load('drop-forward.ndjson');
+    const target = Number(Object.entries(JSON.parse(fixture('drop-names.json')) as Record<string, string>).find(([, v]) => v === 'pjt-trc-b')?.[0]);
+    const j = buildJourney(events, meta({ proto: 'icmp' }, target), names);
+    expect(j.delivered).toBe(false);
+    expect(j.reply).toBeUndefined();
+    const drop = j.hops.find((h) => h.drop?.isRealDrop);
+    expect(drop?.netns).toBe('pjt-trc-r');
+    expect(drop?.drop).toMatchObject({ reason: 'NETFILTER_DROP', byNetfilter: true });
+    expect(drop?.drop?.where).toMatch(/^(nf_hook_slow|nft_do_chain)/);
+    expect(j.hops.some((h) => h.netns === 'pjt-trc-b')).toBe(false);
+    expect(j.hops.some((h) => h.netns === 'pjt-trc-r' && h.netfilter?.some((n) => n.hook === 'FORWARD' && n.verdict === 'drop'))).toBe(true);
+  });
+
+  it('classifies ends of path', () => {
+    const base = load('ping-pod-a-pod-c.ndjson')[0] as HopEvent;
+    expect(classifyEnd({ ...base, hook: 'consume_skb' }).isRealDrop).toBe(false);
+    expect(classifyEnd({ ...base, hook: 'kfree_skb', reason: 'NO_SOCKET', proto: 1 }).isRealDrop).toBe(false);
+    expect(classifyEnd({ ...base, hook: 'kfree_skb', reason: 'NO_SOCKET', proto: 6 }).isRealDrop).toBe(true);
+    expect(classifyEnd({ ...base, hook: 'kfree_skb', reason: 'NETFILTER_DROP' }).isRealDrop).toBe(true);
+  });
+
+  it('counts bad loader lines instead of crashing', () => {
+    expect(parseLoaderLine('not json')).toBeUndefined();
+    expect(parseLoaderLine('{"type":"hop","ts_ns":"x"}')).toBeUndefined();
+    expect(parseLoaderLine('{"type":"stats","emitted":3,"lost":1,"nf_netns":0}')).toEqual({ type: 'stats', emitted: 3, lost: 1 });
+  });
+
+  it('parses xtables-monitor --trace output and attaches rules by IP id', () => {
+    const text = [
+      'PACKET: 2 2d76787a IN=veth-pod-a OUT= SRC=10.244.1.2 DST=10.96.0.10 LEN=60 TOS=0x0 TTL=63 ID=777 DF SPORT=40001 DPORT=80 SYN',
+      ' TRACE: 2 2d76787a raw:PREROUTING:rule:0x2:CONTINUE  -4 -t raw -A PREROUTING -p tcp -m comment --comment pj-trace-f1 -j TRACE',
+      ' TRACE: 2 2d76787a nat:PREROUTING:rule:0x5:JUMP:KUBE-SERVICES  -4 -t nat -A PREROUTING -j KUBE-SERVICES',
+      ' TRACE: 2 2d76787a nat:KUBE-SEP-X:rule:0x9:ACCEPT  -4 -t nat -A KUBE-SEP-X -p tcp -j DNAT --to-destination 10.244.2.2:8080',
+      ' TRACE: 2 2d76787a filter:FORWARD:policy:DROP ',
+    ].join('\n');
+    const pk = parseTraceOutput(text);
+    expect(pk).toHaveLength(1);
+    expect(pk[0]?.ipId).toBe(777);
+    expect(pk[0]?.lines).toEqual([
+      'nat PREROUTING -j KUBE-SERVICES',
+      'nat KUBE-SEP-X -p tcp -j DNAT --to-destination 10.244.2.2:8080',
+      'filter FORWARD policy DROP',
+    ]);
+    expect(formatTraceLine('raw:OUTPUT:policy:ACCEPT ')).toBeUndefined();
+    const j = buildJourney(load('tcp-pod-a-clusterip.ndjson'), meta({ proto: 'tcp', clientPort: 40001 }), namer('lab-names.json'));
+    const node1 = j.hops.find((h) => h.netns === 'node1');
+    const withRules = attachRules(j, new Map([[node1?.netnsInode ?? 0, [{ ...pk[0]!, ipId: node1?.ipId ?? 0 }]]]));
+    expect(withRules.hops.filter((h) => h.rules).map((h) => h.netns)).toEqual(['node1']);
+  });
+});
+
+describe('columnar batches (loader --batch, recorded)', () => {
+  it('decode with the ready record tables into the same journey as per-hop lines', () => {
+    const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
+    const ready = parseLoaderLine(lines[0] as string);
+    expect(ready?.type).toBe('ready');
+    const tables = ready?.type === 'ready' ? ready.tables : undefined;
+    expect(tables?.reasons[12]).toBe('NETFILTER_DROP');
+    const hops: HopEvent[] = [];
+    for (const l of lines.slice(1)) {
+      const r = parseLoaderLine(l, tables);
+      if (r?.type !== 'hops') throw new Error('bad batch line');
+      hops.push(...r.hops);
+    }
+    expect(parseLoaderLine(lines[1] as string)).toBeUndefined(); // no tables, no decoding
+    const j = buildJourney(hops, meta({ proto: 'icmp' }), namer('batch-names.json'));
+    expect(j.delivered).toBe(true);
+    expect(j.lanes).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    expect(j.hops[0]).toMatchObject({ src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', icmp: { id: 4244, type: 8 } });
+    expect(j.hops[0]?.skb).toMatch(/^ffff[0-9a-f]{12}$/);
+    expect(j.hops[0]?.srcMac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(j.reply?.hops[j.reply.hops.length - 1]?.drop).toMatchObject({ reason: 'NO_SOCKET', isRealDrop: false });
+  });
+
+  it('rejects a torn batch (columns of different lengths)', () => {
+    const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
+    const ready = parseLoaderLine(lines[0] as string);
+    const tables = ready?.type === 'ready' ? ready.tables : undefined;
+    const torn = (lines[1] as string).replace('"ttl":[', '"ttl":[1,');
+    expect(parseLoaderLine(torn, tables)).toBeUndefined();
+  });
+});

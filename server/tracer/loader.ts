@@ -1,0 +1,418 @@
+// The one shared probe loader: spawned once, serving every follower through filter slots. Its stdout is
+// parsed (ndjson.ts), stderr kept as the failure reason, and a crash restarts it within 2 s with every
+// filter and netfilter attachment re-applied. Status changes feed the UI's banner.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { LoaderStatus } from '../protocol/tracer';
+import type { NetnsTarget } from '../sys/exec';
+import { parseLoaderLine, type CodeTables, type HopEvent } from './ndjson';
+
+export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
+const RESTART_DELAY_MS = 300;
+const COMMAND_TIMEOUT_MS = 5000;
+const READY_TIMEOUT_MS = 10_000;
+
+/** Kernel-side filter of one slot; absent fields match anything. */
+export interface KernelFilter {
+  readonly proto?: number;
+  readonly addrA?: string;
+  readonly addrB?: string;
+  readonly port?: number;
+  readonly icmpId?: number;
+  /** Only these netns inodes. */
+  readonly netns?: readonly number[];
+}
+
+export interface Subscription {
+  readonly slot: number;
+  close(): Promise<void>;
+}
+
+type HopListener = (h: HopEvent) => void;
+type StatusListener = (s: LoaderStatus) => void;
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
+export function filterCommand(slot: number, f: KernelFilter): string {
+  const parts = [`filter ${slot}`];
+  if (f.proto !== undefined) parts.push(`proto=${f.proto & 0xff}`);
+  for (const [k, v] of [
+    ['addr_a', f.addrA],
+    ['addr_b', f.addrB],
+  ] as const) {
+    if (v === undefined) continue;
+    if (!IPV4.test(v)) throw new Error(`not an IPv4 address: ${v}`);
+    parts.push(`${k}=${v}`);
+  }
+  if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);
+  if (f.icmpId !== undefined) parts.push(`icmp_id=${f.icmpId & 0xffff}`);
+  if (f.netns && f.netns.length > 0) parts.push(`netns=${f.netns.map((n) => Math.trunc(n)).join(',')}`);
+  return parts.join(' ');
+}
+
+/** Path the loader opens to enter a namespace (it runs in the host netns, so `host` is its own). */
+export function netnsPath(t: NetnsTarget): string {
+  switch (t.kind) {
+    case 'host':
+      return '/proc/self/ns/net';
+    case 'named':
+      return `/var/run/netns/${t.name}`;
+    case 'pid':
+      return `/proc/${t.pid}/ns/net`;
+    case 'path':
+      return t.path;
+  }
+}
+
+export class ProbeLoader {
+  private child: ChildProcess | undefined;
+  private readonly slots = new Map<number, { filter: KernelFilter; onHop: HopListener }>();
+  // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
+  // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
+  private readonly nf = new Map<string, { inode: number; refs: number }>();
+  private nfWatch: NodeJS.Timeout | undefined;
+  private readonly pending = new Map<string, { resolve: (r: Ack) => void; timer: NodeJS.Timeout }>();
+  private readonly statusListeners = new Set<StatusListener>();
+  private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private nextId = 1;
+  private stderrTail = '';
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private maxSlots = 16;
+  status: LoaderStatus = { state: 'stopped', restarts: 0, emitted: 0, lost: 0, badLines: 0 };
+  hostNetns = 0;
+  private tables: CodeTables | undefined;
+
+  constructor(
+    private readonly path = LOADER_PATH,
+    /** Stop the loader (and detach everything) this long after the last subscriber leaves. */
+    private readonly idleMs = 15_000,
+    /** Loader arguments: columnar batches (several times cheaper to parse); benchmarks add `--discard`. */
+    private readonly args: readonly string[] = ['--batch'],
+  ) {}
+
+  onStatus(fn: StatusListener): () => void {
+    this.statusListeners.add(fn);
+    return () => this.statusListeners.delete(fn);
+  }
+
+  private setStatus(patch: Partial<LoaderStatus>): void {
+    this.status = { ...this.status, ...patch };
+    for (const fn of this.statusListeners) fn(this.status);
+  }
+
+  /** Starts the loader if needed; resolves once it printed its ready record. */
+  async ensureStarted(): Promise<void> {
+    if (this.status.state === 'ready') return;
+    if (this.status.state === 'stopped') this.spawnChild();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`probe loader not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      this.readyWaiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  private spawnChild(): void {
+    this.stopping = false;
+    if (!existsSync(this.path)) {
+      this.setStatus({ state: 'stopped', lastError: `probe not built: run \`make -C probes\` (${this.path} missing)` });
+      this.failWaiters(new Error(this.status.lastError ?? 'probe not built'));
+      return;
+    }
+    this.setStatus({ state: 'starting' });
+    this.stderrTail = '';
+    const child = spawn(this.path, [...this.args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    // Batch records run to hundreds of KB: keep the pieces of an unfinished line and search only the
+    // new chunk for newlines, so a long line costs O(length), not O(length x chunks).
+    let pieces: string[] = [];
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      let start = 0;
+      for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+        const tail = chunk.slice(start, nl);
+        if (pieces.length > 0) {
+          pieces.push(tail);
+          this.onLine(pieces.join(''));
+          pieces = [];
+        } else {
+          this.onLine(tail);
+        }
+        start = nl + 1;
+      }
+      if (start < chunk.length) pieces.push(chunk.slice(start));
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-2000);
+    });
+    child.stdin?.on('error', () => undefined);
+    child.on('error', (e) => this.onExit(child, `spawn: ${e.message}`));
+    child.on('exit', (code, signal) => this.onExit(child, signal ? `killed by ${signal}` : `exit ${code ?? '?'}`));
+  }
+
+  private onExit(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve({ ok: false, error: 'probe loader exited' });
+    }
+    this.pending.clear();
+    const last = this.stderrTail.trim().split('\n').filter(Boolean).pop();
+    const lastError = last ? `${why}: ${last}` : why;
+    if (this.stopping) {
+      this.setStatus({ state: 'stopped', pid: undefined });
+      return;
+    }
+    // Unexpected: banner now, restart shortly (well within the 2 s promise), re-apply every filter.
+    this.setStatus({ state: 'crashed', pid: undefined, lastError });
+    if (this.status.restarts > 50) {
+      this.failWaiters(new Error(`probe loader keeps crashing: ${lastError}`));
+      return;
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.setStatus({ restarts: this.status.restarts + 1 });
+      this.spawnChild();
+    }, RESTART_DELAY_MS);
+  }
+
+  private failWaiters(e: Error): void {
+    const w = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const x of w) x.reject(e);
+  }
+
+  private onLine(line: string): void {
+    if (!line) return;
+    const rec = parseLoaderLine(line, this.tables);
+    if (!rec) {
+      this.status = { ...this.status, badLines: this.status.badLines + 1 };
+      return;
+    }
+    switch (rec.type) {
+      case 'hop':
+        this.dispatch(rec.hop);
+        return;
+      case 'hops':
+        for (const h of rec.hops) this.dispatch(h);
+        return;
+      case 'ready':
+        this.hostNetns = rec.hostNetns;
+        this.tables = rec.tables;
+        this.maxSlots = rec.maxFilters;
+        void this.reapply().then(() => {
+          this.setStatus({ state: 'ready', pid: rec.pid, attachMs: rec.attachMs, netfilter: rec.netfilter });
+          const w = this.readyWaiters;
+          this.readyWaiters = [];
+          for (const x of w) x.resolve();
+        });
+        return;
+      case 'ack': {
+        const p = this.pending.get(rec.id);
+        if (p) {
+          clearTimeout(p.timer);
+          this.pending.delete(rec.id);
+          p.resolve({ ok: rec.ok, error: rec.error, emitted: rec.emitted, lost: rec.lost, consumed: rec.consumed });
+        }
+        return;
+      }
+      case 'stats':
+        this.setStatus({ emitted: rec.emitted, lost: rec.lost });
+        return;
+    }
+  }
+
+  private dispatch(h: HopEvent): void {
+    let m = h.mask;
+    for (let i = 0; m !== 0; i++, m >>>= 1) {
+      if (m & 1) this.slots.get(i)?.onHop(h);
+    }
+  }
+
+  /** After a (re)start: the new process knows nothing, so send every slot and attachment again. */
+  private async reapply(): Promise<void> {
+    for (const [slot, s] of this.slots) await this.command(filterCommand(slot, s.filter));
+    for (const path of [...this.nf.keys()]) {
+      const r = await this.command(`nf_attach ${path}`);
+      if (!r.ok) this.nf.delete(path); // the namespace is gone
+    }
+  }
+
+  private command(cmd: string): Promise<Ack> {
+    const child = this.child;
+    if (!child?.stdin || /[\n\r]/.test(cmd)) return Promise.resolve({ ok: false, error: 'probe loader not running' });
+    const id = `c${this.nextId++}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, error: `probe loader did not answer "${cmd.split(' ')[0]}"` });
+      }, COMMAND_TIMEOUT_MS);
+      this.pending.set(id, { resolve, timer });
+      child.stdin?.write(`${id} ${cmd}\n`);
+    });
+  }
+
+  /** Claims a filter slot; hops matching it go to onHop until close(). */
+  async subscribe(filter: KernelFilter, onHop: HopListener): Promise<Subscription> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    await this.ensureStarted();
+    let slot = -1;
+    for (let i = 0; i < this.maxSlots; i++) {
+      if (!this.slots.has(i)) {
+        slot = i;
+        break;
+      }
+    }
+    if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
+    const cmd = filterCommand(slot, filter);
+    this.slots.set(slot, { filter, onHop });
+    const r = await this.command(cmd);
+    if (!r.ok) {
+      this.slots.delete(slot);
+      throw new Error(`probe filter: ${r.error ?? 'failed'}`);
+    }
+    return {
+      slot,
+      close: async () => {
+        if (!this.slots.delete(slot)) return;
+        await this.command(`clear ${slot}`);
+        this.scheduleIdleStop();
+      },
+    };
+  }
+
+  /**
+   * Netfilter BPF links in these namespaces for as long as the caller needs them. Returns a release
+   * function (call it when the follow ends) and the namespaces that could not be linked.
+   */
+  async attachNetfilter(targets: readonly { target: NetnsTarget; inode: number }[]): Promise<{ release: () => Promise<void>; errors: string[] }> {
+    await this.ensureStarted();
+    const errors: string[] = [];
+    const held: string[] = [];
+    for (const { target, inode } of targets) {
+      const path = netnsPath(target);
+      const cur = this.nf.get(path);
+      if (cur && cur.inode === inode) {
+        cur.refs++;
+        held.push(path);
+        continue;
+      }
+      if (cur) await this.detachPath(path);
+      const r = await this.command(`nf_attach ${path}`);
+      if (r.ok) {
+        this.nf.set(path, { inode, refs: 1 });
+        held.push(path);
+      } else errors.push(`${path}: ${r.error ?? 'failed'}`);
+    }
+    this.nfWatch ??= setInterval(() => void this.dropStaleNetfilter(), 1000);
+    this.nfWatch.unref();
+    let released = false;
+    return {
+      errors,
+      release: async () => {
+        if (released) return;
+        released = true;
+        for (const path of held) {
+          const n = this.nf.get(path);
+          if (n && --n.refs <= 0) await this.detachPath(path);
+        }
+      },
+    };
+  }
+
+  private async detachPath(path: string): Promise<void> {
+    const n = this.nf.get(path);
+    if (!n) return;
+    this.nf.delete(path);
+    await this.command(`nf_detach ${n.inode}`);
+  }
+
+  /** A linked namespace whose path vanished or now names another namespace: let it go. */
+  private async dropStaleNetfilter(): Promise<void> {
+    for (const [path, n] of [...this.nf]) {
+      if (path === '/proc/self/ns/net') continue;
+      const st = await stat(path).catch(() => undefined);
+      if (!st || st.ino !== n.inode) await this.detachPath(path);
+    }
+    if (this.nf.size === 0 && this.nfWatch) {
+      clearInterval(this.nfWatch);
+      this.nfWatch = undefined;
+    }
+  }
+
+  /** Resolves once every event the kernel produced before the call has been delivered to listeners. */
+  async sync(): Promise<void> {
+    await this.command('sync');
+  }
+
+  /** Kernel-side counters: events written to the ring buffer, lost (ring full), consumed by the loader. */
+  async stats(): Promise<{ emitted: number; lost: number; consumed: number }> {
+    const r = await this.command('stats');
+    return { emitted: r.emitted ?? this.status.emitted, lost: r.lost ?? this.status.lost, consumed: r.consumed ?? 0 };
+  }
+
+  private scheduleIdleStop(): void {
+    if (this.slots.size > 0 || this.idleMs <= 0) return;
+    this.idleTimer = setTimeout(() => void this.stop(), this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Stops the loader: EOF on stdin makes it detach and exit; SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.nfWatch) clearInterval(this.nfWatch);
+    this.restartTimer = this.idleTimer = this.nfWatch = undefined;
+    this.nf.clear();
+    const child = this.child;
+    if (!child) {
+      this.setStatus({ state: 'stopped', pid: undefined });
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.stdin?.end();
+    });
+  }
+
+  /** Test hook: the child's pid, to kill it from outside and watch the restart. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+}
+
+interface Ack {
+  readonly ok: boolean;
+  readonly error?: string | undefined;
+  readonly emitted?: number | undefined;
+  readonly lost?: number | undefined;
+  readonly consumed?: number | undefined;
+}
+
+let shared: ProbeLoader | undefined;
+
+/** The process-wide loader every follower and live view shares. */
+export function getLoader(): ProbeLoader {
+  shared ??= new ProbeLoader();
+  return shared;
+}

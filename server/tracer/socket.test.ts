@@ -1,0 +1,84 @@
+// The tracer's socket events on a real socket.io server and client, against the real kernel and lab.
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack } from '../protocol/common';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { Journey, LiveBatch, LoaderStatus } from '../protocol/tracer';
+import type { PjServer } from '../gateway/types';
+import { labUp } from '../lab/index';
+import { attach } from './socket';
+
+describe('tracer socket events (real kernel)', () => {
+  const http = createServer();
+  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
+  let detach: () => void = () => undefined;
+  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  beforeAll(async () => {
+    execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
+    await labUp();
+    detach = attach(io);
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const { port } = http.address() as AddressInfo;
+    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
+    await new Promise<void>((r) => client.on('connect', () => r()));
+  });
+
+  afterAll(async () => {
+    client.close();
+    detach();
+    await io.close();
+  });
+
+  it('follows over the socket: partial journeys batched, the final one in the ack', async () => {
+    const partial: Journey[][] = [];
+    client.on('tracer:journeys', (js) => partial.push(js));
+    const r = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: 'pod-a', to: 'pod-c' }, res));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.delivered).toBe(true);
+    expect(r.value.lanes).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    expect(partial.every((b) => b.length === 1 && b[0]?.pending === true)).toBe(true);
+  });
+
+  it('answers bad requests with a one-line error', async () => {
+    const bad = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: '../etc', to: 'pod-c' }, res));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toMatch(/^from: /);
+    const unknown = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: 'nope', to: 'pod-c' }, res));
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.error).toMatch(/unknown namespace "nope"/);
+    const live = await new Promise<Ack<{ liveId: string }>>((res) => client.emit('tracer:live:start', { proto: 'sctp' }, res));
+    expect(live.ok).toBe(false);
+  });
+
+  it('streams the loader status for the banner', async () => {
+    const r = await new Promise<Ack<LoaderStatus>>((res) => client.emit('tracer:status:watch', res));
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(['ready', 'starting', 'stopped']).toContain(r.value.state);
+  });
+
+  it('live mode: every ICMP packet in pod-a arrives as a journey, batched', async () => {
+    const batches: LiveBatch[] = [];
+    client.on('tracer:live', (b) => batches.push(b));
+    const r = await new Promise<Ack<{ liveId: string }>>((res) =>
+      client.emit('tracer:live:start', { proto: 'icmp', netns: ['pod-a', 'node1', 'pod-b'] }, res),
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    execFileSync('nsenter', ['--net=/var/run/netns/pod-a', '--', 'ping', '-n', '-q', '-c3', '-i', '0.05', '10.244.1.3']);
+    await expect
+      .poll(() => batches.flatMap((b) => b.journeys).filter((j) => j.hops[0]?.netns === 'pod-a').length, { timeout: 3000 })
+      .toBeGreaterThanOrEqual(3);
+    const js = batches.flatMap((b) => b.journeys);
+    const req = js.find((j) => j.hops[0]?.icmp?.type === 8);
+    expect(req?.lanes).toEqual(['pod-a', 'node1', 'pod-b']);
+    expect(batches.every((b) => b.liveId === r.value.liveId)).toBe(true);
+    const stop = await new Promise<Ack<null>>((res) => client.emit('tracer:live:stop', { liveId: r.value.liveId }, res));
+    expect(stop.ok).toBe(true);
+  });
+});

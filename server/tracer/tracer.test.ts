@@ -1,0 +1,157 @@
+// The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
+// this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labUp } from '../lab/index';
+import { follow } from './follow';
+import { ProbeLoader } from './loader';
+import { TRACE_TAG_PREFIX } from './rules';
+
+const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
+const PREFIX = 'pjt-trc-';
+const NS = { a: `${PREFIX}a`, r: `${PREFIX}r`, b: `${PREFIX}b` } as const;
+
+function netnsList(): string[] {
+  return sh(['ip', 'netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
+}
+
+function inNs(ns: string, argv: string[]): void {
+  sh(['nsenter', `--net=/var/run/netns/${ns}`, '--', ...argv]);
+}
+
+/** a (10.77.1.2) -- r (routes, FORWARD DROP for ICMP to b) -- b (10.77.2.2) */
+function buildDropTopology(): void {
+  for (const n of Object.values(NS)) {
+    sh(['ip', 'netns', 'add', n]);
+    sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
+  }
+  sh(['ip', 'link', 'add', `${PREFIX}a0`, 'netns', NS.a, 'type', 'veth', 'peer', 'name', `${PREFIX}ra`, 'netns', NS.r]);
+  sh(['ip', 'link', 'add', `${PREFIX}b0`, 'netns', NS.b, 'type', 'veth', 'peer', 'name', `${PREFIX}rb`, 'netns', NS.r]);
+  const cfg: [string, string, string, string | undefined][] = [
+    [NS.a, `${PREFIX}a0`, '10.77.1.2/24', '10.77.1.1'],
+    [NS.b, `${PREFIX}b0`, '10.77.2.2/24', '10.77.2.1'],
+    [NS.r, `${PREFIX}ra`, '10.77.1.1/24', undefined],
+    [NS.r, `${PREFIX}rb`, '10.77.2.1/24', undefined],
+  ];
+  for (const [ns, dev, addr, gw] of cfg) {
+    sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', dev]);
+    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    if (gw) sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', gw]);
+  }
+  inNs(NS.r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  inNs(NS.r, ['iptables', '-A', 'FORWARD', '-d', '10.77.2.2', '-p', 'icmp', '-j', 'DROP']);
+}
+
+function removeDropTopology(): void {
+  for (const n of Object.values(NS)) if (netnsList().includes(n)) sh(['ip', 'netns', 'del', n]);
+}
+
+function traceRulesLeft(): string[] {
+  const out: string[] = [];
+  for (const n of ['host', ...netnsList()]) {
+    const argv = n === 'host' ? ['iptables-save', '-t', 'raw'] : ['nsenter', `--net=/var/run/netns/${n}`, '--', 'iptables-save', '-t', 'raw'];
+    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
+    if (r.stdout.includes(TRACE_TAG_PREFIX)) out.push(n);
+  }
+  return out;
+}
+
+const alive = (pid: number): boolean => spawnSync('kill', ['-0', String(pid)]).status === 0;
+
+describe('tracer (real kernel)', () => {
+  const loader = new ProbeLoader(undefined, 0);
+  const pids = new Set<number>();
+
+  beforeAll(async () => {
+    execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
+    removeDropTopology();
+    await labUp();
+    loader.onStatus((s) => s.pid !== undefined && pids.add(s.pid));
+  });
+
+  afterAll(async () => {
+    await loader.stop();
+    removeDropTopology();
+    // Leak checks: every loader we started is gone (with it its BPF programs and links), no TRACE rule is left.
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(traceRulesLeft()).toEqual([]);
+  });
+
+  it('same-node ping pod-a -> pod-b stays on node1 and comes back', async () => {
+    const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
+    expect(j.delivered).toBe(true);
+    expect(j.lanes).toEqual(['pod-a', 'node1', 'pod-b']);
+    expect(j.hops[0]).toMatchObject({ netns: 'pod-a', ifname: 'eth0', dir: 'egress', src: '10.244.1.2', dst: '10.244.1.3', proto: 'icmp' });
+    expect(j.hops.some((h) => h.netns === 'node1' && h.ifname === 'veth-pod-b' && h.dir === 'egress')).toBe(true);
+    expect(j.reply?.hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-b', 'node1', 'pod-a']);
+  });
+
+  it('cross-node ping pod-a -> pod-c passes pod-a, node1, host, node2, pod-c in order, with a reply', async () => {
+    const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader });
+    expect(j.delivered).toBe(true);
+    expect(j.hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    const reply = j.reply?.hops ?? [];
+    expect(reply.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-c', 'node2', 'host', 'node1', 'pod-a']);
+    expect(reply.every((h) => h.icmp?.type === 0 && h.icmp.id === j.hops[0]?.icmp?.id)).toBe(true);
+    // Kernel order: timestamps never go backwards.
+    for (let i = 1; i < j.hops.length; i++) expect(j.hops[i]?.tNs).toBeGreaterThanOrEqual(j.hops[i - 1]?.tNs ?? 0);
+    expect(j.hops.find((h) => h.netns === 'host')?.ifname).toBe('veth-node1');
+  });
+
+  it('TCP to the ClusterIP 10.96.0.10:80 shows the DNAT as a hop marked nat, with the rule that did it', async () => {
+    const j = await follow({ from: 'pod-a', to: '10.96.0.10', proto: 'tcp', port: 80, rules: true }, { loader });
+    expect(j.delivered).toBe(true);
+    const nat = j.hops.find((h) => h.nat);
+    expect(nat?.netns).toBe('node1');
+    expect(nat?.nat).toMatchObject({ kind: 'dnat', from: '10.96.0.10:80' });
+    expect(nat?.nat?.to).toMatch(/^10\.244\.2\.[23]:8080$/);
+    expect(j.reply?.hops[0]?.tcpFlags).toBe('SYN,ACK');
+    const rules = j.hops.flatMap((h) => h.rules ?? []);
+    expect(rules.some((r) => /^nat KUBE-SEP-\S+ .*DNAT --to-destination 10\.244\.2\.[23]:8080/.test(r))).toBe(true);
+    expect(traceRulesLeft()).toEqual([]);
+  });
+
+  it('an iptables DROP on a routed topology is reported in the router namespace, by netfilter, not delivered', async () => {
+    buildDropTopology();
+    try {
+      const j = await follow({ from: NS.a, to: NS.b, timeoutMs: 1500 }, { loader });
+      expect(j.delivered).toBe(false);
+      const drop = j.hops.find((h) => h.drop?.isRealDrop);
+      expect(drop?.netns).toBe(NS.r);
+      expect(drop?.drop).toMatchObject({ reason: 'NETFILTER_DROP', byNetfilter: true });
+      expect(j.hops.some((h) => h.netns === NS.b)).toBe(false);
+      expect(j.reply).toBeUndefined();
+    } finally {
+      removeDropTopology();
+    }
+  });
+
+  it('unknown namespaces are a clear error', async () => {
+    await expect(follow({ from: 'no-such-ns', to: 'pod-c' }, { loader })).rejects.toThrow(/unknown namespace "no-such-ns"/);
+    await expect(follow({ from: 'pod-a', to: 'nowhere' }, { loader })).rejects.toThrow(/unknown destination "nowhere"/);
+  });
+
+  it('a killed loader is restarted within 2 s and tracing works again', async () => {
+    await loader.ensureStarted();
+    const pid = loader.pid;
+    expect(pid).toBeDefined();
+    const restarts = loader.status.restarts;
+    const seen: string[] = [];
+    const off = loader.onStatus((s) => seen.push(s.state));
+    const t0 = Date.now();
+    process.kill(pid as number, 'SIGKILL');
+    while (!(loader.status.state === 'ready' && loader.pid !== pid) && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    off();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(seen).toContain('crashed');
+    expect(loader.status.restarts).toBe(restarts + 1);
+    expect(loader.status.lastError).toMatch(/SIGKILL/);
+    const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
+    expect(j.delivered).toBe(true);
+  });
+});
