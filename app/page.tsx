@@ -1,14 +1,41 @@
 'use client';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { CapturePanel } from './components/capture/capture-panel';
+import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { LabPanel } from './components/lab/lab-panel';
+import { MacMap } from './components/mac-map/mac-map';
 import { ConnectionBadge } from './components/shell/connection-badge';
 import { shellIds } from './components/shell/test-ids';
 
-const TABS = [{ id: 'lab', label: 'Lab' }] as const;
+const TABS = [
+  { id: 'lab', label: 'Lab' },
+  { id: 'map', label: 'MAC map' },
+  { id: 'follow', label: 'Follow' },
+  { id: 'capture', label: 'Capture' },
+] as const;
 type TabId = (typeof TABS)[number]['id'];
 
 export default function Home() {
   const [tab, setTab] = useState<TabId>('lab');
+  // Panels mount on first visit and then stay mounted (hidden), so a running capture or live trace
+  // survives a tab switch. A request from the map ("capture here", "follow from here") remounts the
+  // target panel with that starting point.
+  const [visited, setVisited] = useState<ReadonlySet<TabId>>(new Set(['lab']));
+  const [captureAt, setCaptureAt] = useState<{ netns: string; iface: string; n: number } | undefined>();
+  const [followFrom, setFollowFrom] = useState<{ netns: string; n: number } | undefined>();
+
+  const open = (id: TabId) => {
+    setTab(id);
+    setVisited((v) => (v.has(id) ? v : new Set([...v, id])));
+  };
+
+  const panel = (id: TabId, node: ReactNode) =>
+    visited.has(id) ? (
+      <div key={id} hidden={tab !== id} className="h-full">
+        {node}
+      </div>
+    ) : null;
+
   return (
     <main className="flex min-h-screen flex-col">
       <header className="flex items-center gap-6 border-b border-slate-800 bg-slate-900 px-6 py-3">
@@ -20,7 +47,8 @@ export default function Home() {
             <button
               key={t.id}
               data-testid={shellIds.tab(t.id)}
-              onClick={() => setTab(t.id)}
+              aria-pressed={tab === t.id}
+              onClick={() => open(t.id)}
               className={`rounded px-4 py-2 text-lg ${tab === t.id ? 'bg-sky-600 text-white' : 'text-slate-300 hover:bg-slate-800'}`}
             >
               {t.label}
@@ -31,7 +59,30 @@ export default function Home() {
           <ConnectionBadge />
         </div>
       </header>
-      <div className="flex-1">{tab === 'lab' && <LabPanel />}</div>
+      <div className="flex-1">
+        {panel('lab', <LabPanel />)}
+        {panel(
+          'map',
+          <MacMap
+            onCapture={(netns, iface) => {
+              setCaptureAt((c) => ({ netns, iface, n: (c?.n ?? 0) + 1 }));
+              open('capture');
+            }}
+            onSelectPod={(netns) => {
+              setFollowFrom((f) => ({ netns, n: (f?.n ?? 0) + 1 }));
+              open('follow');
+            }}
+          />,
+        )}
+        {panel('follow', <FollowPanel key={`follow-${followFrom?.n ?? 0}`} initialFrom={followFrom?.netns} />)}
+        {panel(
+          'capture',
+          <CapturePanel
+            key={`capture-${captureAt?.n ?? 0}`}
+            initial={captureAt ? { netns: captureAt.netns, iface: captureAt.iface } : undefined}
+          />,
+        )}
+      </div>
     </main>
   );
 }

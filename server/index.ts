@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
+import { handleCaptureDownload } from './capture/http';
 import { createGateway } from './gateway';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const handle = app.getRequestHandler();
 
   const http = createServer((req, res) => {
+    // Capture downloads are streamed from the captures folder by the capture module, not by Next.
+    if (handleCaptureDownload(req, res)) return;
     void handle(req, res);
   });
   const gateway = createGateway(http);

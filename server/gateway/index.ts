@@ -1,11 +1,14 @@
 // socket.io on the HTTP server, typed by the shared contract; each capability wires its own handlers.
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
+import { attach as attachCapture } from '../capture/socket';
 import { attach as attachLab } from '../lab/socket';
+import { attach as attachTopology } from '../topology/socket';
+import { attach as attachTracer } from '../tracer/socket';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
 import type { Attach, PjServer } from './types';
 
-const capabilities: readonly Attach[] = [attachLab];
+const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer, attachCapture];
 
 export function createGateway(http: HttpServer): { io: PjServer; close: () => Promise<void> } {
   const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http, {

@@ -17,7 +17,20 @@ export interface PacketField {
 }
 
 export const LayerProtos = [
-  'eth', 'sll', 'vlan', 'arp', 'ipv4', 'ipv6', 'ipv6-ext', 'icmp', 'icmpv6', 'tcp', 'udp', 'vxlan', 'geneve', 'payload',
+  'eth',
+  'sll',
+  'vlan',
+  'arp',
+  'ipv4',
+  'ipv6',
+  'ipv6-ext',
+  'icmp',
+  'icmpv6',
+  'tcp',
+  'udp',
+  'vxlan',
+  'geneve',
+  'payload',
 ] as const;
 export type LayerProto = (typeof LayerProtos)[number];
 
@@ -127,7 +140,10 @@ export interface CaptureTarget {
 export const CaptureFilter = z
   .string()
   .max(1024)
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'filter contains control characters');
+  .refine(
+    (s) => ![...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f),
+    'filter contains control characters',
+  );
 
 /** Names in the captures folder: a flat file name, never a path. */
 export const CaptureFileName = z
@@ -177,7 +193,10 @@ export interface FilterCheck {
 export interface PacketDetail {
   readonly packet: DecodedPacket;
   readonly hex: string;
+  /** The user's note(s) on this packet. */
   readonly notes: readonly string[];
+  /** Other annotations (the tracer's hops), shown read-only and exported as comments. */
+  readonly annotations: readonly PacketAnnotation[];
 }
 
 export interface CapturePacketsMsg {
@@ -198,14 +217,26 @@ export interface CaptureClientEvents {
   'capture:start': (req: unknown, ack: AckFn<CaptureInfo>) => void;
   'capture:stop': (req: unknown, ack: AckFn<CaptureInfo>) => void;
   /** Subscribe to a capture's rows; the ack carries the rows already captured (most recent first trimmed). */
-  'capture:watch': (req: unknown, ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>) => void;
+  'capture:watch': (
+    req: unknown,
+    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
+  ) => void;
   'capture:unwatch': (req: unknown, ack: AckFn<null>) => void;
   'capture:packet': (req: unknown, ack: AckFn<PacketDetail>) => void;
   'capture:note': (req: unknown, ack: AckFn<null>) => void;
-  'capture:list': (req: unknown, ack: AckFn<{ readonly live: readonly CaptureInfo[]; readonly saved: readonly SavedCapture[] }>) => void;
+  'capture:list': (
+    req: unknown,
+    ack: AckFn<{ readonly live: readonly CaptureInfo[]; readonly saved: readonly SavedCapture[] }>,
+  ) => void;
   'capture:delete': (req: unknown, ack: AckFn<null>) => void;
   /** Decode an uploaded file into a read-only capture the panel can browse like a live one. */
-  'capture:decode-file': (req: unknown, ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>) => void;
+  'capture:decode-file': (
+    req: unknown,
+    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
+  ) => void;
   /** Open a saved capture from the folder the same way. */
-  'capture:open': (req: unknown, ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>) => void;
+  'capture:open': (
+    req: unknown,
+    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
+  ) => void;
 }

@@ -36,6 +36,11 @@ export class LayerBuilder {
   /** Adds a field covering [start, start+len); checks the bytes exist first. */
   f(name: string, start: number, len: number, value: string | number, into?: MutableField[]): MutableField {
     this.need(start, len, name);
+    if (this.ctx.light) {
+      // Rows only need the summary and DSR: skip building the tree (it is rebuilt on click).
+      if (start + len > this.end) this.end = start + len;
+      return { name, value: '', start, end: start + len };
+    }
     const fld: MutableField = { name, value: String(value), start, end: start + len };
     (into ?? this.fields).push(fld);
     if (start + len > this.end) this.end = start + len;
@@ -51,7 +56,12 @@ export class LayerBuilder {
 
   need(off: number, len: number, field: string): void {
     if (off < 0 || len < 0 || off + len > this.ctx.buf.length) {
-      throw new Truncated(this.title, field, off, `truncated: ${field} needs ${len} byte(s) at offset ${off}, frame has ${this.ctx.buf.length}`);
+      throw new Truncated(
+        this.title,
+        field,
+        off,
+        `truncated: ${field} needs ${len} byte(s) at offset ${off}, frame has ${this.ctx.buf.length}`,
+      );
     }
   }
 
@@ -81,12 +91,18 @@ export class LayerBuilder {
   u32(off: number, field: string): number {
     this.need(off, 4, field);
     const b = this.ctx.buf;
-    return (((b[off] as number) << 24) >>> 0) + (((b[off + 1] as number) << 16) | ((b[off + 2] as number) << 8) | (b[off + 3] as number));
+    return (
+      (((b[off] as number) << 24) >>> 0) +
+      (((b[off + 1] as number) << 16) | ((b[off + 2] as number) << 8) | (b[off + 3] as number))
+    );
   }
   u32le(off: number, field: string): number {
     this.need(off, 4, field);
     const b = this.ctx.buf;
-    return (((b[off + 3] as number) << 24) >>> 0) + (((b[off + 2] as number) << 16) | ((b[off + 1] as number) << 8) | (b[off] as number));
+    return (
+      (((b[off + 3] as number) << 24) >>> 0) +
+      (((b[off + 2] as number) << 16) | ((b[off + 1] as number) << 8) | (b[off] as number))
+    );
   }
 
   build(): PacketLayer {
@@ -99,7 +115,11 @@ export class Ctx {
   /** tcpdump-style summary pieces, joined at the end. */
   readonly summary: string[] = [];
   dsr: DsrInfo | null = null;
-  constructor(readonly buf: Uint8Array) {}
+  constructor(
+    readonly buf: Uint8Array,
+    /** Skip the field tree (live rows at packet rate); bounds checks and summaries still run. */
+    readonly light = false,
+  ) {}
 
   layer(proto: LayerProto, title: string, start: number): LayerBuilder {
     const l = new LayerBuilder(this, proto, title, start);
@@ -108,9 +128,12 @@ export class Ctx {
   }
 }
 
+/** Byte -> two hex digits; a table because these run for every field of every packet. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function hex(buf: Uint8Array, start: number, end: number): string {
   let s = '';
-  for (let i = start; i < end && i < buf.length; i++) s += (buf[i] as number).toString(16).padStart(2, '0');
+  for (let i = start; i < end && i < buf.length; i++) s += HEX[buf[i] as number];
   return s;
 }
 
@@ -118,9 +141,7 @@ export const hex16 = (n: number): string => `0x${n.toString(16).padStart(4, '0')
 export const hex8 = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
 
 export function mac(buf: Uint8Array, off: number): string {
-  const p: string[] = [];
-  for (let i = 0; i < 6; i++) p.push((buf[off + i] as number).toString(16).padStart(2, '0'));
-  return p.join(':');
+  return `${HEX[buf[off] ?? 0]}:${HEX[buf[off + 1] ?? 0]}:${HEX[buf[off + 2] ?? 0]}:${HEX[buf[off + 3] ?? 0]}:${HEX[buf[off + 4] ?? 0]}:${HEX[buf[off + 5] ?? 0]}`;
 }
 
 export function ipv4(buf: Uint8Array, off: number): string {
@@ -133,7 +154,7 @@ export function ipv6(buf: Uint8Array, off: number): string {
   for (let i = 0; i < 8; i++) g.push(((buf[off + 2 * i] as number) << 8) | (buf[off + 2 * i + 1] as number));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

@@ -152,7 +152,12 @@ export const ICMP6_TYPES: Readonly<Record<number, string>> = {
   143: 'multicast listener report v2',
 };
 
-export const ARP_OPS: Readonly<Record<number, string>> = { 1: 'Request', 2: 'Reply', 3: 'RARP Request', 4: 'RARP Reply' };
+export const ARP_OPS: Readonly<Record<number, string>> = {
+  1: 'Request',
+  2: 'Reply',
+  3: 'RARP Request',
+  4: 'RARP Reply',
+};
 
 export const SLL_PKTTYPES: Readonly<Record<number, string>> = {
   0: 'In (to us)',

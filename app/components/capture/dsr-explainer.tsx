@@ -1,0 +1,116 @@
+'use client';
+// Seed 000 on screen: the option's bytes, then how they are read (little-endian for Cilium's IPv4 option,
+// network order for the IPv6 and Geneve forms), then the decimal values and the service address.
+import type { DsrInfo } from '../../../server/protocol/capture';
+import { captureIds } from './test-ids';
+
+const pairs = (hex: string): string[] => hex.match(/../g) ?? [];
+
+function Bytes({ hex, tone }: { hex: string; tone: string }) {
+  return (
+    <span className="inline-flex gap-1">
+      {pairs(hex).map((b, i) => (
+        <span key={i} className={`rounded px-1.5 py-0.5 font-mono ${tone}`}>
+          {b}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function DsrExplainer({
+  dsr,
+  frameHex,
+  onHighlight,
+}: {
+  dsr: DsrInfo;
+  frameHex: string;
+  onHighlight: (r: readonly [number, number]) => void;
+}) {
+  const le = dsr.byteOrder === 'little-endian';
+  const read = (hex: string): string => (le ? pairs(hex).reverse().join('') : hex);
+  const portRead = read(dsr.portHex);
+  const addrRead = read(dsr.addrHex);
+  const optionHex = frameHex.slice(dsr.option[0] * 2, dsr.option[1] * 2);
+  const v4 = !dsr.addr.includes(':');
+  const svc = v4 ? `${dsr.addr}:${dsr.port}` : `[${dsr.addr}]:${dsr.port}`;
+  const where =
+    dsr.encoding === 'ipv4-option'
+      ? 'Cilium IPv4 option 0x9a, length 8'
+      : dsr.encoding === 'ipv6-destopt'
+        ? 'Cilium IPv6 Destination Option 0x1b'
+        : 'Cilium Geneve option, class 0x014b, type 0x81';
+  const head = dsr.encoding === 'ipv4-option' ? optionHex.slice(0, 4) : '';
+
+  return (
+    <section
+      data-testid={captureIds.dsr}
+      className="space-y-3 rounded-lg border-2 border-fuchsia-500/70 bg-fuchsia-950/30 p-4 text-lg"
+    >
+      <h3 className="text-xl font-bold text-fuchsia-200">DSR: where this packet was really going</h3>
+      <ol className="list-decimal space-y-3 pl-6">
+        <li>
+          <button className="text-left underline decoration-dotted" onClick={() => onHighlight(dsr.option)}>
+            The bytes ({where}):
+          </button>{' '}
+          <span className="inline-flex flex-wrap gap-2">
+            {head && <Bytes hex={head} tone="bg-slate-700 text-slate-200" />}
+            <Bytes hex={dsr.portHex} tone="bg-amber-500/30 text-amber-200" />
+            <Bytes hex={dsr.addrHex} tone="bg-sky-500/30 text-sky-200" />
+          </span>
+          <div className="text-base text-slate-400">
+            {head && 'type 0x9a, length 8, then '}
+            <span className="text-amber-300">port</span> then <span className="text-sky-300">address</span>
+            {dsr.encoding !== 'ipv4-option' && ' (address first in this encoding)'}
+          </div>
+        </li>
+        <li>
+          {le ? (
+            <>
+              Read them <b>little-endian</b> (x86 host order: Cilium <code>htonl</code>s values that are already in
+              network order, so the bytes land swapped):{' '}
+              <span className="font-mono text-amber-200">
+                {pairs(dsr.portHex).join(' ')} → 0x{portRead}
+              </span>
+              ,{' '}
+              <span className="font-mono text-sky-200">
+                {pairs(dsr.addrHex).join(' ')} → 0x{addrRead}
+              </span>
+            </>
+          ) : (
+            <>
+              Read them in <b>network order</b> (big-endian):{' '}
+              <span className="font-mono text-amber-200">0x{portRead}</span>,{' '}
+              <span className="font-mono text-sky-200">0x{addrRead}</span>
+            </>
+          )}
+        </li>
+        <li>
+          Decimal:{' '}
+          <span className="font-mono text-amber-200">
+            0x{portRead} = {dsr.port}
+          </span>
+          {v4 && (
+            <>
+              ,{' '}
+              <span className="font-mono text-sky-200">
+                {pairs(addrRead)
+                  .map((b) => `${b}=${parseInt(b, 16)}`)
+                  .join(' ')}
+              </span>
+            </>
+          )}
+        </li>
+        <li>
+          Service:{' '}
+          <span
+            data-testid={captureIds.dsrResult}
+            className="rounded bg-fuchsia-600 px-2 py-0.5 font-mono text-xl font-bold text-white"
+          >
+            {svc}
+          </span>
+        </li>
+      </ol>
+    </section>
+  );
+}

@@ -1,0 +1,193 @@
+// socket.io handlers for captures. Every request is parsed with zod; rows reach the browser batched
+// (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop.
+import { z } from 'zod';
+import { createBatcher } from '../gateway/batcher';
+import type { Attach, PjSocket } from '../gateway/types';
+import {
+  CAPTURE_UPLOAD_MAX_BYTES,
+  CaptureDecodeFileReq,
+  CaptureFilterCheckReq,
+  CaptureIdReq,
+  CaptureNameReq,
+  CaptureNoteReq,
+  CapturePacketReq,
+  CaptureStartReq,
+  type CaptureInfo,
+  type PacketRow,
+} from '../protocol/capture';
+import { fail, issueLine, ok, type AckFn } from '../protocol/common';
+import { captureManager, type Capture } from './manager';
+import { deleteSaved, listSaved } from './store';
+import { CaptureError, checkFilter, listTargets, resolveTarget } from './targets';
+
+/** Requests without arguments accept `{}`, `undefined` or anything else, and ignore it. */
+const NoArgs = z.unknown();
+
+/** Parse, run, ack: user errors as their one line, anything else as an internal error line. */
+function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) => Promise<T>) {
+  return (req: unknown, ack: AckFn<T>): void => {
+    if (typeof ack !== 'function') return;
+    const p = schema.safeParse(req ?? {});
+    if (!p.success) return ack(fail(issueLine(p.error)));
+    fn(p.data).then(
+      (v) => ack(ok(v)),
+      (e: unknown) =>
+        ack(
+          fail(e instanceof CaptureError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+    );
+  };
+}
+
+function connect(socket: PjSocket): void {
+  const watches = new Map<string, () => void>();
+
+  const subscribe = (c: Capture): { info: CaptureInfo; rows: readonly PacketRow[] } => {
+    watches.get(c.id)?.();
+    const batcher = createBatcher<PacketRow>(
+      (rows, dropped) => {
+        c.uiDropped += dropped;
+        socket.emit('capture:packets', { id: c.id, rows, dropped });
+      },
+      { intervalMs: 50, maxPending: 5000 },
+    );
+    const w = c.watch(
+      {
+        rows: (rows) => {
+          for (const r of rows) batcher.push(r);
+        },
+        status: (info) => {
+          batcher.flush();
+          socket.emit('capture:status', info);
+        },
+      },
+      c.fileName !== null,
+    );
+    watches.set(c.id, () => {
+      batcher.flush();
+      batcher.stop();
+      w.unwatch();
+      watches.delete(c.id);
+    });
+    return { info: c.info(), rows: w.rows };
+  };
+
+  const need = (id: string): Capture => {
+    const c = captureManager.get(id);
+    if (!c) throw new CaptureError(`no capture with id ${id}`);
+    return c;
+  };
+
+  socket.on(
+    'capture:targets',
+    handle(NoArgs, async () => listTargets()),
+  );
+
+  socket.on(
+    'capture:filter-check',
+    handle(CaptureFilterCheckReq, async (r) => {
+      const t = await resolveTarget(r.netns, r.iface ?? 'lo');
+      return { filter: r.filter, bytecode: await checkFilter(t, r.filter) };
+    }),
+  );
+
+  socket.on(
+    'capture:start',
+    handle(CaptureStartReq, async (r) => {
+      const c = await captureManager.start(r);
+      subscribe(c);
+      return c.info();
+    }),
+  );
+
+  socket.on(
+    'capture:stop',
+    handle(CaptureIdReq, async (r) => {
+      const c = need(r.id);
+      c.stop();
+      await c.done;
+      return c.info();
+    }),
+  );
+
+  socket.on(
+    'capture:watch',
+    handle(CaptureIdReq, async (r) => subscribe(need(r.id))),
+  );
+
+  socket.on(
+    'capture:unwatch',
+    handle(CaptureIdReq, async (r) => {
+      watches.get(r.id)?.();
+      return null;
+    }),
+  );
+
+  socket.on(
+    'capture:packet',
+    handle(CapturePacketReq, async (r) => {
+      const d = need(r.id).detail(r.index);
+      if (!d)
+        throw new CaptureError(
+          `packet #${r.index} is no longer in memory (the last 20000 are kept); download the file`,
+        );
+      return d;
+    }),
+  );
+
+  socket.on(
+    'capture:note',
+    handle(CaptureNoteReq, async (r) => {
+      await need(r.id).setNote(r.index, r.text);
+      return null;
+    }),
+  );
+
+  socket.on(
+    'capture:list',
+    handle(NoArgs, async () => ({ live: captureManager.list().map((c) => c.info()), saved: await listSaved() })),
+  );
+
+  socket.on(
+    'capture:delete',
+    handle(CaptureNameReq, async (r) => {
+      const busy = captureManager.list().find((c) => c.fileName === r.name && c.live);
+      if (busy) throw new CaptureError(`capture "${r.name}" is still being written; stop it first`);
+      await deleteSaved(r.name);
+      return null;
+    }),
+  );
+
+  socket.on(
+    'capture:decode-file',
+    handle(CaptureDecodeFileReq, async (r) => {
+      const approx = Math.floor((r.base64.length * 3) / 4);
+      if (approx > CAPTURE_UPLOAD_MAX_BYTES) {
+        throw new CaptureError(
+          `upload is ${(approx / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
+        );
+      }
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError('upload is not base64');
+      const label = r.name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'upload';
+      const c = await captureManager.load(Buffer.from(r.base64, 'base64'), label, true);
+      return subscribe(c);
+    }),
+  );
+
+  socket.on(
+    'capture:open',
+    handle(CaptureNameReq, async (r) => subscribe(await captureManager.open(r.name))),
+  );
+
+  socket.on('disconnect', () => {
+    for (const unwatch of [...watches.values()]) unwatch();
+  });
+}
+
+export const attach: Attach = (io) => {
+  io.on('connection', connect);
+  return () => {
+    io.off('connection', connect);
+    void captureManager.stopAll();
+  };
+};

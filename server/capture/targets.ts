@@ -1,0 +1,115 @@
+// Where a capture may run: validate (netns, iface) against what the host really has, check a filter
+// with `tcpdump -d` before anything starts, and list targets for the panel's pickers.
+import { z } from 'zod';
+import { IfName, NetnsName } from '../protocol/common';
+import type { CaptureTarget } from '../protocol/capture';
+import { exec, inNetns } from '../sys/exec';
+import { findNamespace, type NamespaceRef } from '../topology/ns-ref';
+
+/** A user mistake (unknown namespace, bad filter…): shown as is, one line, nothing started. */
+export class CaptureError extends Error {}
+
+const IpLink = z.array(
+  z.object({
+    ifname: z.string(),
+    flags: z.array(z.string()).default([]),
+    linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
+    link_type: z.string().optional(),
+  }),
+);
+
+export interface ResolvedTarget {
+  readonly ns: NamespaceRef;
+  readonly iface: string;
+}
+
+export async function listLinks(ns: NamespaceRef): Promise<{ name: string; kind: string; up: boolean }[]> {
+  const r = await exec(inNetns(ns.target, 'ip', ['-j', 'link', 'show']), { timeoutMs: 5000 });
+  if (r.code !== 0)
+    throw new CaptureError(
+      `cannot list interfaces in namespace "${ns.name}": ${r.stderr.trim().split('\n').pop() ?? ''}`,
+    );
+  let parsed;
+  try {
+    parsed = IpLink.safeParse(JSON.parse(r.stdout));
+  } catch {
+    throw new CaptureError(`ip -j link in "${ns.name}" printed invalid JSON`);
+  }
+  if (!parsed.success) throw new CaptureError(`ip -j link in "${ns.name}" printed unexpected JSON`);
+  return parsed.data.map((l) => ({
+    name: l.ifname,
+    kind: l.linkinfo?.info_kind ?? (l.link_type === 'loopback' ? 'loopback' : 'device'),
+    up: l.flags.includes('UP'),
+  }));
+}
+
+export async function resolveTarget(netns: string, iface: string): Promise<ResolvedTarget> {
+  const n = NetnsName.safeParse(netns);
+  if (!n.success) throw new CaptureError(`"${netns}" is not a valid namespace name`);
+  const i = IfName.safeParse(iface);
+  if (!i.success && iface !== 'any') throw new CaptureError(`"${iface}" is not a valid interface name`);
+  const ns = await findNamespace(netns);
+  if (!ns) throw new CaptureError(`unknown namespace "${netns}" (see \`packet-journey topology\`)`);
+  if (iface === 'any') return { ns, iface };
+  const links = await listLinks(ns);
+  if (!links.some((l) => l.name === iface)) {
+    const names = links.map((l) => l.name).join(', ');
+    throw new CaptureError(`no interface "${iface}" in namespace "${netns}" (it has: ${names})`);
+  }
+  return { ns, iface };
+}
+
+/**
+ * `tcpdump -d`: the filter compiled to cBPF for this interface's link type, or tcpdump's own error.
+ * The expression is one argv element after `--`, so a filter starting with `-` is never an option.
+ */
+export async function checkFilter(t: ResolvedTarget, filter: string): Promise<string> {
+  const args = ['-d', '-i', t.iface, ...(filter.trim() ? ['--', filter] : [])];
+  const r = await exec(inNetns(t.ns.target, 'tcpdump', args), { timeoutMs: 10_000 });
+  if (r.code !== 0) {
+    const why = r.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('('))
+      .pop();
+    const msg = (why ?? `tcpdump exit ${r.code}`).replace(/^tcpdump: /, '');
+    // tcpdump -d opens the interface for its link type, so a down or vanished device fails here too;
+    // say so rather than blaming the filter.
+    if (/device|interface|not up|permission/i.test(msg) && !/syntax|parse|filter|expression/i.test(msg)) {
+      throw new CaptureError(
+        `cannot capture on ${t.iface} in "${t.ns.name}": ${msg.replace(new RegExp(`^${t.iface}: `), '')}`,
+      );
+    }
+    throw new CaptureError(`bad filter: ${msg}`);
+  }
+  return r.stdout.trimEnd();
+}
+
+/**
+ * Namespaces with their links, for the pickers: from the topology discovery (containers included) when
+ * it answers within 3 s, else host + `ip netns` listed directly, in parallel, so a slow discovery (a
+ * host with hundreds of namespaces under load) never leaves the panel without targets.
+ */
+export async function listTargets(): Promise<CaptureTarget[]> {
+  const discovered = (async (): Promise<CaptureTarget[]> => {
+    const { getDiscovery } = await import('../topology/index');
+    const d = await getDiscovery(5000);
+    return d.topology.namespaces.map((n) => ({
+      netns: n.name,
+      ifaces: n.interfaces.map((i) => ({ name: i.name, kind: i.kind, up: i.up })),
+    }));
+  })().catch(() => [] as CaptureTarget[]);
+  const timeout = new Promise<CaptureTarget[]>((r) => setTimeout(() => r([]), 3000).unref());
+  const first = await Promise.race([discovered, timeout]);
+  if (first.length) return first;
+  const { readdir } = await import('node:fs/promises');
+  const names = ['host', ...(await readdir('/var/run/netns').catch(() => [] as string[])).sort()];
+  const out = await Promise.all(
+    names.map(async (name): Promise<CaptureTarget | undefined> => {
+      const ns = await findNamespace(name).catch(() => undefined);
+      if (!ns) return undefined;
+      return { netns: name, ifaces: await listLinks(ns).catch(() => []) };
+    }),
+  );
+  return out.filter((t): t is CaptureTarget => t !== undefined);
+}
