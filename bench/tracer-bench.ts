@@ -35,7 +35,9 @@ function iperf(): number {
 async function main(): Promise<void> {
   execFileSync('make', ['-s', '-C', new URL('../probes', import.meta.url).pathname], { stdio: 'inherit' });
   await labUp();
-  const server = spawn('nsenter', ['--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'], { stdio: 'ignore' });
+  const server = spawn('nsenter', ['--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'], {
+    stdio: 'ignore',
+  });
   await sleep(500);
   const every = await namedNamespaces();
 
@@ -122,7 +124,11 @@ async function main(): Promise<void> {
   const flood = await loader.subscribe({}, () => pn++);
   const pt = performance.now();
   const cpu0 = process.cpuUsage();
-  execFileSync('nsenter', ['--net=/var/run/netns/pod-a', '--', 'ping', '-f', '-q', '-w', String(SECONDS), '10.244.2.2'], { stdio: 'ignore' });
+  execFileSync(
+    'nsenter',
+    ['--net=/var/run/netns/pod-a', '--', 'ping', '-f', '-q', '-w', String(SECONDS), '10.244.2.2'],
+    { stdio: 'ignore' },
+  );
   await loader.sync();
   const psecs = (performance.now() - pt) / 1000;
   const cpu = process.cpuUsage(cpu0);

@@ -114,7 +114,11 @@ export type Journey = z.infer<typeof Journey>;
 /** What the browser (or CLI) asks to follow. `to` is an IP, a namespace or a pod name. */
 export const FollowRequest = z.object({
   from: NetnsName,
-  to: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'not an IP or namespace name'),
+  to: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'not an IP or namespace name'),
   proto: TraceProto.default('icmp'),
   port: z.number().int().min(1).max(65535).optional(),
   timeoutMs: z.number().int().min(200).max(30_000).default(3000),
@@ -126,7 +130,10 @@ export type FollowRequest = z.input<typeof FollowRequest>;
 /** A continuous kernel-side filter; every field optional means "all IPv4". */
 export const LiveFilter = z.object({
   proto: TraceProto.optional(),
-  addr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'not an IPv4 address').optional(),
+  addr: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'not an IPv4 address')
+    .optional(),
   port: z.number().int().min(1).max(65535).optional(),
   /** Only namespaces with these names (empty or absent: all). */
   netns: z.array(NetnsName).max(64).optional(),

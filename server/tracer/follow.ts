@@ -68,8 +68,7 @@ async function followOnce(
   const clientPort = randomInt(20000, 60000);
   const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
-  const filter: KernelFilter =
-    proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
+  const filter: KernelFilter = proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
 
   const names = new NetnsNames();
   const everyNs = await namedNamespaces();
@@ -163,7 +162,9 @@ export function attachRules(j: Journey, byNetns: ReadonlyMap<number, readonly Tr
     const done = new Set<number>();
     return hops.map((h) => {
       if (done.has(h.netnsInode) || h.dir === 'end') return h;
-      const pk = byNetns.get(h.netnsInode)?.find((p) => p.ipId === h.ipId && (p.src === h.src || p.dst === h.dst || p.lines.length > 0));
+      const pk = byNetns
+        .get(h.netnsInode)
+        ?.find((p) => p.ipId === h.ipId && (p.src === h.src || p.dst === h.dst || p.lines.length > 0));
       if (!pk || pk.lines.length === 0) return h;
       done.add(h.netnsInode);
       return { ...h, rules: pk.lines };
@@ -180,7 +181,9 @@ async function generate(
   o: { icmpId: number; clientPort: number; port: number | undefined; waitS: number },
 ): Promise<string> {
   if (proto === 'icmp') {
-    const r = await exec(inNetns(target, 'ping', ['-n', '-q', '-c1', '-W', String(o.waitS), '-e', String(o.icmpId), dst]));
+    const r = await exec(
+      inNetns(target, 'ping', ['-n', '-q', '-c1', '-W', String(o.waitS), '-e', String(o.icmpId), dst]),
+    );
     const m = /(\d+) received/.exec(r.stdout);
     return `ping: ${m?.[1] ?? 0} received`;
   }

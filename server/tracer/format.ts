@@ -22,8 +22,15 @@ function iptablesOf(h: Hop): string {
 function rows(hops: readonly Hop[]): string[][] {
   const out: string[][] = [];
   for (const h of hops) {
-    const iface = h.dir === 'end' ? (h.ifname ? `(${h.ifname})` : '-') : `${h.ifname} ${h.dir === 'egress' ? '→' : '←'}`;
-    out.push([h.netns, iface, h.dir === 'end' ? (h.drop?.isRealDrop ? 'DROP' : 'end') : typeOf(h), `${ep(h.src, h.sport)} → ${ep(h.dst, h.dport)}`, iptablesOf(h)]);
+    const iface =
+      h.dir === 'end' ? (h.ifname ? `(${h.ifname})` : '-') : `${h.ifname} ${h.dir === 'egress' ? '→' : '←'}`;
+    out.push([
+      h.netns,
+      iface,
+      h.dir === 'end' ? (h.drop?.isRealDrop ? 'DROP' : 'end') : typeOf(h),
+      `${ep(h.src, h.sport)} → ${ep(h.dst, h.dport)}`,
+      iptablesOf(h),
+    ]);
     for (const r of h.rules ?? []) out.push(['', '', '', '', `  ${r}`]);
   }
   return out;

@@ -100,7 +100,11 @@ describe('journey builder (recorded fixtures)', () => {
   it('a FORWARD DROP is a real drop, in the router namespace, attributed to netfilter', () => {
     const names = namer('drop-names.json');
     const events = load('drop-forward.ndjson');
-    const target = Number(Object.entries(JSON.parse(fixture('drop-names.json')) as Record<string, string>).find(([, v]) => v === 'pjt-trc-b')?.[0]);
+    const target = Number(
+      Object.entries(JSON.parse(fixture('drop-names.json')) as Record<string, string>).find(
+        ([, v]) => v === 'pjt-trc-b',
+      )?.[0],
+    );
     const j = buildJourney(events, meta({ proto: 'icmp' }, target), names);
     expect(j.delivered).toBe(false);
     expect(j.reply).toBeUndefined();
@@ -109,7 +113,11 @@ describe('journey builder (recorded fixtures)', () => {
     expect(drop?.drop).toMatchObject({ reason: 'NETFILTER_DROP', byNetfilter: true });
     expect(drop?.drop?.where).toMatch(/^(nf_hook_slow|nft_do_chain)/);
     expect(j.hops.some((h) => h.netns === 'pjt-trc-b')).toBe(false);
-    expect(j.hops.some((h) => h.netns === 'pjt-trc-r' && h.netfilter?.some((n) => n.hook === 'FORWARD' && n.verdict === 'drop'))).toBe(true);
+    expect(
+      j.hops.some(
+        (h) => h.netns === 'pjt-trc-r' && h.netfilter?.some((n) => n.hook === 'FORWARD' && n.verdict === 'drop'),
+      ),
+    ).toBe(true);
   });
 
   it('classifies ends of path', () => {
@@ -123,7 +131,11 @@ describe('journey builder (recorded fixtures)', () => {
   it('counts bad loader lines instead of crashing', () => {
     expect(parseLoaderLine('not json')).toBeUndefined();
     expect(parseLoaderLine('{"type":"hop","ts_ns":"x"}')).toBeUndefined();
-    expect(parseLoaderLine('{"type":"stats","emitted":3,"lost":1,"nf_netns":0}')).toEqual({ type: 'stats', emitted: 3, lost: 1 });
+    expect(parseLoaderLine('{"type":"stats","emitted":3,"lost":1,"nf_netns":0}')).toEqual({
+      type: 'stats',
+      emitted: 3,
+      lost: 1,
+    });
   });
 
   it('parses xtables-monitor --trace output and attaches rules by IP id', () => {
@@ -143,7 +155,11 @@ describe('journey builder (recorded fixtures)', () => {
       'filter FORWARD policy DROP',
     ]);
     expect(formatTraceLine('raw:OUTPUT:policy:ACCEPT ')).toBeUndefined();
-    const j = buildJourney(load('tcp-pod-a-clusterip.ndjson'), meta({ proto: 'tcp', clientPort: 40001 }), namer('lab-names.json'));
+    const j = buildJourney(
+      load('tcp-pod-a-clusterip.ndjson'),
+      meta({ proto: 'tcp', clientPort: 40001 }),
+      namer('lab-names.json'),
+    );
     const node1 = j.hops.find((h) => h.netns === 'node1');
     const withRules = attachRules(j, new Map([[node1?.netnsInode ?? 0, [{ ...pk[0]!, ipId: node1?.ipId ?? 0 }]]]));
     expect(withRules.hops.filter((h) => h.rules).map((h) => h.netns)).toEqual(['node1']);
@@ -167,7 +183,12 @@ describe('columnar batches (loader --batch, recorded)', () => {
     const j = buildJourney(hops, meta({ proto: 'icmp' }), namer('batch-names.json'));
     expect(j.delivered).toBe(true);
     expect(j.lanes).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
-    expect(j.hops[0]).toMatchObject({ src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', icmp: { id: 4244, type: 8 } });
+    expect(j.hops[0]).toMatchObject({
+      src: '10.244.1.2',
+      dst: '10.244.2.2',
+      proto: 'icmp',
+      icmp: { id: 4244, type: 8 },
+    });
     expect(j.hops[0]?.skb).toMatch(/^ffff[0-9a-f]{12}$/);
     expect(j.hops[0]?.srcMac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     expect(j.reply?.hops[j.reply.hops.length - 1]?.drop).toMatchObject({ reason: 'NO_SOCKET', isRealDrop: false });

@@ -28,7 +28,14 @@ export interface JourneyMeta {
   readonly durationMs: number;
 }
 
-const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 132: 'sctp' };
+const PROTO_NAMES: Readonly<Record<number, string>> = {
+  1: 'icmp',
+  6: 'tcp',
+  17: 'udp',
+  47: 'gre',
+  50: 'esp',
+  132: 'sctp',
+};
 export const protoName = (p: number): string => PROTO_NAMES[p] ?? String(p);
 
 const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
@@ -213,7 +220,8 @@ export function packetHops(p: Packet, nameOf: NameOf, t0: number): Hop[] {
         ? 'drop'
         : 'seen';
     // "before the filter table but never after" is a drop only if the packet really ended there.
-    const realVerdict = verdict === 'drop' && !(ended && hops[hops.length - 1]?.netnsInode === s.netns) ? 'seen' : verdict;
+    const realVerdict =
+      verdict === 'drop' && !(ended && hops[hops.length - 1]?.netnsInode === s.netns) ? 'seen' : verdict;
     if (realVerdict === 'drop') nfDropNetns.add(s.netns);
     const input = s.hook === 'PRE_ROUTING' || s.hook === 'LOCAL_IN';
     const target = pickHop(hops, s.netns, s.after, input);
@@ -263,7 +271,9 @@ function pickHop<H extends { netnsInode: number; dir: Hop['dir'] }>(
 /** The journey of a followed flow: the first request packet and the first reply after it. */
 export function buildJourney(events: readonly HopEvent[], meta: JourneyMeta, nameOf: NameOf): Journey {
   const packets = assemblePackets(events, meta.flow);
-  const req = packets.find((p) => p.dir === 'request' && p.events.some((e) => !isTerminal(e) || classifyEnd(e).isRealDrop));
+  const req = packets.find(
+    (p) => p.dir === 'request' && p.events.some((e) => !isTerminal(e) || classifyEnd(e).isRealDrop),
+  );
   const reqStart = req?.events[0]?.tsNs ?? 0;
   const rep = packets.find((p) => p.dir === 'reply' && (p.events[0]?.tsNs ?? 0) >= reqStart && p.events.some(isDevice));
   const t0 = req?.events[0]?.tsNs ?? rep?.events[0]?.tsNs ?? 0;
@@ -274,9 +284,14 @@ export function buildJourney(events: readonly HopEvent[], meta: JourneyMeta, nam
   const reachedTarget =
     meta.targetNetns !== undefined &&
     hops.some((h) => h.netnsInode === meta.targetNetns && (h.dir === 'ingress' || h.dir === 'end'));
-  const delivered = !realDrop && (replyHops !== undefined || reachedTarget || (lastReq?.dir === 'end' && meta.targetNetns === undefined && lastReq.drop?.isRealDrop === false));
+  const delivered =
+    !realDrop &&
+    (replyHops !== undefined ||
+      reachedTarget ||
+      (lastReq?.dir === 'end' && meta.targetNetns === undefined && lastReq.drop?.isRealDrop === false));
   const lanes: string[] = [];
-  for (const h of [...hops, ...(replyHops ?? [])]) if (lanes[lanes.length - 1] !== h.netns && !lanes.includes(h.netns)) lanes.push(h.netns);
+  for (const h of [...hops, ...(replyHops ?? [])])
+    if (lanes[lanes.length - 1] !== h.netns && !lanes.includes(h.netns)) lanes.push(h.netns);
   return {
     id: meta.id,
     from: meta.from,
@@ -301,5 +316,7 @@ export function journeyComplete(j: Journey, fromNetns: number): boolean {
   const rep = j.reply?.hops;
   if (!rep || rep.length === 0) return false;
   const r = rep[rep.length - 1];
-  return r !== undefined && r.netnsInode === fromNetns && (r.dir === 'end' || r.dir === 'ingress') && last.dir === 'end';
+  return (
+    r !== undefined && r.netnsInode === fromNetns && (r.dir === 'end' || r.dir === 'ingress') && last.dir === 'end'
+  );
 }

@@ -121,7 +121,9 @@ export async function startLive(
     asm.push(e);
   });
   const everyNs = await namedNamespaces();
-  const nf = await loader.attachNetfilter(inodes.length > 0 ? everyNs.filter((n) => inodes.includes(n.inode)) : everyNs);
+  const nf = await loader.attachNetfilter(
+    inodes.length > 0 ? everyNs.filter((n) => inodes.includes(n.inode)) : everyNs,
+  );
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.
     newest += SWEEP_MS * 1e6;

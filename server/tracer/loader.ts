@@ -110,7 +110,10 @@ export class ProbeLoader {
     if (this.status.state === 'ready') return;
     if (this.status.state === 'stopped') this.spawnChild();
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`probe loader not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`probe loader not ready after ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
       this.readyWaiters.push({
         resolve: () => {
           clearTimeout(timer);
@@ -300,7 +303,9 @@ export class ProbeLoader {
    * Netfilter BPF links in these namespaces for as long as the caller needs them. Returns a release
    * function (call it when the follow ends) and the namespaces that could not be linked.
    */
-  async attachNetfilter(targets: readonly { target: NetnsTarget; inode: number }[]): Promise<{ release: () => Promise<void>; errors: string[] }> {
+  async attachNetfilter(
+    targets: readonly { target: NetnsTarget; inode: number }[],
+  ): Promise<{ release: () => Promise<void>; errors: string[] }> {
     await this.ensureStarted();
     const errors: string[] = [];
     const held: string[] = [];

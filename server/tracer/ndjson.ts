@@ -267,9 +267,36 @@ const mac = memo((n) => {
 function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
   const n = b.n;
   const cols: readonly { length: number }[] = [
-    b.ts_ns, b.skb, b.hook, b.dir, b.netns, b.ifindex, b.mask, b.cpu, b.ifname, b.src_mac, b.dst_mac, b.has_ip,
-    b.src, b.dst, b.proto, b.ttl, b.ip_id, b.tot_len, b.ip_opts, b.sport, b.dport, b.tcp_flags, b.icmp_type,
-    b.icmp_code, b.icmp_id, b.icmp_seq, b.reason_code, b.location, b.nf_hook, b.nf_prio,
+    b.ts_ns,
+    b.skb,
+    b.hook,
+    b.dir,
+    b.netns,
+    b.ifindex,
+    b.mask,
+    b.cpu,
+    b.ifname,
+    b.src_mac,
+    b.dst_mac,
+    b.has_ip,
+    b.src,
+    b.dst,
+    b.proto,
+    b.ttl,
+    b.ip_id,
+    b.tot_len,
+    b.ip_opts,
+    b.sport,
+    b.dport,
+    b.tcp_flags,
+    b.icmp_type,
+    b.icmp_code,
+    b.icmp_id,
+    b.icmp_seq,
+    b.reason_code,
+    b.location,
+    b.nf_hook,
+    b.nf_prio,
   ];
   if (cols.some((c) => c.length !== n)) return undefined; // a torn record: count it, use none of it
   const out: HopEvent[] = new Array<HopEvent>(n);
@@ -308,7 +335,12 @@ function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
       tcpFlags: hasIp && proto === 6 ? b.tcp_flags[i] : undefined,
       icmp:
         hasIp && proto === 1
-          ? { type: b.icmp_type[i] as number, code: b.icmp_code[i] as number, id: b.icmp_id[i] as number, seq: b.icmp_seq[i] as number }
+          ? {
+              type: b.icmp_type[i] as number,
+              code: b.icmp_code[i] as number,
+              id: b.icmp_id[i] as number,
+              seq: b.icmp_seq[i] as number,
+            }
           : undefined,
       reason: free ? t.reasons[b.reason_code[i] as number] || 'UNKNOWN' : undefined,
       reasonCode: free ? b.reason_code[i] : undefined,

@@ -77,7 +77,9 @@ export async function primaryAddress(target: NetnsTarget): Promise<string | unde
     return undefined;
   }
   const global = parsed.flatMap((l) =>
-    l.addr_info.filter((a) => a.family === 'inet' && a.scope !== 'host').map((a) => ({ ifname: l.ifname, ip: a.local })),
+    l.addr_info
+      .filter((a) => a.family === 'inet' && a.scope !== 'host')
+      .map((a) => ({ ifname: l.ifname, ip: a.local })),
   );
   return (global.find((a) => a.ifname === 'eth0') ?? global[0])?.ip;
 }

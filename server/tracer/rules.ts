@@ -26,8 +26,12 @@ export function formatTraceLine(body: string): string | undefined {
   const [, table, chain, kind, verdict, rest] = m as unknown as [string, string, string, string, string, string];
   if (rest.includes(TRACE_TAG_PREFIX)) return undefined;
   if (kind === 'return') return undefined;
-  if (kind === 'policy') return verdict === 'ACCEPT' && table !== 'filter' ? undefined : `${table} ${chain} policy ${verdict}`;
-  const rule = rest.replace(/^-4\s+/, '').replace(/^-t\s+\S+\s+/, '').replace(/^-A\s+\S+\s*/, '');
+  if (kind === 'policy')
+    return verdict === 'ACCEPT' && table !== 'filter' ? undefined : `${table} ${chain} policy ${verdict}`;
+  const rule = rest
+    .replace(/^-4\s+/, '')
+    .replace(/^-t\s+\S+\s+/, '')
+    .replace(/^-A\s+\S+\s*/, '');
   return `${table} ${chain} ${rule || verdict}`.trim();
 }
 
@@ -67,7 +71,11 @@ export async function sweepTraceRules(target: NetnsTarget): Promise<number> {
   for (const line of r.stdout.split('\n')) {
     if (!line.startsWith('-A ') || !line.includes(TRACE_TAG_PREFIX)) continue;
     // iptables-save prints the rule as `-A CHAIN spec`; the same spec after -D deletes it.
-    const spec = line.slice(3).match(/"[^"]*"|\S+/g)?.map((t) => t.replace(/^"|"$/g, '')) ?? [];
+    const spec =
+      line
+        .slice(3)
+        .match(/"[^"]*"|\S+/g)
+        ?.map((t) => t.replace(/^"|"$/g, '')) ?? [];
     const res = await exec(inNetns(target, 'iptables', ['-t', 'raw', '-D', ...spec]));
     if (res.code === 0) n++;
   }

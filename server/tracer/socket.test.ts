@@ -37,7 +37,9 @@ describe('tracer socket events (real kernel)', () => {
   it('follows over the socket: partial journeys batched, the final one in the ack', async () => {
     const partial: Journey[][] = [];
     client.on('tracer:journeys', (js) => partial.push(js));
-    const r = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: 'pod-a', to: 'pod-c' }, res));
+    const r = await new Promise<Ack<Journey>>((res) =>
+      client.emit('tracer:follow', { from: 'pod-a', to: 'pod-c' }, res),
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.delivered).toBe(true);
@@ -46,13 +48,19 @@ describe('tracer socket events (real kernel)', () => {
   });
 
   it('answers bad requests with a one-line error', async () => {
-    const bad = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: '../etc', to: 'pod-c' }, res));
+    const bad = await new Promise<Ack<Journey>>((res) =>
+      client.emit('tracer:follow', { from: '../etc', to: 'pod-c' }, res),
+    );
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error).toMatch(/^from: /);
-    const unknown = await new Promise<Ack<Journey>>((res) => client.emit('tracer:follow', { from: 'nope', to: 'pod-c' }, res));
+    const unknown = await new Promise<Ack<Journey>>((res) =>
+      client.emit('tracer:follow', { from: 'nope', to: 'pod-c' }, res),
+    );
     expect(unknown.ok).toBe(false);
     if (!unknown.ok) expect(unknown.error).toMatch(/unknown namespace "nope"/);
-    const live = await new Promise<Ack<{ liveId: string }>>((res) => client.emit('tracer:live:start', { proto: 'sctp' }, res));
+    const live = await new Promise<Ack<{ liveId: string }>>((res) =>
+      client.emit('tracer:live:start', { proto: 'sctp' }, res),
+    );
     expect(live.ok).toBe(false);
   });
 
@@ -70,15 +78,29 @@ describe('tracer socket events (real kernel)', () => {
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    execFileSync('nsenter', ['--net=/var/run/netns/pod-a', '--', 'ping', '-n', '-q', '-c3', '-i', '0.05', '10.244.1.3']);
+    execFileSync('nsenter', [
+      '--net=/var/run/netns/pod-a',
+      '--',
+      'ping',
+      '-n',
+      '-q',
+      '-c3',
+      '-i',
+      '0.05',
+      '10.244.1.3',
+    ]);
     await expect
-      .poll(() => batches.flatMap((b) => b.journeys).filter((j) => j.hops[0]?.netns === 'pod-a').length, { timeout: 3000 })
+      .poll(() => batches.flatMap((b) => b.journeys).filter((j) => j.hops[0]?.netns === 'pod-a').length, {
+        timeout: 3000,
+      })
       .toBeGreaterThanOrEqual(3);
     const js = batches.flatMap((b) => b.journeys);
     const req = js.find((j) => j.hops[0]?.icmp?.type === 8);
     expect(req?.lanes).toEqual(['pod-a', 'node1', 'pod-b']);
     expect(batches.every((b) => b.liveId === r.value.liveId)).toBe(true);
-    const stop = await new Promise<Ack<null>>((res) => client.emit('tracer:live:stop', { liveId: r.value.liveId }, res));
+    const stop = await new Promise<Ack<null>>((res) =>
+      client.emit('tracer:live:stop', { liveId: r.value.liveId }, res),
+    );
     expect(stop.ok).toBe(true);
   });
 });

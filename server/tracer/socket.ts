@@ -40,7 +40,13 @@ export const attach: Attach = (io) => {
         },
         (e: unknown) => {
           batch.stop();
-          ack(fail(e instanceof FollowError || e instanceof Error ? e.message.split('\n')[0] ?? 'follow failed' : String(e)));
+          ack(
+            fail(
+              e instanceof FollowError || e instanceof Error
+                ? (e.message.split('\n')[0] ?? 'follow failed')
+                : String(e),
+            ),
+          );
         },
       );
     });

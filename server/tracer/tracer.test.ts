@@ -52,7 +52,10 @@ function removeDropTopology(): void {
 function traceRulesLeft(): string[] {
   const out: string[] = [];
   for (const n of ['host', ...netnsList()]) {
-    const argv = n === 'host' ? ['iptables-save', '-t', 'raw'] : ['nsenter', `--net=/var/run/netns/${n}`, '--', 'iptables-save', '-t', 'raw'];
+    const argv =
+      n === 'host'
+        ? ['iptables-save', '-t', 'raw']
+        : ['nsenter', `--net=/var/run/netns/${n}`, '--', 'iptables-save', '-t', 'raw'];
     const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
     if (r.stdout.includes(TRACE_TAG_PREFIX)) out.push(n);
   }
@@ -84,7 +87,14 @@ describe('tracer (real kernel)', () => {
     const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
     expect(j.delivered).toBe(true);
     expect(j.lanes).toEqual(['pod-a', 'node1', 'pod-b']);
-    expect(j.hops[0]).toMatchObject({ netns: 'pod-a', ifname: 'eth0', dir: 'egress', src: '10.244.1.2', dst: '10.244.1.3', proto: 'icmp' });
+    expect(j.hops[0]).toMatchObject({
+      netns: 'pod-a',
+      ifname: 'eth0',
+      dir: 'egress',
+      src: '10.244.1.2',
+      dst: '10.244.1.3',
+      proto: 'icmp',
+    });
     expect(j.hops.some((h) => h.netns === 'node1' && h.ifname === 'veth-pod-b' && h.dir === 'egress')).toBe(true);
     expect(j.reply?.hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-b', 'node1', 'pod-a']);
   });
@@ -92,9 +102,21 @@ describe('tracer (real kernel)', () => {
   it('cross-node ping pod-a -> pod-c passes pod-a, node1, host, node2, pod-c in order, with a reply', async () => {
     const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader });
     expect(j.delivered).toBe(true);
-    expect(j.hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    expect(j.hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual([
+      'pod-a',
+      'node1',
+      'host',
+      'node2',
+      'pod-c',
+    ]);
     const reply = j.reply?.hops ?? [];
-    expect(reply.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual(['pod-c', 'node2', 'host', 'node1', 'pod-a']);
+    expect(reply.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n)).toEqual([
+      'pod-c',
+      'node2',
+      'host',
+      'node1',
+      'pod-a',
+    ]);
     expect(reply.every((h) => h.icmp?.type === 0 && h.icmp.id === j.hops[0]?.icmp?.id)).toBe(true);
     // Kernel order: timestamps never go backwards.
     for (let i = 1; i < j.hops.length; i++) expect(j.hops[i]?.tNs).toBeGreaterThanOrEqual(j.hops[i - 1]?.tNs ?? 0);
@@ -130,7 +152,9 @@ describe('tracer (real kernel)', () => {
   });
 
   it('unknown namespaces are a clear error', async () => {
-    await expect(follow({ from: 'no-such-ns', to: 'pod-c' }, { loader })).rejects.toThrow(/unknown namespace "no-such-ns"/);
+    await expect(follow({ from: 'no-such-ns', to: 'pod-c' }, { loader })).rejects.toThrow(
+      /unknown namespace "no-such-ns"/,
+    );
     await expect(follow({ from: 'pod-a', to: 'nowhere' }, { loader })).rejects.toThrow(/unknown destination "nowhere"/);
   });
 
