@@ -345,6 +345,26 @@ export class Capture {
     if (this.fileName) this.notes = await readNotes(this.fileName, this.dir).catch(() => ({}));
   }
 
+  /** Indexes of recent frames whose bytes satisfy `match`: journeys are recent, so only the newest window. */
+  recentMatching(match: (data: Uint8Array, linktype: number) => boolean, window = 4000): number[] {
+    const out: number[] = [];
+    for (let i = Math.max(0, this.frames.length - window); i < this.frames.length; i++) {
+      const f = this.frames[i] as Frame;
+      if (match(f.rec.data, this.linktype)) out.push(f.row.index);
+    }
+    return out;
+  }
+
+  /** Adds annotations to a packet, keeping what it has (the same text twice is kept once). */
+  async addAnnotations(index: number, list: readonly PacketAnnotation[]): Promise<void> {
+    const k = String(index);
+    const have = this.notes[k] ?? [];
+    const fresh = list.filter((a) => !have.some((b) => b.source === a.source && b.text === a.text));
+    if (fresh.length === 0) return;
+    this.notes[k] = [...have, ...fresh];
+    if (this.fileName) await writeNotes(this.fileName, this.notes, this.dir);
+  }
+
   /** Replace the user's note on a packet (empty text clears it); other annotations (hops) stay. */
   async setNote(index: number, text: string): Promise<void> {
     await this.annotate(index, text.trim() ? [{ source: 'note', text: text.trim() }] : [], 'note');

@@ -16,6 +16,8 @@ import {
   type PacketRow,
 } from '../protocol/capture';
 import { fail, issueLine, ok, type AckFn } from '../protocol/common';
+import { serverBus } from '../sys/bus';
+import { annotateJourney } from './hop-annotate';
 import { captureManager, type Capture } from './manager';
 import { deleteSaved, listSaved } from './store';
 import { CaptureError, checkFilter, listTargets, resolveTarget } from './targets';
@@ -186,7 +188,12 @@ function connect(socket: PjSocket): void {
 
 export const attach: Attach = (io) => {
   io.on('connection', connect);
+  const offJourneys = serverBus.on(
+    'tracer:journey',
+    (j) => void annotateJourney(captureManager, j).catch(() => undefined),
+  );
   return () => {
+    offJourneys();
     io.off('connection', connect);
     void captureManager.stopAll();
   };

@@ -1,6 +1,7 @@
 // socket.io side of the tracer: follow (partial journeys batched while hops arrive, the final one in the
 // ack), live mode (journeys batched, at most one emit per 50 ms) and the loader status for the banner.
 import { createBatcher } from '../gateway/batcher';
+import { serverBus } from '../sys/bus';
 import type { Attach } from '../gateway/types';
 import { fail, issueLine, ok } from '../protocol/common';
 import { LiveFilter, type Journey } from '../protocol/tracer';
@@ -36,6 +37,7 @@ export const attach: Attach = (io) => {
       follow(req, { loader, onUpdate: (j) => batch.push(j) }).then(
         (j) => {
           batch.stop();
+          serverBus.emit('tracer:journey', j);
           ack(ok(j));
         },
         (e: unknown) => {
@@ -60,7 +62,10 @@ export const attach: Attach = (io) => {
       const batch = createBatcher<Journey>((journeys, dropped) =>
         socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
       );
-      startLive(liveId, parsed.data, loader, (j) => batch.push(j)).then(
+      startLive(liveId, parsed.data, loader, (j) => {
+        batch.push(j);
+        serverBus.emit('tracer:journey', j);
+      }).then(
         (s) => {
           const session: LiveSession = {
             stop: async () => {

@@ -1,0 +1,138 @@
+// Tracer hops become packet comments: a capture on node1's veth-pod-a during a real follow pod-a → pod-c
+// gets `hop:` annotations on the echo request and reply, and the exported pcapng carries them (tshark).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway';
+import { labDown, labUp } from '../lab';
+import type { Ack } from '../protocol/common';
+import type { CaptureInfo, PacketDetail } from '../protocol/capture';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { Journey } from '../protocol/tracer';
+import { hopText, ipv4Identity } from './hop-annotate';
+import { handleCaptureDownload } from './http';
+
+// An Ethernet + 802.1Q + IPv4/ICMP frame: 10.244.1.2 → 10.244.2.2, IP id 0x1234.
+const frame = Uint8Array.from([
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  ...[0x81, 0x00, 0x00, 0x64, 0x08, 0x00],
+  ...[0x45, 0, 0, 28, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0, 10, 244, 1, 2, 10, 244, 2, 2],
+  ...[8, 0, 0, 0, 0, 1, 0, 1],
+]);
+
+describe('ipv4Identity', () => {
+  it('reads the IPv4 identity through VLAN tags', () => {
+    expect(ipv4Identity(frame, 1)).toEqual({ src: '10.244.1.2', dst: '10.244.2.2', proto: 1, id: 0x1234 });
+  });
+  it('returns undefined for truncated, non-IPv4 or unknown link types, never throws', () => {
+    expect(ipv4Identity(frame.slice(0, 30), 1)).toBeUndefined();
+    expect(ipv4Identity(Uint8Array.from([...frame.slice(0, 16), 0x86, 0xdd, ...frame.slice(18)]), 1)).toBeUndefined();
+    expect(ipv4Identity(frame, 9999)).toBeUndefined();
+    expect(ipv4Identity(new Uint8Array(0), 1)).toBeUndefined();
+  });
+});
+
+describe('tracer hops as capture annotations (real kernel)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pjt-hops-'));
+  const name = `pjt-hops-${Date.now()}.pcapng`;
+  const http = createServer((req, res) => {
+    if (!handleCaptureDownload(req, res)) res.writeHead(404).end();
+  });
+  let gateway: ReturnType<typeof createGateway>;
+  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+  let port = 0;
+  const call = <T>(ev: 'capture:start' | 'capture:stop' | 'capture:packet' | 'tracer:follow', req: unknown) =>
+    new Promise<Ack<T>>((res) =>
+      (client.emit as (e: string, r: unknown, a: (x: Ack<T>) => void) => void)(ev, req, res),
+    );
+
+  beforeAll(async () => {
+    process.env.PJ_CAPTURE_DIR = dir;
+    await labUp();
+    gateway = createGateway(http);
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    port = (http.address() as AddressInfo).port;
+    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
+    await new Promise<void>((r) => client.on('connect', () => r()));
+  });
+  afterAll(async () => {
+    client?.close();
+    await gateway?.close();
+    await new Promise<void>((r) => http.close(() => r()));
+    await labDown();
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.PJ_CAPTURE_DIR;
+  });
+
+  it('annotates the frames a followed ping crossed, and exports them as pcapng comments', async () => {
+    const started = await call<CaptureInfo>('capture:start', {
+      netns: 'node1',
+      iface: 'veth-pod-a',
+      filter: 'icmp',
+      save: true,
+      name,
+    });
+    expect(started.ok, started.ok ? '' : started.error).toBe(true);
+    if (!started.ok) return;
+    const id = started.value.id;
+
+    const followed = await call<Journey>('tracer:follow', { from: 'pod-a', to: 'pod-c', proto: 'icmp' });
+    expect(followed.ok, followed.ok ? '' : followed.error).toBe(true);
+    if (!followed.ok) return;
+    expect(followed.value.delivered).toBe(true);
+
+    // The request (ingress on veth-pod-a) and the reply (egress) are both on this capture.
+    const annotated = async (): Promise<string[]> => {
+      const texts: string[] = [];
+      for (let index = 0; index < 8; index++) {
+        const d = await call<PacketDetail>('capture:packet', { id, index });
+        if (!d.ok) break;
+        texts.push(...d.value.annotations.filter((a) => a.source === 'hop').map((a) => a.text));
+      }
+      return texts;
+    };
+    await expect
+      .poll(annotated, { timeout: 5000 })
+      .toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^node1 veth-pod-a ingress; 10\.244\.1\.2 → 10\.244\.2\.2;.*request hop/),
+          expect.stringMatching(/^node1 veth-pod-a egress; 10\.244\.2\.2 → 10\.244\.1\.2;.*reply hop/),
+        ]),
+      );
+
+    const stopped = await call<CaptureInfo>('capture:stop', { id });
+    expect(stopped.ok).toBe(true);
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/captures/${name}`)).status).toBe(200);
+    const bytes = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/captures/${name}`)).arrayBuffer());
+    const file = join(dir, 'export.pcapng');
+    writeFileSync(file, bytes);
+    const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.comment'], {
+      encoding: 'utf8',
+    });
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toContain('veth-pod-a@node1');
+    expect(t.stdout).toMatch(/hop: node1 veth-pod-a ingress; 10\.244\.1\.2 → 10\.244\.2\.2/);
+  });
+
+  it('formats a hop with NAT, verdict and drop', () => {
+    const j = { id: 'j1', from: 'pod-a', to: '10.96.0.10' } as Journey;
+    const text = hopText(j, 'request', {
+      seq: 3,
+      netns: 'node1',
+      ifname: 'eth0',
+      dir: 'egress',
+      src: '10.244.1.2',
+      dst: '10.244.2.2',
+      nat: { kind: 'dnat', from: '10.96.0.10:80', to: '10.244.2.2:8080' },
+      verdict: 'accept',
+    } as Journey['hops'][number]);
+    expect(text).toBe(
+      'node1 eth0 egress; 10.244.1.2 → 10.244.2.2; dnat 10.96.0.10:80 → 10.244.2.2:8080; netfilter accept; journey j1 pod-a → 10.96.0.10 request hop 3',
+    );
+  });
+});
