@@ -186,32 +186,46 @@ static __always_inline __u32 match(const struct pj_event *e, __u32 active)
 	return c.m;
 }
 
+/* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
+ * upstream matter and untraced ones leave before their headers are read. */
 static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
-				  struct net *net, __u32 reason, __u64 location, __u8 nf_hook)
+				  struct net *net, __u32 reason, __u64 location, __u8 nf_hook, bool tracked_only)
 {
 	__u32 active = active_mask;
 	if (!active || !skb)
 		return 0;
 
 	struct pj_event e = {};
+	__u64 key = (__u64)skb;
+	struct skb_state *st = NULL;
+	__u32 m = 0;
 	if (!dev)
 		dev = skb->dev;
-	/* The cheap part first, for every packet: headers, then the filter. */
-	parse(skb, &e, dir == PJ_DIR_INGRESS);
-	if (active & netns_mask)
-		e.netns = netns_of(skb, dev, net);
-
-	__u64 key = (__u64)skb;
-	__u32 m = match(&e, active);
-	/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the map
-	 * when nothing was tracked lately, which is the steady state for untraced traffic. */
-	struct skb_state *st = NULL;
-	if (m || bpf_ktime_get_ns() - last_track_ns < TRACK_WINDOW_NS)
+	if (tracked_only) {
+		if (bpf_ktime_get_ns() - last_track_ns >= TRACK_WINDOW_NS)
+			return 0;
 		st = bpf_map_lookup_elem(&skb_states, &key);
-	if (st)
-		m |= st->mask & active;
-	if (!m)
-		return 0;
+		if (!st)
+			return 0;
+		m = st->mask & active;
+		if (!m)
+			return 0;
+		parse(skb, &e, dir == PJ_DIR_INGRESS);
+	} else {
+		/* The cheap part first, for every packet: headers, then the filter. */
+		parse(skb, &e, dir == PJ_DIR_INGRESS);
+		if (active & netns_mask)
+			e.netns = netns_of(skb, dev, net);
+		m = match(&e, active);
+		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
+		 * map when nothing was tracked lately, the steady state for untraced traffic. */
+		if (m || bpf_ktime_get_ns() - last_track_ns < TRACK_WINDOW_NS)
+			st = bpf_map_lookup_elem(&skb_states, &key);
+		if (st)
+			m |= st->mask & active;
+		if (!m)
+			return 0;
+	}
 
 	/* A traced packet: fill in the rest. */
 	if (!e.netns)
@@ -268,37 +282,40 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
-	return handle(skb, PJ_HOOK_DEV_QUEUE, PJ_DIR_EGRESS, NULL, NULL, 0, 0, 0);
+	return handle(skb, PJ_HOOK_DEV_QUEUE, PJ_DIR_EGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(on_receive_skb, struct sk_buff *skb)
 {
-	return handle(skb, PJ_HOOK_RECEIVE_SKB, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+	return handle(skb, PJ_HOOK_RECEIVE_SKB, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
 SEC("tp_btf/netif_rx")
 int BPF_PROG(on_netif_rx, struct sk_buff *skb)
 {
-	return handle(skb, PJ_HOOK_NETIF_RX, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+	return handle(skb, PJ_HOOK_NETIF_RX, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
 SEC("tp_btf/napi_gro_receive_entry")
 int BPF_PROG(on_gro, const struct sk_buff *skb)
 {
-	return handle((struct sk_buff *)skb, PJ_HOOK_GRO, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0);
+	return handle((struct sk_buff *)skb, PJ_HOOK_GRO, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(on_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle(skb, PJ_HOOK_KFREE, PJ_DIR_NONE, NULL, NULL, (__u32)reason, (__u64)location, 0);
+	return handle(skb, PJ_HOOK_KFREE, PJ_DIR_NONE, NULL, NULL, (__u32)reason, (__u64)location, 0, false);
 }
 
 SEC("tp_btf/consume_skb")
 int BPF_PROG(on_consume, struct sk_buff *skb, void *location)
 {
-	return handle(skb, PJ_HOOK_CONSUME, PJ_DIR_NONE, NULL, NULL, 0, (__u64)location, 0);
+	/* A consumed skb ends a path some earlier hook already matched; untraced ones (most frees on the
+	 * host) leave before their headers are read. Drops (kfree_skb) still match on their own, since a
+	 * packet can be dropped before any other hook saw it. */
+	return handle(skb, PJ_HOOK_CONSUME, PJ_DIR_NONE, NULL, NULL, 0, (__u64)location, 0, true);
 }
 
 /* Netfilter programs: the loader sets their type (libbpf 1.1 predates SEC("netfilter")) and links
@@ -312,7 +329,10 @@ static __always_inline int nf_handle(struct bpf_nf_ctx *ctx, __u8 hook)
 	struct net_device *dev = (nfh == 0 || nfh == 1) ? s->in : s->out;
 	if (!dev)
 		dev = s->in;
-	handle(skb, hook, PJ_DIR_NONE, dev, s->net, 0, 0, nfh);
+	/* Every packet meets a device hook before PRE_ROUTING, so only LOCAL_OUT (a locally generated
+	 * packet, not yet queued to a device) can be a first sighting: elsewhere, untraced packets (the
+	 * bulk of the traffic) pay for one timestamp read and leave. */
+	handle(skb, hook, PJ_DIR_NONE, dev, s->net, 0, 0, nfh, nfh != NF_INET_LOCAL_OUT);
 	return NF_ACCEPT;
 }
 
