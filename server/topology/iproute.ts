@@ -1,7 +1,7 @@
 // iproute2 JSON (`ip -j -d -b -`, `bridge -j -s fdb`) parsed once, here, into readonly domain types.
 // Elements that do not match are counted and skipped, never a crash.
 import { z } from 'zod';
-import type { FdbEntry, Iface, Neighbor, Route } from '../protocol/topology';
+import { Route, type FdbEntry, type Iface, type Neighbor } from '../protocol/topology';
 
 /**
  * The commands fed to one `ip -j -d -b -` per namespace, in this order. `netns list-id` is not among
@@ -34,16 +34,8 @@ const RawNeigh = z.object({
   state: z.array(z.string()).default([]),
   router: z.unknown().optional(),
 });
-const RawRoute = z.object({
-  dst: z.string(),
-  gateway: z.string().optional(),
-  dev: z.string().optional(),
-  protocol: z.string().optional(),
-  scope: z.string().optional(),
-  prefsrc: z.string().optional(),
-  type: z.string().optional(),
-  metric: z.number().optional(),
-});
+// iproute2's route JSON already has the domain shape: the wire schema parses it directly.
+const RawRoute = Route;
 const RawNsid = z.object({ nsid: z.number().int(), name: z.string().optional() });
 const RawFdb = z.object({
   mac: z.string(),
