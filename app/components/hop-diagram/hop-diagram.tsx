@@ -9,7 +9,7 @@ import { DIR_LABEL, ellipsize, flowLine, fmtDelta, natLines } from './format';
 import { GEOM, layoutJourney, type Arrow, type HopBox, type HopTone } from './layout';
 import { hopIds } from './test-ids';
 import { usePacketAnimation } from './use-packet-animation';
-import { useZoom } from './use-zoom';
+import { useSvgZoom } from '../../lib/use-svg-zoom';
 
 const BOX_STYLE: Record<HopTone, string> = {
   normal: 'fill-slate-800 stroke-slate-500',
@@ -148,7 +148,7 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
   const svgRef = useRef<SVGSVGElement | null>(null);
   const dotRef = useRef<SVGCircleElement | null>(null);
   const pathEls = useRef(new Map<string, SVGPathElement>());
-  const { transform, reset } = useZoom(svgRef);
+  const { transform, reset } = useSvgZoom(svgRef, { minScale: 0.4, maxScale: 5, wheelNeedsModifier: true });
   const [slow, setSlow] = useState<(typeof SPEEDS)[number]>(1);
   const anim = usePacketAnimation(
     layout,

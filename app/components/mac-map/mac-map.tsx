@@ -8,7 +8,7 @@ import { useSocket } from '../../lib/socket';
 import { HEAD_H, ROW_H, layoutTopology, type BoxLayout } from './layout';
 import { litKey, parseNeedle, search, type SearchHits } from './search';
 import { macMapIds } from './test-ids';
-import { useMapZoom } from './use-map-zoom';
+import { useSvgZoom } from '../../lib/use-svg-zoom';
 import { DetailPanel, type Selection } from './detail-panel';
 
 export interface MacMapProps {
@@ -109,7 +109,7 @@ export function MacMapView({
   const [selection, setSelection] = useState<Selection | undefined>(initialSelection);
   const [query, setQuery] = useState(initialQuery ?? '');
   const svgRef = useRef<SVGSVGElement | null>(null);
-  const { transform, fit } = useMapZoom(svgRef);
+  const { transform, fit } = useSvgZoom(svgRef, { minScale: 0.1, maxScale: 4, dblclickZoom: false });
   const fitted = useRef(false);
 
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
