@@ -1,11 +1,12 @@
 # packet-journey for a workshop VM: the visualizer runs in a container but sees the host's kernel,
-# namespaces and Docker (host network + host pid, eBPF mounts). Built from Debian 12 like the test machines.
-FROM debian:12-slim
+# namespaces and Docker (host network + host pid, eBPF mounts). Debian 12 (bookworm) like the test
+# machines, with Node 20: Debian's own nodejs is 18, too old for Next 16.
+FROM node:20-bookworm-slim
 
 ENV DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      nodejs npm ca-certificates iproute2 iptables nftables bridge-utils net-tools iputils-ping curl tcpdump \
+      ca-certificates iproute2 iptables nftables bridge-utils net-tools iputils-ping curl tcpdump \
       conntrack ethtool procps util-linux clang llvm libbpf-dev bpftool make gcc pkg-config libelf-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 
