@@ -46,6 +46,15 @@ describe('gateway', () => {
     expect(again.ok).toBe(false);
   });
 
+  it('answers an oversized capture upload with a one-line error, and stays connected', async () => {
+    const base64 = 'A'.repeat(12 * 1024 * 1024); // 9 MB once decoded, over the 8 MB limit
+    const r = await new Promise<Ack<unknown>>((res) =>
+      client.emit('capture:decode-file', { name: 'big.pcap', base64 }, res),
+    );
+    expect(r).toEqual({ ok: false, error: 'upload is 9.0 MB; the limit is 8 MB' });
+    expect(client.connected).toBe(true);
+  });
+
   it('runs lab:run up as an idempotent no-op when the lab is up', async () => {
     const r = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:run', { action: 'up' }, res));
     expect(r.ok && r.value.up).toBe(true);

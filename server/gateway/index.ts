@@ -5,6 +5,7 @@ import { attach as attachCapture } from '../capture/socket';
 import { attach as attachLab } from '../lab/socket';
 import { attach as attachTopology } from '../topology/socket';
 import { attach as attachTracer } from '../tracer/socket';
+import { CAPTURE_UPLOAD_MAX_BYTES } from '../protocol/capture';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
 import type { Attach, PjServer } from './types';
 
@@ -12,8 +13,9 @@ const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer
 
 export function createGateway(http: HttpServer): { io: PjServer; close: () => Promise<void> } {
   const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
-    // Oversized messages are refused by socket.io itself before any handler parses them.
-    maxHttpBufferSize: 8 * 1024 * 1024,
+    // Twice the largest capture upload in base64, so a moderately oversized one reaches its handler
+    // and gets a one-line error; anything bigger is refused by socket.io before any parsing.
+    maxHttpBufferSize: 2 * Math.ceil((CAPTURE_UPLOAD_MAX_BYTES * 4) / 3),
   });
   const disposers = capabilities.map((a) => a(io));
   return {

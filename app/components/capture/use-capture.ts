@@ -2,12 +2,13 @@
 // The capture panel's socket wiring: one active capture at a time in this view (others keep running on
 // the server), rows appended from batched `capture:packets` arrays.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type {
-  CaptureInfo,
-  CaptureTarget,
-  PacketDetail,
-  PacketRow,
-  SavedCapture,
+import {
+  CAPTURE_UPLOAD_MAX_BYTES,
+  type CaptureInfo,
+  type CaptureTarget,
+  type PacketDetail,
+  type PacketRow,
+  type SavedCapture,
 } from '../../../server/protocol/capture';
 import type { Ack } from '../../../server/protocol/common';
 import { useSocket } from '../../lib/socket';
@@ -129,6 +130,13 @@ export function useCapture(): CaptureView {
 
   const upload = useCallback(
     async (file: File) => {
+      // Refuse here what the server would refuse, before reading and sending megabytes for nothing.
+      if (file.size > CAPTURE_UPLOAD_MAX_BYTES) {
+        setError(
+          `${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
+        );
+        return;
+      }
       const buf = new Uint8Array(await file.arrayBuffer());
       let bin = '';
       for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
