@@ -22,12 +22,33 @@ const median = (xs: number[]): number => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function iperf(): number {
-  const out = execFileSync(
-    'nsenter',
-    ['--net=/var/run/netns/pod-a', '--', 'iperf3', '-c', '10.244.2.2', '-p', '5299', '-t', String(SECONDS), '-J'],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
+/** Runs a command to completion without blocking the event loop, which must keep reading the loader's
+ * pipe: execFileSync here would stall the server side and count every hop past the buffers as lost. */
+function run(cmd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} exited ${code}`)),
+    );
+  });
+}
+
+async function iperf(): Promise<number> {
+  const out = await run('nsenter', [
+    '--net=/var/run/netns/pod-a',
+    '--',
+    'iperf3',
+    '-c',
+    '10.244.2.2',
+    '-p',
+    '5299',
+    '-t',
+    String(SECONDS),
+    '-J',
+  ]);
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
   return j.end.sum_received.bits_per_second / 1e9;
 }
@@ -62,12 +83,12 @@ async function main(): Promise<void> {
   let totalLost = 0;
   const modes = {
     untraced: async () => {
-      res.untraced.push(iperf());
+      res.untraced.push(await iperf());
     },
     // Traced, filter on another TCP flow (port 9): every hook runs and parses, nothing matches.
     filtered: async () => {
       const other = await loader.subscribe({ proto: 6, port: 9 }, () => undefined);
-      res.filtered.push(iperf());
+      res.filtered.push(await iperf());
       await other.close();
     },
     // Traced, unfiltered: every hop of every packet goes kernel -> loader -> NDJSON -> zod in this process.
@@ -76,7 +97,7 @@ async function main(): Promise<void> {
       const lost0 = (await loader.stats()).lost;
       const all = await loader.subscribe({}, () => n++);
       const t = performance.now();
-      res.unfiltered.push(iperf());
+      res.unfiltered.push(await iperf());
       await loader.sync();
       const secs = (performance.now() - t) / 1000;
       await all.close();
@@ -105,7 +126,7 @@ async function main(): Promise<void> {
     const s0 = await discard.stats();
     const all = await discard.subscribe({}, () => undefined);
     const t = performance.now();
-    iperf();
+    await iperf();
     await discard.sync();
     const secs = (performance.now() - t) / 1000;
     await all.close();
@@ -124,11 +145,7 @@ async function main(): Promise<void> {
   const flood = await loader.subscribe({}, () => pn++);
   const pt = performance.now();
   const cpu0 = process.cpuUsage();
-  execFileSync(
-    'nsenter',
-    ['--net=/var/run/netns/pod-a', '--', 'ping', '-f', '-q', '-w', String(SECONDS), '10.244.2.2'],
-    { stdio: 'ignore' },
-  );
+  await run('nsenter', ['--net=/var/run/netns/pod-a', '--', 'ping', '-f', '-q', '-w', String(SECONDS), '10.244.2.2']);
   await loader.sync();
   const psecs = (performance.now() - pt) / 1000;
   const cpu = process.cpuUsage(cpu0);
