@@ -61,8 +61,8 @@ export const SERVICE = {
   port: 80,
   nodePort: 31400,
   // kube-proxy names chains with a hash of the service/endpoint; these are fixed so docs can quote them.
-  svcChain: 'KUBE-SVC-ECHO4TCP80XXXXXX',
-  extChain: 'KUBE-EXT-ECHO4TCP80XXXXXX',
+  svcChain: 'KUBE-SVC-DEFAULTECHOTCP80',
+  extChain: 'KUBE-EXT-DEFAULTECHOTCP80',
   endpoints: [
     { pod: 'pod-c', ip: '10.244.2.2', port: ECHO_PORT, sepChain: 'KUBE-SEP-PODC10244220808' },
     { pod: 'pod-d', ip: '10.244.2.3', port: ECHO_PORT, sepChain: 'KUBE-SEP-PODD10244230808' },
