@@ -119,11 +119,24 @@ export async function startLive(
   const sub: Subscription = await loader.subscribe(filter, (e) => {
     newest = Math.max(newest, e.tsNs);
     asm.push(e);
+    linkNetfilter(e.netns);
   });
-  const everyNs = await namedNamespaces();
-  const nf = await loader.attachNetfilter(
-    inodes.length > 0 ? everyNs.filter((n) => inodes.includes(n.inode)) : everyNs,
-  );
+  // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
+  // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
+  // (that packet has no netfilter steps; the ones after it do).
+  const linkable = new Map((await namedNamespaces()).map((n) => [n.inode, n]));
+  const linked = new Set<number>();
+  const releases: (() => Promise<void>)[] = [];
+  let stopped = false;
+  const linkNetfilter = (inode: number): void => {
+    const ns = linkable.get(inode);
+    if (stopped || linked.has(inode) || !ns) return;
+    linked.add(inode);
+    void loader.attachNetfilter([ns]).then(
+      (r) => (stopped ? void r.release() : releases.push(r.release)),
+      () => undefined,
+    );
+  };
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.
     newest += SWEEP_MS * 1e6;
@@ -133,8 +146,9 @@ export async function startLive(
   return {
     async stop() {
       clearInterval(timer);
+      stopped = true;
       await sub.close();
-      await nf.release();
+      await Promise.all(releases.map((r) => r()));
       asm.flushAll();
     },
   };

@@ -340,6 +340,11 @@ export class ProbeLoader {
     };
   }
 
+  /** Inodes of the namespaces with netfilter links right now. */
+  get netfilterNetns(): number[] {
+    return [...this.nf.values()].map((n) => n.inode);
+  }
+
   private async detachPath(path: string): Promise<void> {
     const n = this.nf.get(path);
     if (!n) return;

@@ -1,5 +1,6 @@
 // The tracer's socket events on a real socket.io server and client, against the real kernel and lab.
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -10,6 +11,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/eve
 import type { Journey, LiveBatch, LoaderStatus } from '../protocol/tracer';
 import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
+import { getLoader } from './loader';
 import { attach } from './socket';
 
 describe('tracer socket events (real kernel)', () => {
@@ -102,5 +104,31 @@ describe('tracer socket events (real kernel)', () => {
       client.emit('tracer:live:stop', { liveId: r.value.liveId }, res),
     );
     expect(stop.ok).toBe(true);
+  });
+
+  it('live mode links netfilter only in the namespaces the traced traffic crosses, until it stops', async () => {
+    const r = await new Promise<Ack<{ liveId: string }>>((res) =>
+      client.emit('tracer:live:start', { proto: 'icmp', addr: '10.244.1.3' }, res),
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(getLoader().netfilterNetns).toEqual([]);
+    execFileSync('nsenter', [
+      '--net=/var/run/netns/pod-a',
+      '--',
+      'ping',
+      '-n',
+      '-q',
+      '-c2',
+      '-i',
+      '0.05',
+      '10.244.1.3',
+    ]);
+    const inode = (ns: string) => statSync(`/var/run/netns/${ns}`).ino;
+    await expect
+      .poll(() => [...getLoader().netfilterNetns].sort(), { timeout: 2000 })
+      .toEqual([inode('pod-a'), inode('node1'), inode('pod-b')].sort());
+    await new Promise<Ack<null>>((res) => client.emit('tracer:live:stop', { liveId: r.value.liveId }, res));
+    await expect.poll(() => getLoader().netfilterNetns.length, { timeout: 2000 }).toBe(0);
   });
 });
