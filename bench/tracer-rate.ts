@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { labUp } from '../server/lab';
 import { ProbeLoader } from '../server/tracer/loader';
-import { namedNamespaces } from '../server/tracer/netns';
+import { namedNamespaces } from '../server/topology/named';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);

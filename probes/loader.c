@@ -205,15 +205,8 @@ static void print_str_raw(const char *s, size_t max)
 
 static void print_str(const char *key, const char *s, size_t max)
 {
-	printf(",\"%s\":\"", key);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == '"' || c == '\\')
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	printf(",\"%s\":", key);
+	print_str_raw(s, max);
 }
 
 /* --batch: hops leave as one columnar record per ring-buffer drain,

@@ -62,9 +62,7 @@ export function hopText(j: Journey, leg: 'request' | 'reply', h: Hop): string {
   return parts.join('; ');
 }
 
-function matches(h: Hop, id: Ipv4Identity): boolean {
-  return h.src === id.src && h.dst === id.dst && h.ipId === id.id && PROTO_NUM[h.proto] === id.proto;
-}
+const identityKey = (src: string, dst: string, proto: number, id: number): string => `${src}>${dst}/${proto}/${id}`;
 
 /** Annotates every frame of `c` that one of these hops saw. Returns the hops that found no frame yet. */
 async function annotateCapture(
@@ -72,22 +70,29 @@ async function annotateCapture(
   j: Journey,
   hops: readonly [Hop, 'request' | 'reply'][],
 ): Promise<typeof hops> {
-  const byIndex = new Map<number, PacketAnnotation[]>();
-  const unmatched: [Hop, 'request' | 'reply'][] = [];
-  for (const [h, leg] of hops) {
-    const idx = c.recentMatching((data, linktype) => {
-      const id = ipv4Identity(data, linktype);
-      return id !== undefined && matches(h, id);
-    });
-    if (idx.length === 0) unmatched.push([h, leg]);
-    for (const i of idx) {
-      const list = byIndex.get(i) ?? [];
-      list.push({ source: 'hop', text: hopText(j, leg, h) });
-      byIndex.set(i, list);
-    }
+  const wanted = new Map<string, [Hop, 'request' | 'reply'][]>();
+  for (const entry of hops) {
+    const [h] = entry;
+    const k = identityKey(h.src, h.dst, PROTO_NUM[h.proto] ?? -1, h.ipId);
+    wanted.set(k, [...(wanted.get(k) ?? []), entry]);
   }
+  // One pass over the frames, whatever the number of hops.
+  const byIndex = new Map<number, PacketAnnotation[]>();
+  const found = new Set<string>();
+  c.forRecent((index, data, linktype) => {
+    const id = ipv4Identity(data, linktype);
+    if (!id) return;
+    const k = identityKey(id.src, id.dst, id.proto, id.id);
+    const here = wanted.get(k);
+    if (!here) return;
+    found.add(k);
+    byIndex.set(index, [
+      ...(byIndex.get(index) ?? []),
+      ...here.map(([h, leg]): PacketAnnotation => ({ source: 'hop', text: hopText(j, leg, h) })),
+    ]);
+  });
   for (const [i, list] of byIndex) await c.addAnnotations(i, list);
-  return unmatched;
+  return [...wanted].filter(([k]) => !found.has(k)).flatMap(([, entries]) => entries);
 }
 
 /** Frames reach the server through tcpdump's pipe a little after the kernel saw them: one retry. */

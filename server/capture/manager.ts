@@ -131,7 +131,7 @@ export class Capture {
       if (this.outBytes > MAX_FILE_BYTES) {
         this.stop(`file size limit reached (${MAX_FILE_BYTES} bytes, PJ_CAPTURE_MAX_BYTES)`);
       } else {
-        this.writer.packet(this.ifaceId, { ...rec }, [...decodeAnnotations(p), ...extra]);
+        this.writer.packet(this.ifaceId, rec, [...decodeAnnotations(p), ...extra]);
       }
     }
     for (const w of this.watchers) w.rows([row]);
@@ -345,14 +345,12 @@ export class Capture {
     if (this.fileName) this.notes = await readNotes(this.fileName, this.dir).catch(() => ({}));
   }
 
-  /** Indexes of recent frames whose bytes satisfy `match`: journeys are recent, so only the newest window. */
-  recentMatching(match: (data: Uint8Array, linktype: number) => boolean, window = 4000): number[] {
-    const out: number[] = [];
+  /** Visits the newest frames (journeys are recent, so only a window of them), oldest first. */
+  forRecent(visit: (index: number, data: Uint8Array, linktype: number) => void, window = 4000): void {
     for (let i = Math.max(0, this.frames.length - window); i < this.frames.length; i++) {
       const f = this.frames[i] as Frame;
-      if (match(f.rec.data, this.linktype)) out.push(f.row.index);
+      visit(f.row.index, f.rec.data, this.linktype);
     }
-    return out;
   }
 
   /** Adds annotations to a packet, keeping what it has (the same text twice is kept once). */

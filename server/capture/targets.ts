@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IfName, NetnsName } from '../protocol/common';
 import type { CaptureTarget } from '../protocol/capture';
 import { exec, inNetns } from '../sys/exec';
+import { namedNamespaces } from '../topology/named';
 import { findNamespace, type NamespaceRef } from '../topology/ns-ref';
 
 /** A user mistake (unknown namespace, bad filter…): shown as is, one line, nothing started. */
@@ -102,14 +103,11 @@ export async function listTargets(): Promise<CaptureTarget[]> {
   const timeout = new Promise<CaptureTarget[]>((r) => setTimeout(() => r([]), 3000).unref());
   const first = await Promise.race([discovered, timeout]);
   if (first.length) return first;
-  const { readdir } = await import('node:fs/promises');
-  const names = ['host', ...(await readdir('/var/run/netns').catch(() => [] as string[])).sort()];
   const out = await Promise.all(
-    names.map(async (name): Promise<CaptureTarget | undefined> => {
-      const ns = await findNamespace(name).catch(() => undefined);
-      if (!ns) return undefined;
-      return { netns: name, ifaces: await listLinks(ns).catch(() => []) };
-    }),
+    (await namedNamespaces()).map(async (ns): Promise<CaptureTarget> => ({
+      netns: ns.name,
+      ifaces: await listLinks(ns).catch(() => []),
+    })),
   );
-  return out.filter((t): t is CaptureTarget => t !== undefined);
+  return out;
 }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabScenario, LabStatus } from '../protocol/lab';
 import { exec, execOk, inNetns } from '../sys/exec';
+import { NETNS_DIR } from '../topology/named';
 import {
   BRIDGE,
   ECHO_PORT,
@@ -32,7 +33,7 @@ function assertRoot(): void {
 
 async function netnsInode(name: string): Promise<number | undefined> {
   try {
-    return (await stat(`/var/run/netns/${name}`)).ino;
+    return (await stat(`${NETNS_DIR}/${name}`)).ino;
   } catch {
     return undefined;
   }
@@ -329,7 +330,7 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
 async function waitGone(state: LabState): Promise<void> {
   const deadline = Date.now() + 3000;
   while (Date.now() < deadline) {
-    const files = await readdir('/var/run/netns').catch(() => [] as string[]);
+    const files = await readdir(NETNS_DIR).catch(() => [] as string[]);
     const nsLeft = Object.keys(state.namespaces).some((n) => files.includes(n));
     // A killed echo server may linger as a zombie if nobody reaps it; an empty cmdline means it is gone.
     const procLeft = (await Promise.all(state.echo.map((e) => isEchoProcess(e.pid)))).some(Boolean);

@@ -7,10 +7,9 @@ import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { listContainers } from './docker';
 import { buildNamespaces, resolvePeers, type NsCollected, type NsMeta } from './graph';
 import { IP_BATCH, parseFdb, parseIpBatch, parseNsids } from './iproute';
+import { HOST_NS, NETNS_DIR, namedNamespaces } from './named';
 
-export const NETNS_DIR = '/var/run/netns';
 // /proc/1 may belong to a supervisor we cannot inspect; the server itself runs in the root netns.
-const HOST_NS = '/proc/self/ns/net';
 
 /** Enumerated namespace plus how to run a command in it. */
 export interface NsEntry extends NsMeta {
@@ -66,19 +65,7 @@ export async function enumerate(opts: DiscoverOptions = {}): Promise<{ entries: 
   const entries: NsEntry[] = [{ name: 'host', inode: hostInode, source: 'host', target: { kind: 'host' } }];
 
   const [named, procs, docker] = await Promise.all([
-    (async () => {
-      const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
-      const r = await Promise.all(
-        names.map(async (n) => {
-          try {
-            return { name: n, inode: (await stat(`${NETNS_DIR}/${n}`)).ino };
-          } catch {
-            return undefined;
-          }
-        }),
-      );
-      return r.filter((x): x is { name: string; inode: number } => x !== undefined);
-    })(),
+    namedNamespaces().then((ns) => ns.filter((n) => n.target.kind === 'named')),
     (async () => {
       const pids = (await readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).map(Number);
       pids.sort((a, b) => a - b);

@@ -8,7 +8,8 @@ import { findNamespace } from '../topology/ns-ref';
 import { buildJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
 import type { HopEvent } from './ndjson';
-import { NetnsNames, namedNamespaces, resolveDestination, sourceAddressFor } from './netns';
+import { namedNamespaces } from '../topology/named';
+import { NetnsNames, resolveDestination, sourceAddressFor } from './netns';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
 export class FollowError extends Error {}

@@ -5,7 +5,8 @@ import { findNamespace } from '../topology/ns-ref';
 import { packetHops, type NameOf } from './journey';
 import type { KernelFilter, ProbeLoader, Subscription } from './loader';
 import type { HopEvent } from './ndjson';
-import { namedNamespaces, NetnsNames } from './netns';
+import { namedNamespaces } from '../topology/named';
+import { NetnsNames } from './netns';
 
 const QUIET_NS = 250e6;
 const SWEEP_MS = 100;

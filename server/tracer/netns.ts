@@ -1,28 +1,11 @@
 // Namespace look-ups the tracer needs: inode -> name for kernel events, and a name/IP -> where to send.
 // Names come from the topology (server/topology); `ip netns` names and the host are answered locally
 // first, because a full discovery costs far more than a follow on a busy host.
-import { readdir, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { nameForInode, nameForInodeCached } from '../topology/index';
+import { namedNamespaces } from '../topology/named';
 import { findNamespace, type NamespaceRef } from '../topology/ns-ref';
-
-export const NETNS_DIR = '/var/run/netns';
-
-/** Every `ip netns` namespace plus the host, with inodes. */
-export async function namedNamespaces(): Promise<{ name: string; inode: number; target: NetnsTarget }[]> {
-  const out: { name: string; inode: number; target: NetnsTarget }[] = [];
-  const host = await stat('/proc/self/ns/net');
-  out.push({ name: 'host', inode: host.ino, target: { kind: 'host' } });
-  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
-  await Promise.all(
-    names.map(async (name) => {
-      const st = await stat(`${NETNS_DIR}/${name}`).catch(() => undefined);
-      if (st && st.ino !== host.ino) out.push({ name, inode: st.ino, target: { kind: 'named', name } });
-    }),
-  );
-  return out;
-}
 
 /** Synchronous inode -> name for the journey builder, filled from the local scan and the topology. */
 export class NetnsNames {
