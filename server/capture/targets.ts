@@ -94,7 +94,9 @@ export async function checkFilter(t: ResolvedTarget, filter: string): Promise<st
 export async function listTargets(): Promise<CaptureTarget[]> {
   const discovered = (async (): Promise<CaptureTarget[]> => {
     const { getDiscovery } = await import('../topology/index');
-    const d = await getDiscovery(5000);
+    // Nearly fresh: a picker built from an older discovery can show a namespace without the veths
+    // created since (the lab coming up, a new pod).
+    const d = await getDiscovery(500);
     return d.topology.namespaces.map((n) => ({
       netns: n.name,
       ifaces: n.interfaces.map((i) => ({ name: i.name, kind: i.kind, up: i.up })),
