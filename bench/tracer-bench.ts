@@ -4,6 +4,7 @@
 //   end-to-end latency. Run as root, under the lab lock:
 //     flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts [--rounds 5] [--seconds 3]
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
 import { ProbeLoader } from '../server/tracer/loader';
@@ -34,6 +35,13 @@ function run(cmd: string, args: readonly string[]): Promise<string> {
       code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} exited ${code}`)),
     );
   });
+}
+
+/** User + system CPU time of a process so far, in ms (from /proc; clock ticks are 10 ms here). */
+function cpuMsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 async function iperf(): Promise<number> {
@@ -90,11 +98,15 @@ async function main(): Promise<void> {
     untraced: [] as number[],
     filtered: [] as number[],
     filteredNf: [] as number[],
+    unfilteredProbe: [] as number[],
     unfiltered: [] as number[],
   };
   const rates: number[] = [];
   let totalEvents = 0;
   let totalLost = 0;
+  const cRates: number[] = [];
+  let cLost = 0;
+  let cTotal = 0;
   const modes = {
     untraced: async () => {
       res.untraced.push(await iperf());
@@ -113,6 +125,26 @@ async function main(): Promise<void> {
         res.filteredNf.push(await iperf());
         await other.close();
       }),
+    // Traced, unfiltered, the loader consuming the ring buffers and discarding: what the probe costs
+    // without the server (a fresh loader per round, so it is not attached during the other modes).
+    unfilteredProbe: async () => {
+      const discard = new ProbeLoader(undefined, 0, ['--batch', '--discard']);
+      await discard.ensureStarted();
+      const nf = await discard.attachNetfilter(every);
+      const s0 = await discard.stats();
+      const all = await discard.subscribe({}, () => undefined);
+      const t = performance.now();
+      res.unfilteredProbe.push(await iperf());
+      await discard.sync();
+      const secs = (performance.now() - t) / 1000;
+      await all.close();
+      const s1 = await discard.stats();
+      cRates.push((s1.consumed - s0.consumed) / secs);
+      cLost += s1.lost - s0.lost;
+      cTotal += s1.consumed - s0.consumed;
+      await nf.release();
+      await discard.stop();
+    },
     // Traced, unfiltered: every hop of every packet goes kernel -> loader -> NDJSON -> zod in this process.
     unfiltered: () =>
       withNetfilter(async () => {
@@ -131,35 +163,11 @@ async function main(): Promise<void> {
         totalLost += lost;
       }),
   } as const;
-  const order = ['untraced', 'filtered', 'filteredNf', 'unfiltered'] as const;
+  const order = ['untraced', 'filtered', 'filteredNf', 'unfilteredProbe', 'unfiltered'] as const;
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate the order each round so a slow spell on the shared machine does not favour one mode.
     for (let k = 0; k < order.length; k++) await modes[order[(r + k) % order.length] as keyof typeof modes]();
   }
-
-  // kernel -> loader (C) under the same unfiltered iperf3: the loader consumes the ring buffer and
-  // discards, so this is the probe + ring buffer ceiling without the NDJSON/Node stage.
-  const discard = new ProbeLoader(undefined, 0, ['--batch', '--discard']);
-  await discard.ensureStarted();
-  const nf2 = await discard.attachNetfilter(every);
-  const cRates: number[] = [];
-  let cLost = 0;
-  let cTotal = 0;
-  for (let r = 0; r < Math.min(3, ROUNDS); r++) {
-    const s0 = await discard.stats();
-    const all = await discard.subscribe({}, () => undefined);
-    const t = performance.now();
-    await iperf();
-    await discard.sync();
-    const secs = (performance.now() - t) / 1000;
-    await all.close();
-    const s1 = await discard.stats();
-    cRates.push((s1.consumed - s0.consumed) / secs);
-    cLost += s1.lost - s0.lost;
-    cTotal += s1.consumed - s0.consumed;
-  }
-  await nf2.release();
-  await discard.stop();
 
   // Pipeline capacity without iperf3 starving the consumer: ping -f pod-a -> pod-c, unfiltered, every
   // hop through NDJSON + zod into this process.
@@ -169,11 +177,13 @@ async function main(): Promise<void> {
   const flood = await loader.subscribe({}, () => pn++);
   const pt = performance.now();
   const cpu0 = process.cpuUsage();
+  const lcpu0 = cpuMsOf(loader.pid);
   await run('nsenter', ['--net=/var/run/netns/pod-a', '--', 'ping', '-f', '-q', '-w', String(SECONDS), '10.244.2.2']);
   await loader.sync();
   const psecs = (performance.now() - pt) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const usPerHop = (cpu.user + cpu.system) / Math.max(1, pn);
+  const loaderUsPerHop = ((cpuMsOf(loader.pid) - lcpu0) * 1000) / Math.max(1, pn);
   await flood.close();
   await floodNf.release();
   const plost = (await loader.stats()).lost - pl0;
@@ -195,22 +205,24 @@ async function main(): Promise<void> {
     '## Tracer',
     '',
     `Command: \`flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts --rounds ${ROUNDS} --seconds ${SECONDS}\` (root, lab up, 2 cores).`,
-    `Medians over ${ROUNDS} rounds; the four iperf3 modes run back to back in each round, in rotating order. "Netfilter everywhere": links in all ${every.length} named namespaces + host, as during a follow; a live view on a flow links only the namespaces that flow crosses.`,
+    `Medians over ${ROUNDS} rounds; the five iperf3 modes run back to back in each round, in rotating order. "Netfilter everywhere": links in all ${every.length} named namespaces + host, as during a follow; a live view on a flow links only the namespaces that flow crosses.`,
     '',
     '| measure | result | target |',
     '|---|---|---|',
     `| iperf3 pod-a → pod-c untraced | ${fmt(u)} Gbit/s | |`,
     `| traced, filter on another flow (live view) | ${fmt(median(res.filtered))} Gbit/s = **${(median(res.filtered) / u).toFixed(3)}×** | ≥ 0.97× |`,
     `| traced, filter on another flow, netfilter everywhere (during a follow) | ${fmt(median(res.filteredNf))} Gbit/s = **${(median(res.filteredNf) / u).toFixed(3)}×** | |`,
+    `| traced unfiltered, netfilter everywhere, the loader discarding (probe cost only) | ${fmt(median(res.unfilteredProbe))} Gbit/s = **${(median(res.unfilteredProbe) / u).toFixed(3)}×** | |`,
     `| traced unfiltered, netfilter everywhere, every hop parsed by the server | ${fmt(median(res.unfiltered))} Gbit/s = **${(median(res.unfiltered) / u).toFixed(3)}×** | ≥ 0.85× |`,
     `| hop events/s kernel → server (unfiltered iperf3) | **${Math.round(median(rates)).toLocaleString('en')}/s** (${totalEvents.toLocaleString('en')} events, ${totalLost.toLocaleString('en')} lost = ${((100 * totalLost) / Math.max(1, totalEvents + totalLost)).toFixed(2)}%) | ≥ 400k/s |`,
     `| hop events/s kernel → loader (C, ring buffer consumed and discarded; unfiltered iperf3) | **${Math.round(median(cRates)).toLocaleString('en')}/s** (${cLost.toLocaleString('en')} lost of ${(cTotal + cLost).toLocaleString('en')}) | |`,
     `| hop events/s kernel → server without iperf3 (ping -f pod-a → pod-c, unfiltered) | **${Math.round(pn / psecs).toLocaleString('en')}/s** (${plost.toLocaleString('en')} lost) | |`,
-    `| server CPU per hop (NDJSON batch + zod + dispatch, during ping -f) | **${usPerHop.toFixed(2)} µs** = ${Math.round(1e6 / usPerHop).toLocaleString('en')} hops/s per core | |`,
+    `| server CPU per hop (batch line + zod + decode + dispatch, during ping -f) | **${usPerHop.toFixed(2)} µs** = ${Math.round(1e6 / usPerHop).toLocaleString('en')} hops/s per core | |`,
+    `| loader CPU per hop (ring buffers → base64 batch, during ping -f) | **${loaderUsPerHop.toFixed(2)} µs** | |`,
     `| attach time (spawn → ready, loader's own load+attach) | **${Math.round(median(attach))} ms** (${Math.round(median(attachSelf))} ms) | < 1 s |`,
     `| follow end-to-end latency (ICMP pod-a → pod-c, warm loader) | median **${Math.round(median(lat))} ms**, max ${Math.round(Math.max(...lat))} ms | reported |`,
     '',
-    `Raw Gbit/s: untraced ${res.untraced.map(fmt).join(', ')}; filtered ${res.filtered.map(fmt).join(', ')}; filtered + netfilter ${res.filteredNf.map(fmt).join(', ')}; unfiltered ${res.unfiltered.map(fmt).join(', ')}.`,
+    `Raw Gbit/s: untraced ${res.untraced.map(fmt).join(', ')}; filtered ${res.filtered.map(fmt).join(', ')}; filtered + netfilter ${res.filteredNf.map(fmt).join(', ')}; unfiltered, probe only ${res.unfilteredProbe.map(fmt).join(', ')}; unfiltered ${res.unfiltered.map(fmt).join(', ')}.`,
     `Events/s per round: ${rates.map((x) => Math.round(x)).join(', ')}.`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

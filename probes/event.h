@@ -65,4 +65,10 @@ struct pj_filter {
 	__u8 pad[2];
 };
 
+/* Per-CPU event counters (a PERCPU_ARRAY of one), summed by the loader. */
+struct pj_counters {
+	__u64 emitted;        /* written to the ring buffer */
+	__u64 lost;           /* the ring buffer was full */
+};
+
 #endif

@@ -17,17 +17,37 @@ char LICENSE[] SEC("license") = "GPL";
  * The loader clears a slot's bit before rewriting it, so a half-written slot is never used. */
 struct pj_filter filters[PJ_MAX_FILTERS];
 volatile __u32 active_mask;
-volatile __u32 netns_mask;
-volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */ /* slots whose use_netns is set, so the map lookup is skipped when none */
-__u64 lost;
+volatile __u32 netns_mask; /* slots whose use_netns is set, so the map lookup is skipped when none */
+volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */
+/* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
+const volatile __u32 wake_bytes = 1 << 20;
+/* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
+ * this cache line (and the filters read by every program run beside it) between CPUs. */
 __u64 last_track_ns;
 #define TRACK_WINDOW_NS 2000000000ULL
-__u64 emitted;
+#define TRACK_REFRESH_NS 100000000ULL
 
+/* emitted / lost per CPU, summed by the loader: one shared atomic counter cost more than the event. */
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pj_counters);
+} counters SEC(".maps");
+
+/* One ring buffer per CPU: a shared one has a lock and a producer position that every CPU writes per
+ * event, which cost more than everything else the probe does. The loader sizes the array to the CPU
+ * count and each ring to share ~64 MB (~600k hops of slack for bursts), then creates and inserts them. */
+struct ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 20); /* ~600k hops of slack for bursts */
-} events SEC(".maps");
+	__uint(max_entries, 4 << 20);
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ring);
+} rings SEC(".maps");
 
 /* netns inode -> mask of slots that allow it */
 struct {
@@ -194,6 +214,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	__u32 active = active_mask;
 	if (!active || !skb)
 		return 0;
+	__u64 now = bpf_ktime_get_ns();
 
 	struct pj_event e = {};
 	__u64 key = (__u64)skb;
@@ -202,7 +223,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		if (bpf_ktime_get_ns() - last_track_ns >= TRACK_WINDOW_NS)
+		if (now - last_track_ns >= TRACK_WINDOW_NS)
 			return 0;
 		st = bpf_map_lookup_elem(&skb_states, &key);
 		if (!st)
@@ -212,14 +233,22 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	} else {
-		/* The cheap part first, for every packet: headers, then the filter. */
+		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
+		 * map when nothing was tracked lately, the steady state for untraced traffic. */
+		bool recent = now - last_track_ns < TRACK_WINDOW_NS;
+		if (recent) {
+			st = bpf_map_lookup_elem(&skb_states, &key);
+			/* The second ingress tracepoint of one arrival leaves before reading any header. */
+			if (st && dir == PJ_DIR_INGRESS && st->last_dir == PJ_DIR_INGRESS && dev &&
+			    st->last_ifindex == dev->ifindex && st->last_netns == netns_of(skb, dev, net))
+				return 0;
+		}
+		/* Headers, then the filter. */
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 		if (active & netns_mask)
 			e.netns = netns_of(skb, dev, net);
 		m = match(&e, active);
-		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
-		 * map when nothing was tracked lately, the steady state for untraced traffic. */
-		if (m || bpf_ktime_get_ns() - last_track_ns < TRACK_WINDOW_NS)
+		if (m && !recent)
 			st = bpf_map_lookup_elem(&skb_states, &key);
 		if (st)
 			m |= st->mask & active;
@@ -250,8 +279,8 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
-	if (!freed)
-		last_track_ns = bpf_ktime_get_ns();
+	if (!freed && now - last_track_ns > TRACK_REFRESH_NS)
+		last_track_ns = now;
 
 	__u16 mac = skb->mac_header;
 	if (mac != (__u16)~0U) {
@@ -268,14 +297,31 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	e.location = location;
 	e.mask = m;
 	e.skb = key;
-	e.ts_ns = bpf_ktime_get_ns();
-	e.cpu = bpf_get_smp_processor_id();
-	if (dev)
-		bpf_probe_read_kernel_str(&e.ifname, sizeof(e.ifname), dev->name);
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
-		__sync_fetch_and_add(&lost, 1);
-	else
-		__sync_fetch_and_add(&emitted, 1);
+	e.ts_ns = now;
+	__u32 cpu = bpf_get_smp_processor_id();
+	e.cpu = cpu;
+	if (dev) /* a BTF pointer: plain loads, no helper call */
+		__builtin_memcpy(e.ifname, dev->name, sizeof(e.ifname));
+	__u32 zero = 0;
+	struct pj_counters *c = bpf_map_lookup_elem(&counters, &zero);
+	void *ring = bpf_map_lookup_elem(&rings, &cpu);
+	long err = -1;
+	if (ring) {
+		/* No wakeup per event: at a million hops a second the loader would be woken for nearly every
+		 * one (the default wakes a consumer that has caught up, and a fast one always has). It drains
+		 * on a short timer instead (loader.c, DRAIN_MS) and is woken early only when a ring fills past
+		 * wake_bytes, so bursts cannot overflow it between ticks. */
+		__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+		__u64 flags = avail < wake_bytes && avail + sizeof(e) + 8 >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+											: BPF_RB_NO_WAKEUP;
+		err = bpf_ringbuf_output(ring, &e, sizeof(e), flags);
+	}
+	if (c) {
+		if (err)
+			c->lost++;
+		else
+			c->emitted++;
+	}
 	return 0;
 }
 

@@ -166,7 +166,7 @@ describe('journey builder (recorded fixtures)', () => {
   });
 });
 
-describe('columnar batches (loader --batch, recorded)', () => {
+describe('packed batches (loader --batch, recorded)', () => {
   it('decode with the ready record tables into the same journey as per-hop lines', () => {
     const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
     const ready = parseLoaderLine(lines[0] as string);
@@ -187,18 +187,38 @@ describe('columnar batches (loader --batch, recorded)', () => {
       src: '10.244.1.2',
       dst: '10.244.2.2',
       proto: 'icmp',
-      icmp: { id: 4244, type: 8 },
+      icmp: { id: 30806, type: 8 },
     });
     expect(j.hops[0]?.skb).toMatch(/^ffff[0-9a-f]{12}$/);
     expect(j.hops[0]?.srcMac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     expect(j.reply?.hops[j.reply.hops.length - 1]?.drop).toMatchObject({ reason: 'NO_SOCKET', isRealDrop: false });
   });
 
-  it('rejects a torn batch (columns of different lengths)', () => {
+  it('rejects a torn batch (data shorter or longer than n events)', () => {
     const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
     const ready = parseLoaderLine(lines[0] as string);
     const tables = ready?.type === 'ready' ? ready.tables : undefined;
-    const torn = (lines[1] as string).replace('"ttl":[', '"ttl":[1,');
-    expect(parseLoaderLine(torn, tables)).toBeUndefined();
+    const line = lines[1] as string;
+    expect(parseLoaderLine(line, tables)?.type).toBe('hops');
+    expect(
+      parseLoaderLine(
+        line.replace(/"n":(\d+)/, (_m, n: string) => `"n":${Number(n) + 1}`),
+        tables,
+      ),
+    ).toBeUndefined();
+    expect(parseLoaderLine(line.replace(/"data":"[A-Za-z0-9+/]{8}/, '"data":"'), tables)).toBeUndefined();
+    // A hook code outside the ready record's table.
+    const b = Buffer.from(/"data":"([^"]*)"/.exec(line)?.[1] ?? '', 'base64');
+    b[tables?.layout.hook ?? 0] = 200;
+    expect(parseLoaderLine(line.replace(/"data":"[^"]*"/, `"data":"${b.toString('base64')}"`), tables)).toBeUndefined();
+  });
+
+  it('refuses a loader whose event layout differs from what the server reads', () => {
+    const ready = fixture('ping-batch.ndjson').split('\n')[0] as string;
+    const r = parseLoaderLine(ready.replace('"ttl":[', '"ttl":[0,2],"was_ttl":['));
+    expect(r).toMatchObject({ type: 'ready', layoutError: expect.stringMatching(/field ttl is 2 bytes/) });
+    expect(r?.type === 'ready' && r.tables).toBeFalsy();
+    const gone = parseLoaderLine(ready.replace('"skb":[', '"skb_gone":['));
+    expect(gone).toMatchObject({ layoutError: expect.stringMatching(/no field skb/) });
   });
 });

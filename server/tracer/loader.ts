@@ -214,6 +214,15 @@ export class ProbeLoader {
         for (const h of rec.hops) this.dispatch(h);
         return;
       case 'ready':
+        if (rec.layoutError || (this.args.includes('--batch') && !rec.tables)) {
+          // Its batches would all be unreadable: refuse it rather than trace nothing in silence.
+          const why = rec.layoutError ?? 'probe loader did not declare its event layout: rebuild with `make -C probes`';
+          this.stopping = true;
+          this.child?.kill();
+          this.setStatus({ state: 'stopped', lastError: why });
+          this.failWaiters(new Error(why));
+          return;
+        }
         this.hostNetns = rec.hostNetns;
         this.tables = rec.tables;
         this.maxSlots = rec.maxFilters;

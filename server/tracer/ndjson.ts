@@ -55,56 +55,68 @@ const HopLine = z.object({
   nf_prio: num.optional(),
 });
 
-// `loader --batch`: one columnar record per ring-buffer drain, same field names, absent values 0 / "".
-// Column checks as tight loops inside zod: z.array(z.number()) costs ~150 ns per element here, which
-// across 30 columns would cap the server at ~200k hops/s.
-const isNums = (v: unknown): v is number[] => {
-  if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false;
-  return true;
-};
-const isStrs = (v: unknown): v is string[] => {
-  if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
-  return true;
-};
-const nums = z.custom<number[]>(isNums, 'expected an array of numbers');
-const strs = z.custom<string[]>(isStrs, 'expected an array of strings');
+// `loader --batch`: one record per ring-buffer drain, the kernel's events packed as the ready record's
+// layout declares, in base64; `loc` names the freeing site of the events that have one.
 const HopBatchLine = z.object({
   type: z.literal('hops'),
   n: z.number().int().min(0),
-  ts_ns: nums,
-  skb: nums,
-  hook: nums,
-  dir: nums,
-  netns: nums,
-  ifindex: nums,
-  mask: nums,
-  cpu: nums,
-  ifname: strs,
-  src_mac: nums,
-  dst_mac: nums,
-  has_ip: nums,
-  src: nums,
-  dst: nums,
-  proto: nums,
-  ttl: nums,
-  ip_id: nums,
-  tot_len: nums,
-  ip_opts: nums,
-  sport: nums,
-  dport: nums,
-  tcp_flags: nums,
-  icmp_type: nums,
-  icmp_code: nums,
-  icmp_id: nums,
-  icmp_seq: nums,
-  reason_code: nums,
-  location: strs,
-  nf_hook: nums,
-  nf_prio: nums,
+  data: z.string(),
+  loc: z.array(z.tuple([z.number().int().min(0), z.string()])).optional(),
 });
 type HopBatchLine = z.infer<typeof HopBatchLine>;
+
+// The fields of struct pj_event (probes/event.h) the server reads, with the width it reads them at.
+// The loader declares where each one is; a build whose widths differ is refused at the ready record.
+const FIELD_WIDTHS = {
+  ts_ns: 8,
+  skb: 8,
+  netns: 4,
+  ifindex: 4,
+  mask: 4,
+  reason: 4,
+  saddr: 4,
+  daddr: 4,
+  sport: 2,
+  dport: 2,
+  ip_id: 2,
+  tot_len: 2,
+  icmp_id: 2,
+  icmp_seq: 2,
+  hook: 1,
+  dir: 1,
+  proto: 1,
+  ttl: 1,
+  ip_opts: 1,
+  tcp_flags: 1,
+  icmp_type: 1,
+  icmp_code: 1,
+  nf_hook: 1,
+  has_ip: 1,
+  smac: 6,
+  dmac: 6,
+  ifname: 16,
+} as const;
+export type EventLayout = { readonly size: number } & { readonly [K in keyof typeof FIELD_WIDTHS]: number };
+
+const LayoutDecl = z.object({
+  size: z.number().int().min(1).max(4096),
+  endian: z.string(),
+  fields: z.record(z.string(), z.tuple([z.number().int().min(0), z.number().int().min(1)])),
+});
+
+/** Offsets by field name, or the reason this server cannot read the loader's events. */
+function checkLayout(d: z.infer<typeof LayoutDecl>): EventLayout | string {
+  if (d.endian !== 'little') return `probe events are ${d.endian}-endian; this server reads little-endian`;
+  const out: Record<string, number> = { size: d.size };
+  for (const [name, width] of Object.entries(FIELD_WIDTHS)) {
+    const f = d.fields[name];
+    if (!f) return `probe event has no field ${name}: rebuild with \`make -C probes\``;
+    if (f[1] !== width || f[0] + width > d.size)
+      return `probe event field ${name} is ${f[1]} bytes at ${f[0]}, expected ${width}: rebuild with \`make -C probes\``;
+    out[name] = f[0];
+  }
+  return out as EventLayout;
+}
 
 const ReadyLine = z.object({
   type: z.literal('ready'),
@@ -119,6 +131,8 @@ const ReadyLine = z.object({
   drop_reasons: z.number().int(),
   host_netns: u32,
   hooks: z.array(z.string()),
+  layout: LayoutDecl.optional(),
+  nf_prios: z.array(z.tuple([z.number().int(), z.number().int(), z.number().int()])).optional(),
 });
 
 const AckLine = z.object({
@@ -176,12 +190,18 @@ export interface HopEvent {
   readonly nfPrio?: number;
 }
 
-/** The ready record's tables that `--batch` codes index (the C enums stay the one definition). */
+/** What the ready record declares for `--batch`: the event layout and the tables its codes index (the
+ * C enums stay the one definition). */
 export interface CodeTables {
+  readonly layout: EventLayout;
   readonly hooks: readonly (HookName | undefined)[];
   readonly dirs: readonly (HopEvent['dir'] | undefined)[];
   readonly nfHooks: readonly (z.infer<typeof NfHookName> | undefined)[];
   readonly reasons: readonly string[];
+  /** Netfilter program priority by `hookCode * 8 + nfHook`. */
+  readonly nfPrios: ReadonlyMap<number, number>;
+  /** One packed event at an offset into a batch. */
+  readonly decode: Decode;
 }
 
 export type LoaderRecord =
@@ -195,6 +215,8 @@ export type LoaderRecord =
       readonly netfilter: boolean;
       readonly hostNetns: number;
       readonly tables?: CodeTables;
+      /** Why `--batch` records cannot be read (a probe built from another event.h). */
+      readonly layoutError?: string;
     }
   | {
       readonly type: 'ack';
@@ -243,113 +265,174 @@ function toHop(l: z.infer<typeof HopLine>): HopEvent {
   };
 }
 
-// Formatting numbers as text is most of the per-hop cost, and a trace sees few distinct MACs, addresses
-// and skbs (they are recycled), so each formatter remembers what it made.
-function memo(f: (n: number) => string, max = 8192): (n: number) => string {
-  let m = new Map<number, string>();
-  return (n) => {
-    let s = m.get(n);
-    if (s === undefined) {
+// Formatting numbers as text is most of the per-hop cost, and a trace sees few distinct MACs, addresses,
+// skbs and interfaces (skbs are recycled), so each formatter remembers what it made. Keys are int32 (a
+// low word, checked against the rest), which V8 hashes without allocating; a 48-bit key would not be.
+interface Memo<E> {
+  get(key: number): E | undefined;
+  set(key: number, e: E): void;
+}
+function bounded<E>(max: number): Memo<E> {
+  let m = new Map<number, E>();
+  return {
+    get: (k) => m.get(k),
+    set: (k, e) => {
       if (m.size >= max) m = new Map();
-      s = f(n);
-      m.set(n, s);
-    }
+      m.set(k, e);
+    },
+  };
+}
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+/** Text of a 48-bit value given as its high 16 bits and low 32 bits (signed, as read). */
+function memo48(f: (hi: number, lo: number) => string, max: number): (hi: number, lo: number) => string {
+  const m = bounded<{ hi: number; s: string }>(max);
+  return (hi, lo) => {
+    const e = m.get(lo);
+    if (e && e.hi === hi) return e.s;
+    const s = f(hi, lo >>> 0);
+    m.set(lo, { hi, s });
     return s;
   };
 }
-const skbText = memo((n) => `ffff${n.toString(16).padStart(12, '0')}`, 65536);
-const ipv4 = memo((n) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
-const mac = memo((n) => {
-  const h = n.toString(16).padStart(12, '0');
+// Kernel addresses all start with 0xffff: the low 48 bits are the skb.
+const skbText = memo48((hi, lo) => `ffff${hex(hi, 4)}${hex(lo, 8)}`, 65536);
+const mac = memo48((hi, lo) => {
+  const h = hex(hi, 4) + hex(lo, 8);
   return `${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}:${h.slice(10, 12)}`;
-});
+}, 8192);
+const ipv4Memo = bounded<string>(8192);
+function ipv4(n: number): string {
+  let s = ipv4Memo.get(n);
+  if (s === undefined) {
+    s = `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+    ipv4Memo.set(n, s);
+  }
+  return s;
+}
+
+const TWO32 = 4294967296;
 
 function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
+  const size = t.layout.size;
   const n = b.n;
-  const cols: readonly { length: number }[] = [
-    b.ts_ns,
-    b.skb,
-    b.hook,
-    b.dir,
-    b.netns,
-    b.ifindex,
-    b.mask,
-    b.cpu,
-    b.ifname,
-    b.src_mac,
-    b.dst_mac,
-    b.has_ip,
-    b.src,
-    b.dst,
-    b.proto,
-    b.ttl,
-    b.ip_id,
-    b.tot_len,
-    b.ip_opts,
-    b.sport,
-    b.dport,
-    b.tcp_flags,
-    b.icmp_type,
-    b.icmp_code,
-    b.icmp_id,
-    b.icmp_seq,
-    b.reason_code,
-    b.location,
-    b.nf_hook,
-    b.nf_prio,
-  ];
-  if (cols.some((c) => c.length !== n)) return undefined; // a torn record: count it, use none of it
+  const buf = Buffer.from(b.data, 'base64');
+  if (buf.length !== n * size) return undefined; // a torn record: count it, use none of it
+  const locs = b.loc && new Map<number, string>(b.loc);
   const out: HopEvent[] = new Array<HopEvent>(n);
-  for (let i = 0; i < n; i++) {
-    const hook = t.hooks[b.hook[i] as number];
-    const dir = t.dirs[b.dir[i] as number];
+  for (let i = 0, o = 0; i < n; i++, o += size) {
+    const h = t.decode(buf, o, locs?.get(i));
+    if (!h) return undefined;
+    out[i] = h;
+  }
+  return out;
+}
+
+type Decode = (buf: Buffer, o: number, location: string | undefined) => HopEvent | undefined;
+
+/** One event's decoder for a declared layout. Offsets are constants of the closure: reading them off
+ * the layout object per field cost more than all the rest of the decoding. */
+function decoder(
+  L: EventLayout,
+  hooks: CodeTables['hooks'],
+  dirs: CodeTables['dirs'],
+  nfHooks: CodeTables['nfHooks'],
+  reasons: readonly string[],
+  nfPrios: ReadonlyMap<number, number>,
+): Decode {
+  const { ts_ns, skb, netns, ifindex, mask, reason, saddr, daddr, sport, dport, ip_id, tot_len } = L;
+  const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
+  const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
+  // Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once).
+  const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
+  const name = (buf: Buffer, o: number): string => {
+    const at = o + ifname;
+    const w0 = buf.readInt32LE(at);
+    const w1 = buf.readInt32LE(at + 4);
+    const w2 = buf.readInt32LE(at + 8);
+    const w3 = buf.readInt32LE(at + 12);
+    const key = buf.readInt32LE(o + netns) ^ Math.imul(buf.readInt32LE(o + ifindex), 65599);
+    const e = names.get(key);
+    if (e && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
+    let end = at;
+    while (end < at + 16 && buf[end] !== 0) end++;
+    const s = buf.toString('utf8', at, end);
+    names.set(key, { w0, w1, w2, w3, s });
+    return s;
+  };
+  return (buf, o, location) => {
+    const hookCode = buf[o + hookAt] as number;
+    const hook = hooks[hookCode];
+    const dir = dirs[buf[o + dirAt] as number];
     if (!hook || !dir) return undefined;
-    const hasIp = b.has_ip[i] === 1;
-    const proto = b.proto[i] as number;
+    const hasIp = buf[o + has_ip] === 1;
+    const proto = buf[o + protoAt] as number;
     const l4 = hasIp && (proto === 6 || proto === 17);
-    const nfHook = t.nfHooks[b.nf_hook[i] as number];
-    const location = b.location[i];
+    const nfCode = buf[o + nf_hook] as number;
+    const nfHook = hookCode >= 7 ? nfHooks[nfCode] : undefined;
     const free = hook === 'kfree_skb';
-    out[i] = {
-      tsNs: b.ts_ns[i] as number,
-      // Same text as the per-hop record: kernel addresses all start with 0xffff.
-      skb: skbText(b.skb[i] as number),
+    const reasonCode = free ? buf.readUInt32LE(o + reason) : 0;
+    return {
+      tsNs: buf.readUInt32LE(o + ts_ns) + buf.readUInt32LE(o + ts_ns + 4) * TWO32,
+      skb: skbText(buf.readUInt16LE(o + skb + 4), buf.readInt32LE(o + skb)),
       hook,
       dir,
-      netns: b.netns[i] as number,
-      ifindex: b.ifindex[i] as number,
-      mask: b.mask[i] as number,
-      ifname: b.ifname[i] as string,
-      srcMac: mac(b.src_mac[i] as number),
-      dstMac: mac(b.dst_mac[i] as number),
+      netns: buf.readUInt32LE(o + netns),
+      ifindex: buf.readUInt32LE(o + ifindex),
+      mask: buf.readUInt32LE(o + mask),
+      ifname: name(buf, o),
+      srcMac: mac(buf.readUInt16BE(o + smac), buf.readInt32BE(o + smac + 2)),
+      dstMac: mac(buf.readUInt16BE(o + dmac), buf.readInt32BE(o + dmac + 2)),
       hasIp,
-      src: hasIp ? ipv4(b.src[i] as number) : '',
-      dst: hasIp ? ipv4(b.dst[i] as number) : '',
+      // Addresses are in network order, ports and ids in host order (event.h).
+      src: hasIp ? ipv4(buf.readInt32BE(o + saddr)) : '',
+      dst: hasIp ? ipv4(buf.readInt32BE(o + daddr)) : '',
       proto,
-      ttl: b.ttl[i] as number,
-      ipId: b.ip_id[i] as number,
-      totLen: b.tot_len[i] as number,
-      ipOptions: b.ip_opts[i] === 1,
-      sport: l4 ? b.sport[i] : undefined,
-      dport: l4 ? b.dport[i] : undefined,
-      tcpFlags: hasIp && proto === 6 ? b.tcp_flags[i] : undefined,
+      ttl: buf[o + ttl] as number,
+      ipId: buf.readUInt16LE(o + ip_id),
+      totLen: buf.readUInt16LE(o + tot_len),
+      ipOptions: buf[o + ip_opts] === 1,
+      sport: l4 ? buf.readUInt16LE(o + sport) : undefined,
+      dport: l4 ? buf.readUInt16LE(o + dport) : undefined,
+      tcpFlags: hasIp && proto === 6 ? buf[o + tcp_flags] : undefined,
       icmp:
         hasIp && proto === 1
           ? {
-              type: b.icmp_type[i] as number,
-              code: b.icmp_code[i] as number,
-              id: b.icmp_id[i] as number,
-              seq: b.icmp_seq[i] as number,
+              type: buf[o + icmp_type] as number,
+              code: buf[o + icmp_code] as number,
+              id: buf.readUInt16LE(o + icmp_id),
+              seq: buf.readUInt16LE(o + icmp_seq),
             }
           : undefined,
-      reason: free ? t.reasons[b.reason_code[i] as number] || 'UNKNOWN' : undefined,
-      reasonCode: free ? b.reason_code[i] : undefined,
-      location: location ? location : undefined,
+      reason: free ? reasons[reasonCode] || 'UNKNOWN' : undefined,
+      reasonCode: free ? reasonCode : undefined,
+      location,
       nfHook,
-      nfPrio: nfHook ? b.nf_prio[i] : undefined,
+      nfPrio: nfHook ? nfPrios.get(hookCode * 8 + nfCode) : undefined,
     };
-  }
-  return out;
+  };
+}
+
+function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layoutError?: string } {
+  if (!l.layout || !l.hook_names || !l.dir_names || !l.nf_hook_names) return {};
+  const layout = checkLayout(l.layout);
+  if (typeof layout === 'string') return { layoutError: layout };
+  const hooks = l.hook_names.map((h) => HookName.safeParse(h).data);
+  const dirs = l.dir_names.map((d) => z.enum(['egress', 'ingress', 'none']).safeParse(d).data);
+  const nfHooks = l.nf_hook_names.map((h) => NfHookName.safeParse(h).data);
+  const reasons = l.reason_names ?? [];
+  const nfPrios = new Map((l.nf_prios ?? []).map(([code, hook, prio]) => [code * 8 + hook, prio]));
+  return {
+    tables: {
+      layout,
+      hooks,
+      dirs,
+      nfHooks,
+      reasons,
+      nfPrios,
+      decode: decoder(layout, hooks, dirs, nfHooks, reasons, nfPrios),
+    },
+  };
 }
 
 /** Parses one NDJSON line; undefined for a line that is not a valid record (the caller counts those). */
@@ -384,16 +467,7 @@ export function parseLoaderLine(line: string, tables?: CodeTables): LoaderRecord
         maxFilters: l.max_filters,
         netfilter: l.netfilter,
         hostNetns: l.host_netns,
-        ...(l.hook_names &&
-          l.dir_names &&
-          l.nf_hook_names && {
-            tables: {
-              hooks: l.hook_names.map((h) => HookName.safeParse(h).data),
-              dirs: l.dir_names.map((d) => z.enum(['egress', 'ingress', 'none']).safeParse(d).data),
-              nfHooks: l.nf_hook_names.map((h) => NfHookName.safeParse(h).data),
-              reasons: l.reason_names ?? [],
-            },
-          }),
+        ...readyTables(l),
       };
     case 'ack':
       return {

@@ -1,6 +1,9 @@
 // The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
 // this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import { follow } from './follow';
@@ -177,5 +180,26 @@ describe('tracer (real kernel)', () => {
     expect(loader.status.lastError).toMatch(/SIGKILL/);
     const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
     expect(j.delivered).toBe(true);
+  });
+
+  it('a loader built from another event layout is refused with the reason, not restarted', async () => {
+    // The real ready record, one field's width changed: what a stale probe build would print.
+    const ready = readFileSync(new URL('./fixtures/ping-batch.ndjson', import.meta.url), 'utf8')
+      .split('\n')[0]
+      ?.replace('"ttl":[', '"ttl":[0,4],"old_ttl":[');
+    const dir = mkdtempSync(join(tmpdir(), 'pj-stale-'));
+    const fake = join(dir, 'loader');
+    writeFileSync(join(dir, 'ready.json'), `${ready}\n`);
+    writeFileSync(fake, `#!/bin/sh\ncat "${dir}/ready.json"\nexec cat >/dev/null\n`, { mode: 0o755 });
+    const stale = new ProbeLoader(fake, 0);
+    try {
+      await expect(stale.ensureStarted()).rejects.toThrow(/field ttl is 4 bytes at 0, expected 1: rebuild/);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(stale.status).toMatchObject({ state: 'stopped', restarts: 0 });
+      expect(stale.status.lastError).toMatch(/make -C probes/);
+    } finally {
+      await stale.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
