@@ -23,9 +23,11 @@ volatile __u32 nslots;     /* highest active slot + 1, set by the loader with ac
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
  * this cache line (and the filters read by every program run beside it) between CPUs. */
-__u64 last_track_ns;
-#define TRACK_WINDOW_NS 2000000000ULL
-#define TRACK_REFRESH_NS 100000000ULL
+__u64 last_track;
+/* In jiffies, which cost a load where a clock read costs a helper call on every untraced packet. */
+extern const int CONFIG_HZ __kconfig;
+#define TRACK_WINDOW (2 * (__u64)CONFIG_HZ)
+#define TRACK_REFRESH ((__u64)CONFIG_HZ / 10)
 
 /* emitted / lost per CPU, summed by the loader: one shared atomic counter cost more than the event. */
 struct {
@@ -214,7 +216,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	__u32 active = active_mask;
 	if (!active || !skb)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_jiffies64();
 
 	struct pj_event e = {};
 	__u64 key = (__u64)skb;
@@ -223,7 +225,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		if (now - last_track_ns >= TRACK_WINDOW_NS)
+		if (now - last_track >= TRACK_WINDOW)
 			return 0;
 		st = bpf_map_lookup_elem(&skb_states, &key);
 		if (!st)
@@ -235,7 +237,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	} else {
 		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
 		 * map when nothing was tracked lately, the steady state for untraced traffic. */
-		bool recent = now - last_track_ns < TRACK_WINDOW_NS;
+		bool recent = now - last_track < TRACK_WINDOW;
 		if (recent) {
 			st = bpf_map_lookup_elem(&skb_states, &key);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
@@ -279,8 +281,8 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
-	if (!freed && now - last_track_ns > TRACK_REFRESH_NS)
-		last_track_ns = now;
+	if (!freed && now - last_track > TRACK_REFRESH)
+		last_track = now;
 
 	__u16 mac = skb->mac_header;
 	if (mac != (__u16)~0U) {
@@ -297,7 +299,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	e.location = location;
 	e.mask = m;
 	e.skb = key;
-	e.ts_ns = now;
+	e.ts_ns = bpf_ktime_get_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
 	e.cpu = cpu;
 	if (dev) /* a BTF pointer: plain loads, no helper call */
