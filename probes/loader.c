@@ -372,23 +372,91 @@ static bool discard;
 #define DRAIN_MS 2
 static unsigned long long consumed;
 
+/* Events from the per-CPU rings, put back in time order before they are printed: a packet's hops on
+ * two CPUs would otherwise arrive ring by ring, its end before its middle. Each drain prints what is
+ * older than HOLD_NS before the drain began and keeps the rest for the next one, so an event still
+ * being written on another CPU cannot be overtaken. */
+#define HOLD_NS 1000000ull
+#define PEND_MAX (1u << 17)
+struct pend_key {
+	uint64_t ts;
+	uint32_t idx;
+};
+static struct pj_event *pend, *pend_tmp;
+static struct pend_key *pend_keys;
+static size_t pend_n, pend_cap;
+
+static void print_hop(const struct pj_event *e);
+static void emit_until(uint64_t cutoff);
+
 static int on_event(void *ctx, void *data, size_t len)
 {
-	const struct pj_event *e = data;
+	(void)ctx;
 	consumed++;
-	if (discard)
+	if (discard || len < sizeof(struct pj_event))
 		return 0;
-	if (batch_mode) {
-		if (len >= sizeof(*e))
-			batch[batch_n++] = *e;
+	if (pend_n == pend_cap) {
+		size_t cap = pend_cap ? pend_cap * 2 : 4096;
+		struct pj_event *p = cap <= PEND_MAX ? realloc(pend, cap * sizeof(*p)) : NULL;
+		struct pj_event *t = p ? realloc(pend_tmp, cap * sizeof(*t)) : NULL;
+		struct pend_key *k = t ? realloc(pend_keys, cap * sizeof(*k)) : NULL;
+		if (p)
+			pend = p;
+		if (t)
+			pend_tmp = t;
+		if (k) {
+			pend_keys = k;
+			pend_cap = cap;
+		} else {
+			emit_until(UINT64_MAX); /* at the cap (or out of memory): order what we have */
+		}
+		if (pend_n == pend_cap)
+			return 0; /* nothing allocated at all */
+	}
+	memcpy(&pend[pend_n++], data, sizeof(struct pj_event));
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct pend_key *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void emit_until(uint64_t cutoff)
+{
+	if (!pend_n)
+		return;
+	for (size_t i = 0; i < pend_n; i++)
+		pend_keys[i] = (struct pend_key){ pend[i].ts_ns, (uint32_t)i };
+	qsort(pend_keys, pend_n, sizeof(*pend_keys), key_cmp);
+	size_t i = 0;
+	for (; i < pend_n && pend_keys[i].ts < cutoff; i++) {
+		const struct pj_event *e = &pend[pend_keys[i].idx];
+		if (!batch_mode) {
+			print_hop(e);
+			continue;
+		}
+		batch[batch_n++] = *e;
 		if (batch_n == BATCH_MAX)
 			flush_batch();
-		return 0;
 	}
+	flush_batch();
+	/* The held-back rest, in order, to the front. */
+	size_t kept = 0;
+	for (; i < pend_n; i++)
+		pend_tmp[kept++] = pend[pend_keys[i].idx];
+	struct pj_event *swap = pend;
+	pend = pend_tmp;
+	pend_tmp = swap;
+	pend_n = kept;
+}
+
+static void print_hop(const struct pj_event *e)
+{
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	(void)ctx;
-	if (len < sizeof(*e))
-		return 0;
 	const char *hook = e->hook < sizeof(hook_names) / sizeof(hook_names[0]) && hook_names[e->hook] ? hook_names[e->hook] : "unknown";
 	printf("{\"type\":\"hop\",\"ts_ns\":%llu,\"skb\":\"%llx\",\"hook\":\"%s\",\"dir\":\"%s\",\"netns\":%u,\"ifindex\":%u,\"mask\":%u,\"cpu\":%u",
 	       (unsigned long long)e->ts_ns, (unsigned long long)e->skb, hook,
@@ -422,7 +490,6 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (e->hook >= PJ_HOOK_NF_NAT && e->nf_hook < 5)
 		printf(",\"nf_hook\":\"%s\",\"nf_prio\":%d", nf_hook_names[e->nf_hook], nf_prio_of(e->hook, e->nf_hook));
 	fputs("}\n", stdout);
-	return 0;
 }
 
 static void ack(const char *id, bool ok, const char *fmt, ...)
@@ -700,7 +767,7 @@ static void handle_line(char *line)
 	else if (!strcmp(verb, "sync")) {
 		/* A barrier: every event the kernel produced before this command is printed before its ack. */
 		ring_buffer__consume(sync_rb);
-		flush_batch();
+		emit_until(UINT64_MAX);
 		ack(id, true, NULL);
 	} else if (!strcmp(verb, "stats"))
 		print_stats("ack", id);
@@ -818,11 +885,12 @@ int main(int argc, char **argv)
 	while (!stop) {
 		/* The probe does not wake us per event (journey.bpf.c): drain on a short tick while anything is
 		 * traced, which bounds a follow's added latency to DRAIN_MS. */
-		int n = poll(pfd, 2, skel->bss->active_mask ? DRAIN_MS : 200);
+		int n = poll(pfd, 2, skel->bss->active_mask || pend_n ? DRAIN_MS : 200);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (ring_buffer__consume(rb) > 0 || batch_n) {
-			flush_batch();
+		uint64_t began = now_ns();
+		if (ring_buffer__consume(rb) > 0 || pend_n) {
+			emit_until(began - HOLD_NS);
 			fflush(stdout);
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP)) {

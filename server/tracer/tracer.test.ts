@@ -1,13 +1,14 @@
 // The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
 // this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import { follow } from './follow';
 import { ProbeLoader } from './loader';
+import type { HopEvent } from './ndjson';
 import { TRACE_TAG_PREFIX } from './rules';
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
@@ -159,6 +160,28 @@ describe('tracer (real kernel)', () => {
       /unknown namespace "no-such-ns"/,
     );
     await expect(follow({ from: 'pod-a', to: 'nowhere' }, { loader })).rejects.toThrow(/unknown destination "nowhere"/);
+  });
+
+  it('hops seen on different CPUs arrive in time order (per-CPU ring buffers merged)', async () => {
+    // Ping from the last CPU, with RPS on node1's veth-pod-a steering arrivals to CPU 0: each packet's
+    // first hops land in the last CPU's ring and the rest in CPU 0's, which is drained first.
+    const cpus = availableParallelism();
+    const rps = ['ip', 'netns', 'exec', 'node1', 'sh', '-c'];
+    const rpsFile = '/sys/class/net/veth-pod-a/queues/rx-0/rps_cpus';
+    const before = sh([...rps, `cat ${rpsFile}`]).trim();
+    const hops: HopEvent[] = [];
+    const sub = await loader.subscribe({ proto: 1, addrA: '10.244.1.2', addrB: '10.244.2.2' }, (h) => hops.push(h));
+    try {
+      sh([...rps, `echo 1 > ${rpsFile}`]);
+      sh(['taskset', '-c', String(cpus - 1), 'ip', 'netns', 'exec', 'pod-a', 'ping', '-c3', '-i0.2', '10.244.2.2']);
+      await loader.sync();
+    } finally {
+      await sub.close();
+      sh([...rps, `echo ${/^[0-9a-f,]+$/.test(before) ? before : '0'} > ${rpsFile}`]);
+    }
+    expect(hops.filter((h) => h.icmp?.type === 8 && h.netns !== 0).length).toBeGreaterThanOrEqual(3 * 8);
+    const ts = hops.map((h) => h.tsNs);
+    expect(ts).toEqual([...ts].sort((a, b) => a - b));
   });
 
   it('a killed loader is restarted within 2 s and tracing works again', async () => {
