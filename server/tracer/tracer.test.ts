@@ -1,6 +1,6 @@
 // The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
 // this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
