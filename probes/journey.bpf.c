@@ -24,10 +24,11 @@ const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
  * this cache line (and the filters read by every program run beside it) between CPUs. */
 __u64 last_track;
-/* In jiffies, which cost a load where a clock read costs a helper call on every untraced packet. */
-extern const int CONFIG_HZ __kconfig;
-#define TRACK_WINDOW (2 * (__u64)CONFIG_HZ)
-#define TRACK_REFRESH ((__u64)CONFIG_HZ / 10)
+/* In jiffies, which cost a load where a clock read costs a helper call on every untraced packet. HZ
+ * is not known without the kernel's config file (not always there), so the window is 2000 jiffies:
+ * 2 s at HZ=1000 and longer below, which only keeps the map look-up on a little longer. */
+#define TRACK_WINDOW 2000
+#define TRACK_REFRESH 100
 
 /* emitted / lost per CPU, summed by the loader: one shared atomic counter cost more than the event. */
 struct {
