@@ -200,20 +200,25 @@ async function main(): Promise<void> {
   server.kill();
 
   const u = median(res.untraced);
+  // Each mode against the untraced run of the same round (seconds apart), then the median: slow spells
+  // on the shared host move both sides of a pair together, so this is steadier than a ratio of medians.
+  const paired = (xs: number[]): string => median(xs.map((x, i) => x / (res.untraced[i] as number))).toFixed(3);
+  const cell = (xs: number[]): string =>
+    `${fmt(median(xs))} Gbit/s; **${paired(xs)}×** paired (${(median(xs) / u).toFixed(3)}× of medians)`;
   const fmt = (x: number) => x.toFixed(2);
   const lines = [
     '## Tracer',
     '',
     `Command: \`flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts --rounds ${ROUNDS} --seconds ${SECONDS}\` (root, lab up, 2 cores).`,
-    `Medians over ${ROUNDS} rounds; the five iperf3 modes run back to back in each round, in rotating order. "Netfilter everywhere": links in all ${every.length} named namespaces + host, as during a follow; a live view on a flow links only the namespaces that flow crosses.`,
+    `Medians over ${ROUNDS} rounds; the five iperf3 modes run back to back in each round, in rotating order, and each traced run is divided by the untraced run of its round ("paired"). "Netfilter everywhere": links in all ${every.length} named namespaces + host, as during a follow; a live view on a flow links only the namespaces that flow crosses.`,
     '',
     '| measure | result | target |',
     '|---|---|---|',
     `| iperf3 pod-a → pod-c untraced | ${fmt(u)} Gbit/s | |`,
-    `| traced, filter on another flow (live view) | ${fmt(median(res.filtered))} Gbit/s = **${(median(res.filtered) / u).toFixed(3)}×** | ≥ 0.97× |`,
-    `| traced, filter on another flow, netfilter everywhere (during a follow) | ${fmt(median(res.filteredNf))} Gbit/s = **${(median(res.filteredNf) / u).toFixed(3)}×** | |`,
-    `| traced unfiltered, netfilter everywhere, the loader discarding (probe cost only) | ${fmt(median(res.unfilteredProbe))} Gbit/s = **${(median(res.unfilteredProbe) / u).toFixed(3)}×** | |`,
-    `| traced unfiltered, netfilter everywhere, every hop parsed by the server | ${fmt(median(res.unfiltered))} Gbit/s = **${(median(res.unfiltered) / u).toFixed(3)}×** | ≥ 0.85× |`,
+    `| traced, filter on another flow (live view) | ${cell(res.filtered)} | ≥ 0.97× |`,
+    `| traced, filter on another flow, netfilter everywhere (during a follow) | ${cell(res.filteredNf)} | |`,
+    `| traced unfiltered, netfilter everywhere, the loader discarding (probe cost only) | ${cell(res.unfilteredProbe)} | |`,
+    `| traced unfiltered, netfilter everywhere, every hop parsed by the server | ${cell(res.unfiltered)} | ≥ 0.85× |`,
     `| hop events/s kernel → server (unfiltered iperf3) | **${Math.round(median(rates)).toLocaleString('en')}/s** (${totalEvents.toLocaleString('en')} events, ${totalLost.toLocaleString('en')} lost = ${((100 * totalLost) / Math.max(1, totalEvents + totalLost)).toFixed(2)}%) | ≥ 400k/s |`,
     `| hop events/s kernel → loader (C, ring buffer consumed and discarded; unfiltered iperf3) | **${Math.round(median(cRates)).toLocaleString('en')}/s** (${cLost.toLocaleString('en')} lost of ${(cTotal + cLost).toLocaleString('en')}) | |`,
     `| hop events/s kernel → server without iperf3 (ping -f pod-a → pod-c, unfiltered) | **${Math.round(pn / psecs).toLocaleString('en')}/s** (${plost.toLocaleString('en')} lost) | |`,

@@ -127,8 +127,9 @@ async function main(): Promise<void> {
   server.kill();
 
   const u = median(results.untraced);
+  // Paired with the untraced run of the same round, as in tracer-bench.ts.
   const row = (label: string, xs: number[]) =>
-    `| ${label} | ${median(xs).toFixed(2)} Gbit/s = **${(median(xs) / u).toFixed(3)}×** |`;
+    `| ${label} | ${median(xs).toFixed(2)} Gbit/s; **${median(xs.map((x, i) => x / (results.untraced[i] as number))).toFixed(3)}×** paired (${(median(xs) / u).toFixed(3)}× of medians) |`;
   const ns = (m: Map<string, number>) =>
     [...m.entries()].map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none measured';
   const lines = [

@@ -24,11 +24,10 @@ const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
  * this cache line (and the filters read by every program run beside it) between CPUs. */
 __u64 last_track;
-/* In jiffies, which cost a load where a clock read costs a helper call on every untraced packet. HZ
- * is not known without the kernel's config file (not always there), so the window is 2000 jiffies:
- * 2 s at HZ=1000 and longer below, which only keeps the map look-up on a little longer. */
-#define TRACK_WINDOW 2000
-#define TRACK_REFRESH 100
+/* In jiffies, which cost a load where a clock read costs a helper call on every untraced packet. The
+ * loader sets them from the tick length before load (2 s and 100 ms; these defaults are for HZ=1000). */
+const volatile __u64 track_window = 2000;
+const volatile __u64 track_refresh = 100;
 
 /* emitted / lost per CPU, summed by the loader: one shared atomic counter cost more than the event. */
 struct {
@@ -226,7 +225,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		if (now - last_track >= TRACK_WINDOW)
+		if (now - last_track >= track_window)
 			return 0;
 		st = bpf_map_lookup_elem(&skb_states, &key);
 		if (!st)
@@ -238,7 +237,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	} else {
 		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
 		 * map when nothing was tracked lately, the steady state for untraced traffic. */
-		bool recent = now - last_track < TRACK_WINDOW;
+		bool recent = now - last_track < track_window;
 		if (recent) {
 			st = bpf_map_lookup_elem(&skb_states, &key);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
@@ -282,7 +281,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
-	if (!freed && now - last_track > TRACK_REFRESH)
+	if (!freed && now - last_track > track_refresh)
 		last_track = now;
 
 	__u16 mac = skb->mac_header;

@@ -328,11 +328,12 @@ static void print_layout(void)
 	putchar_unlocked(']');
 }
 
-/* One ring per CPU (journey.bpf.c): ~64 MB in all, each a power of two between 4 and 32 MB. */
+/* Set before load. One ring per CPU (journey.bpf.c): ~64 MB in all, each a power of two between 4 and
+ * 32 MB. */
 static int ring_cpus;
 static uint32_t ring_bytes;
 
-static void size_rings(struct journey_bpf *s)
+static void configure(struct journey_bpf *s)
 {
 	ring_cpus = libbpf_num_possible_cpus();
 	if (ring_cpus <= 0)
@@ -344,6 +345,15 @@ static void size_rings(struct journey_bpf *s)
 	/* The inner template keeps its size: the kernel does not compare ring sizes across map-in-map
 	 * (and libbpf 1.1 crashes resizing an inner template). */
 	s->rodata->wake_bytes = ring_bytes / 4;
+	/* The probe's "tracked lately" window is counted in jiffies: a coarse clock's resolution is one. */
+	struct timespec tick;
+	uint64_t tick_ns = 0;
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) == 0)
+		tick_ns = (uint64_t)tick.tv_sec * 1000000000ull + tick.tv_nsec;
+	if (tick_ns >= 1000000 && tick_ns <= 10000000) {
+		s->rodata->track_window = 2000000000ull / tick_ns;
+		s->rodata->track_refresh = 100000000ull / tick_ns;
+	}
 }
 
 static int on_event(void *ctx, void *data, size_t len);
@@ -823,7 +833,7 @@ int main(int argc, char **argv)
 		bpf_program__set_type(nfp[i], (enum bpf_prog_type)PJ_PROG_TYPE_NETFILTER);
 		bpf_program__set_expected_attach_type(nfp[i], (enum bpf_attach_type)PJ_ATTACH_NETFILTER);
 	}
-	size_rings(skel);
+	configure(skel);
 	if (journey_bpf__load(skel)) {
 		/* Older kernel without netfilter programs: trace without them rather than not at all. */
 		journey_bpf__destroy(skel);
@@ -834,7 +844,7 @@ int main(int argc, char **argv)
 			bpf_program__set_autoload(
 				i == 0 ? skel->progs.nf_nat : i == 1 ? skel->progs.nf_pre_filter : skel->progs.nf_post_filter, false);
 		nf_supported = false;
-		size_rings(skel);
+		configure(skel);
 		if (journey_bpf__load(skel)) {
 			fprintf(stderr, "load BPF object failed\n");
 			return 1;
