@@ -217,6 +217,11 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!active || !skb)
 		return 0;
 	__u64 now = bpf_jiffies64();
+	/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the map
+	 * when nothing was tracked lately, the steady state for untraced traffic. */
+	bool recent = now - last_track < track_window;
+	if (tracked_only && !recent)
+		return 0;
 
 	struct pj_event e = {};
 	__u64 key = (__u64)skb;
@@ -225,8 +230,6 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		if (now - last_track >= track_window)
-			return 0;
 		st = bpf_map_lookup_elem(&skb_states, &key);
 		if (!st)
 			return 0;
@@ -235,9 +238,6 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	} else {
-		/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the
-		 * map when nothing was tracked lately, the steady state for untraced traffic. */
-		bool recent = now - last_track < track_window;
 		if (recent) {
 			st = bpf_map_lookup_elem(&skb_states, &key);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
@@ -342,7 +342,11 @@ int BPF_PROG(on_receive_skb, struct sk_buff *skb)
 SEC("tp_btf/netif_rx")
 int BPF_PROG(on_netif_rx, struct sk_buff *skb)
 {
-	return handle(skb, PJ_HOOK_NETIF_RX, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
+	/* netif_rx queues the skb for netif_receive_skb on the same device, which reads and matches the
+	 * headers itself; a veth's or loopback's net_dev_queue has already matched it on the way in.
+	 * So here only skbs traced already are reported (with the time they were queued) and untraced
+	 * ones cost a look-up at most; a backlog drop in between is seen by kfree_skb. */
+	return handle(skb, PJ_HOOK_NETIF_RX, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, true);
 }
 
 SEC("tp_btf/napi_gro_receive_entry")
