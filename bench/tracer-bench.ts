@@ -4,38 +4,15 @@
 //   end-to-end latency. Run as root, under the lab lock:
 //     flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts [--rounds 5] [--seconds 3]
 import { execFileSync, spawn } from 'node:child_process';
+import { arg, iperf as iperfFor, median, run, sleep } from './common';
 import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
 import { ProbeLoader } from '../server/tracer/loader';
 import { namedNamespaces } from '../server/topology/named';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const ROUNDS = arg('rounds', 5);
 const SECONDS = arg('seconds', 3);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs a command to completion without blocking the event loop, which must keep reading the loader's
- * pipe: execFileSync here would stall the server side and count every hop past the buffers as lost. */
-function run(cmd: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} exited ${code}`)),
-    );
-  });
-}
 
 /** User + system CPU time of a process so far, in ms (from /proc; clock ticks are 10 ms here). */
 function cpuMsOf(pid: number | undefined): number {
@@ -44,22 +21,7 @@ function cpuMsOf(pid: number | undefined): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-async function iperf(): Promise<number> {
-  const out = await run('nsenter', [
-    '--net=/var/run/netns/pod-a',
-    '--',
-    'iperf3',
-    '-c',
-    '10.244.2.2',
-    '-p',
-    '5299',
-    '-t',
-    String(SECONDS),
-    '-J',
-  ]);
-  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return j.end.sum_received.bits_per_second / 1e9;
-}
+const iperf = (): Promise<number> => iperfFor(SECONDS);
 
 async function main(): Promise<void> {
   execFileSync('make', ['-s', '-C', new URL('../probes', import.meta.url).pathname], { stdio: 'inherit' });

@@ -3,41 +3,13 @@
 // medians; then one pass with kernel.bpf_stats_enabled for the probe's own time per hook run. Root, 2+ CPUs:
 //   flock /tmp/pj-lab.lock taskset -c 1 npx tsx bench/tracer-pinned.ts [--rounds 5] [--seconds 3]
 import { execFileSync, spawn } from 'node:child_process';
+import { arg, iperf as iperfFor, median, sleep } from './common';
 import { labUp } from '../server/lab/index';
 import { ProbeLoader } from '../server/tracer/loader';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const ROUNDS = arg('rounds', 5);
 const SECONDS = arg('seconds', 3);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Without blocking the event loop, which must keep reading the loader's pipe. */
-function run(cmd: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} exited ${code}`)),
-    );
-  });
-}
-
-async function iperf(): Promise<number> {
-  const args = ['-c', '0', 'nsenter', '--net=/var/run/netns/pod-a', '--', 'iperf3', '-c', '10.244.2.2'];
-  const out = await run('taskset', [...args, '-p', '5299', '-t', String(SECONDS), '-J']);
-  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return j.end.sum_received.bits_per_second / 1e9;
-}
+const iperf = (): Promise<number> => iperfFor(SECONDS, ['taskset', '-c', '0']);
 
 interface Prog {
   id: number;

@@ -4,36 +4,16 @@
 // generator starves it of CPU; this finds the rate the pipeline sustains without loss on 2 cores.
 //   flock /tmp/pj-lab.lock npx tsx bench/tracer-rate.ts [--seconds 3] [--rounds 3]
 // Prints a markdown section (kept in bench/results/tracer.md).
-import { spawn } from 'node:child_process';
 import { labUp } from '../server/lab';
+import { arg, median, run } from './common';
 import { ProbeLoader } from '../server/tracer/loader';
 import { namedNamespaces } from '../server/topology/named';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const SECONDS = arg('seconds', 3);
 const ROUNDS = arg('rounds', 3);
 // ping intervals in ms: 1 ms offers ~60k hops/s; below ~0.5 ms iputils ping runs at its ceiling
 // (~20k echo/s here, ~1.1M hops/s with the netfilter sightings), past what one core can parse.
 const INTERVALS = [1, 0.2, 0.05];
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
-function run(cmd: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', () => resolve(out));
-  });
-}
-
 await labUp();
 const loader = new ProbeLoader(undefined, 0);
 await loader.ensureStarted();
