@@ -319,16 +319,18 @@ function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
   const buf = Buffer.from(b.data, 'base64');
   if (buf.length !== n * size) return undefined; // a torn record: count it, use none of it
   const locs = b.loc && new Map<number, string>(b.loc);
+  // DataView reads compile to single loads; Buffer's readUInt32LE and friends assemble bytes one by one.
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: HopEvent[] = new Array<HopEvent>(n);
   for (let i = 0, o = 0; i < n; i++, o += size) {
-    const h = t.decode(buf, o, locs?.get(i));
+    const h = t.decode(buf, dv, o, locs?.get(i));
     if (!h) return undefined;
     out[i] = h;
   }
   return out;
 }
 
-type Decode = (buf: Buffer, o: number, location: string | undefined) => HopEvent | undefined;
+type Decode = (buf: Buffer, dv: DataView, o: number, location: string | undefined) => HopEvent | undefined;
 
 /** One event's decoder for a declared layout. Offsets are constants of the closure: reading them off
  * the layout object per field cost more than all the rest of the decoding. */
@@ -345,13 +347,13 @@ function decoder(
   const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
   // Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once).
   const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
-  const name = (buf: Buffer, o: number): string => {
+  const name = (buf: Buffer, dv: DataView, o: number): string => {
     const at = o + ifname;
-    const w0 = buf.readInt32LE(at);
-    const w1 = buf.readInt32LE(at + 4);
-    const w2 = buf.readInt32LE(at + 8);
-    const w3 = buf.readInt32LE(at + 12);
-    const key = buf.readInt32LE(o + netns) ^ Math.imul(buf.readInt32LE(o + ifindex), 65599);
+    const w0 = dv.getInt32(at, true);
+    const w1 = dv.getInt32(at + 4, true);
+    const w2 = dv.getInt32(at + 8, true);
+    const w3 = dv.getInt32(at + 12, true);
+    const key = dv.getInt32(o + netns, true) ^ Math.imul(dv.getInt32(o + ifindex, true), 65599);
     const e = names.get(key);
     if (e && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
     let end = at;
@@ -360,7 +362,7 @@ function decoder(
     names.set(key, { w0, w1, w2, w3, s });
     return s;
   };
-  return (buf, o, location) => {
+  return (buf, dv, o, location) => {
     const hookCode = buf[o + hookAt] as number;
     const hook = hooks[hookCode];
     const dir = dirs[buf[o + dirAt] as number];
@@ -371,37 +373,37 @@ function decoder(
     const nfCode = buf[o + nf_hook] as number;
     const nfHook = hookCode >= 7 ? nfHooks[nfCode] : undefined;
     const free = hook === 'kfree_skb';
-    const reasonCode = free ? buf.readUInt32LE(o + reason) : 0;
+    const reasonCode = free ? dv.getUint32(o + reason, true) : 0;
     return {
-      tsNs: buf.readUInt32LE(o + ts_ns) + buf.readUInt32LE(o + ts_ns + 4) * TWO32,
-      skb: skbText(buf.readUInt16LE(o + skb + 4), buf.readInt32LE(o + skb)),
+      tsNs: dv.getUint32(o + ts_ns, true) + dv.getUint32(o + ts_ns + 4, true) * TWO32,
+      skb: skbText(dv.getUint16(o + skb + 4, true), dv.getInt32(o + skb, true)),
       hook,
       dir,
-      netns: buf.readUInt32LE(o + netns),
-      ifindex: buf.readUInt32LE(o + ifindex),
-      mask: buf.readUInt32LE(o + mask),
-      ifname: name(buf, o),
-      srcMac: mac(buf.readUInt16BE(o + smac), buf.readInt32BE(o + smac + 2)),
-      dstMac: mac(buf.readUInt16BE(o + dmac), buf.readInt32BE(o + dmac + 2)),
+      netns: dv.getUint32(o + netns, true),
+      ifindex: dv.getUint32(o + ifindex, true),
+      mask: dv.getUint32(o + mask, true),
+      ifname: name(buf, dv, o),
+      srcMac: mac(dv.getUint16(o + smac), dv.getInt32(o + smac + 2)),
+      dstMac: mac(dv.getUint16(o + dmac), dv.getInt32(o + dmac + 2)),
       hasIp,
       // Addresses are in network order, ports and ids in host order (event.h).
-      src: hasIp ? ipv4(buf.readInt32BE(o + saddr)) : '',
-      dst: hasIp ? ipv4(buf.readInt32BE(o + daddr)) : '',
+      src: hasIp ? ipv4(dv.getInt32(o + saddr)) : '',
+      dst: hasIp ? ipv4(dv.getInt32(o + daddr)) : '',
       proto,
       ttl: buf[o + ttl] as number,
-      ipId: buf.readUInt16LE(o + ip_id),
-      totLen: buf.readUInt16LE(o + tot_len),
+      ipId: dv.getUint16(o + ip_id, true),
+      totLen: dv.getUint16(o + tot_len, true),
       ipOptions: buf[o + ip_opts] === 1,
-      sport: l4 ? buf.readUInt16LE(o + sport) : undefined,
-      dport: l4 ? buf.readUInt16LE(o + dport) : undefined,
+      sport: l4 ? dv.getUint16(o + sport, true) : undefined,
+      dport: l4 ? dv.getUint16(o + dport, true) : undefined,
       tcpFlags: hasIp && proto === 6 ? buf[o + tcp_flags] : undefined,
       icmp:
         hasIp && proto === 1
           ? {
               type: buf[o + icmp_type] as number,
               code: buf[o + icmp_code] as number,
-              id: buf.readUInt16LE(o + icmp_id),
-              seq: buf.readUInt16LE(o + icmp_seq),
+              id: dv.getUint16(o + icmp_id, true),
+              seq: dv.getUint16(o + icmp_seq, true),
             }
           : undefined,
       reason: free ? reasons[reasonCode] || 'UNKNOWN' : undefined,
