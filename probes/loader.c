@@ -191,9 +191,9 @@ static void print_mac(const char *key, const uint8_t *m)
 
 /* Interface names come from the kernel (no quotes or backslashes are allowed in them), but escape
  * anything below 0x20 anyway so a line is always valid JSON. */
-static void print_str_raw(const char *s, size_t max)
+static void print_str(const char *key, const char *s, size_t max)
 {
-	putchar_unlocked('"');
+	printf(",\"%s\":\"", key);
 	for (size_t i = 0; i < max && s[i]; i++) {
 		unsigned char c = s[i];
 		if (c < 0x20 || c == '"' || c == '\\')
@@ -202,12 +202,6 @@ static void print_str_raw(const char *s, size_t max)
 			putchar_unlocked(c);
 	}
 	putchar_unlocked('"');
-}
-
-static void print_str(const char *key, const char *s, size_t max)
-{
-	printf(",\"%s\":", key);
-	print_str_raw(s, max);
 }
 
 /* --batch: hops leave as one record per ring-buffer drain,

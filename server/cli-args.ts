@@ -110,11 +110,28 @@ export function flagHelp(specs: FlagSpecs): string {
   return rows.map(([a, b]) => a.padEnd(w) + b).join('\n');
 }
 
-/** A verb of `packet-journey`. `run` returns the exit code; UsageError becomes a one-line error, exit 2. */
+/** A verb of `packet-journey`. `run` returns the exit code; UsageError becomes a one-line error, exit 2.
+ * Its name and summary live in the dispatcher's table (server/cli.ts). */
 export interface Command {
-  readonly name: string;
-  readonly summary: string;
   run(argv: readonly string[]): Promise<number>;
+}
+
+/** A verb whose `--help` prints `help`; otherwise `run` gets the parsed flags and positionals. */
+export function defineCommand<F extends FlagSpecs>(
+  specs: F,
+  help: string,
+  run: (args: Omit<Parsed<F>, 'help'>) => Promise<number>,
+): Command {
+  return {
+    run: async (argv) => {
+      const { help: wantsHelp, ...args } = parseArgs(argv, specs);
+      if (wantsHelp) {
+        process.stdout.write(help + '\n');
+        return 0;
+      }
+      return run(args);
+    },
+  };
 }
 
 /** Prints JSON with a trailing newline; every verb's --json output goes through here. */

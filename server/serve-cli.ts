@@ -1,4 +1,4 @@
-import { UsageError, flagHelp, parseArgs, type Command } from './cli-args';
+import { UsageError, defineCommand, flagHelp, type Command } from './cli-args';
 
 const FLAGS = {
   host: { type: 'string', help: 'address to listen on (default 127.0.0.1)', metavar: 'ADDR' },
@@ -13,29 +13,20 @@ traces in any namespace: keep it on 127.0.0.1 unless the network is yours.
 
 ${flagHelp(FLAGS)}`;
 
-export const command: Command = {
-  name: 'serve',
-  summary: 'serve the web UI and socket.io on one port',
-  async run(argv) {
-    const { flags, positionals, help } = parseArgs(argv, FLAGS);
-    if (help) {
-      process.stdout.write(USAGE + '\n');
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const host = flags.host ?? '127.0.0.1';
-    if (!/^[0-9A-Za-z.:-]+$/.test(host)) throw new UsageError(`--host "${host}" is not an address`);
-    const { startServer } = await import('./index');
-    const server = await startServer({ host, port: flags.port ?? 3000, dev: flags.dev || undefined });
-    process.stdout.write(`packet-journey serving on ${server.url}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.stdout.write('shutting down…\n');
-        void server.close().finally(resolve);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    return 0;
-  },
-};
+export const command: Command = defineCommand(FLAGS, USAGE, async ({ flags, positionals }) => {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const host = flags.host ?? '127.0.0.1';
+  if (!/^[0-9A-Za-z.:-]+$/.test(host)) throw new UsageError(`--host "${host}" is not an address`);
+  const { startServer } = await import('./index');
+  const server = await startServer({ host, port: flags.port ?? 3000, dev: flags.dev || undefined });
+  process.stdout.write(`packet-journey serving on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.stdout.write('shutting down…\n');
+      void server.close().finally(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+});

@@ -1,5 +1,5 @@
 // `packet-journey capture --netns <ns> --iface <if> [--filter expr] [--count N] -w out.pcapng`
-import { flagHelp, parseArgs, printJson, UsageError, type Command } from '../cli-args';
+import { defineCommand, flagHelp, printJson, UsageError, type Command } from '../cli-args';
 import { CaptureFilter } from '../protocol/capture';
 import { CaptureManager } from './manager';
 import { captureDir, capturePath } from './store';
@@ -33,76 +33,67 @@ Runs tcpdump inside the namespace and streams its packets through the decoder in
 
 ${flagHelp(specs)}`;
 
-export const command: Command = {
-  name: 'capture',
-  summary: 'capture on an interface in any namespace to annotated pcapng',
-  async run(argv) {
-    const { flags, positionals, help } = parseArgs(argv, specs);
-    if (help) {
-      process.stdout.write(usage + '\n');
+export const command: Command = defineCommand(specs, usage, async ({ flags, positionals }) => {
+  if (positionals.length)
+    throw new UsageError(`unexpected argument "${positionals[0]}" (quote the filter and pass it with --filter)`);
+  if (!flags.netns) throw new UsageError('--netns is required');
+  if (!flags.iface) throw new UsageError('--iface is required');
+  const filter = flags.filter ?? '';
+  const fr = CaptureFilter.safeParse(filter);
+  if (!fr.success) throw new UsageError(`--filter: ${fr.error.issues[0]?.message ?? 'invalid'}`);
+  try {
+    if (flags['print-bpf']) {
+      const t = await resolveTarget(flags.netns, flags.iface);
+      process.stdout.write((await checkFilter(t, filter)) + '\n');
       return 0;
     }
-    if (positionals.length)
-      throw new UsageError(`unexpected argument "${positionals[0]}" (quote the filter and pass it with --filter)`);
-    if (!flags.netns) throw new UsageError('--netns is required');
-    if (!flags.iface) throw new UsageError('--iface is required');
-    const filter = flags.filter ?? '';
-    const fr = CaptureFilter.safeParse(filter);
-    if (!fr.success) throw new UsageError(`--filter: ${fr.error.issues[0]?.message ?? 'invalid'}`);
-    try {
-      if (flags['print-bpf']) {
-        const t = await resolveTarget(flags.netns, flags.iface);
-        process.stdout.write((await checkFilter(t, filter)) + '\n');
-        return 0;
-      }
-      if (!flags.write) throw new UsageError('-w NAME.pcapng is required (or --print-bpf)');
-      const dir = captureDir();
-      const path = capturePath(flags.write, dir);
-      const mgr = new CaptureManager();
-      const c = await mgr.start({
-        netns: flags.netns,
-        iface: flags.iface,
-        filter,
-        count: flags.count,
-        save: true,
-        name: flags.write,
-        dir,
-      });
-      process.stderr.write(`capturing on ${flags.iface}@${flags.netns}${filter ? ` (${filter})` : ''} -> ${path}\n`);
-      c.watch(
-        {
-          rows(rows) {
-            for (const r of rows) {
-              if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
-              else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
-            }
-          },
-          status() {},
+    if (!flags.write) throw new UsageError('-w NAME.pcapng is required (or --print-bpf)');
+    const dir = captureDir();
+    const path = capturePath(flags.write, dir);
+    const mgr = new CaptureManager();
+    const c = await mgr.start({
+      netns: flags.netns,
+      iface: flags.iface,
+      filter,
+      count: flags.count,
+      save: true,
+      name: flags.write,
+      dir,
+    });
+    process.stderr.write(`capturing on ${flags.iface}@${flags.netns}${filter ? ` (${filter})` : ''} -> ${path}\n`);
+    c.watch(
+      {
+        rows(rows) {
+          for (const r of rows) {
+            if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
+            else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
+          }
         },
-        true,
-      );
-      const onSig = (): void => c.stop('interrupted');
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
-      const timer = flags.seconds
-        ? setTimeout(() => c.stop(`--seconds ${flags.seconds} elapsed`), flags.seconds * 1000)
-        : undefined;
-      await c.done;
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', onSig);
-      process.off('SIGTERM', onSig);
-      const info = c.info();
-      if (flags.json) printJson({ ...info, path });
-      else {
-        const k = info.kernel
-          ? `; kernel: ${info.kernel.received} received by filter, ${info.kernel.dropped} dropped`
-          : '';
-        process.stderr.write(`${info.packets} packet(s) written to ${path}${k}; ${info.exit?.reason ?? ''}\n`);
-      }
-      return info.state === 'failed' ? 1 : 0;
-    } catch (e) {
-      if (e instanceof CaptureError) throw new UsageError(e.message);
-      throw e;
+        status() {},
+      },
+      true,
+    );
+    const onSig = (): void => c.stop('interrupted');
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    const timer = flags.seconds
+      ? setTimeout(() => c.stop(`--seconds ${flags.seconds} elapsed`), flags.seconds * 1000)
+      : undefined;
+    await c.done;
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+    const info = c.info();
+    if (flags.json) printJson({ ...info, path });
+    else {
+      const k = info.kernel
+        ? `; kernel: ${info.kernel.received} received by filter, ${info.kernel.dropped} dropped`
+        : '';
+      process.stderr.write(`${info.packets} packet(s) written to ${path}${k}; ${info.exit?.reason ?? ''}\n`);
     }
-  },
-};
+    return info.state === 'failed' ? 1 : 0;
+  } catch (e) {
+    if (e instanceof CaptureError) throw new UsageError(e.message);
+    throw e;
+  }
+});

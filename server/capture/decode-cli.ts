@@ -1,6 +1,6 @@
 // `packet-journey decode <file.pcap|file.pcapng> [--json]`: the decoder, headless.
 import { readFile } from 'node:fs/promises';
-import { flagHelp, parseArgs, UsageError, type Command } from '../cli-args';
+import { defineCommand, flagHelp, UsageError, type Command } from '../cli-args';
 import type { PacketField } from '../protocol/capture';
 import { decodeFrame } from './decode';
 import { CaptureFormatError, readCaptureFile } from './pcap';
@@ -33,70 +33,61 @@ function printTree(fields: readonly PacketField[], indent: string): void {
   }
 }
 
-export const command: Command = {
-  name: 'decode',
-  summary: 'decode a pcap/pcapng file (DSR options included)',
-  async run(argv) {
-    const { flags, positionals, help } = parseArgs(argv, specs);
-    if (help) {
-      process.stdout.write(usage + '\n');
-      return 0;
-    }
-    if (positionals.length !== 1) throw new UsageError('expected exactly one file (try --help)');
-    const path = positionals[0] as string;
-    const buf = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+export const command: Command = defineCommand(specs, usage, async ({ flags, positionals }) => {
+  if (positionals.length !== 1) throw new UsageError('expected exactly one file (try --help)');
+  const path = positionals[0] as string;
+  const buf = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  let file;
+  try {
+    file = readCaptureFile(buf);
+  } catch (e) {
+    if (e instanceof CaptureFormatError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const limit = flags.count ?? Infinity;
+  const out = process.stdout;
+  if (flags.json) out.write('[\n');
+  let n = 0;
+  let dsr = 0;
+  let malformed = 0;
+  for (const r of file.records) {
+    if (n >= limit) break;
+    const iface = file.interfaces[r.iface];
+    const p = decodeFrame(r.data, {
+      index: n,
+      linktype: iface?.linktype ?? 1,
+      tsSec: r.tsSec,
+      tsNsec: r.tsNsec,
+      len: r.len,
     });
-    let file;
-    try {
-      file = readCaptureFile(buf);
-    } catch (e) {
-      if (e instanceof CaptureFormatError) throw new UsageError(`${path}: ${e.message}`);
-      throw e;
-    }
-    const limit = flags.count ?? Infinity;
-    const out = process.stdout;
-    if (flags.json) out.write('[\n');
-    let n = 0;
-    let dsr = 0;
-    let malformed = 0;
-    for (const r of file.records) {
-      if (n >= limit) break;
-      const iface = file.interfaces[r.iface];
-      const p = decodeFrame(r.data, {
-        index: n,
-        linktype: iface?.linktype ?? 1,
-        tsSec: r.tsSec,
-        tsNsec: r.tsNsec,
-        len: r.len,
-      });
-      if (p.dsr) dsr++;
-      if (p.malformed) malformed++;
-      if (flags.json) {
-        const obj = { ...p, interface: iface?.name ?? null, comments: r.comments };
-        out.write((n ? ',\n' : '') + JSON.stringify(obj));
-      } else {
-        out.write(`${ts(p.tsSec, p.tsNsec)}${iface?.name ? ` ${iface.name}` : ''} ${p.summary}\n`);
-        if (p.dsr) {
-          const d = p.dsr;
-          out.write(
-            `    DSR: service ${d.addr.includes(':') ? `[${d.addr}]` : d.addr}:${d.port} (${d.encoding}, ${d.byteOrder}; port bytes ${d.portHex}, address bytes ${d.addrHex})\n`,
-          );
-        }
-        for (const c of r.comments) out.write(`    comment: ${c}\n`);
-        if (flags.tree)
-          for (const l of p.layers) {
-            out.write(`  ${l.title}\n`);
-            printTree(l.fields, '    ');
-          }
+    if (p.dsr) dsr++;
+    if (p.malformed) malformed++;
+    if (flags.json) {
+      const obj = { ...p, interface: iface?.name ?? null, comments: r.comments };
+      out.write((n ? ',\n' : '') + JSON.stringify(obj));
+    } else {
+      out.write(`${ts(p.tsSec, p.tsNsec)}${iface?.name ? ` ${iface.name}` : ''} ${p.summary}\n`);
+      if (p.dsr) {
+        const d = p.dsr;
+        out.write(
+          `    DSR: service ${d.addr.includes(':') ? `[${d.addr}]` : d.addr}:${d.port} (${d.encoding}, ${d.byteOrder}; port bytes ${d.portHex}, address bytes ${d.addrHex})\n`,
+        );
       }
-      n++;
+      for (const c of r.comments) out.write(`    comment: ${c}\n`);
+      if (flags.tree)
+        for (const l of p.layers) {
+          out.write(`  ${l.title}\n`);
+          printTree(l.fields, '    ');
+        }
     }
-    if (flags.json) out.write('\n]\n');
-    else
-      process.stderr.write(
-        `${n} packet(s), ${dsr} with DSR, ${malformed} malformed${file.warning ? `; warning: ${file.warning}` : ''}\n`,
-      );
-    return 0;
-  },
-};
+    n++;
+  }
+  if (flags.json) out.write('\n]\n');
+  else
+    process.stderr.write(
+      `${n} packet(s), ${dsr} with DSR, ${malformed} malformed${file.warning ? `; warning: ${file.warning}` : ''}\n`,
+    );
+  return 0;
+});

@@ -3,19 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway';
 import { labDown, labUp } from '../lab';
-import type { Ack } from '../protocol/common';
 import type { CaptureInfo, PacketDetail } from '../protocol/capture';
-import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
 import type { Journey } from '../protocol/tracer';
 import { hopText, ipv4Identity } from './hop-annotate';
 import { handleCaptureDownload } from './http';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
 
 // An Ethernet + 802.1Q + IPv4/ICMP frame: 10.244.1.2 → 10.244.2.2, IP id 0x1234.
 const frame = Uint8Array.from([
@@ -44,21 +41,16 @@ describe('tracer hops as capture annotations (real kernel)', () => {
     if (!handleCaptureDownload(req, res)) res.writeHead(404).end();
   });
   let gateway: ReturnType<typeof createGateway>;
-  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
-  let port = 0;
+  let client: PjClient;
+  let base = '';
   const call = <T>(ev: 'capture:start' | 'capture:stop' | 'capture:packet' | 'tracer:follow', req: unknown) =>
-    new Promise<Ack<T>>((res) =>
-      (client.emit as (e: string, r: unknown, a: (x: Ack<T>) => void) => void)(ev, req, res),
-    );
+    ask<T>(client, ev, req);
 
   beforeAll(async () => {
     process.env.PJ_CAPTURE_DIR = dir;
     await labUp();
     gateway = createGateway(http);
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-    port = (http.address() as AddressInfo).port;
-    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
-    await new Promise<void>((r) => client.on('connect', () => r()));
+    ({ base, client } = await listenAndConnect(http));
   });
   afterAll(async () => {
     client?.close();
@@ -107,8 +99,8 @@ describe('tracer hops as capture annotations (real kernel)', () => {
 
     const stopped = await call<CaptureInfo>('capture:stop', { id });
     expect(stopped.ok).toBe(true);
-    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/captures/${name}`)).status).toBe(200);
-    const bytes = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/captures/${name}`)).arrayBuffer());
+    await expect.poll(async () => (await fetch(`${base}/captures/${name}`)).status).toBe(200);
+    const bytes = Buffer.from(await (await fetch(`${base}/captures/${name}`)).arrayBuffer());
     const file = join(dir, 'export.pcapng');
     writeFileSync(file, bytes);
     const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.comment'], {

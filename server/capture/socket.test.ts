@@ -3,21 +3,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from 'socket.io';
-import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PjServer } from '../gateway/types';
-import type { Ack } from '../protocol/common';
-import type { CapturePacketsMsg, ClientToServerEvents, ServerToClientEvents } from '../protocol/index';
+import type { CapturePacketsMsg, ClientToServerEvents } from '../protocol/index';
 import { SEED000_FRAME, vxlanFrame } from './fixtures/frames';
 import { handleCaptureDownload } from './http';
 import { captureManager } from './manager';
 import { writePcap } from './pcap';
 import { writePcapng } from './pcapng-writer';
 import { attach } from './socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
 
 const NS1 = 'pjt-capture-s1';
 const NS2 = 'pjt-capture-s2';
@@ -28,14 +26,10 @@ const run = (...argv: string[]): string => execFileSync(argv[0] as string, argv.
 let http: HttpServer;
 let io: PjServer;
 let detach: () => void;
-let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+let client: PjClient;
 let base = '';
 
-function call<T>(ev: keyof ClientToServerEvents, req: unknown): Promise<Ack<T>> {
-  return new Promise((resolve) => {
-    (client.emit as (e: string, r: unknown, a: (x: Ack<T>) => void) => void)(ev, req, resolve);
-  });
-}
+const call = <T>(ev: keyof ClientToServerEvents, req: unknown) => ask<T>(client, ev, req);
 
 beforeAll(async () => {
   for (const ns of [NS1, NS2]) spawnSync('ip', ['netns', 'del', ns]);
@@ -54,10 +48,7 @@ beforeAll(async () => {
   });
   io = new Server(http, { maxHttpBufferSize: 16 * 1024 * 1024 });
   detach = attach(io);
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  client = connectClient(base, { transports: ['websocket'] });
-  await new Promise<void>((r) => client.on('connect', () => r()));
+  ({ base, client } = await listenAndConnect(http));
 });
 
 afterAll(async () => {

@@ -1,25 +1,20 @@
 // The socket gateway on a real HTTP server with a real socket.io client (no Next.js needed here).
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
-import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
 import type { LabStatus } from '../protocol/lab';
 import { labDown, labUp } from '../lab';
 import { createGateway } from '.';
+import { listenAndConnect, type PjClient } from '../../test/socket';
 
 describe('gateway', () => {
   const http = createServer();
   const gateway = createGateway(http);
-  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+  let client: PjClient;
 
   beforeAll(async () => {
     await labUp();
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-    const { port } = http.address() as AddressInfo;
-    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
-    await new Promise<void>((r) => client.on('connect', () => r()));
+    ({ client } = await listenAndConnect(http));
   });
   afterAll(async () => {
     client.close();

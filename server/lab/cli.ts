@@ -1,4 +1,4 @@
-import { UsageError, flagHelp, parseArgs, printJson, type Command } from '../cli-args';
+import { UsageError, defineCommand, flagHelp, printJson, type Command } from '../cli-args';
 import type { LabStatus } from '../protocol/lab';
 import { labDown, labStatus, labUp } from './lab';
 
@@ -32,45 +32,36 @@ function printStatus(s: LabStatus): void {
     process.stdout.write(`  echo server in ${e.pod}: pid ${e.pid}${e.alive ? '' : ' (dead)'}\n`);
 }
 
-export const command: Command = {
-  name: 'lab',
-  summary: 'bring the embedded lab up or down, or show its status',
-  async run(argv) {
-    const { flags, positionals, help } = parseArgs(argv, FLAGS);
-    if (help) {
-      process.stdout.write(USAGE + '\n');
+export const command: Command = defineCommand(FLAGS, USAGE, async ({ flags, positionals }) => {
+  const [action, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const progress = flags.json ? undefined : (step: string) => process.stderr.write(`  … ${step}\n`);
+  switch (action) {
+    case 'up': {
+      const t0 = performance.now();
+      const s = await labUp({ scenario: flags.scenario === 'basic' ? 'basic' : undefined, onProgress: progress });
+      if (flags.json) printJson(s);
+      else {
+        printStatus(s);
+        process.stdout.write(`ready in ${Math.round(performance.now() - t0)} ms\n`);
+      }
       return 0;
     }
-    const [action, ...extra] = positionals;
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    const progress = flags.json ? undefined : (step: string) => process.stderr.write(`  … ${step}\n`);
-    switch (action) {
-      case 'up': {
-        const t0 = performance.now();
-        const s = await labUp({ scenario: flags.scenario === 'basic' ? 'basic' : undefined, onProgress: progress });
-        if (flags.json) printJson(s);
-        else {
-          printStatus(s);
-          process.stdout.write(`ready in ${Math.round(performance.now() - t0)} ms\n`);
-        }
-        return 0;
-      }
-      case 'down': {
-        const r = await labDown({ onProgress: progress });
-        if (flags.json) printJson(r);
-        else process.stdout.write(r.message + '\n');
-        return 0;
-      }
-      case 'status': {
-        const s = await labStatus();
-        if (flags.json) printJson(s);
-        else printStatus(s);
-        return 0;
-      }
-      case undefined:
-        throw new UsageError('missing action: up, down or status');
-      default:
-        throw new UsageError(`unknown action "${action}": use up, down or status`);
+    case 'down': {
+      const r = await labDown({ onProgress: progress });
+      if (flags.json) printJson(r);
+      else process.stdout.write(r.message + '\n');
+      return 0;
     }
-  },
-};
+    case 'status': {
+      const s = await labStatus();
+      if (flags.json) printJson(s);
+      else printStatus(s);
+      return 0;
+    }
+    case undefined:
+      throw new UsageError('missing action: up, down or status');
+    default:
+      throw new UsageError(`unknown action "${action}": use up, down or status`);
+  }
+});

@@ -1,5 +1,5 @@
 // `packet-journey topology [--json]`: every namespace, link, veth peer, bridge FDB, neighbour and route.
-import { flagHelp, parseArgs, printJson, UsageError, type Command } from '../cli-args';
+import { defineCommand, flagHelp, printJson, UsageError, type Command } from '../cli-args';
 import { formatTree } from './format';
 import { discoverTopology } from './index';
 
@@ -8,27 +8,21 @@ const flags = {
   ns: { type: 'string', help: 'show only this namespace (and, for a node, its pods)', metavar: 'NAME' },
 } as const;
 
-const USAGE = 'usage: packet-journey topology [--json] [--ns NAME]';
+const USAGE = `usage: packet-journey topology [--json] [--ns NAME]
 
-export const command: Command = {
-  name: 'topology',
-  summary: 'discover namespaces, veths, bridges, FDB, ARP and routes',
-  async run(argv) {
-    const a = parseArgs(argv, flags);
-    if (a.help) {
-      process.stdout.write(
-        `${USAGE}\n\nDiscover every network namespace (ip netns, processes, Docker containers)\nand what is wired inside and between them.\n\n${flagHelp(flags)}\n`,
-      );
-      return 0;
-    }
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"`);
-    const t = await discoverTopology();
-    const want = a.flags.ns;
-    const topo =
-      want === undefined ? t : { ...t, namespaces: t.namespaces.filter((n) => n.name === want || n.node === want) };
-    if (want !== undefined && topo.namespaces.length === 0) throw new UsageError(`no namespace named "${want}"`);
-    if (a.flags.json) printJson(topo);
-    else process.stdout.write(formatTree(topo) + '\n');
-    return 0;
-  },
-};
+Discover every network namespace (ip netns, processes, Docker containers)
+and what is wired inside and between them.
+
+${flagHelp(flags)}`;
+
+export const command: Command = defineCommand(flags, USAGE, async (a) => {
+  if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"`);
+  const t = await discoverTopology();
+  const want = a.flags.ns;
+  const topo =
+    want === undefined ? t : { ...t, namespaces: t.namespaces.filter((n) => n.name === want || n.node === want) };
+  if (want !== undefined && topo.namespaces.length === 0) throw new UsageError(`no namespace named "${want}"`);
+  if (a.flags.json) printJson(topo);
+  else process.stdout.write(formatTree(topo) + '\n');
+  return 0;
+});

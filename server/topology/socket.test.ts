@@ -1,26 +1,20 @@
 // The topology socket events end to end: a real socket.io server and client, a real netns (pjt-topo-s1).
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PjServer } from '../gateway/types';
-import type { Ack } from '../protocol/common';
-import type { ClientToServerEvents, ServerToClientEvents, Topology } from '../protocol/index';
+import type { Topology } from '../protocol/index';
 import { exec, execOk } from '../sys/exec';
 import { attach } from './socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
 
 const NS = 'pjt-topo-s1';
 let http: HttpServer;
 let io: PjServer;
 let detach: () => void;
-let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+let client: PjClient;
 
-function call(ev: 'topology:watch' | 'topology:get', req: unknown): Promise<Ack<Topology>> {
-  return new Promise((resolve) => {
-    (client.emit as (e: string, r: unknown, a: (x: Ack<Topology>) => void) => void)(ev, req, resolve);
-  });
-}
+const call = (ev: 'topology:watch' | 'topology:get', req: unknown) => ask<Topology>(client, ev, req);
 
 beforeAll(async () => {
   await exec(['ip', 'netns', 'del', NS]);
@@ -28,10 +22,7 @@ beforeAll(async () => {
   http = createServer();
   io = new Server(http) as PjServer;
   detach = attach(io);
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const { port } = http.address() as AddressInfo;
-  client = connectClient(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
-  await new Promise<void>((r) => client.on('connect', () => r()));
+  ({ client } = await listenAndConnect(http));
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
-import { flagHelp, parseArgs, printJson, UsageError, type Command } from '../cli-args';
+import { defineCommand, flagHelp, printJson, UsageError, type Command } from '../cli-args';
 import { follow, FollowError } from './follow';
 import { formatJourney } from './format';
 import { getLoader } from './loader';
@@ -18,42 +18,36 @@ const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <i
 
 Sends one packet (a ping with a unique ICMP id, a TCP connect or a UDP datagram) from inside the source
 namespace and follows it hop by hop through the kernel with eBPF: namespaces, interfaces, NAT, netfilter
-verdicts and drops, then its reply.`;
+verdicts and drops, then its reply.
 
-export const command: Command = {
-  name: 'follow',
-  summary: 'send a packet and follow it hop by hop through the kernel',
-  async run(argv) {
-    const { flags: f, positionals, help } = parseArgs(argv, flags);
-    if (help) {
-      process.stdout.write(`${USAGE}\n\noptions:\n${flagHelp(flags)}\n`);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (!f.from) throw new UsageError('--from is required');
-    if (!f.to) throw new UsageError('--to is required');
-    if (f.port !== undefined && (f.proto ?? 'icmp') === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
-    const loader = getLoader();
-    try {
-      const j = await follow(
-        {
-          from: f.from,
-          to: f.to,
-          proto: f.proto ?? 'icmp',
-          ...(f.port !== undefined && { port: f.port }),
-          ...(f.timeout !== undefined && { timeoutMs: f.timeout }),
-          rules: f.rules,
-        },
-        { loader },
-      );
-      if (f.json) printJson(j);
-      else process.stdout.write(formatJourney(j) + '\n');
-      return j.delivered ? 0 : 1;
-    } catch (e) {
-      if (e instanceof FollowError) throw new UsageError(e.message);
-      throw e;
-    } finally {
-      await loader.stop();
-    }
-  },
-};
+options:
+${flagHelp(flags)}`;
+
+export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, positionals }) => {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!f.from) throw new UsageError('--from is required');
+  if (!f.to) throw new UsageError('--to is required');
+  if (f.port !== undefined && (f.proto ?? 'icmp') === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
+  const loader = getLoader();
+  try {
+    const j = await follow(
+      {
+        from: f.from,
+        to: f.to,
+        proto: f.proto ?? 'icmp',
+        ...(f.port !== undefined && { port: f.port }),
+        ...(f.timeout !== undefined && { timeoutMs: f.timeout }),
+        rules: f.rules,
+      },
+      { loader },
+    );
+    if (f.json) printJson(j);
+    else process.stdout.write(formatJourney(j) + '\n');
+    return j.delivered ? 0 : 1;
+  } catch (e) {
+    if (e instanceof FollowError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    await loader.stop();
+  }
+});

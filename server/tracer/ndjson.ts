@@ -190,16 +190,12 @@ export interface HopEvent {
   readonly nfPrio?: number;
 }
 
-/** What the ready record declares for `--batch`: the event layout and the tables its codes index (the
- * C enums stay the one definition). */
+/** What the ready record declares for `--batch`: the event layout, and a decoder built from it and the
+ * tables the event's codes index (the C enums stay the one definition). */
 export interface CodeTables {
   readonly layout: EventLayout;
-  readonly hooks: readonly (HookName | undefined)[];
-  readonly dirs: readonly (HopEvent['dir'] | undefined)[];
-  readonly nfHooks: readonly (z.infer<typeof NfHookName> | undefined)[];
+  /** Drop reason names by value (`enum skb_drop_reason` of the running kernel). */
   readonly reasons: readonly string[];
-  /** Netfilter program priority by `hookCode * 8 + nfHook`. */
-  readonly nfPrios: ReadonlyMap<number, number>;
   /** One packed event at an offset into a batch. */
   readonly decode: Decode;
 }
@@ -336,9 +332,9 @@ type Decode = (buf: Buffer, dv: DataView, o: number, location: string | undefine
  * the layout object per field cost more than all the rest of the decoding. */
 function decoder(
   L: EventLayout,
-  hooks: CodeTables['hooks'],
-  dirs: CodeTables['dirs'],
-  nfHooks: CodeTables['nfHooks'],
+  hooks: readonly (HookName | undefined)[],
+  dirs: readonly (HopEvent['dir'] | undefined)[],
+  nfHooks: readonly (z.infer<typeof NfHookName> | undefined)[],
   reasons: readonly string[],
   nfPrios: ReadonlyMap<number, number>,
 ): Decode {
@@ -427,11 +423,7 @@ function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layou
   return {
     tables: {
       layout,
-      hooks,
-      dirs,
-      nfHooks,
       reasons,
-      nfPrios,
       decode: decoder(layout, hooks, dirs, nfHooks, reasons, nfPrios),
     },
   };

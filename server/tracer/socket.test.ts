@@ -2,9 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
@@ -13,21 +11,19 @@ import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
 import { attach } from './socket';
+import { listenAndConnect, type PjClient } from '../../test/socket';
 
 describe('tracer socket events (real kernel)', () => {
   const http = createServer();
   const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
   let detach: () => void = () => undefined;
-  let client: Socket<ServerToClientEvents, ClientToServerEvents>;
+  let client: PjClient;
 
   beforeAll(async () => {
     execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
     await labUp();
     detach = attach(io);
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-    const { port } = http.address() as AddressInfo;
-    client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
-    await new Promise<void>((r) => client.on('connect', () => r()));
+    ({ client } = await listenAndConnect(http));
   });
 
   afterAll(async () => {

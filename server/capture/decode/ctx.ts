@@ -1,6 +1,6 @@
 // Bounds-checked reads and the field/layer builders the decoders share. A read past the end throws
 // Truncated, which decodeFrame turns into `malformed` (the public API never throws).
-import type { DsrInfo, LayerProto, PacketField, PacketLayer } from '../../protocol/capture';
+import type { DsrInfo, LayerProto, PacketLayer } from '../../protocol/capture';
 
 export class Truncated extends Error {
   constructor(
@@ -172,9 +172,4 @@ export function ipv6(buf: Uint8Array, off: number): string {
   const head = parts.slice(0, bestStart).join(':');
   const tail = parts.slice(bestStart + bestLen).join(':');
   return `${head}::${tail}`;
-}
-
-/** Converts the builders' mutable fields to the readonly wire type (the shapes are the same). */
-export function freezeFields(f: readonly MutableField[]): readonly PacketField[] {
-  return f;
 }

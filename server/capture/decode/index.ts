@@ -95,16 +95,6 @@ export function decodeAnnotations(p: DecodedPacket): PacketAnnotation[] {
   return out;
 }
 
-/** Format a frame as `tcpdump -X`-style hex lines (offset, 16 bytes). */
-export function hexDump(data: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < data.length; i += 16) {
-    const row = data.subarray(i, i + 16);
-    s += `${i.toString(16).padStart(4, '0')}  ${Array.from(row, (b) => b.toString(16).padStart(2, '0')).join(' ')}\n`;
-  }
-  return s;
-}
-
 export function toHex(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
 }

@@ -544,7 +544,7 @@ function transport(ctx: Ctx, proto: number, off: number, end: number, ip: IpInfo
   }
 }
 
-const ep = (addr: string, port: number, v6: boolean): string => `${addr}.${port}` + (v6 ? '' : '');
+const ep = (addr: string, port: number): string => `${addr}.${port}`;
 
 function tcp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   const L = ctx.layer('tcp', 'Transmission Control Protocol', off);
@@ -594,7 +594,7 @@ function tcp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
       .filter(([b]) => (w >> b) & 1)
       .map(([, s]) => s)
       .join('') || 'none';
-  let s = `${ep(ip.src, sport, ip.v6)} > ${ep(ip.dst, dport, ip.v6)}: Flags [${fl}], `;
+  let s = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: Flags [${fl}], `;
   s += dataLen > 0 ? `seq ${seq}:${(seq + dataLen) >>> 0}` : `seq ${seq}`;
   if ((w >> 4) & 1) s += `, ack ${ack}`;
   s += `, win ${win}`;
@@ -671,7 +671,7 @@ function udp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   L.title = `User Datagram Protocol, Src Port: ${sport}, Dst Port: ${dport}`;
   if (ulen < 8) L.bad('Length', off + 4, `UDP length ${ulen} is below the minimum 8`);
   const uend = Math.min(end, off + ulen);
-  const head = `${ep(ip.src, sport, ip.v6)} > ${ep(ip.dst, dport, ip.v6)}: `;
+  const head = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: `;
   if (ip.depth < MAX_DEPTH && (VXLAN_PORTS.has(dport) || VXLAN_PORTS.has(sport)) && uend - off >= 16) {
     ctx.summary.push(head);
     return vxlan(ctx, off + 8, uend, ip.depth);
