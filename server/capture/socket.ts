@@ -2,6 +2,7 @@
 // (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop.
 import { z } from 'zod';
 import { createBatcher } from '../gateway/batcher';
+import { handle } from '../gateway/handle';
 import type { Attach, PjSocket } from '../gateway/types';
 import {
   CAPTURE_UPLOAD_MAX_BYTES,
@@ -15,7 +16,6 @@ import {
   type CaptureInfo,
   type PacketRow,
 } from '../protocol/capture';
-import { fail, issueLine, ok, type AckFn } from '../protocol/common';
 import { serverBus } from '../sys/bus';
 import { annotateJourney } from './hop-annotate';
 import { captureManager, type Capture } from './manager';
@@ -24,22 +24,6 @@ import { CaptureError, checkFilter, listTargets, resolveTarget } from './targets
 
 /** Requests without arguments accept `{}`, `undefined` or anything else, and ignore it. */
 const NoArgs = z.unknown();
-
-/** Parse, run, ack: user errors as their one line, anything else as an internal error line. */
-function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) => Promise<T>) {
-  return (req: unknown, ack: AckFn<T>): void => {
-    if (typeof ack !== 'function') return;
-    const p = schema.safeParse(req ?? {});
-    if (!p.success) return ack(fail(issueLine(p.error)));
-    fn(p.data).then(
-      (v) => ack(ok(v)),
-      (e: unknown) =>
-        ack(
-          fail(e instanceof CaptureError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`),
-        ),
-    );
-  };
-}
 
 function connect(socket: PjSocket): void {
   const watches = new Map<string, () => void>();

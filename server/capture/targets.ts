@@ -3,12 +3,13 @@
 import { z } from 'zod';
 import { IfName, NetnsName } from '../protocol/common';
 import type { CaptureTarget } from '../protocol/capture';
+import { UserError } from '../sys/errors';
 import { exec, inNetns } from '../sys/exec';
 import { namedNamespaces } from '../topology/named';
 import { findNamespace, type NamespaceRef } from '../topology/ns-ref';
 
 /** A user mistake (unknown namespace, bad filter…): shown as is, one line, nothing started. */
-export class CaptureError extends Error {}
+export class CaptureError extends UserError {}
 
 const IpLink = z.array(
   z.object({

@@ -5,6 +5,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabScenario, LabStatus } from '../protocol/lab';
+import { UserError } from '../sys/errors';
 import { exec, execOk, inNetns } from '../sys/exec';
 import { NETNS_DIR } from '../topology/named';
 import {
@@ -22,7 +23,7 @@ import { clearState, readState, writeState, type LabState } from './state';
 
 const ECHO_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'echo-server.mjs');
 
-export class LabError extends Error {}
+export class LabError extends UserError {}
 
 export type Progress = (step: string) => void;
 

@@ -2,6 +2,7 @@
 // namespaces on the way, send the packet from inside the source namespace, and build the journey from
 // the hops as they arrive until it is complete or times out. Everything it adds is released at the end.
 import { randomInt } from 'node:crypto';
+import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
 import { findNamespace } from '../topology/ns-ref';
@@ -12,7 +13,7 @@ import { namedNamespaces } from '../topology/named';
 import { NetnsNames, resolveDestination, sourceAddressFor } from './netns';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
-export class FollowError extends Error {}
+export class FollowError extends UserError {}
 
 const PROTO_NUM: Readonly<Record<TraceProto, number>> = { icmp: 1, tcp: 6, udp: 17 };
 const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53 };
