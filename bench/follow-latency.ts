@@ -1,8 +1,8 @@
 // follow's end-to-end latency with a warm shared loader: ICMP pod-a -> pod-c and TCP pod-a -> the echo
 // ClusterIP, each `--runs` times after one warm-up. Prints one JSON line of medians (ms), so that
-// bench/side-by-side.sh can run it in two trees in alternation. Root, lab up (it brings it up).
+// bench/side-by-side.sh can run it in two trees in alternation. Root; it brings the lab up and down.
 //   flock /tmp/pj-lab.lock npx tsx bench/follow-latency.ts [--runs 15]
-import { labUp } from '../server/lab/index';
+import { labDown, labUp } from '../server/lab/index';
 import { follow, getLoader } from '../server/tracer/index';
 import { arg, median } from './common';
 
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   const icmp = await timed({ from: 'pod-a', to: 'pod-c' });
   const tcp = await timed({ from: 'pod-a', to: '10.96.0.10', proto: 'tcp', port: 80 });
   await getLoader().stop();
+  await labDown(); // leave the machine as the bench found it for the next side's run
   const r = (x: number): number => Math.round(x * 10) / 10;
   process.stdout.write(JSON.stringify({ icmpMs: r(median(icmp)), tcpMs: r(median(tcp)), runs: RUNS }) + '\n');
 }
