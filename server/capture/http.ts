@@ -39,9 +39,13 @@ function send(res: ServerResponse, code: number, text: string): void {
   res.end(text + '\n');
 }
 
-export function handleCaptureDownload(req: IncomingMessage, res: ServerResponse): boolean {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (!url.pathname.startsWith(PREFIX)) return false;
+/** `url`: the request's, already parsed by the caller (an unparsable one is not ours). */
+export function handleCaptureDownload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url = URL.parse(req.url ?? '/', 'http://localhost'),
+): boolean {
+  if (!url?.pathname.startsWith(PREFIX)) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'method not allowed');
     return true;
