@@ -178,3 +178,16 @@ export function startProc(argv: readonly string[], o: ProcOptions = {}): Proc {
     },
   };
 }
+
+/**
+ * Starts a daemon that outlives this process (the lab's echo servers: `lab down` kills them by pid).
+ * Not supervised, by design; returns its pid, or undefined if it could not start.
+ */
+export function startDetached(argv: readonly string[]): number | undefined {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error('startDetached: empty argv');
+  const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
+  child.on('error', () => undefined);
+  child.unref();
+  return child.pid;
+}
