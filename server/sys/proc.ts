@@ -3,6 +3,7 @@
 // are kept as the failure reason; the exit is reported once, after stdout is drained; and stop() asks
 // first (a signal, or EOF on stdin) and sends SIGKILL if the process lingers.
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 export type StdoutSink = { readonly lines: (line: string) => void } | { readonly bytes: (chunk: Buffer) => void };
 
@@ -104,6 +105,15 @@ function describe(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exit ${code ?? '?'}`;
 }
 
+function pipeStdout(out: Readable, sink: StdoutSink): void {
+  if ('lines' in sink) {
+    const split = lineSplitter(sink.lines);
+    out.setEncoding('utf8');
+    out.on('data', (s: string) => split.push(s));
+    out.on('end', () => split.end());
+  } else out.on('data', (b: Buffer) => sink.bytes(b));
+}
+
 export function startProc(argv: readonly string[], o: ProcOptions = {}): Proc {
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error('startProc: empty argv');
@@ -133,13 +143,7 @@ export function startProc(argv: readonly string[], o: ProcOptions = {}): Proc {
     spawnError,
   });
 
-  const sink = o.stdout;
-  if (sink && 'lines' in sink) {
-    const split = lineSplitter(sink.lines);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (s: string) => split.push(s));
-    child.stdout?.on('end', () => split.end());
-  } else if (sink) child.stdout?.on('data', (b: Buffer) => sink.bytes(b));
+  if (o.stdout && child.stdout) pipeStdout(child.stdout, o.stdout);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
     tail = (tail + s).slice(-keep);
