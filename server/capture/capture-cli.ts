@@ -61,18 +61,15 @@ export const command: Command = defineCommand(specs, usage, async ({ flags, posi
       dir,
     });
     process.stderr.write(`capturing on ${flags.iface}@${flags.netns}${filter ? ` (${filter})` : ''} -> ${path}\n`);
-    c.watch(
-      {
-        rows(rows) {
-          for (const r of rows) {
-            if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
-            else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
-          }
-        },
-        status() {},
+    c.watch({
+      rows(rows) {
+        for (const r of rows) {
+          if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
+          else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
+        }
       },
-      true,
-    );
+      status() {},
+    });
     const onSig = (): void => c.stop('interrupted');
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);

@@ -37,7 +37,7 @@ describe('capture in a process-held namespace', () => {
 
   it('captures a ping on its loopback', async () => {
     const c = await mgr.start({ netns: name, iface: 'lo', filter: 'icmp', count: 2, save: false });
-    c.watch({ rows: () => undefined, status: () => undefined }, false);
+    c.watch({ rows: () => undefined, status: () => undefined });
     const ping = spawnSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ping', '-c1', '-W1', '127.0.0.1'], {
       encoding: 'utf8',
     });

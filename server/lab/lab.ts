@@ -1,12 +1,12 @@
 // Bring the embedded lab up and down. Everything created is recorded (state.ts); anything of the same
 // name that the lab did not create makes `up` refuse before it changes anything.
-import { spawn } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabScenario, LabStatus } from '../protocol/lab';
 import { UserError } from '../sys/errors';
 import { exec, execOk, inNetns } from '../sys/exec';
+import { startDetached } from '../sys/proc';
 import { NETNS_DIR } from '../topology/named';
 import {
   BRIDGE,
@@ -85,10 +85,9 @@ async function waitListening(pid: number, port: number, timeoutMs: number): Prom
 
 function startEcho(pod: string): number {
   const argv = inNetns({ kind: 'named', name: pod }, process.execPath, [ECHO_SCRIPT, pod, String(ECHO_PORT)]);
-  const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
-  child.unref();
-  if (child.pid === undefined) throw new LabError(`could not start the echo server in ${pod}`);
-  return child.pid;
+  const pid = startDetached(argv);
+  if (pid === undefined) throw new LabError(`could not start the echo server in ${pod}`);
+  return pid;
 }
 
 /** Names of lab resources that exist but are not ours. Empty means `up` may proceed. */
