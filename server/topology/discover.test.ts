@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../protocol/topology';
 import { labUp, labSpec } from '../lab';
 import { exec, execOk } from '../sys/exec';
-import { discoverTopology, nameForInode, nameForInodeCached, watchTopology } from './index';
-import { findNamespace } from './ns-ref';
+import { discoverTopology, findNamespace, nameForInode, nameForInodeCached, watchTopology } from './index';
 
 const P = 'pjt-topo-';
 const NODE = `${P}node`;

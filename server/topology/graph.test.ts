@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Topology } from '../protocol/topology';
 import { buildNamespaces, resolvePeers, type NsCollected, type NsMeta } from './graph';
 import { parseFdb, parseIpBatch, splitBatch } from './iproute';
-import { topologyKey } from './index';
+import { topologyKey } from './cache';
 
 const fx = (f: string): string => readFileSync(join(__dirname, 'fixtures', f), 'utf8');
 
