@@ -129,7 +129,9 @@ describe('discovery on pjt-topo namespaces', () => {
     expect(sb).toMatchObject({ kind: 'pod', hostname: `${P}sandbox`, pid: sandbox?.pid });
     expect((await findNamespace(`${P}sandbox`))?.target).toEqual({ kind: 'pid', pid: sandbox?.pid });
   });
+});
 
+describe('discovery while namespaces come and go', () => {
   it('skips namespaces that vanish mid-discovery', async () => {
     for (const g of GHOSTS) await ip('netns', 'add', g);
     const running = discoverTopology();
