@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
 import { ProbeLoader } from '../server/tracer/loader';
-import { namedNamespaces } from '../server/topology/named';
+import { namedNamespaces } from '../server/topology/namespaces';
 
 const ROUNDS = arg('rounds', 5);
 const SECONDS = arg('seconds', 3);

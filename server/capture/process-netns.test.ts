@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNamespace } from '../topology/ns-ref';
+import { findNamespace } from '../topology/index';
 import { CaptureManager } from './manager';
 
 const mgr = new CaptureManager();

@@ -5,12 +5,10 @@ import { randomInt } from 'node:crypto';
 import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
-import { findNamespace } from '../topology/ns-ref';
+import { findNamespace, namedNamespaces, netnsNames, resolveDestination, sourceAddressFor } from '../topology/index';
 import { buildJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
 import type { HopEvent } from './ndjson';
-import { namedNamespaces } from '../topology/named';
-import { NetnsNames, resolveDestination, sourceAddressFor } from './netns';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
 export class FollowError extends UserError {}
@@ -72,7 +70,7 @@ async function followOnce(
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
   const filter: KernelFilter = proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
 
-  const names = new NetnsNames();
+  const names = netnsNames();
   const everyNs = await namedNamespaces();
   await names.refresh();
   // Netfilter links in the source, the destination, the host and every `ip netns` namespace: the path is

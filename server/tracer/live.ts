@@ -1,12 +1,10 @@
 // Live mode: a continuous kernel filter; each packet becomes a journey when it ends (freed) or goes
 // quiet, and journeys leave in batches. The assembler is bounded so an unfiltered trace cannot eat memory.
 import type { Journey, LiveFilter, TraceProto } from '../protocol/tracer';
-import { findNamespace } from '../topology/ns-ref';
+import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { packetHops, type NameOf } from './journey';
 import type { KernelFilter, ProbeLoader, Subscription } from './loader';
 import type { HopEvent } from './ndjson';
-import { namedNamespaces } from '../topology/named';
-import { NetnsNames } from './netns';
 
 const QUIET_NS = 250e6;
 const SWEEP_MS = 100;
@@ -107,7 +105,7 @@ export async function startLive(
     if (!ref) throw new Error(`unknown namespace "${n}"`);
     inodes.push(ref.inode);
   }
-  const names = new NetnsNames();
+  const names = netnsNames();
   await names.refresh();
   const asm = new PacketAssembler(id, names.nameOf, emit);
   let newest = 0;
