@@ -5,8 +5,9 @@ import { randomInt } from 'node:crypto';
 import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
+import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace } from '../topology/ns-ref';
-import { buildJourney, journeyComplete, type FlowKey } from './journey';
+import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
 import type { HopEvent } from './ndjson';
 import { namedNamespaces } from '../topology/named';
@@ -15,7 +16,6 @@ import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
 export class FollowError extends UserError {}
 
-const PROTO_NUM: Readonly<Record<TraceProto, number>> = { icmp: 1, tcp: 6, udp: 17 };
 const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53 };
 /** Hops can trail the generator's exit by a ring-buffer flush; wait this long before the final build. */
 const GRACE_MS = 30;
@@ -70,7 +70,8 @@ async function followOnce(
   const clientPort = randomInt(20000, 60000);
   const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
-  const filter: KernelFilter = proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
+  const filter: KernelFilter =
+    proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort };
 
   const names = new NetnsNames();
   const everyNs = await namedNamespaces();
@@ -83,7 +84,8 @@ async function followOnce(
     ...everyNs.filter((n) => n.inode !== from.inode && n.inode !== dest.ns?.inode),
   ];
 
-  const events: HopEvent[] = [];
+  // Incremental: each hop is assembled as it comes; the whole journey is built only for an update.
+  const journey = new FlowJourney(flow);
   let lastUpdate = 0;
   let updateTimer: NodeJS.Timeout | undefined;
   let generatorDone: string | undefined;
@@ -93,13 +95,11 @@ async function followOnce(
   let graceTimer: NodeJS.Timeout | undefined;
 
   const build = (pending: boolean): Journey =>
-    buildJourney(
-      events,
+    journey.build(
       {
         id,
         from: from.name,
         to: req.to,
-        flow,
         ...(dest.ns && { targetNetns: dest.ns.inode }),
         pending,
         timedOut,
@@ -110,7 +110,7 @@ async function followOnce(
     );
 
   const onHop = (h: HopEvent): void => {
-    events.push(h);
+    journey.push(h);
     if (opts.onUpdate && !updateTimer) {
       const wait = Math.max(0, lastUpdate + UPDATE_MS - Date.now());
       updateTimer = setTimeout(() => {
@@ -119,7 +119,7 @@ async function followOnce(
         opts.onUpdate?.(build(true));
       }, wait);
     }
-    if (!graceTimer && journeyComplete(build(true), from.inode)) graceTimer = setTimeout(finish, 20);
+    if (!graceTimer && journey.complete(from.inode)) graceTimer = setTimeout(finish, 20);
   };
 
   const sub = await loader.subscribe(filter, onHop);

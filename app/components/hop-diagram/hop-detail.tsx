@@ -2,16 +2,9 @@
 // Everything the kernel told us about the packet at one hop, in the order a kernel engineer reads it.
 import type { ReactNode } from 'react';
 import type { Hop } from '../../../server/protocol/tracer';
-import { DIR_LABEL, endpoint, fmtDelta } from './format';
+import { dropText, endpoint, ICMP_TYPES } from '../../../server/protocol/vocab';
+import { DIR_LABEL, fmtDelta } from './format';
 import { hopIds, type PathKind } from './test-ids';
-
-const ICMP_TYPES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'destination unreachable',
-  5: 'redirect',
-  8: 'echo request',
-  11: 'time exceeded',
-};
 
 function Row({ k, children, mono = true }: { k: string; children: ReactNode; mono?: boolean }) {
   return (
@@ -77,9 +70,7 @@ export function HopDetail({
         <div
           className={`rounded-lg border px-3 py-2 text-lg ${h.drop.isRealDrop ? 'border-red-500 bg-red-950/60 text-red-100' : 'border-slate-600 bg-slate-800 text-emerald-200'}`}
         >
-          <div className="font-bold">
-            {h.drop.isRealDrop ? `Dropped: ${h.drop.reason}` : `Ordinary end: ${h.drop.reason}`}
-          </div>
+          <div className="font-bold">{dropText(h.drop)}</div>
           {h.drop.where && <div className="font-mono text-base">at {h.drop.where}</div>}
           {h.drop.byNetfilter && <div className="text-base">by netfilter</div>}
         </div>

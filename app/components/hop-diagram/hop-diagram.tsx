@@ -5,7 +5,8 @@
 import { useCallback, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { nsDomId } from '../../../server/protocol/topology';
-import { DIR_LABEL, ellipsize, flowLine, fmtDelta, natLines } from './format';
+import { dropText, flowLine, natText } from '../../../server/protocol/vocab';
+import { DIR_LABEL, ellipsize, fmtDelta } from './format';
 import { GEOM, layoutJourney, type Arrow, type HopBox, type HopTone } from './layout';
 import { hopIds } from './test-ids';
 import { usePacketAnimation } from './use-packet-animation';
@@ -324,12 +325,10 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
             <span className="text-slate-300">{DIR_LABEL[activeBox.hop.dir]}</span>
             <span className="font-mono">{flowLine(activeBox.hop)}</span>
             <span className="font-mono text-slate-400">ttl {activeBox.hop.ttl}</span>
-            {activeBox.hop.nat && (
-              <span className="font-mono text-amber-300">{natLines(activeBox.hop.nat).join(' ')}</span>
-            )}
+            {activeBox.hop.nat && <span className="font-mono text-amber-300">{natText(activeBox.hop.nat)}</span>}
             {activeBox.hop.drop && (
               <span className={activeBox.hop.drop.isRealDrop ? 'font-bold text-red-400' : 'text-emerald-300'}>
-                {activeBox.hop.drop.isRealDrop ? `DROP ${activeBox.hop.drop.reason}` : activeBox.hop.drop.reason}
+                {dropText(activeBox.hop.drop)}
               </span>
             )}
           </>
