@@ -9,6 +9,7 @@
 // where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
 import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
+import { IPV4_RE } from './vocab';
 
 export const TraceProto = z.enum(['icmp', 'tcp', 'udp']);
 export type TraceProto = z.infer<typeof TraceProto>;
@@ -130,10 +131,7 @@ export type FollowRequest = z.input<typeof FollowRequest>;
 /** A continuous kernel-side filter; every field optional means "all IPv4". */
 export const LiveFilter = z.object({
   proto: TraceProto.optional(),
-  addr: z
-    .string()
-    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'not an IPv4 address')
-    .optional(),
+  addr: z.string().regex(IPV4_RE, 'not an IPv4 address').optional(),
   port: z.number().int().min(1).max(65535).optional(),
   /** Only namespaces with these names (empty or absent: all). */
   netns: z.array(NetnsName).max(64).optional(),

@@ -38,7 +38,8 @@ export function lanesOf(hops: readonly Hop[]): string[] {
 
 /**
  * The request reached its destination: no real drop, and a reply came back, or it reached the target
- * namespace, or (no target known) its last hop is an ordinary end of path.
+ * namespace, or (no target known) its last sighting is an arrival: an ordinary end of path, or an
+ * ingress with nothing after it (TCP frees delivered segments with __kfree_skb, which has no tracepoint).
  */
 export function deliveredOf(hops: readonly Hop[], reply: readonly Hop[] | undefined, targetNetns?: number): boolean {
   if (hops.some((h) => h.drop?.isRealDrop === true)) return false;
@@ -46,7 +47,7 @@ export function deliveredOf(hops: readonly Hop[], reply: readonly Hop[] | undefi
   if (targetNetns !== undefined)
     return hops.some((h) => h.netnsInode === targetNetns && (h.dir === 'ingress' || h.dir === 'end'));
   const last = hops[hops.length - 1];
-  return last?.dir === 'end' && last.drop?.isRealDrop === false;
+  return last?.dir === 'ingress' || (last?.dir === 'end' && last.drop?.isRealDrop === false);
 }
 
 /** What completeness needs to know of a path's last hop. */

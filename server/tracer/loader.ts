@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoaderStatus } from '../protocol/tracer';
+import { isIpv4 } from '../protocol/vocab';
 import type { NetnsTarget } from '../sys/exec';
 import { parseLoaderLine, type CodeTables, type HopEvent } from './ndjson';
 
@@ -33,8 +34,6 @@ export interface Subscription {
 type HopListener = (h: HopEvent) => void;
 type StatusListener = (s: LoaderStatus) => void;
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
 export function filterCommand(slot: number, f: KernelFilter): string {
   const parts = [`filter ${slot}`];
@@ -44,7 +43,7 @@ export function filterCommand(slot: number, f: KernelFilter): string {
     ['addr_b', f.addrB],
   ] as const) {
     if (v === undefined) continue;
-    if (!IPV4.test(v)) throw new Error(`not an IPv4 address: ${v}`);
+    if (!isIpv4(v)) throw new Error(`not an IPv4 address: ${v}`);
     parts.push(`${k}=${v}`);
   }
   if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);

@@ -2,6 +2,7 @@
 // Names come from the topology (server/topology); `ip netns` names and the host are answered locally
 // first, because a full discovery costs far more than a follow on a busy host.
 import { z } from 'zod';
+import { isIpv4 } from '../protocol/vocab';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { nameForInode, nameForInodeCached } from '../topology/index';
 import { namedNamespaces } from '../topology/named';
@@ -39,8 +40,7 @@ export class NetnsNames {
   }
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-export const isIpv4 = (s: string): boolean => IPV4.test(s);
+export { isIpv4 };
 
 const AddrJson = z.array(
   z.object({
