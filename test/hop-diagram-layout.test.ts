@@ -107,6 +107,10 @@ describe('layoutJourney on a cross-node ping pod-a -> pod-c', () => {
     close(re.end, [rt.x + rt.w, rt.y + rt.h / 2]);
     expect(rt.hop.ifname).toBe('veth-node2');
   });
+});
+
+describe('layoutJourney on a cross-node ping: ends and ids', () => {
+  const l = layoutJourney(ping);
 
   it('shows ordinary ends calmly, not as drops', () => {
     const endReq = box(l, `request:${ping.hops.length - 1}`);

@@ -90,7 +90,9 @@ describe('journey builder (recorded fixtures)', () => {
       ),
     ).toBe(true);
   });
+});
 
+describe('ends of path, loader lines and rule traces', () => {
   it('classifies ends of path', () => {
     const base = load('ping-pod-a-pod-c.ndjson')[0] as HopEvent;
     expect(classifyEnd({ ...base, hook: 'consume_skb' }).isRealDrop).toBe(false);
