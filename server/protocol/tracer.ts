@@ -97,14 +97,17 @@ export const Journey = z.object({
   from: z.string(),
   to: z.string(),
   proto: TraceProto,
-  /** The request reached its destination without a real drop (or a reply came back). */
+  /**
+   * The request reached its destination without a real drop: a reply came back, it reached the target
+   * namespace, or (no target) its last sighting was an arrival. Computed once, by the journey builder.
+   */
   delivered: z.boolean(),
   /** Still waiting for hops (live updates); false in the final answer. */
   pending: z.boolean(),
   timedOut: z.boolean(),
   hops: z.array(Hop),
   reply: z.object({ hops: z.array(Hop) }).optional(),
-  /** Namespaces in path order (request then reply), one lane each in the diagram. */
+  /** Namespaces in path order (request then reply), one lane each in the diagram; every hop's is here. */
   lanes: z.array(z.string()),
   /** The traffic generator's outcome, e.g. `ping: 1 received` or `connect: ECONNREFUSED`. */
   generator: z.string().optional(),
