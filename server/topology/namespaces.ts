@@ -5,6 +5,7 @@
 // in (createNamespaces) so tests can hand in a fake one.
 import { readdir, stat } from 'node:fs/promises';
 import type { Namespace } from '../protocol/topology';
+import { isIpv4 } from '../protocol/vocab';
 import { exec, inNetns, type ExecResult, type NetnsTarget } from '../sys/exec';
 import type { NsEntry } from './enumerate';
 import { parseLinks, parsePrimaryIpv4, parseRouteSource, type LocalIface } from './iproute';
@@ -45,8 +46,7 @@ export async function namedNamespaces(): Promise<NamespaceRef[]> {
   return [host, ...named.filter((n): n is NamespaceRef => n !== undefined)];
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-export const isIpv4 = (s: string): boolean => IPV4.test(s);
+export { isIpv4 };
 
 /** Names a user may pass: what NetnsName accepts, so nothing can walk out of NETNS_DIR. */
 const SAFE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;

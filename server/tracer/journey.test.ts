@@ -1,39 +1,10 @@
 // The journey builder on NDJSON recorded from the real probe (fixtures/), no kernel needed.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildJourney, classifyEnd, type FlowKey } from './journey';
+import { fixture, load, meta, namer } from './fixtures/load';
+import { buildJourney, classifyEnd } from './journey';
 import { parseLoaderLine, type HopEvent } from './ndjson';
 import { formatTraceLine, parseTraceOutput } from './rules';
 import { attachRules } from './follow';
-
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-function load(name: string): HopEvent[] {
-  const hops: HopEvent[] = [];
-  for (const line of fixture(name).split('\n')) {
-    if (!line) continue;
-    const r = parseLoaderLine(line);
-    if (r?.type !== 'hop') throw new Error(`bad fixture line: ${line.slice(0, 80)}`);
-    hops.push(r.hop);
-  }
-  return hops;
-}
-
-function namer(file: string): (inode: number) => string {
-  const m = JSON.parse(fixture(file)) as Record<string, string>;
-  return (i) => m[String(i)] ?? `netns:${i}`;
-}
-
-const meta = (flow: FlowKey, targetNetns?: number) => ({
-  id: 't',
-  from: 'a',
-  to: 'b',
-  flow,
-  pending: false,
-  timedOut: false,
-  durationMs: 1,
-  ...(targetNetns !== undefined && { targetNetns }),
-});
 
 describe('journey builder (recorded fixtures)', () => {
   it('cross-node ping: request and reply walk pod-a, node1, host, node2, pod-c and back', () => {
@@ -119,7 +90,9 @@ describe('journey builder (recorded fixtures)', () => {
       ),
     ).toBe(true);
   });
+});
 
+describe('ends of path, loader lines and rule traces', () => {
   it('classifies ends of path', () => {
     const base = load('ping-pod-a-pod-c.ndjson')[0] as HopEvent;
     expect(classifyEnd({ ...base, hook: 'consume_skb' }).isRealDrop).toBe(false);

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoaderStatus } from '../protocol/tracer';
+import { isIpv4 } from '../protocol/vocab';
 import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import { LoaderProcess } from './loader-process';
@@ -34,8 +35,6 @@ export interface Subscription {
 type HopListener = (h: HopEvent) => void;
 type StatusListener = (s: LoaderStatus) => void;
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
 export function filterCommand(slot: number, f: KernelFilter): string {
   const parts = [`filter ${slot}`];
@@ -45,7 +44,7 @@ export function filterCommand(slot: number, f: KernelFilter): string {
     ['addr_b', f.addrB],
   ] as const) {
     if (v === undefined) continue;
-    if (!IPV4.test(v)) throw new Error(`not an IPv4 address: ${v}`);
+    if (!isIpv4(v)) throw new Error(`not an IPv4 address: ${v}`);
     parts.push(`${k}=${v}`);
   }
   if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);

@@ -5,14 +5,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { issueLine } from '../../../server/protocol/common';
 import {
   LiveFilter,
-  type Hop,
   type Journey,
   type LiveBatch,
   type LoaderStatus,
   type TraceProto,
 } from '../../../server/protocol/tracer';
 import { useSocket } from '../../lib/socket';
-import { flowLine, outcome } from './format';
+import { flowLine, packetKind } from '../../../server/protocol/vocab';
+import { outcome } from './format';
 import { JourneyView } from './journey-view';
 import { hopIds } from './test-ids';
 import type { NsChoice } from './use-namespaces';
@@ -35,19 +35,6 @@ interface FilterForm {
 }
 
 const TONE_DOT = { ok: 'bg-emerald-400', drop: 'bg-red-500', pending: 'bg-amber-400', lost: 'bg-slate-500' } as const;
-
-const ICMP_NAMES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'unreachable',
-  8: 'echo request',
-  11: 'time exceeded',
-};
-
-/** What kind of packet, in two words: `echo reply`, `SYN,ACK`. */
-function packetKind(h: Hop): string {
-  if (h.icmp) return ICMP_NAMES[h.icmp.type] ?? `type ${h.icmp.type}`;
-  return h.tcpFlags ?? '';
-}
 
 const clock = (ms: number): string => {
   const d = new Date(ms);
