@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoaderStatus } from '../protocol/tracer';
 import type { NetnsTarget } from '../sys/exec';
-import { parseLoaderLine, type CodeTables, type HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
+import { parseLoaderLine, type CodeTables } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const RESTART_DELAY_MS = 300;
@@ -91,8 +92,8 @@ export class ProbeLoader {
     private readonly path = LOADER_PATH,
     /** Stop the loader (and detach everything) this long after the last subscriber leaves. */
     private readonly idleMs = 15_000,
-    /** Loader arguments: columnar batches (several times cheaper to parse); benchmarks add `--discard`. */
-    private readonly args: readonly string[] = ['--batch'],
+    /** Loader arguments: benchmarks pass `--discard`. */
+    private readonly args: readonly string[] = [],
   ) {}
 
   onStatus(fn: StatusListener): () => void {
@@ -207,14 +208,11 @@ export class ProbeLoader {
       return;
     }
     switch (rec.type) {
-      case 'hop':
-        this.dispatch(rec.hop);
-        return;
       case 'hops':
         for (const h of rec.hops) this.dispatch(h);
         return;
       case 'ready':
-        if (rec.layoutError || (this.args.includes('--batch') && !rec.tables)) {
+        if (rec.layoutError || !rec.tables) {
           // Its batches would all be unreadable: refuse it rather than trace nothing in silence.
           const why = rec.layoutError ?? 'probe loader did not declare its event layout: rebuild with `make -C probes`';
           this.stopping = true;
