@@ -213,5 +213,7 @@ describe('packed batches (recorded)', () => {
     expect(r?.type === 'ready' && r.tables).toBeFalsy();
     const gone = parseLoaderLine(ready.replace('"skb":[', '"skb_gone":['));
     expect(gone).toMatchObject({ layoutError: expect.stringMatching(/no field skb/) });
+    const renamed = parseLoaderLine(ready.replace('"nf_nat"', '"nf_nat_v2"'));
+    expect(renamed).toMatchObject({ layoutError: expect.stringMatching(/probe names "nf_nat_v2", unknown here/) });
   });
 });

@@ -273,6 +273,11 @@ function decoder(
   };
 }
 
+/** A name the loader declares that this server lacks: it was built from another event.h. ("" is a code
+ * with no name.) */
+const unknownName = (got: readonly string[], known: readonly string[]): string | undefined =>
+  got.find((n) => n !== '' && !known.includes(n));
+
 function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layoutError?: string } {
   if (!l.layout || !l.hook_names || !l.dir_names || !l.nf_hook_names) return {};
   const layout = checkLayout(l.layout);
@@ -280,6 +285,12 @@ function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layou
   const hooks = l.hook_names.map((h) => HookNameSchema.safeParse(h).data);
   const dirs = l.dir_names.map((d) => DirSchema.safeParse(d).data);
   const nfHooks = l.nf_hook_names.map((h) => NfHookSchema.safeParse(h).data);
+  const unknown =
+    unknownName(l.hook_names, HOOK_NAMES) ??
+    unknownName(l.dir_names, DIR_NAMES) ??
+    unknownName(l.nf_hook_names, NF_HOOK_NAMES);
+  if (unknown !== undefined)
+    return { layoutError: `probe names "${unknown}", unknown here: rebuild with \`make -C probes\`` };
   const reasons = l.reason_names ?? [];
   const nfPrios = new Map((l.nf_prios ?? []).map(([code, hook, prio]) => [code * 8 + hook, prio]));
   return {
