@@ -9,6 +9,7 @@
 // where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
 import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
+import { NF_HOOK_NAMES } from './probe-names';
 import { IPV4_RE } from './vocab';
 
 export const TraceProto = z.enum(['icmp', 'tcp', 'udp']);
@@ -17,7 +18,7 @@ export type TraceProto = z.infer<typeof TraceProto>;
 export const HopDir = z.enum(['egress', 'ingress', 'end']);
 export type HopDir = z.infer<typeof HopDir>;
 
-export const NfHook = z.enum(['PRE_ROUTING', 'LOCAL_IN', 'FORWARD', 'LOCAL_OUT', 'POST_ROUTING']);
+export const NfHook = z.enum(NF_HOOK_NAMES);
 export type NfHook = z.infer<typeof NfHook>;
 
 /** One netfilter hook the packet crossed in this namespace, seen by BPF netfilter links. */

@@ -6,7 +6,7 @@ import { PacketAssembler } from './assembler';
 import { load, meta, namer, RECORDED } from './fixtures/load';
 import { buildJourney, FlowJourney, journeyComplete, lanesOf } from './journey';
 import { LiveJourneys } from './live';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 
 function live(events: readonly HopEvent[], nameOf: (i: number) => string): Journey[] {
   const out: Journey[] = [];

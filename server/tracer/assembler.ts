@@ -1,6 +1,6 @@
 // The one packet assembler: hop events in, packets (one skb's life) out. Follow, live and the offline
 // builder all feed it, so a packet is cut the same way wherever it is drawn. Pure: fixtures test it.
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 
 /** Who sent the traffic, to tell request from reply. Live mode knows neither. */
 export interface FlowSide {

@@ -9,7 +9,7 @@ import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames, resolveDestination, sourceAddressFor } from '../topology/index';
 import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
 export class FollowError extends UserError {}

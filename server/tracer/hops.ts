@@ -3,7 +3,7 @@
 import type { Drop, Hop, Nat, NfHook, NfStep } from '../protocol/tracer';
 import { endpoint, protoName, tcpFlagString } from '../protocol/vocab';
 import { classifyEnd, isDevice, isNf, isTerminal, type Packet } from './assembler';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 
 export type NameOf = (inode: number) => string;
 

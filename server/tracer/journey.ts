@@ -6,7 +6,7 @@ import type { Hop, Journey, TraceProto } from '../protocol/tracer';
 import { protoName } from '../protocol/vocab';
 import { classifyEnd, isDevice, isNf, isTerminal, PacketAssembler, type FlowSide, type Packet } from './assembler';
 import { packetHops, type NameOf } from './hops';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 
 export { assemblePackets, classifyEnd, direction, type Packet } from './assembler';
 export { packetHops, type NameOf } from './hops';

@@ -6,7 +6,7 @@ import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
 import type { KernelFilter, ProbeLoader, Subscription } from './loader';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 
 const QUIET_NS = 250e6;
 const SWEEP_MS = 100;

@@ -9,8 +9,9 @@ import type { LoaderStatus } from '../protocol/tracer';
 import { isIpv4 } from '../protocol/vocab';
 import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
+import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
-import { parseLoaderLine, type CodeTables, type HopEvent } from './ndjson';
+import { parseLoaderLine, type CodeTables } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
@@ -89,8 +90,8 @@ export class ProbeLoader {
     path = LOADER_PATH,
     /** Stop the loader (and detach everything) this long after the last subscriber leaves; 0: never. */
     idleMs = 15_000,
-    /** Loader arguments: columnar batches (several times cheaper to parse); benchmarks add `--discard`. */
-    private readonly args: readonly string[] = ['--batch'],
+    /** Loader arguments: benchmarks pass `--discard`. */
+    private readonly args: readonly string[] = [],
   ) {
     this.proc = new LoaderProcess(path, args, {
       line: (l) => this.onLine(l),
@@ -162,14 +163,11 @@ export class ProbeLoader {
       return;
     }
     switch (rec.type) {
-      case 'hop':
-        this.dispatch(rec.hop);
-        return;
       case 'hops':
         for (const h of rec.hops) this.dispatch(h);
         return;
       case 'ready':
-        if (rec.layoutError || (this.args.includes('--batch') && !rec.tables)) {
+        if (rec.layoutError || !rec.tables) {
           // Its batches would all be unreadable: refuse it rather than trace nothing in silence.
           const why = rec.layoutError ?? 'probe loader did not declare its event layout: rebuild with `make -C probes`';
           void this.proc.stop();
