@@ -201,8 +201,7 @@ function decoder(
   const { ts_ns, skb, netns, ifindex, mask, reason, saddr, daddr, sport, dport, ip_id, tot_len } = L;
   const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
   const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
-  const linkHooks: readonly string[] = NETFILTER_LINK_HOOKS;
-  const nfLinks = hooks.map((h) => h !== undefined && linkHooks.includes(h));
+  const nfLinks = hooks.map((h) => h !== undefined && (NETFILTER_LINK_HOOKS as readonly string[]).includes(h));
   // Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once).
   const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
   const name = (buf: Buffer, dv: DataView, o: number): string => {
