@@ -5,5 +5,6 @@ export { getLoader, ProbeLoader, LOADER_PATH, type KernelFilter, type Subscripti
 export { PacketAssembler } from './assembler';
 export { startLive, LiveJourneys, type LiveSession } from './live';
 export { formatJourney } from './format';
-export { parseLoaderLine, type HopEvent, type LoaderRecord } from './ndjson';
+export { decodeRecording, parseLoaderLine, type LoaderRecord } from './ndjson';
+export type { HopEvent } from './hop-event';
 export { attach } from './socket';

@@ -7,8 +7,6 @@ import { DIR_NAMES, HOOK_NAMES, NETFILTER_LINK_HOOKS, NF_HOOK_NAMES } from '../p
 import { EVENT_FIELDS } from './event-fields';
 import type { HookName, HopEvent, NfHookName, ProbeDir } from './hop-event';
 
-export type { HookName, HopEvent } from './hop-event';
-
 const HookNameSchema = z.enum(HOOK_NAMES);
 const DirSchema = z.enum(DIR_NAMES);
 const NfHookSchema = z.enum(NF_HOOK_NAMES);
