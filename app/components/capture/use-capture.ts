@@ -1,7 +1,7 @@
 'use client';
 // The capture panel's socket wiring: one active capture at a time in this view (others keep running on
 // the server), rows appended from batched `capture:packets` arrays.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import {
   CAPTURE_UPLOAD_MAX_BYTES,
   type CaptureInfo,
@@ -12,6 +12,7 @@ import {
 } from '../../../server/protocol/capture';
 import type { Ack } from '../../../server/protocol/common';
 import { useSocket } from '../../lib/socket';
+import { useSubscribe } from '../../lib/subscribe';
 
 /** Rows kept in the browser; the server keeps more and the file keeps all. */
 const MAX_ROWS = 5000;
@@ -53,42 +54,33 @@ export function useCapture(): CaptureView {
     socket.emit('capture:list', {}, (r) => r.ok && setSaved(r.value.saved));
   }, [socket]);
 
-  useEffect(() => {
-    const onPackets = (m: { id: string; rows: readonly PacketRow[]; dropped: number }) => {
-      if (m.id !== current.current) return;
-      setRows((xs) => {
-        const next = xs.concat(m.rows);
-        return next.length > MAX_ROWS ? next.slice(next.length - MAX_ROWS) : next;
-      });
-      if (m.dropped) setUiDropped((d) => d + m.dropped);
-    };
-    const onStatus = (i: CaptureInfo) => {
-      if (i.id !== current.current) return;
-      setInfo(i);
-      if (i.state === 'stopped' || i.state === 'failed') refreshSaved();
-    };
-    const onConnect = () => {
+  useSubscribe({
+    on: {
+      'capture:packets': (m) => {
+        if (m.id !== current.current) return;
+        setRows((xs) => {
+          const next = xs.concat(m.rows);
+          return next.length > MAX_ROWS ? next.slice(next.length - MAX_ROWS) : next;
+        });
+        if (m.dropped) setUiDropped((d) => d + m.dropped);
+      },
+      'capture:status': (i) => {
+        if (i.id !== current.current) return;
+        setInfo(i);
+        if (i.state === 'stopped' || i.state === 'failed') refreshSaved();
+      },
+    },
+    subscribe: (s) => {
       refreshTargets();
       refreshSaved();
       // Re-attach after a reconnect: the capture kept running (and saving) on the server.
       if (current.current)
-        socket.emit(
-          'capture:watch',
-          { id: current.current },
-          (r) => r.ok && (setInfo(r.value.info), setRows(r.value.rows)),
-        );
-    };
-    socket.on('capture:packets', onPackets);
-    socket.on('capture:status', onStatus);
-    socket.on('connect', onConnect);
-    if (socket.connected) onConnect();
-    return () => {
-      socket.off('capture:packets', onPackets);
-      socket.off('capture:status', onStatus);
-      socket.off('connect', onConnect);
-      if (current.current) socket.emit('capture:unwatch', { id: current.current }, () => undefined);
-    };
-  }, [socket, refreshTargets, refreshSaved]);
+        s.emit('capture:watch', { id: current.current }, (r) => r.ok && (setInfo(r.value.info), setRows(r.value.rows)));
+    },
+    unsubscribe: (s) => {
+      if (current.current) s.emit('capture:unwatch', { id: current.current }, () => undefined);
+    },
+  });
 
   const show = useCallback(
     (i: CaptureInfo, rs: readonly PacketRow[]) => {

@@ -1,8 +1,13 @@
 'use client';
-import { useEffect, useState } from 'react';
-import type { LabNamespace, LabStatus } from '../../../server/protocol/lab';
+import { useState } from 'react';
+import { LabStatus, type LabNamespace } from '../../../server/protocol/lab';
+import { request } from '../../lib/request';
 import { useSocket } from '../../lib/socket';
+import { useSubscribe } from '../../lib/subscribe';
+import { useWatch, watchStore } from '../../lib/watch';
 import { labIds } from './test-ids';
+
+const RUN_TIMEOUT_MS = 5 * 60_000;
 
 function NsCard({ ns }: { ns: LabNamespace }) {
   return (
@@ -26,37 +31,25 @@ function NsCard({ ns }: { ns: LabNamespace }) {
 
 /** The lab at a glance: host bridge, the two nodes and the pods hanging off each, plus the echo service. */
 export function LabPanel() {
-  const { socket, state } = useSocket();
-  const [status, setStatus] = useState<LabStatus | undefined>();
+  const { state } = useSocket();
+  const { state: status, error: watchError } = useWatch('lab');
   const [busy, setBusy] = useState<'up' | 'down' | undefined>();
   const [steps, setSteps] = useState<string[]>([]);
-  const [error, setError] = useState<string | undefined>();
+  const [runError, setRunError] = useState<string | undefined>();
+  const error = runError ?? watchError;
+  const socket = useSubscribe({ on: { 'lab:progress': (step) => setSteps((xs) => [...xs.slice(-5), step]) } });
 
   const run = (action: 'up' | 'down') => {
     setBusy(action);
     setSteps([]);
-    setError(undefined);
-    socket.emit('lab:run', { action }, (r) => {
+    setRunError(undefined);
+    // Up or down can take a while (namespaces, veths, iptables): the server answers when it is done.
+    void request(socket, 'lab:run', { action }, LabStatus, { timeoutMs: RUN_TIMEOUT_MS }).then((r) => {
       setBusy(undefined);
-      if (r.ok) setStatus(r.value);
-      else setError(r.error);
+      if (r.ok) watchStore('lab').set(r.value);
+      else setRunError(r.error);
     });
   };
-
-  useEffect(() => {
-    const onStatus = (s: LabStatus) => setStatus(s);
-    const onProgress = (step: string) => setSteps((xs) => [...xs.slice(-5), step]);
-    socket.on('lab:progress', onProgress);
-    socket.on('lab:status', onStatus);
-    const watch = () => socket.emit('lab:watch');
-    socket.on('connect', watch);
-    if (socket.connected) watch();
-    return () => {
-      socket.off('lab:status', onStatus);
-      socket.off('lab:progress', onProgress);
-      socket.off('connect', watch);
-    };
-  }, [socket]);
 
   if (!status) {
     return (
