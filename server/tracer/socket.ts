@@ -37,25 +37,9 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
     if (running.has(id)) throw new UserError(`trace id "${id}" is already in use by a running trace`);
     running.add(id);
   };
-
   socket.on(
     'tracer:follow',
-    handle(FollowRequest, async (req) => {
-      if (req.id) claim(req.id);
-      // Only the newest partial journey matters; the batcher keeps emits to one per 50 ms.
-      const batch = createBatcher<Journey>((items) => {
-        const last = items[items.length - 1];
-        if (last) socket.emit('tracer:journeys', [last]);
-      });
-      try {
-        const j = await follow(req, { loader, onUpdate: (p) => batch.push(p) });
-        serverBus.emit('tracer:journey', j);
-        return j;
-      } finally {
-        batch.stop();
-        if (req.id) running.delete(req.id);
-      }
-    }),
+    followHandler(socket, loader, claim, (id) => running.delete(id)),
   );
 
   socket.on(
@@ -108,5 +92,29 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
   // The subscriber's life bounds the trace: a closed tab stops its filters and netfilter links.
   socket.on('disconnect', () => {
     for (const s of [...live.values()]) void s.stop();
+  });
+}
+
+/** `tracer:follow`: partial journeys (the newest, one emit per 50 ms at most), the final one in the ack. */
+function followHandler(
+  socket: PjSocket,
+  loader: ProbeLoader,
+  claim: (id: string) => void,
+  release: (id: string) => void,
+) {
+  return handle(FollowRequest, async (req) => {
+    if (req.id) claim(req.id);
+    const batch = createBatcher<Journey>((items) => {
+      const last = items[items.length - 1];
+      if (last) socket.emit('tracer:journeys', [last]);
+    });
+    try {
+      const j = await follow(req, { loader, onUpdate: (p) => batch.push(p) });
+      serverBus.emit('tracer:journey', j);
+      return j;
+    } finally {
+      batch.stop();
+      if (req.id) release(req.id);
+    }
   });
 }

@@ -89,30 +89,7 @@ export function LiveForm({
         />
       </label>
       <NamespacePicks form={form} onChange={onChange} namespaces={namespaces} running={running} />
-      <div className="ml-auto flex gap-2">
-        {running ? (
-          // Distinct keys: reusing one <button> would turn it into "submit" mid-click and restart the trace.
-          <button
-            key="stop"
-            type="button"
-            data-testid={hopIds.liveStop}
-            onClick={onStop}
-            className="rounded-lg bg-red-600 px-6 py-2 text-xl font-bold text-white hover:bg-red-500"
-          >
-            ■ Stop
-          </button>
-        ) : (
-          <button
-            key="start"
-            type="submit"
-            data-testid={hopIds.liveStart}
-            disabled={starting}
-            className="rounded-lg bg-emerald-600 px-6 py-2 text-xl font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
-          >
-            {starting ? 'Starting…' : '● Go live'}
-          </button>
-        )}
-      </div>
+      <LiveButtons running={running} starting={starting} onStop={onStop} />
     </form>
   );
 }
@@ -150,6 +127,35 @@ function NamespacePicks({
         </button>
       ))}
       {form.netns.length === 0 && <span className="text-base text-slate-500">(all namespaces)</span>}
+    </div>
+  );
+}
+
+function LiveButtons({ running, starting, onStop }: { running: boolean; starting: boolean; onStop: () => void }) {
+  return (
+    <div className="ml-auto flex gap-2">
+      {running ? (
+        // Distinct keys: reusing one <button> would turn it into "submit" mid-click and restart the trace.
+        <button
+          key="stop"
+          type="button"
+          data-testid={hopIds.liveStop}
+          onClick={onStop}
+          className="rounded-lg bg-red-600 px-6 py-2 text-xl font-bold text-white hover:bg-red-500"
+        >
+          ■ Stop
+        </button>
+      ) : (
+        <button
+          key="start"
+          type="submit"
+          data-testid={hopIds.liveStart}
+          disabled={starting}
+          className="rounded-lg bg-emerald-600 px-6 py-2 text-xl font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
+        >
+          {starting ? 'Starting…' : '● Go live'}
+        </button>
+      )}
     </div>
   );
 }

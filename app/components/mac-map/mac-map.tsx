@@ -141,13 +141,7 @@ export function MacMapView({
         counts={counts}
         durationMs={topo?.durationMs ?? 0}
       />
-      {topo && topo.warnings.length > 0 && (
-        <div className="border-b border-amber-700/50 bg-amber-950/40 px-5 py-2 text-base text-amber-200">
-          {topo.warnings.slice(0, 3).map((w) => (
-            <div key={w}>⚠ {w}</div>
-          ))}
-        </div>
-      )}
+      {topo && <Warnings warnings={topo.warnings} />}
       <div className="flex min-h-0 flex-1">
         <svg
           ref={svgRef}
@@ -186,6 +180,18 @@ export function MacMapView({
           )}
         </aside>
       </div>
+    </div>
+  );
+}
+
+/** What discovery could not do (e.g. the Docker socket exists but cannot be read); the first three. */
+function Warnings({ warnings }: { warnings: readonly string[] }) {
+  if (warnings.length === 0) return null;
+  return (
+    <div className="border-b border-amber-700/50 bg-amber-950/40 px-5 py-2 text-base text-amber-200">
+      {warnings.slice(0, 3).map((w) => (
+        <div key={w}>⚠ {w}</div>
+      ))}
     </div>
   );
 }

@@ -112,7 +112,6 @@ function IfaceRow({
   onSelect: (s: Selection) => void;
 }) {
   const bridge = iface.kind === 'bridge';
-  const v4 = iface.addrs.find((a) => !a.includes(':'));
   const down = !iface.up || iface.state === 'DOWN' || iface.state === 'LOWERLAYERDOWN';
   const fill = lit ? '#78350f' : selected ? '#334155' : bridge ? '#3b2a0a' : '#0f172a';
   const stroke = lit ? '#fbbf24' : selected ? '#f8fafc' : isPeer ? '#e2e8f0' : bridge ? '#f59e0b' : '#334155';
@@ -147,28 +146,7 @@ function IfaceRow({
         strokeWidth={lit || selected ? 2.5 : 1}
       />
       <circle cx={x + 12} cy={y + ROW_H / 2} r={5} fill={down ? '#ef4444' : '#22c55e'} />
-      <text x={x + 24} y={y + 20} fontSize={16} fontWeight={600} fill={bridge ? '#fcd34d' : '#f1f5f9'}>
-        {iface.name}
-      </text>
-      {v4 && (
-        <text
-          x={x + w - 8}
-          y={y + 20}
-          fontSize={14}
-          textAnchor="end"
-          fill="#7dd3fc"
-          fontFamily="DejaVu Sans Mono, monospace"
-        >
-          {v4}
-        </text>
-      )}
-      <text x={x + 24} y={y + 40} fontSize={13.5} fill="#cbd5e1" fontFamily="DejaVu Sans Mono, monospace">
-        {iface.mac || '—'}
-      </text>
-      <text x={x + w - 8} y={y + 40} fontSize={12.5} textAnchor="end" fill="#94a3b8">
-        {iface.kind}
-        {iface.master ? ` · ${iface.master}` : ''}
-      </text>
+      <IfaceText iface={iface} x={x} y={y} w={w} bridge={bridge} />
       <title>{`${netns}/${iface.name} ${iface.mac} ${iface.addrs.join(' ')}`}</title>
     </g>
   );
@@ -203,5 +181,36 @@ export function Cable({
       <circle cx={c.a.x} cy={c.a.y} r={5} fill="#94a3b8" />
       <circle cx={c.b.x} cy={c.b.y} r={5} fill="#94a3b8" />
     </g>
+  );
+}
+
+/** An interface row's words: name and IPv4 address, then MAC and kind (and bridge). */
+function IfaceText({ iface, x, y, w, bridge }: { iface: Iface; x: number; y: number; w: number; bridge: boolean }) {
+  const v4 = iface.addrs.find((a) => !a.includes(':'));
+  return (
+    <>
+      <text x={x + 24} y={y + 20} fontSize={16} fontWeight={600} fill={bridge ? '#fcd34d' : '#f1f5f9'}>
+        {iface.name}
+      </text>
+      {v4 && (
+        <text
+          x={x + w - 8}
+          y={y + 20}
+          fontSize={14}
+          textAnchor="end"
+          fill="#7dd3fc"
+          fontFamily="DejaVu Sans Mono, monospace"
+        >
+          {v4}
+        </text>
+      )}
+      <text x={x + 24} y={y + 40} fontSize={13.5} fill="#cbd5e1" fontFamily="DejaVu Sans Mono, monospace">
+        {iface.mac || '—'}
+      </text>
+      <text x={x + w - 8} y={y + 40} fontSize={12.5} textAnchor="end" fill="#94a3b8">
+        {iface.kind}
+        {iface.master ? ` · ${iface.master}` : ''}
+      </text>
+    </>
   );
 }
