@@ -6,27 +6,44 @@ import { captureIds } from './test-ids';
 import type { CaptureForm } from './use-capture-form';
 import type { CaptureView } from './use-capture';
 
+/** A labelled select; a value not among the options (arriving from the map before the targets) stays shown. */
+function Pick(p: {
+  label: string;
+  testId: string;
+  value: string;
+  options: readonly { value: string; text: string }[];
+  onChange: (v: string) => void;
+}) {
+  return (
+    <label className="flex flex-col">
+      <span className="text-sm uppercase tracking-wide text-slate-400">{p.label}</span>
+      <select
+        data-testid={p.testId}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        className="rounded border border-slate-600 bg-slate-900 px-3 py-2"
+      >
+        {p.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.text}
+          </option>
+        ))}
+        {p.value && !p.options.some((o) => o.value === p.value) && <option value={p.value}>{p.value}</option>}
+      </select>
+    </label>
+  );
+}
+
 function TargetPicker({ cap, form }: { cap: CaptureView; form: CaptureForm }) {
   return (
     <>
-      <label className="flex flex-col">
-        <span className="text-sm uppercase tracking-wide text-slate-400">namespace</span>
-        <select
-          data-testid={captureIds.netns}
-          value={form.netns}
-          onChange={(e) => form.setNetns(e.target.value)}
-          className="rounded border border-slate-600 bg-slate-900 px-3 py-2"
-        >
-          {cap.targets.map((t) => (
-            <option key={t.netns} value={t.netns}>
-              {t.netns}
-            </option>
-          ))}
-          {form.netns && !cap.targets.some((t) => t.netns === form.netns) && (
-            <option value={form.netns}>{form.netns}</option>
-          )}
-        </select>
-      </label>
+      <Pick
+        label="namespace"
+        testId={captureIds.netns}
+        value={form.netns}
+        options={cap.targets.map((t) => ({ value: t.netns, text: t.netns }))}
+        onChange={form.setNetns}
+      />
       <button
         onClick={cap.refreshTargets}
         title="re-read namespaces and interfaces"
@@ -35,25 +52,13 @@ function TargetPicker({ cap, form }: { cap: CaptureView; form: CaptureForm }) {
       >
         ↻
       </button>
-      <label className="flex flex-col">
-        <span className="text-sm uppercase tracking-wide text-slate-400">interface</span>
-        <select
-          data-testid={captureIds.iface}
-          value={form.iface}
-          onChange={(e) => form.setIface(e.target.value)}
-          className="rounded border border-slate-600 bg-slate-900 px-3 py-2"
-        >
-          {form.ifaces.map((i) => (
-            <option key={i.name} value={i.name}>
-              {i.name} ({i.kind}
-              {i.up ? '' : ', down'})
-            </option>
-          ))}
-          {form.iface && !form.ifaces.some((i) => i.name === form.iface) && (
-            <option value={form.iface}>{form.iface}</option>
-          )}
-        </select>
-      </label>
+      <Pick
+        label="interface"
+        testId={captureIds.iface}
+        value={form.iface}
+        options={form.ifaces.map((i) => ({ value: i.name, text: `${i.name} (${i.kind}${i.up ? '' : ', down'})` }))}
+        onChange={form.setIface}
+      />
     </>
   );
 }

@@ -22,8 +22,6 @@ export function toFilter(f: FilterForm): unknown {
   };
 }
 
-const INPUT = 'rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono';
-
 export function LiveForm({
   form,
   onChange,
@@ -64,30 +62,23 @@ export function LiveForm({
           <option value="udp">udp</option>
         </select>
       </label>
-      <label className="flex items-center gap-2">
-        <span className="text-slate-400">address</span>
-        <input
-          data-testid={hopIds.liveAddr}
-          value={form.addr}
-          disabled={running}
-          onChange={(e) => onChange({ ...form, addr: e.target.value })}
-          placeholder="any"
-          spellCheck={false}
-          className={`w-44 ${INPUT}`}
-        />
-      </label>
-      <label className="flex items-center gap-2">
-        <span className="text-slate-400">port</span>
-        <input
-          data-testid={hopIds.livePort}
-          value={form.port}
-          disabled={running}
-          inputMode="numeric"
-          onChange={(e) => onChange({ ...form, port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
-          placeholder="any"
-          className={`w-24 ${INPUT}`}
-        />
-      </label>
+      <FilterInput
+        label="address"
+        testId={hopIds.liveAddr}
+        value={form.addr}
+        disabled={running}
+        width="w-44"
+        onChange={(addr) => onChange({ ...form, addr })}
+      />
+      <FilterInput
+        label="port"
+        testId={hopIds.livePort}
+        value={form.port}
+        disabled={running}
+        width="w-24"
+        numeric
+        onChange={(v) => onChange({ ...form, port: v.replace(/[^0-9]/g, '').slice(0, 5) })}
+      />
       <NamespacePicks form={form} onChange={onChange} namespaces={namespaces} running={running} />
       <LiveButtons running={running} starting={starting} onStop={onStop} />
     </form>
@@ -157,5 +148,31 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
         </button>
       )}
     </div>
+  );
+}
+
+/** A labelled text field of the filter; empty means "any". */
+function FilterInput(p: {
+  label: string;
+  testId: string;
+  value: string;
+  disabled: boolean;
+  width: 'w-44' | 'w-24';
+  numeric?: boolean;
+  onChange: (v: string) => void;
+}) {
+  return (
+    <label className="flex items-center gap-2">
+      <span className="text-slate-400">{p.label}</span>
+      <input
+        data-testid={p.testId}
+        value={p.value}
+        disabled={p.disabled}
+        {...(p.numeric ? { inputMode: 'numeric' as const } : { spellCheck: false })}
+        onChange={(e) => p.onChange(e.target.value)}
+        placeholder="any"
+        className={`${p.width} rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono`}
+      />
+    </label>
   );
 }
