@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
 import { ProbeLoader } from '../server/tracer/loader';
-import { namedNamespaces } from '../server/topology/named';
+import { namedNamespaces } from '../server/topology/namespaces';
 
 const ROUNDS = arg('rounds', 5);
 const SECONDS = arg('seconds', 3);
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     // Traced, unfiltered, the loader consuming the ring buffers and discarding: what the probe costs
     // without the server (a fresh loader per round, so it is not attached during the other modes).
     unfilteredProbe: async () => {
-      const discard = new ProbeLoader(undefined, 0, ['--batch', '--discard']);
+      const discard = new ProbeLoader(undefined, 0, ['--discard']);
       await discard.ensureStarted();
       const nf = await discard.attachNetfilter(every);
       const s0 = await discard.stats();

@@ -1,7 +1,7 @@
 // The server's cost to take in the loader's packed batches, without the kernel or another process in the
-// way: the recorded batch (server/tracer/fixtures/ping-batch.ndjson, 22 hops) repeated into lines of
-// ~4,400 hops, as a busy 2 ms drain prints them, parsed with parseLoaderLine. Beside it, the floor any
-// decoder pays for this wire format: JSON.parse of the line plus the base64 decode.
+// way: the recorded ping's hops (server/tracer/fixtures/ping-pod-a-pod-c.ndjson, 60 hops) repeated into
+// lines of ~4,400 hops, as a busy 2 ms drain prints them, parsed with parseLoaderLine. Beside it, the
+// floor any decoder pays for this wire format: JSON.parse of the line plus the base64 decode.
 //   npx tsx bench/tracer-decode.ts [--lines 100] [--runs 9]
 import { readFileSync } from 'node:fs';
 import { parseLoaderLine } from '../server/tracer/ndjson';
@@ -9,22 +9,36 @@ import { arg, median } from './common';
 
 const LINES = arg('lines', 100);
 const RUNS = arg('runs', 9);
-const REPEAT = 200;
+const HOPS_PER_LINE = 4400;
 
-const recorded = readFileSync(new URL('../server/tracer/fixtures/ping-batch.ndjson', import.meta.url), 'utf8')
+type Batch = { n: number; data: string; loc?: [number, string][] };
+const [readyLine, ...batchLines] = readFileSync(
+  new URL('../server/tracer/fixtures/ping-pod-a-pod-c.ndjson', import.meta.url),
+  'utf8',
+)
   .split('\n')
   .filter(Boolean);
-const ready = parseLoaderLine(recorded[0] as string);
+const ready = parseLoaderLine(readyLine ?? '');
 if (ready?.type !== 'ready' || !ready.tables) throw new Error('fixture has no ready record with tables');
 const tables = ready.tables;
-const batch = JSON.parse(recorded[1] as string) as { n: number; data: string; loc?: [number, string][] };
-const events = Buffer.from(batch.data, 'base64');
-const n = batch.n * REPEAT;
+// Every recorded batch as one run of events, then repeated.
+const batches = batchLines.map((l) => JSON.parse(l) as Batch);
+const recorded: Batch = {
+  n: batches.reduce((a, b) => a + b.n, 0),
+  data: Buffer.concat(batches.map((b) => Buffer.from(b.data, 'base64'))).toString('base64'),
+  loc: batches.flatMap((b, k) => {
+    const before = batches.slice(0, k).reduce((a, x) => a + x.n, 0);
+    return (b.loc ?? []).map(([i, s]): [number, string] => [before + i, s]);
+  }),
+};
+const repeat = Math.max(1, Math.round(HOPS_PER_LINE / recorded.n));
+const events = Buffer.from(recorded.data, 'base64');
+const n = recorded.n * repeat;
 const line = JSON.stringify({
   type: 'hops',
   n,
-  data: Buffer.concat(Array.from({ length: REPEAT }, () => events)).toString('base64'),
-  loc: Array.from({ length: REPEAT }, (_, r) => (batch.loc ?? []).map(([i, s]) => [r * batch.n + i, s])).flat(),
+  data: Buffer.concat(Array.from({ length: repeat }, () => events)).toString('base64'),
+  loc: Array.from({ length: repeat }, (_, r) => (recorded.loc ?? []).map(([i, s]) => [r * recorded.n + i, s])).flat(),
 });
 const lines = Array.from({ length: LINES }, () => line);
 
@@ -54,7 +68,7 @@ process.stdout.write(
   [
     '### Server decode of packed batches (no kernel)',
     '',
-    `Command: \`npx tsx bench/tracer-decode.ts --lines ${LINES} --runs ${RUNS}\`. ${LINES} lines of ${n.toLocaleString('en')} hops (the recorded ICMP batch repeated), medians of ${RUNS} runs.`,
+    `Command: \`npx tsx bench/tracer-decode.ts --lines ${LINES} --runs ${RUNS}\`. ${LINES} lines of ${n.toLocaleString('en')} hops (the recorded ping's hops repeated), medians of ${RUNS} runs.`,
     '',
     '| per hop | time |',
     '|---|---|',

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   );
   await sleep(500);
   const loader = new ProbeLoader(undefined, 0);
-  const discard = new ProbeLoader(undefined, 0, ['--batch', '--discard']);
+  const discard = new ProbeLoader(undefined, 0, ['--discard']);
   await loader.ensureStarted();
   await discard.ensureStarted();
 

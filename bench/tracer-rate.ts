@@ -7,7 +7,7 @@
 import { labUp } from '../server/lab';
 import { arg, median, run } from './common';
 import { ProbeLoader } from '../server/tracer/loader';
-import { namedNamespaces } from '../server/topology/named';
+import { namedNamespaces } from '../server/topology/namespaces';
 
 const SECONDS = arg('seconds', 3);
 const ROUNDS = arg('rounds', 3);

@@ -1,58 +1,86 @@
-/* The one definition of what the probe reports per hop, shared by journey.bpf.c and loader.c.
- * The loader prints each field as snake_case NDJSON; server/protocol/tracer.ts parses exactly that. */
+/* The one definition of what the probe reports per hop, shared by journey.bpf.c and loader.c, and the
+ * source of the server's tables: `make -C probes` runs build/event-ts (event-ts.c) to write
+ * server/tracer/event-fields.ts and server/protocol/probe-names.ts from the lists below, and
+ * server/tracer/probe-event.test.ts fails when the committed files differ. The loader sends events
+ * packed as this struct; its ready record declares each field's offset and width (PJ_EVENT_FIELDS) and
+ * the names the codes index, and server/tracer/ndjson.ts decodes by that declaration. */
 #ifndef PJ_EVENT_H
 #define PJ_EVENT_H
 
 #define PJ_IFNAMSIZ 16
 #define PJ_MAX_FILTERS 16
 
-/* Where an event was seen. Kept in sync with `HOOKS` in loader.c (names printed as strings). */
-enum pj_hook {
-	PJ_HOOK_DEV_QUEUE = 1,       /* net:net_dev_queue, egress */
-	PJ_HOOK_RECEIVE_SKB = 2,     /* net:netif_receive_skb, ingress */
-	PJ_HOOK_NETIF_RX = 3,        /* net:netif_rx, ingress (veth, loopback, tunnels) */
-	PJ_HOOK_GRO = 4,             /* net:napi_gro_receive_entry, ingress (NAPI drivers) */
-	PJ_HOOK_KFREE = 5,           /* skb:kfree_skb, with reason */
-	PJ_HOOK_CONSUME = 6,         /* skb:consume_skb, a normal end of life */
-	PJ_HOOK_NF_NAT = 7,          /* netfilter link right after nat (dst -99 / src +101) */
-	PJ_HOOK_NF_PRE_FILTER = 8,   /* netfilter link just before filter (-1) */
-	PJ_HOOK_NF_POST_FILTER = 9,  /* netfilter link just after filter (+1): the packet was accepted */
-};
+/* Where an event was seen: X(enum constant, code, name the loader and server use). */
+#define PJ_HOOKS(X)                                                                                          \
+	X(PJ_HOOK_DEV_QUEUE, 1, net_dev_queue)              /* net:net_dev_queue, egress */                \
+	X(PJ_HOOK_RECEIVE_SKB, 2, netif_receive_skb)        /* net:netif_receive_skb, ingress */           \
+	X(PJ_HOOK_NETIF_RX, 3, netif_rx)                    /* net:netif_rx, ingress (veth, loopback) */   \
+	X(PJ_HOOK_GRO, 4, napi_gro_receive_entry)           /* net:napi_gro_receive_entry (NAPI drivers) */ \
+	X(PJ_HOOK_KFREE, 5, kfree_skb)                      /* skb:kfree_skb, with reason */               \
+	X(PJ_HOOK_CONSUME, 6, consume_skb)                  /* skb:consume_skb, a normal end of life */    \
+	X(PJ_HOOK_NF_NAT, 7, nf_nat)                        /* netfilter link right after nat */           \
+	X(PJ_HOOK_NF_PRE_FILTER, 8, nf_pre_filter)          /* netfilter link just before filter (-1) */   \
+	X(PJ_HOOK_NF_POST_FILTER, 9, nf_post_filter)        /* just after filter (+1): accepted */
+/* Codes from here up are netfilter links (the event's nf_hook is then set). */
+#define PJ_HOOK_FIRST_NF PJ_HOOK_NF_NAT
 
-enum pj_dir { PJ_DIR_NONE = 0, PJ_DIR_EGRESS = 1, PJ_DIR_INGRESS = 2 };
+/* Direction of a device event: X(enum constant, code, name). */
+#define PJ_DIRS(X)                                                                                           \
+	X(PJ_DIR_NONE, 0, none)                                                                              \
+	X(PJ_DIR_EGRESS, 1, egress)                                                                          \
+	X(PJ_DIR_INGRESS, 2, ingress)
 
-struct pj_event {
-	__u64 ts_ns;          /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
-	__u64 skb;            /* skb address: stable along a veth/bridge path */
-	__u64 location;       /* kfree/consume: kernel text address that freed the skb */
-	__u32 netns;          /* netns inode */
-	__u32 ifindex;
-	__u32 mask;           /* bit i set: filter slot i matched */
-	__u32 reason;         /* kfree_skb: enum skb_drop_reason value (named by the loader from BTF) */
-	__u32 saddr;          /* network order */
-	__u32 daddr;
-	__u16 sport;          /* host order */
-	__u16 dport;
-	__u16 ip_id;          /* host order */
-	__u16 tot_len;
-	__u16 icmp_id;        /* host order */
-	__u16 icmp_seq;
-	__u8 hook;            /* enum pj_hook */
-	__u8 dir;             /* enum pj_dir */
-	__u8 proto;           /* IPPROTO_* */
-	__u8 ttl;
-	__u8 ip_opts;         /* 1 if ihl > 5 */
-	__u8 tcp_flags;
-	__u8 icmp_type;
-	__u8 icmp_code;
-	__u8 nf_hook;         /* NF_INET_* for netfilter events */
-	__u8 has_ip;          /* 0: not IPv4 (fields above are zero) */
-	__u8 cpu;
-	__u8 pad;
-	__u8 smac[6];
-	__u8 dmac[6];
-	char ifname[PJ_IFNAMSIZ];
-};
+/* Netfilter hooks by NF_INET_* value (the kernel's numbering): X(enum constant, code, name). */
+#define PJ_NF_HOOKS(X)                                                                                       \
+	X(PJ_NF_PRE_ROUTING, 0, PRE_ROUTING)                                                                 \
+	X(PJ_NF_LOCAL_IN, 1, LOCAL_IN)                                                                       \
+	X(PJ_NF_FORWARD, 2, FORWARD)                                                                         \
+	X(PJ_NF_LOCAL_OUT, 3, LOCAL_OUT)                                                                     \
+	X(PJ_NF_POST_ROUTING, 4, POST_ROUTING)
+
+#define PJ_ENUM_ITEM(constant, code, name) constant = code,
+enum pj_hook { PJ_HOOKS(PJ_ENUM_ITEM) };
+enum pj_dir { PJ_DIRS(PJ_ENUM_ITEM) };
+enum pj_nf_hook { PJ_NF_HOOKS(PJ_ENUM_ITEM) };
+#undef PJ_ENUM_ITEM
+
+/* struct pj_event, field by field: X(C type, name, array length or empty). Widths and offsets follow
+ * from the C types, so the loader's layout record and the server's table cannot drift from the struct. */
+#define PJ_EVENT_FIELDS(X)                                                                                   \
+	X(__u64, ts_ns, )         /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */                                  \
+	X(__u64, skb, )           /* skb address: stable along a veth/bridge path */                        \
+	X(__u64, location, )      /* kfree/consume: kernel text address that freed the skb */               \
+	X(__u32, netns, )         /* netns inode */                                                         \
+	X(__u32, ifindex, )                                                                                  \
+	X(__u32, mask, )          /* bit i set: filter slot i matched */                                    \
+	X(__u32, reason, )        /* kfree_skb: enum skb_drop_reason value (named from BTF) */              \
+	X(__u32, saddr, )         /* network order */                                                       \
+	X(__u32, daddr, )                                                                                    \
+	X(__u16, sport, )         /* host order */                                                          \
+	X(__u16, dport, )                                                                                    \
+	X(__u16, ip_id, )         /* host order */                                                          \
+	X(__u16, tot_len, )                                                                                  \
+	X(__u16, icmp_id, )       /* host order */                                                          \
+	X(__u16, icmp_seq, )                                                                                 \
+	X(__u8, hook, )           /* enum pj_hook */                                                        \
+	X(__u8, dir, )            /* enum pj_dir */                                                         \
+	X(__u8, proto, )          /* IPPROTO_* */                                                           \
+	X(__u8, ttl, )                                                                                       \
+	X(__u8, ip_opts, )        /* 1 if ihl > 5 */                                                        \
+	X(__u8, tcp_flags, )                                                                                 \
+	X(__u8, icmp_type, )                                                                                 \
+	X(__u8, icmp_code, )                                                                                 \
+	X(__u8, nf_hook, )        /* enum pj_nf_hook, for netfilter events */                               \
+	X(__u8, has_ip, )         /* 0: not IPv4 (fields above are zero) */                                 \
+	X(__u8, cpu, )                                                                                       \
+	X(__u8, pad, )                                                                                       \
+	X(__u8, smac, [6])                                                                                   \
+	X(__u8, dmac, [6])                                                                                   \
+	X(char, ifname, [PJ_IFNAMSIZ])
+
+#define PJ_FIELD_DECL(type, name, dim) type name dim;
+struct pj_event { PJ_EVENT_FIELDS(PJ_FIELD_DECL) };
+#undef PJ_FIELD_DECL
 
 /* One follower's kernel-side filter. Zero means "any" for every field. */
 struct pj_filter {

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* packet-journey loader: attaches journey.bpf.c, prints one {"type":"ready"} record, then one NDJSON
- * line per hop event (snake_case). Commands arrive on stdin, one per line, so a single loader serves
- * every follower:
+/* packet-journey loader: attaches journey.bpf.c, prints one {"type":"ready"} record (the event layout
+ * and the names its codes index, all from event.h), then one {"type":"hops"} record per ring-buffer
+ * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
+ * loader serves every follower:
  *   <id> filter <slot> [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [netns=INO,INO...]
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>
  *   <id> stats
  *   <id> sync                        answered after every event produced so far is printed
- * Flags: --batch prints hops as packed batches (see flush_batch), --discard counts without printing.
- * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}. EOF on stdin ends the loader. */
+ * Flag: --discard counts events without printing them (benchmarks).
+ * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}; a {"type":"stats"} record follows
+ * counter changes at most once a second. EOF on stdin ends the loader. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,33 +45,23 @@
 static struct journey_bpf *skel;
 static volatile sig_atomic_t stop;
 
-static const char *hook_names[] = {
-	[PJ_HOOK_DEV_QUEUE] = "net_dev_queue",  [PJ_HOOK_RECEIVE_SKB] = "netif_receive_skb",
-	[PJ_HOOK_NETIF_RX] = "netif_rx",        [PJ_HOOK_GRO] = "napi_gro_receive_entry",
-	[PJ_HOOK_KFREE] = "kfree_skb",          [PJ_HOOK_CONSUME] = "consume_skb",
-	[PJ_HOOK_NF_NAT] = "nf_nat",            [PJ_HOOK_NF_PRE_FILTER] = "nf_pre_filter",
-	[PJ_HOOK_NF_POST_FILTER] = "nf_post_filter",
-};
-static const char *nf_hook_names[] = { "PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING" };
+#define NAME_AT_CODE(constant, code, name) [code] = #name,
+static const char *const hook_names[] = { PJ_HOOKS(NAME_AT_CODE) };
+static const char *const dir_names[] = { PJ_DIRS(NAME_AT_CODE) };
+static const char *const nf_hook_names[] = { PJ_NF_HOOKS(NAME_AT_CODE) };
+#undef NAME_AT_CODE
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where the netfilter programs sit: after DNAT (-100) / SNAT (100), and around filter (0). */
-struct nf_slot { int hook; int prio; int prog; };
-enum { NF_PROG_NAT, NF_PROG_PRE, NF_PROG_POST };
+struct nf_slot { enum pj_nf_hook hook; int prio; enum pj_hook prog; };
 static const struct nf_slot nf_slots[] = {
-	{ 0, -99, NF_PROG_NAT },  { 3, -99, NF_PROG_NAT },  { 4, 101, NF_PROG_NAT },
-	{ 1, -1, NF_PROG_PRE },   { 1, 1, NF_PROG_POST },
-	{ 2, -1, NF_PROG_PRE },   { 2, 1, NF_PROG_POST },
-	{ 3, -1, NF_PROG_PRE },   { 3, 1, NF_PROG_POST },
+	{ PJ_NF_PRE_ROUTING, -99, PJ_HOOK_NF_NAT },    { PJ_NF_LOCAL_OUT, -99, PJ_HOOK_NF_NAT },
+	{ PJ_NF_POST_ROUTING, 101, PJ_HOOK_NF_NAT },   { PJ_NF_LOCAL_IN, -1, PJ_HOOK_NF_PRE_FILTER },
+	{ PJ_NF_LOCAL_IN, 1, PJ_HOOK_NF_POST_FILTER }, { PJ_NF_FORWARD, -1, PJ_HOOK_NF_PRE_FILTER },
+	{ PJ_NF_FORWARD, 1, PJ_HOOK_NF_POST_FILTER },  { PJ_NF_LOCAL_OUT, -1, PJ_HOOK_NF_PRE_FILTER },
+	{ PJ_NF_LOCAL_OUT, 1, PJ_HOOK_NF_POST_FILTER },
 };
-#define NF_NSLOTS (sizeof(nf_slots) / sizeof(nf_slots[0]))
-static int nf_prio_of(int prog_hook, int nf_hook)
-{
-	int prog = prog_hook == PJ_HOOK_NF_NAT ? NF_PROG_NAT : prog_hook == PJ_HOOK_NF_PRE_FILTER ? NF_PROG_PRE : NF_PROG_POST;
-	for (size_t i = 0; i < NF_NSLOTS; i++)
-		if (nf_slots[i].hook == nf_hook && nf_slots[i].prog == prog)
-			return nf_slots[i].prio;
-	return 0;
-}
+#define NF_NSLOTS COUNT(nf_slots)
 
 #define MAX_NF_NS 256
 struct nf_ns { uint32_t inode; int fds[NF_NSLOTS]; };
@@ -184,34 +176,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void print_mac(const char *key, const uint8_t *m)
-{
-	printf(",\"%s\":\"%02x:%02x:%02x:%02x:%02x:%02x\"", key, m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-/* Interface names come from the kernel (no quotes or backslashes are allowed in them), but escape
- * anything below 0x20 anyway so a line is always valid JSON. */
-static void print_str(const char *key, const char *s, size_t max)
-{
-	printf(",\"%s\":\"", key);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == '"' || c == '\\')
-			printf("\\u%04x", c);
-		else
-			putchar_unlocked(c);
-	}
-	putchar_unlocked('"');
-}
-
-/* --batch: hops leave as one record per ring-buffer drain,
+/* Hops leave as one record per ring-buffer drain,
  *   {"type":"hops","n":N,"data":"<base64 of N struct pj_event>","loc":[[i,"sym+0x1f"],...]}
  * The events go out as the kernel wrote them: the ready record declares their size and each field's
  * offset and width (print_layout), and the server decodes by that declaration. Formatting numbers as
  * JSON cost the loader ~0.7 us and the server ~1.6 us per hop; this is a memcpy and a base64 pass.
  * `loc` names the freeing site of the few events that carry one (kernel symbols need no escaping). */
 #define BATCH_MAX 4096
-static bool batch_mode;
 static struct pj_event *batch;
 static int batch_n;
 
@@ -271,54 +242,52 @@ static void flush_batch(void)
 	batch_n = 0;
 }
 
-/* The ready record's description of struct pj_event: {"size":S,"fields":{"name":[offset,width],...}}. */
+/* The ready record's description of struct pj_event, from PJ_EVENT_FIELDS:
+ * "layout":{"size":S,"endian":E,"fields":{"name":[offset,width],...}}. */
 static void print_layout(void)
 {
-	bool first = true;
-#define FIELD(f)                                                                                             \
-	printf("%s\"" #f "\":[%zu,%zu]", first ? "" : ",", offsetof(struct pj_event, f),                          \
-	       sizeof(((struct pj_event *)0)->f));                                                               \
-	first = false
 	printf(",\"layout\":{\"size\":%zu,\"endian\":\"%s\",\"fields\":{", sizeof(struct pj_event),
 	       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" : "big");
-	FIELD(ts_ns);
-	FIELD(skb);
-	FIELD(netns);
-	FIELD(ifindex);
-	FIELD(mask);
-	FIELD(reason);
-	FIELD(saddr);
-	FIELD(daddr);
-	FIELD(sport);
-	FIELD(dport);
-	FIELD(ip_id);
-	FIELD(tot_len);
-	FIELD(icmp_id);
-	FIELD(icmp_seq);
-	FIELD(hook);
-	FIELD(dir);
-	FIELD(proto);
-	FIELD(ttl);
-	FIELD(ip_opts);
-	FIELD(tcp_flags);
-	FIELD(icmp_type);
-	FIELD(icmp_code);
-	FIELD(nf_hook);
-	FIELD(has_ip);
-	FIELD(cpu);
-	FIELD(smac);
-	FIELD(dmac);
-	FIELD(ifname);
-#undef FIELD
+	const char *sep = "";
+#define PRINT_FIELD(type, name, dim)                                                                         \
+	printf("%s\"" #name "\":[%zu,%zu]", sep, offsetof(struct pj_event, name),                              \
+	       sizeof(((struct pj_event *)0)->name));                                                            \
+	sep = ",";
+	PJ_EVENT_FIELDS(PRINT_FIELD)
+#undef PRINT_FIELD
 	fputs("}}", stdout);
-	/* Each netfilter program's priority per hook, as [event hook code, NF_INET_* hook, priority]. */
+}
+
+/* A JSON array of names by code ("" where a code has none). */
+static void print_names(const char *key, const char *const *names, size_t n)
+{
+	printf(",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\"%s\"", i ? "," : "", names[i] ? names[i] : "");
+	putchar_unlocked(']');
+}
+
+/* The tables the event's codes index, and each netfilter program's priority per hook as
+ * [event hook code, NF_INET_* hook, priority]. */
+static void print_code_tables(void)
+{
+	const char *tracepoints[COUNT(hook_names)];
+	size_t ntp = 0;
+	for (size_t i = 0; i < PJ_HOOK_FIRST_NF; i++)
+		if (hook_names[i])
+			tracepoints[ntp++] = hook_names[i];
+	print_names("hooks", tracepoints, ntp);
+	print_names("hook_names", hook_names, COUNT(hook_names));
+	print_names("dir_names", dir_names, COUNT(dir_names));
+	print_names("nf_hook_names", nf_hook_names, COUNT(nf_hook_names));
+	int last = 0;
+	for (int i = 0; i < MAX_REASONS; i++)
+		if (reason_names[i])
+			last = i;
+	print_names("reason_names", reason_names, last + 1);
 	fputs(",\"nf_prios\":[", stdout);
-	for (size_t i = 0; i < NF_NSLOTS; i++) {
-		int code = nf_slots[i].prog == NF_PROG_NAT ? PJ_HOOK_NF_NAT
-			   : nf_slots[i].prog == NF_PROG_PRE ? PJ_HOOK_NF_PRE_FILTER
-							     : PJ_HOOK_NF_POST_FILTER;
-		printf("%s[%d,%d,%d]", i ? "," : "", code, nf_slots[i].hook, nf_slots[i].prio);
-	}
+	for (size_t i = 0; i < NF_NSLOTS; i++)
+		printf("%s[%d,%d,%d]", i ? "," : "", nf_slots[i].prog, nf_slots[i].hook, nf_slots[i].prio);
 	putchar_unlocked(']');
 }
 
@@ -390,7 +359,6 @@ static struct pj_event *pend, *pend_tmp;
 static struct pend_key *pend_keys;
 static size_t pend_n, pend_cap;
 
-static void print_hop(const struct pj_event *e);
 static void emit_until(uint64_t cutoff);
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -438,12 +406,7 @@ static void emit_until(uint64_t cutoff)
 	qsort(pend_keys, pend_n, sizeof(*pend_keys), key_cmp);
 	size_t i = 0;
 	for (; i < pend_n && pend_keys[i].ts < cutoff; i++) {
-		const struct pj_event *e = &pend[pend_keys[i].idx];
-		if (!batch_mode) {
-			print_hop(e);
-			continue;
-		}
-		batch[batch_n++] = *e;
+		batch[batch_n++] = pend[pend_keys[i].idx];
 		if (batch_n == BATCH_MAX)
 			flush_batch();
 	}
@@ -456,44 +419,6 @@ static void emit_until(uint64_t cutoff)
 	pend = pend_tmp;
 	pend_tmp = swap;
 	pend_n = kept;
-}
-
-static void print_hop(const struct pj_event *e)
-{
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	const char *hook = e->hook < sizeof(hook_names) / sizeof(hook_names[0]) && hook_names[e->hook] ? hook_names[e->hook] : "unknown";
-	printf("{\"type\":\"hop\",\"ts_ns\":%llu,\"skb\":\"%llx\",\"hook\":\"%s\",\"dir\":\"%s\",\"netns\":%u,\"ifindex\":%u,\"mask\":%u,\"cpu\":%u",
-	       (unsigned long long)e->ts_ns, (unsigned long long)e->skb, hook,
-	       e->dir == PJ_DIR_EGRESS ? "egress" : e->dir == PJ_DIR_INGRESS ? "ingress" : "none", e->netns, e->ifindex,
-	       e->mask, e->cpu);
-	print_str("ifname", e->ifname, PJ_IFNAMSIZ);
-	print_mac("src_mac", e->smac);
-	print_mac("dst_mac", e->dmac);
-	if (e->has_ip) {
-		inet_ntop(AF_INET, &e->saddr, a, sizeof(a));
-		inet_ntop(AF_INET, &e->daddr, b, sizeof(b));
-		printf(",\"src\":\"%s\",\"dst\":\"%s\",\"proto\":%u,\"ttl\":%u,\"ip_id\":%u,\"tot_len\":%u,\"ip_opts\":%s", a, b,
-		       e->proto, e->ttl, e->ip_id, e->tot_len, e->ip_opts ? "true" : "false");
-		if (e->proto == 6)
-			printf(",\"sport\":%u,\"dport\":%u,\"tcp_flags\":%u", e->sport, e->dport, e->tcp_flags);
-		else if (e->proto == 17)
-			printf(",\"sport\":%u,\"dport\":%u", e->sport, e->dport);
-		else if (e->proto == 1)
-			printf(",\"icmp_type\":%u,\"icmp_code\":%u,\"icmp_id\":%u,\"icmp_seq\":%u", e->icmp_type, e->icmp_code,
-			       e->icmp_id, e->icmp_seq);
-	}
-	if (e->hook == PJ_HOOK_KFREE) {
-		const char *r = e->reason < MAX_REASONS ? reason_names[e->reason] : NULL;
-		printf(",\"reason_code\":%u,\"reason\":\"%s\"", e->reason, r ? r : "UNKNOWN");
-	}
-	if (e->location) {
-		const struct ksym *k = ksym_find(e->location);
-		if (k)
-			printf(",\"location\":\"%s+0x%llx\"", k->name, (unsigned long long)(e->location - k->addr));
-	}
-	if (e->hook >= PJ_HOOK_NF_NAT && e->nf_hook < 5)
-		printf(",\"nf_hook\":\"%s\",\"nf_prio\":%d", nf_hook_names[e->nf_hook], nf_prio_of(e->hook, e->nf_hook));
-	fputs("}\n", stdout);
 }
 
 static void ack(const char *id, bool ok, const char *fmt, ...)
@@ -647,6 +572,14 @@ static int nf_link_create(int prog_fd, int hook, int prio)
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 }
 
+static int nf_prog_fd(enum pj_hook prog)
+{
+	struct bpf_program *p = prog == PJ_HOOK_NF_NAT	      ? skel->progs.nf_nat
+				: prog == PJ_HOOK_NF_PRE_FILTER ? skel->progs.nf_pre_filter
+								: skel->progs.nf_post_filter;
+	return bpf_program__fd(p);
+}
+
 static int self_ns_fd = -1;
 static struct ring_buffer *sync_rb;
 
@@ -678,12 +611,10 @@ static void cmd_nf_attach(const char *id, char *path)
 	}
 	close(fd);
 	struct nf_ns *n = &nf_ns[nf_ns_count];
-	int progs[3] = { bpf_program__fd(skel->progs.nf_nat), bpf_program__fd(skel->progs.nf_pre_filter),
-			 bpf_program__fd(skel->progs.nf_post_filter) };
 	int err = 0;
 	size_t made = 0;
 	for (; made < NF_NSLOTS; made++) {
-		int l = nf_link_create(progs[nf_slots[made].prog], nf_slots[made].hook, nf_slots[made].prio);
+		int l = nf_link_create(nf_prog_fd(nf_slots[made].prog), nf_slots[made].hook, nf_slots[made].prio);
 		if (l < 0) {
 			err = errno;
 			break;
@@ -792,22 +723,20 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-int main(int argc, char **argv)
+/* Phase 1: flags, buffers and signals. Returns an exit code, or -1 to go on. */
+static int setup_process(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--discard"))
+		if (!strcmp(argv[i], "--discard")) {
 			discard = true;
-		else if (!strcmp(argv[i], "--batch"))
-			batch_mode = true;
-		else {
-			fprintf(stderr, "usage: loader [--batch] [--discard]\n");
+		} else {
+			fprintf(stderr, "usage: loader [--discard]\n");
 			return 2;
 		}
 	}
-	if (batch_mode && !(batch = calloc(BATCH_MAX, sizeof(*batch))))
+	if (!(batch = calloc(BATCH_MAX, sizeof(*batch))))
 		return 1;
 	b64_init();
-	uint64_t t0 = now_ns();
 	static char outbuf[1 << 20];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	/* A deeper pipe lets the loader keep draining the ring buffer while the server parses a batch. */
@@ -816,75 +745,115 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, on_signal);
+	return -1;
+}
 
-	skel = journey_bpf__open();
+/* Opens the BPF object with the netfilter programs on or off, sized for this machine. */
+static struct journey_bpf *open_object(bool with_netfilter)
+{
+	struct journey_bpf *s = journey_bpf__open();
+	if (!s)
+		return NULL;
+	struct bpf_program *nfp[3] = { s->progs.nf_nat, s->progs.nf_pre_filter, s->progs.nf_post_filter };
+	for (int i = 0; i < 3; i++) {
+		if (with_netfilter) {
+			bpf_program__set_type(nfp[i], (enum bpf_prog_type)PJ_PROG_TYPE_NETFILTER);
+			bpf_program__set_expected_attach_type(nfp[i], (enum bpf_attach_type)PJ_ATTACH_NETFILTER);
+		} else {
+			bpf_program__set_autoload(nfp[i], false);
+		}
+	}
+	configure(s);
+	return s;
+}
+
+/* Phase 2: load and attach the probe, then open its rings. NULL (with the reason on stderr) on failure. */
+static struct ring_buffer *load_and_attach(void)
+{
+	skel = open_object(true);
 	if (!skel) {
 		fprintf(stderr, "open BPF object failed\n");
-		return 1;
+		return NULL;
 	}
-	struct bpf_program *nfp[3] = { skel->progs.nf_nat, skel->progs.nf_pre_filter, skel->progs.nf_post_filter };
-	for (int i = 0; i < 3; i++) {
-		bpf_program__set_type(nfp[i], (enum bpf_prog_type)PJ_PROG_TYPE_NETFILTER);
-		bpf_program__set_expected_attach_type(nfp[i], (enum bpf_attach_type)PJ_ATTACH_NETFILTER);
-	}
-	configure(skel);
 	if (journey_bpf__load(skel)) {
 		/* Older kernel without netfilter programs: trace without them rather than not at all. */
 		journey_bpf__destroy(skel);
-		skel = journey_bpf__open();
-		if (!skel)
-			return 1;
-		for (int i = 0; i < 3; i++)
-			bpf_program__set_autoload(
-				i == 0 ? skel->progs.nf_nat : i == 1 ? skel->progs.nf_pre_filter : skel->progs.nf_post_filter, false);
 		nf_supported = false;
-		configure(skel);
-		if (journey_bpf__load(skel)) {
+		skel = open_object(false);
+		if (!skel || journey_bpf__load(skel)) {
 			fprintf(stderr, "load BPF object failed\n");
-			return 1;
+			return NULL;
 		}
 	}
 	if (journey_bpf__attach(skel)) {
 		fprintf(stderr, "attach failed: %s\n", strerror(errno));
-		return 1;
+		return NULL;
 	}
 	self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	struct ring_buffer *rb = open_rings(skel);
-	if (!rb) {
+	if (!rb)
 		fprintf(stderr, "ring buffer failed: %s\n", strerror(errno));
-		return 1;
-	}
-	load_drop_reasons();
+	return rb;
+}
+
+/* Phase 3: the ready record, once everything is attached. */
+static void print_ready(uint64_t t0)
+{
 	struct stat st;
 	fstat(self_ns_fd, &st);
-	printf("{\"type\":\"ready\",\"pid\":%d,\"attach_ms\":%.1f,\"max_filters\":%d,\"netfilter\":%s,\"drop_reasons\":%d,\"host_netns\":%lu,"
-	       "\"hooks\":[\"net_dev_queue\",\"netif_receive_skb\",\"netif_rx\",\"napi_gro_receive_entry\",\"kfree_skb\",\"consume_skb\"]",
+	printf("{\"type\":\"ready\",\"pid\":%d,\"attach_ms\":%.1f,\"max_filters\":%d,\"netfilter\":%s,\"drop_reasons\":%d,"
+	       "\"host_netns\":%lu",
 	       getpid(), (now_ns() - t0) / 1e6, PJ_MAX_FILTERS, nf_supported ? "true" : "false", reason_count,
 	       (unsigned long)st.st_ino);
+	print_code_tables();
 	print_layout();
-	/* Tables the --batch codes index: hook and dir names, NF_INET_* names, drop reasons by value. */
-	fputs(",\"hook_names\":[", stdout);
-	for (size_t i = 0; i < sizeof(hook_names) / sizeof(hook_names[0]); i++)
-		printf("%s\"%s\"", i ? "," : "", hook_names[i] ? hook_names[i] : "");
-	fputs("],\"dir_names\":[\"none\",\"egress\",\"ingress\"],\"nf_hook_names\":[", stdout);
-	for (int i = 0; i < 5; i++)
-		printf("%s\"%s\"", i ? "," : "", nf_hook_names[i]);
-	fputs("],\"reason_names\":[", stdout);
-	int last = 0;
-	for (int i = 0; i < MAX_REASONS; i++)
-		if (reason_names[i])
-			last = i;
-	for (int i = 0; i <= last; i++)
-		printf("%s\"%s\"", i ? "," : "", reason_names[i] ? reason_names[i] : "");
-	fputs("]}\n", stdout);
+	fputs("}\n", stdout);
 	fflush(stdout);
-	sync_rb = rb;
-	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
+}
 
-	char line[4096];
-	size_t llen = 0;
-	uint64_t last_stats = now_ns();
-	unsigned long long last_emitted = 0, last_lost = 0;
+/* Reads what stdin has and runs every complete command line. false once the server went away. */
+static bool read_commands(void)
+{
+	static char line[4096];
+	static size_t llen;
+	ssize_t r = read(0, line + llen, sizeof(line) - 1 - llen);
+	if (r <= 0)
+		return false;
+	llen += r;
+	char *nl;
+	while ((nl = memchr(line, '\n', llen))) {
+		*nl = 0;
+		handle_line(line);
+		size_t used = nl - line + 1;
+		memmove(line, nl + 1, llen - used);
+		llen -= used;
+	}
+	if (llen == sizeof(line) - 1)
+		llen = 0; /* an absurd line: drop it */
+	return true;
+}
+
+/* A stats record when the counters moved, at most once a second. */
+static void maybe_print_stats(void)
+{
+	static uint64_t last_stats;
+	static unsigned long long last_emitted, last_lost;
+	uint64_t t = now_ns();
+	if (t - last_stats <= 1000000000ull)
+		return;
+	last_stats = t;
+	unsigned long long emitted, lost;
+	read_counters(&emitted, &lost);
+	if (emitted != last_emitted || lost != last_lost) {
+		last_emitted = emitted;
+		last_lost = lost;
+		print_stats("stats", NULL);
+	}
+}
+
+/* Phase 4: drain the rings and serve commands until stdin closes or a signal arrives. */
+static void serve(struct ring_buffer *rb)
+{
 	struct pollfd pfd[2] = { { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN }, { .fd = 0, .events = POLLIN } };
 	while (!stop) {
 		/* The probe does not wake us per event (journey.bpf.c): drain on a short tick while anything is
@@ -897,34 +866,26 @@ int main(int argc, char **argv)
 			emit_until(began - HOLD_NS);
 			fflush(stdout);
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP)) {
-			ssize_t r = read(0, line + llen, sizeof(line) - 1 - llen);
-			if (r <= 0)
-				break; /* the server went away: so do we (and with us every link) */
-			llen += r;
-			char *nl;
-			while ((nl = memchr(line, '\n', llen))) {
-				*nl = 0;
-				handle_line(line);
-				size_t used = nl - line + 1;
-				memmove(line, nl + 1, llen - used);
-				llen -= used;
-			}
-			if (llen == sizeof(line) - 1)
-				llen = 0; /* an absurd line: drop it */
-		}
-		uint64_t t = now_ns();
-		if (t - last_stats > 1000000000ull) {
-			last_stats = t;
-			unsigned long long emitted, lost;
-			read_counters(&emitted, &lost);
-			if (emitted != last_emitted || lost != last_lost) {
-				last_emitted = emitted;
-				last_lost = lost;
-				print_stats("stats", NULL);
-			}
-		}
+		if ((pfd[1].revents & (POLLIN | POLLHUP)) && !read_commands())
+			break; /* the server went away: so do we (and with us every link) */
+		maybe_print_stats();
 	}
+}
+
+int main(int argc, char **argv)
+{
+	int rc = setup_process(argc, argv);
+	if (rc >= 0)
+		return rc;
+	uint64_t t0 = now_ns();
+	struct ring_buffer *rb = load_and_attach();
+	if (!rb)
+		return 1;
+	load_drop_reasons();
+	print_ready(t0);
+	sync_rb = rb;
+	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
+	serve(rb);
 	ring_buffer__free(rb);
 	journey_bpf__destroy(skel);
 	return 0;

@@ -2,7 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, cli } from '../test/cli';
-import { UsageError, flagHelp, parseArgs } from './cli-args';
+import { z } from 'zod';
+import { CaptureStartReq } from './protocol/capture';
+import { FollowRequest } from './protocol/tracer';
+import { UsageError, flagHelp, parseArgs, parseRequest } from './cli-args';
 
 const SPECS = {
   json: { type: 'boolean', help: 'json' },
@@ -47,6 +50,46 @@ describe('parseArgs', () => {
   });
 });
 
+describe('parseRequest (flag checks derived from the wire schemas)', () => {
+  const follow = (req: Record<string, unknown>) => () => parseRequest(FollowRequest, req, { timeoutMs: '--timeout' });
+  it.each([
+    [{}, '--from is required'],
+    [{ from: '', to: 'pod-b' }, '--from is required'],
+    [{ from: 'pod-a' }, '--to is required'],
+    [{ from: '../etc', to: 'pod-b' }, '--from: not a valid namespace name'],
+    [{ from: 'pod-a', to: 'a b' }, '--to: not an IP or namespace name'],
+    [{ from: 'pod-a', to: 'pod-b', port: 0 }, '--port must be ≥ 1'],
+    [{ from: 'pod-a', to: 'pod-b', port: 70000 }, '--port must be ≤ 65535'],
+    [{ from: 'pod-a', to: 'pod-b', timeoutMs: 100 }, '--timeout must be ≥ 200'],
+    [{ from: 'pod-a', to: 'pod-b', proto: 'sctp' }, '--proto must be one of icmp|tcp|udp, got "sctp"'],
+    // A bad value the user typed is reported before a flag they have not given yet.
+    [{ port: 0 }, '--port must be ≥ 1'],
+  ])('FollowRequest %j -> %s', (req, msg) => {
+    expect(follow(req)).toThrow(UsageError);
+    expect(follow(req)).toThrow(msg);
+  });
+  it('returns the parsed request with the schema defaults', () => {
+    expect(parseRequest(FollowRequest, { from: 'pod-a', to: '10.244.2.2', proto: undefined })).toEqual({
+      from: 'pod-a',
+      to: '10.244.2.2',
+      proto: 'icmp',
+      timeoutMs: 3000,
+      rules: false,
+    });
+  });
+  it('names a field after the flag that fills it, and passes other messages through', () => {
+    const start = (req: Record<string, unknown>) => () => parseRequest(CaptureStartReq, req, { name: '-w' });
+    expect(start({ netns: 'host', iface: 'lo', name: 'x.pcap' })).toThrow(
+      '-w: capture names are letters, digits, _ . - and end in .pcapng',
+    );
+    expect(start({ netns: 'host', iface: 'lo', filter: 'a\u0001' })).toThrow(
+      '--filter: filter contains control characters',
+    );
+    expect(start({ netns: 'host', iface: 'lo', count: 1e8 })).toThrow('--count must be ≤ 10000000');
+    expect(() => parseRequest(z.object({ n: z.number().gt(0) }), { n: 0 })).toThrow('--n must be > 0');
+  });
+});
+
 describe('packet-journey CLI', () => {
   it('prints usage with --help and exits 0', () => {
     const r = cli(['--help']);
@@ -81,7 +124,15 @@ describe('packet-journey CLI', () => {
     [['lab', 'status', '--bogus'], 'unknown option --bogus'],
     [['serve', '--port', 'x'], '--port must be an integer'],
     [['serve', '--host', 'a b'], 'is not an address'],
-  ])('lab/serve reject %j', (argv, msg) => {
+    // follow and capture check their flags with FollowRequest / CaptureStartReq, before anything runs.
+    [['follow'], '--from is required'],
+    [['follow', '--from', 'pod-a', '--to', 'pod-b', '--timeout', '100'], '--timeout must be ≥ 200'],
+    [['follow', '--from', 'pod/a', '--to', 'pod-b'], '--from: not a valid namespace name'],
+    [['follow', '--from', 'pod-a', '--to', 'pod-b', '--port', '80'], '--port needs --proto tcp or udp'],
+    [['capture', '--netns', 'host'], '--iface is required'],
+    [['capture', '--netns', 'host', '-i', 'lo', '-c', '0'], '--count must be ≥ 1'],
+    [['capture', '--netns', 'host', '-i', 'lo', '-w', 'x.pcap'], '-w: capture names are'],
+  ])('lab/serve/follow/capture reject %j', (argv, msg) => {
     const r = cli(argv);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(msg);

@@ -1,5 +1,7 @@
 // A small, strict argument parser shared by every verb: unknown flags and missing values are one-line
-// errors, never silently ignored.
+// errors, never silently ignored. What a request may contain is the wire schema's business
+// (server/protocol/): verbs assemble the request from their flags and check it with `parseRequest`.
+import type { z } from 'zod';
 
 export class UsageError extends Error {}
 
@@ -21,7 +23,9 @@ type FlagValue<S extends FlagSpec> = S extends { type: 'boolean' }
   ? boolean
   : S extends { type: 'number' }
     ? number | undefined
-    : string | undefined;
+    : S extends { type: 'enum'; values: readonly (infer V)[] }
+      ? V | undefined
+      : string | undefined;
 
 export type ParsedFlags<F extends FlagSpecs> = { -readonly [K in keyof F]: FlagValue<F[K]> };
 
@@ -89,6 +93,35 @@ export function parseArgs<F extends FlagSpecs>(argv: readonly string[], specs: F
     }
   }
   return { flags: flags as ParsedFlags<F>, positionals, help };
+}
+
+/**
+ * Checks the request a verb assembled from its flags with the wire schema the socket uses, so the CLI
+ * repeats none of its rules. The first issue becomes the one-line usage error, named after the flag that
+ * filled the field (`flagFor` maps fields whose flag is named differently, e.g. `{ timeoutMs: '--timeout' }`).
+ * An issue about a value the user gave is reported before one about a missing value.
+ */
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  req: Readonly<Record<string, unknown>>,
+  flagFor: Readonly<Record<string, string>> = {},
+): z.output<S> {
+  const r = schema.safeParse(req);
+  if (r.success) return r.data;
+  const field = (i: z.core.$ZodIssue): string => String(i.path[0] ?? '');
+  const given = (i: z.core.$ZodIssue): boolean => req[field(i)] !== undefined && req[field(i)] !== '';
+  const issue = r.error.issues.find(given) ?? r.error.issues[0];
+  if (!issue) throw new UsageError('invalid arguments');
+  throw new UsageError(issueText(flagFor[field(issue)] ?? `--${field(issue)}`, issue, req[field(issue)]));
+}
+
+function issueText(flag: string, i: z.core.$ZodIssue, value: unknown): string {
+  const missing = value === undefined || value === '';
+  if (missing && (i.code === 'invalid_type' || i.code === 'too_small')) return `${flag} is required`;
+  if (i.code === 'too_small' && i.origin === 'number') return `${flag} must be ${i.inclusive ? '≥' : '>'} ${i.minimum}`;
+  if (i.code === 'too_big' && i.origin === 'number') return `${flag} must be ${i.inclusive ? '≤' : '<'} ${i.maximum}`;
+  if (i.code === 'invalid_value') return `${flag} must be one of ${i.values.join('|')}, got "${String(value)}"`;
+  return `${flag}: ${i.message}`;
 }
 
 /** Formats the flags of a verb for --help. */

@@ -4,8 +4,8 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
-import { handleCaptureDownload } from './capture/http';
 import { createGateway } from './gateway';
+import { requestListener } from './gateway/http';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,11 +28,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await app.prepare();
   const handle = app.getRequestHandler();
 
-  const http = createServer((req, res) => {
-    // Capture downloads are streamed from the captures folder by the capture module, not by Next.
-    if (handleCaptureDownload(req, res)) return;
-    void handle(req, res);
-  });
+  // Capture downloads are streamed from the captures folder by the capture module, not by Next.
+  const http = createServer(requestListener(handle));
   const gateway = createGateway(http);
 
   await new Promise<void>((resolve, reject) => {

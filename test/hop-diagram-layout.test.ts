@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journey } from '../server/protocol/tracer';
 import { GEOM, layoutJourney, type DiagramLayout, type HopBox } from '../app/components/hop-diagram/layout';
-import { endLine, fmtDelta, natLines, nfLine, outcome } from '../app/components/hop-diagram/format';
+import { endLine, fmtDelta, nfLine, outcome } from '../app/components/hop-diagram/format';
+import { natParts } from '../server/protocol/vocab';
 import { hopIds } from '../app/components/hop-diagram/test-ids';
 
 const dir = join(__dirname, '../app/components/hop-diagram/fixtures');
@@ -106,14 +107,18 @@ describe('layoutJourney on a cross-node ping pod-a -> pod-c', () => {
     close(re.end, [rt.x + rt.w, rt.y + rt.h / 2]);
     expect(rt.hop.ifname).toBe('veth-node2');
   });
+});
+
+describe('layoutJourney on a cross-node ping: ends and ids', () => {
+  const l = layoutJourney(ping);
 
   it('shows ordinary ends calmly, not as drops', () => {
     const endReq = box(l, `request:${ping.hops.length - 1}`);
     expect(endReq.tone).toBe('end');
-    expect(endReq.lines.map((x) => x.text)).toContain('delivered · consumed');
+    expect(endReq.lines.map((x) => x.text)).toContain('end: CONSUMED');
     const endRep = box(l, `reply:${ping.reply!.hops.length - 1}`);
     expect(endRep.tone).toBe('end');
-    expect(endRep.lines.find((x) => x.role === 'end')?.text).toBe('ended · NO_SOCKET');
+    expect(endRep.lines.find((x) => x.role === 'end')?.text).toBe('end: NO_SOCKET');
     expect(l.hops.some((b) => b.tone === 'drop')).toBe(false);
     expect(l.arrows.some((a) => a.drop)).toBe(false);
     expect(outcome(ping)).toEqual({ label: 'delivered, reply came back', tone: 'ok' });
@@ -163,7 +168,7 @@ describe('layoutJourney on a netfilter drop', () => {
     ]);
     expect(box(l, 'request:1').tone).toBe('nf-drop');
     expect(l.arrows[l.arrows.length - 1]!.drop).toBe(true);
-    expect(outcome(drop)).toEqual({ label: 'dropped in pjt-hd-r: NETFILTER_DROP', tone: 'drop' });
+    expect(outcome(drop)).toEqual({ label: 'dropped in pjt-hd-r (NETFILTER_DROP, netfilter)', tone: 'drop' });
     expect(endLine(end.hop)).toBe('DROP NETFILTER_DROP');
   });
 });
@@ -187,13 +192,17 @@ describe('layoutJourney while a journey is still arriving', () => {
     expect(small.arrows).toHaveLength(3);
   });
 
-  it('lays out an empty journey and a hop whose namespace is missing from lanes', () => {
+  it('lays out an empty journey, and takes the lanes the server sent as they are', () => {
     const empty = layoutJourney({ ...ping, hops: [], reply: undefined, lanes: [], pending: true });
     expect(empty.hops).toHaveLength(0);
     expect(empty.arrows).toHaveLength(0);
     expect(empty.height).toBeGreaterThan(0);
-    const odd = layoutJourney({ ...ping, lanes: ['pod-a', 'node1'] });
-    expect(odd.lanes.map((x) => x.name)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+    // The browser does not reorder or extend the server's lanes (the server lists every hop's namespace).
+    const reordered = layoutJourney({ ...ping, lanes: ['pod-c', 'node2', 'host', 'node1', 'pod-a'] });
+    expect(reordered.lanes.map((x) => x.name)).toEqual(['pod-c', 'node2', 'host', 'node1', 'pod-a']);
+    const fewer = layoutJourney({ ...ping, lanes: ['pod-a', 'node1'] });
+    expect(fewer.lanes.map((x) => x.name)).toEqual(['pod-a', 'node1']);
+    expect(fewer.hops.every((b) => b.hop.netns === 'pod-a' || b.hop.netns === 'node1')).toBe(true);
   });
 });
 
@@ -204,7 +213,7 @@ describe('format', () => {
     expect(fmtDelta(1_234_567)).toBe('+1.23 ms');
   });
   it('splits a both-ways rewrite into two lines', () => {
-    expect(natLines({ kind: 'both', from: '1.1.1.1:5 → 2.2.2.2:80', to: '3.3.3.3:6 → 4.4.4.4:8080' })).toEqual([
+    expect(natParts({ kind: 'both', from: '1.1.1.1:5 → 2.2.2.2:80', to: '3.3.3.3:6 → 4.4.4.4:8080' })).toEqual([
       'BOTH 1.1.1.1:5 → 2.2.2.2:80',
       '→ 3.3.3.3:6 → 4.4.4.4:8080',
     ]);

@@ -1,6 +1,6 @@
 // `packet-journey capture --netns <ns> --iface <if> [--filter expr] [--count N] -w out.pcapng`
-import { defineCommand, flagHelp, printJson, UsageError, type Command } from '../cli-args';
-import { CaptureFilter } from '../protocol/capture';
+import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
+import { CaptureStartReq } from '../protocol/capture';
 import { CaptureManager } from './manager';
 import { captureDir, capturePath } from './store';
 import { CaptureError, checkFilter, resolveTarget } from './targets';
@@ -14,7 +14,8 @@ const specs = {
     help: 'pcap-filter expression, checked with tcpdump -d first',
     metavar: 'EXPR',
   },
-  count: { type: 'number', short: 'c', min: 1, help: 'stop after N packets' },
+  // What netns, iface, filter, count and the file name may be is CaptureStartReq's rule (parseRequest).
+  count: { type: 'number', short: 'c', help: 'stop after N packets' },
   seconds: { type: 'number', min: 1, help: 'stop after N seconds' },
   write: {
     type: 'string',
@@ -36,43 +37,39 @@ ${flagHelp(specs)}`;
 export const command: Command = defineCommand(specs, usage, async ({ flags, positionals }) => {
   if (positionals.length)
     throw new UsageError(`unexpected argument "${positionals[0]}" (quote the filter and pass it with --filter)`);
-  if (!flags.netns) throw new UsageError('--netns is required');
-  if (!flags.iface) throw new UsageError('--iface is required');
-  const filter = flags.filter ?? '';
-  const fr = CaptureFilter.safeParse(filter);
-  if (!fr.success) throw new UsageError(`--filter: ${fr.error.issues[0]?.message ?? 'invalid'}`);
+  const req = parseRequest(
+    CaptureStartReq,
+    {
+      netns: flags.netns,
+      iface: flags.iface,
+      filter: flags.filter,
+      count: flags.count,
+      name: flags.write || undefined,
+    },
+    { name: '-w' },
+  );
+  const { filter } = req;
   try {
     if (flags['print-bpf']) {
-      const t = await resolveTarget(flags.netns, flags.iface);
+      const t = await resolveTarget(req.netns, req.iface);
       process.stdout.write((await checkFilter(t, filter)) + '\n');
       return 0;
     }
-    if (!flags.write) throw new UsageError('-w NAME.pcapng is required (or --print-bpf)');
+    if (!req.name) throw new UsageError('-w NAME.pcapng is required (or --print-bpf)');
     const dir = captureDir();
-    const path = capturePath(flags.write, dir);
+    const path = capturePath(req.name, dir);
     const mgr = new CaptureManager();
-    const c = await mgr.start({
-      netns: flags.netns,
-      iface: flags.iface,
-      filter,
-      count: flags.count,
-      save: true,
-      name: flags.write,
-      dir,
-    });
-    process.stderr.write(`capturing on ${flags.iface}@${flags.netns}${filter ? ` (${filter})` : ''} -> ${path}\n`);
-    c.watch(
-      {
-        rows(rows) {
-          for (const r of rows) {
-            if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
-            else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
-          }
-        },
-        status() {},
+    const c = await mgr.start({ ...req, save: true, dir });
+    process.stderr.write(`capturing on ${req.iface}@${req.netns}${filter ? ` (${filter})` : ''} -> ${path}\n`);
+    c.watch({
+      rows(rows) {
+        for (const r of rows) {
+          if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
+          else process.stdout.write(`${r.summary}${r.dsr ? `  [DSR ${r.dsr.addr}:${r.dsr.port}]` : ''}\n`);
+        }
       },
-      true,
-    );
+      status() {},
+    });
     const onSig = (): void => c.stop('interrupted');
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);

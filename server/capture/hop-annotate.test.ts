@@ -120,11 +120,30 @@ describe('tracer hops as capture annotations (real kernel)', () => {
       dir: 'egress',
       src: '10.244.1.2',
       dst: '10.244.2.2',
+      sport: 40001,
+      dport: 8080,
       nat: { kind: 'dnat', from: '10.96.0.10:80', to: '10.244.2.2:8080' },
+      netfilter: [
+        { hook: 'FORWARD', verdict: 'accept' },
+        { hook: 'POST_ROUTING', verdict: 'seen' },
+      ],
       verdict: 'accept',
     } as Journey['hops'][number]);
+    // The same words as the CLI's table: vocab's endpoint, NAT and verdict text.
     expect(text).toBe(
-      'node1 eth0 egress; 10.244.1.2 → 10.244.2.2; dnat 10.96.0.10:80 → 10.244.2.2:8080; netfilter accept; journey j1 pod-a → 10.96.0.10 request hop 3',
+      'node1 eth0 egress; 10.244.1.2:40001 → 10.244.2.2:8080; DNAT 10.96.0.10:80 → 10.244.2.2:8080; FORWARD ACCEPT; journey j1 pod-a → 10.96.0.10 request hop 3',
+    );
+    const dropped = hopText(j, 'request', {
+      seq: 2,
+      netns: 'node1',
+      ifname: 'eth0',
+      dir: 'end',
+      src: '10.244.1.2',
+      dst: '10.244.2.2',
+      drop: { reason: 'NETFILTER_DROP', where: 'nf_hook_slow+0x9c', isRealDrop: true, byNetfilter: true },
+    } as Journey['hops'][number]);
+    expect(dropped).toBe(
+      'node1 eth0 end; 10.244.1.2 → 10.244.2.2; DROP NETFILTER_DROP at nf_hook_slow+0x9c; journey j1 pod-a → 10.96.0.10 request hop 2',
     );
   });
 });

@@ -3,6 +3,7 @@
 // (namespace, direction, NAT, verdict), shown in the detail view and exported into the pcapng.
 import type { PacketAnnotation } from '../protocol/capture';
 import type { Hop, Journey } from '../protocol/tracer';
+import { dropLine, flowLine, natText, protoNumber, verdictText } from '../protocol/vocab';
 import { LINKTYPE } from './decode';
 import type { Capture, CaptureManager } from './manager';
 
@@ -12,8 +13,6 @@ export interface Ipv4Identity {
   readonly proto: number;
   readonly id: number;
 }
-
-const PROTO_NUM: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17 };
 
 /** The IPv4 header's identity of a frame, or undefined if it carries no IPv4 (never throws). */
 export function ipv4Identity(data: Uint8Array, linktype: number): Ipv4Identity | undefined {
@@ -53,10 +52,8 @@ export function ipv4Identity(data: Uint8Array, linktype: number): Ipv4Identity |
 
 /** One line per hop, as it appears in Wireshark's packet comments. */
 export function hopText(j: Journey, leg: 'request' | 'reply', h: Hop): string {
-  const parts = [`${h.netns} ${h.ifname} ${h.dir}`, `${h.src} → ${h.dst}`];
-  if (h.nat) parts.push(`${h.nat.kind} ${h.nat.from} → ${h.nat.to}`);
-  if (h.verdict) parts.push(`netfilter ${h.verdict}`);
-  if (h.drop) parts.push(`${h.drop.isRealDrop ? 'DROP' : 'end'} ${h.drop.reason}`);
+  const parts = [`${h.netns} ${h.ifname} ${h.dir}`, flowLine(h)];
+  for (const t of [h.nat && natText(h.nat), verdictText(h), h.drop && dropLine(h.drop)]) if (t) parts.push(t);
   if (h.rules?.length) parts.push(h.rules.join(' | '));
   parts.push(`journey ${j.id} ${j.from} → ${j.to} ${leg} hop ${h.seq}`);
   return parts.join('; ');
@@ -73,7 +70,7 @@ async function annotateCapture(
   const wanted = new Map<string, [Hop, 'request' | 'reply'][]>();
   for (const entry of hops) {
     const [h] = entry;
-    const k = identityKey(h.src, h.dst, PROTO_NUM[h.proto] ?? -1, h.ipId);
+    const k = identityKey(h.src, h.dst, protoNumber(h.proto) ?? -1, h.ipId);
     wanted.set(k, [...(wanted.get(k) ?? []), entry]);
   }
   // One pass over the frames, whatever the number of hops.

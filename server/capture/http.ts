@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readCaptureFile } from './pcap';
-import { annotationText, writePcapng } from './pcapng-writer';
+import { annotationText, splitIfName, writePcapng } from './pcapng-writer';
 import { captureDir, capturePath, readNotes } from './store';
 import { CaptureError } from './targets';
 
@@ -18,14 +18,8 @@ export async function annotatedExport(name: string, dir = captureDir()): Promise
   const file = readCaptureFile(bytes);
   return writePcapng((w) => {
     const ids = file.interfaces.map((i, n) => {
-      const label = i.name ?? `if${n}@file`;
-      const at = label.lastIndexOf('@');
-      return w.iface(
-        at > 0 ? label.slice(at + 1) : 'file',
-        at > 0 ? label.slice(0, at) : label,
-        i.linktype,
-        i.snaplen || 262144,
-      );
+      const { netns, ifname } = splitIfName(i.name ?? `if${n}@file`);
+      return w.iface(netns, ifname, i.linktype, i.snaplen || 262144);
     });
     file.records.forEach((r, idx) => {
       const extra = (notes[String(idx)] ?? []).map(annotationText);
@@ -39,9 +33,13 @@ function send(res: ServerResponse, code: number, text: string): void {
   res.end(text + '\n');
 }
 
-export function handleCaptureDownload(req: IncomingMessage, res: ServerResponse): boolean {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (!url.pathname.startsWith(PREFIX)) return false;
+/** `url`: the request's, already parsed by the caller (an unparsable one is not ours). */
+export function handleCaptureDownload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url = URL.parse(req.url ?? '/', 'http://localhost'),
+): boolean {
+  if (!url?.pathname.startsWith(PREFIX)) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'method not allowed');
     return true;

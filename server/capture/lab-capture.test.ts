@@ -32,7 +32,7 @@ it('captures pod-a -> pod-c pings on veth-pod-a inside node1', async () => {
     dir,
   });
   const rows: PacketRow[] = [];
-  c.watch({ rows: (r) => rows.push(...r), status: () => undefined }, true);
+  c.watch({ rows: (r) => rows.push(...r), status: () => undefined });
   const ping = spawnSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-c', '2', '-i', '0.3', '-W', '2', '10.244.2.2'], {
     encoding: 'utf8',
     timeout: 15_000,

@@ -70,7 +70,7 @@ describe('live capture on a veth during a ping', () => {
     });
     expect(c.state).toBe('running');
     const seen: PacketRow[] = [];
-    c.watch({ rows: (r) => seen.push(...r), status: () => undefined }, true);
+    c.watch({ rows: (r) => seen.push(...r), status: () => undefined });
     ping(2);
     await c.done;
     const info = c.info();
@@ -124,7 +124,7 @@ describe('live capture on a veth during a ping', () => {
   it('runs several captures at once; stop ends one with its counters, the other keeps going', async () => {
     const a = await mgr.start({ netns: NS_A, iface: IF_A, filter: '', save: true, dir });
     const b = await mgr.start({ netns: NS_B, iface: IF_B, filter: 'icmp[icmptype] == icmp-echo', save: false, dir });
-    b.watch({ rows: () => undefined, status: () => undefined }, false);
+    b.watch({ rows: () => undefined, status: () => undefined });
     ping(3);
     await new Promise((r) => setTimeout(r, 300));
     a.stop();
@@ -141,7 +141,7 @@ describe('live capture on a veth during a ping', () => {
 
   it('an unsaved capture nobody watches stops by itself', async () => {
     const c = await mgr.start({ netns: NS_A, iface: IF_A, filter: '', save: false, dir });
-    const w = c.watch({ rows: () => undefined, status: () => undefined }, false);
+    const w = c.watch({ rows: () => undefined, status: () => undefined });
     w.unwatch();
     await c.done;
     expect(c.info().exit?.reason).toMatch(/nobody is watching/);
@@ -151,7 +151,7 @@ describe('live capture on a veth during a ping', () => {
     run('ip', '-n', NS_A, 'link', 'add', 'pjc-gone', 'type', 'veth', 'peer', 'name', 'pjc-gone-p');
     run('ip', '-n', NS_A, 'link', 'set', 'pjc-gone', 'up');
     const c = await mgr.start({ netns: NS_A, iface: 'pjc-gone', filter: '', save: false, dir });
-    c.watch({ rows: () => undefined, status: () => undefined }, false);
+    c.watch({ rows: () => undefined, status: () => undefined });
     run('ip', '-n', NS_A, 'link', 'del', 'pjc-gone');
     await c.done;
     expect(c.info().state).toBe('failed');

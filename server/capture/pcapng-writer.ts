@@ -60,10 +60,10 @@ export class PcapngWriter {
     this.sink(block(0x0a0d0d0a, shbBody));
   }
 
-  /** Interface id for (netns, ifname); the IDB is written the first time a pair is seen. */
+  /** Interface id for (netns, ifname, link type); the IDB is written the first time one is seen. */
   iface(netns: string, ifname: string, linktype: number, snaplen = 262144, description?: string): number {
     const key = `${ifname}@${netns}`;
-    const have = this.ifaces.get(key);
+    const have = this.ifaces.get(`${key}/${linktype}`);
     if (have !== undefined) return have;
     const head = Buffer.alloc(8);
     head.writeUInt16LE(linktype, 0);
@@ -72,7 +72,7 @@ export class PcapngWriter {
     if (description) opts.push(option(IF_DESCRIPTION, Buffer.from(description)));
     this.sink(block(1, Buffer.concat([head, ...opts, endOfOptions()])));
     const id = this.ifaces.size;
-    this.ifaces.set(key, id);
+    this.ifaces.set(`${key}/${linktype}`, id);
     return id;
   }
 
@@ -108,6 +108,12 @@ export class PcapngWriter {
     b.writeUInt32LE(total, total - 4);
     this.sink(b);
   }
+}
+
+/** An if_name as this project writes it, `<ifname>@<netns>`, split back; any other name is from "file". */
+export function splitIfName(name: string): { readonly netns: string; readonly ifname: string } {
+  const at = name.lastIndexOf('@');
+  return at > 0 ? { netns: name.slice(at + 1), ifname: name.slice(0, at) } : { netns: 'file', ifname: name };
 }
 
 /** Whole-file convenience: collects the blocks into one Buffer. */

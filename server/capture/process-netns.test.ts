@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNamespace } from '../topology/ns-ref';
+import { findNamespace } from '../topology/index';
 import { CaptureManager } from './manager';
 
 const mgr = new CaptureManager();
@@ -37,7 +37,7 @@ describe('capture in a process-held namespace', () => {
 
   it('captures a ping on its loopback', async () => {
     const c = await mgr.start({ netns: name, iface: 'lo', filter: 'icmp', count: 2, save: false });
-    c.watch({ rows: () => undefined, status: () => undefined }, false);
+    c.watch({ rows: () => undefined, status: () => undefined });
     const ping = spawnSync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ping', '-c1', '-W1', '127.0.0.1'], {
       encoding: 'utf8',
     });

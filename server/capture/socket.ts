@@ -37,18 +37,15 @@ function connect(socket: PjSocket): void {
       },
       { intervalMs: 50, maxPending: 5000 },
     );
-    const w = c.watch(
-      {
-        rows: (rows) => {
-          for (const r of rows) batcher.push(r);
-        },
-        status: (info) => {
-          batcher.flush();
-          socket.emit('capture:status', info);
-        },
+    const w = c.watch({
+      rows: (rows) => {
+        for (const r of rows) batcher.push(r);
       },
-      c.fileName !== null,
-    );
+      status: (info) => {
+        batcher.flush();
+        socket.emit('capture:status', info);
+      },
+    });
     watches.set(c.id, () => {
       batcher.flush();
       batcher.stop();

@@ -1,48 +1,24 @@
 // Where a capture may run: validate (netns, iface) against what the host really has, check a filter
 // with `tcpdump -d` before anything starts, and list targets for the panel's pickers.
-import { z } from 'zod';
 import { IfName, NetnsName } from '../protocol/common';
 import type { CaptureTarget } from '../protocol/capture';
 import { UserError } from '../sys/errors';
 import { exec, inNetns } from '../sys/exec';
-import { namedNamespaces } from '../topology/named';
-import { findNamespace, type NamespaceRef } from '../topology/ns-ref';
+import { findNamespace, getDiscovery, linksIn, namedNamespaces, type NamespaceRef } from '../topology/index';
 
 /** A user mistake (unknown namespace, bad filter…): shown as is, one line, nothing started. */
 export class CaptureError extends UserError {}
-
-const IpLink = z.array(
-  z.object({
-    ifname: z.string(),
-    flags: z.array(z.string()).default([]),
-    linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
-    link_type: z.string().optional(),
-  }),
-);
 
 export interface ResolvedTarget {
   readonly ns: NamespaceRef;
   readonly iface: string;
 }
 
+/** The namespace's links as the pickers show them (kinds by the topology's one rule). */
 export async function listLinks(ns: NamespaceRef): Promise<{ name: string; kind: string; up: boolean }[]> {
-  const r = await exec(inNetns(ns.target, 'ip', ['-j', 'link', 'show']), { timeoutMs: 5000 });
-  if (r.code !== 0)
-    throw new CaptureError(
-      `cannot list interfaces in namespace "${ns.name}": ${r.stderr.trim().split('\n').pop() ?? ''}`,
-    );
-  let parsed;
-  try {
-    parsed = IpLink.safeParse(JSON.parse(r.stdout));
-  } catch {
-    throw new CaptureError(`ip -j link in "${ns.name}" printed invalid JSON`);
-  }
-  if (!parsed.success) throw new CaptureError(`ip -j link in "${ns.name}" printed unexpected JSON`);
-  return parsed.data.map((l) => ({
-    name: l.ifname,
-    kind: l.linkinfo?.info_kind ?? (l.link_type === 'loopback' ? 'loopback' : 'device'),
-    up: l.flags.includes('UP'),
-  }));
+  const r = await linksIn(ns);
+  if ('error' in r) throw new CaptureError(r.error);
+  return r.interfaces.map((l) => ({ name: l.name, kind: l.kind, up: l.up }));
 }
 
 export async function resolveTarget(netns: string, iface: string): Promise<ResolvedTarget> {
@@ -94,7 +70,6 @@ export async function checkFilter(t: ResolvedTarget, filter: string): Promise<st
  */
 export async function listTargets(): Promise<CaptureTarget[]> {
   const discovered = (async (): Promise<CaptureTarget[]> => {
-    const { getDiscovery } = await import('../topology/index');
     // Nearly fresh: a picker built from an older discovery can show a namespace without the veths
     // created since (the lab coming up, a new pod).
     const d = await getDiscovery(500);

@@ -1,13 +1,17 @@
 import { UsageError, defineCommand, flagHelp, printJson, type Command } from '../cli-args';
-import type { LabStatus } from '../protocol/lab';
+import { LabScenario, type LabStatus } from '../protocol/lab';
 import { labDown, labStatus, labUp } from './lab';
 
 const FLAGS = {
-  scenario: { type: 'enum', values: ['basic'], help: 'which lab to bring up (default basic)' },
+  scenario: {
+    type: 'enum',
+    values: LabScenario.options,
+    help: 'which lab to bring up (default basic; dsr is reserved, not implemented yet)',
+  },
   json: { type: 'boolean', help: 'print JSON' },
 } as const;
 
-const USAGE = `usage: packet-journey lab up|down|status [--scenario basic] [--json]
+const USAGE = `usage: packet-journey lab up|down|status [--scenario basic|dsr] [--json]
 
   up       create the embedded 2-node cluster (idempotent)
   down     remove everything the lab created
@@ -39,7 +43,7 @@ export const command: Command = defineCommand(FLAGS, USAGE, async ({ flags, posi
   switch (action) {
     case 'up': {
       const t0 = performance.now();
-      const s = await labUp({ scenario: flags.scenario === 'basic' ? 'basic' : undefined, onProgress: progress });
+      const s = await labUp({ scenario: flags.scenario, onProgress: progress });
       if (flags.json) printJson(s);
       else {
         printStatus(s);

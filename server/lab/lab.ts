@@ -1,13 +1,14 @@
 // Bring the embedded lab up and down. Everything created is recorded (state.ts); anything of the same
 // name that the lab did not create makes `up` refuse before it changes anything.
-import { spawn } from 'node:child_process';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabScenario, LabStatus } from '../protocol/lab';
 import { UserError } from '../sys/errors';
 import { exec, execOk, inNetns } from '../sys/exec';
-import { NETNS_DIR } from '../topology/named';
+import { startDetached } from '../sys/proc';
+import { parseLinks } from '../topology/iproute';
+import { NETNS_DIR, namedInode } from '../topology/namespaces';
 import {
   BRIDGE,
   ECHO_PORT,
@@ -32,18 +33,9 @@ function assertRoot(): void {
     throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
 }
 
-async function netnsInode(name: string): Promise<number | undefined> {
-  try {
-    return (await stat(`${NETNS_DIR}/${name}`)).ino;
-  } catch {
-    return undefined;
-  }
-}
-
 async function hostLinkIndexes(): Promise<Map<string, number>> {
   const out = await execOk(['ip', '-j', 'link', 'show']);
-  const links = JSON.parse(out) as { ifname: string; ifindex: number }[];
-  return new Map(links.map((l) => [l.ifname, l.ifindex]));
+  return new Map((parseLinks(out)?.interfaces ?? []).map((l) => [l.name, l.ifindex]));
 }
 
 /** Feeds commands to `ip -batch` (optionally in a netns): one process instead of dozens. */
@@ -85,10 +77,9 @@ async function waitListening(pid: number, port: number, timeoutMs: number): Prom
 
 function startEcho(pod: string): number {
   const argv = inNetns({ kind: 'named', name: pod }, process.execPath, [ECHO_SCRIPT, pod, String(ECHO_PORT)]);
-  const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
-  child.unref();
-  if (child.pid === undefined) throw new LabError(`could not start the echo server in ${pod}`);
-  return child.pid;
+  const pid = startDetached(argv);
+  if (pid === undefined) throw new LabError(`could not start the echo server in ${pod}`);
+  return pid;
 }
 
 /** Names of lab resources that exist but are not ours. Empty means `up` may proceed. */
@@ -96,7 +87,7 @@ async function foreignResources(state: LabState | undefined): Promise<string[]> 
   const links = await hostLinkIndexes();
   const foreign: string[] = [];
   for (const ns of NAMESPACES) {
-    const ino = await netnsInode(ns);
+    const ino = await namedInode(ns);
     if (ino !== undefined && state?.namespaces[ns] !== ino) foreign.push(`network namespace "${ns}"`);
   }
   for (const l of HOST_LINKS) {
@@ -121,7 +112,7 @@ export async function labStatus(): Promise<LabStatus> {
       const present =
         n.role === 'host'
           ? state !== undefined && (await hostLinkIndexes()).get(BRIDGE.name) === state.hostLinks[BRIDGE.name]
-          : state !== undefined && (await netnsInode(n.name)) === state.namespaces[n.name];
+          : state !== undefined && (await namedInode(n.name)) === state.namespaces[n.name];
       return { name: n.name, role: n.role, addr: n.addr, present, ...(n.node ? { node: n.node } : {}) };
     }),
   );
@@ -191,7 +182,7 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
     ]);
     // Record ownership before anything else can fail, so `down` can always clean up.
     for (const n of NAMESPACES) {
-      const ino = await netnsInode(n);
+      const ino = await namedInode(n);
       if (ino !== undefined) state.namespaces[n] = ino;
     }
     const links = await hostLinkIndexes();
@@ -311,7 +302,7 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
     );
   const nsOurs: string[] = [];
   for (const [name, ino] of Object.entries(state.namespaces)) {
-    if ((await netnsInode(name)) === ino) nsOurs.push(name);
+    if ((await namedInode(name)) === ino) nsOurs.push(name);
   }
   if (nsOurs.length > 0)
     await ipBatch(

@@ -9,6 +9,8 @@
 // where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
 import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
+import { NF_HOOK_NAMES } from './probe-names';
+import { IPV4_RE } from './vocab';
 
 export const TraceProto = z.enum(['icmp', 'tcp', 'udp']);
 export type TraceProto = z.infer<typeof TraceProto>;
@@ -16,7 +18,7 @@ export type TraceProto = z.infer<typeof TraceProto>;
 export const HopDir = z.enum(['egress', 'ingress', 'end']);
 export type HopDir = z.infer<typeof HopDir>;
 
-export const NfHook = z.enum(['PRE_ROUTING', 'LOCAL_IN', 'FORWARD', 'LOCAL_OUT', 'POST_ROUTING']);
+export const NfHook = z.enum(NF_HOOK_NAMES);
 export type NfHook = z.infer<typeof NfHook>;
 
 /** One netfilter hook the packet crossed in this namespace, seen by BPF netfilter links. */
@@ -96,14 +98,17 @@ export const Journey = z.object({
   from: z.string(),
   to: z.string(),
   proto: TraceProto,
-  /** The request reached its destination without a real drop (or a reply came back). */
+  /**
+   * The request reached its destination without a real drop: a reply came back, it reached the target
+   * namespace, or (no target) its last sighting was an arrival. Computed once, by the journey builder.
+   */
   delivered: z.boolean(),
   /** Still waiting for hops (live updates); false in the final answer. */
   pending: z.boolean(),
   timedOut: z.boolean(),
   hops: z.array(Hop),
   reply: z.object({ hops: z.array(Hop) }).optional(),
-  /** Namespaces in path order (request then reply), one lane each in the diagram. */
+  /** Namespaces in path order (request then reply), one lane each in the diagram; every hop's is here. */
   lanes: z.array(z.string()),
   /** The traffic generator's outcome, e.g. `ping: 1 received` or `connect: ECONNREFUSED`. */
   generator: z.string().optional(),
@@ -143,10 +148,7 @@ export type FollowRequest = z.input<typeof FollowRequest>;
 /** A continuous kernel-side filter; every field optional means "all IPv4". */
 export const LiveFilter = z.object({
   proto: TraceProto.optional(),
-  addr: z
-    .string()
-    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'not an IPv4 address')
-    .optional(),
+  addr: z.string().regex(IPV4_RE, 'not an IPv4 address').optional(),
   port: z.number().int().min(1).max(65535).optional(),
   /** Only namespaces with these names (empty or absent: all). */
   netns: z.array(NetnsName).max(64).optional(),

@@ -1,6 +1,6 @@
-// The one way this project runs system tools: argument arrays, never a shell (the server runs as root
-// and some arguments come from users). stderr is collected so a failure can say why.
-import { spawn } from 'node:child_process';
+// Short commands run to completion (on the one supervision primitive, proc.ts), and where they run: the
+// host, a named netns or a process's netns. stderr is collected so a failure can say why.
+import { startProc } from './proc';
 
 /** Where a command runs: the host namespace, a named netns (`ip netns`), or a process's netns (containers). */
 export type NetnsTarget =
@@ -48,34 +48,20 @@ export function inNetns(target: NetnsTarget, cmd: string, args: readonly string[
 }
 
 /** Runs argv to completion. Never throws for a non-zero exit; see `execOk` for that. */
-export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined) return Promise.reject(new Error('exec: empty argv'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    }
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => {
-      if (timer) clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-  });
+export async function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  if (argv.length === 0) throw new Error('exec: empty argv');
+  const out: Buffer[] = [];
+  const p = startProc(argv, { stdout: { bytes: (b) => out.push(b) }, input: opts.input ?? '', keepStderr: Infinity });
+  const timer =
+    opts.timeoutMs === undefined ? undefined : setTimeout(() => void p.stop({ via: 'SIGKILL' }), opts.timeoutMs);
+  const e = await p.exited;
+  clearTimeout(timer);
+  if (e.spawnError) throw e.spawnError;
+  return {
+    code: e.code ?? (e.signal ? 128 : 1),
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: e.stderr,
+  };
 }
 
 /** Runs argv and throws ExecError (with the tool's last stderr line) on a non-zero exit. */

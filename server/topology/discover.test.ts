@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../protocol/topology';
 import { labUp, labSpec } from '../lab';
 import { exec, execOk } from '../sys/exec';
-import { discoverTopology, nameForInode, nameForInodeCached, watchTopology } from './index';
-import { findNamespace } from './ns-ref';
+import { discoverTopology, findNamespace, nameForInode, nameForInodeCached, watchTopology } from './index';
 
 const P = 'pjt-topo-';
 const NODE = `${P}node`;
@@ -130,7 +129,9 @@ describe('discovery on pjt-topo namespaces', () => {
     expect(sb).toMatchObject({ kind: 'pod', hostname: `${P}sandbox`, pid: sandbox?.pid });
     expect((await findNamespace(`${P}sandbox`))?.target).toEqual({ kind: 'pid', pid: sandbox?.pid });
   });
+});
 
+describe('discovery while namespaces come and go', () => {
   it('skips namespaces that vanish mid-discovery', async () => {
     for (const g of GHOSTS) await ip('netns', 'add', g);
     const running = discoverTopology();

@@ -1,20 +1,15 @@
-// Enumerates every network namespace on the host (ip netns, /proc/*/ns/net, Docker), looks inside each
-// with one batched `ip -j` (plus `bridge fdb` where there is a bridge), concurrently, and builds the graph.
-import { mkdir, readdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
+// Discovery: enumerates every network namespace (enumerate.ts), looks inside each with one batched
+// `ip -j` (plus `bridge fdb` where there is a bridge), concurrently, and builds the graph.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Topology } from '../protocol/topology';
-import { exec, inNetns, type NetnsTarget } from '../sys/exec';
-import { listContainers } from './docker';
-import { buildNamespaces, resolvePeers, type NsCollected, type NsMeta } from './graph';
+import { exec, inNetns } from '../sys/exec';
+import { enumerate, nsInodeOfPid, type NsEntry } from './enumerate';
+import { buildNamespaces, resolvePeers, type NsCollected } from './graph';
 import { IP_BATCH, parseFdb, parseIpBatch, parseNsids } from './iproute';
-import { HOST_NS, NETNS_DIR, namedNamespaces } from './named';
+import { NETNS_DIR, namedInode } from './namespaces';
 
-// /proc/1 may belong to a supervisor we cannot inspect; the server itself runs in the root netns.
-
-/** Enumerated namespace plus how to run a command in it. */
-export interface NsEntry extends NsMeta {
-  readonly target: NetnsTarget;
-}
+export type { NsEntry } from './enumerate';
 
 export interface DiscoverOptions {
   /** Parallel iproute2 processes; the cost is fork/exec, so a few per core is plenty. */
@@ -42,128 +37,6 @@ export interface Discovery {
   };
 }
 
-/** Inode of a /proc/PID/ns/net link, or undefined when the process is gone. */
-async function nsInodeOfPid(pid: number): Promise<number | undefined> {
-  try {
-    const l = await readlink(`/proc/${pid}/ns/net`);
-    const m = /^net:\[(\d+)\]$/.exec(l);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Names a user can type and iproute2/our NetnsName validator accept. */
-function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 48) || 'proc';
-}
-
-export async function enumerate(opts: DiscoverOptions = {}): Promise<{ entries: NsEntry[]; warnings: string[] }> {
-  const warnings: string[] = [];
-  const hostInode = (await stat(HOST_NS)).ino;
-  const seen = new Set<number>([hostInode]);
-  const entries: NsEntry[] = [{ name: 'host', inode: hostInode, source: 'host', target: { kind: 'host' } }];
-
-  const [named, procs, docker] = await Promise.all([
-    namedNamespaces().then((ns) => ns.filter((n) => n.target.kind === 'named')),
-    (async () => {
-      const pids = (await readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).map(Number);
-      pids.sort((a, b) => a - b);
-      const inodes = await Promise.all(pids.map(nsInodeOfPid));
-      const firstPid = new Map<number, number>();
-      const pauseInodes = new Map<number, number>();
-      const comms = new Map<number, string>();
-      pids.forEach((pid, i) => {
-        const ino = inodes[i];
-        if (ino !== undefined && !firstPid.has(ino)) firstPid.set(ino, pid);
-      });
-      // comm of every process in a non-host netns: finds Kubernetes sandboxes (`pause`).
-      await Promise.all(
-        pids.map(async (pid, i) => {
-          const ino = inodes[i];
-          if (ino === undefined || ino === hostInode) return;
-          const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
-          if (firstPid.get(ino) === pid) comms.set(ino, comm);
-          if (comm === 'pause' && !pauseInodes.has(ino)) pauseInodes.set(ino, pid);
-        }),
-      );
-      return { firstPid, comms, pauseInodes };
-    })(),
-    listContainers(opts.dockerSocket),
-  ]);
-  if (docker.warning) warnings.push(docker.warning);
-
-  const hostnameOf = async (pid: number): Promise<string | undefined> => {
-    // /proc/sys/kernel/hostname answers for the reader's UTS namespace, so read it from inside.
-    const r = await exec(['nsenter', `--uts=/proc/${pid}/ns/uts`, '--', 'cat', '/proc/sys/kernel/hostname'], {
-      timeoutMs: 2000,
-    }).catch(() => undefined);
-    const h = r?.code === 0 ? r.stdout.trim() : '';
-    return h || undefined;
-  };
-  const hostnames = new Map<number, string>();
-  await Promise.all(
-    [...procs.pauseInodes].map(async ([ino, pid]) => {
-      const h = await hostnameOf(pid);
-      if (h !== undefined) hostnames.set(ino, h);
-    }),
-  );
-
-  const used = new Set<string>(['host']);
-  const unique = (want: string, inode: number): string => {
-    const n = used.has(want) ? `${want}-${inode}` : want;
-    used.add(n);
-    return n;
-  };
-
-  named.sort((a, b) => a.name.localeCompare(b.name));
-  for (const n of named) {
-    if (seen.has(n.inode)) continue;
-    seen.add(n.inode);
-    const hostname = hostnames.get(n.inode);
-    const pid = procs.pauseInodes.get(n.inode);
-    entries.push({
-      name: unique(n.name, n.inode),
-      inode: n.inode,
-      source: 'named',
-      netnsName: n.name,
-      target: { kind: 'named', name: n.name },
-      ...(hostname !== undefined ? { hostname } : {}),
-      ...(pid !== undefined ? { pid } : {}),
-    });
-  }
-  const containerInodes = await Promise.all(docker.containers.map((c) => nsInodeOfPid(c.pid)));
-  docker.containers.forEach((c, i) => {
-    const ino = containerInodes[i];
-    if (ino === undefined || seen.has(ino)) return;
-    seen.add(ino);
-    entries.push({
-      name: unique(safeName(c.name), ino),
-      inode: ino,
-      source: 'container',
-      pid: c.pid,
-      container: { id: c.id, image: c.image },
-      target: { kind: 'pid', pid: c.pid },
-    });
-  });
-  for (const [ino, pid] of [...procs.firstPid].sort((a, b) => a[1] - b[1])) {
-    if (seen.has(ino)) continue;
-    seen.add(ino);
-    const hostname = hostnames.get(ino);
-    const pausePid = procs.pauseInodes.get(ino);
-    const base = hostname ?? `${safeName(procs.comms.get(ino) ?? 'proc')}-${ino}`;
-    entries.push({
-      name: unique(base, ino),
-      inode: ino,
-      source: 'process',
-      pid: pausePid ?? pid,
-      ...(hostname !== undefined ? { hostname } : {}),
-      target: { kind: 'pid', pid: pausePid ?? pid },
-    });
-  }
-  return { entries, warnings };
-}
-
 /** Runs iproute2 inside one namespace. `ip -n` is cheapest for named ones (no nsenter exec). */
 function toolArgv(e: NsEntry, tool: 'ip' | 'bridge', args: readonly string[]): string[] {
   if (e.target.kind === 'named') return [tool, '-n', e.target.name, ...args];
@@ -172,11 +45,7 @@ function toolArgv(e: NsEntry, tool: 'ip' | 'bridge', args: readonly string[]): s
 
 async function stillSame(e: NsEntry): Promise<boolean> {
   if (e.target.kind === 'pid') return (await nsInodeOfPid(e.target.pid)) === e.inode;
-  if (e.target.kind === 'named')
-    return stat(`${NETNS_DIR}/${e.target.name}`).then(
-      (s) => s.ino === e.inode,
-      () => false,
-    );
+  if (e.target.kind === 'named') return (await namedInode(e.target.name)) === e.inode;
   return true;
 }
 
@@ -380,7 +249,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
 
 export async function discover(opts: DiscoverOptions = {}): Promise<Discovery> {
   const t0 = performance.now();
-  const { entries, warnings } = await enumerate(opts);
+  const { entries, warnings } = await enumerate(opts.dockerSocket);
   const t1 = performance.now();
   // Host runs beside the batch runners; anything they did not cover is spawned on its own.
   const hostFirst = entries.filter((e) => e.target.kind === 'host');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, execOk } from '../sys/exec';
 import { discover } from './discover';
-import { findNamespace } from './ns-ref';
+import { findNamespace } from './index';
 
 const P = 'pjt-topo-';
 const NET = `${P}net`;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Topology } from '../protocol/topology';
 import { buildNamespaces, resolvePeers, type NsCollected, type NsMeta } from './graph';
 import { parseFdb, parseIpBatch, splitBatch } from './iproute';
-import { topologyKey } from './index';
+import { topologyKey } from './cache';
 
 const fx = (f: string): string => readFileSync(join(__dirname, 'fixtures', f), 'utf8');
 
@@ -102,7 +102,9 @@ describe('graph', () => {
       ifname: 'veth-pod-b',
     });
   });
+});
 
+describe('graph: peers that ifindex alone cannot name', () => {
   it('keeps identical pods on two nodes apart only with list-id names, and inherits the reverse side', () => {
     // pod-c on "node2" is pod-a's recording again: eth0 ifindex 2 -> 4 on both, like the real lab.
     const items = lab();

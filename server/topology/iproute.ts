@@ -1,4 +1,5 @@
-// iproute2 JSON (`ip -j -d -b -`, `bridge -j -s fdb`) parsed once, here, into readonly domain types.
+// Every iproute2 JSON the server reads (`ip -j -d -b -`, `ip -j -d link`, `ip -j addr`, `ip -j route get`,
+// `bridge -j -s fdb`) is parsed here, once, into readonly domain types, with one interface-kind rule.
 // Elements that do not match are counted and skipped, never a crash.
 import { z } from 'zod';
 import { Route, type FdbEntry, type Iface, type Neighbor } from '../protocol/topology';
@@ -10,7 +11,12 @@ import { Route, type FdbEntry, type Iface, type Neighbor } from '../protocol/top
  */
 export const IP_BATCH = ['addr show', 'neigh show', 'route show'] as const;
 
-const RawAddr = z.object({ family: z.string(), local: z.string(), prefixlen: z.number() });
+const RawAddr = z.object({
+  family: z.string(),
+  local: z.string(),
+  prefixlen: z.number(),
+  scope: z.string().optional(),
+});
 const RawLink = z.object({
   ifindex: z.number().int(),
   ifname: z.string(),
@@ -98,9 +104,89 @@ export function splitBatch(stdout: string): unknown[] {
   return out;
 }
 
-function ifaceKind(l: z.infer<typeof RawLink>): string {
+/**
+ * The one interface-kind rule: `loopback` by link type (whatever driver), else iproute2's info_kind (veth,
+ * bridge, vxlan… printed with `-d` only), else a non-Ethernet link type (`none` for tun, `ipip`…), else
+ * `device` for a plain NIC.
+ */
+export function ifaceKind(l: {
+  readonly link_type?: string;
+  readonly linkinfo?: { readonly info_kind?: string };
+}): string {
   if (l.link_type === 'loopback') return 'loopback';
   return l.linkinfo?.info_kind ?? (l.link_type && l.link_type !== 'ether' ? l.link_type : 'device');
+}
+
+/** One `ip -j -d` link element as a LocalIface; `bad` counts address entries that did not parse. */
+function toIface(x: z.infer<typeof RawLink>): { iface: LocalIface; bad: number } {
+  const addrs: string[] = [];
+  const v6: string[] = [];
+  let bad = 0;
+  for (const a of x.addr_info) {
+    const p = RawAddr.safeParse(a);
+    if (!p.success) {
+      bad++;
+      continue;
+    }
+    (p.data.family === 'inet' ? addrs : v6).push(`${p.data.local}/${p.data.prefixlen}`);
+  }
+  const kind = ifaceKind(x);
+  const iface: LocalIface = {
+    name: x.ifname,
+    ifindex: x.ifindex,
+    mac: (x.address ?? '').toLowerCase(),
+    kind,
+    mtu: x.mtu,
+    state: x.operstate,
+    up: x.flags.includes('UP'),
+    addrs: [...addrs, ...v6],
+    ...(x.master !== undefined ? { master: x.master } : {}),
+    ...(kind === 'veth' && x.link_index !== undefined ? { peerIfindex: x.link_index } : {}),
+    ...(kind === 'veth' && x.link_netnsid !== undefined ? { peerNsid: x.link_netnsid } : {}),
+    ...(kind === 'veth' && x.link !== undefined && x.link_index === undefined ? { peerName: x.link } : {}),
+  };
+  return { iface, bad };
+}
+
+function toIfaces(raw: unknown): { interfaces: LocalIface[]; bad: number } {
+  const l = parseEach(raw, RawLink);
+  let bad = l.bad;
+  const interfaces = l.items.map((x) => {
+    const r = toIface(x);
+    bad += r.bad;
+    return r.iface;
+  });
+  return { interfaces, bad };
+}
+
+/** Parses a whole JSON document; undefined when it is not JSON. */
+function jsonOf(stdout: string): unknown {
+  try {
+    return JSON.parse(stdout.trim() || '[]');
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ip -j -d link show` (or `addr show`): the links of one namespace; undefined when it is not JSON. */
+export function parseLinks(stdout: string): { interfaces: LocalIface[]; bad: number } | undefined {
+  const raw = jsonOf(stdout);
+  return Array.isArray(raw) ? toIfaces(raw) : undefined;
+}
+
+/** `ip -j -4 addr show` -> the namespace's main IPv4 address: eth0's if it has one, else the first non-host one. */
+export function parsePrimaryIpv4(stdout: string): string | undefined {
+  const global = parseEach(jsonOf(stdout), RawLink).items.flatMap((l) =>
+    parseEach(l.addr_info, RawAddr)
+      .items.filter((a) => a.family === 'inet' && a.scope !== 'host')
+      .map((a) => ({ ifname: l.ifname, ip: a.local })),
+  );
+  return (global.find((a) => a.ifname === 'eth0') ?? global[0])?.ip;
+}
+
+/** `ip -j -4 route get DST` -> the source address the namespace would use (prefsrc). */
+export function parseRouteSource(stdout: string): string | undefined {
+  return parseEach(jsonOf(stdout), RawRoute).items[0]?.prefsrc;
 }
 
 /** `ip -j netns list-id` -> nsid -> `ip netns` name (undefined when iproute2 could not name it). */
@@ -114,39 +200,12 @@ export function parseNsids(stdout: string): Map<number, string | undefined> {
 /** Parses the IP_BATCH output; a 4th result, if present, is read as `netns list-id` (fixtures record it). */
 export function parseIpBatch(stdout: string): NsSnapshot {
   const [links, neighs, routes, nsids] = splitBatch(stdout);
-  const l = parseEach(links, RawLink);
+  const l = toIfaces(links);
   const n = parseEach(neighs, RawNeigh);
   const r = parseEach(routes, RawRoute);
   const s = parseEach(nsids, RawNsid);
-  let bad = l.bad + n.bad + r.bad + s.bad;
-
-  const interfaces: LocalIface[] = l.items.map((x) => {
-    const addrs: string[] = [];
-    const v6: string[] = [];
-    for (const a of x.addr_info) {
-      const p = RawAddr.safeParse(a);
-      if (!p.success) {
-        bad++;
-        continue;
-      }
-      (p.data.family === 'inet' ? addrs : v6).push(`${p.data.local}/${p.data.prefixlen}`);
-    }
-    const kind = ifaceKind(x);
-    return {
-      name: x.ifname,
-      ifindex: x.ifindex,
-      mac: (x.address ?? '').toLowerCase(),
-      kind,
-      mtu: x.mtu,
-      state: x.operstate,
-      up: x.flags.includes('UP'),
-      addrs: [...addrs, ...v6],
-      ...(x.master !== undefined ? { master: x.master } : {}),
-      ...(kind === 'veth' && x.link_index !== undefined ? { peerIfindex: x.link_index } : {}),
-      ...(kind === 'veth' && x.link_netnsid !== undefined ? { peerNsid: x.link_netnsid } : {}),
-      ...(kind === 'veth' && x.link !== undefined && x.link_index === undefined ? { peerName: x.link } : {}),
-    };
-  });
+  const bad = l.bad + n.bad + r.bad + s.bad;
+  const interfaces = l.interfaces;
   const neighbors: Neighbor[] = n.items
     .filter((x) => x.dev !== undefined)
     .map((x) => ({
@@ -167,12 +226,8 @@ export function parseIpBatch(stdout: string): NsSnapshot {
  * bridge's own table (what brctl showmacs reads); `self` entries are a port's address filter, left out.
  */
 export function parseFdb(stdout: string): { entries: FdbEntry[]; bad: number } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(stdout.trim() || '[]');
-  } catch {
-    return { entries: [], bad: 1 };
-  }
+  const raw = jsonOf(stdout);
+  if (raw === undefined) return { entries: [], bad: 1 };
   const { items, bad } = parseEach(raw, RawFdb);
   const entries: FdbEntry[] = [];
   for (const x of items) {

@@ -1,5 +1,6 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
-import { defineCommand, flagHelp, printJson, UsageError, type Command } from '../cli-args';
+import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
+import { FollowRequest, TraceProto } from '../protocol/tracer';
 import { follow, FollowError } from './follow';
 import { formatJourney } from './format';
 import { getLoader } from './loader';
@@ -7,9 +8,10 @@ import { getLoader } from './loader';
 const flags = {
   from: { type: 'string', help: 'source namespace: host, an ip netns name, a container or a pod', metavar: 'NETNS' },
   to: { type: 'string', help: 'destination: an IPv4 address or a namespace/pod name', metavar: 'IP|NETNS' },
-  proto: { type: 'enum', values: ['icmp', 'tcp', 'udp'], help: 'what to send (default icmp: one ping)' },
-  port: { type: 'number', min: 1, max: 65535, help: 'tcp/udp destination port (default 80 for tcp, 53 for udp)' },
-  timeout: { type: 'number', min: 200, max: 30000, help: 'give up after this many ms (default 3000)' },
+  proto: { type: 'enum', values: TraceProto.options, help: 'what to send (default icmp: one ping)' },
+  // Ranges and defaults are FollowRequest's (server/protocol/tracer.ts), checked by parseRequest.
+  port: { type: 'number', help: 'tcp/udp destination port (default 80 for tcp, 53 for udp)' },
+  timeout: { type: 'number', help: 'give up after this many ms (default 3000)' },
   rules: { type: 'boolean', help: 'add iptables TRACE where the packet goes for rule-level detail (removed after)' },
   json: { type: 'boolean', help: 'print the journey as JSON' },
 } as const;
@@ -25,22 +27,16 @@ ${flagHelp(flags)}`;
 
 export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, positionals }) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!f.from) throw new UsageError('--from is required');
-  if (!f.to) throw new UsageError('--to is required');
-  if (f.port !== undefined && (f.proto ?? 'icmp') === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
+  const req = parseRequest(
+    FollowRequest,
+    { from: f.from, to: f.to, proto: f.proto, port: f.port, timeoutMs: f.timeout, rules: f.rules },
+    { timeoutMs: '--timeout' },
+  );
+  // Not the schema's rule (a follow ignores the port of a ping), but on the command line it is a mistake.
+  if (req.port !== undefined && req.proto === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
   const loader = getLoader();
   try {
-    const j = await follow(
-      {
-        from: f.from,
-        to: f.to,
-        proto: f.proto ?? 'icmp',
-        ...(f.port !== undefined && { port: f.port }),
-        ...(f.timeout !== undefined && { timeoutMs: f.timeout }),
-        rules: f.rules,
-      },
-      { loader },
-    );
+    const j = await follow(req, { loader });
     if (f.json) printJson(j);
     else process.stdout.write(formatJourney(j) + '\n');
     return j.delivered ? 0 : 1;

@@ -5,17 +5,15 @@ import { randomInt } from 'node:crypto';
 import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
-import { findNamespace } from '../topology/ns-ref';
-import { buildJourney, journeyComplete, type FlowKey } from './journey';
+import { traceProtoNumber } from '../protocol/vocab';
+import { findNamespace, namedNamespaces, netnsNames, resolveDestination, sourceAddressFor } from '../topology/index';
+import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
-import type { HopEvent } from './ndjson';
-import { namedNamespaces } from '../topology/named';
-import { NetnsNames, resolveDestination, sourceAddressFor } from './netns';
+import type { HopEvent } from './hop-event';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
 
 export class FollowError extends UserError {}
 
-const PROTO_NUM: Readonly<Record<TraceProto, number>> = { icmp: 1, tcp: 6, udp: 17 };
 const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53 };
 /** Hops can trail the generator's exit by a ring-buffer flush; wait this long before the final build. */
 const GRACE_MS = 30;
@@ -56,13 +54,7 @@ async function followOnce(
   const started = Date.now();
   const loader = opts.loader ?? getLoader();
 
-  const from = await findNamespace(req.from);
-  if (!from) throw new FollowError(`unknown namespace "${req.from}" (see \`packet-journey topology\`)`);
-  const dest = await resolveDestination(req.to);
-  if ('error' in dest) throw new FollowError(dest.error);
-  const clientAddr = await sourceAddressFor(from.target, dest.ip);
-  if (!clientAddr) throw new FollowError(`namespace "${req.from}" has no route to ${dest.ip}`);
-
+  const { from, dest, clientAddr } = await resolveEnds(req);
   const proto = req.proto;
   // The client names its follow (so it knows its partial journeys); the CLI leaves it to us.
   const id = req.id ?? `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
@@ -71,22 +63,15 @@ async function followOnce(
   const clientPort = randomInt(20000, 60000);
   const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
-  const filter: KernelFilter = proto === 'icmp' ? { proto: 1, icmpId } : { proto: PROTO_NUM[proto], port: clientPort };
+  const filter: KernelFilter =
+    proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort };
 
-  const names = new NetnsNames();
-  const everyNs = await namedNamespaces();
+  const names = netnsNames();
+  const nfTargets = await netfilterTargets(from, dest.ns);
   await names.refresh();
-  // Netfilter links in the source, the destination, the host and every `ip netns` namespace: the path is
-  // not known before the packet walks it. They are released when this follow ends.
-  const nfTargets = [
-    { target: from.target, inode: from.inode },
-    ...(dest.ns ? [{ target: dest.ns.target, inode: dest.ns.inode }] : []),
-    ...everyNs.filter((n) => n.inode !== from.inode && n.inode !== dest.ns?.inode),
-  ];
 
-  const events: HopEvent[] = [];
-  let lastUpdate = 0;
-  let updateTimer: NodeJS.Timeout | undefined;
+  // Incremental: each hop is assembled as it comes; the whole journey is built only for an update.
+  const journey = new FlowJourney(flow);
   let generatorDone: string | undefined;
   let timedOut = false;
   let finish: () => void = () => undefined;
@@ -94,13 +79,11 @@ async function followOnce(
   let graceTimer: NodeJS.Timeout | undefined;
 
   const build = (pending: boolean): Journey =>
-    buildJourney(
-      events,
+    journey.build(
       {
         id,
         from: from.name,
         to: req.to,
-        flow,
         ...(dest.ns && { targetNetns: dest.ns.inode }),
         pending,
         timedOut,
@@ -110,17 +93,11 @@ async function followOnce(
       names.nameOf,
     );
 
+  const update = throttle(UPDATE_MS, () => opts.onUpdate?.(build(true)));
   const onHop = (h: HopEvent): void => {
-    events.push(h);
-    if (opts.onUpdate && !updateTimer) {
-      const wait = Math.max(0, lastUpdate + UPDATE_MS - Date.now());
-      updateTimer = setTimeout(() => {
-        updateTimer = undefined;
-        lastUpdate = Date.now();
-        opts.onUpdate?.(build(true));
-      }, wait);
-    }
-    if (!graceTimer && journeyComplete(build(true), from.inode)) graceTimer = setTimeout(finish, 20);
+    journey.push(h);
+    if (opts.onUpdate) update.request();
+    if (!graceTimer && journey.complete(from.inode)) graceTimer = setTimeout(finish, 20);
   };
 
   const sub = await loader.subscribe(filter, onHop);
@@ -143,7 +120,7 @@ async function followOnce(
     await finished;
     clearTimeout(timeout);
     if (graceTimer) clearTimeout(graceTimer);
-    if (updateTimer) clearTimeout(updateTimer);
+    update.cancel();
   } finally {
     await sub.close();
     await release?.();
@@ -157,6 +134,54 @@ async function followOnce(
   // A timeout is only worth reporting if the journey did not otherwise end cleanly.
   if (timedOut && journeyComplete(j, from.inode)) j = { ...j, timedOut: false };
   return j;
+}
+
+type Ns = { target: NetnsTarget; inode: number };
+
+/** The source namespace, the destination and the client address the packet will carry. */
+async function resolveEnds(req: ParsedFollow) {
+  const from = await findNamespace(req.from);
+  if (!from) throw new FollowError(`unknown namespace "${req.from}" (see \`packet-journey topology\`)`);
+  const dest = await resolveDestination(req.to);
+  if ('error' in dest) throw new FollowError(dest.error);
+  const clientAddr = await sourceAddressFor(from.target, dest.ip);
+  if (!clientAddr) throw new FollowError(`namespace "${req.from}" has no route to ${dest.ip}`);
+  return { from, dest, clientAddr };
+}
+
+/**
+ * Netfilter links in the source, the destination, the host and every `ip netns` namespace: the path is
+ * not known before the packet walks it. They are released when the follow ends.
+ */
+async function netfilterTargets(from: Ns, to: Ns | undefined): Promise<Ns[]> {
+  const everyNs = await namedNamespaces();
+  return [
+    { target: from.target, inode: from.inode },
+    ...(to ? [{ target: to.target, inode: to.inode }] : []),
+    ...everyNs.filter((n) => n.inode !== from.inode && n.inode !== to?.inode),
+  ];
+}
+
+/** Runs `fn` at most once per `ms` for any number of requests in between (the last state wins). */
+function throttle(ms: number, fn: () => void): { request(): void; cancel(): void } {
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    request() {
+      if (timer) return;
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          last = Date.now();
+          fn();
+        },
+        Math.max(0, last + ms - Date.now()),
+      );
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /** Rule lines go on the first hop in each namespace whose packet (same IP id) netfilter traced there. */

@@ -1,7 +1,6 @@
 // The tracepkt-style table `packet-journey follow` prints without --json.
 import type { Hop, Journey } from '../protocol/tracer';
-
-const ep = (addr: string, port: number | undefined): string => (port !== undefined ? `${addr}:${port}` : addr);
+import { dropLine, droppedInText, firstDrop, flowLine, natText, verdictText } from '../protocol/vocab';
 
 function typeOf(h: Hop): string {
   if (h.icmp) {
@@ -12,11 +11,8 @@ function typeOf(h: Hop): string {
 }
 
 function iptablesOf(h: Hop): string {
-  const parts: string[] = [];
-  if (h.nat) parts.push(`${h.nat.kind.toUpperCase()} ${h.nat.from} → ${h.nat.to}`);
-  for (const n of h.netfilter ?? []) if (n.verdict !== 'seen') parts.push(`${n.hook} ${n.verdict.toUpperCase()}`);
-  if (h.drop) parts.push(h.drop.isRealDrop ? `DROP ${h.drop.reason} at ${h.drop.where}` : `end: ${h.drop.reason}`);
-  return parts.join(', ');
+  const parts = [h.nat && natText(h.nat), verdictText(h), h.drop && dropLine(h.drop)];
+  return parts.filter(Boolean).join(', ');
 }
 
 function rows(hops: readonly Hop[]): string[][] {
@@ -28,7 +24,7 @@ function rows(hops: readonly Hop[]): string[][] {
       h.netns,
       iface,
       h.dir === 'end' ? (h.drop?.isRealDrop ? 'DROP' : 'end') : typeOf(h),
-      `${ep(h.src, h.sport)} → ${ep(h.dst, h.dport)}`,
+      flowLine(h),
       iptablesOf(h),
     ]);
     for (const r of h.rules ?? []) out.push(['', '', '', '', `  ${r}`]);
@@ -47,9 +43,9 @@ export function formatJourney(j: Journey): string {
       .join('  ')
       .trimEnd();
   const verdict = j.delivered ? 'delivered' : j.timedOut ? 'NOT delivered (timed out)' : 'NOT delivered';
-  const drop = [...j.hops, ...(j.reply?.hops ?? [])].find((h) => h.drop?.isRealDrop);
+  const drop = firstDrop(j);
   const tail = [
-    `${j.proto} ${j.from} → ${j.to}: ${verdict}${drop ? `, dropped in ${drop.netns} (${drop.drop?.reason}${drop.drop?.byNetfilter ? ', netfilter' : ''})` : ''}` +
+    `${j.proto} ${j.from} → ${j.to}: ${verdict}${drop ? `, ${droppedInText(drop)}` : ''}` +
       `${j.generator ? ` [${j.generator}]` : ''} in ${j.durationMs} ms`,
   ];
   return [line(header), ...body.map(line), '', ...tail].join('\n');

@@ -2,7 +2,8 @@
 export { follow, FollowError, type FollowOptions } from './follow';
 export { buildJourney, packetHops, assemblePackets, classifyEnd } from './journey';
 export { getLoader, ProbeLoader, LOADER_PATH, type KernelFilter, type Subscription } from './loader';
-export { startLive, PacketAssembler, type LiveSession } from './live';
+export { PacketAssembler } from './assembler';
+export { startLive, LiveJourneys, type LiveSession } from './live';
 export { formatJourney } from './format';
 export { parseLoaderLine, type HopEvent, type LoaderRecord } from './ndjson';
 export { attach } from './socket';

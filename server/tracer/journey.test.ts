@@ -1,39 +1,12 @@
-// The journey builder on NDJSON recorded from the real probe (fixtures/), no kernel needed.
-import { readFileSync } from 'node:fs';
+// The journey builder on the loader's stdout recorded from the real probe (fixtures/record.ts), no kernel
+// needed.
 import { describe, expect, it } from 'vitest';
-import { buildJourney, classifyEnd, type FlowKey } from './journey';
-import { parseLoaderLine, type HopEvent } from './ndjson';
+import { fixture, load, meta, namer } from './fixtures/load';
+import { buildJourney, classifyEnd } from './journey';
+import type { HopEvent } from './hop-event';
+import { parseLoaderLine } from './ndjson';
 import { formatTraceLine, parseTraceOutput } from './rules';
 import { attachRules } from './follow';
-
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-function load(name: string): HopEvent[] {
-  const hops: HopEvent[] = [];
-  for (const line of fixture(name).split('\n')) {
-    if (!line) continue;
-    const r = parseLoaderLine(line);
-    if (r?.type !== 'hop') throw new Error(`bad fixture line: ${line.slice(0, 80)}`);
-    hops.push(r.hop);
-  }
-  return hops;
-}
-
-function namer(file: string): (inode: number) => string {
-  const m = JSON.parse(fixture(file)) as Record<string, string>;
-  return (i) => m[String(i)] ?? `netns:${i}`;
-}
-
-const meta = (flow: FlowKey, targetNetns?: number) => ({
-  id: 't',
-  from: 'a',
-  to: 'b',
-  flow,
-  pending: false,
-  timedOut: false,
-  durationMs: 1,
-  ...(targetNetns !== undefined && { targetNetns }),
-});
 
 describe('journey builder (recorded fixtures)', () => {
   it('cross-node ping: request and reply walk pod-a, node1, host, node2, pod-c and back', () => {
@@ -119,7 +92,9 @@ describe('journey builder (recorded fixtures)', () => {
       ),
     ).toBe(true);
   });
+});
 
+describe('ends of path, loader lines and rule traces', () => {
   it('classifies ends of path', () => {
     const base = load('ping-pod-a-pod-c.ndjson')[0] as HopEvent;
     expect(classifyEnd({ ...base, hook: 'consume_skb' }).isRealDrop).toBe(false);
@@ -166,9 +141,9 @@ describe('journey builder (recorded fixtures)', () => {
   });
 });
 
-describe('packed batches (loader --batch, recorded)', () => {
-  it('decode with the ready record tables into the same journey as per-hop lines', () => {
-    const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
+describe('packed batches (recorded)', () => {
+  it('decode with the ready record tables, and not without them', () => {
+    const lines = fixture('ping-pod-a-pod-c.ndjson').split('\n').filter(Boolean);
     const ready = parseLoaderLine(lines[0] as string);
     expect(ready?.type).toBe('ready');
     const tables = ready?.type === 'ready' ? ready.tables : undefined;
@@ -180,14 +155,14 @@ describe('packed batches (loader --batch, recorded)', () => {
       hops.push(...r.hops);
     }
     expect(parseLoaderLine(lines[1] as string)).toBeUndefined(); // no tables, no decoding
-    const j = buildJourney(hops, meta({ proto: 'icmp' }), namer('batch-names.json'));
+    const j = buildJourney(hops, meta({ proto: 'icmp' }), namer('lab-names.json'));
     expect(j.delivered).toBe(true);
     expect(j.lanes).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
     expect(j.hops[0]).toMatchObject({
       src: '10.244.1.2',
       dst: '10.244.2.2',
       proto: 'icmp',
-      icmp: { id: 30806, type: 8 },
+      icmp: { id: 4242, type: 8 },
     });
     expect(j.hops[0]?.skb).toMatch(/^ffff[0-9a-f]{12}$/);
     expect(j.hops[0]?.srcMac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
@@ -195,7 +170,7 @@ describe('packed batches (loader --batch, recorded)', () => {
   });
 
   it('rejects a torn batch (data shorter or longer than n events)', () => {
-    const lines = fixture('ping-batch.ndjson').split('\n').filter(Boolean);
+    const lines = fixture('ping-pod-a-pod-c.ndjson').split('\n').filter(Boolean);
     const ready = parseLoaderLine(lines[0] as string);
     const tables = ready?.type === 'ready' ? ready.tables : undefined;
     const line = lines[1] as string;
@@ -214,11 +189,13 @@ describe('packed batches (loader --batch, recorded)', () => {
   });
 
   it('refuses a loader whose event layout differs from what the server reads', () => {
-    const ready = fixture('ping-batch.ndjson').split('\n')[0] as string;
+    const ready = fixture('ping-pod-a-pod-c.ndjson').split('\n')[0] as string;
     const r = parseLoaderLine(ready.replace('"ttl":[', '"ttl":[0,2],"was_ttl":['));
     expect(r).toMatchObject({ type: 'ready', layoutError: expect.stringMatching(/field ttl is 2 bytes/) });
     expect(r?.type === 'ready' && r.tables).toBeFalsy();
     const gone = parseLoaderLine(ready.replace('"skb":[', '"skb_gone":['));
     expect(gone).toMatchObject({ layoutError: expect.stringMatching(/no field skb/) });
+    const renamed = parseLoaderLine(ready.replace('"nf_nat"', '"nf_nat_v2"'));
+    expect(renamed).toMatchObject({ layoutError: expect.stringMatching(/probe names "nf_nat_v2", unknown here/) });
   });
 });

@@ -1,16 +1,19 @@
 // The one shared probe loader: spawned once, serving every follower through filter slots. Its stdout is
-// parsed (ndjson.ts), stderr kept as the failure reason, and a crash restarts it within 2 s with every
-// filter and netfilter attachment re-applied. Status changes feed the UI's banner.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// parsed (ndjson.ts); the process is supervised by loader-process.ts (stderr as the failure reason, a
+// crash restarted within 2 s), and every filter and netfilter attachment is re-applied after a restart.
+// It runs while someone follows (sys/holders) and stops `idleMs` after the last one. Status changes feed
+// the UI's banner.
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoaderStatus } from '../protocol/tracer';
+import { isIpv4 } from '../protocol/vocab';
 import type { NetnsTarget } from '../sys/exec';
-import { parseLoaderLine, type CodeTables, type HopEvent } from './ndjson';
+import { holders, type Holders } from '../sys/holders';
+import type { HopEvent } from './hop-event';
+import { LoaderProcess } from './loader-process';
+import { parseLoaderLine, type CodeTables } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
-const RESTART_DELAY_MS = 300;
 const COMMAND_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 10_000;
 
@@ -33,8 +36,6 @@ export interface Subscription {
 type HopListener = (h: HopEvent) => void;
 type StatusListener = (s: LoaderStatus) => void;
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
 export function filterCommand(slot: number, f: KernelFilter): string {
   const parts = [`filter ${slot}`];
@@ -44,7 +45,7 @@ export function filterCommand(slot: number, f: KernelFilter): string {
     ['addr_b', f.addrB],
   ] as const) {
     if (v === undefined) continue;
-    if (!IPV4.test(v)) throw new Error(`not an IPv4 address: ${v}`);
+    if (!isIpv4(v)) throw new Error(`not an IPv4 address: ${v}`);
     parts.push(`${k}=${v}`);
   }
   if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);
@@ -68,7 +69,9 @@ export function netnsPath(t: NetnsTarget): string {
 }
 
 export class ProbeLoader {
-  private child: ChildProcess | undefined;
+  private readonly proc: LoaderProcess;
+  /** Open and opening subscriptions; the last one out stops the loader after `idleMs`. */
+  private readonly followers: Holders;
   private readonly slots = new Map<number, { filter: KernelFilter; onHop: HopListener }>();
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
@@ -78,22 +81,32 @@ export class ProbeLoader {
   private readonly statusListeners = new Set<StatusListener>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private nextId = 1;
-  private stderrTail = '';
-  private stopping = false;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private maxSlots = 16;
   status: LoaderStatus = { state: 'stopped', restarts: 0, emitted: 0, lost: 0, badLines: 0 };
   hostNetns = 0;
   private tables: CodeTables | undefined;
 
   constructor(
-    private readonly path = LOADER_PATH,
-    /** Stop the loader (and detach everything) this long after the last subscriber leaves. */
-    private readonly idleMs = 15_000,
-    /** Loader arguments: columnar batches (several times cheaper to parse); benchmarks add `--discard`. */
-    private readonly args: readonly string[] = ['--batch'],
-  ) {}
+    path = LOADER_PATH,
+    /** Stop the loader (and detach everything) this long after the last subscriber leaves; 0: never. */
+    idleMs = 15_000,
+    /** Loader arguments: benchmarks pass `--discard`. */
+    private readonly args: readonly string[] = [],
+  ) {
+    this.proc = new LoaderProcess(path, args, {
+      line: (l) => this.onLine(l),
+      status: (patch) => this.setStatus(patch),
+      exited: () => this.failPending(),
+      failed: (e) => this.failWaiters(e),
+    });
+    this.followers = holders({
+      graceMs: idleMs,
+      unref: true,
+      onIdle: () => {
+        if (idleMs > 0) void this.stop();
+      },
+    });
+  }
 
   onStatus(fn: StatusListener): () => void {
     this.statusListeners.add(fn);
@@ -108,7 +121,7 @@ export class ProbeLoader {
   /** Starts the loader if needed; resolves once it printed its ready record. */
   async ensureStarted(): Promise<void> {
     if (this.status.state === 'ready') return;
-    if (this.status.state === 'stopped') this.spawnChild();
+    if (this.status.state === 'stopped') this.proc.start();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`probe loader not ready after ${READY_TIMEOUT_MS} ms`)),
@@ -127,70 +140,13 @@ export class ProbeLoader {
     });
   }
 
-  private spawnChild(): void {
-    this.stopping = false;
-    if (!existsSync(this.path)) {
-      this.setStatus({ state: 'stopped', lastError: `probe not built: run \`make -C probes\` (${this.path} missing)` });
-      this.failWaiters(new Error(this.status.lastError ?? 'probe not built'));
-      return;
-    }
-    this.setStatus({ state: 'starting' });
-    this.stderrTail = '';
-    const child = spawn(this.path, [...this.args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    // Batch records run to hundreds of KB: keep the pieces of an unfinished line and search only the
-    // new chunk for newlines, so a long line costs O(length), not O(length x chunks).
-    let pieces: string[] = [];
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      let start = 0;
-      for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-        const tail = chunk.slice(start, nl);
-        if (pieces.length > 0) {
-          pieces.push(tail);
-          this.onLine(pieces.join(''));
-          pieces = [];
-        } else {
-          this.onLine(tail);
-        }
-        start = nl + 1;
-      }
-      if (start < chunk.length) pieces.push(chunk.slice(start));
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (s: string) => {
-      this.stderrTail = (this.stderrTail + s).slice(-2000);
-    });
-    child.stdin?.on('error', () => undefined);
-    child.on('error', (e) => this.onExit(child, `spawn: ${e.message}`));
-    child.on('exit', (code, signal) => this.onExit(child, signal ? `killed by ${signal}` : `exit ${code ?? '?'}`));
-  }
-
-  private onExit(child: ChildProcess, why: string): void {
-    if (this.child !== child) return;
-    this.child = undefined;
+  /** The process ended: commands in flight get no answer. */
+  private failPending(): void {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.resolve({ ok: false, error: 'probe loader exited' });
     }
     this.pending.clear();
-    const last = this.stderrTail.trim().split('\n').filter(Boolean).pop();
-    const lastError = last ? `${why}: ${last}` : why;
-    if (this.stopping) {
-      this.setStatus({ state: 'stopped', pid: undefined });
-      return;
-    }
-    // Unexpected: banner now, restart shortly (well within the 2 s promise), re-apply every filter.
-    this.setStatus({ state: 'crashed', pid: undefined, lastError });
-    if (this.status.restarts > 50) {
-      this.failWaiters(new Error(`probe loader keeps crashing: ${lastError}`));
-      return;
-    }
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      this.setStatus({ restarts: this.status.restarts + 1 });
-      this.spawnChild();
-    }, RESTART_DELAY_MS);
   }
 
   private failWaiters(e: Error): void {
@@ -207,18 +163,14 @@ export class ProbeLoader {
       return;
     }
     switch (rec.type) {
-      case 'hop':
-        this.dispatch(rec.hop);
-        return;
       case 'hops':
         for (const h of rec.hops) this.dispatch(h);
         return;
       case 'ready':
-        if (rec.layoutError || (this.args.includes('--batch') && !rec.tables)) {
+        if (rec.layoutError || !rec.tables) {
           // Its batches would all be unreadable: refuse it rather than trace nothing in silence.
           const why = rec.layoutError ?? 'probe loader did not declare its event layout: rebuild with `make -C probes`';
-          this.stopping = true;
-          this.child?.kill();
+          void this.proc.stop();
           this.setStatus({ state: 'stopped', lastError: why });
           this.failWaiters(new Error(why));
           return;
@@ -265,8 +217,7 @@ export class ProbeLoader {
   }
 
   private command(cmd: string): Promise<Ack> {
-    const child = this.child;
-    if (!child?.stdin || /[\n\r]/.test(cmd)) return Promise.resolve({ ok: false, error: 'probe loader not running' });
+    if (/[\n\r]/.test(cmd)) return Promise.resolve({ ok: false, error: 'probe loader not running' });
     const id = `c${this.nextId++}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -274,14 +225,33 @@ export class ProbeLoader {
         resolve({ ok: false, error: `probe loader did not answer "${cmd.split(' ')[0]}"` });
       }, COMMAND_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
-      child.stdin?.write(`${id} ${cmd}\n`);
+      if (this.proc.write(`${id} ${cmd}\n`)) return;
+      clearTimeout(timer);
+      this.pending.delete(id);
+      resolve({ ok: false, error: 'probe loader not running' });
     });
   }
 
   /** Claims a filter slot; hops matching it go to onHop until close(). */
   async subscribe(filter: KernelFilter, onHop: HopListener): Promise<Subscription> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    const release = this.followers.acquire();
+    try {
+      const slot = await this.claimSlot(filter, onHop);
+      return {
+        slot,
+        close: async () => {
+          if (!this.slots.delete(slot)) return;
+          await this.command(`clear ${slot}`);
+          release();
+        },
+      };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  private async claimSlot(filter: KernelFilter, onHop: HopListener): Promise<number> {
     await this.ensureStarted();
     let slot = -1;
     for (let i = 0; i < this.maxSlots; i++) {
@@ -298,14 +268,7 @@ export class ProbeLoader {
       this.slots.delete(slot);
       throw new Error(`probe filter: ${r.error ?? 'failed'}`);
     }
-    return {
-      slot,
-      close: async () => {
-        if (!this.slots.delete(slot)) return;
-        await this.command(`clear ${slot}`);
-        this.scheduleIdleStop();
-      },
-    };
+    return slot;
   }
 
   /**
@@ -385,38 +348,18 @@ export class ProbeLoader {
     return { emitted: r.emitted ?? this.status.emitted, lost: r.lost ?? this.status.lost, consumed: r.consumed ?? 0 };
   }
 
-  private scheduleIdleStop(): void {
-    if (this.slots.size > 0 || this.idleMs <= 0) return;
-    this.idleTimer = setTimeout(() => void this.stop(), this.idleMs);
-    this.idleTimer.unref();
-  }
-
-  /** Stops the loader: EOF on stdin makes it detach and exit; SIGKILL if it lingers. */
+  /** Stops the loader and detaches everything (see LoaderProcess.stop). */
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.followers.dispose();
     if (this.nfWatch) clearInterval(this.nfWatch);
-    this.restartTimer = this.idleTimer = this.nfWatch = undefined;
+    this.nfWatch = undefined;
     this.nf.clear();
-    const child = this.child;
-    if (!child) {
-      this.setStatus({ state: 'stopped', pid: undefined });
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.stdin?.end();
-    });
+    await this.proc.stop();
   }
 
   /** Test hook: the child's pid, to kill it from outside and watch the restart. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc.pid;
   }
 }
 

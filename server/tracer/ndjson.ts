@@ -1,62 +1,22 @@
-// The probe loader's stdout, parsed once at the process boundary into readonly domain records.
-// Field names mirror probes/event.h + loader.c's printf (snake_case); nothing downstream sees raw JSON.
+// The probe loader's stdout, parsed once at the process boundary into readonly domain records
+// (hop-event.ts). Records are snake_case, as loader.c prints them; the hops arrive packed as struct
+// pj_event (probes/event.h), decoded by the layout the ready record declares and checked against the
+// table generated from event.h (event-fields.ts). Nothing downstream sees raw JSON.
 import { z } from 'zod';
+import { DIR_NAMES, HOOK_NAMES, NETFILTER_LINK_HOOKS, NF_HOOK_NAMES } from '../protocol/probe-names';
+import { EVENT_FIELDS } from './event-fields';
+import type { HookName, HopEvent, NfHookName, ProbeDir } from './hop-event';
 
-const HookName = z.enum([
-  'net_dev_queue',
-  'netif_receive_skb',
-  'netif_rx',
-  'napi_gro_receive_entry',
-  'kfree_skb',
-  'consume_skb',
-  'nf_nat',
-  'nf_pre_filter',
-  'nf_post_filter',
-]);
-export type HookName = z.infer<typeof HookName>;
-const NfHookName = z.enum(['PRE_ROUTING', 'LOCAL_IN', 'FORWARD', 'LOCAL_OUT', 'POST_ROUTING']);
+export type { HookName, HopEvent } from './hop-event';
+
+const HookNameSchema = z.enum(HOOK_NAMES);
+const DirSchema = z.enum(DIR_NAMES);
+const NfHookSchema = z.enum(NF_HOOK_NAMES);
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 
-// The hot path: up to hundreds of thousands of lines a second. Plain types (the loader prints fixed-width
-// integers), no regexes or ranges, so zod's compiled object parser stays cheap.
-const num = z.number();
-const HopLine = z.object({
-  type: z.literal('hop'),
-  ts_ns: num,
-  skb: z.string(),
-  hook: HookName,
-  dir: z.enum(['egress', 'ingress', 'none']),
-  netns: num,
-  ifindex: num,
-  mask: num,
-  cpu: num,
-  ifname: z.string(),
-  src_mac: z.string(),
-  dst_mac: z.string(),
-  src: z.string().optional(),
-  dst: z.string().optional(),
-  proto: num.optional(),
-  ttl: num.optional(),
-  ip_id: num.optional(),
-  tot_len: num.optional(),
-  ip_opts: z.boolean().optional(),
-  sport: num.optional(),
-  dport: num.optional(),
-  tcp_flags: num.optional(),
-  icmp_type: num.optional(),
-  icmp_code: num.optional(),
-  icmp_id: num.optional(),
-  icmp_seq: num.optional(),
-  reason_code: num.optional(),
-  reason: z.string().optional(),
-  location: z.string().optional(),
-  nf_hook: NfHookName.optional(),
-  nf_prio: num.optional(),
-});
-
-// `loader --batch`: one record per ring-buffer drain, the kernel's events packed as the ready record's
-// layout declares, in base64; `loc` names the freeing site of the events that have one.
+// One record per ring-buffer drain: the kernel's events packed as the ready record's layout declares, in
+// base64; `loc` names the freeing site of the events that have one.
 const HopBatchLine = z.object({
   type: z.literal('hops'),
   n: z.number().int().min(0),
@@ -65,38 +25,8 @@ const HopBatchLine = z.object({
 });
 type HopBatchLine = z.infer<typeof HopBatchLine>;
 
-// The fields of struct pj_event (probes/event.h) the server reads, with the width it reads them at.
-// The loader declares where each one is; a build whose widths differ is refused at the ready record.
-const FIELD_WIDTHS = {
-  ts_ns: 8,
-  skb: 8,
-  netns: 4,
-  ifindex: 4,
-  mask: 4,
-  reason: 4,
-  saddr: 4,
-  daddr: 4,
-  sport: 2,
-  dport: 2,
-  ip_id: 2,
-  tot_len: 2,
-  icmp_id: 2,
-  icmp_seq: 2,
-  hook: 1,
-  dir: 1,
-  proto: 1,
-  ttl: 1,
-  ip_opts: 1,
-  tcp_flags: 1,
-  icmp_type: 1,
-  icmp_code: 1,
-  nf_hook: 1,
-  has_ip: 1,
-  smac: 6,
-  dmac: 6,
-  ifname: 16,
-} as const;
-export type EventLayout = { readonly size: number } & { readonly [K in keyof typeof FIELD_WIDTHS]: number };
+/** Offset of every field of struct pj_event, as the loader declares them. */
+export type EventLayout = { readonly size: number } & { readonly [K in keyof typeof EVENT_FIELDS]: number };
 
 const LayoutDecl = z.object({
   size: z.number().int().min(1).max(4096),
@@ -108,7 +38,7 @@ const LayoutDecl = z.object({
 function checkLayout(d: z.infer<typeof LayoutDecl>): EventLayout | string {
   if (d.endian !== 'little') return `probe events are ${d.endian}-endian; this server reads little-endian`;
   const out: Record<string, number> = { size: d.size };
-  for (const [name, width] of Object.entries(FIELD_WIDTHS)) {
+  for (const [name, width] of Object.entries(EVENT_FIELDS)) {
     const f = d.fields[name];
     if (!f) return `probe event has no field ${name}: rebuild with \`make -C probes\``;
     if (f[1] !== width || f[0] + width > d.size)
@@ -155,43 +85,10 @@ const StatsLine = z.object({
   nf_netns: z.number().int(),
 });
 
-const Line = z.discriminatedUnion('type', [HopLine, ReadyLine, AckLine, StatsLine]);
+const Line = z.discriminatedUnion('type', [ReadyLine, AckLine, StatsLine]);
 
-/** One kernel sighting of a traced packet. */
-export interface HopEvent {
-  readonly tsNs: number;
-  readonly skb: string;
-  readonly hook: HookName;
-  readonly dir: 'egress' | 'ingress' | 'none';
-  readonly netns: number;
-  readonly ifindex: number;
-  /** Bit i: filter slot i matched. */
-  readonly mask: number;
-  readonly ifname: string;
-  readonly srcMac: string;
-  readonly dstMac: string;
-  /** false when the packet was not IPv4 (address fields are then empty). */
-  readonly hasIp: boolean;
-  readonly src: string;
-  readonly dst: string;
-  readonly proto: number;
-  readonly ttl: number;
-  readonly ipId: number;
-  readonly totLen: number;
-  readonly ipOptions: boolean;
-  readonly sport?: number;
-  readonly dport?: number;
-  readonly tcpFlags?: number;
-  readonly icmp?: { readonly type: number; readonly code: number; readonly id: number; readonly seq: number };
-  readonly reason?: string;
-  readonly reasonCode?: number;
-  readonly location?: string;
-  readonly nfHook?: z.infer<typeof NfHookName>;
-  readonly nfPrio?: number;
-}
-
-/** What the ready record declares for `--batch`: the event layout, and a decoder built from it and the
- * tables the event's codes index (the C enums stay the one definition). */
+/** What the ready record declares: the event layout, and a decoder built from it and the tables the
+ * event's codes index (the C enums stay the one definition). */
 export interface CodeTables {
   readonly layout: EventLayout;
   /** Drop reason names by value (`enum skb_drop_reason` of the running kernel). */
@@ -201,7 +98,6 @@ export interface CodeTables {
 }
 
 export type LoaderRecord =
-  | { readonly type: 'hop'; readonly hop: HopEvent }
   | { readonly type: 'hops'; readonly hops: HopEvent[] }
   | {
       readonly type: 'ready';
@@ -211,7 +107,7 @@ export type LoaderRecord =
       readonly netfilter: boolean;
       readonly hostNetns: number;
       readonly tables?: CodeTables;
-      /** Why `--batch` records cannot be read (a probe built from another event.h). */
+      /** Why the hop records cannot be read (a probe built from another event.h). */
       readonly layoutError?: string;
     }
   | {
@@ -224,42 +120,6 @@ export type LoaderRecord =
       readonly consumed?: number;
     }
   | { readonly type: 'stats'; readonly emitted: number; readonly lost: number };
-
-function toHop(l: z.infer<typeof HopLine>): HopEvent {
-  // Built in one literal (no conditional spreads): this runs for every event.
-  return {
-    tsNs: l.ts_ns,
-    skb: l.skb,
-    hook: l.hook,
-    dir: l.dir,
-    netns: l.netns,
-    ifindex: l.ifindex,
-    mask: l.mask,
-    ifname: l.ifname,
-    srcMac: l.src_mac,
-    dstMac: l.dst_mac,
-    hasIp: l.src !== undefined,
-    src: l.src ?? '',
-    dst: l.dst ?? '',
-    proto: l.proto ?? 0,
-    ttl: l.ttl ?? 0,
-    ipId: l.ip_id ?? 0,
-    totLen: l.tot_len ?? 0,
-    ipOptions: l.ip_opts ?? false,
-    sport: l.sport,
-    dport: l.dport,
-    tcpFlags: l.tcp_flags,
-    icmp:
-      l.icmp_type !== undefined
-        ? { type: l.icmp_type, code: l.icmp_code ?? 0, id: l.icmp_id ?? 0, seq: l.icmp_seq ?? 0 }
-        : undefined,
-    reason: l.reason,
-    reasonCode: l.reason_code,
-    location: l.location,
-    nfHook: l.nf_hook,
-    nfPrio: l.nf_prio,
-  };
-}
 
 // Formatting numbers as text is most of the per-hop cost, and a trace sees few distinct MACs, addresses,
 // skbs and interfaces (skbs are recycled), so each formatter remembers what it made. Keys are int32 (a
@@ -333,14 +193,15 @@ type Decode = (buf: Buffer, dv: DataView, o: number, location: string | undefine
 function decoder(
   L: EventLayout,
   hooks: readonly (HookName | undefined)[],
-  dirs: readonly (HopEvent['dir'] | undefined)[],
-  nfHooks: readonly (z.infer<typeof NfHookName> | undefined)[],
+  dirs: readonly (ProbeDir | undefined)[],
+  nfHooks: readonly (NfHookName | undefined)[],
   reasons: readonly string[],
   nfPrios: ReadonlyMap<number, number>,
 ): Decode {
   const { ts_ns, skb, netns, ifindex, mask, reason, saddr, daddr, sport, dport, ip_id, tot_len } = L;
   const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
   const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
+  const nfLinks = hooks.map((h) => h !== undefined && (NETFILTER_LINK_HOOKS as readonly string[]).includes(h));
   // Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once).
   const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
   const name = (buf: Buffer, dv: DataView, o: number): string => {
@@ -367,7 +228,7 @@ function decoder(
     const proto = buf[o + protoAt] as number;
     const l4 = hasIp && (proto === 6 || proto === 17);
     const nfCode = buf[o + nf_hook] as number;
-    const nfHook = hookCode >= 7 ? nfHooks[nfCode] : undefined;
+    const nfHook = nfLinks[hookCode] === true ? nfHooks[nfCode] : undefined;
     const free = hook === 'kfree_skb';
     const reasonCode = free ? dv.getUint32(o + reason, true) : 0;
     return {
@@ -411,13 +272,24 @@ function decoder(
   };
 }
 
+/** A name the loader declares that this server lacks: it was built from another event.h. ("" is a code
+ * with no name.) */
+const unknownName = (got: readonly string[], known: readonly string[]): string | undefined =>
+  got.find((n) => n !== '' && !known.includes(n));
+
 function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layoutError?: string } {
   if (!l.layout || !l.hook_names || !l.dir_names || !l.nf_hook_names) return {};
   const layout = checkLayout(l.layout);
   if (typeof layout === 'string') return { layoutError: layout };
-  const hooks = l.hook_names.map((h) => HookName.safeParse(h).data);
-  const dirs = l.dir_names.map((d) => z.enum(['egress', 'ingress', 'none']).safeParse(d).data);
-  const nfHooks = l.nf_hook_names.map((h) => NfHookName.safeParse(h).data);
+  const hooks = l.hook_names.map((h) => HookNameSchema.safeParse(h).data);
+  const dirs = l.dir_names.map((d) => DirSchema.safeParse(d).data);
+  const nfHooks = l.nf_hook_names.map((h) => NfHookSchema.safeParse(h).data);
+  const unknown =
+    unknownName(l.hook_names, HOOK_NAMES) ??
+    unknownName(l.dir_names, DIR_NAMES) ??
+    unknownName(l.nf_hook_names, NF_HOOK_NAMES);
+  if (unknown !== undefined)
+    return { layoutError: `probe names "${unknown}", unknown here: rebuild with \`make -C probes\`` };
   const reasons = l.reason_names ?? [];
   const nfPrios = new Map((l.nf_prios ?? []).map(([code, hook, prio]) => [code * 8 + hook, prio]));
   return {
@@ -443,16 +315,10 @@ export function parseLoaderLine(line: string, tables?: CodeTables): LoaderRecord
     const hops = b.success && tables ? fromBatch(b.data, tables) : undefined;
     return hops ? { type: 'hops', hops } : undefined;
   }
-  if (line.startsWith('{"type":"hop"')) {
-    const h = HopLine.safeParse(raw);
-    return h.success ? { type: 'hop', hop: toHop(h.data) } : undefined;
-  }
   const r = Line.safeParse(raw);
   if (!r.success) return undefined;
   const l = r.data;
   switch (l.type) {
-    case 'hop':
-      return { type: 'hop', hop: toHop(l) };
     case 'ready':
       return {
         type: 'ready',
@@ -476,4 +342,19 @@ export function parseLoaderLine(line: string, tables?: CodeTables): LoaderRecord
     case 'stats':
       return { type: 'stats', emitted: l.emitted, lost: l.lost };
   }
+}
+
+/** Every hop of a recorded loader stdout (its ready record, then hop batches), for fixtures and benches.
+ * Throws on a line that is not a valid record: a recording has no excuse for one. */
+export function decodeRecording(ndjson: string): HopEvent[] {
+  let tables: CodeTables | undefined;
+  const hops: HopEvent[] = [];
+  for (const line of ndjson.split('\n')) {
+    if (!line) continue;
+    const r = parseLoaderLine(line, tables);
+    if (!r) throw new Error(`not a loader record: ${line.slice(0, 80)}`);
+    if (r.type === 'ready') tables = r.tables;
+    else if (r.type === 'hops') for (const h of r.hops) hops.push(h);
+  }
+  return hops;
 }

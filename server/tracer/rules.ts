@@ -1,8 +1,8 @@
 // Rule-level netfilter detail: iptables `-j TRACE` rules (tagged with a comment) in the namespaces a
 // journey crosses, read with `xtables-monitor --trace` there, matched to the journey's packets by IP id
 // and addresses. Every TRACE rule added is removed in stop(), and stale ones from a crash are swept.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { exec, execOk, inNetns, type NetnsTarget } from '../sys/exec';
+import { startProc, type Proc } from '../sys/proc';
 import type { TraceProto } from '../protocol/tracer';
 
 export const TRACE_TAG_PREFIX = 'pj-trace-';
@@ -87,16 +87,14 @@ export async function startRuleTrace(
   o: { proto: TraceProto; clientPort: number; icmpId: number; tag: string },
 ): Promise<RuleTrace> {
   const comment = `${TRACE_TAG_PREFIX}${o.tag}`;
-  const monitors: { inode: number; child: ChildProcess; out: string[] }[] = [];
+  const monitors: { inode: number; proc: Proc; out: string[] }[] = [];
   const added: { target: NetnsTarget; args: string[] }[] = [];
   for (const t of targets) {
     const out: string[] = [];
-    const [cmd, ...args] = inNetns(t.target, 'xtables-monitor', ['--trace']);
-    const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (s: string) => out.push(s));
-    child.on('error', () => undefined);
-    monitors.push({ inode: t.inode, child, out });
+    const proc = startProc(inNetns(t.target, 'xtables-monitor', ['--trace']), {
+      stdout: { lines: (l) => out.push(l) },
+    });
+    monitors.push({ inode: t.inode, proc, out });
     for (const chain of ['PREROUTING', 'OUTPUT']) {
       for (const m of matchArgs(o.proto, o)) {
         const spec = [chain, ...m, '-m', 'comment', '--comment', comment, '-j', 'TRACE'];
@@ -116,10 +114,9 @@ export async function startRuleTrace(
       await new Promise((r) => setTimeout(r, 50));
       for (const a of added) await exec(inNetns(a.target, 'iptables', ['-t', 'raw', '-D', ...a.args]));
       const result = new Map<number, TracedPacket[]>();
-      for (const m of monitors) {
-        m.child.kill('SIGTERM');
-        result.set(m.inode, parseTraceOutput(m.out.join('')));
-      }
+      // Its exit means its stdout is drained: every trace line it printed is in `out`.
+      await Promise.all(monitors.map((m) => m.proc.stop()));
+      for (const m of monitors) result.set(m.inode, parseTraceOutput(m.out.join('\n')));
       return result;
     },
   };

@@ -8,50 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import { follow } from './follow';
 import { ProbeLoader } from './loader';
-import type { HopEvent } from './ndjson';
+import type { HopEvent } from './hop-event';
 import { TRACE_TAG_PREFIX } from './rules';
+import { buildDropTopology, DROP_NS, netnsList, removeDropTopology } from './fixtures/drop-topology';
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
-const PREFIX = 'pjt-trc-';
-const NS = { a: `${PREFIX}a`, r: `${PREFIX}r`, b: `${PREFIX}b` } as const;
-
-function netnsList(): string[] {
-  return sh(['ip', 'netns', 'list'])
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
-
-function inNs(ns: string, argv: string[]): void {
-  sh(['nsenter', `--net=/var/run/netns/${ns}`, '--', ...argv]);
-}
-
-/** a (10.77.1.2) -- r (routes, FORWARD DROP for ICMP to b) -- b (10.77.2.2) */
-function buildDropTopology(): void {
-  for (const n of Object.values(NS)) {
-    sh(['ip', 'netns', 'add', n]);
-    sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
-  }
-  sh(['ip', 'link', 'add', `${PREFIX}a0`, 'netns', NS.a, 'type', 'veth', 'peer', 'name', `${PREFIX}ra`, 'netns', NS.r]);
-  sh(['ip', 'link', 'add', `${PREFIX}b0`, 'netns', NS.b, 'type', 'veth', 'peer', 'name', `${PREFIX}rb`, 'netns', NS.r]);
-  const cfg: [string, string, string, string | undefined][] = [
-    [NS.a, `${PREFIX}a0`, '10.77.1.2/24', '10.77.1.1'],
-    [NS.b, `${PREFIX}b0`, '10.77.2.2/24', '10.77.2.1'],
-    [NS.r, `${PREFIX}ra`, '10.77.1.1/24', undefined],
-    [NS.r, `${PREFIX}rb`, '10.77.2.1/24', undefined],
-  ];
-  for (const [ns, dev, addr, gw] of cfg) {
-    sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', dev]);
-    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-    if (gw) sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', gw]);
-  }
-  inNs(NS.r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  inNs(NS.r, ['iptables', '-A', 'FORWARD', '-d', '10.77.2.2', '-p', 'icmp', '-j', 'DROP']);
-}
-
-function removeDropTopology(): void {
-  for (const n of Object.values(NS)) if (netnsList().includes(n)) sh(['ip', 'netns', 'del', n]);
-}
+const NS = DROP_NS;
 
 function traceRulesLeft(): string[] {
   const out: string[] = [];
@@ -207,7 +169,7 @@ describe('tracer (real kernel)', () => {
 
   it('a loader built from another event layout is refused with the reason, not restarted', async () => {
     // The real ready record, one field's width changed: what a stale probe build would print.
-    const ready = readFileSync(new URL('./fixtures/ping-batch.ndjson', import.meta.url), 'utf8')
+    const ready = readFileSync(new URL('./fixtures/ping-pod-a-pod-c.ndjson', import.meta.url), 'utf8')
       .split('\n')[0]
       ?.replace('"ttl":[', '"ttl":[0,4],"old_ttl":[');
     const dir = mkdtempSync(join(tmpdir(), 'pj-stale-'));

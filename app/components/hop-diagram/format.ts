@@ -1,6 +1,8 @@
 // Text shown on and around hops. Pure, so the layout (which sizes boxes by their lines) and the tests
-// agree with what the SVG prints.
-import type { Hop, Journey, Nat } from '../../../server/protocol/tracer';
+// agree with what the SVG prints. The words themselves (NAT, drop, protocol names) come from the
+// shared vocabulary, so the diagram says what the CLI and the pcapng comments say.
+import type { Hop, Journey } from '../../../server/protocol/tracer';
+import { droppedInText, dropText, firstDrop } from '../../../server/protocol/vocab';
 
 /** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
 export function fmtDelta(ns: number): string {
@@ -14,20 +16,6 @@ export const DIR_LABEL = { ingress: '⇢ ingress', egress: 'egress ⇢', end: '�
   Hop['dir'],
   string
 >;
-
-export function endpoint(addr: string, port: number | undefined): string {
-  return port !== undefined ? `${addr}:${port}` : addr;
-}
-
-/** `10.244.1.2:41234 → 10.96.0.10:80` */
-export function flowLine(h: Hop): string {
-  return `${endpoint(h.src, h.sport)} → ${endpoint(h.dst, h.dport)}`;
-}
-
-/** The rewrite in two lines, so it fits a lane: `DNAT 10.96.0.10:80` / `→ 10.244.2.2:8080`. */
-export function natLines(n: Nat): [string, string] {
-  return [`${n.kind.toUpperCase()} ${n.from}`, `→ ${n.to}`];
-}
 
 /** Short hook names so a hop's netfilter line fits: PRE ✓ FWD ✓. */
 const NF_SHORT = {
@@ -46,11 +34,10 @@ export function nfLine(h: Hop): string | undefined {
   return parts.length > 0 ? `nf ${parts.join('  ')}` : undefined;
 }
 
-/** The end-of-life line: calm for ordinary ends, loud for real drops. */
+/** The end-of-life line: `end: CONSUMED` for ordinary ends, `DROP NETFILTER_DROP` for real drops. */
 export function endLine(h: Hop): string | undefined {
   if (!h.drop) return h.dir === 'end' ? 'freed' : undefined;
-  if (!h.drop.isRealDrop) return h.drop.reason === 'CONSUMED' ? 'delivered · consumed' : `ended · ${h.drop.reason}`;
-  return `DROP ${h.drop.reason}`;
+  return dropText(h.drop);
 }
 
 export function ellipsize(s: string, maxChars: number): string {
@@ -60,8 +47,8 @@ export function ellipsize(s: string, maxChars: number): string {
 /** Where the journey ended, in a few words, for the summary line and the live list. */
 export function outcome(j: Journey): { label: string; tone: 'ok' | 'drop' | 'pending' | 'lost' } {
   if (j.pending) return { label: 'tracing…', tone: 'pending' };
-  const drop = [...j.hops, ...(j.reply?.hops ?? [])].find((h) => h.drop?.isRealDrop);
-  if (drop?.drop) return { label: `dropped in ${drop.netns}: ${drop.drop.reason}`, tone: 'drop' };
+  const drop = firstDrop(j);
+  if (drop) return { label: droppedInText(drop), tone: 'drop' };
   if (j.delivered) return { label: j.reply ? 'delivered, reply came back' : 'delivered', tone: 'ok' };
   if (j.timedOut) return { label: 'timed out', tone: 'lost' };
   return { label: 'not delivered', tone: 'lost' };

@@ -2,16 +2,9 @@
 // Everything the kernel told us about the packet at one hop, in the order a kernel engineer reads it.
 import type { ReactNode } from 'react';
 import type { Hop } from '../../../server/protocol/tracer';
-import { DIR_LABEL, endpoint, fmtDelta } from './format';
+import { dropText, endpoint, ICMP_TYPES } from '../../../server/protocol/vocab';
+import { DIR_LABEL, fmtDelta } from './format';
 import { hopIds, type PathKind } from './test-ids';
-
-const ICMP_TYPES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'destination unreachable',
-  5: 'redirect',
-  8: 'echo request',
-  11: 'time exceeded',
-};
 
 function Row({ k, children, mono = true }: { k: string; children: ReactNode; mono?: boolean }) {
   return (
@@ -31,55 +24,15 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
   );
 }
 
-export function HopDetail({
-  hopKey,
-  path,
-  hop: h,
-  prev,
-  onClose,
-}: {
-  hopKey: string;
-  path: PathKind;
-  hop: Hop;
-  prev?: Hop;
-  onClose: () => void;
-}) {
-  const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl} since previous hop)` : '';
+/** How the packet's life ended here, and the rewrite it met. */
+function EndAndNat({ h }: { h: Hop }) {
   return (
-    <aside
-      data-testid={hopIds.detail}
-      data-hop={hopKey}
-      className="max-h-[78vh] w-[30rem] space-y-4 overflow-y-auto rounded-xl border border-slate-600 bg-slate-900/95 p-5 shadow-2xl backdrop-blur"
-    >
-      <header className="flex items-start gap-3">
-        <div className="min-w-0 flex-1">
-          <div
-            className={`text-sm font-semibold uppercase tracking-wider ${path === 'reply' ? 'text-fuchsia-300' : 'text-sky-300'}`}
-          >
-            {path} · hop {h.seq} <span className="normal-case">· {fmtDelta(h.tNs)}</span>
-          </div>
-          <h3 className="truncate text-2xl font-bold">
-            {h.netns} · <span className="font-mono">{h.ifname}</span>
-          </h3>
-          <div className="text-lg text-slate-300">{DIR_LABEL[h.dir]}</div>
-        </div>
-        <button
-          data-testid={hopIds.detailClose}
-          onClick={onClose}
-          aria-label="close hop details"
-          className="rounded px-3 py-1 text-2xl leading-none text-slate-300 hover:bg-slate-700"
-        >
-          ×
-        </button>
-      </header>
-
+    <>
       {h.drop && (
         <div
           className={`rounded-lg border px-3 py-2 text-lg ${h.drop.isRealDrop ? 'border-red-500 bg-red-950/60 text-red-100' : 'border-slate-600 bg-slate-800 text-emerald-200'}`}
         >
-          <div className="font-bold">
-            {h.drop.isRealDrop ? `Dropped: ${h.drop.reason}` : `Ordinary end: ${h.drop.reason}`}
-          </div>
+          <div className="font-bold">{dropText(h.drop)}</div>
           {h.drop.where && <div className="font-mono text-base">at {h.drop.where}</div>}
           {h.drop.byNetfilter && <div className="text-base">by netfilter</div>}
         </div>
@@ -95,47 +48,42 @@ export function HopDetail({
           </div>
         </div>
       )}
+    </>
+  );
+}
 
-      <Section title="IP">
-        <Row k="src">{endpoint(h.src, h.sport)}</Row>
-        <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
-        <Row k="protocol">{h.proto}</Row>
-        <Row k="TTL">
-          {h.ttl}
-          <span className="text-slate-400">{ttlDelta}</span>
+function IpSection({ h, prev }: { h: Hop; prev: Hop | undefined }) {
+  const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl} since previous hop)` : '';
+  return (
+    <Section title="IP">
+      <Row k="src">{endpoint(h.src, h.sport)}</Row>
+      <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
+      <Row k="protocol">{h.proto}</Row>
+      <Row k="TTL">
+        {h.ttl}
+        <span className="text-slate-400">{ttlDelta}</span>
+      </Row>
+      <Row k="IP id">
+        {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
+      </Row>
+      <Row k="total len">{h.totLen} B</Row>
+      <Row k="IP options">{h.ipOptions ? 'present' : 'none'}</Row>
+      {h.tcpFlags !== undefined && <Row k="TCP flags">{h.tcpFlags || '(none)'}</Row>}
+      {h.icmp && (
+        <Row k="ICMP">
+          type {h.icmp.type}
+          {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} · code {h.icmp.code} · id {h.icmp.id} · seq{' '}
+          {h.icmp.seq}
         </Row>
-        <Row k="IP id">
-          {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
-        </Row>
-        <Row k="total len">{h.totLen} B</Row>
-        <Row k="IP options">{h.ipOptions ? 'present' : 'none'}</Row>
-        {h.tcpFlags !== undefined && <Row k="TCP flags">{h.tcpFlags || '(none)'}</Row>}
-        {h.icmp && (
-          <Row k="ICMP">
-            type {h.icmp.type}
-            {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} · code {h.icmp.code} · id {h.icmp.id} · seq{' '}
-            {h.icmp.seq}
-          </Row>
-        )}
-      </Section>
+      )}
+    </Section>
+  );
+}
 
-      <Section title="Ethernet">
-        <Row k="src MAC">{h.srcMac}</Row>
-        <Row k="dst MAC">{h.dstMac}</Row>
-      </Section>
-
-      <Section title="Kernel">
-        <Row k="tracepoint">{h.hook}</Row>
-        <Row k="skb">{h.skb}</Row>
-        <Row k="netns">
-          {h.netns} <span className="text-slate-400">inode {h.netnsInode}</span>
-        </Row>
-        <Row k="ifindex">{h.ifindex}</Row>
-        <Row k="time">
-          {fmtDelta(h.tNs)} <span className="text-slate-400">since first hop</span>
-        </Row>
-      </Section>
-
+/** Netfilter hooks crossed here and, with rules on, the iptables TRACE lines. */
+function NetfilterSection({ h }: { h: Hop }) {
+  return (
+    <>
       {(Boolean(h.netfilter?.length) || h.verdict !== undefined) && (
         <Section title="Netfilter">
           {(h.netfilter ?? []).map((s) => (
@@ -175,6 +123,73 @@ export function HopDetail({
           </ol>
         </section>
       )}
+    </>
+  );
+}
+
+export function HopDetail({
+  hopKey,
+  path,
+  hop: h,
+  prev,
+  onClose,
+}: {
+  hopKey: string;
+  path: PathKind;
+  hop: Hop;
+  prev?: Hop;
+  onClose: () => void;
+}) {
+  return (
+    <aside
+      data-testid={hopIds.detail}
+      data-hop={hopKey}
+      className="max-h-[78vh] w-[30rem] space-y-4 overflow-y-auto rounded-xl border border-slate-600 bg-slate-900/95 p-5 shadow-2xl backdrop-blur"
+    >
+      <header className="flex items-start gap-3">
+        <div className="min-w-0 flex-1">
+          <div
+            className={`text-sm font-semibold uppercase tracking-wider ${path === 'reply' ? 'text-fuchsia-300' : 'text-sky-300'}`}
+          >
+            {path} · hop {h.seq} <span className="normal-case">· {fmtDelta(h.tNs)}</span>
+          </div>
+          <h3 className="truncate text-2xl font-bold">
+            {h.netns} · <span className="font-mono">{h.ifname}</span>
+          </h3>
+          <div className="text-lg text-slate-300">{DIR_LABEL[h.dir]}</div>
+        </div>
+        <button
+          data-testid={hopIds.detailClose}
+          onClick={onClose}
+          aria-label="close hop details"
+          className="rounded px-3 py-1 text-2xl leading-none text-slate-300 hover:bg-slate-700"
+        >
+          ×
+        </button>
+      </header>
+
+      <EndAndNat h={h} />
+
+      <IpSection h={h} prev={prev} />
+
+      <Section title="Ethernet">
+        <Row k="src MAC">{h.srcMac}</Row>
+        <Row k="dst MAC">{h.dstMac}</Row>
+      </Section>
+
+      <Section title="Kernel">
+        <Row k="tracepoint">{h.hook}</Row>
+        <Row k="skb">{h.skb}</Row>
+        <Row k="netns">
+          {h.netns} <span className="text-slate-400">inode {h.netnsInode}</span>
+        </Row>
+        <Row k="ifindex">{h.ifindex}</Row>
+        <Row k="time">
+          {fmtDelta(h.tNs)} <span className="text-slate-400">since first hop</span>
+        </Row>
+      </Section>
+
+      <NetfilterSection h={h} />
     </aside>
   );
 }

@@ -5,27 +5,13 @@
 import { useCallback, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { nsDomId } from '../../../server/protocol/topology';
-import { DIR_LABEL, ellipsize, flowLine, fmtDelta, natLines } from './format';
-import { GEOM, layoutJourney, type Arrow, type HopBox, type HopTone } from './layout';
+import { dropText, flowLine, natText } from '../../../server/protocol/vocab';
+import { DIR_LABEL, ellipsize } from './format';
+import { layoutJourney, type Arrow, type DiagramLayout, type HopBox } from './layout';
+import { HopNode } from './hop-node';
 import { hopIds } from './test-ids';
 import { usePacketAnimation } from './use-packet-animation';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
-
-const BOX_STYLE: Record<HopTone, string> = {
-  normal: 'fill-slate-800 stroke-slate-500',
-  nat: 'fill-amber-950 stroke-amber-400',
-  drop: 'fill-red-950 stroke-red-500',
-  'nf-drop': 'fill-slate-800 stroke-red-500',
-  end: 'fill-slate-900 stroke-slate-500',
-};
-const LINE_STYLE = {
-  nat: 'fill-amber-300 font-mono font-semibold',
-  nf: 'fill-slate-300 font-mono',
-  end: 'fill-emerald-300',
-  drop: 'fill-red-300 font-bold',
-  where: 'fill-red-200 font-mono',
-} as const;
-const DIR_STYLE = { ingress: 'fill-sky-200', egress: 'fill-sky-200', end: 'fill-slate-400' } as const;
 
 const ARROW_STYLE = {
   request: 'stroke-sky-400',
@@ -60,86 +46,167 @@ export interface HopDiagramProps {
   autoPlay?: boolean;
 }
 
-function HopNode({
-  box,
-  selected,
-  active,
-  onSelect,
-}: {
-  box: HopBox;
-  selected: boolean;
-  active: boolean;
-  onSelect?: (b: HopBox) => void;
+function DiagramToolbar(p: {
+  toolbar: ReactNode;
+  playing: boolean;
+  onReplay: () => void;
+  canReplay: boolean;
+  slow: (typeof SPEEDS)[number];
+  onSpeed: () => void;
+  onFit: () => void;
 }) {
-  const { hop } = box;
-  const ring = selected
-    ? 'stroke-white'
-    : active
-      ? box.path === 'reply'
-        ? 'stroke-fuchsia-300'
-        : 'stroke-sky-300'
-      : '';
+  const { toolbar, playing, onReplay, canReplay, slow, onSpeed, onFit } = p;
   return (
-    <g
-      id={`hd-${box.path}-${nsDomId(hop.netns)}-${hop.seq}`}
-      data-testid={hopIds.hop(box.path, hop.netns, hop.seq)}
-      data-path={box.path}
-      data-lane={hop.netns}
-      data-ifname={hop.ifname}
-      data-dir={hop.dir}
-      data-tone={box.tone}
-      data-selected={selected}
-      transform={`translate(${box.x},${box.y})`}
-      role="button"
-      tabIndex={0}
-      aria-label={`${box.path} hop ${hop.seq}: ${hop.netns} ${hop.ifname} ${hop.dir}`}
-      className="group cursor-pointer outline-none"
-      onClick={() => onSelect?.(box)}
-      onKeyDown={(e) => {
-        if (e.key === 'Enter' || e.key === ' ') onSelect?.(box);
-      }}
-    >
-      <rect
-        width={box.w}
-        height={box.h}
-        rx={10}
-        className={`${BOX_STYLE[box.tone]} ${ring} group-focus-visible:stroke-white`}
-        strokeWidth={selected || active ? 4 : 2}
-        strokeDasharray={box.tone === 'end' ? '6 4' : undefined}
-      />
-      {/* a colour bar says request or reply even where the border says NAT or drop */}
-      <rect
-        x={0}
-        y={8}
-        width={5}
-        height={box.h - 16}
-        rx={2}
-        className={box.path === 'reply' ? 'fill-fuchsia-400' : 'fill-sky-400'}
-      />
-      <text x={16} y={27} className="fill-white font-mono font-bold" fontSize={21}>
-        {ellipsize(hop.ifname, 15)}
-      </text>
-      <text x={box.w - 12} y={25} textAnchor="end" className="fill-slate-400" fontSize={14}>
-        {fmtDelta(hop.tNs)}
-      </text>
-      <text x={16} y={49} className={DIR_STYLE[hop.dir]} fontSize={16}>
-        {DIR_LABEL[hop.dir]}
-      </text>
-      <text x={box.w - 12} y={49} textAnchor="end" className="fill-slate-400 font-mono" fontSize={14}>
-        ttl {hop.ttl}
-      </text>
-      {box.lines.map((l, i) => (
-        <text
-          key={i}
-          x={16}
-          y={GEOM.baseH + i * GEOM.lineH + 11}
-          className={LINE_STYLE[l.role]}
-          fontSize={l.role === 'drop' ? 16 : 14}
+    <div className="flex items-center gap-2">
+      <div className="min-w-0 flex-1">{toolbar}</div>
+      <button
+        data-testid={hopIds.replay}
+        onClick={onReplay}
+        disabled={!canReplay}
+        className="rounded bg-slate-700 px-3 py-1.5 text-base font-semibold text-white hover:bg-slate-600 disabled:opacity-40"
+      >
+        {playing ? '↻ Restart' : '▶ Replay packet'}
+      </button>
+      <button
+        data-testid={hopIds.speed}
+        onClick={onSpeed}
+        title="animation speed"
+        className="w-16 rounded border border-slate-600 px-2 py-1.5 text-base text-slate-200 hover:bg-slate-800"
+      >
+        {slow === 1 ? '1×' : slow === 2 ? '½×' : '¼×'}
+      </button>
+      <button
+        data-testid={hopIds.resetZoom}
+        onClick={onFit}
+        className="rounded border border-slate-600 px-3 py-1.5 text-base text-slate-200 hover:bg-slate-800"
+      >
+        Fit
+      </button>
+    </div>
+  );
+}
+
+function ArrowHeads() {
+  return (
+    <defs>
+      {(Object.keys(MARKER_FILL) as ArrowColor[]).map((c) => (
+        <marker
+          key={c}
+          id={`hd-head-${c}`}
+          viewBox="0 0 10 10"
+          refX={9}
+          refY={5}
+          markerWidth={4.5}
+          markerHeight={4.5}
+          orient="auto-start-reverse"
         >
-          {ellipsize(l.text, GEOM.lineChars)}
+          <path d="M0,0 L10,5 L0,10 z" className={MARKER_FILL[c]} />
+        </marker>
+      ))}
+    </defs>
+  );
+}
+
+/** Lane columns with their namespace names, and the REQUEST / REPLY band labels. */
+function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?: Readonly<Record<string, string>> }) {
+  return (
+    <>
+      {layout.lanes.map((lane) => (
+        <g
+          key={lane.name}
+          data-testid={hopIds.lane(lane.name)}
+          data-lane={lane.name}
+          data-index={lane.index}
+          id={`hd-${nsDomId(lane.name)}`}
+        >
+          <rect
+            x={lane.x + 4}
+            y={6}
+            width={lane.w - 8}
+            height={layout.height - 10}
+            rx={12}
+            className={lane.index % 2 ? 'fill-slate-900' : 'fill-slate-900/60'}
+          />
+          <text x={lane.x + lane.w / 2} y={38} textAnchor="middle" className="fill-white font-bold" fontSize={26}>
+            {lane.name}
+          </text>
+          {laneInfo?.[lane.name] && (
+            <text x={lane.x + lane.w / 2} y={62} textAnchor="middle" className="fill-slate-400 font-mono" fontSize={15}>
+              {ellipsize(laneInfo[lane.name] ?? '', 34)}
+            </text>
+          )}
+        </g>
+      ))}
+      {layout.bands.map((b) => (
+        <text
+          key={b.path}
+          transform={`translate(30,${b.y + b.h / 2}) rotate(-90)`}
+          textAnchor="middle"
+          className={b.path === 'reply' ? 'fill-fuchsia-300 font-bold' : 'fill-sky-300 font-bold'}
+          fontSize={16}
+          letterSpacing={3}
+        >
+          {b.path === 'reply' ? 'REPLY ←' : 'REQUEST →'}
         </text>
       ))}
-    </g>
+    </>
+  );
+}
+
+/** What the dot is passing, spelled out for the room. */
+function Caption({ box }: { box: HopBox | undefined }) {
+  return (
+    <div data-testid={hopIds.caption} className="flex h-9 items-center gap-4 overflow-hidden whitespace-nowrap text-xl">
+      {box && (
+        <>
+          <span className={box.path === 'reply' ? 'font-semibold text-fuchsia-300' : 'font-semibold text-sky-300'}>
+            {box.path}
+          </span>
+          <span className="font-bold">
+            {box.hop.netns} · <span className="font-mono">{box.hop.ifname}</span>
+          </span>
+          <span className="text-slate-300">{DIR_LABEL[box.hop.dir]}</span>
+          <span className="font-mono">{flowLine(box.hop)}</span>
+          <span className="font-mono text-slate-400">ttl {box.hop.ttl}</span>
+          {box.hop.nat && <span className="font-mono text-amber-300">{natText(box.hop.nat)}</span>}
+          {box.hop.drop && (
+            <span className={box.hop.drop.isRealDrop ? 'font-bold text-red-400' : 'text-emerald-300'}>
+              {dropText(box.hop.drop)}
+            </span>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The arrows hop to hop; the animation reads their path elements through pathRef. */
+function ArrowPaths({
+  arrows,
+  pathRef,
+}: {
+  arrows: readonly Arrow[];
+  pathRef: (key: string) => (el: SVGPathElement | null) => void;
+}) {
+  return (
+    <>
+      {arrows.map((a) => {
+        const c = arrowColor(a);
+        return (
+          <path
+            key={a.key}
+            ref={pathRef(a.key)}
+            data-testid={a.path === 'turn' ? undefined : hopIds.arrow(a.path, a.toSeq)}
+            d={a.d}
+            fill="none"
+            className={ARROW_STYLE[c]}
+            strokeWidth={a.nat || a.drop ? 4 : 3}
+            strokeDasharray={a.path === 'turn' ? '4 6' : undefined}
+            markerEnd={`url(#hd-head-${c})`}
+          />
+        );
+      })}
+    </>
   );
 }
 
@@ -168,32 +235,15 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
 
   return (
     <div className="space-y-2">
-      <div className="flex items-center gap-2">
-        <div className="min-w-0 flex-1">{toolbar}</div>
-        <button
-          data-testid={hopIds.replay}
-          onClick={anim.replay}
-          disabled={layout.hops.length === 0}
-          className="rounded bg-slate-700 px-3 py-1.5 text-base font-semibold text-white hover:bg-slate-600 disabled:opacity-40"
-        >
-          {anim.playing ? '↻ Restart' : '▶ Replay packet'}
-        </button>
-        <button
-          data-testid={hopIds.speed}
-          onClick={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
-          title="animation speed"
-          className="w-16 rounded border border-slate-600 px-2 py-1.5 text-base text-slate-200 hover:bg-slate-800"
-        >
-          {slow === 1 ? '1×' : slow === 2 ? '½×' : '¼×'}
-        </button>
-        <button
-          data-testid={hopIds.resetZoom}
-          onClick={reset}
-          className="rounded border border-slate-600 px-3 py-1.5 text-base text-slate-200 hover:bg-slate-800"
-        >
-          Fit
-        </button>
-      </div>
+      <DiagramToolbar
+        toolbar={toolbar}
+        playing={anim.playing}
+        onReplay={anim.replay}
+        canReplay={layout.hops.length > 0}
+        slow={slow}
+        onSpeed={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
+        onFit={reset}
+      />
       <svg
         ref={svgRef}
         data-testid={hopIds.diagram}
@@ -206,83 +256,10 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
         style={{ maxHeight: 'calc(100vh - 7rem)', maxWidth: `${Math.round(layout.width * 1.25)}px` }}
         aria-label={`journey ${journey.from} to ${journey.to}: lanes ${layout.lanes.map((l) => l.name).join(', ')}`}
       >
-        <defs>
-          {(Object.keys(MARKER_FILL) as ArrowColor[]).map((c) => (
-            <marker
-              key={c}
-              id={`hd-head-${c}`}
-              viewBox="0 0 10 10"
-              refX={9}
-              refY={5}
-              markerWidth={4.5}
-              markerHeight={4.5}
-              orient="auto-start-reverse"
-            >
-              <path d="M0,0 L10,5 L0,10 z" className={MARKER_FILL[c]} />
-            </marker>
-          ))}
-        </defs>
+        <ArrowHeads />
         <g transform={transform.toString()}>
-          {layout.lanes.map((lane) => (
-            <g
-              key={lane.name}
-              data-testid={hopIds.lane(lane.name)}
-              data-lane={lane.name}
-              data-index={lane.index}
-              id={`hd-${nsDomId(lane.name)}`}
-            >
-              <rect
-                x={lane.x + 4}
-                y={6}
-                width={lane.w - 8}
-                height={layout.height - 10}
-                rx={12}
-                className={lane.index % 2 ? 'fill-slate-900' : 'fill-slate-900/60'}
-              />
-              <text x={lane.x + lane.w / 2} y={38} textAnchor="middle" className="fill-white font-bold" fontSize={26}>
-                {lane.name}
-              </text>
-              {laneInfo?.[lane.name] && (
-                <text
-                  x={lane.x + lane.w / 2}
-                  y={62}
-                  textAnchor="middle"
-                  className="fill-slate-400 font-mono"
-                  fontSize={15}
-                >
-                  {ellipsize(laneInfo[lane.name] ?? '', 34)}
-                </text>
-              )}
-            </g>
-          ))}
-          {layout.bands.map((b) => (
-            <text
-              key={b.path}
-              transform={`translate(30,${b.y + b.h / 2}) rotate(-90)`}
-              textAnchor="middle"
-              className={b.path === 'reply' ? 'fill-fuchsia-300 font-bold' : 'fill-sky-300 font-bold'}
-              fontSize={16}
-              letterSpacing={3}
-            >
-              {b.path === 'reply' ? 'REPLY ←' : 'REQUEST →'}
-            </text>
-          ))}
-          {layout.arrows.map((a) => {
-            const c = arrowColor(a);
-            return (
-              <path
-                key={a.key}
-                ref={pathRef(a.key)}
-                data-testid={a.path === 'turn' ? undefined : hopIds.arrow(a.path, a.toSeq)}
-                d={a.d}
-                fill="none"
-                className={ARROW_STYLE[c]}
-                strokeWidth={a.nat || a.drop ? 4 : 3}
-                strokeDasharray={a.path === 'turn' ? '4 6' : undefined}
-                markerEnd={`url(#hd-head-${c})`}
-              />
-            );
-          })}
+          <LaneBackdrops layout={layout} laneInfo={laneInfo} />
+          <ArrowPaths arrows={layout.arrows} pathRef={pathRef} />
           {layout.hops.map((b) => (
             <HopNode
               key={b.key}
@@ -306,35 +283,7 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
           />
         </g>
       </svg>
-      {/* What the dot is passing, spelled out for the room. */}
-      <div
-        data-testid={hopIds.caption}
-        className="flex h-9 items-center gap-4 overflow-hidden whitespace-nowrap text-xl"
-      >
-        {activeBox && (
-          <>
-            <span
-              className={activeBox.path === 'reply' ? 'font-semibold text-fuchsia-300' : 'font-semibold text-sky-300'}
-            >
-              {activeBox.path}
-            </span>
-            <span className="font-bold">
-              {activeBox.hop.netns} · <span className="font-mono">{activeBox.hop.ifname}</span>
-            </span>
-            <span className="text-slate-300">{DIR_LABEL[activeBox.hop.dir]}</span>
-            <span className="font-mono">{flowLine(activeBox.hop)}</span>
-            <span className="font-mono text-slate-400">ttl {activeBox.hop.ttl}</span>
-            {activeBox.hop.nat && (
-              <span className="font-mono text-amber-300">{natLines(activeBox.hop.nat).join(' ')}</span>
-            )}
-            {activeBox.hop.drop && (
-              <span className={activeBox.hop.drop.isRealDrop ? 'font-bold text-red-400' : 'text-emerald-300'}>
-                {activeBox.hop.drop.isRealDrop ? `DROP ${activeBox.hop.drop.reason}` : activeBox.hop.drop.reason}
-              </span>
-            )}
-          </>
-        )}
-      </div>
+      <Caption box={activeBox} />
     </div>
   );
 }

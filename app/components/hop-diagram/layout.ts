@@ -4,7 +4,8 @@
 // its hops top to bottom in kernel order.
 import { linkHorizontal, linkVertical, scaleBand } from 'd3';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
-import { endLine, natLines, nfLine } from './format';
+import { dropWhereText, natParts } from '../../../server/protocol/vocab';
+import { endLine, nfLine } from './format';
 import type { PathKind } from './test-ids';
 
 export type HopTone = 'normal' | 'nat' | 'drop' | 'end' | 'nf-drop';
@@ -91,24 +92,52 @@ function toneOf(h: Hop): HopTone {
 
 function linesOf(h: Hop): HopBox['lines'] {
   const out: { text: string; role: 'nat' | 'nf' | 'end' | 'drop' | 'where' }[] = [];
-  if (h.nat) for (const l of natLines(h.nat)) out.push({ text: l, role: 'nat' });
+  if (h.nat) for (const l of natParts(h.nat)) out.push({ text: l, role: 'nat' });
   const nf = nfLine(h);
   if (nf) out.push({ text: nf, role: 'nf' });
   const end = endLine(h);
   if (end) out.push({ text: end, role: h.drop?.isRealDrop ? 'drop' : 'end' });
-  if (h.drop?.isRealDrop && h.drop.where) out.push({ text: `at ${h.drop.where}`, role: 'where' });
+  const where = h.drop && dropWhereText(h.drop);
+  if (where) out.push({ text: where, role: 'where' });
   return out;
 }
 
-/** Lanes in path order; a hop in a namespace the journey's `lanes` forgot still gets one, at the end. */
-export function laneOrder(j: Journey): string[] {
-  const names = [...j.lanes];
-  for (const h of [...j.hops, ...(j.reply?.hops ?? [])]) if (!names.includes(h.netns)) names.push(h.netns);
-  return names;
+/** Arrows in travel order: request hop to hop, the turn to the reply, reply hop to hop. */
+function arrowsOf(req: readonly HopBox[], rep: readonly HopBox[]): Arrow[] {
+  const arrows: Arrow[] = [];
+  const hLink = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>();
+  const vLink = linkVertical<{ source: [number, number]; target: [number, number] }, [number, number]>();
+  const connect = (a: HopBox, b: HopBox, path: Arrow['path']): void => {
+    let d: string | null;
+    if (path === 'turn' || a.laneIndex === b.laneIndex) {
+      d = vLink({ source: [a.x + a.w / 2, a.y + a.h], target: [b.x + b.w / 2, b.y] });
+    } else if (b.laneIndex > a.laneIndex) {
+      d = hLink({ source: [a.x + a.w, a.y + a.h / 2], target: [b.x, b.y + b.h / 2] });
+    } else {
+      d = hLink({ source: [a.x, a.y + a.h / 2], target: [b.x + b.w, b.y + b.h / 2] });
+    }
+    arrows.push({
+      key: `${a.key}->${b.key}`,
+      path,
+      from: a.key,
+      to: b.key,
+      d: d ?? '',
+      nat: path !== 'turn' && b.hop.nat !== undefined,
+      drop: path !== 'turn' && b.hop.drop?.isRealDrop === true,
+      toSeq: path === 'turn' ? -1 : b.hop.seq,
+    });
+  };
+  for (let i = 1; i < req.length; i++) connect(req[i - 1] as HopBox, req[i] as HopBox, 'request');
+  const lastReq = req[req.length - 1];
+  const firstRep = rep[0];
+  if (lastReq && firstRep) connect(lastReq, firstRep, 'turn');
+  for (let i = 1; i < rep.length; i++) connect(rep[i - 1] as HopBox, rep[i] as HopBox, 'reply');
+  return arrows;
 }
 
+/** Lanes are the server's (`j.lanes`, path order): the browser does not work them out again. */
 export function layoutJourney(j: Journey, geom: typeof GEOM = GEOM): DiagramLayout {
-  const names = laneOrder(j);
+  const names = j.lanes;
   const width = geom.marginL + Math.max(1, names.length) * geom.laneW + geom.marginR;
   const x = scaleBand<string>()
     .domain(names)
@@ -131,9 +160,9 @@ export function layoutJourney(j: Journey, geom: typeof GEOM = GEOM): DiagramLayo
     perPath.set(path, boxes);
     let bottom = top + geom.bandPad;
     for (const hop of list) {
-      const li = laneIndex.get(hop.netns) ?? 0;
-      const lane = lanes[li];
-      if (!lane) continue;
+      const li = laneIndex.get(hop.netns);
+      const lane = li === undefined ? undefined : lanes[li];
+      if (li === undefined || !lane) continue; // the server puts every hop's namespace in lanes
       const lines = linesOf(hop);
       const h = geom.baseH + lines.length * geom.lineH;
       const y = cursor.get(hop.netns) ?? top + geom.bandPad;
@@ -158,36 +187,7 @@ export function layoutJourney(j: Journey, geom: typeof GEOM = GEOM): DiagramLayo
     top += h + geom.bandGap;
   }
 
-  const arrows: Arrow[] = [];
-  const hLink = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>();
-  const vLink = linkVertical<{ source: [number, number]; target: [number, number] }, [number, number]>();
-  const connect = (a: HopBox, b: HopBox, path: Arrow['path']): void => {
-    let d: string | null;
-    if (path === 'turn' || a.laneIndex === b.laneIndex) {
-      d = vLink({ source: [a.x + a.w / 2, a.y + a.h], target: [b.x + b.w / 2, b.y] });
-    } else if (b.laneIndex > a.laneIndex) {
-      d = hLink({ source: [a.x + a.w, a.y + a.h / 2], target: [b.x, b.y + b.h / 2] });
-    } else {
-      d = hLink({ source: [a.x, a.y + a.h / 2], target: [b.x + b.w, b.y + b.h / 2] });
-    }
-    arrows.push({
-      key: `${a.key}->${b.key}`,
-      path,
-      from: a.key,
-      to: b.key,
-      d: d ?? '',
-      nat: path !== 'turn' && b.hop.nat !== undefined,
-      drop: path !== 'turn' && b.hop.drop?.isRealDrop === true,
-      toSeq: path === 'turn' ? -1 : b.hop.seq,
-    });
-  };
-  const req = perPath.get('request') ?? [];
-  const rep = perPath.get('reply') ?? [];
-  for (let i = 1; i < req.length; i++) connect(req[i - 1] as HopBox, req[i] as HopBox, 'request');
-  const lastReq = req[req.length - 1];
-  const firstRep = rep[0];
-  if (lastReq && firstRep) connect(lastReq, firstRep, 'turn');
-  for (let i = 1; i < rep.length; i++) connect(rep[i - 1] as HopBox, rep[i] as HopBox, 'reply');
+  const arrows = arrowsOf(perPath.get('request') ?? [], perPath.get('reply') ?? []);
 
   const height = bands.length > 0 ? top - geom.bandGap + 8 : geom.headerH + 40;
   const first = hops[0];

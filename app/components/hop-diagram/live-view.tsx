@@ -2,8 +2,9 @@
 // Live mode: a kernel-side filter traced continuously. Journeys arrive in batches (never one emit per
 // packet); the newest lead a scrolling list, and the chosen one is drawn.
 import { useEffect, useRef, useState } from 'react';
-import type { Hop, LoaderStatus } from '../../../server/protocol/tracer';
-import { flowLine, outcome } from './format';
+import type { LoaderStatus } from '../../../server/protocol/tracer';
+import { flowLine, packetKind } from '../../../server/protocol/vocab';
+import { outcome } from './format';
 import { JourneyView } from './journey-view';
 import { initialFilter, LiveForm, toFilter, type FilterForm } from './live-form';
 import { hopIds } from './test-ids';
@@ -13,19 +14,6 @@ import type { NsChoice } from './use-namespaces';
 const LATEST_EVERY_MS = 1000;
 
 const TONE_DOT = { ok: 'bg-emerald-400', drop: 'bg-red-500', pending: 'bg-amber-400', lost: 'bg-slate-500' } as const;
-
-const ICMP_NAMES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'unreachable',
-  8: 'echo request',
-  11: 'time exceeded',
-};
-
-/** What kind of packet, in two words: `echo reply`, `SYN,ACK`. */
-function packetKind(h: Hop): string {
-  if (h.icmp) return ICMP_NAMES[h.icmp.type] ?? `type ${h.icmp.type}`;
-  return h.tcpFlags ?? '';
-}
 
 const clock = (ms: number): string => {
   const d = new Date(ms);

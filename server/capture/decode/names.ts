@@ -1,4 +1,8 @@
-// Name tables (IANA registries) used by the decoder and its summaries.
+// Name tables (IANA registries) used by the decoder and its summaries. Where the tracer names the same
+// thing (protocols, ICMP types) the name comes from the shared vocabulary.
+import { IP_PROTO, protoName } from '../../protocol/vocab';
+
+export { ICMP_TYPES, ICMP6_TYPES } from '../../protocol/vocab';
 
 export const ETHERTYPES: Readonly<Record<number, string>> = {
   0x0800: 'IPv4',
@@ -50,26 +54,22 @@ export const IPV4_OPTIONS: Readonly<Record<number, string>> = {
 
 export const IP_PROTOCOLS: Readonly<Record<number, string>> = {
   0: 'IPv6 Hop-by-Hop Options',
-  1: 'ICMP',
   2: 'IGMP',
   4: 'IPIP',
-  6: 'TCP',
-  17: 'UDP',
   41: 'IPv6',
   43: 'IPv6 Routing',
   44: 'IPv6 Fragment',
-  47: 'GRE',
-  50: 'ESP',
   51: 'AH',
   58: 'ICMPv6',
   59: 'IPv6 No Next Header',
   60: 'IPv6 Destination Options',
   89: 'OSPF',
   112: 'VRRP',
-  132: 'SCTP',
   135: 'Mobility Header',
   139: 'HIP',
   140: 'Shim6',
+  // The tracer's protocols, in the decoder's capitals (ICMP, TCP, UDP, GRE, ESP, SCTP).
+  ...Object.fromEntries(Object.values(IP_PROTO).map((n) => [n, protoName(n).toUpperCase()])),
 };
 
 export const IPV6_TLV_OPTIONS: Readonly<Record<number, string>> = {
@@ -106,20 +106,6 @@ export const TCP_OPTIONS: Readonly<Record<number, string>> = {
   254: 'RFC3692-style Experiment 2',
 };
 
-export const ICMP_TYPES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'destination unreachable',
-  4: 'source quench',
-  5: 'redirect',
-  8: 'echo request',
-  9: 'router advertisement',
-  10: 'router solicitation',
-  11: 'time exceeded',
-  12: 'parameter problem',
-  13: 'time stamp request',
-  14: 'time stamp reply',
-};
-
 export const ICMP_UNREACH: Readonly<Record<number, string>> = {
   0: 'net unreachable',
   1: 'host unreachable',
@@ -132,24 +118,6 @@ export const ICMP_UNREACH: Readonly<Record<number, string>> = {
   9: 'net prohibited',
   10: 'host prohibited',
   13: 'administratively prohibited',
-};
-
-export const ICMP6_TYPES: Readonly<Record<number, string>> = {
-  1: 'destination unreachable',
-  2: 'packet too big',
-  3: 'time exceeded in-transit',
-  4: 'parameter problem',
-  128: 'echo request',
-  129: 'echo reply',
-  130: 'multicast listener query',
-  131: 'multicast listener report',
-  132: 'multicast listener done',
-  133: 'router solicitation',
-  134: 'router advertisement',
-  135: 'neighbor solicitation',
-  136: 'neighbor advertisement',
-  137: 'redirect',
-  143: 'multicast listener report v2',
 };
 
 export const ARP_OPS: Readonly<Record<number, string>> = {

@@ -1,0 +1,115 @@
+'use client';
+// One hop of the diagram: a box in its lane, coloured by what happened there (NAT, drop, end).
+import { nsDomId } from '../../../server/protocol/topology';
+import { DIR_LABEL, ellipsize, fmtDelta } from './format';
+import { GEOM, type HopBox, type HopTone } from './layout';
+import { hopIds } from './test-ids';
+
+const BOX_STYLE: Record<HopTone, string> = {
+  normal: 'fill-slate-800 stroke-slate-500',
+  nat: 'fill-amber-950 stroke-amber-400',
+  drop: 'fill-red-950 stroke-red-500',
+  'nf-drop': 'fill-slate-800 stroke-red-500',
+  end: 'fill-slate-900 stroke-slate-500',
+};
+const LINE_STYLE = {
+  nat: 'fill-amber-300 font-mono font-semibold',
+  nf: 'fill-slate-300 font-mono',
+  end: 'fill-emerald-300',
+  drop: 'fill-red-300 font-bold',
+  where: 'fill-red-200 font-mono',
+} as const;
+const DIR_STYLE = { ingress: 'fill-sky-200', egress: 'fill-sky-200', end: 'fill-slate-400' } as const;
+
+/** The words inside a hop box: interface, time, direction, TTL, then the layout's extra lines. */
+function HopText({ box }: { box: HopBox }) {
+  const { hop } = box;
+  return (
+    <>
+      <text x={16} y={27} className="fill-white font-mono font-bold" fontSize={21}>
+        {ellipsize(hop.ifname, 15)}
+      </text>
+      <text x={box.w - 12} y={25} textAnchor="end" className="fill-slate-400" fontSize={14}>
+        {fmtDelta(hop.tNs)}
+      </text>
+      <text x={16} y={49} className={DIR_STYLE[hop.dir]} fontSize={16}>
+        {DIR_LABEL[hop.dir]}
+      </text>
+      <text x={box.w - 12} y={49} textAnchor="end" className="fill-slate-400 font-mono" fontSize={14}>
+        ttl {hop.ttl}
+      </text>
+      {box.lines.map((l, i) => (
+        <text
+          key={i}
+          x={16}
+          y={GEOM.baseH + i * GEOM.lineH + 11}
+          className={LINE_STYLE[l.role]}
+          fontSize={l.role === 'drop' ? 16 : 14}
+        >
+          {ellipsize(l.text, GEOM.lineChars)}
+        </text>
+      ))}
+    </>
+  );
+}
+
+export function HopNode({
+  box,
+  selected,
+  active,
+  onSelect,
+}: {
+  box: HopBox;
+  selected: boolean;
+  active: boolean;
+  onSelect?: (b: HopBox) => void;
+}) {
+  const { hop } = box;
+  const ring = selected
+    ? 'stroke-white'
+    : active
+      ? box.path === 'reply'
+        ? 'stroke-fuchsia-300'
+        : 'stroke-sky-300'
+      : '';
+  return (
+    <g
+      id={`hd-${box.path}-${nsDomId(hop.netns)}-${hop.seq}`}
+      data-testid={hopIds.hop(box.path, hop.netns, hop.seq)}
+      data-path={box.path}
+      data-lane={hop.netns}
+      data-ifname={hop.ifname}
+      data-dir={hop.dir}
+      data-tone={box.tone}
+      data-selected={selected}
+      transform={`translate(${box.x},${box.y})`}
+      role="button"
+      tabIndex={0}
+      aria-label={`${box.path} hop ${hop.seq}: ${hop.netns} ${hop.ifname} ${hop.dir}`}
+      className="group cursor-pointer outline-none"
+      onClick={() => onSelect?.(box)}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') onSelect?.(box);
+      }}
+    >
+      <rect
+        width={box.w}
+        height={box.h}
+        rx={10}
+        className={`${BOX_STYLE[box.tone]} ${ring} group-focus-visible:stroke-white`}
+        strokeWidth={selected || active ? 4 : 2}
+        strokeDasharray={box.tone === 'end' ? '6 4' : undefined}
+      />
+      {/* a colour bar says request or reply even where the border says NAT or drop */}
+      <rect
+        x={0}
+        y={8}
+        width={5}
+        height={box.h - 16}
+        rx={2}
+        className={box.path === 'reply' ? 'fill-fuchsia-400' : 'fill-sky-400'}
+      />
+      <HopText box={box} />
+    </g>
+  );
+}

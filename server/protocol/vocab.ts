@@ -1,0 +1,117 @@
+// The tracer's words, defined once: protocol numbers and names, TCP flags, ICMP types, endpoints, and
+// the one-line text of a NAT, a netfilter verdict, a drop and a journey's outcome. The CLI table, the
+// pcapng comments and the browser all print hops with these. Isomorphic: no node:* imports.
+import type { Drop, Hop, Journey, Nat, TraceProto } from './tracer';
+
+/** IP protocol numbers by the short name the tracer uses on the wire (`Hop.proto`). */
+export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132 } as const;
+export type IpProtoName = keyof typeof IP_PROTO;
+
+const PROTO_BY_NUM: ReadonlyMap<number, IpProtoName> = new Map(
+  Object.entries(IP_PROTO).map(([name, n]) => [n, name as IpProtoName]),
+);
+
+/** `6` -> `tcp`; an unnamed protocol prints as its number. */
+export const protoName = (n: number): string => PROTO_BY_NUM.get(n) ?? String(n);
+
+/** `tcp` -> 6; undefined for a name the tracer does not give (a bare number comes back as itself). */
+export function protoNumber(name: string): number | undefined {
+  if (Object.hasOwn(IP_PROTO, name)) return IP_PROTO[name as IpProtoName];
+  return /^\d{1,3}$/.test(name) ? Number(name) : undefined;
+}
+
+/** The protocols a follow or a live filter can ask for, as numbers for the kernel filter. */
+export const traceProtoNumber = (p: TraceProto): number => IP_PROTO[p];
+
+/** TCP header flag bits, lowest first. */
+export const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
+
+/** `0x12` -> `SYN,ACK` */
+export function tcpFlagString(f: number): string {
+  return TCP_FLAG_NAMES.filter((_, i) => f & (1 << i)).join(',');
+}
+
+export const ICMP_TYPES: Readonly<Record<number, string>> = {
+  0: 'echo reply',
+  3: 'destination unreachable',
+  4: 'source quench',
+  5: 'redirect',
+  8: 'echo request',
+  9: 'router advertisement',
+  10: 'router solicitation',
+  11: 'time exceeded',
+  12: 'parameter problem',
+  13: 'time stamp request',
+  14: 'time stamp reply',
+};
+
+export const ICMP6_TYPES: Readonly<Record<number, string>> = {
+  1: 'destination unreachable',
+  2: 'packet too big',
+  3: 'time exceeded in-transit',
+  4: 'parameter problem',
+  128: 'echo request',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'multicast listener report',
+  132: 'multicast listener done',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'multicast listener report v2',
+};
+
+/** What kind of packet, in two words: `echo reply`, `SYN,ACK`, `type 42`. */
+export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'>): string {
+  if (h.icmp) return ICMP_TYPES[h.icmp.type] ?? `type ${h.icmp.type}`;
+  return h.tcpFlags ?? '';
+}
+
+/** A dotted quad with each part 0-255. */
+export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+export const isIpv4 = (s: string): boolean => IPV4_RE.test(s);
+
+/** `10.96.0.10:80`, or the bare address when there is no port. */
+export const endpoint = (addr: string, port: number | undefined): string =>
+  port !== undefined ? `${addr}:${port}` : addr;
+
+/** `10.244.1.2:41234 → 10.96.0.10:80` */
+export const flowLine = (h: Pick<Hop, 'src' | 'sport' | 'dst' | 'dport'>): string =>
+  `${endpoint(h.src, h.sport)} → ${endpoint(h.dst, h.dport)}`;
+
+/** A rewrite as its two halves (`DNAT 10.96.0.10:80`, `→ 10.244.2.2:8080`), for places that wrap it. */
+export function natParts(n: Nat): [string, string] {
+  return [`${n.kind.toUpperCase()} ${n.from}`, `→ ${n.to}`];
+}
+
+/** `DNAT 10.96.0.10:80 → 10.244.2.2:8080` */
+export const natText = (n: Nat): string => natParts(n).join(' ');
+
+/** The netfilter hooks that decided something at this hop: `FORWARD DROP`, `PRE_ROUTING ACCEPT, …`. */
+export function verdictText(h: Pick<Hop, 'netfilter'>): string | undefined {
+  const parts = (h.netfilter ?? [])
+    .filter((n) => n.verdict !== 'seen')
+    .map((n) => `${n.hook} ${n.verdict.toUpperCase()}`);
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}
+
+/** `DROP NETFILTER_DROP` for a real drop, `end: CONSUMED` for an ordinary end of path. */
+export const dropText = (d: Drop): string => (d.isRealDrop ? `DROP ${d.reason}` : `end: ${d.reason}`);
+
+/** Where a real drop happened (`at nf_hook_slow+0x9c`); undefined for ordinary ends or an unknown place. */
+export const dropWhereText = (d: Drop): string | undefined => (d.isRealDrop && d.where ? `at ${d.where}` : undefined);
+
+/** The drop with its place: `DROP NETFILTER_DROP at nf_hook_slow+0x9c`. */
+export const dropLine = (d: Drop): string => [dropText(d), dropWhereText(d)].filter(Boolean).join(' ');
+
+/** The first real drop of a journey, request first. */
+export function firstDrop(j: Pick<Journey, 'hops' | 'reply'>): (Hop & { drop: Drop }) | undefined {
+  for (const h of [...j.hops, ...(j.reply?.hops ?? [])]) if (h.drop?.isRealDrop) return h as Hop & { drop: Drop };
+  return undefined;
+}
+
+/** `dropped in node1 (NETFILTER_DROP, netfilter)` */
+export const droppedInText = (h: Hop & { drop: Drop }): string =>
+  `dropped in ${h.netns} (${h.drop.reason}${h.drop.byNetfilter ? ', netfilter' : ''})`;

@@ -1,0 +1,44 @@
+// The tracer's domain record: one kernel sighting of a traced packet, made once from the probe's packed
+// events (ndjson.ts) and read by the journey builder, follow and live. The names come from probes/event.h
+// through the generated server/protocol/probe-names.ts, so the C enums stay the one definition.
+import type { DIR_NAMES, HOOK_NAMES, NF_HOOK_NAMES } from '../protocol/probe-names';
+
+/** Where the probe saw the packet: a tracepoint (`net_dev_queue`…) or a netfilter link (`nf_nat`…). */
+export type HookName = (typeof HOOK_NAMES)[number];
+/** Direction of a device event; `none` for frees and netfilter links. */
+export type ProbeDir = (typeof DIR_NAMES)[number];
+/** Netfilter hook (NF_INET_*) a netfilter-link event ran at. */
+export type NfHookName = (typeof NF_HOOK_NAMES)[number];
+
+/** One kernel sighting of a traced packet. */
+export interface HopEvent {
+  readonly tsNs: number;
+  readonly skb: string;
+  readonly hook: HookName;
+  readonly dir: ProbeDir;
+  readonly netns: number;
+  readonly ifindex: number;
+  /** Bit i: filter slot i matched. */
+  readonly mask: number;
+  readonly ifname: string;
+  readonly srcMac: string;
+  readonly dstMac: string;
+  /** false when the packet was not IPv4 (address fields are then empty). */
+  readonly hasIp: boolean;
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: number;
+  readonly ttl: number;
+  readonly ipId: number;
+  readonly totLen: number;
+  readonly ipOptions: boolean;
+  readonly sport?: number;
+  readonly dport?: number;
+  readonly tcpFlags?: number;
+  readonly icmp?: { readonly type: number; readonly code: number; readonly id: number; readonly seq: number };
+  readonly reason?: string;
+  readonly reasonCode?: number;
+  readonly location?: string;
+  readonly nfHook?: NfHookName;
+  readonly nfPrio?: number;
+}

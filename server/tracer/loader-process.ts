@@ -1,0 +1,99 @@
+// The probe loader as a supervised process (sys/proc): its stdout lines are handed on, its last stderr
+// line is the failure reason, and a crash is restarted after RESTART_DELAY_MS, well inside the 2 s the
+// UI's banner promises. Status patches (starting, crashed, stopped, restarts, last error) feed it.
+import { existsSync } from 'node:fs';
+import type { LoaderStatus } from '../protocol/tracer';
+import { startProc, type Proc } from '../sys/proc';
+
+const RESTART_DELAY_MS = 300;
+/** A loader that crashed this often is left stopped, with its reason. */
+const MAX_RESTARTS = 50;
+/** After EOF on stdin the loader detaches everything and exits; SIGKILL if it takes longer. */
+const STOP_KILL_MS = 2000;
+
+export interface LoaderProcessHooks {
+  line(line: string): void;
+  status(patch: Partial<LoaderStatus>): void;
+  /** The process ended, asked or not: commands in flight will get no answer. */
+  exited(): void;
+  /** It will not come back by itself: whoever waits for it to be ready gets this error. */
+  failed(e: Error): void;
+}
+
+export class LoaderProcess {
+  private proc: Proc | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly args: readonly string[],
+    private readonly hooks: LoaderProcessHooks,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Spawns it (the owner checks it is not already running). */
+  start(): void {
+    this.stopping = false;
+    if (!existsSync(this.path)) {
+      const lastError = `probe not built: run \`make -C probes\` (${this.path} missing)`;
+      this.hooks.status({ state: 'stopped', lastError });
+      this.hooks.failed(new Error(lastError));
+      return;
+    }
+    this.hooks.status({ state: 'starting' });
+    const proc = startProc([this.path, ...this.args], {
+      stdin: true,
+      stdout: { lines: (l) => this.hooks.line(l) },
+      reasonLines: 1,
+    });
+    this.proc = proc;
+    void proc.exited.then((e) => {
+      if (this.proc !== proc) return;
+      this.proc = undefined;
+      this.hooks.exited();
+      this.onExit(e.reason ? `${e.how}: ${e.reason}` : e.how);
+    });
+  }
+
+  private onExit(lastError: string): void {
+    if (this.stopping) {
+      this.hooks.status({ state: 'stopped', pid: undefined });
+      return;
+    }
+    // Unexpected: banner now, restart shortly; the owner re-applies its filters once it is ready.
+    this.hooks.status({ state: 'crashed', pid: undefined, lastError });
+    if (this.restarts > MAX_RESTARTS) {
+      this.hooks.failed(new Error(`probe loader keeps crashing: ${lastError}`));
+      return;
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts++;
+      this.hooks.status({ restarts: this.restarts });
+      this.start();
+    }, RESTART_DELAY_MS);
+  }
+
+  /** One command line to its stdin; false when it is not running. */
+  write(line: string): boolean {
+    return this.proc?.write(line) ?? false;
+  }
+
+  /** Stops it for good (no restart): EOF on stdin makes it detach and exit; SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const proc = this.proc;
+    if (!proc) {
+      this.hooks.status({ state: 'stopped', pid: undefined });
+      return;
+    }
+    await proc.stop({ via: 'eof', killAfterMs: STOP_KILL_MS });
+  }
+}
