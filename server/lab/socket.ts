@@ -26,7 +26,9 @@ export const attach: Attach = (io) => {
   const poll = async (): Promise<void> => {
     inFlight = true;
     try {
-      publish(await labStatus());
+      const st = await labStatus();
+      // Nobody watches any more (idle came while this read ran): it would be a stale `current`.
+      if (polling) publish(st);
     } catch {
       // Status reads /proc and iproute2; a transient failure is retried on the next tick.
     }
@@ -36,7 +38,7 @@ export const attach: Attach = (io) => {
 
   const watch = createWatch(io, {
     topic: 'lab',
-    current: async () => current ?? (await labStatus()),
+    current: async () => (polling ? current : undefined) ?? (await labStatus()),
     onFirst: () => {
       polling = true;
       if (!timer && !inFlight) void poll();
