@@ -24,11 +24,25 @@ describe('gateway', () => {
 
   it('streams the lab status to a watcher, and the change when the lab goes down', async () => {
     const statuses: LabStatus[] = [];
-    client.on('lab:status', (s) => statuses.push(s));
-    client.emit('lab:watch');
-    await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(true);
+    client.on('lab:update', (s) => statuses.push(s));
+    const now = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:watch', {}, res));
+    expect(now.ok && now.value.up).toBe(true);
     await labDown();
     await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(false);
+    await labUp();
+    await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(true);
+    client.emit('lab:unwatch');
+  });
+
+  it('pushes to watchers only, and the watch ack reads a fresh status after an idle spell', async () => {
+    const statuses: LabStatus[] = [];
+    client.on('lab:update', (s) => statuses.push(s));
+    await new Promise((r) => setTimeout(r, 1500)); // past the grace after the last unwatch
+    await labDown();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(statuses).toEqual([]);
+    const now = await new Promise<Ack<LabStatus>>((res) => client.emit('lab:watch', {}, res));
+    expect(now.ok && now.value.up).toBe(false);
     await labUp();
     await expect.poll(() => statuses.at(-1)?.up, { timeout: 5000 }).toBe(true);
   });

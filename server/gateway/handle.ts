@@ -2,7 +2,7 @@
 // the answer is the value or one line of error. Handlers never throw into socket.io.
 import type { z } from 'zod';
 import { fail, issueLine, ok, type AckFn } from '../protocol/common';
-import { errorLine } from '../sys/errors';
+import { errorLine, UserError } from '../sys/errors';
 
 export function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) => Promise<T> | T) {
   return (req: unknown, ack: AckFn<T>): void => {
@@ -20,4 +20,9 @@ export function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) 
       (e: unknown) => ack(fail(errorLine(e))),
     );
   };
+}
+
+/** For steps whose every failure is the user's to read (a lab up, a live filter's namespace): keep their words. */
+export function asUserError(e: unknown): UserError {
+  return e instanceof UserError ? e : new UserError(e instanceof Error ? e.message : String(e));
 }

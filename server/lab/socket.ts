@@ -1,69 +1,81 @@
-// Lab status, live: one poller shared by every watcher, running only while someone watches, and an emit
-// only when something changed.
-import { fail, issueLine, ok } from '../protocol/common';
+// Lab status as a watch: one poller shared by every watcher, running only while someone watches, and an
+// update only when something changed. `lab:run` is one up/down at a time, its progress sent to watchers.
+import { asUserError, handle } from '../gateway/handle';
+import { createWatch } from '../gateway/watch';
 import { LabAction, type LabStatus } from '../protocol/lab';
 import type { Attach } from '../gateway/types';
+import { UserError } from '../sys/errors';
 import { labDown, labStatus, labUp } from './lab';
 
-const ROOM = 'lab';
 const POLL_MS = 1000;
 
 export const attach: Attach = (io) => {
   let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+  let inFlight = false;
   let last = '';
   let current: LabStatus | undefined;
 
+  const publish = (s: LabStatus): void => {
+    current = s;
+    const json = JSON.stringify(s);
+    if (json === last) return;
+    last = json;
+    watch.publish(s);
+  };
   const poll = async (): Promise<void> => {
+    inFlight = true;
     try {
-      const s = await labStatus();
-      const json = JSON.stringify(s);
-      current = s;
-      if (json !== last) {
-        last = json;
-        io.to(ROOM).emit('lab:status', s);
-      }
+      const st = await labStatus();
+      // Nobody watches any more (idle came while this read ran): it would be a stale `current`.
+      if (polling) publish(st);
     } catch {
       // Status reads /proc and iproute2; a transient failure is retried on the next tick.
     }
-    const watchers = io.sockets.adapter.rooms.get(ROOM)?.size ?? 0;
-    timer = watchers > 0 ? setTimeout(() => void poll(), POLL_MS) : undefined;
+    inFlight = false;
+    timer = polling ? setTimeout(() => void poll(), POLL_MS) : undefined;
   };
+
+  const watch = createWatch(io, {
+    topic: 'lab',
+    current: async () => (polling ? current : undefined) ?? (await labStatus()),
+    onFirst: () => {
+      polling = true;
+      if (!timer && !inFlight) void poll();
+    },
+    onIdle: () => {
+      polling = false;
+      // Nobody polls now: the next watcher reads a fresh status instead of this one.
+      current = undefined;
+      last = '';
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+    // A page reload re-watches within this, without a gap in polling.
+    graceMs: POLL_MS,
+  });
 
   // One up/down at a time: a second click while one runs gets an error instead of a race.
   let running = false;
-
-  io.on('connection', (socket) => {
-    socket.on('lab:run', (req, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = LabAction.safeParse(req);
-      if (!parsed.success) return ack(fail(issueLine(parsed.error)));
-      if (running) return ack(fail('a lab operation is already running'));
-      running = true;
-      const progress = (step: string) => io.to(ROOM).emit('lab:progress', step);
-      const op = parsed.data.action === 'up' ? labUp({ onProgress: progress }) : labDown({ onProgress: progress });
-      op.then(
-        async () => {
-          const s = await labStatus();
-          last = JSON.stringify(s);
-          current = s;
-          io.to(ROOM).emit('lab:status', s);
-          ack(ok(s));
-        },
-        (e: unknown) => ack(fail(e instanceof Error ? e.message : String(e))),
-      ).finally(() => {
-        running = false;
-      });
-    });
-
-    socket.on('lab:watch', () => {
-      void socket.join(ROOM);
-      if (current) socket.emit('lab:status', current);
-      if (!timer) void poll();
-    });
+  const run = handle(LabAction, async ({ action }) => {
+    if (running) throw new UserError('a lab operation is already running');
+    running = true;
+    try {
+      const progress = (step: string) => io.to(watch.room).emit('lab:progress', step);
+      await (action === 'up' ? labUp({ onProgress: progress }) : labDown({ onProgress: progress }));
+      const s = await labStatus();
+      publish(s);
+      return s;
+    } catch (e) {
+      // A failed up/down is the user's to read (a missing tool, a name in use), in its own words.
+      throw asUserError(e);
+    } finally {
+      running = false;
+    }
   });
+  io.on('connection', (socket) => socket.on('lab:run', run));
 
   return () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
+    watch.dispose();
   };
 };

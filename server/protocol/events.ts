@@ -1,9 +1,53 @@
 // The socket.io event maps, composed from each capability's contract. Server and app both use these
 // generics, so there is one contract, not two copies.
+import { z } from 'zod';
 import type { CaptureClientEvents, CaptureServerEvents } from './capture';
-import type { LabClientEvents, LabServerEvents } from './lab';
-import type { TopologyClientEvents, TopologyServerEvents } from './topology';
-import type { TracerClientEvents, TracerServerEvents } from './tracer';
+import type { AckFn } from './common';
+import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
+import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
+import {
+  Journey,
+  LiveBatch,
+  LoaderStatus,
+  TracerStatusWatchReq,
+  type TracerClientEvents,
+  type TracerServerEvents,
+} from './tracer';
 
-export type ServerToClientEvents = LabServerEvents & TopologyServerEvents & TracerServerEvents & CaptureServerEvents;
-export type ClientToServerEvents = LabClientEvents & TopologyClientEvents & TracerClientEvents & CaptureClientEvents;
+/**
+ * Every watch has one shape: `X:watch(req, ack)` answers with the current state in the ack and joins the
+ * watchers, `X:update` pushes each new state to them, `X:unwatch` (or a disconnect) leaves. The server
+ * side is server/gateway/watch.ts, the browser side app/lib/watch.ts.
+ */
+export const WATCHES = {
+  lab: { req: LabWatchReq, state: LabStatus },
+  topology: { req: TopologyWatchReq, state: Topology },
+  'tracer:status': { req: TracerStatusWatchReq, state: LoaderStatus },
+} as const;
+export type WatchTopic = keyof typeof WATCHES;
+export type WatchState<T extends WatchTopic> = z.infer<(typeof WATCHES)[T]['state']>;
+
+type WatchClientEvents = {
+  [T in WatchTopic as `${T}:watch`]: (req: unknown, ack: AckFn<WatchState<T>>) => void;
+} & { [T in WatchTopic as `${T}:unwatch`]: () => void };
+type WatchServerEvents = { [T in WatchTopic as `${T}:update`]: (state: WatchState<T>) => void };
+
+export type ServerToClientEvents = WatchServerEvents & LabServerEvents & TracerServerEvents & CaptureServerEvents;
+export type ClientToServerEvents = WatchClientEvents &
+  LabClientEvents &
+  TopologyClientEvents &
+  TracerClientEvents &
+  CaptureClientEvents;
+
+/**
+ * What the browser parses each push with before it reaches a component (parse at the boundary). The
+ * capture events are not here: their contract is plain interfaces so far.
+ */
+export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodType } = {
+  'lab:update': LabStatus,
+  'lab:progress': z.string(),
+  'topology:update': Topology,
+  'tracer:status:update': LoaderStatus,
+  'tracer:journeys': z.array(Journey),
+  'tracer:live': LiveBatch,
+};

@@ -39,12 +39,14 @@ export type LabStatus = z.infer<typeof LabStatus>;
 export const LabAction = z.object({ action: z.enum(['up', 'down']) });
 export type LabAction = z.infer<typeof LabAction>;
 
+/** `lab:watch` takes nothing today; an object keeps room for options. */
+export const LabWatchReq = z.object({}).strict().optional();
+
+/** The status is a watch (see events.ts, `lab:update`); progress goes to the same watchers. */
 export interface LabServerEvents {
-  'lab:status': (s: LabStatus) => void;
   /** One line per step while `up`/`down` runs, so a projector shows what is happening. */
   'lab:progress': (step: string) => void;
 }
 export interface LabClientEvents {
-  'lab:watch': () => void;
   'lab:run': (req: unknown, ack: AckFn<LabStatus>) => void;
 }

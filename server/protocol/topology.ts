@@ -99,14 +99,9 @@ export type Topology = z.infer<typeof Topology>;
 /** `topology:watch` takes nothing today; an object keeps room for options without a breaking change. */
 export const TopologyWatchReq = z.object({}).strict().optional();
 
-export interface TopologyServerEvents {
-  /** The full graph, sent only when something a user can see changed (a link, an address, an FDB or ARP entry). */
-  'topology:update': (t: Topology) => void;
-}
+/** `topology:watch` is a watch (see events.ts): `topology:update` carries the full graph, sent only when
+ * something a user can see changed (a link, an address, an FDB or ARP entry). */
 export interface TopologyClientEvents {
-  /** Subscribe to live updates; the ack carries the current graph. */
-  'topology:watch': (req: unknown, ack: AckFn<Topology>) => void;
-  'topology:unwatch': () => void;
   /** One discovery, no subscription. */
   'topology:get': (req: unknown, ack: AckFn<Topology>) => void;
 }

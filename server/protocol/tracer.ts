@@ -116,8 +116,21 @@ export const Journey = z.object({
 });
 export type Journey = z.infer<typeof Journey>;
 
+/**
+ * A trace id the client chooses (a follow's or a live trace's), so it can tell its own events from the
+ * first one on, before any ack. Unique among the socket's running traces; the server checks that.
+ */
+const TRACE_ID_RULE = 'not a valid trace id (1 to 32 letters, digits, _ or -)';
+export const TraceId = z
+  .string()
+  .min(1, TRACE_ID_RULE)
+  .max(32, TRACE_ID_RULE)
+  .regex(/^[A-Za-z0-9_-]+$/, TRACE_ID_RULE);
+
 /** What the browser (or CLI) asks to follow. `to` is an IP, a namespace or a pod name. */
 export const FollowRequest = z.object({
+  /** The journey's id (partial and final); the server makes one up when absent (the CLI). */
+  id: TraceId.optional(),
   from: NetnsName,
   to: z
     .string()
@@ -141,6 +154,13 @@ export const LiveFilter = z.object({
   netns: z.array(NetnsName).max(64).optional(),
 });
 export type LiveFilter = z.infer<typeof LiveFilter>;
+
+/** `tracer:live:start`: the filter, and the id its batches will carry (made up by the server when absent). */
+export const LiveStartRequest = LiveFilter.extend({ liveId: TraceId.optional() });
+export const LiveStopRequest = z.object({ liveId: TraceId });
+
+/** `tracer:status:watch` takes nothing today; an object keeps room for options. */
+export const TracerStatusWatchReq = z.object({}).strict().optional();
 
 export const LiveBatch = z.object({
   liveId: z.string(),
@@ -168,13 +188,13 @@ export const LoaderStatus = z.object({
 });
 export type LoaderStatus = z.infer<typeof LoaderStatus>;
 
+/** The loader status is a watch (see events.ts): `tracer:status:update` carries state changes (crash
+ * banner) and, while ready, counters about once a second. */
 export interface TracerServerEvents {
-  /** Partial then final journeys of a follow, batched (at most one emit per 50 ms). */
+  /** Partial journeys of a follow, batched (at most one emit per 50 ms), each with the follow's id. */
   'tracer:journeys': (journeys: Journey[]) => void;
   /** Live-mode journeys, batched. */
   'tracer:live': (batch: LiveBatch) => void;
-  /** Loader state changes (crash banner) and, while ready, counters about once a second. */
-  'tracer:status': (s: LoaderStatus) => void;
 }
 
 export interface TracerClientEvents {
@@ -182,6 +202,4 @@ export interface TracerClientEvents {
   'tracer:follow': (req: unknown, ack: AckFn<Journey>) => void;
   'tracer:live:start': (req: unknown, ack: AckFn<{ liveId: string }>) => void;
   'tracer:live:stop': (req: unknown, ack: AckFn<null>) => void;
-  /** Subscribe to `tracer:status`; the current status comes back at once. */
-  'tracer:status:watch': (ack: AckFn<LoaderStatus>) => void;
 }

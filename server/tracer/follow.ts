@@ -56,7 +56,8 @@ async function followOnce(
 
   const { from, dest, clientAddr } = await resolveEnds(req);
   const proto = req.proto;
-  const id = `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
+  // The client names its follow (so it knows its partial journeys); the CLI leaves it to us.
+  const id = req.id ?? `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
   // Unique per follow: the kernel filter matches only this flow, so concurrent follows never mix.
   const icmpId = randomInt(1, 0xffff);
   const clientPort = randomInt(20000, 60000);

@@ -11,19 +11,26 @@ import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
 import { attach } from './socket';
-import { listenAndConnect, type PjClient } from '../../test/socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { io as connect } from 'socket.io-client';
 
 describe('tracer socket events (real kernel)', () => {
   const http = createServer();
   const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
   let detach: () => void = () => undefined;
   let client: PjClient;
+  let base = '';
+  const connectAgain = async (): Promise<{ client: PjClient }> => {
+    const c: PjClient = connect(base, { transports: ['websocket'] });
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    return { client: c };
+  };
 
   beforeAll(async () => {
     execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
     await labUp();
     detach = attach(io);
-    ({ client } = await listenAndConnect(http));
+    ({ client, base } = await listenAndConnect(http));
   });
 
   afterAll(async () => {
@@ -45,6 +52,48 @@ describe('tracer socket events (real kernel)', () => {
     expect(partial.every((b) => b.length === 1 && b[0]?.pending === true)).toBe(true);
   });
 
+  it('partial journeys carry the id the client chose, from the first one on', async () => {
+    const partial: Journey[] = [];
+    client.on('tracer:journeys', (js) => partial.push(...js));
+    // Nobody answers at that address: the follow waits out its timeout, streaming what it saw meanwhile.
+    const r = await ask<Journey>(client, 'tracer:follow', {
+      id: 'mine-1',
+      from: 'pod-a',
+      to: '10.244.2.99',
+      timeoutMs: 1000,
+    });
+    expect(r.ok && r.value.id).toBe('mine-1');
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.every((j) => j.id === 'mine-1')).toBe(true);
+  });
+
+  it('refuses a bad or duplicate trace id with a one-line error', async () => {
+    for (const id of ['has space', 'x'.repeat(33), '../x', '']) {
+      const bad = await ask<Journey>(client, 'tracer:follow', { id, from: 'pod-a', to: 'pod-c' });
+      expect(bad.ok).toBe(false);
+      if (!bad.ok) expect(bad.error).toMatch(/^id: not a valid trace id[^\n]*$/);
+      const badLive = await ask(client, 'tracer:live:start', { liveId: id, proto: 'icmp' });
+      expect(badLive.ok).toBe(false);
+      if (!badLive.ok) expect(badLive.error).toMatch(/^liveId: not a valid trace id[^\n]*$/);
+    }
+    const first = await ask<{ liveId: string }>(client, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
+    expect(first).toEqual({ ok: true, value: { liveId: 'dup' } });
+    const again = await ask(client, 'tracer:live:start', { liveId: 'dup', proto: 'udp' });
+    expect(again).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    const follow = await ask(client, 'tracer:follow', { id: 'dup', from: 'pod-a', to: 'pod-c' });
+    expect(follow).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    // Another connection has its own ids.
+    const { client: other } = await connectAgain();
+    const theirs = await ask<{ liveId: string }>(other, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
+    expect(theirs.ok).toBe(true);
+    other.close();
+    expect(await ask(client, 'tracer:live:stop', { liveId: 'dup' })).toEqual({ ok: true, value: null });
+    // Stopped, the id is free again.
+    const reuse = await ask(client, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
+    expect(reuse.ok).toBe(true);
+    expect(await ask(client, 'tracer:live:stop', { liveId: 'dup' })).toEqual({ ok: true, value: null });
+  });
+
   it('answers bad requests with a one-line error', async () => {
     const bad = await new Promise<Ack<Journey>>((res) =>
       client.emit('tracer:follow', { from: '../etc', to: 'pod-c' }, res),
@@ -63,18 +112,18 @@ describe('tracer socket events (real kernel)', () => {
   });
 
   it('streams the loader status for the banner', async () => {
-    const r = await new Promise<Ack<LoaderStatus>>((res) => client.emit('tracer:status:watch', res));
+    const r = await new Promise<Ack<LoaderStatus>>((res) => client.emit('tracer:status:watch', {}, res));
     expect(r.ok).toBe(true);
     if (r.ok) expect(['ready', 'starting', 'stopped']).toContain(r.value.state);
   });
 
-  it('live mode: every ICMP packet in pod-a arrives as a journey, batched', async () => {
+  it("live mode: every ICMP packet in pod-a arrives as a journey, batched, with the client's live id", async () => {
     const batches: LiveBatch[] = [];
     client.on('tracer:live', (b) => batches.push(b));
     const r = await new Promise<Ack<{ liveId: string }>>((res) =>
-      client.emit('tracer:live:start', { proto: 'icmp', netns: ['pod-a', 'node1', 'pod-b'] }, res),
+      client.emit('tracer:live:start', { liveId: 'live-a', proto: 'icmp', netns: ['pod-a', 'node1', 'pod-b'] }, res),
     );
-    expect(r.ok).toBe(true);
+    expect(r).toEqual({ ok: true, value: { liveId: 'live-a' } });
     if (!r.ok) return;
     execFileSync('nsenter', [
       '--net=/var/run/netns/pod-a',

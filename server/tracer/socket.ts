@@ -1,107 +1,120 @@
 // socket.io side of the tracer: follow (partial journeys batched while hops arrive, the final one in the
-// ack), live mode (journeys batched, at most one emit per 50 ms) and the loader status for the banner.
+// ack), live mode (journeys batched, at most one emit per 50 ms) and the loader status as a watch. The
+// client names its follows and live traces, so it knows its own events from the first one on.
 import { createBatcher } from '../gateway/batcher';
+import { asUserError, handle } from '../gateway/handle';
+import { createWatch } from '../gateway/watch';
+import type { Attach, PjSocket } from '../gateway/types';
+import { FollowRequest, LiveStartRequest, LiveStopRequest, type Journey } from '../protocol/tracer';
 import { serverBus } from '../sys/bus';
-import type { Attach } from '../gateway/types';
-import { fail, issueLine, ok } from '../protocol/common';
-import { LiveFilter, type Journey } from '../protocol/tracer';
-import { z } from 'zod';
-import { follow, FollowError } from './follow';
-import { getLoader } from './loader';
+import { UserError } from '../sys/errors';
+import { follow } from './follow';
+import { getLoader, type ProbeLoader } from './loader';
 import { startLive, type LiveSession } from './live';
 
-const STATUS_ROOM = 'tracer:status';
 const MAX_LIVE_PER_SOCKET = 4;
-const LiveStop = z.object({ liveId: z.string().max(64) });
 
 export const attach: Attach = (io) => {
   const loader = getLoader();
-  const offStatus = loader.onStatus((s) => io.to(STATUS_ROOM).emit('tracer:status', s));
+  const status = createWatch(io, { topic: 'tracer:status', current: () => loader.status });
+  const offStatus = loader.onStatus((s) => status.publish(s));
   const allLive = new Set<LiveSession>();
-
-  io.on('connection', (socket) => {
-    const live = new Map<string, LiveSession>();
-
-    socket.on('tracer:status:watch', (ack) => {
-      void socket.join(STATUS_ROOM);
-      if (typeof ack === 'function') ack(ok(loader.status));
-    });
-
-    socket.on('tracer:follow', (req, ack) => {
-      if (typeof ack !== 'function') return;
-      // Only the newest partial journey matters; the batcher keeps emits to one per 50 ms.
-      const batch = createBatcher<Journey>((items) => {
-        const last = items[items.length - 1];
-        if (last) socket.emit('tracer:journeys', [last]);
-      });
-      follow(req, { loader, onUpdate: (j) => batch.push(j) }).then(
-        (j) => {
-          batch.stop();
-          serverBus.emit('tracer:journey', j);
-          ack(ok(j));
-        },
-        (e: unknown) => {
-          batch.stop();
-          ack(
-            fail(
-              e instanceof FollowError || e instanceof Error
-                ? (e.message.split('\n')[0] ?? 'follow failed')
-                : String(e),
-            ),
-          );
-        },
-      );
-    });
-
-    socket.on('tracer:live:start', (req, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = LiveFilter.safeParse(req ?? {});
-      if (!parsed.success) return ack(fail(issueLine(parsed.error)));
-      if (live.size >= MAX_LIVE_PER_SOCKET) return ack(fail(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`));
-      const liveId = `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-      const batch = createBatcher<Journey>((journeys, dropped) =>
-        socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
-      );
-      startLive(liveId, parsed.data, loader, (j) => {
-        batch.push(j);
-        serverBus.emit('tracer:journey', j);
-      }).then(
-        (s) => {
-          const session: LiveSession = {
-            stop: async () => {
-              live.delete(liveId);
-              allLive.delete(session);
-              await s.stop();
-              batch.flush();
-              batch.stop();
-            },
-          };
-          live.set(liveId, session);
-          allLive.add(session);
-          ack(ok({ liveId }));
-        },
-        (e: unknown) => ack(fail(e instanceof Error ? e.message : String(e))),
-      );
-    });
-
-    socket.on('tracer:live:stop', (req, ack) => {
-      const parsed = LiveStop.safeParse(req);
-      const reply = typeof ack === 'function' ? ack : () => undefined;
-      if (!parsed.success) return reply(fail(issueLine(parsed.error)));
-      const s = live.get(parsed.data.liveId);
-      if (!s) return reply(fail(`no live trace "${parsed.data.liveId}"`));
-      void s.stop().then(() => reply(ok(null)));
-    });
-
-    // The subscriber's life bounds the trace: a closed tab stops its filters and netfilter links.
-    socket.on('disconnect', () => {
-      for (const s of [...live.values()]) void s.stop();
-    });
-  });
+  io.on('connection', (socket) => connect(socket, loader, allLive));
 
   return () => {
     offStatus();
+    status.dispose();
     for (const s of [...allLive]) void s.stop();
     void loader.stop();
   };
 };
+
+function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession>): void {
+  const live = new Map<string, LiveSession>();
+  // Ids of this socket's running follows and live traces: a client's id must name one trace only.
+  const running = new Set<string>();
+  const claim = (id: string): void => {
+    if (running.has(id)) throw new UserError(`trace id "${id}" is already in use by a running trace`);
+    running.add(id);
+  };
+  socket.on(
+    'tracer:follow',
+    followHandler(socket, loader, claim, (id) => running.delete(id)),
+  );
+
+  socket.on(
+    'tracer:live:start',
+    handle(LiveStartRequest, async ({ liveId: asked, ...filter }) => {
+      if (live.size >= MAX_LIVE_PER_SOCKET)
+        throw new UserError(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`);
+      const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+      claim(liveId);
+      const batch = createBatcher<Journey>((journeys, dropped) =>
+        socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
+      );
+      let s: LiveSession;
+      try {
+        s = await startLive(liveId, filter, loader, (j) => {
+          batch.push(j);
+          serverBus.emit('tracer:journey', j);
+        });
+      } catch (e) {
+        batch.stop();
+        running.delete(liveId);
+        // Its failures are the filter's (an unknown namespace), in their own words.
+        throw asUserError(e);
+      }
+      const session: LiveSession = {
+        stop: async () => {
+          live.delete(liveId);
+          allLive.delete(session);
+          await s.stop();
+          running.delete(liveId);
+          batch.flush();
+          batch.stop();
+        },
+      };
+      live.set(liveId, session);
+      allLive.add(session);
+      return { liveId };
+    }),
+  );
+
+  const stop = handle(LiveStopRequest, async ({ liveId }) => {
+    const s = live.get(liveId);
+    if (!s) throw new UserError(`no live trace "${liveId}"`);
+    await s.stop();
+    return null;
+  });
+  // A stop without an ack still stops (a closing tab does not wait for the answer).
+  socket.on('tracer:live:stop', (req, ack) => stop(req, typeof ack === 'function' ? ack : () => undefined));
+
+  // The subscriber's life bounds the trace: a closed tab stops its filters and netfilter links.
+  socket.on('disconnect', () => {
+    for (const s of [...live.values()]) void s.stop();
+  });
+}
+
+/** `tracer:follow`: partial journeys (the newest, one emit per 50 ms at most), the final one in the ack. */
+function followHandler(
+  socket: PjSocket,
+  loader: ProbeLoader,
+  claim: (id: string) => void,
+  release: (id: string) => void,
+) {
+  return handle(FollowRequest, async (req) => {
+    if (req.id) claim(req.id);
+    const batch = createBatcher<Journey>((items) => {
+      const last = items[items.length - 1];
+      if (last) socket.emit('tracer:journeys', [last]);
+    });
+    try {
+      const j = await follow(req, { loader, onUpdate: (p) => batch.push(p) });
+      serverBus.emit('tracer:journey', j);
+      return j;
+    } finally {
+      batch.stop();
+      if (req.id) release(req.id);
+    }
+  });
+}

@@ -64,27 +64,7 @@ export function DsrExplainer({
             {dsr.encoding !== 'ipv4-option' && ' (address first in this encoding)'}
           </div>
         </li>
-        <li>
-          {le ? (
-            <>
-              Read them <b>little-endian</b> (x86 host order: Cilium <code>htonl</code>s values that are already in
-              network order, so the bytes land swapped):{' '}
-              <span className="font-mono text-amber-200">
-                {pairs(dsr.portHex).join(' ')} → 0x{portRead}
-              </span>
-              ,{' '}
-              <span className="font-mono text-sky-200">
-                {pairs(dsr.addrHex).join(' ')} → 0x{addrRead}
-              </span>
-            </>
-          ) : (
-            <>
-              Read them in <b>network order</b> (big-endian):{' '}
-              <span className="font-mono text-amber-200">0x{portRead}</span>,{' '}
-              <span className="font-mono text-sky-200">0x{addrRead}</span>
-            </>
-          )}
-        </li>
+        <ReadStep dsr={dsr} portRead={portRead} addrRead={addrRead} />
         <li>
           Decimal:{' '}
           <span className="font-mono text-amber-200">
@@ -112,5 +92,32 @@ export function DsrExplainer({
         </li>
       </ol>
     </section>
+  );
+}
+
+/** Step 2: the byte order the values are read in, and what they read as. */
+function ReadStep({ dsr, portRead, addrRead }: { dsr: DsrInfo; portRead: string; addrRead: string }) {
+  const le = dsr.byteOrder === 'little-endian';
+  return (
+    <li>
+      {le ? (
+        <>
+          Read them <b>little-endian</b> (x86 host order: Cilium <code>htonl</code>s values that are already in network
+          order, so the bytes land swapped):{' '}
+          <span className="font-mono text-amber-200">
+            {pairs(dsr.portHex).join(' ')} → 0x{portRead}
+          </span>
+          ,{' '}
+          <span className="font-mono text-sky-200">
+            {pairs(dsr.addrHex).join(' ')} → 0x{addrRead}
+          </span>
+        </>
+      ) : (
+        <>
+          Read them in <b>network order</b> (big-endian): <span className="font-mono text-amber-200">0x{portRead}</span>
+          , <span className="font-mono text-sky-200">0x{addrRead}</span>
+        </>
+      )}
+    </li>
   );
 }

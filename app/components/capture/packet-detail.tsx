@@ -76,27 +76,17 @@ function FieldNode({
   );
 }
 
-export function PacketDetailView({
-  detail,
-  onNote,
-}: {
-  detail: PacketDetail;
-  onNote: (text: string) => Promise<string | undefined>;
-}) {
+/** Which field is picked and which bytes are lit; DSR packets start with the option lit and its layer open. */
+function useFieldSelection(detail: PacketDetail) {
   const flat = useMemo(() => flatten(detail), [detail]);
-  const bytes = useMemo(() => detail.hex.match(/../g) ?? [], [detail]);
   const [sel, setSel] = useState<string | undefined>();
   const [range, setRange] = useState<Range | undefined>();
   const [open, setOpen] = useState<ReadonlySet<string>>(() => new Set(detail.packet.layers.map((_, i) => `L${i}`)));
-  const [note, setNote] = useState(detail.notes.join('\n'));
-  const [noteMsg, setNoteMsg] = useState<string | undefined>();
   const treeRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     setSel(undefined);
     setRange(detail.packet.dsr ? detail.packet.dsr.option : undefined);
-    setNote(detail.notes.join('\n'));
-    setNoteMsg(undefined);
     // DSR packets open the IPv4/IPv6 layer so the option is visible straight away.
     const o = new Set(detail.packet.layers.map((_, i) => `L${i}`));
     if (detail.packet.dsr) {
@@ -113,7 +103,7 @@ export function PacketDetailView({
       else n.add(p);
       return n;
     });
-  const pick = (p: string, r: Range) => {
+  const pick = (p: string | undefined, r: Range) => {
     setSel(p);
     setRange(r);
   };
@@ -146,8 +136,20 @@ export function PacketDetailView({
   };
 
   const inRange = (i: number) => range !== undefined && i >= range[0] && i < range[1];
-  const p = detail.packet;
+  return { sel, open, toggle, pick, pickByte, inRange, treeRef };
+}
 
+type FieldSelection = ReturnType<typeof useFieldSelection>;
+
+export function PacketDetailView({
+  detail,
+  onNote,
+}: {
+  detail: PacketDetail;
+  onNote: (text: string) => Promise<string | undefined>;
+}) {
+  const fs = useFieldSelection(detail);
+  const p = detail.packet;
   return (
     <div data-testid={captureIds.detail} className="space-y-4">
       {p.malformed && (
@@ -155,73 +157,19 @@ export function PacketDetailView({
           Malformed at {p.malformed.layer} / {p.malformed.field} (offset {p.malformed.offset}): {p.malformed.reason}
         </div>
       )}
-      {p.dsr && (
-        <DsrExplainer dsr={p.dsr} frameHex={detail.hex} onHighlight={(r) => (setSel(undefined), setRange(r))} />
-      )}
+      {p.dsr && <DsrExplainer dsr={p.dsr} frameHex={detail.hex} onHighlight={(r) => fs.pick(undefined, r)} />}
       <div className="grid gap-4 xl:grid-cols-2">
         <div
-          ref={treeRef}
+          ref={fs.treeRef}
           className="max-h-[32rem] overflow-auto rounded border border-slate-700 bg-slate-950 p-2 text-base"
         >
-          <ul>
-            {p.layers.map((l, li) => (
-              <li key={li} className="mb-1">
-                <div
-                  className="flex cursor-pointer gap-2 rounded bg-slate-800 px-2 py-0.5 font-bold text-slate-100"
-                  onClick={() => {
-                    toggle(`L${li}`);
-                    setSel(undefined);
-                    setRange([l.start, l.end]);
-                  }}
-                >
-                  <span className="w-4">{open.has(`L${li}`) ? '▾' : '▸'}</span>
-                  {l.title}
-                </div>
-                {open.has(`L${li}`) && (
-                  <ul className="ml-3">
-                    {l.fields.map((f, i) => (
-                      <FieldNode key={i} f={f} path={`${li}.${i}`} sel={sel} open={open} toggle={toggle} pick={pick} />
-                    ))}
-                  </ul>
-                )}
-              </li>
-            ))}
-          </ul>
+          <LayerTree layers={p.layers} fs={fs} />
         </div>
         <div
           data-testid={captureIds.hex}
           className="max-h-[32rem] overflow-auto rounded border border-slate-700 bg-slate-950 p-2 font-mono text-base leading-7"
         >
-          {Array.from({ length: Math.ceil(bytes.length / 16) }, (_, row) => (
-            <div key={row} className="flex gap-3 whitespace-nowrap">
-              <span className="text-slate-500">{(row * 16).toString(16).padStart(4, '0')}</span>
-              <span className="flex gap-1">
-                {bytes.slice(row * 16, row * 16 + 16).map((b, j) => {
-                  const off = row * 16 + j;
-                  return (
-                    <span
-                      key={j}
-                      data-testid={captureIds.hexByte(off)}
-                      data-hl={inRange(off)}
-                      onClick={() => pickByte(off)}
-                      className={`cursor-pointer rounded px-0.5 ${inRange(off) ? 'bg-amber-400 text-slate-950' : 'hover:bg-slate-700'} ${j === 8 ? 'ml-2' : ''}`}
-                    >
-                      {b}
-                    </span>
-                  );
-                })}
-              </span>
-              <span className="text-slate-400">
-                {bytes
-                  .slice(row * 16, row * 16 + 16)
-                  .map((b) => {
-                    const c = parseInt(b, 16);
-                    return c >= 32 && c < 127 ? String.fromCharCode(c) : '.';
-                  })
-                  .join('')}
-              </span>
-            </div>
-          ))}
+          <HexRows hex={detail.hex} fs={fs} />
         </div>
       </div>
       {detail.annotations.length > 0 && (
@@ -234,23 +182,111 @@ export function PacketDetailView({
           ))}
         </ul>
       )}
-      <div className="flex items-start gap-3">
-        <textarea
-          data-testid={captureIds.note}
-          value={note}
-          onChange={(e) => setNote(e.target.value)}
-          placeholder="Note on this packet (saved into the exported pcapng as a comment)"
-          className="h-20 flex-1 rounded border border-slate-600 bg-slate-900 p-2 text-lg"
-        />
-        <button
-          data-testid={captureIds.noteSave}
-          onClick={async () => setNoteMsg((await onNote(note)) ?? 'saved')}
-          className="rounded bg-sky-700 px-4 py-2 text-lg font-semibold hover:bg-sky-600"
-        >
-          Save note
-        </button>
-        {noteMsg && <span className="self-center text-slate-300">{noteMsg}</span>}
-      </div>
+      <NoteEditor detail={detail} onNote={onNote} />
+    </div>
+  );
+}
+
+function LayerTree({ layers, fs }: { layers: PacketDetail['packet']['layers']; fs: FieldSelection }) {
+  const { sel, open, toggle, pick } = fs;
+  return (
+    <ul>
+      {layers.map((l, li) => (
+        <li key={li} className="mb-1">
+          <div
+            className="flex cursor-pointer gap-2 rounded bg-slate-800 px-2 py-0.5 font-bold text-slate-100"
+            onClick={() => {
+              toggle(`L${li}`);
+              pick(undefined, [l.start, l.end]);
+            }}
+          >
+            <span className="w-4">{open.has(`L${li}`) ? '▾' : '▸'}</span>
+            {l.title}
+          </div>
+          {open.has(`L${li}`) && (
+            <ul className="ml-3">
+              {l.fields.map((f, i) => (
+                <FieldNode key={i} f={f} path={`${li}.${i}`} sel={sel} open={open} toggle={toggle} pick={pick} />
+              ))}
+            </ul>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The frame's bytes, 16 a row with their ASCII; a click picks the smallest field covering the byte. */
+function HexRows({ hex, fs }: { hex: string; fs: FieldSelection }) {
+  const bytes = useMemo(() => hex.match(/../g) ?? [], [hex]);
+  const { inRange, pickByte } = fs;
+  return (
+    <>
+      {Array.from({ length: Math.ceil(bytes.length / 16) }, (_, row) => (
+        <div key={row} className="flex gap-3 whitespace-nowrap">
+          <span className="text-slate-500">{(row * 16).toString(16).padStart(4, '0')}</span>
+          <span className="flex gap-1">
+            {bytes.slice(row * 16, row * 16 + 16).map((b, j) => {
+              const off = row * 16 + j;
+              return (
+                <span
+                  key={j}
+                  data-testid={captureIds.hexByte(off)}
+                  data-hl={inRange(off)}
+                  onClick={() => pickByte(off)}
+                  className={`cursor-pointer rounded px-0.5 ${inRange(off) ? 'bg-amber-400 text-slate-950' : 'hover:bg-slate-700'} ${j === 8 ? 'ml-2' : ''}`}
+                >
+                  {b}
+                </span>
+              );
+            })}
+          </span>
+          <span className="text-slate-400">
+            {bytes
+              .slice(row * 16, row * 16 + 16)
+              .map((b) => {
+                const c = parseInt(b, 16);
+                return c >= 32 && c < 127 ? String.fromCharCode(c) : '.';
+              })
+              .join('')}
+          </span>
+        </div>
+      ))}
+    </>
+  );
+}
+
+/** A note on the packet, saved into the exported pcapng as a comment. */
+function NoteEditor({
+  detail,
+  onNote,
+}: {
+  detail: PacketDetail;
+  onNote: (text: string) => Promise<string | undefined>;
+}) {
+  const [note, setNote] = useState(detail.notes.join('\n'));
+  const [noteMsg, setNoteMsg] = useState<string | undefined>();
+  useEffect(() => {
+    setNote(detail.notes.join('\n'));
+    setNoteMsg(undefined);
+  }, [detail]);
+  return (
+    <div className="flex items-start gap-3">
+      <textarea
+        data-testid={captureIds.note}
+        value={note}
+        onChange={(e) => setNote(e.target.value)}
+        placeholder="Note on this packet (saved into the exported pcapng as a comment)"
+        className="h-20 flex-1 rounded border border-slate-600 bg-slate-900 p-2 text-lg"
+      />
+      <button
+        data-testid={captureIds.noteSave}
+        onClick={async () => setNoteMsg((await onNote(note)) ?? 'saved')}
+        className="rounded bg-sky-700 px-4 py-2 text-lg font-semibold hover:bg-sky-600"
+      >
+        Save note
+      </button>
+      {noteMsg && <span className="self-center text-slate-300">{noteMsg}</span>}
     </div>
   );
 }

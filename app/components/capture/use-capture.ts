@@ -1,7 +1,7 @@
 'use client';
-// The capture panel's socket wiring: one active capture at a time in this view (others keep running on
-// the server), rows appended from batched `capture:packets` arrays.
-import { useCallback, useEffect, useRef, useState } from 'react';
+// The capture panel's socket wiring: one capture shown at a time in this view (others keep running on
+// the server; use-capture-stream.ts follows the shown one), targets, saved files and requests.
+import { useCallback, useState } from 'react';
 import {
   CAPTURE_UPLOAD_MAX_BYTES,
   type CaptureInfo,
@@ -12,9 +12,8 @@ import {
 } from '../../../server/protocol/capture';
 import type { Ack } from '../../../server/protocol/common';
 import { useSocket } from '../../lib/socket';
-
-/** Rows kept in the browser; the server keeps more and the file keeps all. */
-const MAX_ROWS = 5000;
+import { useSubscribe } from '../../lib/subscribe';
+import { useCaptureStream } from './use-capture-stream';
 
 export interface CaptureView {
   readonly targets: readonly CaptureTarget[];
@@ -36,15 +35,27 @@ export interface CaptureView {
   note(index: number, text: string): Promise<Ack<null>>;
 }
 
+/** A file as base64, in chunks (a spread of a whole file would overflow the call stack). */
+async function fileBase64(file: File): Promise<string> {
+  const buf = new Uint8Array(await file.arrayBuffer());
+  let bin = '';
+  for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Asks about the shown capture; none shown is an error answer, not a request. */
+function askShown<T>(
+  id: string | undefined,
+  send: (id: string, resolve: (a: Ack<T>) => void) => void,
+): Promise<Ack<T>> {
+  return new Promise((resolve) => (id ? send(id, resolve) : resolve({ ok: false, error: 'no capture' })));
+}
+
 export function useCapture(): CaptureView {
   const { socket } = useSocket();
   const [targets, setTargets] = useState<readonly CaptureTarget[]>([]);
-  const [info, setInfo] = useState<CaptureInfo | undefined>();
-  const [rows, setRows] = useState<readonly PacketRow[]>([]);
   const [saved, setSaved] = useState<readonly SavedCapture[]>([]);
   const [error, setError] = useState<string | undefined>();
-  const [uiDropped, setUiDropped] = useState(0);
-  const current = useRef<string | undefined>(undefined);
 
   const refreshTargets = useCallback(() => {
     socket.emit('capture:targets', {}, (r) => (r.ok ? setTargets(r.value) : setError(r.error)));
@@ -52,67 +63,28 @@ export function useCapture(): CaptureView {
   const refreshSaved = useCallback(() => {
     socket.emit('capture:list', {}, (r) => r.ok && setSaved(r.value.saved));
   }, [socket]);
-
-  useEffect(() => {
-    const onPackets = (m: { id: string; rows: readonly PacketRow[]; dropped: number }) => {
-      if (m.id !== current.current) return;
-      setRows((xs) => {
-        const next = xs.concat(m.rows);
-        return next.length > MAX_ROWS ? next.slice(next.length - MAX_ROWS) : next;
-      });
-      if (m.dropped) setUiDropped((d) => d + m.dropped);
-    };
-    const onStatus = (i: CaptureInfo) => {
-      if (i.id !== current.current) return;
-      setInfo(i);
-      if (i.state === 'stopped' || i.state === 'failed') refreshSaved();
-    };
-    const onConnect = () => {
+  useSubscribe({
+    subscribe: () => {
       refreshTargets();
       refreshSaved();
-      // Re-attach after a reconnect: the capture kept running (and saving) on the server.
-      if (current.current)
-        socket.emit(
-          'capture:watch',
-          { id: current.current },
-          (r) => r.ok && (setInfo(r.value.info), setRows(r.value.rows)),
-        );
-    };
-    socket.on('capture:packets', onPackets);
-    socket.on('capture:status', onStatus);
-    socket.on('connect', onConnect);
-    if (socket.connected) onConnect();
-    return () => {
-      socket.off('capture:packets', onPackets);
-      socket.off('capture:status', onStatus);
-      socket.off('connect', onConnect);
-      if (current.current) socket.emit('capture:unwatch', { id: current.current }, () => undefined);
-    };
-  }, [socket, refreshTargets, refreshSaved]);
-
+    },
+  });
+  const stream = useCaptureStream(refreshSaved);
+  const { current, setInfo, show: showStream } = stream;
   const show = useCallback(
-    (i: CaptureInfo, rs: readonly PacketRow[]) => {
-      if (current.current && current.current !== i.id)
-        socket.emit('capture:unwatch', { id: current.current }, () => undefined);
-      current.current = i.id;
-      setInfo(i);
-      setRows(rs);
-      setUiDropped(0);
+    (...a: Parameters<typeof showStream>) => {
+      showStream(...a);
       setError(undefined);
     },
-    [socket],
+    [showStream],
   );
 
-  const checkFilter = useCallback(
-    (netns: string, iface: string, filter: string) =>
+  const requests = {
+    checkFilter: (netns: string, iface: string, filter: string) =>
       new Promise<Ack<{ bytecode: string }>>((resolve) =>
         socket.emit('capture:filter-check', { netns, iface, filter }, resolve),
       ),
-    [socket],
-  );
-
-  const start = useCallback(
-    (netns: string, iface: string, filter: string) =>
+    start: (netns: string, iface: string, filter: string) =>
       new Promise<void>((resolve) => {
         socket.emit('capture:start', { netns, iface, filter, save: true }, (r) => {
           if (r.ok) show(r.value, []);
@@ -120,79 +92,45 @@ export function useCapture(): CaptureView {
           resolve();
         });
       }),
-    [socket, show],
-  );
-
-  const stop = useCallback(() => {
-    if (current.current)
-      socket.emit('capture:stop', { id: current.current }, (r) => (r.ok ? setInfo(r.value) : setError(r.error)));
-  }, [socket]);
-
-  const upload = useCallback(
-    async (file: File) => {
+    stop: () => {
+      if (current.current)
+        socket.emit('capture:stop', { id: current.current }, (r) => (r.ok ? setInfo(r.value) : setError(r.error)));
+    },
+    upload: async (file: File) => {
       // Refuse here what the server would refuse, before reading and sending megabytes for nothing.
-      if (file.size > CAPTURE_UPLOAD_MAX_BYTES) {
-        setError(
+      if (file.size > CAPTURE_UPLOAD_MAX_BYTES)
+        return setError(
           `${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
         );
-        return;
-      }
-      const buf = new Uint8Array(await file.arrayBuffer());
-      let bin = '';
-      for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-      socket.emit('capture:decode-file', { name: file.name, base64: btoa(bin) }, (r) => {
-        if (r.ok) {
-          show(r.value.info, r.value.rows);
-          refreshSaved();
-        } else setError(r.error);
+      socket.emit('capture:decode-file', { name: file.name, base64: await fileBase64(file) }, (r) => {
+        if (!r.ok) return setError(r.error);
+        show(r.value.info, r.value.rows);
+        refreshSaved();
       });
     },
-    [socket, show, refreshSaved],
-  );
-
-  const open = useCallback(
-    (name: string) =>
+    open: (name: string) =>
       socket.emit('capture:open', { name }, (r) => (r.ok ? show(r.value.info, r.value.rows) : setError(r.error))),
-    [socket, show],
-  );
-  const remove = useCallback(
-    (name: string) => socket.emit('capture:delete', { name }, (r) => (r.ok ? refreshSaved() : setError(r.error))),
-    [socket, refreshSaved],
-  );
-  const detail = useCallback(
-    (index: number) =>
-      new Promise<Ack<PacketDetail>>((resolve) => {
-        if (!current.current) return resolve({ ok: false, error: 'no capture' });
-        socket.emit('capture:packet', { id: current.current, index }, resolve);
-      }),
-    [socket],
-  );
-  const note = useCallback(
-    (index: number, text: string) =>
-      new Promise<Ack<null>>((resolve) => {
-        if (!current.current) return resolve({ ok: false, error: 'no capture' });
-        socket.emit('capture:note', { id: current.current, index, text }, resolve);
-      }),
-    [socket],
-  );
+    remove: (name: string) =>
+      socket.emit('capture:delete', { name }, (r) => (r.ok ? refreshSaved() : setError(r.error))),
+    detail: (index: number) =>
+      askShown<PacketDetail>(current.current, (id, res) => socket.emit('capture:packet', { id, index }, res)),
+    note: (index: number, text: string) =>
+      askShown<null>(current.current, (id, res) => socket.emit('capture:note', { id, index, text }, res)),
+  };
+  // The filter check runs from an effect keyed on it: keep its identity across renders.
+  const checkFilter = useCallback(requests.checkFilter, [socket]);
 
   return {
     targets,
-    info,
-    rows,
+    info: stream.info,
+    rows: stream.rows,
     saved,
     error,
-    uiDropped,
+    uiDropped: stream.uiDropped,
     setError,
     refreshTargets,
     refreshSaved,
+    ...requests,
     checkFilter,
-    start,
-    stop,
-    upload,
-    open,
-    remove,
-    detail,
-    note,
   };
 }

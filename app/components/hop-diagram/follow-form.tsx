@@ -60,6 +60,23 @@ function Chip({
 
 const byName = (a: NsChoice, b: NsChoice) => a.name.localeCompare(b.name);
 
+/** What the form's rows share: the state, its setter, and the choices worked out once. */
+interface FormParts {
+  readonly state: FollowFormState;
+  readonly set: (patch: Partial<FollowFormState>) => void;
+  readonly pods: readonly NsChoice[];
+  readonly others: readonly NsChoice[];
+  readonly services: readonly Service[];
+  readonly running: boolean;
+  readonly canFollow: boolean;
+  /** The source or target when it is not a pod chip (chosen in the "other namespace" select). */
+  readonly otherFrom: string;
+  readonly otherTo: string;
+  readonly pickTarget: (name: string) => void;
+  readonly pickService: (s: Service) => void;
+  readonly pickProto: (p: TraceProto) => void;
+}
+
 export function FollowForm({
   state,
   onChange,
@@ -86,6 +103,20 @@ export function FollowForm({
   const pickProto = (p: TraceProto) =>
     set({ proto: p, ...(p !== 'icmp' && state.port === '' && { port: state.toKind === 'service' ? '80' : POD_PORT }) });
   const canFollow = state.from !== undefined && state.to !== '' && !running;
+  const f: FormParts = {
+    state,
+    set,
+    pods,
+    others,
+    services,
+    running,
+    canFollow,
+    otherFrom,
+    otherTo,
+    pickTarget,
+    pickService,
+    pickProto,
+  };
 
   return (
     <form
@@ -95,144 +126,163 @@ export function FollowForm({
         if (canFollow) onFollow();
       }}
     >
-      <div className="flex flex-wrap items-center gap-2">
-        <span className="w-16 text-lg font-semibold text-slate-400">From</span>
-        {pods.map((p) => (
-          <Chip
-            key={p.name}
-            testId={hopIds.fromNs(p.name)}
-            on={state.from === p.name}
-            disabled={!p.present}
-            onClick={() => set({ from: p.name })}
-          >
-            {p.name}
-          </Chip>
-        ))}
-        <select
-          data-testid={hopIds.fromOther}
-          value={otherFrom}
-          onChange={(e) => e.target.value && set({ from: e.target.value })}
-          className={`rounded-lg border-2 px-2 py-2 text-lg ${otherFrom ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-          aria-label="other source namespace"
-        >
-          <option value="">other namespace…</option>
-          {otherFrom && !others.some((o) => o.name === otherFrom) && <option value={otherFrom}>{otherFrom}</option>}
-          {others.map((o) => (
-            <option key={o.name} value={o.name}>
-              {o.name} ({o.role})
-            </option>
-          ))}
-        </select>
-        {pods.length === 0 && (
-          <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
-        )}
-      </div>
-
-      <div className="flex flex-wrap items-center gap-2">
-        <span className="w-16 text-lg font-semibold text-slate-400">To</span>
-        {pods.map((p) => (
-          <Chip
-            key={p.name}
-            testId={hopIds.toNs(p.name)}
-            on={state.toKind === 'ns' && state.to === p.name}
-            disabled={!p.present || p.name === state.from}
-            onClick={() => pickTarget(p.name)}
-          >
-            {p.name}
-          </Chip>
-        ))}
-        {services.map((s) => (
-          <Chip
-            key={s.name}
-            testId={hopIds.toService(s.name)}
-            tone="violet"
-            on={state.toKind === 'service' && state.to === s.clusterIP}
-            onClick={() => pickService(s)}
-          >
-            svc {s.name}{' '}
-            <span className="font-mono font-normal">
-              {s.clusterIP}:{s.port}
-            </span>
-          </Chip>
-        ))}
-        <select
-          value={otherTo}
-          onChange={(e) => e.target.value && pickTarget(e.target.value)}
-          className={`rounded-lg border-2 px-2 py-2 text-lg ${otherTo ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-          aria-label="other target namespace"
-        >
-          <option value="">other namespace…</option>
-          {others.map((o) => (
-            <option key={o.name} value={o.name}>
-              {o.name} ({o.role})
-            </option>
-          ))}
-        </select>
-        <input
-          data-testid={hopIds.toInput}
-          value={state.toKind === 'ip' ? state.to : ''}
-          onChange={(e) => set({ to: e.target.value.trim(), toKind: 'ip' })}
-          placeholder="or type an IP"
-          spellCheck={false}
-          className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
-        />
-      </div>
-
-      <div className="flex flex-wrap items-center gap-3">
-        <span className="w-16 text-lg font-semibold text-slate-400">As</span>
-        <div
-          className="flex overflow-hidden rounded-lg border-2 border-slate-600"
-          role="radiogroup"
-          aria-label="protocol"
-        >
-          {PROTOS.map((p) => (
-            <button
-              key={p}
-              type="button"
-              role="radio"
-              aria-checked={state.proto === p}
-              data-testid={hopIds.proto(p)}
-              onClick={() => pickProto(p)}
-              className={`px-4 py-1.5 font-mono text-lg uppercase ${state.proto === p ? 'bg-sky-600 text-white' : 'bg-slate-800 text-slate-200 hover:bg-slate-700'}`}
-            >
-              {p}
-            </button>
-          ))}
-        </div>
-        <label className="flex items-center gap-2 text-lg text-slate-300">
-          port
-          <input
-            data-testid={hopIds.port}
-            value={state.proto === 'icmp' ? '' : state.port}
-            disabled={state.proto === 'icmp'}
-            onChange={(e) => set({ port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
-            inputMode="numeric"
-            placeholder={state.proto === 'icmp' ? '—' : 'port'}
-            className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
-          />
-        </label>
-        <label
-          className="flex items-center gap-2 text-lg text-slate-300"
-          title="Adds iptables TRACE rules on the way, then removes them (slower)"
-        >
-          <input
-            type="checkbox"
-            data-testid={hopIds.rules}
-            checked={state.rules}
-            onChange={(e) => set({ rules: e.target.checked })}
-            className="h-5 w-5 accent-sky-500"
-          />
-          iptables rules
-        </label>
-        <button
-          type="submit"
-          data-testid={hopIds.followButton}
-          disabled={!canFollow}
-          className="ml-auto rounded-lg bg-emerald-600 px-8 py-2 text-xl font-bold text-white shadow hover:bg-emerald-500 disabled:opacity-40"
-        >
-          {running ? 'Following…' : 'Follow ▶'}
-        </button>
-      </div>
+      <FromRow f={f} />
+      <ToRow f={f} />
+      <AsRow f={f} />
     </form>
+  );
+}
+
+function FromRow({ f }: { f: FormParts }) {
+  const { state, set, pods, others, otherFrom } = f;
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <span className="w-16 text-lg font-semibold text-slate-400">From</span>
+      {pods.map((p) => (
+        <Chip
+          key={p.name}
+          testId={hopIds.fromNs(p.name)}
+          on={state.from === p.name}
+          disabled={!p.present}
+          onClick={() => set({ from: p.name })}
+        >
+          {p.name}
+        </Chip>
+      ))}
+      <select
+        data-testid={hopIds.fromOther}
+        value={otherFrom}
+        onChange={(e) => e.target.value && set({ from: e.target.value })}
+        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherFrom ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+        aria-label="other source namespace"
+      >
+        <option value="">other namespace…</option>
+        {otherFrom && !others.some((o) => o.name === otherFrom) && <option value={otherFrom}>{otherFrom}</option>}
+        {others.map((o) => (
+          <option key={o.name} value={o.name}>
+            {o.name} ({o.role})
+          </option>
+        ))}
+      </select>
+      {pods.length === 0 && (
+        <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
+      )}
+    </div>
+  );
+}
+
+function ToRow({ f }: { f: FormParts }) {
+  const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <span className="w-16 text-lg font-semibold text-slate-400">To</span>
+      {pods.map((p) => (
+        <Chip
+          key={p.name}
+          testId={hopIds.toNs(p.name)}
+          on={state.toKind === 'ns' && state.to === p.name}
+          disabled={!p.present || p.name === state.from}
+          onClick={() => pickTarget(p.name)}
+        >
+          {p.name}
+        </Chip>
+      ))}
+      {services.map((s) => (
+        <Chip
+          key={s.name}
+          testId={hopIds.toService(s.name)}
+          tone="violet"
+          on={state.toKind === 'service' && state.to === s.clusterIP}
+          onClick={() => pickService(s)}
+        >
+          svc {s.name}{' '}
+          <span className="font-mono font-normal">
+            {s.clusterIP}:{s.port}
+          </span>
+        </Chip>
+      ))}
+      <select
+        value={otherTo}
+        onChange={(e) => e.target.value && pickTarget(e.target.value)}
+        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherTo ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+        aria-label="other target namespace"
+      >
+        <option value="">other namespace…</option>
+        {others.map((o) => (
+          <option key={o.name} value={o.name}>
+            {o.name} ({o.role})
+          </option>
+        ))}
+      </select>
+      <input
+        data-testid={hopIds.toInput}
+        value={state.toKind === 'ip' ? state.to : ''}
+        onChange={(e) => set({ to: e.target.value.trim(), toKind: 'ip' })}
+        placeholder="or type an IP"
+        spellCheck={false}
+        className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
+      />
+    </div>
+  );
+}
+
+function AsRow({ f }: { f: FormParts }) {
+  const { state, set, running, canFollow, pickProto } = f;
+  return (
+    <div className="flex flex-wrap items-center gap-3">
+      <span className="w-16 text-lg font-semibold text-slate-400">As</span>
+      <div
+        className="flex overflow-hidden rounded-lg border-2 border-slate-600"
+        role="radiogroup"
+        aria-label="protocol"
+      >
+        {PROTOS.map((p) => (
+          <button
+            key={p}
+            type="button"
+            role="radio"
+            aria-checked={state.proto === p}
+            data-testid={hopIds.proto(p)}
+            onClick={() => pickProto(p)}
+            className={`px-4 py-1.5 font-mono text-lg uppercase ${state.proto === p ? 'bg-sky-600 text-white' : 'bg-slate-800 text-slate-200 hover:bg-slate-700'}`}
+          >
+            {p}
+          </button>
+        ))}
+      </div>
+      <label className="flex items-center gap-2 text-lg text-slate-300">
+        port
+        <input
+          data-testid={hopIds.port}
+          value={state.proto === 'icmp' ? '' : state.port}
+          disabled={state.proto === 'icmp'}
+          onChange={(e) => set({ port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
+          inputMode="numeric"
+          placeholder={state.proto === 'icmp' ? '—' : 'port'}
+          className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
+        />
+      </label>
+      <label
+        className="flex items-center gap-2 text-lg text-slate-300"
+        title="Adds iptables TRACE rules on the way, then removes them (slower)"
+      >
+        <input
+          type="checkbox"
+          data-testid={hopIds.rules}
+          checked={state.rules}
+          onChange={(e) => set({ rules: e.target.checked })}
+          className="h-5 w-5 accent-sky-500"
+        />
+        iptables rules
+      </label>
+      <button
+        type="submit"
+        data-testid={hopIds.followButton}
+        disabled={!canFollow}
+        className="ml-auto rounded-lg bg-emerald-600 px-8 py-2 text-xl font-bold text-white shadow hover:bg-emerald-500 disabled:opacity-40"
+      >
+        {running ? 'Following…' : 'Follow ▶'}
+      </button>
+    </div>
   );
 }

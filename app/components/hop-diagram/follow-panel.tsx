@@ -1,6 +1,7 @@
 'use client';
 // The Follow tab: follow one packet from a pod (hop by hop, drawn live), or trace a filter continuously.
 import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Journey } from '../../../server/protocol/tracer';
 import { FollowForm, initialForm, type FollowFormState } from './follow-form';
 import { JourneyView } from './journey-view';
 import { LiveView } from './live-view';
@@ -18,14 +19,6 @@ export function FollowPanel({ initialFrom }: { initialFrom?: string }) {
   const loader = useLoaderStatus();
   const { journey, running, error, follow } = useFollow();
   const laneInfo = useMemo(() => laneInfoOf(choices), [choices]);
-  const result = useRef<HTMLDivElement | null>(null);
-
-  // On a projector the diagram should fill the screen: once the packet shows up, and again when the
-  // journey is complete (it is taller by then).
-  const scrollKey = journey ? `${journey.id}:${journey.pending}` : undefined;
-  useEffect(() => {
-    if (scrollKey) result.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
-  }, [scrollKey]);
 
   // A pod clicked elsewhere (the MAC map) preselects the source.
   useEffect(() => {
@@ -72,30 +65,60 @@ export function FollowPanel({ initialFrom }: { initialFrom?: string }) {
             services={services}
             running={running}
           />
-          {error && (
-            <p
-              role="alert"
-              data-testid={hopIds.error}
-              className="rounded-lg border border-red-700 bg-red-950/60 px-4 py-2 text-xl text-red-100"
-            >
-              {error}
-            </p>
-          )}
-          <div ref={result} className="scroll-mt-2">
-            {journey ? (
-              <JourneyView journey={journey} laneInfo={laneInfo} />
-            ) : (
-              <div className="flex h-72 items-center justify-center rounded-xl border border-dashed border-slate-700 text-2xl text-slate-500">
-                {running
-                  ? 'Sending the packet… hops appear here as the kernel sees them.'
-                  : 'Pick a pod, a target, and press Follow.'}
-              </div>
-            )}
-          </div>
+          <FollowResult journey={journey} running={running} error={error} laneInfo={laneInfo} />
         </>
       ) : (
         <LiveView choices={choices} laneInfo={laneInfo} loader={loader} />
       )}
     </section>
+  );
+}
+
+/** The follow's one-line error, and its journey as it grows (or what to do next). */
+function FollowResult({
+  journey,
+  running,
+  error,
+  laneInfo,
+}: {
+  journey: Journey | undefined;
+  running: boolean;
+  error: string | undefined;
+  laneInfo: Readonly<Record<string, string>>;
+}) {
+  const result = useRef<HTMLDivElement | null>(null);
+  // On a projector the diagram should fill the screen: once the packet shows up, and again when the
+  // journey is complete (it is taller by then).
+  // Not on mount: coming back from the Live tab to a finished journey leaves the page where it is.
+  const scrollKey = journey ? `${journey.id}:${journey.pending}` : undefined;
+  const scrolledFor = useRef(scrollKey);
+  useEffect(() => {
+    if (scrollKey && scrollKey !== scrolledFor.current)
+      result.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    scrolledFor.current = scrollKey;
+  }, [scrollKey]);
+  return (
+    <>
+      {error && (
+        <p
+          role="alert"
+          data-testid={hopIds.error}
+          className="rounded-lg border border-red-700 bg-red-950/60 px-4 py-2 text-xl text-red-100"
+        >
+          {error}
+        </p>
+      )}
+      <div ref={result} className="scroll-mt-2">
+        {journey ? (
+          <JourneyView journey={journey} laneInfo={laneInfo} />
+        ) : (
+          <div className="flex h-72 items-center justify-center rounded-xl border border-dashed border-slate-700 text-2xl text-slate-500">
+            {running
+              ? 'Sending the packet… hops appear here as the kernel sees them.'
+              : 'Pick a pod, a target, and press Follow.'}
+          </div>
+        )}
+      </div>
+    </>
   );
 }

@@ -1,28 +1,11 @@
 'use client';
 // The shared probe loader's health: amber while it (re)starts, red with its last error when it crashed.
-import { useEffect, useState } from 'react';
 import type { LoaderStatus } from '../../../server/protocol/tracer';
-import { useSocket } from '../../lib/socket';
+import { useWatch } from '../../lib/watch';
 import { hopIds } from './test-ids';
 
 export function useLoaderStatus(): LoaderStatus | undefined {
-  const { socket } = useSocket();
-  const [status, setStatus] = useState<LoaderStatus | undefined>();
-  useEffect(() => {
-    const on = (s: LoaderStatus) => setStatus(s);
-    socket.on('tracer:status', on);
-    const watch = () =>
-      socket.timeout(10_000).emit('tracer:status:watch', (err, r) => {
-        if (!err && r?.ok) setStatus(r.value);
-      });
-    socket.on('connect', watch);
-    if (socket.connected) watch();
-    return () => {
-      socket.off('tracer:status', on);
-      socket.off('connect', watch);
-    };
-  }, [socket]);
-  return status;
+  return useWatch('tracer:status').state;
 }
 
 export function LoaderBanner({ status }: { status: LoaderStatus | undefined }) {

@@ -1,10 +1,9 @@
 'use client';
-// Where a packet can start or end: the lab's namespaces (from `lab:status`) and, when the topology
+// Where a packet can start or end: the lab's namespaces (the `lab` watch) and, when the topology
 // capability answers, every namespace it discovered (containers, plain netns…).
-import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { LabStatus } from '../../../server/protocol/lab';
-import type { Topology } from '../../../server/protocol/topology';
-import { useSocket } from '../../lib/socket';
+import { useMemo } from 'react';
+import { useTopology } from '../../lib/topology';
+import { useWatch } from '../../lib/watch';
 
 export interface NsChoice {
   readonly name: string;
@@ -22,39 +21,13 @@ export interface Service {
   readonly port: number;
 }
 
-const TOPOLOGY_TIMEOUT_MS = 10_000;
-
 export function useNamespaces(): {
   choices: readonly NsChoice[];
   services: readonly Service[];
   labUp: boolean | undefined;
-  refresh: () => void;
 } {
-  const { socket } = useSocket();
-  const [lab, setLab] = useState<LabStatus | undefined>();
-  const [topo, setTopo] = useState<Topology | undefined>();
-
-  const refresh = useCallback(() => {
-    // The topology capability may not be wired in this build: no answer is not an error here.
-    socket.timeout(TOPOLOGY_TIMEOUT_MS).emit('topology:get', {}, (err, r) => {
-      if (!err && r?.ok) setTopo(r.value);
-    });
-  }, [socket]);
-
-  useEffect(() => {
-    const onStatus = (s: LabStatus) => setLab(s);
-    socket.on('lab:status', onStatus);
-    const watch = () => {
-      socket.emit('lab:watch');
-      refresh();
-    };
-    socket.on('connect', watch);
-    if (socket.connected) watch();
-    return () => {
-      socket.off('lab:status', onStatus);
-      socket.off('connect', watch);
-    };
-  }, [socket, refresh]);
+  const lab = useWatch('lab').state;
+  const topo = useTopology().state;
 
   const choices = useMemo(() => {
     const out: NsChoice[] = [];
@@ -90,7 +63,7 @@ export function useNamespaces(): {
     () => (lab?.services ?? []).map((s) => ({ name: s.name, clusterIP: s.clusterIP, port: s.port })),
     [lab],
   );
-  return { choices, services, labUp: lab?.up, refresh };
+  return { choices, services, labUp: lab?.up };
 }
 
 /** Lane subtitles: `pod on node1 · 10.244.1.2/24`. */

@@ -15,6 +15,33 @@ export interface PacketAnimation {
   readonly replay: () => void;
 }
 
+interface Seg {
+  readonly arrow: DiagramLayout['arrows'][number];
+  readonly el: SVGPathElement;
+  readonly len: number;
+}
+
+/** Where the dot is `t` ms into a run: a point, the path it is on, and the hops it is at, in order. */
+function dotAt(
+  t: number,
+  segs: readonly Seg[],
+  home: { x: number; y: number; path: string; key: string },
+  travel: number,
+  dwell: number,
+): { x: number; y: number; path: string; at: readonly string[] } | undefined {
+  if (t < dwell || segs.length === 0) return { x: home.x, y: home.y, path: home.path, at: [home.key] };
+  const k = Math.min(segs.length - 1, Math.floor((t - dwell) / (travel + dwell)));
+  const seg = segs[k];
+  if (!seg) return undefined;
+  const within = t - dwell - k * (travel + dwell);
+  const f = Math.min(1, within / travel);
+  // ease in-out so the dot visibly leaves and arrives
+  const e = f < 0.5 ? 2 * f * f : 1 - (-2 * f + 2) ** 2 / 2;
+  const pt = seg.el.getPointAtLength(seg.len * e);
+  const path = seg.arrow.path === 'turn' ? 'reply' : seg.arrow.path;
+  return { x: pt.x, y: pt.y, path, at: [f < 1 ? seg.arrow.from : seg.arrow.to, ...(f >= 0.5 ? [seg.arrow.to] : [])] };
+}
+
 export function usePacketAnimation(
   layout: DiagramLayout,
   paths: RefObject<Map<string, SVGPathElement>>,
@@ -51,7 +78,7 @@ export function usePacketAnimation(
     lastRun.current = run;
     const first = layout.hops.find((h) => h.key === layout.firstHop);
     if (!first) return;
-    const segs = layout.arrows.flatMap((a) => {
+    const segs: Seg[] = layout.arrows.flatMap((a) => {
       const p = paths.current?.get(a.key);
       return p ? [{ arrow: a, el: p, len: p.getTotalLength() }] : [];
     });
@@ -78,22 +105,10 @@ export function usePacketAnimation(
     setPlaying(true);
     const frame = (now: number): void => {
       const t = now - t0;
-      if (t < DWELL || segs.length === 0) {
-        place(home.x, home.y, first.path);
-        show(first.key);
-      } else {
-        const k = Math.min(segs.length - 1, Math.floor((t - DWELL) / (TRAVEL + DWELL)));
-        const seg = segs[k];
-        if (seg) {
-          const within = t - DWELL - k * (TRAVEL + DWELL);
-          const f = Math.min(1, within / TRAVEL);
-          // ease in-out so the dot visibly leaves and arrives
-          const e = f < 0.5 ? 2 * f * f : 1 - (-2 * f + 2) ** 2 / 2;
-          const pt = seg.el.getPointAtLength(seg.len * e);
-          place(pt.x, pt.y, seg.arrow.path === 'turn' ? 'reply' : seg.arrow.path);
-          show(f < 1 ? seg.arrow.from : seg.arrow.to);
-          if (f >= 0.5) show(seg.arrow.to);
-        }
+      const d = dotAt(t, segs, { ...home, path: first.path, key: first.key }, TRAVEL, DWELL);
+      if (d) {
+        place(d.x, d.y, d.path);
+        for (const k of d.at) show(k);
       }
       if (t < total) raf = requestAnimationFrame(frame);
       else setPlaying(false);

@@ -1,8 +1,13 @@
 'use client';
-import { useEffect, useState } from 'react';
-import type { LabNamespace, LabStatus } from '../../../server/protocol/lab';
+import { useState } from 'react';
+import { LabStatus, type LabNamespace } from '../../../server/protocol/lab';
+import { request } from '../../lib/request';
 import { useSocket } from '../../lib/socket';
+import { useSubscribe } from '../../lib/subscribe';
+import { useWatch, watchStore } from '../../lib/watch';
 import { labIds } from './test-ids';
+
+const RUN_TIMEOUT_MS = 5 * 60_000;
 
 function NsCard({ ns }: { ns: LabNamespace }) {
   return (
@@ -26,37 +31,25 @@ function NsCard({ ns }: { ns: LabNamespace }) {
 
 /** The lab at a glance: host bridge, the two nodes and the pods hanging off each, plus the echo service. */
 export function LabPanel() {
-  const { socket, state } = useSocket();
-  const [status, setStatus] = useState<LabStatus | undefined>();
+  const { state } = useSocket();
+  const { state: status, error: watchError } = useWatch('lab');
   const [busy, setBusy] = useState<'up' | 'down' | undefined>();
   const [steps, setSteps] = useState<string[]>([]);
-  const [error, setError] = useState<string | undefined>();
+  const [runError, setRunError] = useState<string | undefined>();
+  const error = runError ?? watchError;
+  const socket = useSubscribe({ on: { 'lab:progress': (step) => setSteps((xs) => [...xs.slice(-5), step]) } });
 
   const run = (action: 'up' | 'down') => {
     setBusy(action);
     setSteps([]);
-    setError(undefined);
-    socket.emit('lab:run', { action }, (r) => {
+    setRunError(undefined);
+    // Up or down can take a while (namespaces, veths, iptables): the server answers when it is done.
+    void request(socket, 'lab:run', { action }, LabStatus, { timeoutMs: RUN_TIMEOUT_MS }).then((r) => {
       setBusy(undefined);
-      if (r.ok) setStatus(r.value);
-      else setError(r.error);
+      if (r.ok) watchStore('lab').set(r.value);
+      else setRunError(r.error);
     });
   };
-
-  useEffect(() => {
-    const onStatus = (s: LabStatus) => setStatus(s);
-    const onProgress = (step: string) => setSteps((xs) => [...xs.slice(-5), step]);
-    socket.on('lab:progress', onProgress);
-    socket.on('lab:status', onStatus);
-    const watch = () => socket.emit('lab:watch');
-    socket.on('connect', watch);
-    if (socket.connected) watch();
-    return () => {
-      socket.off('lab:status', onStatus);
-      socket.off('lab:progress', onProgress);
-      socket.off('connect', watch);
-    };
-  }, [socket]);
 
   if (!status) {
     return (
@@ -66,44 +59,9 @@ export function LabPanel() {
     );
   }
 
-  const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
-  const host = status.namespaces.find((n) => n.role === 'host');
-  const nodes = status.namespaces.filter((n) => n.role === 'node');
   return (
     <section data-testid={labIds.panel} className="space-y-6 p-6">
-      <div className="flex items-baseline gap-4">
-        <h2 className="text-2xl font-bold">Embedded lab</h2>
-        <span
-          data-testid={labIds.state}
-          data-state={label}
-          className={`rounded px-3 py-1 text-lg font-semibold ${status.up ? 'bg-emerald-600 text-white' : status.partial ? 'bg-amber-500 text-slate-950' : 'bg-slate-700 text-slate-200'}`}
-        >
-          {label}
-        </span>
-        {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
-        <div className="ml-auto flex gap-2">
-          {!status.up && (
-            <button
-              data-testid={labIds.upButton}
-              disabled={busy !== undefined}
-              onClick={() => run('up')}
-              className="rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
-            >
-              {busy === 'up' ? 'Starting…' : status.partial ? 'Repair lab' : 'Start lab'}
-            </button>
-          )}
-          {(status.up || status.partial) && (
-            <button
-              data-testid={labIds.downButton}
-              disabled={busy !== undefined}
-              onClick={() => run('down')}
-              className="rounded border border-slate-600 px-4 py-2 text-slate-200 hover:bg-slate-800 disabled:opacity-50"
-            >
-              {busy === 'down' ? 'Removing…' : 'Tear down'}
-            </button>
-          )}
-        </div>
-      </div>
+      <LabHeader status={status} busy={busy} onRun={run} />
       {(busy || steps.length > 0) && (
         <ol data-testid={labIds.progress} className="font-mono text-sm text-slate-400">
           {steps.map((s, i) => (
@@ -122,6 +80,64 @@ export function LabPanel() {
           <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
         </p>
       )}
+      <LabMap status={status} />
+    </section>
+  );
+}
+
+function LabHeader({
+  status,
+  busy,
+  onRun,
+}: {
+  status: LabStatus;
+  busy: 'up' | 'down' | undefined;
+  onRun: (action: 'up' | 'down') => void;
+}) {
+  const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
+  return (
+    <div className="flex items-baseline gap-4">
+      <h2 className="text-2xl font-bold">Embedded lab</h2>
+      <span
+        data-testid={labIds.state}
+        data-state={label}
+        className={`rounded px-3 py-1 text-lg font-semibold ${status.up ? 'bg-emerald-600 text-white' : status.partial ? 'bg-amber-500 text-slate-950' : 'bg-slate-700 text-slate-200'}`}
+      >
+        {label}
+      </span>
+      {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
+      <div className="ml-auto flex gap-2">
+        {!status.up && (
+          <button
+            data-testid={labIds.upButton}
+            disabled={busy !== undefined}
+            onClick={() => onRun('up')}
+            className="rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
+          >
+            {busy === 'up' ? 'Starting…' : status.partial ? 'Repair lab' : 'Start lab'}
+          </button>
+        )}
+        {(status.up || status.partial) && (
+          <button
+            data-testid={labIds.downButton}
+            disabled={busy !== undefined}
+            onClick={() => onRun('down')}
+            className="rounded border border-slate-600 px-4 py-2 text-slate-200 hover:bg-slate-800 disabled:opacity-50"
+          >
+            {busy === 'down' ? 'Removing…' : 'Tear down'}
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** Host bridge, the nodes with their pods, and the services. */
+function LabMap({ status }: { status: LabStatus }) {
+  const host = status.namespaces.find((n) => n.role === 'host');
+  const nodes = status.namespaces.filter((n) => n.role === 'node');
+  return (
+    <>
       {host && (
         <div className="max-w-xs">
           <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">host · bridge kind0</div>
@@ -159,6 +175,6 @@ export function LabPanel() {
           <span className="font-mono">{svc.backends.join(', ')}</span>
         </div>
       ))}
-    </section>
+    </>
   );
 }

@@ -144,6 +144,61 @@ function ArpTable({
   );
 }
 
+/** Every FDB row naming this port or holding its MAC (where the bridges learned it), and every ARP entry for it. */
+function mentions(topo: Topology, ns: Namespace, iface: Iface) {
+  const ips = new Set(iface.addrs.map((a) => a.replace(/\/\d+$/, '')));
+  const mac = iface.mac && iface.mac !== '00:00:00:00:00:00' ? iface.mac : undefined;
+  const fdb = topo.namespaces.flatMap((n) =>
+    (n.fdb ?? [])
+      .filter((e) => (n.name === ns.name && e.port === iface.name) || (mac !== undefined && e.mac === mac))
+      .map((e) => ({ netns: n.name, e })),
+  );
+  const arp = topo.namespaces.flatMap((n) =>
+    n.neighbors
+      .filter(
+        (e) => (n.name === ns.name && e.dev === iface.name) || (mac !== undefined && e.mac === mac) || ips.has(e.ip),
+      )
+      .map((entry) => ({ netns: n.name, entry })),
+  );
+  return { fdb, arp };
+}
+
+/** The interface's own fields, its bridge and its veth peer as links. */
+function IfaceFacts({ ns, iface, onSelect }: { ns: Namespace; iface: Iface; onSelect: (s: Selection) => void }) {
+  return (
+    <div>
+      <Kv k="MAC" v={iface.mac || '—'} />
+      <Kv k="IPs" v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
+      <Kv k="kind" v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
+      <Kv k="state" v={`${iface.state}${iface.up ? '' : ' (admin down)'}`} />
+      {iface.master && (
+        <Kv
+          k="master"
+          v={
+            <Link onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: iface.master ?? '' })}>
+              {iface.master}
+            </Link>
+          }
+        />
+      )}
+      {iface.peer && (
+        <Kv
+          k="peer"
+          v={
+            <Link
+              onClick={() =>
+                iface.peer && onSelect({ kind: 'iface', netns: iface.peer.netns, ifname: iface.peer.ifname })
+              }
+            >
+              {iface.peer.netns}/{iface.peer.ifname}
+            </Link>
+          }
+        />
+      )}
+    </div>
+  );
+}
+
 function IfaceDetail({
   topo,
   ns,
@@ -157,21 +212,7 @@ function IfaceDetail({
   onSelect: (s: Selection) => void;
   onCapture?: (netns: string, iface: string) => void;
 }) {
-  const ips = new Set(iface.addrs.map((a) => a.replace(/\/\d+$/, '')));
-  const mac = iface.mac && iface.mac !== '00:00:00:00:00:00' ? iface.mac : undefined;
-  // Every FDB row naming this port, or holding its MAC anywhere (where the bridges learned it).
-  const fdb = topo.namespaces.flatMap((n) =>
-    (n.fdb ?? [])
-      .filter((e) => (n.name === ns.name && e.port === iface.name) || (mac !== undefined && e.mac === mac))
-      .map((e) => ({ netns: n.name, e })),
-  );
-  const arp = topo.namespaces.flatMap((n) =>
-    n.neighbors
-      .filter(
-        (e) => (n.name === ns.name && e.dev === iface.name) || (mac !== undefined && e.mac === mac) || ips.has(e.ip),
-      )
-      .map((entry) => ({ netns: n.name, entry })),
-  );
+  const { fdb, arp } = mentions(topo, ns, iface);
   const ports = iface.kind === 'bridge' ? ns.interfaces.filter((f) => f.master === iface.name) : [];
   const bridgeRows = iface.kind === 'bridge' ? (ns.fdb ?? []).filter((e) => e.bridge === iface.name) : [];
   return (
@@ -186,36 +227,7 @@ function IfaceDetail({
           {iface.name}
         </h2>
       </div>
-      <div>
-        <Kv k="MAC" v={iface.mac || '—'} />
-        <Kv k="IPs" v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
-        <Kv k="kind" v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
-        <Kv k="state" v={`${iface.state}${iface.up ? '' : ' (admin down)'}`} />
-        {iface.master && (
-          <Kv
-            k="master"
-            v={
-              <Link onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: iface.master ?? '' })}>
-                {iface.master}
-              </Link>
-            }
-          />
-        )}
-        {iface.peer && (
-          <Kv
-            k="peer"
-            v={
-              <Link
-                onClick={() =>
-                  iface.peer && onSelect({ kind: 'iface', netns: iface.peer.netns, ifname: iface.peer.ifname })
-                }
-              >
-                {iface.peer.netns}/{iface.peer.ifname}
-              </Link>
-            }
-          />
-        )}
-      </div>
+      <IfaceFacts ns={ns} iface={iface} onSelect={onSelect} />
       {onCapture && iface.kind !== 'loopback' && (
         <button
           data-testid={macMapIds.captureButton}

@@ -1,0 +1,178 @@
+'use client';
+// Live mode's filter: protocol, address, port and namespaces, locked while the trace runs.
+import type { TraceProto } from '../../../server/protocol/tracer';
+import { hopIds } from './test-ids';
+
+export interface FilterForm {
+  readonly proto: TraceProto | '';
+  readonly addr: string;
+  readonly port: string;
+  readonly netns: readonly string[];
+}
+
+export const initialFilter: FilterForm = { proto: 'icmp', addr: '', port: '', netns: [] };
+
+/** The form as a live-start request (unchecked: the caller parses it with the protocol's schema). */
+export function toFilter(f: FilterForm): unknown {
+  return {
+    ...(f.proto && { proto: f.proto }),
+    ...(f.addr.trim() && { addr: f.addr.trim() }),
+    ...(f.port && { port: Number(f.port) }),
+    ...(f.netns.length > 0 && { netns: [...f.netns] }),
+  };
+}
+
+export function LiveForm({
+  form,
+  onChange,
+  namespaces,
+  running,
+  starting,
+  onStart,
+  onStop,
+}: {
+  form: FilterForm;
+  onChange: (f: FilterForm) => void;
+  namespaces: readonly string[];
+  running: boolean;
+  starting: boolean;
+  onStart: () => void;
+  onStop: () => void;
+}) {
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!running && !starting) onStart();
+      }}
+      className="flex flex-wrap items-center gap-3 rounded-xl border border-slate-800 bg-slate-900/70 p-4 text-lg"
+    >
+      <label className="flex items-center gap-2">
+        <span className="text-slate-400">proto</span>
+        <select
+          data-testid={hopIds.liveProto}
+          value={form.proto}
+          disabled={running}
+          onChange={(e) => onChange({ ...form, proto: e.target.value as FilterForm['proto'] })}
+          className="rounded-lg border-2 border-slate-600 bg-slate-800 px-2 py-1.5"
+        >
+          <option value="">any</option>
+          <option value="icmp">icmp</option>
+          <option value="tcp">tcp</option>
+          <option value="udp">udp</option>
+        </select>
+      </label>
+      <FilterInput
+        label="address"
+        testId={hopIds.liveAddr}
+        value={form.addr}
+        disabled={running}
+        width="w-44"
+        onChange={(addr) => onChange({ ...form, addr })}
+      />
+      <FilterInput
+        label="port"
+        testId={hopIds.livePort}
+        value={form.port}
+        disabled={running}
+        width="w-24"
+        numeric
+        onChange={(v) => onChange({ ...form, port: v.replace(/[^0-9]/g, '').slice(0, 5) })}
+      />
+      <NamespacePicks form={form} onChange={onChange} namespaces={namespaces} running={running} />
+      <LiveButtons running={running} starting={starting} onStop={onStop} />
+    </form>
+  );
+}
+
+function NamespacePicks({
+  form,
+  onChange,
+  namespaces,
+  running,
+}: {
+  form: FilterForm;
+  onChange: (f: FilterForm) => void;
+  namespaces: readonly string[];
+  running: boolean;
+}) {
+  const toggle = (name: string) =>
+    onChange({
+      ...form,
+      netns: form.netns.includes(name) ? form.netns.filter((n) => n !== name) : [...form.netns, name],
+    });
+  return (
+    <div className="flex flex-wrap items-center gap-1">
+      <span className="mr-1 text-slate-400">in</span>
+      {namespaces.map((n) => (
+        <button
+          key={n}
+          type="button"
+          disabled={running}
+          data-testid={hopIds.liveNs(n)}
+          data-selected={form.netns.includes(n)}
+          onClick={() => toggle(n)}
+          className={`rounded border px-2 py-1 text-base ${form.netns.includes(n) ? 'border-sky-400 bg-sky-700 text-white' : 'border-slate-600 bg-slate-800 text-slate-300'} disabled:opacity-50`}
+        >
+          {n}
+        </button>
+      ))}
+      {form.netns.length === 0 && <span className="text-base text-slate-500">(all namespaces)</span>}
+    </div>
+  );
+}
+
+function LiveButtons({ running, starting, onStop }: { running: boolean; starting: boolean; onStop: () => void }) {
+  return (
+    <div className="ml-auto flex gap-2">
+      {running ? (
+        // Distinct keys: reusing one <button> would turn it into "submit" mid-click and restart the trace.
+        <button
+          key="stop"
+          type="button"
+          data-testid={hopIds.liveStop}
+          onClick={onStop}
+          className="rounded-lg bg-red-600 px-6 py-2 text-xl font-bold text-white hover:bg-red-500"
+        >
+          ■ Stop
+        </button>
+      ) : (
+        <button
+          key="start"
+          type="submit"
+          data-testid={hopIds.liveStart}
+          disabled={starting}
+          className="rounded-lg bg-emerald-600 px-6 py-2 text-xl font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
+        >
+          {starting ? 'Starting…' : '● Go live'}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A labelled text field of the filter; empty means "any". */
+function FilterInput(p: {
+  label: string;
+  testId: string;
+  value: string;
+  disabled: boolean;
+  width: 'w-44' | 'w-24';
+  numeric?: boolean;
+  onChange: (v: string) => void;
+}) {
+  return (
+    <label className="flex items-center gap-2">
+      <span className="text-slate-400">{p.label}</span>
+      <input
+        data-testid={p.testId}
+        value={p.value}
+        disabled={p.disabled}
+        {...(p.numeric ? { inputMode: 'numeric' as const } : { spellCheck: false })}
+        onChange={(e) => p.onChange(e.target.value)}
+        placeholder="any"
+        className={`${p.width} rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono`}
+      />
+    </label>
+  );
+}

@@ -1,0 +1,216 @@
+'use client';
+// One namespace on the MAC map: a box with its name and kind, and one row per interface (bridge ports
+// indented under their bridge). React draws it; layout.ts placed it.
+import type { Iface, NamespaceKind } from '../../../server/protocol/topology';
+import { HEAD_H, ROW_H, type BoxLayout, type CableLayout } from './layout';
+import { litKey, type SearchHits } from './search';
+import { macMapIds } from './test-ids';
+import type { Selection } from './detail-panel';
+
+const KIND_STYLE: Record<NamespaceKind, { stroke: string; fill: string; badge: string }> = {
+  host: { stroke: '#94a3b8', fill: '#1e293b', badge: '#64748b' },
+  node: { stroke: '#38bdf8', fill: '#0c2438', badge: '#0284c7' },
+  pod: { stroke: '#34d399', fill: '#0b2a22', badge: '#059669' },
+  container: { stroke: '#a78bfa', fill: '#221a3d', badge: '#7c3aed' },
+  netns: { stroke: '#cbd5e1', fill: '#1e293b', badge: '#475569' },
+};
+
+export function NsBox({
+  box,
+  selected,
+  peerKey,
+  lit,
+  arpHit,
+  onSelect,
+}: {
+  box: BoxLayout;
+  selected: Selection | undefined;
+  peerKey: string | undefined;
+  lit: ReadonlySet<string> | undefined;
+  arpHit: boolean;
+  onSelect: (s: Selection) => void;
+}) {
+  const { ns } = box;
+  const st = KIND_STYLE[ns.kind];
+  const nsSel = selected?.kind === 'ns' && selected.netns === ns.name;
+  const subtitle = [ns.kind, ns.node ? `on ${ns.node}` : '', ns.container ? ns.container.image : '']
+    .filter(Boolean)
+    .join(' · ');
+  return (
+    <g data-testid={macMapIds.namespace(ns.name)} id={macMapIds.namespace(ns.name)} data-kind={ns.kind}>
+      <rect
+        x={box.x}
+        y={box.y}
+        width={box.w}
+        height={box.h}
+        rx={10}
+        fill={st.fill}
+        stroke={nsSel ? '#f8fafc' : arpHit ? '#fbbf24' : st.stroke}
+        strokeWidth={nsSel || arpHit ? 4 : 2}
+      />
+      <g
+        className="cursor-pointer"
+        role="button"
+        tabIndex={0}
+        aria-label={`namespace ${ns.name}`}
+        onClick={() => onSelect({ kind: 'ns', netns: ns.name })}
+        onKeyDown={(e) => e.key === 'Enter' && onSelect({ kind: 'ns', netns: ns.name })}
+      >
+        <rect x={box.x} y={box.y} width={box.w} height={HEAD_H - 4} rx={10} fill="transparent" />
+        <text x={box.x + 14} y={box.y + 27} fontSize={20} fontWeight={700} fill="#f8fafc">
+          {ns.name.length > 22 ? ns.name.slice(0, 21) + '…' : ns.name}
+        </text>
+        <text x={box.x + box.w - 12} y={box.y + 26} fontSize={14} textAnchor="end" fill={st.stroke}>
+          {subtitle.length > 24 ? subtitle.slice(0, 23) + '…' : subtitle}
+        </text>
+      </g>
+      {box.rows.length === 0 && (
+        <text x={box.x + 14} y={box.y + HEAD_H + 20} fontSize={15} fill="#94a3b8">
+          no interfaces
+        </text>
+      )}
+      {box.rows.map((r) => (
+        <IfaceRow
+          key={r.iface.name}
+          netns={ns.name}
+          iface={r.iface}
+          x={box.x + 8 + r.indent * 22}
+          y={r.y}
+          w={box.w - 16 - r.indent * 22}
+          indent={r.indent}
+          selected={selected?.kind === 'iface' && selected.netns === ns.name && selected.ifname === r.iface.name}
+          isPeer={peerKey === litKey(ns.name, r.iface.name)}
+          lit={!!lit?.has(litKey(ns.name, r.iface.name))}
+          onSelect={onSelect}
+        />
+      ))}
+    </g>
+  );
+}
+
+function IfaceRow({
+  netns,
+  iface,
+  x,
+  y,
+  w,
+  indent,
+  selected,
+  isPeer,
+  lit,
+  onSelect,
+}: {
+  netns: string;
+  iface: Iface;
+  x: number;
+  y: number;
+  w: number;
+  indent: number;
+  selected: boolean;
+  isPeer: boolean;
+  lit: boolean;
+  onSelect: (s: Selection) => void;
+}) {
+  const bridge = iface.kind === 'bridge';
+  const down = !iface.up || iface.state === 'DOWN' || iface.state === 'LOWERLAYERDOWN';
+  const fill = lit ? '#78350f' : selected ? '#334155' : bridge ? '#3b2a0a' : '#0f172a';
+  const stroke = lit ? '#fbbf24' : selected ? '#f8fafc' : isPeer ? '#e2e8f0' : bridge ? '#f59e0b' : '#334155';
+  return (
+    <g
+      data-testid={macMapIds.iface(netns, iface.name)}
+      id={macMapIds.iface(netns, iface.name)}
+      data-lit={lit ? 'true' : 'false'}
+      data-up={down ? 'false' : 'true'}
+      className="cursor-pointer"
+      role="button"
+      tabIndex={0}
+      aria-label={`${iface.kind} ${iface.name} in ${netns}`}
+      onClick={(e) => {
+        e.stopPropagation();
+        onSelect({ kind: 'iface', netns, ifname: iface.name });
+      }}
+      onKeyDown={(e) => e.key === 'Enter' && onSelect({ kind: 'iface', netns, ifname: iface.name })}
+      opacity={down ? 0.55 : 1}
+    >
+      {indent > 0 && (
+        <path d={`M${x - 12},${y - 2} V${y + ROW_H / 2} H${x}`} fill="none" stroke="#f59e0b" strokeWidth={2} />
+      )}
+      <rect
+        x={x}
+        y={y + 2}
+        width={w}
+        height={ROW_H - 4}
+        rx={5}
+        fill={fill}
+        stroke={stroke}
+        strokeWidth={lit || selected ? 2.5 : 1}
+      />
+      <circle cx={x + 12} cy={y + ROW_H / 2} r={5} fill={down ? '#ef4444' : '#22c55e'} />
+      <IfaceText iface={iface} x={x} y={y} w={w} bridge={bridge} />
+      <title>{`${netns}/${iface.name} ${iface.mac} ${iface.addrs.join(' ')}`}</title>
+    </g>
+  );
+}
+
+/** A veth pair between two namespaces, lit when one end is selected or matches the search. */
+export function Cable({
+  c,
+  selected,
+  hits,
+}: {
+  c: CableLayout;
+  selected: Selection | undefined;
+  hits: SearchHits | undefined;
+}) {
+  const ka = litKey(c.a.netns, c.a.ifname);
+  const kb = litKey(c.b.netns, c.b.ifname);
+  const sel =
+    selected?.kind === 'iface' &&
+    (ka === litKey(selected.netns, selected.ifname) || kb === litKey(selected.netns, selected.ifname));
+  const lit = hits?.lit.has(ka) || hits?.lit.has(kb);
+  return (
+    <g>
+      <path d={c.path} fill="none" stroke="#020617" strokeWidth={9} />
+      <path
+        d={c.path}
+        fill="none"
+        stroke={sel ? '#f8fafc' : lit ? '#fbbf24' : '#64748b'}
+        strokeWidth={sel || lit ? 5 : 3.5}
+        strokeLinecap="round"
+      />
+      <circle cx={c.a.x} cy={c.a.y} r={5} fill="#94a3b8" />
+      <circle cx={c.b.x} cy={c.b.y} r={5} fill="#94a3b8" />
+    </g>
+  );
+}
+
+/** An interface row's words: name and IPv4 address, then MAC and kind (and bridge). */
+function IfaceText({ iface, x, y, w, bridge }: { iface: Iface; x: number; y: number; w: number; bridge: boolean }) {
+  const v4 = iface.addrs.find((a) => !a.includes(':'));
+  return (
+    <>
+      <text x={x + 24} y={y + 20} fontSize={16} fontWeight={600} fill={bridge ? '#fcd34d' : '#f1f5f9'}>
+        {iface.name}
+      </text>
+      {v4 && (
+        <text
+          x={x + w - 8}
+          y={y + 20}
+          fontSize={14}
+          textAnchor="end"
+          fill="#7dd3fc"
+          fontFamily="DejaVu Sans Mono, monospace"
+        >
+          {v4}
+        </text>
+      )}
+      <text x={x + 24} y={y + 40} fontSize={13.5} fill="#cbd5e1" fontFamily="DejaVu Sans Mono, monospace">
+        {iface.mac || '—'}
+      </text>
+      <text x={x + w - 8} y={y + 40} fontSize={12.5} textAnchor="end" fill="#94a3b8">
+        {iface.kind}
+        {iface.master ? ` · ${iface.master}` : ''}
+      </text>
+    </>
+  );
+}

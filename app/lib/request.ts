@@ -1,0 +1,39 @@
+'use client';
+// A request with an ack, as a promise: the answer is parsed with its zod schema (parse at the boundary),
+// and no answer in time is a one-line error like any other.
+import type { z } from 'zod';
+import type { Ack } from '../../server/protocol/common';
+import type { ClientToServerEvents } from '../../server/protocol/events';
+import type { PjClientSocket } from './socket';
+
+/** The events that take a request and answer in an ack. */
+export type RequestEvent = {
+  [E in keyof ClientToServerEvents]: Parameters<ClientToServerEvents[E]> extends [unknown, unknown] ? E : never;
+}[keyof ClientToServerEvents];
+
+type LooseEmit = (ev: string, req: unknown, ack: (err: Error | null, r: unknown) => void) => void;
+
+export function request<S extends z.ZodType>(
+  socket: PjClientSocket,
+  event: RequestEvent,
+  req: unknown,
+  schema: S,
+  opts: { readonly timeoutMs?: number; readonly noAnswer?: string } = {},
+): Promise<Ack<z.infer<S>>> {
+  return new Promise((resolve) => {
+    const timed = socket.timeout(opts.timeoutMs ?? 15_000);
+    (timed.emit.bind(timed) as unknown as LooseEmit)(event, req, (err, r) => {
+      if (err) return resolve({ ok: false, error: opts.noAnswer ?? 'no answer from the server' });
+      const a = r as Ack<unknown> | undefined;
+      if (!a || typeof a !== 'object' || typeof a.ok !== 'boolean') return resolve(unreadable(event));
+      if (!a.ok) return resolve({ ok: false, error: String(a.error) });
+      const p = schema.safeParse(a.value);
+      resolve(p.success ? { ok: true, value: p.data } : unreadable(event));
+    });
+  });
+}
+
+const unreadable = (event: string): Ack<never> => ({
+  ok: false,
+  error: `the server's answer to ${event} is not what this page expects`,
+});
