@@ -2,6 +2,7 @@
 // (which must keep reading the loader's pipe: execFileSync would stall the server side and count every
 // hop past the buffers as lost).
 import { spawn } from 'node:child_process';
+import type { KernelFilter, ProbeLoader } from '../server/tracer/loader';
 
 /** `--name N` from the command line, or the default. */
 export const arg = (name: string, def: number): number => {
@@ -37,4 +38,39 @@ export async function iperf(seconds: number, prefix: readonly string[] = []): Pr
   const out = await run(cmd as string, [...rest, '-c', '10.244.2.2', '-p', '5299', '-t', String(seconds), '-J']);
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
   return j.end.sum_received.bits_per_second / 1e9;
+}
+
+/** A filter on a TCP flow nobody sends (port 9): every device hook runs and parses, nothing matches. */
+export const OTHER_FLOW: KernelFilter = { proto: 6, port: 9 };
+
+/** Runs `measure` while `loader` holds a subscription with `filter` whose hops are dropped. */
+export async function whileSubscribed<T>(
+  loader: Pick<ProbeLoader, 'subscribe'>,
+  filter: KernelFilter,
+  measure: () => Promise<T>,
+): Promise<T> {
+  const s = await loader.subscribe(filter, () => undefined);
+  try {
+    return await measure();
+  } finally {
+    await s.close();
+  }
+}
+
+/** Runs `measure` with every hop streamed to this process and counted: the hops, their rate while
+ * `measure` ran (drained by a sync barrier) and what the kernel lost meanwhile. */
+export async function countingAll<T>(
+  loader: Pick<ProbeLoader, 'subscribe' | 'sync' | 'stats'>,
+  measure: () => Promise<T>,
+): Promise<{ value: T; hops: number; rate: number; lost: number }> {
+  let hops = 0;
+  const lost0 = (await loader.stats()).lost;
+  const all = await loader.subscribe({}, () => hops++);
+  const t = performance.now();
+  const value = await measure();
+  await loader.sync();
+  const secs = (performance.now() - t) / 1000;
+  await all.close();
+  await loader.sync();
+  return { value, hops, rate: hops / secs, lost: (await loader.stats()).lost - lost0 };
 }

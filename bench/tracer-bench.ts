@@ -4,7 +4,7 @@
 //   end-to-end latency. Run as root, under the lab lock:
 //     flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts [--rounds 5] [--seconds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { arg, iperf as iperfFor, median, run, sleep } from './common';
+import { arg, iperf as iperfFor, countingAll, median, OTHER_FLOW, run, sleep, whileSubscribed } from './common';
 import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
@@ -76,16 +76,12 @@ async function main(): Promise<void> {
     // Traced, filter on another TCP flow (port 9): every device hook runs and parses, nothing matches,
     // so a live view links no netfilter anywhere.
     filtered: async () => {
-      const other = await loader.subscribe({ proto: 6, port: 9 }, () => undefined);
-      res.filtered.push(await iperf());
-      await other.close();
+      res.filtered.push(await whileSubscribed(loader, OTHER_FLOW, iperf));
     },
     // The same with netfilter links in every namespace, as while a follow runs.
     filteredNf: () =>
       withNetfilter(async () => {
-        const other = await loader.subscribe({ proto: 6, port: 9 }, () => undefined);
-        res.filteredNf.push(await iperf());
-        await other.close();
+        res.filteredNf.push(await whileSubscribed(loader, OTHER_FLOW, iperf));
       }),
     // Traced, unfiltered, the loader consuming the ring buffers and discarding: what the probe costs
     // without the server (a fresh loader per round, so it is not attached during the other modes).
@@ -110,19 +106,11 @@ async function main(): Promise<void> {
     // Traced, unfiltered: every hop of every packet goes kernel -> loader -> NDJSON -> zod in this process.
     unfiltered: () =>
       withNetfilter(async () => {
-        let n = 0;
-        const lost0 = (await loader.stats()).lost;
-        const all = await loader.subscribe({}, () => n++);
-        const t = performance.now();
-        res.unfiltered.push(await iperf());
-        await loader.sync();
-        const secs = (performance.now() - t) / 1000;
-        await all.close();
-        await loader.sync();
-        const lost = (await loader.stats()).lost - lost0;
-        rates.push(n / secs);
-        totalEvents += n;
-        totalLost += lost;
+        const c = await countingAll(loader, iperf);
+        res.unfiltered.push(c.value);
+        rates.push(c.rate);
+        totalEvents += c.hops;
+        totalLost += c.lost;
       }),
   } as const;
   const order = ['untraced', 'filtered', 'filteredNf', 'unfilteredProbe', 'unfiltered'] as const;

@@ -3,7 +3,7 @@
 // medians; then one pass with kernel.bpf_stats_enabled for the probe's own time per hook run. Root, 2+ CPUs:
 //   flock /tmp/pj-lab.lock taskset -c 1 npx tsx bench/tracer-pinned.ts [--rounds 5] [--seconds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { arg, iperf as iperfFor, median, sleep } from './common';
+import { arg, iperf as iperfFor, countingAll, median, OTHER_FLOW, sleep, whileSubscribed } from './common';
 import { labUp } from '../server/lab/index';
 import { ProbeLoader } from '../server/tracer/loader';
 
@@ -46,25 +46,16 @@ async function main(): Promise<void> {
       res.untraced.push(await iperf());
     },
     filtered: async () => {
-      const s = await loader.subscribe({ proto: 6, port: 9 }, () => undefined);
-      res.filtered.push(await iperf());
-      await s.close();
+      res.filtered.push(await whileSubscribed(loader, OTHER_FLOW, iperf));
     },
     probe: async () => {
-      const s = await discard.subscribe({}, () => undefined);
-      res.probe.push(await iperf());
-      await s.close();
+      res.probe.push(await whileSubscribed(discard, {}, iperf));
     },
     server: async () => {
-      let n = 0;
-      const l0 = (await loader.stats()).lost;
-      const s = await loader.subscribe({}, () => n++);
-      const t = performance.now();
-      res.server.push(await iperf());
-      await loader.sync();
-      rates.push(n / ((performance.now() - t) / 1000));
-      await s.close();
-      lost += (await loader.stats()).lost - l0;
+      const c = await countingAll(loader, iperf);
+      res.server.push(c.value);
+      rates.push(c.rate);
+      lost += c.lost;
     },
   };
   const order = Object.keys(modes) as (keyof typeof res)[];

@@ -25,10 +25,12 @@ import { CaptureError, checkFilter, listTargets, resolveTarget } from './targets
 /** Requests without arguments accept `{}`, `undefined` or anything else, and ignore it. */
 const NoArgs = z.unknown();
 
-function connect(socket: PjSocket): void {
-  const watches = new Map<string, () => void>();
+type Subscribe = (c: Capture) => { info: CaptureInfo; rows: readonly PacketRow[] };
 
-  const subscribe = (c: Capture): { info: CaptureInfo; rows: readonly PacketRow[] } => {
+/** A socket's watches of captures: rows batched to it, all of them ended when it goes. */
+function socketWatches(socket: PjSocket): { subscribe: Subscribe; unwatch: (id: string) => void; all: () => void } {
+  const watches = new Map<string, () => void>();
+  const subscribe: Subscribe = (c) => {
     watches.get(c.id)?.();
     const batcher = createBatcher<PacketRow>(
       (rows, dropped) => {
@@ -54,18 +56,27 @@ function connect(socket: PjSocket): void {
     });
     return { info: c.info(), rows: w.rows };
   };
-
-  const need = (id: string): Capture => {
-    const c = captureManager.get(id);
-    if (!c) throw new CaptureError(`no capture with id ${id}`);
-    return c;
+  return {
+    subscribe,
+    unwatch: (id) => watches.get(id)?.(),
+    all: () => {
+      for (const unwatch of [...watches.values()]) unwatch();
+    },
   };
+}
 
+const need = (id: string): Capture => {
+  const c = captureManager.get(id);
+  if (!c) throw new CaptureError(`no capture with id ${id}`);
+  return c;
+};
+
+/** Live captures: targets, filter check, start/stop, watching, one packet's detail and its note. */
+function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
   socket.on(
     'capture:targets',
     handle(NoArgs, async () => listTargets()),
   );
-
   socket.on(
     'capture:filter-check',
     handle(CaptureFilterCheckReq, async (r) => {
@@ -73,16 +84,14 @@ function connect(socket: PjSocket): void {
       return { filter: r.filter, bytecode: await checkFilter(t, r.filter) };
     }),
   );
-
   socket.on(
     'capture:start',
     handle(CaptureStartReq, async (r) => {
       const c = await captureManager.start(r);
-      subscribe(c);
+      w.subscribe(c);
       return c.info();
     }),
   );
-
   socket.on(
     'capture:stop',
     handle(CaptureIdReq, async (r) => {
@@ -92,20 +101,17 @@ function connect(socket: PjSocket): void {
       return c.info();
     }),
   );
-
   socket.on(
     'capture:watch',
-    handle(CaptureIdReq, async (r) => subscribe(need(r.id))),
+    handle(CaptureIdReq, async (r) => w.subscribe(need(r.id))),
   );
-
   socket.on(
     'capture:unwatch',
     handle(CaptureIdReq, async (r) => {
-      watches.get(r.id)?.();
+      w.unwatch(r.id);
       return null;
     }),
   );
-
   socket.on(
     'capture:packet',
     handle(CapturePacketReq, async (r) => {
@@ -117,7 +123,6 @@ function connect(socket: PjSocket): void {
       return d;
     }),
   );
-
   socket.on(
     'capture:note',
     handle(CaptureNoteReq, async (r) => {
@@ -125,12 +130,14 @@ function connect(socket: PjSocket): void {
       return null;
     }),
   );
+}
 
+/** Saved captures and uploads: list, delete, decode an uploaded file, open a saved one. */
+function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
   socket.on(
     'capture:list',
     handle(NoArgs, async () => ({ live: captureManager.list().map((c) => c.info()), saved: await listSaved() })),
   );
-
   socket.on(
     'capture:delete',
     handle(CaptureNameReq, async (r) => {
@@ -140,7 +147,6 @@ function connect(socket: PjSocket): void {
       return null;
     }),
   );
-
   socket.on(
     'capture:decode-file',
     handle(CaptureDecodeFileReq, async (r) => {
@@ -153,18 +159,20 @@ function connect(socket: PjSocket): void {
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError('upload is not base64');
       const label = r.name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'upload';
       const c = await captureManager.load(Buffer.from(r.base64, 'base64'), label, true);
-      return subscribe(c);
+      return w.subscribe(c);
     }),
   );
-
   socket.on(
     'capture:open',
-    handle(CaptureNameReq, async (r) => subscribe(await captureManager.open(r.name))),
+    handle(CaptureNameReq, async (r) => w.subscribe(await captureManager.open(r.name))),
   );
+}
 
-  socket.on('disconnect', () => {
-    for (const unwatch of [...watches.values()]) unwatch();
-  });
+function connect(socket: PjSocket): void {
+  const w = socketWatches(socket);
+  onLiveCaptures(socket, w);
+  onFiles(socket, w);
+  socket.on('disconnect', w.all);
 }
 
 export const attach: Attach = (io) => {

@@ -175,85 +175,13 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
   };
   try {
     progress('creating namespaces and the kind0 bridge');
-    await ipBatch(undefined, [
-      ...NAMESPACES.map((n) => `netns add ${n}`),
-      `link add ${BRIDGE.name} address ${BRIDGE.mac} type bridge`,
-      ...NODES.map((n) => `link add ${n.veth} type veth peer name eth0 address ${n.mac} netns ${n.name}`),
-    ]);
-    // Record ownership before anything else can fail, so `down` can always clean up.
-    for (const n of NAMESPACES) {
-      const ino = await namedInode(n);
-      if (ino !== undefined) state.namespaces[n] = ino;
-    }
-    const links = await hostLinkIndexes();
-    for (const l of HOST_LINKS) {
-      const idx = links.get(l);
-      if (idx !== undefined) state.hostLinks[l] = idx;
-    }
-    await writeState(state);
-
+    await createAndRecord(state);
     progress('wiring nodes, pods and routes');
-    await ipBatch(undefined, [
-      `addr add ${BRIDGE.cidr} dev ${BRIDGE.name}`,
-      `link set ${BRIDGE.name} up`,
-      ...NODES.flatMap((n) => [`link set ${n.veth} master ${BRIDGE.name}`, `link set ${n.veth} up`]),
-    ]);
-    await Promise.all(
-      NODES.map((n) => {
-        const pods = PODS.filter((p) => p.node === n.name);
-        const other = NODES.filter((o) => o.name !== n.name);
-        return ipBatch(n.name, [
-          'link set lo up',
-          `addr add ${n.ip}/16 dev eth0`,
-          'link set eth0 up',
-          `link add cni0 address 0a:58:${hexIp(n.gateway)} type bridge`,
-          `addr add ${n.gateway}/24 dev cni0`,
-          'link set cni0 up',
-          ...pods.flatMap((p) => [
-            `link add ${p.veth} type veth peer name eth0 address ${p.mac} netns ${p.name}`,
-            `link set ${p.veth} master cni0`,
-            `link set ${p.veth} type bridge_slave hairpin on`,
-            `link set ${p.veth} up`,
-          ]),
-          ...other.map((o) => `route add ${o.podCidr} via ${o.ip}`),
-        ]);
-      }),
-    );
+    await wireNodes();
     progress('configuring pods, sysctls and kube-proxy rules');
-    await Promise.all([
-      ...PODS.map((p) => {
-        const node = NODES.find((n) => n.name === p.node);
-        return ipBatch(p.name, [
-          'link set lo up',
-          `addr add ${p.ip}/24 dev eth0`,
-          'link set eth0 up',
-          `route add default via ${node?.gateway}`,
-        ]);
-      }),
-      ...NODES.map(async (n) => {
-        const ns = { kind: 'named', name: n.name } as const;
-        await execOk(
-          inNetns(ns, 'sysctl', [
-            '-qw',
-            'net.ipv4.ip_forward=1',
-            'net.ipv4.conf.all.rp_filter=0',
-            'net.ipv4.conf.default.rp_filter=0',
-          ]),
-        );
-        await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: kubeProxyRules() });
-      }),
-      (async () => {
-        if (!(await hostRulePresent(HOST_FORWARD_RULE))) {
-          await execOk(['iptables', '-I', ...HOST_FORWARD_RULE.slice(0, 1), '1', ...HOST_FORWARD_RULE.slice(1)]);
-          state.hostRules.push([...HOST_FORWARD_RULE]);
-        }
-      })(),
-    ]);
-
+    await configurePodsAndRules(state);
     progress('starting echo servers in pod-c and pod-d');
-    for (const p of PODS.filter((x) => x.echo)) state.echo.push({ pod: p.name, pid: startEcho(p.name) });
-    await writeState(state);
-    await Promise.all(state.echo.map((e) => waitListening(e.pid, ECHO_PORT, 5000)));
+    await startEchoServers(state);
   } catch (e) {
     progress('rolling back');
     await writeState(state);
@@ -262,6 +190,95 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
   }
   progress('lab up');
   return labStatus();
+}
+
+/** Namespaces, kind0 and the node veths; ownership is recorded before anything else can fail. */
+async function createAndRecord(state: LabState): Promise<void> {
+  await ipBatch(undefined, [
+    ...NAMESPACES.map((n) => `netns add ${n}`),
+    `link add ${BRIDGE.name} address ${BRIDGE.mac} type bridge`,
+    ...NODES.map((n) => `link add ${n.veth} type veth peer name eth0 address ${n.mac} netns ${n.name}`),
+  ]);
+  // Record ownership before anything else can fail, so `down` can always clean up.
+  for (const n of NAMESPACES) {
+    const ino = await namedInode(n);
+    if (ino !== undefined) state.namespaces[n] = ino;
+  }
+  const links = await hostLinkIndexes();
+  for (const l of HOST_LINKS) {
+    const idx = links.get(l);
+    if (idx !== undefined) state.hostLinks[l] = idx;
+  }
+  await writeState(state);
+}
+
+/** kind0 up with the nodes on it; in each node, eth0, cni0, the pod veths and routes to the other node. */
+async function wireNodes(): Promise<void> {
+  await ipBatch(undefined, [
+    `addr add ${BRIDGE.cidr} dev ${BRIDGE.name}`,
+    `link set ${BRIDGE.name} up`,
+    ...NODES.flatMap((n) => [`link set ${n.veth} master ${BRIDGE.name}`, `link set ${n.veth} up`]),
+  ]);
+  await Promise.all(
+    NODES.map((n) => {
+      const pods = PODS.filter((p) => p.node === n.name);
+      const other = NODES.filter((o) => o.name !== n.name);
+      return ipBatch(n.name, [
+        'link set lo up',
+        `addr add ${n.ip}/16 dev eth0`,
+        'link set eth0 up',
+        `link add cni0 address 0a:58:${hexIp(n.gateway)} type bridge`,
+        `addr add ${n.gateway}/24 dev cni0`,
+        'link set cni0 up',
+        ...pods.flatMap((p) => [
+          `link add ${p.veth} type veth peer name eth0 address ${p.mac} netns ${p.name}`,
+          `link set ${p.veth} master cni0`,
+          `link set ${p.veth} type bridge_slave hairpin on`,
+          `link set ${p.veth} up`,
+        ]),
+        ...other.map((o) => `route add ${o.podCidr} via ${o.ip}`),
+      ]);
+    }),
+  );
+}
+
+/** Pod addresses and default routes, node sysctls and kube-proxy rules, and the host FORWARD rule. */
+async function configurePodsAndRules(state: LabState): Promise<void> {
+  await Promise.all([
+    ...PODS.map((p) => {
+      const node = NODES.find((n) => n.name === p.node);
+      return ipBatch(p.name, [
+        'link set lo up',
+        `addr add ${p.ip}/24 dev eth0`,
+        'link set eth0 up',
+        `route add default via ${node?.gateway}`,
+      ]);
+    }),
+    ...NODES.map(async (n) => {
+      const ns = { kind: 'named', name: n.name } as const;
+      await execOk(
+        inNetns(ns, 'sysctl', [
+          '-qw',
+          'net.ipv4.ip_forward=1',
+          'net.ipv4.conf.all.rp_filter=0',
+          'net.ipv4.conf.default.rp_filter=0',
+        ]),
+      );
+      await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: kubeProxyRules() });
+    }),
+    (async () => {
+      if (!(await hostRulePresent(HOST_FORWARD_RULE))) {
+        await execOk(['iptables', '-I', ...HOST_FORWARD_RULE.slice(0, 1), '1', ...HOST_FORWARD_RULE.slice(1)]);
+        state.hostRules.push([...HOST_FORWARD_RULE]);
+      }
+    })(),
+  ]);
+}
+
+async function startEchoServers(state: LabState): Promise<void> {
+  for (const p of PODS.filter((x) => x.echo)) state.echo.push({ pod: p.name, pid: startEcho(p.name) });
+  await writeState(state);
+  await Promise.all(state.echo.map((e) => waitListening(e.pid, ECHO_PORT, 5000)));
 }
 
 function hexIp(ip: string): string {

@@ -46,15 +46,8 @@ export async function follow(input: unknown, opts: FollowOptions = {}): Promise<
   return followOnce(req, opts, targets);
 }
 
-async function followOnce(
-  req: ParsedFollow,
-  opts: FollowOptions,
-  ruleTargets?: readonly { target: NetnsTarget; inode: number }[],
-): Promise<Journey> {
-  const started = Date.now();
-  const loader = opts.loader ?? getLoader();
-
-  const { from, dest, clientAddr } = await resolveEnds(req);
+/** What makes this follow's packets its own: its id, and an ICMP id or client port nobody else uses. */
+function flowIdentity(req: ParsedFollow, clientAddr: string) {
   const proto = req.proto;
   // The client names its follow (so it knows its partial journeys); the CLI leaves it to us.
   const id = req.id ?? `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
@@ -65,6 +58,20 @@ async function followOnce(
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
   const filter: KernelFilter =
     proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort };
+  return { id, icmpId, clientPort, port, flow, filter };
+}
+
+async function followOnce(
+  req: ParsedFollow,
+  opts: FollowOptions,
+  ruleTargets?: readonly { target: NetnsTarget; inode: number }[],
+): Promise<Journey> {
+  const started = Date.now();
+  const loader = opts.loader ?? getLoader();
+
+  const { from, dest, clientAddr } = await resolveEnds(req);
+  const proto = req.proto;
+  const { id, icmpId, clientPort, port, flow, filter } = flowIdentity(req, clientAddr);
 
   const names = netnsNames();
   const nfTargets = await netfilterTargets(from, dest.ns);

@@ -184,6 +184,30 @@ function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
   return out;
 }
 
+/** Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once). */
+function ifnameReader(
+  ifname: number,
+  netns: number,
+  ifindex: number,
+): (buf: Buffer, dv: DataView, o: number) => string {
+  const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
+  return (buf, dv, o) => {
+    const at = o + ifname;
+    const w0 = dv.getInt32(at, true);
+    const w1 = dv.getInt32(at + 4, true);
+    const w2 = dv.getInt32(at + 8, true);
+    const w3 = dv.getInt32(at + 12, true);
+    const key = dv.getInt32(o + netns, true) ^ Math.imul(dv.getInt32(o + ifindex, true), 65599);
+    const e = names.get(key);
+    if (e && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
+    let end = at;
+    while (end < at + 16 && buf[end] !== 0) end++;
+    const s = buf.toString('utf8', at, end);
+    names.set(key, { w0, w1, w2, w3, s });
+    return s;
+  };
+}
+
 type Decode = (buf: Buffer, dv: DataView, o: number, location: string | undefined) => HopEvent | undefined;
 
 /** One event's decoder for a declared layout. Offsets are constants of the closure: reading them off
@@ -200,23 +224,7 @@ function decoder(
   const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
   const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
   const nfLinks = hooks.map((h) => h !== undefined && (NETFILTER_LINK_HOOKS as readonly string[]).includes(h));
-  // Interface names by (netns, ifindex), checked against the name's 16 bytes (a rename shows at once).
-  const names = bounded<{ w0: number; w1: number; w2: number; w3: number; s: string }>(4096);
-  const name = (buf: Buffer, dv: DataView, o: number): string => {
-    const at = o + ifname;
-    const w0 = dv.getInt32(at, true);
-    const w1 = dv.getInt32(at + 4, true);
-    const w2 = dv.getInt32(at + 8, true);
-    const w3 = dv.getInt32(at + 12, true);
-    const key = dv.getInt32(o + netns, true) ^ Math.imul(dv.getInt32(o + ifindex, true), 65599);
-    const e = names.get(key);
-    if (e && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
-    let end = at;
-    while (end < at + 16 && buf[end] !== 0) end++;
-    const s = buf.toString('utf8', at, end);
-    names.set(key, { w0, w1, w2, w3, s });
-    return s;
-  };
+  const name = ifnameReader(ifname, netns, ifindex);
   return (buf, dv, o, location) => {
     const hookCode = buf[o + hookAt] as number;
     const hook = hooks[hookCode];
