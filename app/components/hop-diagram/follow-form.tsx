@@ -58,6 +58,44 @@ function Chip({
   );
 }
 
+/** One line of the form: its label, then its controls. */
+function Row({ label, gap = 'gap-2', children }: { label: string; gap?: 'gap-2' | 'gap-3'; children: ReactNode }) {
+  return (
+    <div className={`flex flex-wrap items-center ${gap}`}>
+      <span className="w-16 text-lg font-semibold text-slate-400">{label}</span>
+      {children}
+    </div>
+  );
+}
+
+/** Any namespace that is not a pod chip; `keep` is a chosen one no longer listed, still shown. */
+function OtherNsSelect(p: {
+  value: string;
+  others: readonly NsChoice[];
+  onPick: (name: string) => void;
+  label: string;
+  testId?: string;
+  keep?: boolean;
+}) {
+  return (
+    <select
+      data-testid={p.testId}
+      value={p.value}
+      onChange={(e) => e.target.value && p.onPick(e.target.value)}
+      className={`rounded-lg border-2 px-2 py-2 text-lg ${p.value ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+      aria-label={p.label}
+    >
+      <option value="">other namespace…</option>
+      {p.keep && p.value && !p.others.some((o) => o.name === p.value) && <option value={p.value}>{p.value}</option>}
+      {p.others.map((o) => (
+        <option key={o.name} value={o.name}>
+          {o.name} ({o.role})
+        </option>
+      ))}
+    </select>
+  );
+}
+
 const byName = (a: NsChoice, b: NsChoice) => a.name.localeCompare(b.name);
 
 /** What the form's rows share: the state, its setter, and the choices worked out once. */
@@ -136,8 +174,7 @@ export function FollowForm({
 function FromRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, otherFrom } = f;
   return (
-    <div className="flex flex-wrap items-center gap-2">
-      <span className="w-16 text-lg font-semibold text-slate-400">From</span>
+    <Row label="From">
       {pods.map((p) => (
         <Chip
           key={p.name}
@@ -149,33 +186,25 @@ function FromRow({ f }: { f: FormParts }) {
           {p.name}
         </Chip>
       ))}
-      <select
-        data-testid={hopIds.fromOther}
+      <OtherNsSelect
+        testId={hopIds.fromOther}
         value={otherFrom}
-        onChange={(e) => e.target.value && set({ from: e.target.value })}
-        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherFrom ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-        aria-label="other source namespace"
-      >
-        <option value="">other namespace…</option>
-        {otherFrom && !others.some((o) => o.name === otherFrom) && <option value={otherFrom}>{otherFrom}</option>}
-        {others.map((o) => (
-          <option key={o.name} value={o.name}>
-            {o.name} ({o.role})
-          </option>
-        ))}
-      </select>
+        others={others}
+        onPick={(name) => set({ from: name })}
+        label="other source namespace"
+        keep
+      />
       {pods.length === 0 && (
         <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
       )}
-    </div>
+    </Row>
   );
 }
 
 function ToRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
   return (
-    <div className="flex flex-wrap items-center gap-2">
-      <span className="w-16 text-lg font-semibold text-slate-400">To</span>
+    <Row label="To">
       {pods.map((p) => (
         <Chip
           key={p.name}
@@ -201,19 +230,7 @@ function ToRow({ f }: { f: FormParts }) {
           </span>
         </Chip>
       ))}
-      <select
-        value={otherTo}
-        onChange={(e) => e.target.value && pickTarget(e.target.value)}
-        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherTo ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-        aria-label="other target namespace"
-      >
-        <option value="">other namespace…</option>
-        {others.map((o) => (
-          <option key={o.name} value={o.name}>
-            {o.name} ({o.role})
-          </option>
-        ))}
-      </select>
+      <OtherNsSelect value={otherTo} others={others} onPick={pickTarget} label="other target namespace" />
       <input
         data-testid={hopIds.toInput}
         value={state.toKind === 'ip' ? state.to : ''}
@@ -222,15 +239,14 @@ function ToRow({ f }: { f: FormParts }) {
         spellCheck={false}
         className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
       />
-    </div>
+    </Row>
   );
 }
 
 function AsRow({ f }: { f: FormParts }) {
   const { state, set, running, canFollow, pickProto } = f;
   return (
-    <div className="flex flex-wrap items-center gap-3">
-      <span className="w-16 text-lg font-semibold text-slate-400">As</span>
+    <Row label="As" gap="gap-3">
       <div
         className="flex overflow-hidden rounded-lg border-2 border-slate-600"
         role="radiogroup"
@@ -283,6 +299,6 @@ function AsRow({ f }: { f: FormParts }) {
       >
         {running ? 'Following…' : 'Follow ▶'}
       </button>
-    </div>
+    </Row>
   );
 }

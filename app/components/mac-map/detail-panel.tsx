@@ -25,10 +25,8 @@ export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSele
   return (
     <div data-testid={macMapIds.detail} className="space-y-6 p-5 text-base">
       {hits && <SearchResults hits={hits} onSelect={onSelect} />}
-      {ns && iface && (
-        <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} {...(onCapture ? { onCapture } : {})} />
-      )}
-      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} {...(onSelectPod ? { onSelectPod } : {})} />}
+      {ns && iface && <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} onCapture={onCapture} />}
+      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} onSelectPod={onSelectPod} />}
       {!selection && !hits && (
         <p className="text-lg leading-relaxed text-slate-400">
           Click an interface, a bridge or a namespace. Drag to pan, scroll to zoom. Type a MAC or an IP above to find
@@ -71,33 +69,48 @@ function Link({ onClick, children }: { onClick: () => void; children: ReactNode 
 const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
 const td = 'px-2 py-1 font-mono text-[0.95rem]';
 
-/** `brctl showmacs` columns: port, mac addr, is local?, ageing timer. */
-function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; testId?: string; showBridge?: boolean }) {
+interface Column<R> {
+  readonly head: string;
+  readonly cell: (r: R) => ReactNode;
+  readonly small?: boolean;
+}
+
+/** The panel's tables (MAC, ARP): a header row, one row an entry, or "no entries". */
+function Table<R>({
+  rows,
+  columns,
+  rowKey,
+  rowMac,
+  testId,
+}: {
+  rows: readonly R[];
+  columns: readonly Column<R>[];
+  rowKey: (r: R) => string;
+  /** `data-mac` of a row, for the specs to find a learned MAC. */
+  rowMac?: (r: R) => string;
+  testId?: string;
+}) {
   if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
   return (
     <div className="overflow-x-auto">
       <table data-testid={testId} className="w-full border-collapse">
         <thead>
           <tr className="border-b border-slate-700">
-            {showBridge && <th className={th}>bridge</th>}
-            <th className={th}>port</th>
-            <th className={th}>mac addr</th>
-            <th className={th}>is local?</th>
-            <th className={th}>ageing</th>
+            {columns.map((c) => (
+              <th key={c.head} className={th}>
+                {c.head}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
-          {rows.map((e) => (
-            <tr
-              key={`${e.bridge}-${e.port}-${e.mac}-${e.vlan ?? ''}`}
-              className="border-b border-slate-800"
-              data-mac={e.mac}
-            >
-              {showBridge && <td className={td}>{e.bridge}</td>}
-              <td className={td}>{e.port}</td>
-              <td className={td}>{e.mac}</td>
-              <td className={td}>{e.local ? 'yes' : 'no'}</td>
-              <td className={td}>{e.ageing !== undefined ? `${e.ageing.toFixed(0)} s` : ''}</td>
+          {rows.map((r) => (
+            <tr key={rowKey(r)} className="border-b border-slate-800" data-mac={rowMac?.(r)}>
+              {columns.map((c) => (
+                <td key={c.head} className={c.small ? `${td} text-sm` : td}>
+                  {c.cell(r)}
+                </td>
+              ))}
             </tr>
           ))}
         </tbody>
@@ -106,41 +119,44 @@ function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; tes
   );
 }
 
-function ArpTable({
-  rows,
-  testId,
-  showNs,
-}: {
-  rows: readonly { netns: string; entry: Neighbor }[];
-  testId?: string;
-  showNs?: boolean;
-}) {
-  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
+/** `brctl showmacs` columns: port, mac addr, is local?, ageing timer. */
+const FDB_COLUMNS: readonly Column<FdbEntry>[] = [
+  { head: 'port', cell: (e) => e.port },
+  { head: 'mac addr', cell: (e) => e.mac },
+  { head: 'is local?', cell: (e) => (e.local ? 'yes' : 'no') },
+  { head: 'ageing', cell: (e) => (e.ageing !== undefined ? `${e.ageing.toFixed(0)} s` : '') },
+];
+const FDB_WITH_BRIDGE: readonly Column<FdbEntry>[] = [{ head: 'bridge', cell: (e) => e.bridge }, ...FDB_COLUMNS];
+
+function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; testId?: string; showBridge?: boolean }) {
   return (
-    <div className="overflow-x-auto">
-      <table data-testid={testId} className="w-full border-collapse">
-        <thead>
-          <tr className="border-b border-slate-700">
-            {showNs && <th className={th}>netns</th>}
-            <th className={th}>ip</th>
-            <th className={th}>mac</th>
-            <th className={th}>dev</th>
-            <th className={th}>state</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ netns, entry: e }) => (
-            <tr key={`${netns}-${e.dev}-${e.ip}`} className="border-b border-slate-800">
-              {showNs && <td className={td}>{netns}</td>}
-              <td className={td}>{e.ip}</td>
-              <td className={td}>{e.mac ?? '(incomplete)'}</td>
-              <td className={td}>{e.dev}</td>
-              <td className={`${td} text-sm`}>{e.state}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      rows={rows}
+      columns={showBridge ? FDB_WITH_BRIDGE : FDB_COLUMNS}
+      rowKey={(e) => `${e.bridge}-${e.port}-${e.mac}-${e.vlan ?? ''}`}
+      rowMac={(e) => e.mac}
+      testId={testId}
+    />
+  );
+}
+
+type ArpRow = { readonly netns: string; readonly entry: Neighbor };
+const ARP_COLUMNS: readonly Column<ArpRow>[] = [
+  { head: 'ip', cell: (r) => r.entry.ip },
+  { head: 'mac', cell: (r) => r.entry.mac ?? '(incomplete)' },
+  { head: 'dev', cell: (r) => r.entry.dev },
+  { head: 'state', cell: (r) => r.entry.state, small: true },
+];
+const ARP_WITH_NS: readonly Column<ArpRow>[] = [{ head: 'netns', cell: (r) => r.netns }, ...ARP_COLUMNS];
+
+function ArpTable({ rows, testId, showNs }: { rows: readonly ArpRow[]; testId?: string; showNs?: boolean }) {
+  return (
+    <Table
+      rows={rows}
+      columns={showNs ? ARP_WITH_NS : ARP_COLUMNS}
+      rowKey={(r) => `${r.netns}-${r.entry.dev}-${r.entry.ip}`}
+      testId={testId}
+    />
   );
 }
 

@@ -2,6 +2,7 @@
 // The MAC/veth map: every namespace as a box (pods under their node), veth pairs as cables, bridges with
 // their ports. Click an interface, a bridge or a namespace for its tables; search a MAC or IP to light up
 // every interface, FDB and ARP entry that holds it. Live: the `topology` watch, while shown.
+import type { ZoomTransform } from 'd3';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
@@ -24,7 +25,7 @@ export interface MacMapProps {
 export type LoadState =
   { readonly kind: 'loading' } | { readonly kind: 'ready' } | { readonly kind: 'error'; readonly error: string };
 
-export function MacMap({ onCapture, onSelectPod }: MacMapProps) {
+export function MacMap(actions: MacMapProps) {
   const { state } = useSocket();
   // The page keeps hidden tabs mounted: watch (and make the server poll) only while the map is shown.
   const rootRef = useRef<HTMLDivElement | null>(null);
@@ -41,13 +42,7 @@ export function MacMap({ onCapture, onSelectPod }: MacMapProps) {
 
   return (
     <div ref={rootRef} className="h-full">
-      <MacMapView
-        topo={topo}
-        load={load}
-        connection={state}
-        {...(onCapture ? { onCapture } : {})}
-        {...(onSelectPod ? { onSelectPod } : {})}
-      />
+      <MacMapView topo={topo} load={load} connection={state} {...actions} />
     </div>
   );
 }
@@ -101,6 +96,63 @@ function useSelection(topo: Topology | undefined, initial: Selection | undefined
   return { selected, setSelection, peerKey };
 }
 
+/** The search box's text, what it parses to, and what it finds in `topo`. */
+function useSearch(topo: Topology | undefined, initialQuery: string | undefined) {
+  const [query, setQuery] = useState(initialQuery ?? '');
+  const needle = useMemo(() => parseNeedle(query), [query]);
+  const hits: SearchHits | undefined = useMemo(
+    () => (topo && needle ? search(topo, needle) : undefined),
+    [topo, needle],
+  );
+  return { query, setQuery, needle, hits };
+}
+
+/** The drawing: cables under the namespace boxes, in the zoom's transform. */
+function MapCanvas({
+  svgRef,
+  transform,
+  layout,
+  selected,
+  peerKey,
+  hits,
+  onSelect,
+}: {
+  svgRef: RefObject<SVGSVGElement | null>;
+  transform: ZoomTransform;
+  layout: MapLayout | undefined;
+  selected: Selection | undefined;
+  peerKey: string | undefined;
+  hits: SearchHits | undefined;
+  onSelect: (s: Selection) => void;
+}) {
+  return (
+    <svg
+      ref={svgRef}
+      data-testid={macMapIds.svg}
+      className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
+      role="img"
+      aria-label="MAC and veth map"
+    >
+      <g transform={transform.toString()}>
+        {layout?.cables.map((c) => (
+          <Cable key={c.key} c={c} selected={selected} hits={hits} />
+        ))}
+        {layout?.boxes.map((b) => (
+          <NsBox
+            key={b.ns.name}
+            box={b}
+            selected={selected}
+            peerKey={peerKey}
+            lit={hits?.lit}
+            arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
+            onSelect={onSelect}
+          />
+        ))}
+      </g>
+    </svg>
+  );
+}
+
 /** The map without the socket: everything is drawn from `topo`. */
 export function MacMapView({
   topo,
@@ -112,17 +164,11 @@ export function MacMapView({
   initialQuery,
 }: MacMapViewProps) {
   const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
-  const [query, setQuery] = useState(initialQuery ?? '');
+  const { query, setQuery, needle, hits } = useSearch(topo, initialQuery);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const { transform, fit } = useSvgZoom(svgRef, { minScale: 0.1, maxScale: 4, dblclickZoom: false });
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
   useFitOnce(svgRef, layout, fit);
-
-  const needle = useMemo(() => parseNeedle(query), [query]);
-  const hits: SearchHits | undefined = useMemo(
-    () => (topo && needle ? search(topo, needle) : undefined),
-    [topo, needle],
-  );
   const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
 
   return (
@@ -143,30 +189,15 @@ export function MacMapView({
       />
       {topo && <Warnings warnings={topo.warnings} />}
       <div className="flex min-h-0 flex-1">
-        <svg
-          ref={svgRef}
-          data-testid={macMapIds.svg}
-          className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
-          role="img"
-          aria-label="MAC and veth map"
-        >
-          <g transform={transform.toString()}>
-            {layout?.cables.map((c) => (
-              <Cable key={c.key} c={c} selected={selected} hits={hits} />
-            ))}
-            {layout?.boxes.map((b) => (
-              <NsBox
-                key={b.ns.name}
-                box={b}
-                selected={selected}
-                peerKey={peerKey}
-                lit={hits?.lit}
-                arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
-                onSelect={setSelection}
-              />
-            ))}
-          </g>
-        </svg>
+        <MapCanvas
+          svgRef={svgRef}
+          transform={transform}
+          layout={layout}
+          selected={selected}
+          peerKey={peerKey}
+          hits={hits}
+          onSelect={setSelection}
+        />
         <aside className="w-[30rem] shrink-0 overflow-y-auto border-l border-slate-800 bg-slate-900/80">
           {topo && (
             <DetailPanel
@@ -174,8 +205,8 @@ export function MacMapView({
               selection={selected}
               hits={hits}
               onSelect={setSelection}
-              {...(onCapture ? { onCapture } : {})}
-              {...(onSelectPod ? { onSelectPod } : {})}
+              onCapture={onCapture}
+              onSelectPod={onSelectPod}
             />
           )}
         </aside>
