@@ -2,6 +2,7 @@
 // Pick a source, a target (pod, service, or a typed address), a protocol and port, then follow.
 import type { ReactNode } from 'react';
 import type { TraceProto } from '../../../server/protocol/tracer';
+import { portDigits } from '../../lib/field';
 import { hopIds } from './test-ids';
 import type { NsChoice, Service } from './use-namespaces';
 
@@ -66,6 +67,27 @@ function Row({ label, gap = 'gap-2', children }: { label: string; gap?: 'gap-2' 
       {children}
     </div>
   );
+}
+
+/** One chip a pod; a pod not (yet) running, or one `isOff` rules out, is disabled. */
+function PodChips(p: {
+  pods: readonly NsChoice[];
+  testId: (name: string) => string;
+  isOn: (name: string) => boolean;
+  isOff: (name: string) => boolean;
+  onPick: (name: string) => void;
+}) {
+  return p.pods.map((pod) => (
+    <Chip
+      key={pod.name}
+      testId={p.testId(pod.name)}
+      on={p.isOn(pod.name)}
+      disabled={!pod.present || p.isOff(pod.name)}
+      onClick={() => p.onPick(pod.name)}
+    >
+      {pod.name}
+    </Chip>
+  ));
 }
 
 /** Any namespace that is not a pod chip; `keep` is a chosen one no longer listed, still shown. */
@@ -175,17 +197,13 @@ function FromRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, otherFrom } = f;
   return (
     <Row label="From">
-      {pods.map((p) => (
-        <Chip
-          key={p.name}
-          testId={hopIds.fromNs(p.name)}
-          on={state.from === p.name}
-          disabled={!p.present}
-          onClick={() => set({ from: p.name })}
-        >
-          {p.name}
-        </Chip>
-      ))}
+      <PodChips
+        pods={pods}
+        testId={hopIds.fromNs}
+        isOn={(name) => state.from === name}
+        isOff={() => false}
+        onPick={(name) => set({ from: name })}
+      />
       <OtherNsSelect
         testId={hopIds.fromOther}
         value={otherFrom}
@@ -205,17 +223,13 @@ function ToRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
   return (
     <Row label="To">
-      {pods.map((p) => (
-        <Chip
-          key={p.name}
-          testId={hopIds.toNs(p.name)}
-          on={state.toKind === 'ns' && state.to === p.name}
-          disabled={!p.present || p.name === state.from}
-          onClick={() => pickTarget(p.name)}
-        >
-          {p.name}
-        </Chip>
-      ))}
+      <PodChips
+        pods={pods}
+        testId={hopIds.toNs}
+        isOn={(name) => state.toKind === 'ns' && state.to === name}
+        isOff={(name) => name === state.from}
+        onPick={pickTarget}
+      />
       {services.map((s) => (
         <Chip
           key={s.name}
@@ -272,7 +286,7 @@ function AsRow({ f }: { f: FormParts }) {
           data-testid={hopIds.port}
           value={state.proto === 'icmp' ? '' : state.port}
           disabled={state.proto === 'icmp'}
-          onChange={(e) => set({ port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
+          onChange={(e) => set({ port: portDigits(e.target.value) })}
           inputMode="numeric"
           placeholder={state.proto === 'icmp' ? '—' : 'port'}
           className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"

@@ -2,8 +2,9 @@
 // What a click on the map opens: an interface (MAC, IPs, every FDB/ARP entry that mentions it), a bridge
 // (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
 import type { ReactNode } from 'react';
-import type { FdbEntry, Iface, Namespace, Neighbor, Topology } from '../../../server/protocol/topology';
+import type { Iface, Namespace, Topology } from '../../../server/protocol/topology';
 import type { SearchHits } from './search';
+import { ARP_TABLE, FDB_TABLE, Table } from './tables';
 import { macMapIds } from './test-ids';
 
 export type Selection =
@@ -63,100 +64,6 @@ function Link({ onClick, children }: { onClick: () => void; children: ReactNode 
     >
       {children}
     </button>
-  );
-}
-
-const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
-const td = 'px-2 py-1 font-mono text-[0.95rem]';
-
-interface Column<R> {
-  readonly head: string;
-  readonly cell: (r: R) => ReactNode;
-  readonly small?: boolean;
-}
-
-/** The panel's tables (MAC, ARP): a header row, one row an entry, or "no entries". */
-function Table<R>({
-  rows,
-  columns,
-  rowKey,
-  rowMac,
-  testId,
-}: {
-  rows: readonly R[];
-  columns: readonly Column<R>[];
-  rowKey: (r: R) => string;
-  /** `data-mac` of a row, for the specs to find a learned MAC. */
-  rowMac?: (r: R) => string;
-  testId?: string;
-}) {
-  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
-  return (
-    <div className="overflow-x-auto">
-      <table data-testid={testId} className="w-full border-collapse">
-        <thead>
-          <tr className="border-b border-slate-700">
-            {columns.map((c) => (
-              <th key={c.head} className={th}>
-                {c.head}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={rowKey(r)} className="border-b border-slate-800" data-mac={rowMac?.(r)}>
-              {columns.map((c) => (
-                <td key={c.head} className={c.small ? `${td} text-sm` : td}>
-                  {c.cell(r)}
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-/** `brctl showmacs` columns: port, mac addr, is local?, ageing timer. */
-const FDB_COLUMNS: readonly Column<FdbEntry>[] = [
-  { head: 'port', cell: (e) => e.port },
-  { head: 'mac addr', cell: (e) => e.mac },
-  { head: 'is local?', cell: (e) => (e.local ? 'yes' : 'no') },
-  { head: 'ageing', cell: (e) => (e.ageing !== undefined ? `${e.ageing.toFixed(0)} s` : '') },
-];
-const FDB_WITH_BRIDGE: readonly Column<FdbEntry>[] = [{ head: 'bridge', cell: (e) => e.bridge }, ...FDB_COLUMNS];
-
-function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; testId?: string; showBridge?: boolean }) {
-  return (
-    <Table
-      rows={rows}
-      columns={showBridge ? FDB_WITH_BRIDGE : FDB_COLUMNS}
-      rowKey={(e) => `${e.bridge}-${e.port}-${e.mac}-${e.vlan ?? ''}`}
-      rowMac={(e) => e.mac}
-      testId={testId}
-    />
-  );
-}
-
-type ArpRow = { readonly netns: string; readonly entry: Neighbor };
-const ARP_COLUMNS: readonly Column<ArpRow>[] = [
-  { head: 'ip', cell: (r) => r.entry.ip },
-  { head: 'mac', cell: (r) => r.entry.mac ?? '(incomplete)' },
-  { head: 'dev', cell: (r) => r.entry.dev },
-  { head: 'state', cell: (r) => r.entry.state, small: true },
-];
-const ARP_WITH_NS: readonly Column<ArpRow>[] = [{ head: 'netns', cell: (r) => r.netns }, ...ARP_COLUMNS];
-
-function ArpTable({ rows, testId, showNs }: { rows: readonly ArpRow[]; testId?: string; showNs?: boolean }) {
-  return (
-    <Table
-      rows={rows}
-      columns={showNs ? ARP_WITH_NS : ARP_COLUMNS}
-      rowKey={(r) => `${r.netns}-${r.entry.dev}-${r.entry.ip}`}
-      testId={testId}
-    />
   );
 }
 
@@ -266,17 +173,17 @@ function IfaceDetail({
             </div>
           </Section>
           <Section title={`MAC table — brctl showmacs ${iface.name}`}>
-            <MacTable rows={bridgeRows} testId={macMapIds.macTable} />
+            <Table kind={FDB_TABLE} rows={bridgeRows} testId={macMapIds.macTable} />
           </Section>
         </>
       )}
       {iface.kind !== 'bridge' && (
         <Section title="FDB entries mentioning it">
-          <MacTable rows={fdb.map((x) => x.e)} showBridge />
+          <Table kind={FDB_TABLE} rows={fdb.map((x) => x.e)} wide />
         </Section>
       )}
       <Section title="ARP / neighbour entries mentioning it">
-        <ArpTable rows={arp} showNs />
+        <Table kind={ARP_TABLE} rows={arp} wide />
       </Section>
     </div>
   );
@@ -325,7 +232,7 @@ function NsDetail({
         </div>
       </Section>
       <Section title="ARP / neighbour table" testId={macMapIds.arpTable}>
-        <ArpTable rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
+        <Table kind={ARP_TABLE} rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
       </Section>
       <Section title="routes" testId={macMapIds.routeTable}>
         {ns.routes.length === 0 ? (
@@ -387,7 +294,7 @@ function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Sel
       )}
       {hits.neighbors.length > 0 && (
         <Section title="in ARP tables">
-          <ArpTable rows={hits.neighbors} showNs />
+          <Table kind={ARP_TABLE} rows={hits.neighbors} wide />
         </Section>
       )}
     </div>

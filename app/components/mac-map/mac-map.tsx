@@ -2,7 +2,6 @@
 // The MAC/veth map: every namespace as a box (pods under their node), veth pairs as cables, bridges with
 // their ports. Click an interface, a bridge or a namespace for its tables; search a MAC or IP to light up
 // every interface, FDB and ARP entry that holds it. Live: the `topology` watch, while shown.
-import type { ZoomTransform } from 'd3';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
@@ -107,62 +106,8 @@ function useSearch(topo: Topology | undefined, initialQuery: string | undefined)
   return { query, setQuery, needle, hits };
 }
 
-/** The drawing: cables under the namespace boxes, in the zoom's transform. */
-function MapCanvas({
-  svgRef,
-  transform,
-  layout,
-  selected,
-  peerKey,
-  hits,
-  onSelect,
-}: {
-  svgRef: RefObject<SVGSVGElement | null>;
-  transform: ZoomTransform;
-  layout: MapLayout | undefined;
-  selected: Selection | undefined;
-  peerKey: string | undefined;
-  hits: SearchHits | undefined;
-  onSelect: (s: Selection) => void;
-}) {
-  return (
-    <svg
-      ref={svgRef}
-      data-testid={macMapIds.svg}
-      className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
-      role="img"
-      aria-label="MAC and veth map"
-    >
-      <g transform={transform.toString()}>
-        {layout?.cables.map((c) => (
-          <Cable key={c.key} c={c} selected={selected} hits={hits} />
-        ))}
-        {layout?.boxes.map((b) => (
-          <NsBox
-            key={b.ns.name}
-            box={b}
-            selected={selected}
-            peerKey={peerKey}
-            lit={hits?.lit}
-            arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
-            onSelect={onSelect}
-          />
-        ))}
-      </g>
-    </svg>
-  );
-}
-
 /** The map without the socket: everything is drawn from `topo`. */
-export function MacMapView({
-  topo,
-  load,
-  connection,
-  onCapture,
-  onSelectPod,
-  initialSelection,
-  initialQuery,
-}: MacMapViewProps) {
+export function MacMapView({ topo, load, connection, initialSelection, initialQuery, ...actions }: MacMapViewProps) {
   const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
   const { query, setQuery, needle, hits } = useSearch(topo, initialQuery);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -189,26 +134,32 @@ export function MacMapView({
       />
       {topo && <Warnings warnings={topo.warnings} />}
       <div className="flex min-h-0 flex-1">
-        <MapCanvas
-          svgRef={svgRef}
-          transform={transform}
-          layout={layout}
-          selected={selected}
-          peerKey={peerKey}
-          hits={hits}
-          onSelect={setSelection}
-        />
+        <svg
+          ref={svgRef}
+          data-testid={macMapIds.svg}
+          className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
+          role="img"
+          aria-label="MAC and veth map"
+        >
+          <g transform={transform.toString()}>
+            {layout?.cables.map((c) => (
+              <Cable key={c.key} c={c} selected={selected} hits={hits} />
+            ))}
+            {layout?.boxes.map((b) => (
+              <NsBox
+                key={b.ns.name}
+                box={b}
+                selected={selected}
+                peerKey={peerKey}
+                lit={hits?.lit}
+                arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
+                onSelect={setSelection}
+              />
+            ))}
+          </g>
+        </svg>
         <aside className="w-[30rem] shrink-0 overflow-y-auto border-l border-slate-800 bg-slate-900/80">
-          {topo && (
-            <DetailPanel
-              topo={topo}
-              selection={selected}
-              hits={hits}
-              onSelect={setSelection}
-              onCapture={onCapture}
-              onSelectPod={onSelectPod}
-            />
-          )}
+          {topo && <DetailPanel topo={topo} selection={selected} hits={hits} onSelect={setSelection} {...actions} />}
         </aside>
       </div>
     </div>
