@@ -2,27 +2,17 @@
 // The capture panel's controls: where to capture (namespace, interface), the pcap filter and its check
 // (the cBPF shown as a teaching aid), start/stop, and decoding an uploaded file.
 import { useState } from 'react';
+import { bindField, type FieldProps } from '../../lib/field';
 import { captureIds } from './test-ids';
 import type { CaptureForm } from './use-capture-form';
 import type { CaptureView } from './use-capture';
 
 /** A labelled select; a value not among the options (arriving from the map before the targets) stays shown. */
-function Pick(p: {
-  label: string;
-  testId: string;
-  value: string;
-  options: readonly { value: string; text: string }[];
-  onChange: (v: string) => void;
-}) {
+function Pick(p: FieldProps & { options: readonly { value: string; text: string }[] }) {
   return (
     <label className="flex flex-col">
       <span className="text-sm uppercase tracking-wide text-slate-400">{p.label}</span>
-      <select
-        data-testid={p.testId}
-        value={p.value}
-        onChange={(e) => p.onChange(e.target.value)}
-        className="rounded border border-slate-600 bg-slate-900 px-3 py-2"
-      >
+      <select {...bindField(p)} className="rounded border border-slate-600 bg-slate-900 px-3 py-2">
         {p.options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.text}

@@ -11,7 +11,7 @@ import {
   type SavedCapture,
 } from '../../../server/protocol/capture';
 import type { Ack } from '../../../server/protocol/common';
-import { useSocket } from '../../lib/socket';
+import { useSocket, type PjClientSocket } from '../../lib/socket';
 import { useSubscribe } from '../../lib/subscribe';
 import { useCaptureStream } from './use-capture-stream';
 
@@ -51,15 +51,13 @@ function askShown<T>(
   return new Promise((resolve) => (id ? send(id, resolve) : resolve({ ok: false, error: 'no capture' })));
 }
 
-export function useCapture(): CaptureView {
-  const { socket } = useSocket();
+/** The capture targets and the saved files, read on every (re)connect; a failed read is shown as `error`. */
+function useCaptureLists(socket: PjClientSocket, setError: (e: string) => void) {
   const [targets, setTargets] = useState<readonly CaptureTarget[]>([]);
   const [saved, setSaved] = useState<readonly SavedCapture[]>([]);
-  const [error, setError] = useState<string | undefined>();
-
   const refreshTargets = useCallback(() => {
     socket.emit('capture:targets', {}, (r) => (r.ok ? setTargets(r.value) : setError(r.error)));
-  }, [socket]);
+  }, [socket, setError]);
   const refreshSaved = useCallback(() => {
     socket.emit('capture:list', {}, (r) => r.ok && setSaved(r.value.saved));
   }, [socket]);
@@ -69,6 +67,13 @@ export function useCapture(): CaptureView {
       refreshSaved();
     },
   });
+  return { targets, saved, refreshTargets, refreshSaved };
+}
+
+export function useCapture(): CaptureView {
+  const { socket } = useSocket();
+  const [error, setError] = useState<string | undefined>();
+  const { targets, saved, refreshTargets, refreshSaved } = useCaptureLists(socket, setError);
   const stream = useCaptureStream(refreshSaved);
   const { current, setInfo, show: showStream } = stream;
   const show = useCallback(

@@ -2,6 +2,7 @@
 // Pick a source, a target (pod, service, or a typed address), a protocol and port, then follow.
 import type { ReactNode } from 'react';
 import type { TraceProto } from '../../../server/protocol/tracer';
+import { portDigits } from '../../lib/field';
 import { hopIds } from './test-ids';
 import type { NsChoice, Service } from './use-namespaces';
 
@@ -55,6 +56,65 @@ function Chip({
     >
       {children}
     </button>
+  );
+}
+
+/** One line of the form: its label, then its controls. */
+function Row({ label, gap = 'gap-2', children }: { label: string; gap?: 'gap-2' | 'gap-3'; children: ReactNode }) {
+  return (
+    <div className={`flex flex-wrap items-center ${gap}`}>
+      <span className="w-16 text-lg font-semibold text-slate-400">{label}</span>
+      {children}
+    </div>
+  );
+}
+
+/** One chip a pod; a pod not (yet) running, or one `isOff` rules out, is disabled. */
+function PodChips(p: {
+  pods: readonly NsChoice[];
+  testId: (name: string) => string;
+  isOn: (name: string) => boolean;
+  isOff: (name: string) => boolean;
+  onPick: (name: string) => void;
+}) {
+  return p.pods.map((pod) => (
+    <Chip
+      key={pod.name}
+      testId={p.testId(pod.name)}
+      on={p.isOn(pod.name)}
+      disabled={!pod.present || p.isOff(pod.name)}
+      onClick={() => p.onPick(pod.name)}
+    >
+      {pod.name}
+    </Chip>
+  ));
+}
+
+/** Any namespace that is not a pod chip; `keep` is a chosen one no longer listed, still shown. */
+function OtherNsSelect(p: {
+  value: string;
+  others: readonly NsChoice[];
+  onPick: (name: string) => void;
+  label: string;
+  testId?: string;
+  keep?: boolean;
+}) {
+  return (
+    <select
+      data-testid={p.testId}
+      value={p.value}
+      onChange={(e) => e.target.value && p.onPick(e.target.value)}
+      className={`rounded-lg border-2 px-2 py-2 text-lg ${p.value ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
+      aria-label={p.label}
+    >
+      <option value="">other namespace…</option>
+      {p.keep && p.value && !p.others.some((o) => o.name === p.value) && <option value={p.value}>{p.value}</option>}
+      {p.others.map((o) => (
+        <option key={o.name} value={o.name}>
+          {o.name} ({o.role})
+        </option>
+      ))}
+    </select>
   );
 }
 
@@ -136,57 +196,40 @@ export function FollowForm({
 function FromRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, otherFrom } = f;
   return (
-    <div className="flex flex-wrap items-center gap-2">
-      <span className="w-16 text-lg font-semibold text-slate-400">From</span>
-      {pods.map((p) => (
-        <Chip
-          key={p.name}
-          testId={hopIds.fromNs(p.name)}
-          on={state.from === p.name}
-          disabled={!p.present}
-          onClick={() => set({ from: p.name })}
-        >
-          {p.name}
-        </Chip>
-      ))}
-      <select
-        data-testid={hopIds.fromOther}
+    <Row label="From">
+      <PodChips
+        pods={pods}
+        testId={hopIds.fromNs}
+        isOn={(name) => state.from === name}
+        isOff={() => false}
+        onPick={(name) => set({ from: name })}
+      />
+      <OtherNsSelect
+        testId={hopIds.fromOther}
         value={otherFrom}
-        onChange={(e) => e.target.value && set({ from: e.target.value })}
-        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherFrom ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-        aria-label="other source namespace"
-      >
-        <option value="">other namespace…</option>
-        {otherFrom && !others.some((o) => o.name === otherFrom) && <option value={otherFrom}>{otherFrom}</option>}
-        {others.map((o) => (
-          <option key={o.name} value={o.name}>
-            {o.name} ({o.role})
-          </option>
-        ))}
-      </select>
+        others={others}
+        onPick={(name) => set({ from: name })}
+        label="other source namespace"
+        keep
+      />
       {pods.length === 0 && (
         <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
       )}
-    </div>
+    </Row>
   );
 }
 
 function ToRow({ f }: { f: FormParts }) {
   const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
   return (
-    <div className="flex flex-wrap items-center gap-2">
-      <span className="w-16 text-lg font-semibold text-slate-400">To</span>
-      {pods.map((p) => (
-        <Chip
-          key={p.name}
-          testId={hopIds.toNs(p.name)}
-          on={state.toKind === 'ns' && state.to === p.name}
-          disabled={!p.present || p.name === state.from}
-          onClick={() => pickTarget(p.name)}
-        >
-          {p.name}
-        </Chip>
-      ))}
+    <Row label="To">
+      <PodChips
+        pods={pods}
+        testId={hopIds.toNs}
+        isOn={(name) => state.toKind === 'ns' && state.to === name}
+        isOff={(name) => name === state.from}
+        onPick={pickTarget}
+      />
       {services.map((s) => (
         <Chip
           key={s.name}
@@ -201,19 +244,7 @@ function ToRow({ f }: { f: FormParts }) {
           </span>
         </Chip>
       ))}
-      <select
-        value={otherTo}
-        onChange={(e) => e.target.value && pickTarget(e.target.value)}
-        className={`rounded-lg border-2 px-2 py-2 text-lg ${otherTo ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
-        aria-label="other target namespace"
-      >
-        <option value="">other namespace…</option>
-        {others.map((o) => (
-          <option key={o.name} value={o.name}>
-            {o.name} ({o.role})
-          </option>
-        ))}
-      </select>
+      <OtherNsSelect value={otherTo} others={others} onPick={pickTarget} label="other target namespace" />
       <input
         data-testid={hopIds.toInput}
         value={state.toKind === 'ip' ? state.to : ''}
@@ -222,15 +253,14 @@ function ToRow({ f }: { f: FormParts }) {
         spellCheck={false}
         className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
       />
-    </div>
+    </Row>
   );
 }
 
 function AsRow({ f }: { f: FormParts }) {
   const { state, set, running, canFollow, pickProto } = f;
   return (
-    <div className="flex flex-wrap items-center gap-3">
-      <span className="w-16 text-lg font-semibold text-slate-400">As</span>
+    <Row label="As" gap="gap-3">
       <div
         className="flex overflow-hidden rounded-lg border-2 border-slate-600"
         role="radiogroup"
@@ -256,7 +286,7 @@ function AsRow({ f }: { f: FormParts }) {
           data-testid={hopIds.port}
           value={state.proto === 'icmp' ? '' : state.port}
           disabled={state.proto === 'icmp'}
-          onChange={(e) => set({ port: e.target.value.replace(/[^0-9]/g, '').slice(0, 5) })}
+          onChange={(e) => set({ port: portDigits(e.target.value) })}
           inputMode="numeric"
           placeholder={state.proto === 'icmp' ? '—' : 'port'}
           className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
@@ -283,6 +313,6 @@ function AsRow({ f }: { f: FormParts }) {
       >
         {running ? 'Following…' : 'Follow ▶'}
       </button>
-    </div>
+    </Row>
   );
 }

@@ -2,7 +2,7 @@
 // The journey as SVG: lanes (namespaces) left to right in path order, hops stacked in each lane, the
 // request in sky blue, the reply in fuchsia, rewrites in amber, real drops in red. Geometry comes from
 // layout.ts; React renders it; d3-zoom only pans and zooms.
-import { useCallback, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { nsDomId } from '../../../server/protocol/topology';
 import { dropText, flowLine, natText } from '../../../server/protocol/vocab';
@@ -11,6 +11,7 @@ import { layoutJourney, type Arrow, type DiagramLayout, type HopBox } from './la
 import { HopNode } from './hop-node';
 import { hopIds } from './test-ids';
 import { usePacketAnimation } from './use-packet-animation';
+import { FitButton } from '../../lib/fit-button';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
 
 const ARROW_STYLE = {
@@ -75,13 +76,7 @@ function DiagramToolbar(p: {
       >
         {slow === 1 ? '1×' : slow === 2 ? '½×' : '¼×'}
       </button>
-      <button
-        data-testid={hopIds.resetZoom}
-        onClick={onFit}
-        className="rounded border border-slate-600 px-3 py-1.5 text-base text-slate-200 hover:bg-slate-800"
-      >
-        Fit
-      </button>
+      <FitButton testId={hopIds.resetZoom} onFit={onFit} look="outline" />
     </div>
   );
 }
@@ -210,6 +205,24 @@ function ArrowPaths({
   );
 }
 
+/** The packet: hidden until the animation moves it along the arrows (use-packet-animation.ts). */
+function PacketDot(p: { dotRef: RefObject<SVGCircleElement | null>; at: string | undefined; playing: boolean }) {
+  return (
+    <circle
+      ref={p.dotRef}
+      data-testid={hopIds.packetDot}
+      data-at={p.at}
+      data-playing={p.playing}
+      r={11}
+      cx={-100}
+      cy={-100}
+      className="pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400"
+      strokeWidth={5}
+      style={{ opacity: 0, filter: 'drop-shadow(0 0 8px rgb(255 255 255 / 0.8))' }}
+    />
+  );
+}
+
 export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, autoPlay = true }: HopDiagramProps) {
   const layout = useMemo(() => layoutJourney(journey), [journey]);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -269,18 +282,7 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
               onSelect={onSelect}
             />
           ))}
-          <circle
-            ref={dotRef}
-            data-testid={hopIds.packetDot}
-            data-at={anim.active}
-            data-playing={anim.playing}
-            r={11}
-            cx={-100}
-            cy={-100}
-            className="pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400"
-            strokeWidth={5}
-            style={{ opacity: 0, filter: 'drop-shadow(0 0 8px rgb(255 255 255 / 0.8))' }}
-          />
+          <PacketDot dotRef={dotRef} at={anim.active} playing={anim.playing} />
         </g>
       </svg>
       <Caption box={activeBox} />

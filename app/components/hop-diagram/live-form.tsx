@@ -1,6 +1,7 @@
 'use client';
 // Live mode's filter: protocol, address, port and namespaces, locked while the trace runs.
 import type { TraceProto } from '../../../server/protocol/tracer';
+import { bindField, portDigits, type FieldProps } from '../../lib/field';
 import { hopIds } from './test-ids';
 
 export interface FilterForm {
@@ -21,6 +22,12 @@ export function toFilter(f: FilterForm): unknown {
     ...(f.netns.length > 0 && { netns: [...f.netns] }),
   };
 }
+
+/** The filter's typed fields, in form order; `clean` keeps what a field may hold. */
+const TEXT_FIELDS = [
+  { key: 'addr', label: 'address', testId: hopIds.liveAddr, width: 'w-44', clean: (v: string) => v },
+  { key: 'port', label: 'port', testId: hopIds.livePort, width: 'w-24', clean: portDigits },
+] as const;
 
 export function LiveForm({
   form,
@@ -62,23 +69,18 @@ export function LiveForm({
           <option value="udp">udp</option>
         </select>
       </label>
-      <FilterInput
-        label="address"
-        testId={hopIds.liveAddr}
-        value={form.addr}
-        disabled={running}
-        width="w-44"
-        onChange={(addr) => onChange({ ...form, addr })}
-      />
-      <FilterInput
-        label="port"
-        testId={hopIds.livePort}
-        value={form.port}
-        disabled={running}
-        width="w-24"
-        numeric
-        onChange={(v) => onChange({ ...form, port: v.replace(/[^0-9]/g, '').slice(0, 5) })}
-      />
+      {TEXT_FIELDS.map((t) => (
+        <FilterInput
+          key={t.key}
+          label={t.label}
+          testId={t.testId}
+          value={form[t.key]}
+          disabled={running}
+          width={t.width}
+          numeric={t.key === 'port'}
+          onChange={(v) => onChange({ ...form, [t.key]: t.clean(v) })}
+        />
+      ))}
       <NamespacePicks form={form} onChange={onChange} namespaces={namespaces} running={running} />
       <LiveButtons running={running} starting={starting} onStop={onStop} />
     </form>
@@ -152,24 +154,14 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
 }
 
 /** A labelled text field of the filter; empty means "any". */
-function FilterInput(p: {
-  label: string;
-  testId: string;
-  value: string;
-  disabled: boolean;
-  width: 'w-44' | 'w-24';
-  numeric?: boolean;
-  onChange: (v: string) => void;
-}) {
+function FilterInput(p: FieldProps & { disabled: boolean; width: 'w-44' | 'w-24'; numeric: boolean }) {
   return (
     <label className="flex items-center gap-2">
       <span className="text-slate-400">{p.label}</span>
       <input
-        data-testid={p.testId}
-        value={p.value}
+        {...bindField(p)}
         disabled={p.disabled}
         {...(p.numeric ? { inputMode: 'numeric' as const } : { spellCheck: false })}
-        onChange={(e) => p.onChange(e.target.value)}
         placeholder="any"
         className={`${p.width} rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono`}
       />

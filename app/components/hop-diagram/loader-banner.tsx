@@ -1,5 +1,6 @@
 'use client';
 // The shared probe loader's health: amber while it (re)starts, red with its last error when it crashed.
+import type { ReactNode } from 'react';
 import type { LoaderStatus } from '../../../server/protocol/tracer';
 import { useWatch } from '../../lib/watch';
 import { hopIds } from './test-ids';
@@ -8,46 +9,50 @@ export function useLoaderStatus(): LoaderStatus | undefined {
   return useWatch('tracer:status').state;
 }
 
+/** Each state's look: a crash is an alert, the others are status lines. */
+const LOOK = {
+  crashed: { role: 'alert', className: 'border-2 border-red-500 bg-red-950/70 text-xl text-red-100' },
+  starting: { role: 'status', className: 'border-2 border-amber-400 bg-amber-950/60 text-xl text-amber-100' },
+  stopped: { role: 'status', className: 'border border-slate-600 bg-slate-900 text-lg text-slate-300' },
+} as const;
+
+function BannerText({ status }: { status: LoaderStatus }): ReactNode {
+  const restarting = status.restarts > 0;
+  const error = status.lastError && <span className="font-mono"> — {status.lastError}</span>;
+  switch (status.state) {
+    case 'crashed':
+      return (
+        <>
+          <span className="font-bold">Probe loader crashed</span>
+          {error}
+          <span className="text-red-300"> · restarting (restarts so far: {status.restarts})</span>
+        </>
+      );
+    case 'starting':
+      return (
+        <>
+          <span className="font-bold">{restarting ? 'Probe loader restarting…' : 'Probe loader starting…'}</span>
+          {restarting && status.lastError && (
+            <span className="font-mono text-amber-200"> last error: {status.lastError}</span>
+          )}
+        </>
+      );
+    default:
+      return <>Probe loader stopped{error}</>;
+  }
+}
+
 export function LoaderBanner({ status }: { status: LoaderStatus | undefined }) {
   if (!status || status.state === 'ready' || (status.state === 'stopped' && !status.lastError)) return null;
-  const restarting = status.restarts > 0;
-  if (status.state === 'crashed') {
-    return (
-      <div
-        role="alert"
-        data-testid={hopIds.loaderBanner}
-        data-state={status.state}
-        className="rounded-lg border-2 border-red-500 bg-red-950/70 px-5 py-3 text-xl text-red-100"
-      >
-        <span className="font-bold">Probe loader crashed</span>
-        {status.lastError && <span className="font-mono"> — {status.lastError}</span>}
-        <span className="text-red-300"> · restarting (restarts so far: {status.restarts})</span>
-      </div>
-    );
-  }
-  if (status.state === 'starting') {
-    return (
-      <div
-        role="status"
-        data-testid={hopIds.loaderBanner}
-        data-state={status.state}
-        className="rounded-lg border-2 border-amber-400 bg-amber-950/60 px-5 py-3 text-xl text-amber-100"
-      >
-        <span className="font-bold">{restarting ? 'Probe loader restarting…' : 'Probe loader starting…'}</span>
-        {restarting && status.lastError && (
-          <span className="font-mono text-amber-200"> last error: {status.lastError}</span>
-        )}
-      </div>
-    );
-  }
+  const look = LOOK[status.state];
   return (
     <div
-      role="status"
+      role={look.role}
       data-testid={hopIds.loaderBanner}
       data-state={status.state}
-      className="rounded-lg border border-slate-600 bg-slate-900 px-5 py-3 text-lg text-slate-300"
+      className={`rounded-lg px-5 py-3 ${look.className}`}
     >
-      Probe loader stopped{status.lastError && <span className="font-mono"> — {status.lastError}</span>}
+      <BannerText status={status} />
     </div>
   );
 }

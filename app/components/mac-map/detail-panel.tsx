@@ -2,8 +2,9 @@
 // What a click on the map opens: an interface (MAC, IPs, every FDB/ARP entry that mentions it), a bridge
 // (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
 import type { ReactNode } from 'react';
-import type { FdbEntry, Iface, Namespace, Neighbor, Topology } from '../../../server/protocol/topology';
+import type { Iface, Namespace, Topology } from '../../../server/protocol/topology';
 import type { SearchHits } from './search';
+import { ARP_TABLE, FDB_TABLE, Table } from './tables';
 import { macMapIds } from './test-ids';
 
 export type Selection =
@@ -25,10 +26,8 @@ export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSele
   return (
     <div data-testid={macMapIds.detail} className="space-y-6 p-5 text-base">
       {hits && <SearchResults hits={hits} onSelect={onSelect} />}
-      {ns && iface && (
-        <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} {...(onCapture ? { onCapture } : {})} />
-      )}
-      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} {...(onSelectPod ? { onSelectPod } : {})} />}
+      {ns && iface && <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} onCapture={onCapture} />}
+      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} onSelectPod={onSelectPod} />}
       {!selection && !hits && (
         <p className="text-lg leading-relaxed text-slate-400">
           Click an interface, a bridge or a namespace. Drag to pan, scroll to zoom. Type a MAC or an IP above to find
@@ -65,82 +64,6 @@ function Link({ onClick, children }: { onClick: () => void; children: ReactNode 
     >
       {children}
     </button>
-  );
-}
-
-const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
-const td = 'px-2 py-1 font-mono text-[0.95rem]';
-
-/** `brctl showmacs` columns: port, mac addr, is local?, ageing timer. */
-function MacTable({ rows, testId, showBridge }: { rows: readonly FdbEntry[]; testId?: string; showBridge?: boolean }) {
-  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
-  return (
-    <div className="overflow-x-auto">
-      <table data-testid={testId} className="w-full border-collapse">
-        <thead>
-          <tr className="border-b border-slate-700">
-            {showBridge && <th className={th}>bridge</th>}
-            <th className={th}>port</th>
-            <th className={th}>mac addr</th>
-            <th className={th}>is local?</th>
-            <th className={th}>ageing</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((e) => (
-            <tr
-              key={`${e.bridge}-${e.port}-${e.mac}-${e.vlan ?? ''}`}
-              className="border-b border-slate-800"
-              data-mac={e.mac}
-            >
-              {showBridge && <td className={td}>{e.bridge}</td>}
-              <td className={td}>{e.port}</td>
-              <td className={td}>{e.mac}</td>
-              <td className={td}>{e.local ? 'yes' : 'no'}</td>
-              <td className={td}>{e.ageing !== undefined ? `${e.ageing.toFixed(0)} s` : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function ArpTable({
-  rows,
-  testId,
-  showNs,
-}: {
-  rows: readonly { netns: string; entry: Neighbor }[];
-  testId?: string;
-  showNs?: boolean;
-}) {
-  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
-  return (
-    <div className="overflow-x-auto">
-      <table data-testid={testId} className="w-full border-collapse">
-        <thead>
-          <tr className="border-b border-slate-700">
-            {showNs && <th className={th}>netns</th>}
-            <th className={th}>ip</th>
-            <th className={th}>mac</th>
-            <th className={th}>dev</th>
-            <th className={th}>state</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ netns, entry: e }) => (
-            <tr key={`${netns}-${e.dev}-${e.ip}`} className="border-b border-slate-800">
-              {showNs && <td className={td}>{netns}</td>}
-              <td className={td}>{e.ip}</td>
-              <td className={td}>{e.mac ?? '(incomplete)'}</td>
-              <td className={td}>{e.dev}</td>
-              <td className={`${td} text-sm`}>{e.state}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 
@@ -250,17 +173,17 @@ function IfaceDetail({
             </div>
           </Section>
           <Section title={`MAC table — brctl showmacs ${iface.name}`}>
-            <MacTable rows={bridgeRows} testId={macMapIds.macTable} />
+            <Table kind={FDB_TABLE} rows={bridgeRows} testId={macMapIds.macTable} />
           </Section>
         </>
       )}
       {iface.kind !== 'bridge' && (
         <Section title="FDB entries mentioning it">
-          <MacTable rows={fdb.map((x) => x.e)} showBridge />
+          <Table kind={FDB_TABLE} rows={fdb.map((x) => x.e)} wide />
         </Section>
       )}
       <Section title="ARP / neighbour entries mentioning it">
-        <ArpTable rows={arp} showNs />
+        <Table kind={ARP_TABLE} rows={arp} wide />
       </Section>
     </div>
   );
@@ -309,7 +232,7 @@ function NsDetail({
         </div>
       </Section>
       <Section title="ARP / neighbour table" testId={macMapIds.arpTable}>
-        <ArpTable rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
+        <Table kind={ARP_TABLE} rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
       </Section>
       <Section title="routes" testId={macMapIds.routeTable}>
         {ns.routes.length === 0 ? (
@@ -371,7 +294,7 @@ function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Sel
       )}
       {hits.neighbors.length > 0 && (
         <Section title="in ARP tables">
-          <ArpTable rows={hits.neighbors} showNs />
+          <Table kind={ARP_TABLE} rows={hits.neighbors} wide />
         </Section>
       )}
     </div>

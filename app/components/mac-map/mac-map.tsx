@@ -24,7 +24,7 @@ export interface MacMapProps {
 export type LoadState =
   { readonly kind: 'loading' } | { readonly kind: 'ready' } | { readonly kind: 'error'; readonly error: string };
 
-export function MacMap({ onCapture, onSelectPod }: MacMapProps) {
+export function MacMap(actions: MacMapProps) {
   const { state } = useSocket();
   // The page keeps hidden tabs mounted: watch (and make the server poll) only while the map is shown.
   const rootRef = useRef<HTMLDivElement | null>(null);
@@ -41,13 +41,7 @@ export function MacMap({ onCapture, onSelectPod }: MacMapProps) {
 
   return (
     <div ref={rootRef} className="h-full">
-      <MacMapView
-        topo={topo}
-        load={load}
-        connection={state}
-        {...(onCapture ? { onCapture } : {})}
-        {...(onSelectPod ? { onSelectPod } : {})}
-      />
+      <MacMapView topo={topo} load={load} connection={state} {...actions} />
     </div>
   );
 }
@@ -101,28 +95,25 @@ function useSelection(topo: Topology | undefined, initial: Selection | undefined
   return { selected, setSelection, peerKey };
 }
 
-/** The map without the socket: everything is drawn from `topo`. */
-export function MacMapView({
-  topo,
-  load,
-  connection,
-  onCapture,
-  onSelectPod,
-  initialSelection,
-  initialQuery,
-}: MacMapViewProps) {
-  const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
+/** The search box's text, what it parses to, and what it finds in `topo`. */
+function useSearch(topo: Topology | undefined, initialQuery: string | undefined) {
   const [query, setQuery] = useState(initialQuery ?? '');
-  const svgRef = useRef<SVGSVGElement | null>(null);
-  const { transform, fit } = useSvgZoom(svgRef, { minScale: 0.1, maxScale: 4, dblclickZoom: false });
-  const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
-  useFitOnce(svgRef, layout, fit);
-
   const needle = useMemo(() => parseNeedle(query), [query]);
   const hits: SearchHits | undefined = useMemo(
     () => (topo && needle ? search(topo, needle) : undefined),
     [topo, needle],
   );
+  return { query, setQuery, needle, hits };
+}
+
+/** The map without the socket: everything is drawn from `topo`. */
+export function MacMapView({ topo, load, connection, initialSelection, initialQuery, ...actions }: MacMapViewProps) {
+  const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
+  const { query, setQuery, needle, hits } = useSearch(topo, initialQuery);
+  const svgRef = useRef<SVGSVGElement | null>(null);
+  const { transform, fit } = useSvgZoom(svgRef, { minScale: 0.1, maxScale: 4, dblclickZoom: false });
+  const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
+  useFitOnce(svgRef, layout, fit);
   const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
 
   return (
@@ -168,16 +159,7 @@ export function MacMapView({
           </g>
         </svg>
         <aside className="w-[30rem] shrink-0 overflow-y-auto border-l border-slate-800 bg-slate-900/80">
-          {topo && (
-            <DetailPanel
-              topo={topo}
-              selection={selected}
-              hits={hits}
-              onSelect={setSelection}
-              {...(onCapture ? { onCapture } : {})}
-              {...(onSelectPod ? { onSelectPod } : {})}
-            />
-          )}
+          {topo && <DetailPanel topo={topo} selection={selected} hits={hits} onSelect={setSelection} {...actions} />}
         </aside>
       </div>
     </div>

@@ -1,5 +1,6 @@
 'use client';
 // The MAC map's bar: the MAC/IP search and its counts, the fit button, and the discovery status.
+import { FitButton } from '../../lib/fit-button';
 import type { Needle, SearchHits } from './search';
 import { macMapIds } from './test-ids';
 import type { LoadState } from './mac-map';
@@ -48,13 +49,7 @@ export function MapToolbar({
               : ''}
         </span>
       )}
-      <button
-        data-testid={macMapIds.fitButton}
-        onClick={onFit}
-        className="rounded bg-slate-800 px-3 py-2 text-base hover:bg-slate-700"
-      >
-        Fit
-      </button>
+      <FitButton testId={macMapIds.fitButton} onFit={onFit} look="filled" />
       <span data-testid={macMapIds.status} data-state={load.kind} className="ml-auto text-base text-slate-400">
         {state !== 'connected' ? (
           `server ${state}`
