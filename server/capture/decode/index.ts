@@ -2,7 +2,7 @@
 // malformed frame comes back with `malformed` set and the layers decoded up to the bad field.
 import type { DecodedPacket, PacketAnnotation, PacketLayer } from '../../protocol/capture';
 import { Ctx, Truncated } from './ctx';
-import { ethernet, rawIp, sll, sll2 } from './layers';
+import { ethernet, rawIp, sll, sll2 } from './link';
 
 /** pcap/pcapng link types we decode (others are shown as raw data). */
 export const LINKTYPE = { ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, IPV4: 228, IPV6: 229 } as const;
