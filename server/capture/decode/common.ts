@@ -1,7 +1,7 @@
 // What every protocol file shares: the recursion bound, the hand-off record between IP and the transports,
 // and the two tails of a chain (opaque payload, Ethernet padding).
 import type { Ctx, LayerBuilder } from './ctx';
-import { hex, hex16 } from './ctx';
+import { hex, hex16, ipv4, ipv6 } from './ctx';
 import { ETHERTYPES } from './names';
 
 /** Tunnels nest; bound the recursion so a crafted frame cannot blow the stack. */
@@ -27,6 +27,23 @@ export function portFields(L: LayerBuilder, off: number): { readonly sport: numb
   const dport = L.u16(off + 2, 'Destination Port');
   L.f('Destination Port', off + 2, 2, dport);
   return { sport, dport };
+}
+
+/** The address pair of an IP header at `off`; appends it to the layer's title as Wireshark does. */
+export function ipAddresses(
+  ctx: Ctx,
+  L: LayerBuilder,
+  off: number,
+  len: 4 | 16,
+): { readonly src: string; readonly dst: string } {
+  L.need(off, 2 * len, 'Source Address');
+  const text = len === 4 ? ipv4 : ipv6;
+  const src = text(ctx.buf, off);
+  const dst = text(ctx.buf, off + len);
+  L.f('Source Address', off, len, src);
+  L.f('Destination Address', off + len, len, dst);
+  L.title = `${L.title}, Src: ${src}, Dst: ${dst}`;
+  return { src, dst };
 }
 
 export function payload(ctx: Ctx, off: number, end: number): void {

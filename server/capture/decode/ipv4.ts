@@ -1,7 +1,7 @@
 // IPv4 and its options (every kind named, the common ones dissected, Cilium's DSR option in dsr.ts).
 import type { Ctx, LayerBuilder, MutableField } from './ctx';
 import { hex, hex16, hex8, ipv4 } from './ctx';
-import { payload, trailer } from './common';
+import { ipAddresses, payload, trailer } from './common';
 import { ipv4DsrOption } from './dsr';
 import { DSR, IP_PROTOCOLS, IPV4_OPTIONS } from './names';
 import { transport } from './transport';
@@ -61,12 +61,7 @@ export function ipv4Layer(ctx: Ctx, off: number, depth: number): void {
     2,
     csum === want ? `${hex16(csum)} [correct]` : `${hex16(csum)} [incorrect, should be ${hex16(want)}]`,
   );
-  L.need(off + 12, 8, 'Source Address');
-  const src = ipv4(ctx.buf, off + 12);
-  const dst = ipv4(ctx.buf, off + 16);
-  L.f('Source Address', off + 12, 4, src);
-  L.f('Destination Address', off + 16, 4, dst);
-  L.title = `Internet Protocol Version 4, Src: ${src}, Dst: ${dst}`;
+  const { src, dst } = ipAddresses(ctx, L, off + 12, 4);
   if (hl > 20) ipv4Options(ctx, L, off + 20, off + hl);
   if (totalLen < hl) L.bad('Total Length', off + 2, `IPv4 total length ${totalLen} is shorter than its header (${hl})`);
   const end = Math.min(off + totalLen, ctx.buf.length);

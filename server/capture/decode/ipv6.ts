@@ -1,8 +1,8 @@
 // IPv6 and its extension headers (hop-by-hop and destination options with Cilium's DSR option, routing,
 // fragment, AH, mobility, HIP, shim6).
 import type { Ctx, LayerBuilder, MutableField } from './ctx';
-import { hex, hex8, ipv6 } from './ctx';
-import { payload, trailer } from './common';
+import { hex, hex8 } from './ctx';
+import { ipAddresses, payload, trailer } from './common';
 import { networkOrderDsr } from './dsr';
 import { DSR, IP_PROTOCOLS, IPV6_TLV_OPTIONS } from './names';
 import { transport } from './transport';
@@ -20,12 +20,7 @@ export function ipv6Layer(ctx: Ctx, off: number, depth: number): void {
   let nh = L.u8(off + 6, 'Next Header');
   L.f('Next Header', off + 6, 1, `${IP_PROTOCOLS[nh] ?? 'Unknown'} (${nh})`);
   L.f('Hop Limit', off + 7, 1, L.u8(off + 7, 'Hop Limit'));
-  L.need(off + 8, 32, 'Source Address');
-  const src = ipv6(ctx.buf, off + 8);
-  const dst = ipv6(ctx.buf, off + 24);
-  L.f('Source Address', off + 8, 16, src);
-  L.f('Destination Address', off + 24, 16, dst);
-  L.title = `Internet Protocol Version 6, Src: ${src}, Dst: ${dst}`;
+  const { src, dst } = ipAddresses(ctx, L, off + 8, 16);
   // Payload length 0 with a Jumbo option is legal; then we trust the capture length.
   const end = plen === 0 ? ctx.buf.length : Math.min(off + 40 + plen, ctx.buf.length);
   let p = off + 40;
