@@ -120,6 +120,19 @@ export function readCaptureFile(buf: Buffer): CaptureFile {
   throw new CaptureFormatError(`not a pcap or pcapng file (magic 0x${m.toString(16).padStart(8, '0')})`);
 }
 
+/**
+ * `readCaptureFile` for a named file: a format error comes back as the caller's one-line error,
+ * `<name>: <reason>` (a usage error in the CLI, a user error in the UI).
+ */
+export function readNamedCaptureFile(buf: Buffer, name: string, toError: (message: string) => Error): CaptureFile {
+  try {
+    return readCaptureFile(buf);
+  } catch (e) {
+    if (e instanceof CaptureFormatError) throw toError(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 interface SectionIface extends CaptureIface {
   readonly tsDiv: bigint; // units per second
 }
