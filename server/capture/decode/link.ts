@@ -1,5 +1,7 @@
 // Link layers (Ethernet with 802.1Q tags, Linux cooked captures, raw IP), the ethertype dispatch, and ARP.
-// The protocol files call each other (tunnels carry Ethernet again), hence the import cycle through here.
+// Each decoder adds one layer with byte-ranged fields and a piece of the tcpdump-style summary, then hands
+// the rest to the next protocol. The protocol files import each other in a cycle because tunnels recurse
+// (VXLAN and Geneve carry Ethernet, which carries IP, which carries UDP, ...); nothing runs at import time.
 import type { Ctx } from './ctx';
 import { hex, hex16, ipv4, mac } from './ctx';
 import { etherName, MAX_DEPTH, payload, trailer } from './common';
