@@ -6,45 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFrame } from '../server/capture/decode';
-import {
-  SEED000_FRAME,
-  concat,
-  eth,
-  geneveDsrFrame,
-  icmp6Ns,
-  ipv4,
-  ipv6DsrFrame,
-  tcp,
-  vxlanFrame,
-  arpRequest,
-} from '../server/capture/fixtures/frames';
+import { benchMix } from '../server/capture/fixtures/frames';
 import { readCaptureFile, writePcap } from '../server/capture/pcap';
 
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = Number(process.argv[3] ?? 3);
 
-const payload = new Uint8Array(1200).map((_, i) => i & 0xff);
-const mix = [
-  SEED000_FRAME,
-  vxlanFrame(),
-  geneveDsrFrame(),
-  ipv6DsrFrame(),
-  icmp6Ns(),
-  arpRequest(),
-  concat(
-    eth('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800),
-    ipv4(
-      '10.244.1.2',
-      '10.244.2.2',
-      6,
-      tcp(40000, 8080, 0x18, new Uint8Array([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]), payload),
-    ),
-  ),
-  concat(
-    eth('02:00:00:00:00:0b', '02:00:00:00:00:0a', 0x0800),
-    ipv4('10.244.1.2', '10.244.2.2', 6, tcp(40000, 8080, 0x10, new Uint8Array([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]))),
-  ),
-];
+const mix = benchMix();
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { defineCommand, flagHelp, UsageError, type Command } from '../cli-args';
 import type { PacketField } from '../protocol/capture';
 import { decodeFrame } from './decode';
-import { CaptureFormatError, readCaptureFile } from './pcap';
+import { readNamedCaptureFile } from './pcap';
 
 const specs = {
   json: { type: 'boolean', help: 'one JSON object per packet (layers with byte ranges, dsr), as a JSON array' },
@@ -39,13 +39,7 @@ export const command: Command = defineCommand(specs, usage, async ({ flags, posi
   const buf = await readFile(path).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   });
-  let file;
-  try {
-    file = readCaptureFile(buf);
-  } catch (e) {
-    if (e instanceof CaptureFormatError) throw new UsageError(`${path}: ${e.message}`);
-    throw e;
-  }
+  const file = readNamedCaptureFile(buf, path, (m) => new UsageError(m));
   const limit = flags.count ?? Infinity;
   const out = process.stdout;
   if (flags.json) out.write('[\n');

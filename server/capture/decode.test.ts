@@ -14,6 +14,7 @@ import {
   icmp6Ns,
   ipv4,
   ipv6DsrFrame,
+  sampleFrames,
   tcp,
   udp,
   vlanPing,
@@ -35,18 +36,6 @@ function allFields(p: DecodedPacket): PacketField[] {
   return out;
 }
 const field = (p: DecodedPacket, name: string): PacketField | undefined => allFields(p).find((f) => f.name === name);
-
-/** One frame of every kind the fixtures build, for the tests that run a decoder over all of them. */
-const sampleFrames = (): Uint8Array[] => [
-  SEED000_FRAME,
-  ipv6DsrFrame(),
-  geneveDsrFrame(),
-  vxlanFrame(),
-  arpRequest(),
-  vlanPing(),
-  icmp6Ns(),
-  allOptionsFrame().frame,
-];
 
 describe('seed 000: Cilium DSR IPv4 option', () => {
   const p = dec(SEED000_FRAME);

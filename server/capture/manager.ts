@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { CaptureStartReq, PacketAnnotation } from '../protocol/capture';
 import { inNetns } from '../sys/exec';
 import { Capture, type SavedIface } from './capture';
-import { readCaptureFile, CaptureFormatError, type CaptureIface } from './pcap';
+import { readNamedCaptureFile, type CaptureIface } from './pcap';
 import { splitIfName } from './pcapng-writer';
 import { capturePath, captureDir, ensureDir, freshName, type Notes } from './store';
 import { CaptureError, checkFilter, resolveTarget } from './targets';
@@ -83,13 +83,7 @@ export class CaptureManager {
     dir = captureDir(),
     existingName: string | null = null,
   ): Promise<Capture> {
-    let file;
-    try {
-      file = readCaptureFile(bytes);
-    } catch (e) {
-      if (e instanceof CaptureFormatError) throw new CaptureError(`${label}: ${e.message}`);
-      throw e;
-    }
+    const file = readNamedCaptureFile(bytes, label, (m) => new CaptureError(m));
     const ifaces = loadedIfaces(file.interfaces, label);
     let fileName: string | null = existingName;
     if (save) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAnnotations, decodeFrame, LINKTYPE } from './decode';
 import { SEED000_FRAME, arpRequest, geneveDsrFrame, vxlanFrame } from './fixtures/frames';
-import { PcapStreamParser, readCaptureFile, writePcap, type CaptureRecord } from './pcap';
+import { PcapStreamParser, readCaptureFile, readNamedCaptureFile, writePcap, type CaptureRecord } from './pcap';
 import { writePcapng } from './pcapng-writer';
 
 const dir = mkdtempSync(join(tmpdir(), 'pjt-capture-'));
@@ -48,6 +48,17 @@ describe('pcap reader', () => {
     const cut = readCaptureFile(writePcap(1, [{ data: SEED000_FRAME, tsSec: 1, tsNsec: 0 }]).subarray(0, 60));
     expect(cut.records).toHaveLength(0);
     expect(cut.warning).toMatch(/mid-record/);
+  });
+
+  it('names the file in the one-line error a bad upload or CLI argument gets', () => {
+    class Reported extends Error {}
+    const toError = (m: string): Error => new Reported(m);
+    expect(() => readNamedCaptureFile(Buffer.from('hello world, not a pcap'), 'x.pcap', toError)).toThrow(
+      new Reported('x.pcap: not a pcap or pcapng file (magic 0x6c6c6568)'),
+    );
+    expect(() => readNamedCaptureFile(Buffer.from('ab'), 'y', toError)).toThrow(Reported);
+    const ok = writePcap(1, [{ data: SEED000_FRAME, tsSec: 1, tsNsec: 0 }]);
+    expect(readNamedCaptureFile(ok, 'z', toError)).toEqual(readCaptureFile(ok));
   });
 });
 

@@ -120,115 +120,152 @@ export function readCaptureFile(buf: Buffer): CaptureFile {
   throw new CaptureFormatError(`not a pcap or pcapng file (magic 0x${m.toString(16).padStart(8, '0')})`);
 }
 
+/**
+ * `readCaptureFile` for a named file: a format error comes back as the caller's one-line error,
+ * `<name>: <reason>` (a usage error in the CLI, a user error in the UI).
+ */
+export function readNamedCaptureFile(buf: Buffer, name: string, toError: (message: string) => Error): CaptureFile {
+  try {
+    return readCaptureFile(buf);
+  } catch (e) {
+    if (e instanceof CaptureFormatError) throw toError(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 interface SectionIface extends CaptureIface {
   readonly tsDiv: bigint; // units per second
 }
 
 function readPcapng(buf: Buffer): CaptureFile {
-  const interfaces: CaptureIface[] = [];
-  const records: CaptureRecord[] = [];
-  let section: SectionIface[] = [];
-  let sectionBase = 0;
-  let le = true;
-  let off = 0;
-  let warning: string | null = null;
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const u16 = (o: number): number => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  return new PcapngReader(buf).read();
+}
 
-  const options = (start: number, end: number): { code: number; value: Buffer }[] => {
+/** Reads pcapng block by block. Each section header sets the byte order and starts a new interface list. */
+class PcapngReader {
+  private readonly interfaces: CaptureIface[] = [];
+  private readonly records: CaptureRecord[] = [];
+  /** The current section's interfaces (packet blocks index into these), and where they start in `interfaces`. */
+  private section: SectionIface[] = [];
+  private sectionBase = 0;
+  private le = true;
+  private warning: string | null = null;
+
+  constructor(private readonly buf: Buffer) {}
+
+  read(): CaptureFile {
+    const buf = this.buf;
+    let off = 0;
+    while (off + 12 <= buf.length) {
+      if (buf.readUInt32LE(off) === PCAPNG_SHB && !this.sectionHeader(off)) break;
+      const type = this.u32(off);
+      const total = this.u32(off + 4);
+      if (total < 12 || total % 4 !== 0 || off + total > buf.length) {
+        this.warning = `block at offset ${off} has bad length ${total}`;
+        break;
+      }
+      const body = off + 8;
+      const end = off + total - 4;
+      if (type === 1) this.interfaceBlock(body, end);
+      else if (type === 6 || type === 3 || type === 2) this.packetBlock(type, off, body, end);
+      off += total;
+    }
+    if (!this.warning && off < buf.length) this.warning = `file ends mid-block (${buf.length - off} trailing bytes)`;
+    return { format: 'pcapng', interfaces: this.interfaces, records: this.records, warning: this.warning };
+  }
+
+  private u32(o: number): number {
+    return this.le ? this.buf.readUInt32LE(o) : this.buf.readUInt32BE(o);
+  }
+
+  private u16(o: number): number {
+    return this.le ? this.buf.readUInt16LE(o) : this.buf.readUInt16BE(o);
+  }
+
+  /** The byte-order magic decides how the whole section reads; false (and a warning) if it is neither. */
+  private sectionHeader(off: number): boolean {
+    const bom = this.buf.readUInt32LE(off + 8);
+    if (bom === BOM) this.le = true;
+    else if (this.buf.readUInt32BE(off + 8) === BOM) this.le = false;
+    else {
+      this.warning = `bad byte-order magic at offset ${off}`;
+      return false;
+    }
+    this.section = [];
+    this.sectionBase = this.interfaces.length;
+    return true;
+  }
+
+  /** IDB: link type, snaplen, and the if_name and if_tsresol options. */
+  private interfaceBlock(body: number, end: number): void {
+    const linktype = this.u16(body);
+    const snaplen = this.u32(body + 4);
+    let name: string | null = null;
+    let tsDiv = 1_000_000n;
+    for (const o of this.options(body + 8, end)) {
+      if (o.code === 2) name = o.value.toString('utf8').replace(/\0+$/, '');
+      if (o.code === 9 && o.value.length >= 1) {
+        const r = o.value[0] as number;
+        tsDiv = r & 0x80 ? 2n ** BigInt(r & 0x7f) : 10n ** BigInt(r & 0x7f);
+      }
+    }
+    const i: SectionIface = { linktype, snaplen, name, tsDiv };
+    this.section.push(i);
+    this.interfaces.push({ linktype, snaplen, name });
+  }
+
+  /** EPB (6), SPB (3) and the obsolete PB (2); a bad one is skipped with a warning. */
+  private packetBlock(type: 6 | 3 | 2, off: number, body: number, end: number): void {
+    let ifIdx = 0;
+    let ts = 0n;
+    let caplen: number;
+    let len: number;
+    let dataOff: number;
+    if (type === 3) {
+      len = this.u32(body);
+      caplen = Math.min(len, end - body - 4);
+      dataOff = body + 4;
+    } else {
+      ifIdx = type === 6 ? this.u32(body) : this.u16(body);
+      ts = (BigInt(this.u32(body + 4)) << 32n) | BigInt(this.u32(body + 8));
+      caplen = this.u32(body + 12);
+      len = this.u32(body + 16);
+      dataOff = body + 20;
+    }
+    const iface = this.section[ifIdx];
+    if (!iface || dataOff + caplen > end) {
+      this.warning = `packet block at offset ${off} refers to a missing interface or overruns its block`;
+      return;
+    }
+    const comments: string[] = [];
+    if (type !== 3)
+      for (const o of this.options(dataOff + ((caplen + 3) & ~3), end))
+        if (o.code === 1) comments.push(o.value.toString('utf8'));
+    const sec = ts / iface.tsDiv;
+    const nsec = ((ts % iface.tsDiv) * 1_000_000_000n) / iface.tsDiv;
+    this.records.push({
+      data: new Uint8Array(this.buf.subarray(dataOff, dataOff + caplen)),
+      tsSec: Number(sec),
+      tsNsec: Number(nsec),
+      len,
+      iface: this.sectionBase + ifIdx,
+      comments,
+    });
+  }
+
+  private options(start: number, end: number): { code: number; value: Buffer }[] {
     const out: { code: number; value: Buffer }[] = [];
     let p = start;
     while (p + 4 <= end) {
-      const code = u16(p);
-      const len = u16(p + 2);
+      const code = this.u16(p);
+      const len = this.u16(p + 2);
       if (code === 0) break;
       if (p + 4 + len > end) break;
-      out.push({ code, value: buf.subarray(p + 4, p + 4 + len) });
+      out.push({ code, value: this.buf.subarray(p + 4, p + 4 + len) });
       p += 4 + ((len + 3) & ~3);
     }
     return out;
-  };
-
-  while (off + 12 <= buf.length) {
-    const typeLE = buf.readUInt32LE(off);
-    if (typeLE === PCAPNG_SHB) {
-      const bom = buf.readUInt32LE(off + 8);
-      if (bom === BOM) le = true;
-      else if (buf.readUInt32BE(off + 8) === BOM) le = false;
-      else {
-        warning = `bad byte-order magic at offset ${off}`;
-        break;
-      }
-      section = [];
-      sectionBase = interfaces.length;
-    }
-    const type = u32(off);
-    const total = u32(off + 4);
-    if (total < 12 || total % 4 !== 0 || off + total > buf.length) {
-      warning = `block at offset ${off} has bad length ${total}`;
-      break;
-    }
-    const body = off + 8;
-    const end = off + total - 4;
-    if (type === 1) {
-      // IDB
-      const linktype = u16(body);
-      const snaplen = u32(body + 4);
-      let name: string | null = null;
-      let tsDiv = 1_000_000n;
-      for (const o of options(body + 8, end)) {
-        if (o.code === 2) name = o.value.toString('utf8').replace(/\0+$/, '');
-        if (o.code === 9 && o.value.length >= 1) {
-          const r = o.value[0] as number;
-          tsDiv = r & 0x80 ? 2n ** BigInt(r & 0x7f) : 10n ** BigInt(r & 0x7f);
-        }
-      }
-      const i: SectionIface = { linktype, snaplen, name, tsDiv };
-      section.push(i);
-      interfaces.push({ linktype, snaplen, name });
-    } else if (type === 6 || type === 3 || type === 2) {
-      // EPB, SPB, obsolete PB
-      let ifIdx = 0;
-      let ts = 0n;
-      let caplen: number;
-      let len: number;
-      let dataOff: number;
-      if (type === 3) {
-        len = u32(body);
-        caplen = Math.min(len, end - body - 4);
-        dataOff = body + 4;
-      } else {
-        ifIdx = type === 6 ? u32(body) : u16(body);
-        ts = (BigInt(u32(body + 4)) << 32n) | BigInt(u32(body + 8));
-        caplen = u32(body + 12);
-        len = u32(body + 16);
-        dataOff = body + 20;
-      }
-      const iface = section[ifIdx];
-      if (!iface || dataOff + caplen > end) {
-        warning = `packet block at offset ${off} refers to a missing interface or overruns its block`;
-        off += total;
-        continue;
-      }
-      const comments: string[] = [];
-      if (type !== 3)
-        for (const o of options(dataOff + ((caplen + 3) & ~3), end))
-          if (o.code === 1) comments.push(o.value.toString('utf8'));
-      const sec = ts / iface.tsDiv;
-      const nsec = ((ts % iface.tsDiv) * 1_000_000_000n) / iface.tsDiv;
-      records.push({
-        data: new Uint8Array(buf.subarray(dataOff, dataOff + caplen)),
-        tsSec: Number(sec),
-        tsNsec: Number(nsec),
-        len,
-        iface: sectionBase + ifIdx,
-        comments,
-      });
-    }
-    off += total;
   }
-  if (!warning && off < buf.length) warning = `file ends mid-block (${buf.length - off} trailing bytes)`;
-  return { format: 'pcapng', interfaces, records, warning };
 }
 
 /** A classic little-endian microsecond pcap (crafted fixtures, the bench, uploads in tests). */

@@ -1,8 +1,12 @@
 // The packet decoder: pure TypeScript, no shell-outs. `decodeFrame` never throws: a truncated or
 // malformed frame comes back with `malformed` set and the layers decoded up to the bad field.
+// One file per layer family: link.ts (Ethernet, VLAN, SLL, ARP), ipv4.ts (with options), ipv6.ts (with
+// extension headers), transport.ts (TCP, UDP), tunnels.ts (VXLAN, Geneve), icmp.ts, dsr.ts (Cilium's DSR
+// option in all three encodings), common.ts (what they share: payload, padding, IP addresses, ports);
+// ctx.ts has the bounds-checked reads, names.ts the field tables.
 import type { DecodedPacket, PacketAnnotation, PacketLayer } from '../../protocol/capture';
 import { Ctx, Truncated } from './ctx';
-import { ethernet, rawIp, sll, sll2 } from './layers';
+import { ethernet, rawIp, sll, sll2 } from './link';
 
 /** pcap/pcapng link types we decode (others are shown as raw data). */
 export const LINKTYPE = { ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, IPV4: 228, IPV6: 229 } as const;
