@@ -1,0 +1,96 @@
+// Live traces under parallel requests, early disconnects and a busy loader: a real socket.io server
+// and clients, the real probe loader and the lab.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack } from '../protocol/common';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { PjServer } from '../gateway/types';
+import { labUp } from '../lab/index';
+import { getLoader } from './loader';
+import { attach } from './socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+
+type Started = Ack<{ liveId: string }>;
+
+describe('live traces under races (real kernel)', () => {
+  const http = createServer();
+  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
+  let detach: () => void = () => undefined;
+  let client: PjClient;
+  let base = '';
+  const clients: PjClient[] = [];
+  const another = async (): Promise<PjClient> => {
+    const c: PjClient = connect(base, { transports: ['websocket'] });
+    clients.push(c);
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    return c;
+  };
+  const stopAll = async (c: PjClient, acks: Started[]): Promise<void> => {
+    for (const a of acks) if (a.ok) await ask(c, 'tracer:live:stop', { liveId: a.value.liveId });
+  };
+
+  beforeAll(async () => {
+    execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
+    await labUp();
+    detach = attach(io);
+    ({ client, base } = await listenAndConnect(http));
+    // The loader up before the races, so a start is quick (as it is on a server that traced before).
+    await getLoader().ensureStarted();
+  });
+
+  afterAll(async () => {
+    for (const c of [client, ...clients]) c.close();
+    detach();
+    await io.close();
+  });
+
+  it('five live starts during a ping flood all succeed, without an uncaught error or listener warning', async () => {
+    const uncaught: unknown[] = [];
+    const warnings: string[] = [];
+    const onUncaught = (e: unknown): void => void uncaught.push(e);
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('uncaughtException', onUncaught);
+    process.on('warning', onWarning);
+    const ping = spawn('ip', ['netns', 'exec', 'pod-a', 'ping', '-q', '-i', '0.005', '10.244.2.2'], {
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const cs = await Promise.all(Array.from({ length: 5 }, () => another()));
+      // A busy server: the loader's answer and the first events after it reach us in one read.
+      const busy = setInterval(() => {
+        for (const end = Date.now() + 20; Date.now() < end;);
+      }, 5);
+      const acks = await Promise.all(cs.map((c) => ask<{ liveId: string }>(c, 'tracer:live:start', {})));
+      clearInterval(busy);
+      await new Promise((r) => setTimeout(r, 500));
+      await Promise.all(cs.map((c, i) => stopAll(c, [acks[i] as Started])));
+      expect(acks.map((a) => a.ok)).toEqual([true, true, true, true, true]);
+      expect(uncaught.map(String)).toEqual([]);
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      ping.kill();
+      process.off('uncaughtException', onUncaught);
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('stops asked of the loader while it is stopping add no exit listener each', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const loader = getLoader();
+      await loader.ensureStarted();
+      await Promise.all(Array.from({ length: 12 }, () => loader.stop()));
+      await new Promise((r) => setImmediate(r));
+      expect(loader.status.state).toBe('stopped');
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
