@@ -47,6 +47,17 @@ describe('live traces under races (real kernel)', () => {
     await io.close();
   });
 
+  it('10 parallel live starts on one socket: 4 succeed (the limit), 6 are refused in one line', async () => {
+    const acks = await Promise.all(
+      Array.from({ length: 10 }, () => ask<{ liveId: string }>(client, 'tracer:live:start', { proto: 'icmp' })),
+    );
+    await stopAll(client, acks);
+    expect(acks.filter((a) => a.ok)).toHaveLength(4);
+    expect(acks.filter((a) => !a.ok)).toEqual(
+      Array(6).fill({ ok: false, error: 'at most 4 live traces per client' }) as unknown[],
+    );
+  });
+
   it('five live starts during a ping flood all succeed, without an uncaught error or listener warning', async () => {
     const uncaught: unknown[] = [];
     const warnings: string[] = [];
