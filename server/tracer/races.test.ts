@@ -7,7 +7,7 @@ import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
-import type { PjServer } from '../gateway/types';
+import type { PjServer, PjSocket as PjServerSocket } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
 import { attach } from './socket';
@@ -56,6 +56,25 @@ describe('live traces under races (real kernel)', () => {
     expect(acks.filter((a) => !a.ok)).toEqual(
       Array(6).fill({ ok: false, error: 'at most 4 live traces per client' }) as unknown[],
     );
+  });
+
+  it('a live start whose client disconnects before the answer releases its kernel slot', async () => {
+    const loader = getLoader();
+    await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
+    // The connection drops while the start is on its way (the handler is already waiting on the kernel).
+    const dropMidStart = (s: PjServerSocket): void =>
+      void s.onAny((ev: string) => {
+        if (ev === 'tracer:live:start') setImmediate(() => s.disconnect(true));
+      });
+    io.on('connection', dropMidStart);
+    const c = await another();
+    io.off('connection', dropMidStart);
+    const gone = new Promise<void>((r) => c.on('disconnect', () => r()));
+    c.emit('tracer:live:start', { proto: 'icmp', netns: ['pod-a', 'node1'] }, () => undefined);
+    await gone;
+    // Long enough for the start to finish on the server (it takes well under a second).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(loader.subscriptions).toBe(0);
   });
 
   it('five live starts during a ping flood all succeed, without an uncaught error or listener warning', async () => {

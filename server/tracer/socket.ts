@@ -70,7 +70,8 @@ interface LiveBook {
 
 /**
  * `tracer:live:start`. The per-client limit counts the starts still in flight (taken before the first
- * await, so parallel starts cannot all pass it).
+ * await, so parallel starts cannot all pass it), and a trace that came up after its client left is
+ * stopped at once: the disconnect handler has already run and would never stop it.
  */
 function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook) {
   let starting = 0;
@@ -109,6 +110,7 @@ function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook)
     };
     book.live.set(liveId, session);
     book.allLive.add(session);
+    if (socket.disconnected) await session.stop();
     return { liveId };
   });
 }
