@@ -30,6 +30,8 @@ export interface StartOptions extends CaptureStartReq {
 
 export class CaptureManager {
   private readonly captures = new Map<string, Capture>();
+  /** Starts past the limit check that are not in `captures` yet. */
+  private starting = 0;
 
   get(id: string): Capture | undefined {
     return this.captures.get(id);
@@ -41,9 +43,25 @@ export class CaptureManager {
 
   /** Validates everything first (namespace, interface, filter, name); then starts tcpdump. */
   async start(req: StartOptions): Promise<Capture> {
-    const live = this.list().filter((c) => c.live).length;
+    // The slot is taken before the first await, or parallel starts would all pass the check.
+    const live = this.list().filter((c) => c.live).length + this.starting;
     if (live >= MAX_LIVE)
       throw new CaptureError(`${live} captures are already running (limit ${MAX_LIVE}); stop one first`);
+    this.starting++;
+    let reserved = true;
+    const unreserve = (): void => {
+      if (reserved) this.starting--;
+      reserved = false;
+    };
+    try {
+      return await this.startReserved(req, unreserve);
+    } finally {
+      unreserve();
+    }
+  }
+
+  /** start() once its slot is reserved; `unreserve` when the capture itself holds the slot. */
+  private async startReserved(req: StartOptions, unreserve: () => void): Promise<Capture> {
     const t = await resolveTarget(req.netns, req.iface);
     await checkFilter(t, req.filter);
     const dir = req.dir ?? captureDir();
@@ -62,6 +80,7 @@ export class CaptureManager {
     const c = new Capture(req.netns, req.iface, req.filter, fileName, dir);
     this.prune();
     this.captures.set(c.id, c);
+    unreserve();
     // -B: an 8 MiB kernel ring absorbs GC pauses and bursts; tcpdump's 2 MiB default drops at ~20k pps.
     const args = ['-i', req.iface, '-n', '-U', '--immediate-mode', '-B', '8192', '-s', '262144', '-w', '-'];
     if (req.count) args.push('-c', String(req.count));

@@ -54,6 +54,8 @@ function socketWatches(socket: PjSocket): { subscribe: Subscribe; unwatch: (id: 
       w.unwatch();
       watches.delete(c.id);
     });
+    // A request that finished after its socket left: the disconnect has already ended its watches.
+    if (socket.disconnected) watches.get(c.id)?.();
     return { info: c.info(), rows: w.rows };
   };
   return {

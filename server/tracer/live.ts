@@ -82,11 +82,6 @@ export async function startLive(
     ...(f.port && { port: f.port }),
     ...(inodes.length > 0 && { netns: inodes }),
   };
-  const sub: Subscription = await loader.subscribe(filter, (e) => {
-    newest = Math.max(newest, e.tsNs);
-    asm.push(e);
-    linkNetfilter(e.netns);
-  });
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
   // (that packet has no netfilter steps; the ones after it do).
@@ -103,6 +98,11 @@ export async function startLive(
       () => undefined,
     );
   };
+  const sub: Subscription = await loader.subscribe(filter, (e) => {
+    newest = Math.max(newest, e.tsNs);
+    asm.push(e);
+    linkNetfilter(e.netns);
+  });
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.
     newest += SWEEP_MS * 1e6;

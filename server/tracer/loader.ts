@@ -312,6 +312,11 @@ export class ProbeLoader {
     };
   }
 
+  /** Filter slots held right now (by follows and live traces). */
+  get subscriptions(): number {
+    return this.slots.size;
+  }
+
   /** Inodes of the namespaces with netfilter links right now. */
   get netfilterNetns(): number[] {
     return [...this.nf.values()].map((n) => n.inode);

@@ -42,43 +42,7 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
     followHandler(socket, loader, claim, (id) => running.delete(id)),
   );
 
-  socket.on(
-    'tracer:live:start',
-    handle(LiveStartRequest, async ({ liveId: asked, ...filter }) => {
-      if (live.size >= MAX_LIVE_PER_SOCKET)
-        throw new UserError(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`);
-      const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-      claim(liveId);
-      const batch = createBatcher<Journey>((journeys, dropped) =>
-        socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
-      );
-      let s: LiveSession;
-      try {
-        s = await startLive(liveId, filter, loader, (j) => {
-          batch.push(j);
-          serverBus.emit('tracer:journey', j);
-        });
-      } catch (e) {
-        batch.stop();
-        running.delete(liveId);
-        // Its failures are the filter's (an unknown namespace), in their own words.
-        throw asUserError(e);
-      }
-      const session: LiveSession = {
-        stop: async () => {
-          live.delete(liveId);
-          allLive.delete(session);
-          await s.stop();
-          running.delete(liveId);
-          batch.flush();
-          batch.stop();
-        },
-      };
-      live.set(liveId, session);
-      allLive.add(session);
-      return { liveId };
-    }),
-  );
+  socket.on('tracer:live:start', liveStartHandler(socket, loader, { live, allLive, claim, running }));
 
   const stop = handle(LiveStopRequest, async ({ liveId }) => {
     const s = live.get(liveId);
@@ -92,6 +56,62 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
   // The subscriber's life bounds the trace: a closed tab stops its filters and netfilter links.
   socket.on('disconnect', () => {
     for (const s of [...live.values()]) void s.stop();
+  });
+}
+
+interface LiveBook {
+  /** This socket's running live traces. */
+  readonly live: Map<string, LiveSession>;
+  /** Every socket's, stopped when the server closes. */
+  readonly allLive: Set<LiveSession>;
+  readonly claim: (id: string) => void;
+  readonly running: Set<string>;
+}
+
+/**
+ * `tracer:live:start`. The per-client limit counts the starts still in flight (taken before the first
+ * await, so parallel starts cannot all pass it), and a trace that came up after its client left is
+ * stopped at once: the disconnect handler has already run and would never stop it.
+ */
+function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook) {
+  let starting = 0;
+  return handle(LiveStartRequest, async ({ liveId: asked, ...filter }) => {
+    if (book.live.size + starting >= MAX_LIVE_PER_SOCKET)
+      throw new UserError(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`);
+    const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+    book.claim(liveId);
+    starting++;
+    const batch = createBatcher<Journey>((journeys, dropped) =>
+      socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
+    );
+    let s: LiveSession;
+    try {
+      s = await startLive(liveId, filter, loader, (j) => {
+        batch.push(j);
+        serverBus.emit('tracer:journey', j);
+      });
+    } catch (e) {
+      batch.stop();
+      book.running.delete(liveId);
+      // Its failures are the filter's (an unknown namespace), in their own words.
+      throw asUserError(e);
+    } finally {
+      starting--;
+    }
+    const session: LiveSession = {
+      stop: async () => {
+        book.live.delete(liveId);
+        book.allLive.delete(session);
+        await s.stop();
+        book.running.delete(liveId);
+        batch.flush();
+        batch.stop();
+      },
+    };
+    book.live.set(liveId, session);
+    book.allLive.add(session);
+    if (socket.disconnected) await session.stop();
+    return { liveId };
   });
 }
 

@@ -1,0 +1,92 @@
+// Captures under parallel requests and early disconnects: a real socket.io server and clients, tcpdump
+// in a real namespace (pjt-race-cap).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PjServer, PjSocket as PjServerSocket } from '../gateway/types';
+import type { CaptureInfo } from '../protocol/capture';
+import type { Ack } from '../protocol/common';
+import { captureManager } from './manager';
+import { attach } from './socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+
+const NS = 'pjt-race-cap';
+const dir = mkdtempSync(join(tmpdir(), 'pjt-capture-race-'));
+process.env.PJ_CAPTURE_DIR = dir;
+
+describe('captures under races (real tcpdump)', () => {
+  const http = createServer();
+  const io: PjServer = new Server(http);
+  let detach: () => void = () => undefined;
+  let client: PjClient;
+  let base = '';
+  const clients: PjClient[] = [];
+  const running = (): CaptureInfo[] =>
+    captureManager
+      .list()
+      .filter((c) => c.live)
+      .map((c) => c.info());
+
+  beforeAll(async () => {
+    spawnSync('ip', ['netns', 'del', NS]);
+    execFileSync('ip', ['netns', 'add', NS]);
+    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    detach = attach(io);
+    ({ client, base } = await listenAndConnect(http));
+  });
+
+  afterAll(async () => {
+    for (const c of [client, ...clients]) c.close();
+    detach();
+    await captureManager.stopAll();
+    await io.close();
+    spawnSync('ip', ['netns', 'del', NS]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('40 parallel starts: 16 run (the limit), the rest are refused in one line', async () => {
+    const acks = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        ask<CaptureInfo>(client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: false }),
+      ),
+    );
+    const peak = running().length;
+    for (const a of acks) if (a.ok) await ask(client, 'capture:stop', { id: a.value.id });
+    expect(peak).toBe(16);
+    expect(acks.filter((a) => a.ok)).toHaveLength(16);
+    for (const a of acks.filter((x) => !x.ok))
+      expect(a).toEqual({ ok: false, error: expect.stringMatching(/^16 captures are already running \(limit 16\)/) });
+    expect(running()).toEqual([]);
+  });
+
+  it('an unsaved capture whose client disconnects before the answer stops, like any unwatched one', async () => {
+    // The connection drops while the start is on its way (the handler is already checking the filter).
+    const dropMidStart = (s: PjServerSocket): void =>
+      void s.onAny((ev: string) => {
+        if (ev === 'capture:start') setImmediate(() => s.disconnect(true));
+      });
+    io.on('connection', dropMidStart);
+    const c: PjClient = connect(base, { transports: ['websocket'] });
+    clients.push(c);
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    io.off('connection', dropMidStart);
+    const gone = new Promise<void>((r) => c.on('disconnect', () => r()));
+    const filter = 'udp port 4242';
+    c.emit(
+      'capture:start',
+      { netns: NS, iface: 'lo', filter, save: false },
+      (() => undefined) as (a: Ack<CaptureInfo>) => void,
+    );
+    await gone;
+    await expect.poll(() => captureManager.list().filter((x) => x.filter === filter).length, { timeout: 3000 }).toBe(1);
+    const cap = captureManager.list().find((x) => x.filter === filter);
+    // Its watch is released at once, so the 5 s unwatched grace stops it.
+    await expect.poll(() => cap?.info().state, { timeout: 8000, interval: 200 }).toBe('stopped');
+    expect(cap?.info().watchers).toBe(0);
+  });
+});
