@@ -49,6 +49,11 @@ export const Drop = z.object({
   isRealDrop: z.boolean(),
   /** The drop was netfilter's (NETFILTER_DROP, or a hook seen before the filter table but never after). */
   byNetfilter: z.boolean(),
+  /**
+   * The end of a copy, not of the packet: the packet went on in another skb (a promiscuous bridge
+   * forwards a clone and frees the original as OTHERHOST). Never a real drop. Absent otherwise.
+   */
+  copy: z.literal(true).optional(),
 });
 export type Drop = z.infer<typeof Drop>;
 

@@ -4,7 +4,16 @@
 // the full journey is built only when someone asks for it. Live mode makes one journey per packet.
 import type { Hop, Journey, TraceProto } from '../protocol/tracer';
 import { protoName } from '../protocol/vocab';
-import { classifyEnd, isDevice, isNf, isTerminal, PacketAssembler, type FlowSide, type Packet } from './assembler';
+import {
+  classifyEnd,
+  isCopyEnd,
+  isDevice,
+  isNf,
+  isTerminal,
+  PacketAssembler,
+  type FlowSide,
+  type Packet,
+} from './assembler';
 import { packetHops, type NameOf } from './hops';
 import type { HopEvent } from './hop-event';
 
@@ -84,7 +93,7 @@ function packetEnd(p: Packet): PathEnd | undefined {
     end = {
       dir: isDevice(e) ? (e.dir as 'egress' | 'ingress') : 'end',
       netnsInode: e.netns,
-      realDrop: isTerminal(e) && classifyEnd(e).isRealDrop,
+      realDrop: isTerminal(e) && classifyEnd(e).isRealDrop && !isCopyEnd(p, i),
     };
     if (e.netns !== 0) return end;
     // Freed outside any namespace: the hop takes the namespace of the hop before it.

@@ -1,6 +1,6 @@
 // The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
 // this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,33 @@ describe('tracer (real kernel)', () => {
     // Kernel order: timestamps never go backwards.
     for (let i = 1; i < j.hops.length; i++) expect(j.hops[i]?.tNs).toBeGreaterThanOrEqual(j.hops[i - 1]?.tNs ?? 0);
     expect(j.hops.find((h) => h.netns === 'host')?.ifname).toBe('veth-node1');
+  });
+
+  it('a capture on the bridge kind0 does not turn a delivered ping into a drop (a copy ends, not the packet)', async () => {
+    // tcpdump makes kind0 promiscuous: the bridge forwards a clone and frees the original as OTHERHOST.
+    const tcpdump = spawn('tcpdump', ['-i', 'kind0', '-n', '-w', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((r) => tcpdump.once('exit', r));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcpdump.stderr.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
+        tcpdump.once('exit', () => reject(new Error('tcpdump exited')));
+      });
+      const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader });
+      expect(j.generator).toBe('ping: 1 received');
+      expect(j.delivered).toBe(true);
+      expect([...j.hops, ...(j.reply?.hops ?? [])].filter((h) => h.drop?.isRealDrop)).toEqual([]);
+      const copyEnd = j.hops.find((h) => h.drop?.copy);
+      expect(copyEnd).toMatchObject({
+        netns: 'host',
+        ifname: 'kind0',
+        drop: { reason: 'OTHERHOST', isRealDrop: false },
+      });
+      // The packet itself went on: it reached pod-c, and its last hop is its end there.
+      expect(j.hops[j.hops.length - 1]).toMatchObject({ netns: 'pod-c', dir: 'end' });
+    } finally {
+      tcpdump.kill();
+      await exited;
+    }
   });
 
   it('TCP to the ClusterIP 10.96.0.10:80 shows the DNAT as a hop marked nat, with the rule that did it', async () => {
