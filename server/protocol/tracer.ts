@@ -117,6 +117,12 @@ export const Journey = z.object({
   lanes: z.array(z.string()),
   /** The traffic generator's outcome, e.g. `ping: 1 received` or `connect: ECONNREFUSED`. */
   generator: z.string().optional(),
+  /**
+   * The kernel trace was cut while following, e.g. `probe loader crashed: killed by SIGKILL` (it is
+   * restarted, but hops in between are lost). Then `delivered: false` means "not seen delivered", not a
+   * drop: only a real drop hop says it was dropped. Absent when the trace ran whole.
+   */
+  interrupted: z.string().optional(),
   durationMs: z.number(),
 });
 export type Journey = z.infer<typeof Journey>;

@@ -116,3 +116,6 @@ export function firstDrop(j: Pick<Journey, 'hops' | 'reply'>): (Hop & { drop: Dr
 /** `dropped in node1 (NETFILTER_DROP, netfilter)` */
 export const droppedInText = (h: Hop & { drop: Drop }): string =>
   `dropped in ${h.netns} (${h.drop.reason}${h.drop.byNetfilter ? ', netfilter' : ''})`;
+
+/** `trace interrupted (probe loader crashed: killed by SIGKILL)`: hops were lost, so no drop is claimed. */
+export const interruptedText = (why: string): string => `trace interrupted (${why})`;

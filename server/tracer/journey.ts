@@ -35,6 +35,8 @@ export interface JourneyMeta {
   readonly pending: boolean;
   readonly timedOut: boolean;
   readonly generator?: string;
+  /** Why the kernel trace was cut while following (see Journey.interrupted). */
+  readonly interrupted?: string;
   readonly durationMs: number;
 }
 
@@ -156,6 +158,7 @@ export class FlowJourney {
       ...(replyHops && { reply: { hops: replyHops } }),
       lanes: lanesOf([...hops, ...(replyHops ?? [])]),
       ...(meta.generator !== undefined && { generator: meta.generator }),
+      ...(meta.interrupted !== undefined && { interrupted: meta.interrupted }),
       durationMs: meta.durationMs,
     };
   }

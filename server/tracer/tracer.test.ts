@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import { follow } from './follow';
+import { formatJourney } from './format';
 import { ProbeLoader } from './loader';
 import type { HopEvent } from './hop-event';
 import { TRACE_TAG_PREFIX } from './rules';
@@ -192,6 +193,38 @@ describe('tracer (real kernel)', () => {
     expect(loader.status.lastError).toMatch(/SIGKILL/);
     const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
     expect(j.delivered).toBe(true);
+  });
+
+  it('a follow that spans a loader crash (kill -9) says the trace was interrupted, and claims no drop', async () => {
+    await loader.ensureStarted();
+    // Kill the loader once the follow has its slot and links, just before it sends the ping: the ping
+    // and its reply pass while the loader is down (it is back 300 ms later), so their hops are lost.
+    const attach = loader.attachNetfilter.bind(loader);
+    const killed: number[] = [];
+    loader.attachNetfilter = async (targets) => {
+      const r = await attach(targets);
+      const pid = loader.pid as number;
+      killed.push(pid);
+      process.kill(pid, 'SIGKILL');
+      while (loader.status.state !== 'crashed') await new Promise((res) => setTimeout(res, 5));
+      return r;
+    };
+    try {
+      const j = await follow({ from: 'pod-a', to: 'pod-c', timeoutMs: 8000 }, { loader });
+      expect(killed).toHaveLength(1);
+      expect(j.generator).toBe('ping: 1 received');
+      expect(j.interrupted).toMatch(/^probe loader crashed: .*SIGKILL/);
+      expect([...j.hops, ...(j.reply?.hops ?? [])].filter((h) => h.drop?.isRealDrop)).toEqual([]);
+      const text = formatJourney(j);
+      expect(text).toMatch(/trace interrupted \(probe loader crashed: .*SIGKILL.*\), delivery unknown/);
+      expect(text).not.toMatch(/NOT delivered|dropped/);
+    } finally {
+      loader.attachNetfilter = attach;
+    }
+    // The loader came back, and a follow after it runs whole.
+    const after = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
+    expect(after.delivered).toBe(true);
+    expect(after.interrupted).toBeUndefined();
   });
 
   it('a loader built from another event layout is refused with the reason, not restarted', async () => {
