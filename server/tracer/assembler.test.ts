@@ -133,4 +133,29 @@ describe("a copy's end is not the packet's end (recorded with tcpdump on the bri
     expect(j.hops[j.hops.length - 1]?.drop).toMatchObject({ reason: 'OTHERHOST', isRealDrop: true });
     expect(j.hops[j.hops.length - 1]?.drop?.copy).toBeUndefined();
   });
+  it("a follow is not complete at the copy's end while the clone is still on its way", () => {
+    // Formerly the OTHERHOST free looked like a real drop, which ends a follow at once.
+    const fj = new FlowJourney(flow);
+    const from = events[0]?.netns ?? 0;
+    for (const e of events) {
+      fj.push(e);
+      if (freedAsOtherhost(e)) break;
+    }
+    expect(fj.complete(from)).toBe(false);
+  });
+
+  it("when every copy is really dropped, the last drop is the packet's: not delivered", () => {
+    const clone = events.find((e) => request(e) && e.ifname === 'veth-node2')?.skb;
+    const both = events.map((e) =>
+      request(e) && e.skb === clone && e.hook === 'consume_skb'
+        ? { ...e, hook: 'kfree_skb' as const, reason: 'NETFILTER_DROP' }
+        : e,
+    );
+    const j = buildJourney(both, meta(flow), nameOf);
+    expect(j.delivered).toBe(false);
+    expect(j.hops.filter((h) => h.drop).map((h) => [h.drop?.reason, h.drop?.isRealDrop])).toEqual([
+      ['OTHERHOST', false],
+      ['NETFILTER_DROP', true],
+    ]);
+  });
 });

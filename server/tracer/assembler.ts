@@ -85,12 +85,21 @@ const identityKey = (e: HopEvent): string => `${e.proto}/${e.ipId}/${e.totLen}/$
 
 /**
  * Did the packet go on after this end (the end at `i` of p.events)? Then it was a copy's end, not the
- * packet's: another skb of the packet was seen after it, or ended without a real drop (delivered).
+ * packet's: another skb of the packet had not been dropped by then (it was seen going on, is still on
+ * its way, or ended cleanly). The same answer for a partial packet and a whole one, so a follow does
+ * not stop at a copy's end while the packet is still travelling.
  */
 export function isCopyEnd(p: Packet, i: number): boolean {
   const e = p.events[i];
   if (!e || p.copies === 0) return false;
-  return p.events.some((o, j) => o.skb !== e.skb && (j > i || (isTerminal(o) && !classifyEnd(o).isRealDrop)));
+  const others = new Set<string>();
+  const dropped = new Set<string>();
+  for (const [j, o] of p.events.entries()) {
+    if (o.skb === e.skb) continue;
+    others.add(o.skb);
+    if (j < i && isTerminal(o) && classifyEnd(o).isRealDrop) dropped.add(o.skb);
+  }
+  return [...others].some((skb) => !dropped.has(skb));
 }
 
 export interface AssemblerOptions {
