@@ -49,6 +49,11 @@ export const Drop = z.object({
   isRealDrop: z.boolean(),
   /** The drop was netfilter's (NETFILTER_DROP, or a hook seen before the filter table but never after). */
   byNetfilter: z.boolean(),
+  /**
+   * The end of a copy, not of the packet: the packet went on in another skb (a promiscuous bridge
+   * forwards a clone and frees the original as OTHERHOST). Never a real drop. Absent otherwise.
+   */
+  copy: z.literal(true).optional(),
 });
 export type Drop = z.infer<typeof Drop>;
 
@@ -112,6 +117,12 @@ export const Journey = z.object({
   lanes: z.array(z.string()),
   /** The traffic generator's outcome, e.g. `ping: 1 received` or `connect: ECONNREFUSED`. */
   generator: z.string().optional(),
+  /**
+   * The kernel trace was cut while following, e.g. `probe loader crashed: killed by SIGKILL` (it is
+   * restarted, but hops in between are lost). Then `delivered: false` means "not seen delivered", not a
+   * drop: only a real drop hop says it was dropped. Absent when the trace ran whole.
+   */
+  interrupted: z.string().optional(),
   durationMs: z.number(),
 });
 export type Journey = z.infer<typeof Journey>;

@@ -79,3 +79,34 @@ describe('vocab: one wording for a NAT, a verdict and a drop', () => {
     expect(formatJourney(drop)).toContain(outcome(drop).label);
   });
 });
+
+describe("vocab: a copy's end and an interrupted trace claim no drop", () => {
+  const tcp = recorded('tcp-clusterip.json');
+  const drop = recorded('netfilter-drop.json');
+  const why = 'probe loader crashed: killed by SIGKILL';
+
+  it("words a copy's end as an end, not a drop", () => {
+    const copy = {
+      reason: 'OTHERHOST',
+      where: 'ip_rcv_core+0x22c',
+      isRealDrop: false,
+      byNetfilter: false,
+      copy: true as const,
+    };
+    expect(v.dropLine(copy)).toBe("copy's end: OTHERHOST");
+  });
+
+  it('an interrupted journey not seen delivered says so, in the CLI and the diagram, without "dropped"', () => {
+    const cut: Journey = { ...tcp, delivered: false, reply: undefined, hops: tcp.hops.slice(0, 2), interrupted: why };
+    expect(outcome(cut)).toEqual({ label: v.interruptedText(why), tone: 'lost' });
+    const text = formatJourney(cut);
+    expect(text).toContain(`${v.interruptedText(why)}, delivery unknown`);
+    expect(text).not.toMatch(/NOT delivered|dropped/);
+  });
+
+  it('a drop seen before the interruption is still reported', () => {
+    const cut: Journey = { ...drop, interrupted: why };
+    expect(outcome(cut).tone).toBe('drop');
+    expect(formatJourney(cut)).toMatch(/NOT delivered, dropped in pjt-hd-r/);
+  });
+});

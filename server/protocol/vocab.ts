@@ -97,8 +97,9 @@ export function verdictText(h: Pick<Hop, 'netfilter'>): string | undefined {
   return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
-/** `DROP NETFILTER_DROP` for a real drop, `end: CONSUMED` for an ordinary end of path. */
-export const dropText = (d: Drop): string => (d.isRealDrop ? `DROP ${d.reason}` : `end: ${d.reason}`);
+/** `DROP NETFILTER_DROP` for a real drop, `end: CONSUMED` for an ordinary end of path, `copy's end: OTHERHOST`. */
+export const dropText = (d: Drop): string =>
+  d.isRealDrop ? `DROP ${d.reason}` : d.copy ? `copy's end: ${d.reason}` : `end: ${d.reason}`;
 
 /** Where a real drop happened (`at nf_hook_slow+0x9c`); undefined for ordinary ends or an unknown place. */
 export const dropWhereText = (d: Drop): string | undefined => (d.isRealDrop && d.where ? `at ${d.where}` : undefined);
@@ -115,3 +116,6 @@ export function firstDrop(j: Pick<Journey, 'hops' | 'reply'>): (Hop & { drop: Dr
 /** `dropped in node1 (NETFILTER_DROP, netfilter)` */
 export const droppedInText = (h: Hop & { drop: Drop }): string =>
   `dropped in ${h.netns} (${h.drop.reason}${h.drop.byNetfilter ? ', netfilter' : ''})`;
+
+/** `trace interrupted (probe loader crashed: killed by SIGKILL)`: hops were lost, so no drop is claimed. */
+export const interruptedText = (why: string): string => `trace interrupted (${why})`;

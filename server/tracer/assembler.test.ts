@@ -89,3 +89,73 @@ describe('the one packet assembler', () => {
     expect(egress[0]?.delivered).toBe(false);
   });
 });
+
+describe("a copy's end is not the packet's end (recorded with tcpdump on the bridge kind0)", () => {
+  const events = load('ping-promisc-bridge.ndjson');
+  const nameOf = namer('lab-names.json');
+  const flow = { proto: 'icmp' } as const;
+  const request = (e: HopEvent): boolean => e.icmp?.type === 8;
+  const freedAsOtherhost = (e: HopEvent): boolean => e.reason === 'OTHERHOST' && request(e);
+
+  it('follow: the original freed as OTHERHOST is a copy, the clone goes on to pod-c: delivered', () => {
+    // Formerly: delivered false, ending at host/kind0 OTHERHOST, though ping got its reply.
+    const j = buildJourney(events, meta(flow), nameOf);
+    expect(j.delivered).toBe(true);
+    const ends = j.hops.filter((h) => h.dir === 'end');
+    expect(ends.map((h) => [h.netns, h.drop?.reason, h.drop?.isRealDrop, h.drop?.copy])).toEqual([
+      ['host', 'OTHERHOST', false, true],
+      ['pod-c', 'CONSUMED', false, undefined],
+    ]);
+    expect(j.reply?.hops.find((h) => h.drop?.copy)?.drop?.reason).toBe('OTHERHOST');
+    expect(lanesOf(j.hops)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
+  });
+
+  it('live: the same packet, one journey for both skbs, delivered', () => {
+    const out = live(events, nameOf).filter((j) => j.hops[0]?.icmp?.type === 8);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.delivered).toBe(true);
+    expect(out[0]?.hops).toEqual(buildJourney(events, meta(flow), nameOf).hops);
+  });
+
+  it('the copy freed after the packet was delivered is still a copy (the packet went on)', () => {
+    // Move the original's free after the clone's end: the packet's end came first, then the copy's.
+    const late = events.map((e) => (freedAsOtherhost(e) ? { ...e, tsNs: e.tsNs + 1e9 } : e));
+    const j = buildJourney(late, meta(flow), nameOf);
+    expect(j.delivered).toBe(true);
+    expect(j.hops[j.hops.length - 1]?.drop).toMatchObject({ reason: 'OTHERHOST', isRealDrop: false, copy: true });
+  });
+
+  it('without a later sighting elsewhere the OTHERHOST free stays a real drop', () => {
+    const clone = events.find((e) => request(e) && e.ifname === 'veth-node2')?.skb;
+    const alone = events.filter((e) => !(request(e) && e.skb === clone));
+    const j = buildJourney(alone, meta(flow), nameOf);
+    expect(j.delivered).toBe(false);
+    expect(j.hops[j.hops.length - 1]?.drop).toMatchObject({ reason: 'OTHERHOST', isRealDrop: true });
+    expect(j.hops[j.hops.length - 1]?.drop?.copy).toBeUndefined();
+  });
+  it("a follow is not complete at the copy's end while the clone is still on its way", () => {
+    // Formerly the OTHERHOST free looked like a real drop, which ends a follow at once.
+    const fj = new FlowJourney(flow);
+    const from = events[0]?.netns ?? 0;
+    for (const e of events) {
+      fj.push(e);
+      if (freedAsOtherhost(e)) break;
+    }
+    expect(fj.complete(from)).toBe(false);
+  });
+
+  it("when every copy is really dropped, the last drop is the packet's: not delivered", () => {
+    const clone = events.find((e) => request(e) && e.ifname === 'veth-node2')?.skb;
+    const both = events.map((e) =>
+      request(e) && e.skb === clone && e.hook === 'consume_skb'
+        ? { ...e, hook: 'kfree_skb' as const, reason: 'NETFILTER_DROP' }
+        : e,
+    );
+    const j = buildJourney(both, meta(flow), nameOf);
+    expect(j.delivered).toBe(false);
+    expect(j.hops.filter((h) => h.drop).map((h) => [h.drop?.reason, h.drop?.isRealDrop])).toEqual([
+      ['OTHERHOST', false],
+      ['NETFILTER_DROP', true],
+    ]);
+  });
+});

@@ -18,8 +18,10 @@ export interface Packet {
   readonly events: HopEvent[];
   /** Kernel time of the newest event. */
   lastTs: number;
-  /** Closed by its free, by a reused address, or by the caller (quiet, flush). */
+  /** Closed by its free (of every copy), by a reused address, or by the caller (quiet, flush). */
   closed: boolean;
+  /** Other skbs that carried the same packet (a bridge's clone, a flood to several ports). */
+  copies: number;
 }
 
 export const isDevice = (e: HopEvent): boolean => e.dir !== 'none';
@@ -65,6 +67,41 @@ export function samePacket(prev: HopEvent | undefined, e: HopEvent): boolean {
   return true;
 }
 
+/** The same packet in another skb (a clone): same IP id, length, addresses and ICMP/TCP header, no more TTL. */
+export function sameIdentity(prev: HopEvent, e: HopEvent): boolean {
+  if (!prev.hasIp || !e.hasIp || prev.src !== e.src || prev.dst !== e.dst || prev.totLen !== e.totLen) return false;
+  if (prev.sport !== e.sport || prev.dport !== e.dport) return false;
+  if (!!prev.icmp !== !!e.icmp || (prev.icmp && e.icmp && prev.icmp.id !== e.icmp.id)) return false;
+  return samePacket(prev, e);
+}
+
+/** e is a new skb carrying p: the same packet, seen elsewhere (not where p already was). */
+function isCopyOf(p: Packet, e: HopEvent): boolean {
+  if (!sameIdentity(p.events[p.events.length - 1] as HopEvent, e)) return false;
+  return !p.events.some((o) => o.netns === e.netns && o.ifindex === e.ifindex && o.hook === e.hook);
+}
+
+const identityKey = (e: HopEvent): string => `${e.proto}/${e.ipId}/${e.totLen}/${e.icmp?.seq ?? e.tcpFlags ?? ''}`;
+
+/**
+ * Did the packet go on after this end (the end at `i` of p.events)? Then it was a copy's end, not the
+ * packet's: another skb of the packet had not been dropped by then (it was seen going on, is still on
+ * its way, or ended cleanly). The same answer for a partial packet and a whole one, so a follow does
+ * not stop at a copy's end while the packet is still travelling.
+ */
+export function isCopyEnd(p: Packet, i: number): boolean {
+  const e = p.events[i];
+  if (!e || p.copies === 0) return false;
+  const others = new Set<string>();
+  const dropped = new Set<string>();
+  for (const [j, o] of p.events.entries()) {
+    if (o.skb === e.skb) continue;
+    others.add(o.skb);
+    if (j < i && isTerminal(o) && classifyEnd(o).isRealDrop) dropped.add(o.skb);
+  }
+  return [...others].some((skb) => !dropped.has(skb));
+}
+
 export interface AssemblerOptions {
   /** A new packet (its first event is in). */
   readonly onOpen?: (p: Packet) => void;
@@ -76,12 +113,19 @@ export interface AssemblerOptions {
 
 /**
  * Splits a stream of events into packets by skb address. An skb address can be reused once freed, so a
- * free closes the packet; a free of an skb never seen otherwise is a clone (tcpdump, raw sockets) unless
- * it is a real drop, which is kept as a packet of its own. The events of one skb must come in kernel
- * order (they do: one skb is handled by one CPU at a time); packets may interleave freely.
+ * free closes it; a free of an skb never seen otherwise is a clone (tcpdump, raw sockets) unless it is a
+ * real drop, which is kept as a packet of its own. A new skb that carries an open packet (same identity,
+ * see sameIdentity) is a copy of it and joins it: a promiscuous bridge forwards a clone and passes the
+ * original up to its own stack. The packet closes when its last skb is freed. The events of one skb must
+ * come in kernel order (they do: one skb is handled by one CPU at a time); packets may interleave freely.
  */
 export class PacketAssembler {
-  private readonly open = new Map<string, Packet>();
+  /** Open skbs: the packet each carries and its own newest event. */
+  private readonly open = new Map<string, { p: Packet; last: HopEvent }>();
+  /** Open packets by identity key, to find the packet a new skb copies. */
+  private readonly byIdentity = new Map<string, Packet>();
+  /** Open skbs per open packet. */
+  private readonly skbsOf = new Map<Packet, Set<string>>();
   /** Packets given up because too many were in flight at once. */
   overflow = 0;
 
@@ -93,47 +137,63 @@ export class PacketAssembler {
   /** Adds one event; returns the packet it joined, or undefined when it was skipped. */
   push(e: HopEvent): Packet | undefined {
     const dir = direction(e, this.flow);
-    let p = this.open.get(e.skb);
+    const cur = this.open.get(e.skb);
     if (isTerminal(e)) {
-      if (p) {
-        this.append(p, e);
-        this.close(e.skb, p);
-        return p;
+      if (cur) {
+        this.append(cur.p, e);
+        this.release(e.skb, cur.p);
+        return cur.p;
       }
       if (!classifyEnd(e).isRealDrop) return undefined;
-      p = this.start(e, dir);
-      if (p) this.close(e.skb, p);
+      const p = this.start(e, dir);
+      if (p) this.release(e.skb, p);
       return p;
     }
-    if (p && (p.dir !== dir || !samePacket(p.events[p.events.length - 1], e))) {
+    if (cur && (cur.p.dir !== dir || !samePacket(cur.last, e))) {
       // TCP frees most skbs with __kfree_skb, which has no tracepoint: a reused address shows up as a
       // packet with another IP id, fresh TTL or other flags, and starts a new packet.
-      this.close(e.skb, p);
-      p = undefined;
+      this.release(e.skb, cur.p);
+    } else if (cur) {
+      this.append(cur.p, e);
+      cur.last = e;
+      return cur.p;
     }
-    if (p) this.append(p, e);
-    else p = this.start(e, dir);
-    return p;
+    const orig = this.byIdentity.get(identityKey(e));
+    if (orig && orig.dir === dir && isCopyOf(orig, e)) {
+      orig.copies++;
+      this.track(e, orig);
+      this.append(orig, e);
+      return orig;
+    }
+    return this.start(e, dir);
   }
 
   /** Closes packets quiet for longer than quietNs (nowNs: the kernel clock of the newest event seen). */
   sweep(nowNs: number, quietNs: number): void {
-    for (const [skb, p] of this.open) if (nowNs - p.lastTs > quietNs) this.close(skb, p);
+    for (const p of [...this.skbsOf.keys()]) if (nowNs - p.lastTs > quietNs) this.close(p);
   }
 
   flushAll(): void {
-    for (const [skb, p] of this.open) this.close(skb, p);
+    for (const p of [...this.skbsOf.keys()]) this.close(p);
   }
 
   private start(e: HopEvent, dir: PacketDir): Packet | undefined {
-    if (this.open.size >= (this.opts.maxOpen ?? Infinity)) {
+    if (this.skbsOf.size >= (this.opts.maxOpen ?? Infinity)) {
       this.overflow++;
       return undefined;
     }
-    const p: Packet = { dir, events: [e], lastTs: e.tsNs, closed: false };
-    this.open.set(e.skb, p);
+    const p: Packet = { dir, events: [e], lastTs: e.tsNs, closed: false, copies: 0 };
+    this.track(e, p);
+    this.byIdentity.set(identityKey(e), p);
     this.opts.onOpen?.(p);
     return p;
+  }
+
+  private track(e: HopEvent, p: Packet): void {
+    this.open.set(e.skb, { p, last: e });
+    let skbs = this.skbsOf.get(p);
+    if (!skbs) this.skbsOf.set(p, (skbs = new Set()));
+    skbs.add(e.skb);
   }
 
   private append(p: Packet, e: HopEvent): void {
@@ -141,8 +201,19 @@ export class PacketAssembler {
     p.lastTs = e.tsNs;
   }
 
-  private close(skb: string, p: Packet): void {
+  /** This skb is done (freed, or its address reused); the packet closes with its last skb. */
+  private release(skb: string, p: Packet): void {
     this.open.delete(skb);
+    const skbs = this.skbsOf.get(p);
+    skbs?.delete(skb);
+    if (!skbs || skbs.size === 0) this.close(p);
+  }
+
+  private close(p: Packet): void {
+    for (const skb of this.skbsOf.get(p) ?? []) this.open.delete(skb);
+    this.skbsOf.delete(p);
+    const first = p.events[0];
+    if (first && this.byIdentity.get(identityKey(first)) === p) this.byIdentity.delete(identityKey(first));
     p.closed = true;
     this.opts.onClose?.(p);
   }

@@ -68,9 +68,8 @@ async function followOnce(
 ): Promise<Journey> {
   const started = Date.now();
   const loader = opts.loader ?? getLoader();
-
   const { from, dest, clientAddr } = await resolveEnds(req);
-  const proto = req.proto;
+  const { proto } = req;
   const { id, icmpId, clientPort, port, flow, filter } = flowIdentity(req, clientAddr);
 
   const names = netnsNames();
@@ -95,6 +94,7 @@ async function followOnce(
         pending,
         timedOut,
         ...(generatorDone !== undefined && { generator: generatorDone }),
+        ...(cut.why !== undefined && { interrupted: cut.why }),
         durationMs: Date.now() - started,
       },
       names.nameOf,
@@ -108,6 +108,7 @@ async function followOnce(
   };
 
   const sub = await loader.subscribe(filter, onHop);
+  const cut = watchCut(loader);
   let release: (() => Promise<void>) | undefined;
   let rules: RuleTrace | undefined;
   try {
@@ -129,21 +130,32 @@ async function followOnce(
     if (graceTimer) clearTimeout(graceTimer);
     update.cancel();
   } finally {
+    cut.off();
     await sub.close();
     await release?.();
   }
   await names.resolveMissing(); // names learnt from the topology show in the final build
   let j = build(false);
-  if (rules) {
-    const byNetns = await rules.stop();
-    j = attachRules(j, byNetns);
-  }
+  if (rules) j = attachRules(j, await rules.stop());
   // A timeout is only worth reporting if the journey did not otherwise end cleanly.
   if (timedOut && journeyComplete(j, from.inode)) j = { ...j, timedOut: false };
   return j;
 }
 
 type Ns = { target: NetnsTarget; inode: number };
+
+/**
+ * Whether the loader's trace is cut while a follow runs: a crash (or a stop) loses the hops until the
+ * restarted loader has the filter again. `why` is the first such status, e.g. `probe loader crashed: …`.
+ */
+function watchCut(loader: ProbeLoader): { readonly why: string | undefined; off(): void } {
+  const cut: { why: string | undefined; off(): void } = { why: undefined, off: () => undefined };
+  cut.off = loader.onStatus((s) => {
+    if (s.state === 'crashed' || s.state === 'stopped')
+      cut.why ??= `probe loader ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`;
+  });
+  return cut;
+}
 
 /** The source namespace, the destination and the client address the packet will carry. */
 async function resolveEnds(req: ParsedFollow) {

@@ -1,6 +1,6 @@
 // The tracepkt-style table `packet-journey follow` prints without --json.
 import type { Hop, Journey } from '../protocol/tracer';
-import { dropLine, droppedInText, firstDrop, flowLine, natText, verdictText } from '../protocol/vocab';
+import { dropLine, droppedInText, firstDrop, flowLine, interruptedText, natText, verdictText } from '../protocol/vocab';
 
 function typeOf(h: Hop): string {
   if (h.icmp) {
@@ -42,8 +42,15 @@ export function formatJourney(j: Journey): string {
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  const verdict = j.delivered ? 'delivered' : j.timedOut ? 'NOT delivered (timed out)' : 'NOT delivered';
   const drop = firstDrop(j);
+  // Hops were lost: not seen delivered is not a drop, unless one was seen.
+  const verdict = j.delivered
+    ? 'delivered'
+    : j.interrupted && !drop
+      ? `${interruptedText(j.interrupted)}, delivery unknown`
+      : j.timedOut
+        ? 'NOT delivered (timed out)'
+        : 'NOT delivered';
   const tail = [
     `${j.proto} ${j.from} → ${j.to}: ${verdict}${drop ? `, ${droppedInText(drop)}` : ''}` +
       `${j.generator ? ` [${j.generator}]` : ''} in ${j.durationMs} ms`,

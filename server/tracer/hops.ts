@@ -2,7 +2,7 @@
 // folded into the hop where they ran, NAT marked where the addresses change, drops classified.
 import type { Drop, Hop, Nat, NfHook, NfStep } from '../protocol/tracer';
 import { endpoint, protoName, tcpFlagString } from '../protocol/vocab';
-import { classifyEnd, isDevice, isNf, isTerminal, type Packet } from './assembler';
+import { classifyEnd, isCopyEnd, isDevice, isNf, isTerminal, type Packet } from './assembler';
 import type { HopEvent } from './hop-event';
 
 export type NameOf = (inode: number) => string;
@@ -49,6 +49,14 @@ function natOf(from: Tuple, to: Tuple, hook?: NfHook): Nat {
   return { kind, from: f, to: t, ...(hook && { hook }) };
 }
 
+/** How an skb's life ended; a copy's end is no drop of the packet (it went on in another skb). */
+function dropOf(e: HopEvent, copy: boolean, nfDrop: Set<number>): Drop {
+  const { reason, isRealDrop } = classifyEnd(e);
+  if (copy) return { reason, where: e.location ?? '', isRealDrop: false, byNetfilter: false, copy: true };
+  if (reason === 'NETFILTER_DROP') nfDrop.add(e.netns);
+  return { reason, where: e.location ?? '', isRealDrop, byNetfilter: reason === 'NETFILTER_DROP' };
+}
+
 /** Device and end hops, with NAT and drops; netfilter events are set aside with the hop they follow. */
 function deviceHops(p: Packet, nameOf: NameOf, t0: number): { hops: Draft[]; nf: NfSeen[]; nfDrop: Set<number> } {
   const hops: Draft[] = [];
@@ -56,7 +64,7 @@ function deviceHops(p: Packet, nameOf: NameOf, t0: number): { hops: Draft[]; nf:
   const nfDrop = new Set<number>();
   let prevTuple: Tuple | undefined;
   let natPending: { from: Tuple; hook?: NfHook } | undefined;
-  for (const e of p.events) {
+  for (const [i, e] of p.events.entries()) {
     if (!e.hasIp) continue;
     const tup = tupleOf(e);
     const changed = prevTuple !== undefined && (prevTuple.s !== tup.s || prevTuple.d !== tup.d);
@@ -78,11 +86,7 @@ function deviceHops(p: Packet, nameOf: NameOf, t0: number): { hops: Draft[]; nf:
       h.nat = natOf(natPending.from, tup, natPending.hook);
       natPending = undefined;
     }
-    if (isTerminal(e)) {
-      const { reason, isRealDrop } = classifyEnd(e);
-      if (reason === 'NETFILTER_DROP') nfDrop.add(e.netns);
-      h.drop = { reason, where: e.location ?? '', isRealDrop, byNetfilter: reason === 'NETFILTER_DROP' } satisfies Drop;
-    }
+    if (isTerminal(e)) h.drop = dropOf(e, isCopyEnd(p, i), nfDrop);
     hops.push(h);
   }
   return { hops, nf, nfDrop };

@@ -4,7 +4,16 @@
 // the full journey is built only when someone asks for it. Live mode makes one journey per packet.
 import type { Hop, Journey, TraceProto } from '../protocol/tracer';
 import { protoName } from '../protocol/vocab';
-import { classifyEnd, isDevice, isNf, isTerminal, PacketAssembler, type FlowSide, type Packet } from './assembler';
+import {
+  classifyEnd,
+  isCopyEnd,
+  isDevice,
+  isNf,
+  isTerminal,
+  PacketAssembler,
+  type FlowSide,
+  type Packet,
+} from './assembler';
 import { packetHops, type NameOf } from './hops';
 import type { HopEvent } from './hop-event';
 
@@ -26,6 +35,8 @@ export interface JourneyMeta {
   readonly pending: boolean;
   readonly timedOut: boolean;
   readonly generator?: string;
+  /** Why the kernel trace was cut while following (see Journey.interrupted). */
+  readonly interrupted?: string;
   readonly durationMs: number;
 }
 
@@ -84,7 +95,7 @@ function packetEnd(p: Packet): PathEnd | undefined {
     end = {
       dir: isDevice(e) ? (e.dir as 'egress' | 'ingress') : 'end',
       netnsInode: e.netns,
-      realDrop: isTerminal(e) && classifyEnd(e).isRealDrop,
+      realDrop: isTerminal(e) && classifyEnd(e).isRealDrop && !isCopyEnd(p, i),
     };
     if (e.netns !== 0) return end;
     // Freed outside any namespace: the hop takes the namespace of the hop before it.
@@ -147,6 +158,7 @@ export class FlowJourney {
       ...(replyHops && { reply: { hops: replyHops } }),
       lanes: lanesOf([...hops, ...(replyHops ?? [])]),
       ...(meta.generator !== undefined && { generator: meta.generator }),
+      ...(meta.interrupted !== undefined && { interrupted: meta.interrupted }),
       durationMs: meta.durationMs,
     };
   }

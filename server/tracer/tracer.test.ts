@@ -1,12 +1,13 @@
 // The tracer against the real kernel: the probe loader, netfilter links, the lab and a routed topology
 // this test builds itself. Needs root and the built probe (`make -C probes`, done here if missing).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import { follow } from './follow';
+import { formatJourney } from './format';
 import { ProbeLoader } from './loader';
 import type { HopEvent } from './hop-event';
 import { TRACE_TAG_PREFIX } from './rules';
@@ -89,6 +90,33 @@ describe('tracer (real kernel)', () => {
     expect(j.hops.find((h) => h.netns === 'host')?.ifname).toBe('veth-node1');
   });
 
+  it('a capture on the bridge kind0 does not turn a delivered ping into a drop (a copy ends, not the packet)', async () => {
+    // tcpdump makes kind0 promiscuous: the bridge forwards a clone and frees the original as OTHERHOST.
+    const tcpdump = spawn('tcpdump', ['-i', 'kind0', '-n', '-w', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((r) => tcpdump.once('exit', r));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcpdump.stderr.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
+        tcpdump.once('exit', () => reject(new Error('tcpdump exited')));
+      });
+      const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader });
+      expect(j.generator).toBe('ping: 1 received');
+      expect(j.delivered).toBe(true);
+      expect([...j.hops, ...(j.reply?.hops ?? [])].filter((h) => h.drop?.isRealDrop)).toEqual([]);
+      const copyEnd = j.hops.find((h) => h.drop?.copy);
+      expect(copyEnd).toMatchObject({
+        netns: 'host',
+        ifname: 'kind0',
+        drop: { reason: 'OTHERHOST', isRealDrop: false },
+      });
+      // The packet itself went on: it reached pod-c, and its last hop is its end there.
+      expect(j.hops[j.hops.length - 1]).toMatchObject({ netns: 'pod-c', dir: 'end' });
+    } finally {
+      tcpdump.kill();
+      await exited;
+    }
+  });
+
   it('TCP to the ClusterIP 10.96.0.10:80 shows the DNAT as a hop marked nat, with the rule that did it', async () => {
     const j = await follow({ from: 'pod-a', to: '10.96.0.10', proto: 'tcp', port: 80, rules: true }, { loader });
     expect(j.delivered).toBe(true);
@@ -165,6 +193,38 @@ describe('tracer (real kernel)', () => {
     expect(loader.status.lastError).toMatch(/SIGKILL/);
     const j = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
     expect(j.delivered).toBe(true);
+  });
+
+  it('a follow that spans a loader crash (kill -9) says the trace was interrupted, and claims no drop', async () => {
+    await loader.ensureStarted();
+    // Kill the loader once the follow has its slot and links, just before it sends the ping: the ping
+    // and its reply pass while the loader is down (it is back 300 ms later), so their hops are lost.
+    const attach = loader.attachNetfilter.bind(loader);
+    const killed: number[] = [];
+    loader.attachNetfilter = async (targets) => {
+      const r = await attach(targets);
+      const pid = loader.pid as number;
+      killed.push(pid);
+      process.kill(pid, 'SIGKILL');
+      while (loader.status.state !== 'crashed') await new Promise((res) => setTimeout(res, 5));
+      return r;
+    };
+    try {
+      const j = await follow({ from: 'pod-a', to: 'pod-c', timeoutMs: 8000 }, { loader });
+      expect(killed).toHaveLength(1);
+      expect(j.generator).toBe('ping: 1 received');
+      expect(j.interrupted).toMatch(/^probe loader crashed: .*SIGKILL/);
+      expect([...j.hops, ...(j.reply?.hops ?? [])].filter((h) => h.drop?.isRealDrop)).toEqual([]);
+      const text = formatJourney(j);
+      expect(text).toMatch(/trace interrupted \(probe loader crashed: .*SIGKILL.*\), delivery unknown/);
+      expect(text).not.toMatch(/NOT delivered|dropped/);
+    } finally {
+      loader.attachNetfilter = attach;
+    }
+    // The loader came back, and a follow after it runs whole.
+    const after = await follow({ from: 'pod-a', to: 'pod-b' }, { loader });
+    expect(after.delivered).toBe(true);
+    expect(after.interrupted).toBeUndefined();
   });
 
   it('a loader built from another event layout is refused with the reason, not restarted', async () => {

@@ -2,7 +2,7 @@
 // agree with what the SVG prints. The words themselves (NAT, drop, protocol names) come from the
 // shared vocabulary, so the diagram says what the CLI and the pcapng comments say.
 import type { Hop, Journey } from '../../../server/protocol/tracer';
-import { droppedInText, dropText, firstDrop } from '../../../server/protocol/vocab';
+import { droppedInText, dropText, firstDrop, interruptedText } from '../../../server/protocol/vocab';
 
 /** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
 export function fmtDelta(ns: number): string {
@@ -50,6 +50,7 @@ export function outcome(j: Journey): { label: string; tone: 'ok' | 'drop' | 'pen
   const drop = firstDrop(j);
   if (drop) return { label: droppedInText(drop), tone: 'drop' };
   if (j.delivered) return { label: j.reply ? 'delivered, reply came back' : 'delivered', tone: 'ok' };
+  if (j.interrupted) return { label: interruptedText(j.interrupted), tone: 'lost' }; // lost hops: no drop claimed
   if (j.timedOut) return { label: 'timed out', tone: 'lost' };
   return { label: 'not delivered', tone: 'lost' };
 }
