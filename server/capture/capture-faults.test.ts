@@ -101,6 +101,18 @@ describe('capture faults', () => {
     expect(info.state).toBe('failed');
     expect(info.exit).toEqual({ code: null, signal: 'SIGKILL', reason: 'tcpdump was killed by SIGKILL' });
   });
+
+  it('a capture whose namespace is deleted ends, failed, saying so', async () => {
+    const c = await start({ netns: NS3, iface: 'pjf-3', save: true });
+    run('ip', 'netns', 'del', NS3);
+    const t0 = Date.now();
+    const info = await ended(c.id, 5000);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(info.state).toBe('failed');
+    expect(info.exit?.reason).toBe(`namespace "${NS3}" was deleted: pjf-3 went away with it`);
+    // With tcpdump gone the namespace is freed, and the veth with it.
+    await expect.poll(() => spawnSync('ip', ['-n', NS2, 'link', 'show', 'pjf-4']).status).not.toBe(0);
+  });
 });
 
 describe('a killed tcpdump reports its last error line, never its banner', () => {

@@ -16,6 +16,8 @@ import { runTcpdump, type Tcpdump, type TcpdumpEnd } from './tcpdump';
 const REPLAY_ROWS = 2_000;
 /** An unsaved capture with no watcher stops after this grace (a page reload reattaches in time). */
 const UNWATCHED_GRACE_MS = 5_000;
+/** How often a running capture checks that its target is still there (one stat). */
+const TARGET_POLL_MS = 1_000;
 
 export interface CaptureWatcher {
   rows(rows: readonly PacketRow[]): void;
@@ -49,6 +51,8 @@ export class Capture {
   /** The file being written, and its interface id for each source interface. */
   private file: { readonly out: SaveFile; readonly ifaces: readonly number[] } | undefined;
   private stopReason: string | undefined;
+  /** Stopped because it could not go on (its namespace went away): reported as failed. */
+  private failing = false;
   /** Resolves once the capture has ended and its file is flushed. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -124,8 +128,16 @@ export class Capture {
     return f ? f.out.close() : Promise.resolve();
   }
 
-  /** Spawns tcpdump and resolves once it is listening (or rejects with its error). */
-  async startTcpdump(argv: readonly string[], savePath: string | null): Promise<void> {
+  /**
+   * Spawns tcpdump and resolves once it is listening (or rejects with its error). While it runs,
+   * `gone` is asked every second whether its target went away (a deleted namespace lives on, empty,
+   * for as long as tcpdump holds it, so tcpdump itself never notices); a reason ends it as failed.
+   */
+  async startTcpdump(
+    argv: readonly string[],
+    savePath: string | null,
+    gone?: () => Promise<string | undefined>,
+  ): Promise<void> {
     let opened = false;
     // The file's interface block needs the link type, which comes with the stream's header.
     const open = (linktype: number): void => {
@@ -147,12 +159,29 @@ export class Capture {
     });
     await td.listening;
     this.setState('running');
+    if (gone) this.pollTarget(gone);
+  }
+
+  private pollTarget(gone: () => Promise<string | undefined>): void {
+    const timer = setInterval(() => {
+      void gone().then(
+        (why) => {
+          if (why && this.tcpdump && this.stopReason === undefined) {
+            this.failing = true;
+            this.stop(why);
+          }
+        },
+        () => undefined,
+      );
+    }, TARGET_POLL_MS);
+    timer.unref();
+    void this.done.then(() => clearInterval(timer));
   }
 
   private finish(e: TcpdumpEnd): void {
     this.kernel = e.kernel;
     const reason = this.stopReason ?? e.reason;
-    const failed = this.stopReason === undefined && e.failed;
+    const failed = this.failing || (this.stopReason === undefined && e.failed);
     this.exit = {
       code: e.code,
       signal: e.signal,

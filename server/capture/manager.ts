@@ -7,7 +7,7 @@ import { Capture, type SavedIface } from './capture';
 import { readCaptureFile, CaptureFormatError, type CaptureIface } from './pcap';
 import { splitIfName } from './pcapng-writer';
 import { capturePath, captureDir, ensureDir, freshName, type Notes } from './store';
-import { CaptureError, checkFilter, resolveTarget } from './targets';
+import { CaptureError, checkFilter, namespaceGone, resolveTarget } from './targets';
 
 export { Capture, type CaptureWatcher } from './capture';
 
@@ -67,7 +67,7 @@ export class CaptureManager {
     if (req.count) args.push('-c', String(req.count));
     if (req.filter.trim()) args.push('--', req.filter);
     try {
-      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', args), path);
+      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', args), path, () => namespaceGone(t));
     } catch (e) {
       this.captures.delete(c.id);
       throw e;
