@@ -6,7 +6,7 @@ import { inNetns } from '../sys/exec';
 import { Capture, type SavedIface } from './capture';
 import { readCaptureFile, CaptureFormatError, type CaptureIface } from './pcap';
 import { splitIfName } from './pcapng-writer';
-import { capturePath, captureDir, ensureDir, freshName, type Notes } from './store';
+import { capturePath, captureDir, ensureDir, freshName, readSaved, type Notes } from './store';
 import { CaptureError, checkFilter, namespaceGone, resolveTarget } from './targets';
 
 export { Capture, type CaptureWatcher } from './capture';
@@ -119,11 +119,7 @@ export class CaptureManager {
 
   /** Opens a saved capture from the folder (its notes included). */
   async open(name: string, dir = captureDir()): Promise<Capture> {
-    const path = capturePath(name, dir);
-    const bytes = await readFile(path).catch(() => {
-      throw new CaptureError(`no capture named "${name}"`);
-    });
-    const c = await this.load(bytes, name, false, dir, name);
+    const c = await this.load(await readSaved(name, dir), name, false, dir, name);
     await c.annotations.load();
     return c;
   }
