@@ -6,7 +6,7 @@
 //   namespace lives on, empty, for as long as tcpdump is in it).
 // Run under the lab lock: flock /tmp/pj-lab.lock npx vitest run server/capture/capture-faults.test.ts
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,38 @@ afterAll(async () => {
 });
 
 describe('capture faults', () => {
+  it('two saving captures started at once on one interface get two files and both run', async () => {
+    const [a, b, c] = await Promise.all(
+      [1, 2, 3].map(() => start({ netns: NS1, iface: 'pjf-1', filter: 'icmp', save: true })),
+    );
+    const names = [a, b, c].map((x) => x?.fileName);
+    expect(new Set(names).size).toBe(3);
+    // The files open with the first packet: the one that lost the name used to fail then, with EEXIST.
+    spawnSync('ip', ['netns', 'exec', NS2, 'ping', '-c', '2', '-i', '0.2', '10.197.0.1'], { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    for (const x of [a, b, c]) {
+      const stopped = await call<CaptureInfo>('capture:stop', { id: x?.id });
+      expect(stopped.ok && { state: stopped.value.state, reason: stopped.value.exit?.reason }).toEqual({
+        state: 'stopped',
+        reason: 'stopped by user',
+      });
+      expect(stopped.ok && stopped.value.packets).toBe(4);
+      expect(existsSync(join(dir, x?.fileName ?? ''))).toBe(true);
+    }
+  });
+
+  it('of two starts with the same name at once, one runs and the other is refused, with one line', async () => {
+    const req = { netns: NS1, iface: 'pjf-1', filter: 'icmp', save: true, name: 'same.pcapng' };
+    const acks = await Promise.all([1, 2].map(() => call<CaptureInfo>('capture:start', req)));
+    const ok = acks.flatMap((a) => (a.ok ? [a.value] : []));
+    expect(ok).toHaveLength(1);
+    expect(acks.find((a) => !a.ok)).toEqual({ ok: false, error: 'a capture named "same.pcapng" already exists' });
+    spawnSync('ip', ['netns', 'exec', NS2, 'ping', '-c', '1', '10.197.0.1'], { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = await call<CaptureInfo>('capture:stop', { id: ok[0]?.id });
+    expect(stopped.ok && [stopped.value.state, stopped.value.packets]).toEqual(['stopped', 2]);
+  });
+
   it('a tcpdump killed with SIGKILL is reported as killed, not with its start-up banner', async () => {
     const marker = 'host 10.197.0.77';
     const c = await start({ netns: NS1, iface: 'pjf-1', filter: marker, save: false });

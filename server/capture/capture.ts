@@ -2,6 +2,7 @@
 // frames (frame-ring.ts), appended to an annotated pcapng on disk as it streams (save-file.ts), and fanned
 // out to watchers; notes and tracer hops live in annotations.ts. It lives while someone watches it or
 // while it saves to disk; its exit (and kernel drop counters) are reported.
+import type { FileHandle } from 'node:fs/promises';
 import type { CaptureInfo, CaptureState, PacketAnnotation, PacketDetail, PacketRow } from '../protocol/capture';
 import { holders, type Holders } from '../sys/holders';
 import { CaptureAnnotations } from './annotations';
@@ -116,9 +117,9 @@ export class Capture {
     for (const w of this.watchers) w.rows([row]);
   }
 
-  /** Saves what is ingested from now on to `path`, one interface block per source interface. */
-  saveTo(path: string, ifaces: readonly SavedIface[]): void {
-    const out = new SaveFile(path, this.fileName ?? path, (why) => this.stop(why));
+  /** Saves what is ingested from now on to `file`, one interface block per source interface. */
+  saveTo(file: FileHandle, ifaces: readonly SavedIface[]): void {
+    const out = new SaveFile(file, this.fileName ?? 'the capture file', (why) => this.stop(why));
     this.file = { out, ifaces: ifaces.map((i) => out.iface(i.netns, i.ifname, i.linktype, i.description)) };
   }
 
@@ -135,7 +136,7 @@ export class Capture {
    */
   async startTcpdump(
     argv: readonly string[],
-    savePath: string | null,
+    saveFile: FileHandle | null,
     gone?: () => Promise<string | undefined>,
   ): Promise<void> {
     let opened = false;
@@ -143,7 +144,7 @@ export class Capture {
     const open = (linktype: number): void => {
       opened = true;
       const description = this.filter ? `filter: ${this.filter}` : undefined;
-      if (savePath) this.saveTo(savePath, [{ netns: this.netns, ifname: this.iface, linktype, description }]);
+      if (saveFile) this.saveTo(saveFile, [{ netns: this.netns, ifname: this.iface, linktype, description }]);
     };
     const td = runTcpdump(argv, {
       record: (rec, linktype) => {

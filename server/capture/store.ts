@@ -1,16 +1,18 @@
 // The captures folder: flat, validated names only; nothing resolves outside it. Notes typed in the UI
 // live in a hidden sidecar next to each file and are merged into the download. Every file is opened
 // with O_NOFOLLOW and checked to be a regular file on the open descriptor (a symlink planted in the
-// folder is never followed, for reading or writing), and a folder others can write to is refused.
+// folder is never followed, for reading or writing), new files are created with O_EXCL, and a folder
+// others can write to is refused.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CaptureFileName, type PacketAnnotation, type SavedCapture } from '../protocol/capture';
 import { CaptureError } from './targets';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
 /** O_NONBLOCK: opening a FIFO planted in the folder must not hang the open (no effect on regular files). */
 const READ = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+const CREATE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
 export function captureDir(): string {
   return resolve(process.env.PJ_CAPTURE_DIR ?? './captures');
@@ -168,8 +170,27 @@ export async function writeNotes(name: string, notes: Notes, dir = captureDir())
   }
 }
 
-/** A fresh name like `node1-eth0-20261122-143000.pcapng`, unique in the folder. */
-export async function freshName(netns: string, iface: string, dir = captureDir()): Promise<string> {
+/** Creates `name` in the folder for writing: never an existing file, never through a symlink. */
+export async function createSaved(name: string, dir = captureDir()): Promise<FileHandle> {
+  const path = capturePath(name, dir);
+  await ensureDir(dir);
+  try {
+    return await open(path, CREATE, 0o600);
+  } catch (e) {
+    if (errno(e) === 'EEXIST') throw new CaptureError(`a capture named "${name}" already exists`);
+    throw new CaptureError(`cannot create "${name}": ${errno(e) ?? String(e)}`);
+  }
+}
+
+/**
+ * A fresh file like `node1-eth0-20261122-143000.pcapng`, created here (O_EXCL), so two captures
+ * started in the same second get two names.
+ */
+export async function createFresh(
+  netns: string,
+  iface: string,
+  dir = captureDir(),
+): Promise<{ name: string; fh: FileHandle }> {
   const d = new Date();
   const p = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -177,9 +198,14 @@ export async function freshName(netns: string, iface: string, dir = captureDir()
     .replace(/[^A-Za-z0-9_.-]/g, '_')
     .replace(/\.\.+/g, '_')
     .replace(/^[^A-Za-z0-9]/, 'c');
+  await ensureDir(dir);
   for (let i = 0; i < 1000; i++) {
     const name = `${base}${i ? `-${i}` : ''}.pcapng`;
-    if (!(await lstat(join(dir, name)).catch(() => undefined))) return name;
+    try {
+      return { name, fh: await open(capturePath(name, dir), CREATE, 0o600) };
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw new CaptureError(`cannot create "${name}": ${errno(e) ?? String(e)}`);
+    }
   }
   throw new CaptureError('could not find a free capture name');
 }
