@@ -6,6 +6,7 @@ import { CaptureError } from './targets';
 
 export class CaptureAnnotations {
   private notes: Notes = {};
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     /** The saved file they belong to (null: memory only). */
@@ -24,9 +25,8 @@ export class CaptureAnnotations {
     };
   }
 
-  async replace(notes: Notes, persist: boolean): Promise<void> {
-    this.notes = notes;
-    if (persist) await this.save();
+  replace(notes: Notes, persist: boolean): Promise<void> {
+    return this.commit(() => notes, persist);
   }
 
   async load(): Promise<void> {
@@ -34,13 +34,13 @@ export class CaptureAnnotations {
   }
 
   /** Adds annotations to a packet, keeping what it has (the same text twice is kept once). */
-  async add(index: number, list: readonly PacketAnnotation[]): Promise<void> {
+  add(index: number, list: readonly PacketAnnotation[]): Promise<void> {
     const k = String(index);
-    const have = this.notes[k] ?? [];
-    const fresh = list.filter((a) => !have.some((b) => b.source === a.source && b.text === a.text));
-    if (fresh.length === 0) return;
-    this.notes[k] = [...have, ...fresh];
-    await this.save();
+    return this.commit((notes) => {
+      const have = notes[k] ?? [];
+      const fresh = list.filter((a) => !have.some((b) => b.source === a.source && b.text === a.text));
+      return fresh.length ? { ...notes, [k]: [...have, ...fresh] } : undefined;
+    });
   }
 
   /** Replaces a packet's annotations of one source; the others stay. */
@@ -51,13 +51,25 @@ export class CaptureAnnotations {
   ): Promise<void> {
     if (index >= this.packets()) throw new CaptureError(`no packet #${index} in this capture`);
     const k = String(index);
-    const next = [...(this.notes[k] ?? []).filter((a) => a.source !== source), ...list];
-    if (next.length) this.notes[k] = next;
-    else delete this.notes[k];
-    await this.save();
+    return this.commit((notes) => {
+      const next = [...(notes[k] ?? []).filter((a) => a.source !== source), ...list];
+      const others = Object.fromEntries(Object.entries(notes).filter(([key]) => key !== k));
+      return next.length ? { ...others, [k]: next } : others;
+    });
   }
 
-  private async save(): Promise<void> {
-    if (this.fileName) await writeNotes(this.fileName, this.notes, this.dir);
+  /**
+   * Changes run one at a time, each saved before it is kept: a note that cannot be saved (the sidecar
+   * is a symlink…) is not kept either, and two writes never interleave in the file.
+   */
+  private commit(change: (notes: Notes) => Notes | undefined, persist = true): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = change(this.notes);
+      if (!next) return;
+      if (persist && this.fileName) await writeNotes(this.fileName, next, this.dir);
+      this.notes = next;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 }

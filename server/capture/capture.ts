@@ -2,6 +2,7 @@
 // frames (frame-ring.ts), appended to an annotated pcapng on disk as it streams (save-file.ts), and fanned
 // out to watchers; notes and tracer hops live in annotations.ts. It lives while someone watches it or
 // while it saves to disk; its exit (and kernel drop counters) are reported.
+import type { FileHandle } from 'node:fs/promises';
 import type { CaptureInfo, CaptureState, PacketAnnotation, PacketDetail, PacketRow } from '../protocol/capture';
 import { holders, type Holders } from '../sys/holders';
 import { CaptureAnnotations } from './annotations';
@@ -16,6 +17,8 @@ import { runTcpdump, type Tcpdump, type TcpdumpEnd } from './tcpdump';
 const REPLAY_ROWS = 2_000;
 /** An unsaved capture with no watcher stops after this grace (a page reload reattaches in time). */
 const UNWATCHED_GRACE_MS = 5_000;
+/** How often a running capture checks that its target is still there (one stat). */
+const TARGET_POLL_MS = 1_000;
 
 export interface CaptureWatcher {
   rows(rows: readonly PacketRow[]): void;
@@ -49,6 +52,8 @@ export class Capture {
   /** The file being written, and its interface id for each source interface. */
   private file: { readonly out: SaveFile; readonly ifaces: readonly number[] } | undefined;
   private stopReason: string | undefined;
+  /** Stopped because it could not go on (its namespace went away): reported as failed. */
+  private failing = false;
   /** Resolves once the capture has ended and its file is flushed. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -112,9 +117,9 @@ export class Capture {
     for (const w of this.watchers) w.rows([row]);
   }
 
-  /** Saves what is ingested from now on to `path`, one interface block per source interface. */
-  saveTo(path: string, ifaces: readonly SavedIface[]): void {
-    const out = new SaveFile(path, this.fileName ?? path, (why) => this.stop(why));
+  /** Saves what is ingested from now on to `file`, one interface block per source interface. */
+  saveTo(file: FileHandle, ifaces: readonly SavedIface[]): void {
+    const out = new SaveFile(file, this.fileName ?? 'the capture file', (why) => this.stop(why));
     this.file = { out, ifaces: ifaces.map((i) => out.iface(i.netns, i.ifname, i.linktype, i.description)) };
   }
 
@@ -124,14 +129,22 @@ export class Capture {
     return f ? f.out.close() : Promise.resolve();
   }
 
-  /** Spawns tcpdump and resolves once it is listening (or rejects with its error). */
-  async startTcpdump(argv: readonly string[], savePath: string | null): Promise<void> {
+  /**
+   * Spawns tcpdump and resolves once it is listening (or rejects with its error). While it runs,
+   * `gone` is asked every second whether its target went away (a deleted namespace lives on, empty,
+   * for as long as tcpdump holds it, so tcpdump itself never notices); a reason ends it as failed.
+   */
+  async startTcpdump(
+    argv: readonly string[],
+    saveFile: FileHandle | null,
+    gone?: () => Promise<string | undefined>,
+  ): Promise<void> {
     let opened = false;
     // The file's interface block needs the link type, which comes with the stream's header.
     const open = (linktype: number): void => {
       opened = true;
       const description = this.filter ? `filter: ${this.filter}` : undefined;
-      if (savePath) this.saveTo(savePath, [{ netns: this.netns, ifname: this.iface, linktype, description }]);
+      if (saveFile) this.saveTo(saveFile, [{ netns: this.netns, ifname: this.iface, linktype, description }]);
     };
     const td = runTcpdump(argv, {
       record: (rec, linktype) => {
@@ -147,12 +160,29 @@ export class Capture {
     });
     await td.listening;
     this.setState('running');
+    if (gone) this.pollTarget(gone);
+  }
+
+  private pollTarget(gone: () => Promise<string | undefined>): void {
+    const timer = setInterval(() => {
+      void gone().then(
+        (why) => {
+          if (why && this.tcpdump && this.stopReason === undefined) {
+            this.failing = true;
+            this.stop(why);
+          }
+        },
+        () => undefined,
+      );
+    }, TARGET_POLL_MS);
+    timer.unref();
+    void this.done.then(() => clearInterval(timer));
   }
 
   private finish(e: TcpdumpEnd): void {
     this.kernel = e.kernel;
     const reason = this.stopReason ?? e.reason;
-    const failed = this.stopReason === undefined && e.failed;
+    const failed = this.failing || (this.stopReason === undefined && e.failed);
     this.exit = {
       code: e.code,
       signal: e.signal,

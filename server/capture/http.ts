@@ -1,21 +1,18 @@
 // GET /captures/<name>: download a saved capture as annotated pcapng (the user's notes and tracer hops
 // merged into opt_comment). Returns false for URLs that are not ours so the server can route them on.
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readCaptureFile } from './pcap';
 import { annotationText, splitIfName, writePcapng } from './pcapng-writer';
-import { captureDir, capturePath, readNotes } from './store';
+import { captureDir, openSaved, readNotes, readSaved } from './store';
 import { CaptureError } from './targets';
 
 const PREFIX = '/captures/';
 
 /** Re-emits a saved file with the sidecar annotations added to each packet's comments. */
-export async function annotatedExport(name: string, dir = captureDir()): Promise<Buffer> {
-  const path = capturePath(name, dir);
-  const [bytes, notes] = await Promise.all([readFile(path), readNotes(name, dir)]);
-  if (Object.keys(notes).length === 0) return bytes;
-  const file = readCaptureFile(bytes);
+export async function annotatedExport(name: string, dir = captureDir(), bytes?: Buffer): Promise<Buffer> {
+  const [raw, notes] = await Promise.all([bytes ?? readSaved(name, dir), readNotes(name, dir)]);
+  if (Object.keys(notes).length === 0) return raw;
+  const file = readCaptureFile(raw);
   return writePcapng((w) => {
     const ids = file.interfaces.map((i, n) => {
       const { netns, ifname } = splitIfName(i.name ?? `if${n}@file`);
@@ -31,6 +28,38 @@ export async function annotatedExport(name: string, dir = captureDir()): Promise
 function send(res: ServerResponse, code: number, text: string): void {
   res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(text + '\n');
+}
+
+/**
+ * Streams the file as it is when it has no notes, else re-emits it with them; one descriptor, opened
+ * without following links, serves both.
+ */
+async function download(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  const { fh, size } = await openSaved(name);
+  const headers = {
+    'content-type': 'application/x-pcapng',
+    'content-disposition': `attachment; filename="${name}"`,
+    'cache-control': 'no-store',
+  };
+  try {
+    const notes = await readNotes(name);
+    if (Object.keys(notes).length === 0) {
+      res.writeHead(200, { ...headers, 'content-length': String(size) });
+      if (req.method === 'HEAD' || size === 0) return void (res.end(), await fh.close());
+      // Exactly the bytes announced, even while the file grows; the stream closes the handle at its end.
+      fh.createReadStream({ end: size - 1 })
+        .on('error', () => res.destroy())
+        .pipe(res);
+      return;
+    }
+    const body = await annotatedExport(name, captureDir(), await fh.readFile());
+    res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  }
 }
 
 /** `url`: the request's, already parsed by the caller (an unparsable one is not ours). */
@@ -53,28 +82,10 @@ export function handleCaptureDownload(
   }
   void (async () => {
     try {
-      const path = capturePath(name);
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) return send(res, 404, `no capture named "${name}"`);
-      const headers = {
-        'content-type': 'application/x-pcapng',
-        'content-disposition': `attachment; filename="${name}"`,
-        'cache-control': 'no-store',
-      };
-      const notes = await readNotes(name);
-      if (Object.keys(notes).length === 0) {
-        res.writeHead(200, { ...headers, 'content-length': String(st.size) });
-        if (req.method === 'HEAD') return void res.end();
-        createReadStream(path)
-          .on('error', () => res.destroy())
-          .pipe(res);
-        return;
-      }
-      const body = await annotatedExport(name);
-      res.writeHead(200, { ...headers, 'content-length': String(body.length) });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      await download(req, res, name);
     } catch (e) {
-      if (e instanceof CaptureError) send(res, 400, e.message);
+      if (res.headersSent) res.destroy();
+      else if (e instanceof CaptureError) send(res, /^no capture named/.test(e.message) ? 404 : 400, e.message);
       else send(res, 500, `cannot export "${name}": ${e instanceof Error ? e.message : String(e)}`);
     }
   })();

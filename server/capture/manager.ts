@@ -1,13 +1,13 @@
 // The captures of this process: live ones started (validated first, then tcpdump), files loaded or
 // opened from the captures folder, and the few ended ones kept for browsing.
-import { readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { CaptureStartReq, PacketAnnotation } from '../protocol/capture';
 import { inNetns } from '../sys/exec';
 import { Capture, type SavedIface } from './capture';
 import { readNamedCaptureFile, type CaptureIface } from './pcap';
 import { splitIfName } from './pcapng-writer';
-import { capturePath, captureDir, ensureDir, freshName, type Notes } from './store';
-import { CaptureError, checkFilter, resolveTarget } from './targets';
+import { captureDir, createFresh, createSaved, readSaved, type Notes } from './store';
+import { CaptureError, checkFilter, namespaceGone, resolveTarget } from './targets';
 
 export { Capture, type CaptureWatcher } from './capture';
 
@@ -66,17 +66,10 @@ export class CaptureManager {
     await checkFilter(t, req.filter);
     const dir = req.dir ?? captureDir();
     let fileName: string | null = null;
-    let path: string | null = null;
-    if (req.save) {
-      await ensureDir(dir);
-      fileName = req.name ?? (await freshName(req.netns, req.iface, dir));
-      path = capturePath(fileName, dir);
-      const exists = await readFile(path).then(
-        () => true,
-        () => false,
-      );
-      if (exists) throw new CaptureError(`a capture named "${fileName}" already exists`);
-    }
+    let file: FileHandle | null = null;
+    // The file is created now (O_EXCL), so a parallel start can neither take its name nor overwrite it.
+    if (req.save && req.name) [fileName, file] = [req.name, await createSaved(req.name, dir)];
+    else if (req.save) ({ name: fileName, fh: file } = await createFresh(req.netns, req.iface, dir));
     const c = new Capture(req.netns, req.iface, req.filter, fileName, dir);
     this.prune();
     this.captures.set(c.id, c);
@@ -86,7 +79,7 @@ export class CaptureManager {
     if (req.count) args.push('-c', String(req.count));
     if (req.filter.trim()) args.push('--', req.filter);
     try {
-      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', args), path);
+      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', args), file, () => namespaceGone(t));
     } catch (e) {
       this.captures.delete(c.id);
       throw e;
@@ -104,13 +97,9 @@ export class CaptureManager {
   ): Promise<Capture> {
     const file = readNamedCaptureFile(bytes, label, (m) => new CaptureError(m));
     const ifaces = loadedIfaces(file.interfaces, label);
-    let fileName: string | null = existingName;
-    if (save) {
-      await ensureDir(dir);
-      fileName = await freshName('upload', label.replace(/\.(pcapng|pcap)$/, '').slice(0, 40), dir);
-    }
-    const c = new Capture(ifaces[0]?.netns ?? 'file', ifaces[0]?.ifname ?? label, '', fileName, dir);
-    if (save && fileName) c.saveTo(capturePath(fileName, dir), ifaces);
+    const fresh = save ? await createFresh('upload', label.replace(/\.(pcapng|pcap)$/, '').slice(0, 40), dir) : null;
+    const c = new Capture(ifaces[0]?.netns ?? 'file', ifaces[0]?.ifname ?? label, '', fresh?.name ?? existingName, dir);
+    if (fresh) c.saveTo(fresh.fh, ifaces);
     const carried: Notes = {};
     for (const r of file.records) {
       const kept = r.comments.flatMap((x): PacketAnnotation[] => {
@@ -132,11 +121,7 @@ export class CaptureManager {
 
   /** Opens a saved capture from the folder (its notes included). */
   async open(name: string, dir = captureDir()): Promise<Capture> {
-    const path = capturePath(name, dir);
-    const bytes = await readFile(path).catch(() => {
-      throw new CaptureError(`no capture named "${name}"`);
-    });
-    const c = await this.load(bytes, name, false, dir, name);
+    const c = await this.load(await readSaved(name, dir), name, false, dir, name);
     await c.annotations.load();
     return c;
   }

@@ -1,7 +1,8 @@
 // A capture saved to disk as it streams: annotated pcapng (pcapng-writer.ts) through one write stream,
 // with writes coalesced (one fs write per packet would go through the libuv pool at packet rate) and a
 // size limit. A write error or the limit is reported once; later packets are dropped.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { PacketAnnotation } from '../protocol/capture';
 import { PcapngWriter, type WriterPacket } from './pcapng-writer';
 
@@ -18,13 +19,13 @@ export class SaveFile {
   private flushTimer: NodeJS.Timeout | undefined;
   private failed = false;
 
-  /** Creates `path` (never overwriting); `onError` hears, once, why the file stopped growing. */
+  /** Writes to `file` (created by store.ts, never over an existing one); `onError` hears, once, why it stopped. */
   constructor(
-    path: string,
+    file: FileHandle,
     label: string,
     private readonly onError: (why: string) => void,
   ) {
-    const out = createWriteStream(path, { flags: 'wx' });
+    const out = file.createWriteStream();
     out.on('error', (e) => {
       this.out = undefined;
       this.fail(`cannot write ${label}: ${e.message}`);

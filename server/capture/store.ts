@@ -1,9 +1,18 @@
 // The captures folder: flat, validated names only; nothing resolves outside it. Notes typed in the UI
-// live in a hidden sidecar next to each file and are merged into the download.
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+// live in a hidden sidecar next to each file and are merged into the download. Every file is opened
+// with O_NOFOLLOW and checked to be a regular file on the open descriptor (a symlink planted in the
+// folder is never followed, for reading or writing), new files are created with O_EXCL, and a folder
+// others can write to is refused.
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CaptureFileName, type PacketAnnotation, type SavedCapture } from '../protocol/capture';
 import { CaptureError } from './targets';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+/** O_NONBLOCK: opening a FIFO planted in the folder must not hang the open (no effect on regular files). */
+const READ = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+const CREATE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
 export function captureDir(): string {
   return resolve(process.env.PJ_CAPTURE_DIR ?? './captures');
@@ -25,16 +34,74 @@ export function capturePath(name: string, dir = captureDir()): string {
 
 const notesPath = (name: string, dir: string): string => join(dir, `.${name}.notes.json`);
 
+/** False when the folder does not exist; throws when it is not one this server may trust. */
+async function usableDir(dir: string): Promise<boolean> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) return false;
+  if (!st.isDirectory()) throw new CaptureError(`the captures folder ${dir} is not a directory`);
+  // Anyone who can write there can swap a file for a link between two calls.
+  if (st.mode & 0o002)
+    throw new CaptureError(
+      `the captures folder ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); run chmod o-w on it`,
+    );
+  return true;
+}
+
+/** Creates the folder (0700) if it is missing, and checks it. */
 export async function ensureDir(dir = captureDir()): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  if (!(await usableDir(dir))) await mkdir(dir, { recursive: true, mode: 0o700 });
+  await usableDir(dir);
+}
+
+const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/**
+ * Opens a file of the folder for reading: undefined when there is none, an error for a symlink or
+ * anything that is not a regular file. The caller closes the handle.
+ */
+async function openRegular(path: string, label: string): Promise<{ fh: FileHandle; size: number } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, READ);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return undefined;
+    if (errno(e) === 'ELOOP') throw new CaptureError(`"${label}" is a symlink; refusing to follow it`);
+    throw new CaptureError(`cannot open "${label}": ${errno(e) ?? String(e)}`);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new CaptureError(`"${label}" is not a regular file; refusing it`);
+  }
+  return { fh, size: st.size };
+}
+
+/** A saved capture opened for reading (never through a symlink); the caller closes `fh`. */
+export async function openSaved(name: string, dir = captureDir()): Promise<{ fh: FileHandle; size: number }> {
+  const path = capturePath(name, dir);
+  const f = (await usableDir(dir)) ? await openRegular(path, name) : undefined;
+  if (!f) throw new CaptureError(`no capture named "${name}"`);
+  return f;
+}
+
+/** A saved capture's bytes. */
+export async function readSaved(name: string, dir = captureDir()): Promise<Buffer> {
+  const { fh } = await openSaved(name, dir);
+  try {
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function listSaved(dir = captureDir()): Promise<SavedCapture[]> {
+  if (!(await usableDir(dir))) return [];
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: SavedCapture[] = [];
   for (const n of names) {
     if (!CaptureFileName.safeParse(n).success) continue;
-    const st = await stat(join(dir, n)).catch(() => undefined);
+    // lstat: a symlink is not a capture.
+    const st = await lstat(join(dir, n)).catch(() => undefined);
     if (st?.isFile()) out.push({ name: n, size: st.size, mtimeMs: st.mtimeMs });
   }
   return out.sort((a, b) => b.mtimeMs - a.mtimeMs);
@@ -42,8 +109,8 @@ export async function listSaved(dir = captureDir()): Promise<SavedCapture[]> {
 
 export async function deleteSaved(name: string, dir = captureDir()): Promise<void> {
   const p = capturePath(name, dir);
-  const st = await stat(p).catch(() => undefined);
-  if (!st) throw new CaptureError(`no capture named "${name}"`);
+  const st = (await usableDir(dir)) ? await lstat(p).catch(() => undefined) : undefined;
+  if (!st?.isFile()) throw new CaptureError(`no capture named "${name}"`);
   await rm(p);
   await rm(notesPath(name, dir), { force: true });
 }
@@ -51,33 +118,79 @@ export async function deleteSaved(name: string, dir = captureDir()): Promise<voi
 /** Per-packet annotations added after capture (user notes, tracer hops), keyed by packet index. */
 export type Notes = Record<string, PacketAnnotation[]>;
 
+function parseNotes(raw: unknown): Notes {
+  if (!raw || typeof raw !== 'object') return {};
+  const out: Notes = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!/^\d+$/.test(k) || !Array.isArray(v)) continue;
+    out[k] = v.flatMap((a: unknown) => {
+      if (!a || typeof a !== 'object') return [];
+      const { source, text } = a as { source?: unknown; text?: unknown };
+      return (source === 'note' || source === 'hop') && typeof text === 'string' ? [{ source, text }] : [];
+    });
+  }
+  return out;
+}
+
+/** The sidecar's notes; none when it is missing, unreadable, or not a regular file. */
 export async function readNotes(name: string, dir = captureDir()): Promise<Notes> {
   capturePath(name, dir);
   try {
-    const raw: unknown = JSON.parse(await readFile(notesPath(name, dir), 'utf8'));
-    if (!raw || typeof raw !== 'object') return {};
-    const out: Notes = {};
-    for (const [k, v] of Object.entries(raw)) {
-      if (!/^\d+$/.test(k) || !Array.isArray(v)) continue;
-      out[k] = v.flatMap((a: unknown) => {
-        if (!a || typeof a !== 'object') return [];
-        const { source, text } = a as { source?: unknown; text?: unknown };
-        return (source === 'note' || source === 'hop') && typeof text === 'string' ? [{ source, text }] : [];
-      });
+    const f = await openRegular(notesPath(name, dir), name);
+    if (!f) return {};
+    try {
+      return parseNotes(JSON.parse(await f.fh.readFile('utf8')));
+    } finally {
+      await f.fh.close();
     }
-    return out;
   } catch {
     return {};
   }
 }
 
+/** Rewrites the sidecar in place; refuses a symlink, a non-regular file or a hard-linked one. */
 export async function writeNotes(name: string, notes: Notes, dir = captureDir()): Promise<void> {
   capturePath(name, dir);
-  await writeFile(notesPath(name, dir), JSON.stringify(notes));
+  await usableDir(dir);
+  let fh: FileHandle;
+  try {
+    fh = await open(notesPath(name, dir), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  } catch (e) {
+    const why = errno(e) === 'ELOOP' ? 'it is a symlink' : (errno(e) ?? String(e));
+    throw new CaptureError(`cannot save the notes of "${name}": ${why}`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.nlink !== 1)
+      throw new CaptureError(`cannot save the notes of "${name}": the notes file is not a plain file`);
+    await fh.truncate(0);
+    await fh.writeFile(JSON.stringify(notes));
+  } finally {
+    await fh.close();
+  }
 }
 
-/** A fresh name like `node1-eth0-20261122-143000.pcapng`, unique in the folder. */
-export async function freshName(netns: string, iface: string, dir = captureDir()): Promise<string> {
+/** Creates `name` in the folder for writing: never an existing file, never through a symlink. */
+export async function createSaved(name: string, dir = captureDir()): Promise<FileHandle> {
+  const path = capturePath(name, dir);
+  await ensureDir(dir);
+  try {
+    return await open(path, CREATE, 0o600);
+  } catch (e) {
+    if (errno(e) === 'EEXIST') throw new CaptureError(`a capture named "${name}" already exists`);
+    throw new CaptureError(`cannot create "${name}": ${errno(e) ?? String(e)}`);
+  }
+}
+
+/**
+ * A fresh file like `node1-eth0-20261122-143000.pcapng`, created here (O_EXCL), so two captures
+ * started in the same second get two names.
+ */
+export async function createFresh(
+  netns: string,
+  iface: string,
+  dir = captureDir(),
+): Promise<{ name: string; fh: FileHandle }> {
   const d = new Date();
   const p = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -85,9 +198,14 @@ export async function freshName(netns: string, iface: string, dir = captureDir()
     .replace(/[^A-Za-z0-9_.-]/g, '_')
     .replace(/\.\.+/g, '_')
     .replace(/^[^A-Za-z0-9]/, 'c');
+  await ensureDir(dir);
   for (let i = 0; i < 1000; i++) {
     const name = `${base}${i ? `-${i}` : ''}.pcapng`;
-    if (!(await stat(join(dir, name)).catch(() => undefined))) return name;
+    try {
+      return { name, fh: await open(capturePath(name, dir), CREATE, 0o600) };
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw new CaptureError(`cannot create "${name}": ${errno(e) ?? String(e)}`);
+    }
   }
   throw new CaptureError('could not find a free capture name');
 }

@@ -1,5 +1,6 @@
 // Where a capture may run: validate (netns, iface) against what the host really has, check a filter
 // with `tcpdump -d` before anything starts, and list targets for the panel's pickers.
+import { stat } from 'node:fs/promises';
 import { IfName, NetnsName } from '../protocol/common';
 import type { CaptureTarget } from '../protocol/capture';
 import { UserError } from '../sys/errors';
@@ -35,6 +36,30 @@ export async function resolveTarget(netns: string, iface: string): Promise<Resol
     throw new CaptureError(`no interface "${iface}" in namespace "${netns}" (it has: ${names})`);
   }
   return { ns, iface };
+}
+
+/** The file that is the target's namespace now (none for the host, which cannot go away). */
+function namespaceFile(t: ResolvedTarget): string | undefined {
+  const x = t.ns.target;
+  if (x.kind === 'named') return `/var/run/netns/${x.name}`;
+  if (x.kind === 'pid') return `/proc/${x.pid}/ns/net`;
+  return x.kind === 'path' ? x.path : undefined;
+}
+
+/**
+ * Why a capture on `t` cannot go on: its namespace was deleted (or its name is now another namespace),
+ * or undefined while it is still there. One stat, cheap enough to ask every second.
+ */
+export async function namespaceGone(t: ResolvedTarget): Promise<string | undefined> {
+  const file = namespaceFile(t);
+  if (!file) return undefined;
+  const inode = await stat(file).then(
+    (s) => s.ino,
+    () => undefined,
+  );
+  if (inode === t.ns.inode) return undefined;
+  const what = inode === undefined ? 'was deleted' : 'was replaced by a new one';
+  return `namespace "${t.ns.name}" ${what}: ${t.iface} went away with it`;
 }
 
 /**

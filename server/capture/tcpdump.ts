@@ -1,6 +1,6 @@
 // tcpdump as a supervised process (sys/proc): `-U -w -` into the stream parser, "listening on" on stderr
 // as the sign it runs, and at the end its kernel counters and, on failure, its own last words.
-import { startProc } from '../sys/proc';
+import { startProc, type ProcExit } from '../sys/proc';
 import { PcapStreamParser, type CaptureRecord } from './pcap';
 import { CaptureError } from './targets';
 
@@ -35,11 +35,24 @@ export interface Tcpdump {
   stop(): void;
 }
 
-/** tcpdump's stderr lines that are not a failure reason: the banner and the counters. */
-const reasonLine = (l: string): string | undefined =>
-  /^listening on|packets? (captured|received by filter|dropped by kernel)|^\(/.test(l)
-    ? undefined
-    : l.replace(/^tcpdump: /, '');
+/**
+ * tcpdump's stderr lines that are not a failure reason: the banner ("tcpdump: listening on eth0, …",
+ * prefixed when writing to a file), the verbose-output hint and the counters.
+ */
+const NOT_A_REASON =
+  /^(listening on|verbose output suppressed)|packets? (captured|received by filter|dropped by kernel)|^\(/;
+const reasonLine = (l: string): string | undefined => {
+  const line = l.replace(/^tcpdump: /, '');
+  return NOT_A_REASON.test(line) ? undefined : line;
+};
+
+/** Why it ended, in words: a signal is named, with the last error line if it printed one. */
+function endReason(e: ProcExit): string {
+  if (e.spawnError) return `cannot run tcpdump: ${e.spawnError.message}`;
+  if (e.code === 0) return 'tcpdump finished (packet count reached)';
+  if (e.signal) return `tcpdump was killed by ${e.signal}${e.reason ? `; last error: ${e.reason}` : ''}`;
+  return e.reason || `tcpdump exited with code ${e.code}`;
+}
 
 function counters(stderr: string): TcpdumpEnd['kernel'] {
   const num = (re: RegExp): number | undefined => {
@@ -72,11 +85,7 @@ export function runTcpdump(argv: readonly string[], hooks: TcpdumpHooks): Tcpdum
     reasonLine,
   });
   const ended = proc.exited.then((e): TcpdumpEnd => {
-    const reason = e.spawnError
-      ? `cannot run tcpdump: ${e.spawnError.message}`
-      : e.code === 0
-        ? 'tcpdump finished (packet count reached)'
-        : e.reason || `tcpdump exited with ${e.signal ?? `code ${e.code}`}`;
+    const reason = endReason(e);
     return {
       code: e.code,
       signal: e.signal,
