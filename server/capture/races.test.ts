@@ -50,9 +50,23 @@ describe('captures under races (real tcpdump)', () => {
   });
 
   it('40 parallel starts: 16 run (the limit), the rest are refused in one line', async () => {
+    // From 10 clients, 4 each: one client alone may run only 4 (quotas.test.ts).
+    const many = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const c: PjClient = connect(base, { transports: ['websocket'] });
+        clients.push(c);
+        await new Promise<void>((r) => c.on('connect', () => r()));
+        return c;
+      }),
+    );
     const acks = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        ask<CaptureInfo>(client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: false }),
+      Array.from({ length: 40 }, (_, i) =>
+        ask<CaptureInfo>(many[i % 10] as PjClient, 'capture:start', {
+          netns: NS,
+          iface: 'lo',
+          filter: 'icmp',
+          save: false,
+        }),
       ),
     );
     const peak = running().length;
