@@ -2,25 +2,18 @@
 // are limited per client and in bytes held in total; live captures are limited per client; the captures
 // folder has a quota. A real socket.io server and clients, tcpdump in a real namespace (pjt-quota-cap),
 // real files in a temp captures folder.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server } from 'socket.io';
-import { io as connect } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PjServer } from '../gateway/types';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CaptureInfo, PacketRow } from '../protocol/capture';
 import { SEED000_FRAME } from './fixtures/frames';
 import { captureManager } from './manager';
 import { writePcap } from './pcap';
-import { attach } from './socket';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { captureBed } from '../../test/capture-bed';
+import { ask, type PjClient } from '../../test/socket';
 
 const NS = 'pjt-quota-cap';
-const dir = mkdtempSync(join(tmpdir(), 'pjt-capture-quota-'));
-process.env.PJ_CAPTURE_DIR = dir;
 /** A small pcap (200 frames); the memory budget is set to hold four and a half of them. */
 const PCAP = writePcap(
   1,
@@ -31,36 +24,13 @@ const upload = { name: 'dsr.pcap', base64: PCAP.toString('base64') };
 type Shown = { info: CaptureInfo; rows: PacketRow[] };
 
 describe('per-client and total limits on uploads, live captures and the captures folder', () => {
-  const http = createServer();
-  const io: PjServer = new Server(http, { maxHttpBufferSize: 16 * 1024 * 1024 });
-  let detach: () => void = () => undefined;
-  let client: PjClient;
-  let base = '';
-  const clients: PjClient[] = [];
-  const another = async (): Promise<PjClient> => {
-    const c: PjClient = connect(base, { transports: ['websocket'] });
-    clients.push(c);
-    await new Promise<void>((r) => c.on('connect', () => r()));
-    return c;
-  };
+  const bed = captureBed(NS, 16 * 1024 * 1024);
+  const { dir } = bed;
+  const another = (): Promise<PjClient> => bed.another();
   const inMemory = (ids: readonly string[]): number => captureManager.list().filter((c) => ids.includes(c.id)).length;
   const saved = (): string[] => readdirSync(dir).sort();
 
-  beforeAll(async () => {
-    spawnSync('ip', ['netns', 'del', NS]);
-    execFileSync('ip', ['netns', 'add', NS]);
-    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    detach = attach(io);
-    ({ client, base } = await listenAndConnect(http));
-  });
-
-  afterAll(async () => {
-    for (const c of [client, ...clients]) c.close();
-    detach();
-    await captureManager.stopAll();
-    await io.close();
-    spawnSync('ip', ['netns', 'del', NS]);
-    rmSync(dir, { recursive: true, force: true });
+  afterAll(() => {
     delete process.env.PJ_CAPTURE_UPLOADS_MAX_BYTES;
     delete process.env.PJ_CAPTURE_QUOTA_BYTES;
   });
@@ -83,7 +53,7 @@ describe('per-client and total limits on uploads, live captures and the captures
       ok: false,
       error: 'at most 4 uploads open per client; close one (or reload the page) first',
     });
-    // Four are held and watched; a fifth from another client would pass the budget (4.5 files).
+    // Four are held and watched; a fifth, from another client, would go past the budget (4.5 files).
     const b = await another();
     const refused = await ask(b, 'capture:decode-file', upload);
     expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/) });
@@ -108,7 +78,7 @@ describe('per-client and total limits on uploads, live captures and the captures
     const acks = await Promise.all([1, 2, 3, 4, 5, 6].map(() => start(a)));
     const other = await start(await another());
     const all = [...acks, other];
-    for (const x of all) if (x.ok) await ask(client, 'capture:stop', { id: x.value.id });
+    for (const x of all) if (x.ok) await ask(bed.client, 'capture:stop', { id: x.value.id });
     expect(acks.filter((x) => x.ok)).toHaveLength(4);
     for (const x of acks.filter((y) => !y.ok))
       expect(x).toEqual({ ok: false, error: 'at most 4 live captures per client; stop one first' });
@@ -123,14 +93,14 @@ describe('per-client and total limits on uploads, live captures and the captures
     const used = saved().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     process.env.PJ_CAPTURE_QUOTA_BYTES = String(used + PCAP.length - 1);
     const before = saved();
-    const r = await ask(client, 'capture:decode-file', upload);
+    const r = await ask(bed.client, 'capture:decode-file', upload);
     expect(r).toEqual({ ok: false, error: expect.stringMatching(/^the captures folder is full: .* quota [\d.]+ MB/) });
     expect(r.ok || r.error).not.toContain('\n');
     expect(saved()).toEqual(before);
     expect(captureManager.uploads().count).toBe(0);
     // With the folder already at its quota a saving live capture is refused too.
     writeFileSync(join(dir, 'filler.pcapng'), Buffer.alloc(PCAP.length));
-    const live = await ask(client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: true });
+    const live = await ask(bed.client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: true });
     expect(live).toEqual({ ok: false, error: expect.stringMatching(/^the captures folder is full: /) });
     expect(saved()).toEqual([...before, 'filler.pcapng'].sort());
     rmSync(join(dir, 'filler.pcapng'));
@@ -141,7 +111,12 @@ describe('per-client and total limits on uploads, live captures and the captures
     const used = saved().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     const room = 40_000;
     process.env.PJ_CAPTURE_QUOTA_BYTES = String(used + room);
-    const r = await ask<CaptureInfo>(client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: true });
+    const r = await ask<CaptureInfo>(bed.client, 'capture:start', {
+      netns: NS,
+      iface: 'lo',
+      filter: 'icmp',
+      save: true,
+    });
     if (!r.ok) throw new Error(r.error);
     // About 200 pings of 1000 bytes each way: far more than the room left.
     const ping = spawn('ip', ['netns', 'exec', NS, 'ping', '-q', '-i', '0.01', '-s', '1000', '-c', '200', '127.0.0.1']);
