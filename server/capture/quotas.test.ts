@@ -107,6 +107,22 @@ describe('per-client and total limits on uploads, live captures and the captures
     delete process.env.PJ_CAPTURE_QUOTA_BYTES;
   });
 
+  it('an upload whose save outgrows the quota on the way is refused and leaves no file', async () => {
+    const before = saved();
+    const used = before.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    // Room for the pcap's bytes (the check up front passes), not for the larger pcapng they become.
+    process.env.PJ_CAPTURE_QUOTA_BYTES = String(used + PCAP.length);
+    const r = await ask(bed.client, 'capture:decode-file', upload);
+    delete process.env.PJ_CAPTURE_QUOTA_BYTES;
+    expect(r).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^cannot save the upload: the captures folder quota is reached \([\d.]+ MB/),
+    });
+    expect(r.ok || r.error).not.toContain('\n');
+    expect(saved()).toEqual(before);
+    expect(captureManager.uploads().count).toBe(0);
+  });
+
   it('a running save stops with a clear reason when the folder reaches its quota', async () => {
     const used = saved().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     const room = 40_000;
