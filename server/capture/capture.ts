@@ -119,14 +119,15 @@ export class Capture {
 
   /** Saves what is ingested from now on to `file`, one interface block per source interface. */
   saveTo(file: FileHandle, ifaces: readonly SavedIface[]): void {
-    const out = new SaveFile(file, this.fileName ?? 'the capture file', (why) => this.stop(why));
+    const out = new SaveFile(file, this.fileName ?? 'the capture file', (why) => this.stop(why), this.dir);
     this.file = { out, ifaces: ifaces.map((i) => out.iface(i.netns, i.ifname, i.linktype, i.description)) };
   }
 
-  closeFile(): Promise<void> {
+  /** Flushes and closes the file; resolves with why saving stopped early, if it did. */
+  closeFile(): Promise<string | undefined> {
     const f = this.file;
     this.file = undefined;
-    return f ? f.out.close() : Promise.resolve();
+    return f ? f.out.close().then(() => f.out.failure) : Promise.resolve(undefined);
   }
 
   /**

@@ -1,62 +1,38 @@
 // Captures under parallel requests and early disconnects: a real socket.io server and clients, tcpdump
 // in a real namespace (pjt-race-cap).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Server } from 'socket.io';
-import { io as connect } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PjServer, PjSocket as PjServerSocket } from '../gateway/types';
+import type { PjSocket as PjServerSocket } from '../gateway/types';
 import type { CaptureInfo } from '../protocol/capture';
 import type { Ack } from '../protocol/common';
 import { captureManager } from './manager';
-import { attach } from './socket';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { captureBed } from '../../test/capture-bed';
+import { ask, type PjClient } from '../../test/socket';
+import { describe, expect, it } from 'vitest';
 
 const NS = 'pjt-race-cap';
-const dir = mkdtempSync(join(tmpdir(), 'pjt-capture-race-'));
-process.env.PJ_CAPTURE_DIR = dir;
 
 describe('captures under races (real tcpdump)', () => {
-  const http = createServer();
-  const io: PjServer = new Server(http);
-  let detach: () => void = () => undefined;
-  let client: PjClient;
-  let base = '';
-  const clients: PjClient[] = [];
+  const bed = captureBed(NS);
   const running = (): CaptureInfo[] =>
     captureManager
       .list()
       .filter((c) => c.live)
       .map((c) => c.info());
 
-  beforeAll(async () => {
-    spawnSync('ip', ['netns', 'del', NS]);
-    execFileSync('ip', ['netns', 'add', NS]);
-    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    detach = attach(io);
-    ({ client, base } = await listenAndConnect(http));
-  });
-
-  afterAll(async () => {
-    for (const c of [client, ...clients]) c.close();
-    detach();
-    await captureManager.stopAll();
-    await io.close();
-    spawnSync('ip', ['netns', 'del', NS]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('40 parallel starts: 16 run (the limit), the rest are refused in one line', async () => {
+    // From 10 clients, 4 each: one client alone may run only 4 (quotas.test.ts).
+    const many = await Promise.all(Array.from({ length: 10 }, () => bed.another()));
     const acks = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        ask<CaptureInfo>(client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: false }),
+      Array.from({ length: 40 }, (_, i) =>
+        ask<CaptureInfo>(many[i % 10] as PjClient, 'capture:start', {
+          netns: NS,
+          iface: 'lo',
+          filter: 'icmp',
+          save: false,
+        }),
       ),
     );
     const peak = running().length;
-    for (const a of acks) if (a.ok) await ask(client, 'capture:stop', { id: a.value.id });
+    for (const a of acks) if (a.ok) await ask(bed.client, 'capture:stop', { id: a.value.id });
     expect(peak).toBe(16);
     expect(acks.filter((a) => a.ok)).toHaveLength(16);
     for (const a of acks.filter((x) => !x.ok))
@@ -70,11 +46,9 @@ describe('captures under races (real tcpdump)', () => {
       void s.onAny((ev: string) => {
         if (ev === 'capture:start') setImmediate(() => s.disconnect(true));
       });
-    io.on('connection', dropMidStart);
-    const c: PjClient = connect(base, { transports: ['websocket'] });
-    clients.push(c);
-    await new Promise<void>((r) => c.on('connect', () => r()));
-    io.off('connection', dropMidStart);
+    bed.io.on('connection', dropMidStart);
+    const c = await bed.another();
+    bed.io.off('connection', dropMidStart);
     const gone = new Promise<void>((r) => c.on('disconnect', () => r()));
     const filter = 'udp port 4242';
     c.emit(

@@ -1,10 +1,12 @@
 // A capture saved to disk as it streams: annotated pcapng (pcapng-writer.ts) through one write stream,
 // with writes coalesced (one fs write per packet would go through the libuv pool at packet rate) and a
-// size limit. A write error or the limit is reported once; later packets are dropped.
+// size limit, and every byte charged to the folder's quota (store.ts). A write error, the limit or the
+// quota is reported once; later packets are dropped.
 import type { WriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { PacketAnnotation } from '../protocol/capture';
 import { PcapngWriter, type WriterPacket } from './pcapng-writer';
+import { chargeQuota } from './store';
 
 const MAX_FILE_BYTES = Number(process.env.PJ_CAPTURE_MAX_BYTES ?? 512 * 1024 * 1024);
 const FLUSH_BYTES = 256 * 1024;
@@ -18,12 +20,14 @@ export class SaveFile {
   private pendingBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private failed = false;
+  private failedWhy: string | undefined;
 
   /** Writes to `file` (created by store.ts, never over an existing one); `onError` hears, once, why it stopped. */
   constructor(
     file: FileHandle,
     label: string,
     private readonly onError: (why: string) => void,
+    dir: string,
   ) {
     const out = file.createWriteStream();
     out.on('error', (e) => {
@@ -32,6 +36,8 @@ export class SaveFile {
     });
     this.out = out;
     this.writer = new PcapngWriter((b) => {
+      const over = chargeQuota(dir, b.length);
+      if (over) return this.fail(over);
       this.bytes += b.length;
       this.pending.push(b);
       this.pendingBytes += b.length;
@@ -61,9 +67,15 @@ export class SaveFile {
     return new Promise((r) => out.end(r));
   }
 
+  /** Why saving stopped early, if it did. */
+  get failure(): string | undefined {
+    return this.failedWhy;
+  }
+
   private fail(why: string): void {
     if (this.failed) return;
     this.failed = true;
+    this.failedWhy = why;
     this.onError(why);
   }
 

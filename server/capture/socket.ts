@@ -1,5 +1,6 @@
 // socket.io handlers for captures. Every request is parsed with zod; rows reach the browser batched
-// (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop.
+// (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop, and its
+// uploads leave memory.
 import { z } from 'zod';
 import { createBatcher } from '../gateway/batcher';
 import { handle } from '../gateway/handle';
@@ -89,7 +90,7 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
   socket.on(
     'capture:start',
     handle(CaptureStartReq, async (r) => {
-      const c = await captureManager.start(r);
+      const c = await captureManager.start({ ...r, owner: socket.id });
       w.subscribe(c);
       return c.info();
     }),
@@ -160,8 +161,11 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
       }
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError('upload is not base64');
       const label = r.name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'upload';
-      const c = await captureManager.load(Buffer.from(r.base64, 'base64'), label, true);
-      return w.subscribe(c);
+      const c = await captureManager.upload(Buffer.from(r.base64, 'base64'), label, socket.id);
+      const shown = w.subscribe(c);
+      // It finished after its socket left: the disconnect could not drop it yet.
+      if (socket.disconnected) captureManager.release(socket.id);
+      return shown;
     }),
   );
   socket.on(
@@ -174,7 +178,11 @@ function connect(socket: PjSocket): void {
   const w = socketWatches(socket);
   onLiveCaptures(socket, w);
   onFiles(socket, w);
-  socket.on('disconnect', w.all);
+  socket.on('disconnect', () => {
+    w.all();
+    // An upload belongs to the socket that sent it.
+    captureManager.release(socket.id);
+  });
 }
 
 export const attach: Attach = (io) => {

@@ -2,11 +2,17 @@
 // live in a hidden sidecar next to each file and are merged into the download. Every file is opened
 // with O_NOFOLLOW and checked to be a regular file on the open descriptor (a symlink planted in the
 // folder is never followed, for reading or writing), new files are created with O_EXCL, and a folder
-// others can write to is refused.
+// others can write to is refused. The folder has a quota: a save that would not fit is refused, and a
+// running one stops when its writes reach it.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CaptureFileName, type PacketAnnotation, type SavedCapture } from '../protocol/capture';
+import {
+  CAPTURE_FOLDER_QUOTA_BYTES,
+  CaptureFileName,
+  type PacketAnnotation,
+  type SavedCapture,
+} from '../protocol/capture';
 import { CaptureError } from './targets';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -113,6 +119,44 @@ export async function deleteSaved(name: string, dir = captureDir()): Promise<voi
   if (!st?.isFile()) throw new CaptureError(`no capture named "${name}"`);
   await rm(p);
   await rm(notesPath(name, dir), { force: true });
+  used.set(dir, Math.max(0, (used.get(dir) ?? 0) - st.size));
+}
+
+const quota = (): number => Number(process.env.PJ_CAPTURE_QUOTA_BYTES ?? CAPTURE_FOLDER_QUOTA_BYTES);
+const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
+/**
+ * Bytes used in each folder: read from disk when a save starts, then charged as saves write (bytes a
+ * running save has charged but not flushed yet when another starts are missed: at most a flush each).
+ */
+const used = new Map<string, number>();
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const st = await lstat(join(dir, n)).catch(() => undefined);
+    if (st?.isFile()) total += st.size;
+  }
+  return total;
+}
+
+/** Refuses a new save (of `need` bytes, when known) that the folder's quota has no room for. */
+async function checkQuota(dir: string, need: number): Promise<void> {
+  const u = await folderBytes(dir);
+  used.set(dir, u);
+  const q = quota();
+  if (u >= q || u + need > q)
+    throw new CaptureError(
+      `the captures folder is full: ${mb(u)} used${need ? `, ${mb(need)} more needed` : ''}, quota ${mb(q)} (PJ_CAPTURE_QUOTA_BYTES); delete saved captures first`,
+    );
+}
+
+/** Charges `n` bytes about to be written to the folder; the reason to stop when they would exceed its quota. */
+export function chargeQuota(dir: string, n: number): string | undefined {
+  const u = used.get(dir) ?? 0;
+  const q = quota();
+  if (u + n > q) return `the captures folder quota is reached (${mb(q)}, PJ_CAPTURE_QUOTA_BYTES); saving stopped`;
+  used.set(dir, u + n);
+  return undefined;
 }
 
 /** Per-packet annotations added after capture (user notes, tracer hops), keyed by packet index. */
@@ -170,10 +214,14 @@ export async function writeNotes(name: string, notes: Notes, dir = captureDir())
   }
 }
 
-/** Creates `name` in the folder for writing: never an existing file, never through a symlink. */
-export async function createSaved(name: string, dir = captureDir()): Promise<FileHandle> {
+/**
+ * Creates `name` in the folder for writing: never an existing file, never through a symlink, never
+ * past the quota (`need`: the bytes it will take, when known).
+ */
+export async function createSaved(name: string, dir = captureDir(), need = 0): Promise<FileHandle> {
   const path = capturePath(name, dir);
   await ensureDir(dir);
+  await checkQuota(dir, need);
   try {
     return await open(path, CREATE, 0o600);
   } catch (e) {
@@ -190,6 +238,7 @@ export async function createFresh(
   netns: string,
   iface: string,
   dir = captureDir(),
+  need = 0,
 ): Promise<{ name: string; fh: FileHandle }> {
   const d = new Date();
   const p = (n: number): string => String(n).padStart(2, '0');
@@ -199,6 +248,7 @@ export async function createFresh(
     .replace(/\.\.+/g, '_')
     .replace(/^[^A-Za-z0-9]/, 'c');
   await ensureDir(dir);
+  await checkQuota(dir, need);
   for (let i = 0; i < 1000; i++) {
     const name = `${base}${i ? `-${i}` : ''}.pcapng`;
     try {

@@ -184,6 +184,17 @@ export const CaptureDecodeFileReq = z.object({
 });
 export const CAPTURE_UPLOAD_MAX_BYTES = 8 * 1024 * 1024;
 
+// Limits: global ones, and per client (socket) below them, so one client cannot take every slot.
+/** Live captures (each one a tcpdump), all clients together. */
+export const CAPTURE_LIVE_MAX = 16;
+export const CAPTURE_LIVE_PER_CLIENT = 4;
+/** Decoded uploads held in memory per client; an upload belongs to its socket and goes with it. */
+export const CAPTURE_UPLOADS_PER_CLIENT = 4;
+/** Bytes of uploaded files held in memory, all clients together (PJ_CAPTURE_UPLOADS_MAX_BYTES overrides). */
+export const CAPTURE_UPLOADS_MAX_BYTES = 32 * 1024 * 1024;
+/** Total size of the captures folder (PJ_CAPTURE_QUOTA_BYTES overrides). */
+export const CAPTURE_FOLDER_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
 export interface FilterCheck {
   readonly filter: string;
   /** `tcpdump -d` output: one cBPF instruction per line. */
