@@ -1,5 +1,7 @@
 // Live mode: a continuous kernel filter; each packet becomes a journey when it ends (freed) or goes
 // quiet, and journeys leave in batches. The assembler is bounded so an unfiltered trace cannot eat memory.
+// Viewers of the same filter share one kernel slot and one assembly: each journey is built once and fanned
+// out, under each viewer's own id.
 import type { Journey, LiveFilter } from '../protocol/tracer';
 import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
@@ -23,7 +25,8 @@ export class LiveJourneys {
   constructor(
     private readonly id: string,
     private readonly nameOf: NameOf,
-    private readonly emit: (j: Journey) => void,
+    /** Each journey with its sequence number (viewers of a shared trace name it `${theirId}-${seq}`). */
+    private readonly emit: (j: Journey, seq: number) => void,
   ) {
     // No flow key: live traffic has no known client, so ICMP alone tells request from reply.
     this.asm = new PacketAssembler({}, { maxOpen: MAX_OPEN, onClose: (p) => this.finish(p) });
@@ -50,8 +53,7 @@ export class LiveJourneys {
   private finish(p: Packet): void {
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
-    this.seq++;
-    this.emit(j);
+    this.emit(j, this.seq++);
   }
 }
 
@@ -59,29 +61,99 @@ export interface LiveSession {
   stop(): Promise<void>;
 }
 
+/** A live view's sink: `first` is true for one viewer of each journey (for work done once per packet). */
+export type LiveEmit = (j: Journey, first: boolean) => void;
+
+interface Viewer {
+  readonly id: string;
+  readonly emit: LiveEmit;
+}
+
+/** One kernel slot and one assembly, shared by every viewer of the same filter. */
+interface SharedTrace {
+  readonly viewers: Set<Viewer>;
+  stop(): Promise<void>;
+}
+
+/** A shared trace being started or running, and how many viewers hold it (those still starting too). */
+interface Entry {
+  readonly ready: Promise<SharedTrace>;
+  refs: number;
+}
+
+/** Per loader: the shared traces by filter key. */
+const traces = new WeakMap<ProbeLoader, Map<string, Entry>>();
+
 /** Starts a live trace; `emit` gets each packet's journey. Throws on an unknown namespace name. */
-export async function startLive(
-  id: string,
-  f: LiveFilter,
-  loader: ProbeLoader,
-  emit: (j: Journey) => void,
-): Promise<LiveSession> {
+export async function startLive(id: string, f: LiveFilter, loader: ProbeLoader, emit: LiveEmit): Promise<LiveSession> {
+  const filter = await kernelFilter(f);
+  const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
+  const byKey = traces.get(loader) ?? new Map<string, Entry>();
+  traces.set(loader, byKey);
+  let entry = byKey.get(key);
+  if (!entry) {
+    const created: Entry = { ready: startShared(filter, loader), refs: 0 };
+    // A failed start is not shared with the next one.
+    created.ready.catch(() => byKey.get(key) === created && byKey.delete(key));
+    byKey.set(key, created);
+    entry = created;
+  }
+  // Held before the await, so the last viewer leaving meanwhile does not stop the trace under us.
+  entry.refs++;
+  const held = entry;
+  let trace: SharedTrace;
+  try {
+    trace = await held.ready;
+  } catch (e) {
+    held.refs--;
+    throw e;
+  }
+  const viewer: Viewer = { id, emit };
+  trace.viewers.add(viewer);
+  let stopped = false;
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (--held.refs > 0) {
+        trace.viewers.delete(viewer);
+        return;
+      }
+      // The last viewer: new viewers of this filter start a fresh trace; this one gets the last packets.
+      if (byKey.get(key) === held) byKey.delete(key);
+      await trace.stop();
+      trace.viewers.delete(viewer);
+    },
+  };
+}
+
+async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
   const inodes: number[] = [];
   for (const n of f.netns ?? []) {
     const ref = await findNamespace(n);
     if (!ref) throw new Error(`unknown namespace "${n}"`);
     inodes.push(ref.inode);
   }
-  const names = netnsNames();
-  await names.refresh();
-  const asm = new LiveJourneys(id, names.nameOf, emit);
-  let newest = 0;
-  const filter: KernelFilter = {
+  return {
     ...(f.proto && { proto: traceProtoNumber(f.proto) }),
     ...(f.addr && { addrA: f.addr }),
     ...(f.port && { port: f.port }),
-    ...(inodes.length > 0 && { netns: inodes }),
+    ...(inodes.length > 0 && { netns: [...new Set(inodes)].sort((a, b) => a - b) }),
   };
+}
+
+async function startShared(filter: KernelFilter, loader: ProbeLoader): Promise<SharedTrace> {
+  const names = netnsNames();
+  await names.refresh();
+  const viewers = new Set<Viewer>();
+  const asm = new LiveJourneys('', names.nameOf, (j, seq) => {
+    let first = true;
+    for (const v of viewers) {
+      v.emit({ ...j, id: `${v.id}-${seq}` }, first);
+      first = false;
+    }
+  });
+  let newest = 0;
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
   // (that packet has no netfilter steps; the ones after it do).
@@ -98,11 +170,15 @@ export async function startLive(
       () => undefined,
     );
   };
-  const sub: Subscription = await loader.subscribe(filter, (e) => {
-    newest = Math.max(newest, e.tsNs);
-    asm.push(e);
-    linkNetfilter(e.netns);
-  });
+  const sub: Subscription = await loader.subscribe(
+    filter,
+    (e) => {
+      newest = Math.max(newest, e.tsNs);
+      asm.push(e);
+      linkNetfilter(e.netns);
+    },
+    { live: true },
+  );
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.
     newest += SWEEP_MS * 1e6;
@@ -110,6 +186,7 @@ export async function startLive(
     void names.resolveMissing();
   }, SWEEP_MS);
   return {
+    viewers,
     async stop() {
       clearInterval(timer);
       stopped = true;

@@ -86,9 +86,10 @@ function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook)
     );
     let s: LiveSession;
     try {
-      s = await startLive(liveId, filter, loader, (j) => {
+      // Viewers of one filter share its trace: work done once per packet is done for one of them.
+      s = await startLive(liveId, filter, loader, (j, first) => {
         batch.push(j);
-        serverBus.emit('tracer:journey', j);
+        if (first) serverBus.emit('tracer:journey', j);
       });
     } catch (e) {
       batch.stop();

@@ -1,0 +1,106 @@
+// Live views share their kernel slot and assembly, and never take the slots follows need: a real
+// socket.io server and clients, the real probe loader and the lab (issue 10, defect 13).
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack } from '../protocol/common';
+import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import type { Journey, LiveBatch } from '../protocol/tracer';
+import type { PjServer } from '../gateway/types';
+import { labUp } from '../lab/index';
+import { FOLLOW_RESERVE, getLoader } from './loader';
+import { attach } from './socket';
+import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+
+type Started = Ack<{ liveId: string }>;
+
+describe('shared live views and the follow reserve (real kernel)', () => {
+  const http = createServer();
+  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
+  let detach: () => void = () => undefined;
+  let base = '';
+  const clients: PjClient[] = [];
+  const another = async (): Promise<PjClient> => {
+    const c: PjClient = connect(base, { transports: ['websocket'] });
+    clients.push(c);
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    return c;
+  };
+  /** 4 clients' worth of live starts (the per-client limit is 4): `filters[i]` on client i / 4. */
+  const startMany = async (filters: object[]): Promise<{ c: PjClient; ack: Started }[]> => {
+    const cs = await Promise.all(Array.from({ length: Math.ceil(filters.length / 4) }, () => another()));
+    return Promise.all(
+      filters.map(async (f, i) => {
+        const c = cs[Math.floor(i / 4)] as PjClient;
+        return { c, ack: await ask<{ liveId: string }>(c, 'tracer:live:start', { liveId: `v${i}`, ...f }) };
+      }),
+    );
+  };
+  const stopAll = async (views: { c: PjClient; ack: Started }[]): Promise<void> => {
+    for (const { c, ack } of views) if (ack.ok) await ask(c, 'tracer:live:stop', { liveId: ack.value.liveId });
+  };
+
+  beforeAll(async () => {
+    execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
+    await labUp();
+    detach = attach(io);
+    const first = await listenAndConnect(http);
+    base = first.base;
+    clients.push(first.client);
+    await getLoader().ensureStarted();
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    detach();
+    await io.close();
+  });
+
+  it('20 viewers of one filter all start, hold one kernel slot, and all get the same journeys', async () => {
+    const loader = getLoader();
+    await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
+    const views = await startMany(Array.from({ length: 20 }, () => ({ proto: 'icmp', netns: ['pod-a'] })));
+    const got = new Map<string, Journey[]>();
+    for (const { c } of views)
+      c.on('tracer:live', (b: LiveBatch) => got.set(b.liveId, [...(got.get(b.liveId) ?? []), ...b.journeys]));
+    try {
+      expect(views.map((v) => v.ack)).toEqual(views.map((_, i) => ({ ok: true, value: { liveId: `v${i}` } })));
+      expect(loader.subscriptions).toBe(1);
+      execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c3', '-i', '0.05', '10.244.1.3']);
+      await expect
+        .poll(() => views.every((_, i) => (got.get(`v${i}`) ?? []).length >= 6), { timeout: 3000 })
+        .toBe(true);
+      // Each under its own id (`${liveId}-${seq}`), otherwise the same journeys.
+      const strip = (i: number): unknown[] =>
+        (got.get(`v${i}`) ?? []).map((j) => ({ ...j, id: j.id.slice(`v${i}-`.length) }));
+      for (let i = 0; i < 20; i++) expect((got.get(`v${i}`) ?? []).every((j) => j.id.startsWith(`v${i}-`))).toBe(true);
+      for (let i = 1; i < 20; i++) expect(strip(i)).toEqual(strip(0));
+    } finally {
+      await stopAll(views);
+    }
+    await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
+  });
+
+  it('with every live slot taken, a follow still succeeds', async () => {
+    const loader = getLoader();
+    await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
+    const n = loader.slotCount;
+    // As many distinct filters as there are slots: live views may take all but the reserve.
+    const views = await startMany(Array.from({ length: n }, (_, i) => ({ proto: 'udp', port: 40000 + i })));
+    try {
+      const f = await ask<Journey>(clients[0] as PjClient, 'tracer:follow', { from: 'pod-a', to: 'pod-c' });
+      expect(f.ok && f.value.delivered).toBe(true);
+      const refused = views.map((v) => v.ack).filter((a) => !a.ok);
+      expect(refused).toEqual(
+        Array(FOLLOW_RESERVE).fill({
+          ok: false,
+          error: `all ${n - FOLLOW_RESERVE} live trace slots are busy; try again when a live view of another filter ends`,
+        }) as unknown[],
+      );
+    } finally {
+      await stopAll(views);
+    }
+  });
+});
