@@ -3,7 +3,6 @@
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
@@ -12,7 +11,7 @@ import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { FOLLOW_RESERVE, getLoader } from './loader';
 import { attach } from './socket';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { ask, connectTo, listenAndConnect, type PjClient } from '../../test/socket';
 
 type Started = Ack<{ liveId: string }>;
 
@@ -22,15 +21,10 @@ describe('shared live views and the follow reserve (real kernel)', () => {
   let detach: () => void = () => undefined;
   let base = '';
   const clients: PjClient[] = [];
-  const another = async (): Promise<PjClient> => {
-    const c: PjClient = connect(base, { transports: ['websocket'] });
-    clients.push(c);
-    await new Promise<void>((r) => c.on('connect', () => r()));
-    return c;
-  };
   /** 4 clients' worth of live starts (the per-client limit is 4): `filters[i]` on client i / 4. */
   const startMany = async (filters: object[]): Promise<{ c: PjClient; ack: Started }[]> => {
-    const cs = await Promise.all(Array.from({ length: Math.ceil(filters.length / 4) }, () => another()));
+    const cs = await Promise.all(Array.from({ length: Math.ceil(filters.length / 4) }, () => connectTo(base)));
+    clients.push(...cs);
     return Promise.all(
       filters.map(async (f, i) => {
         const c = cs[Math.floor(i / 4)] as PjClient;
