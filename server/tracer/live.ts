@@ -5,7 +5,7 @@
 import type { Journey, LiveFilter } from '../protocol/tracer';
 import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
-import { PacketAssembler, type Packet } from './assembler';
+import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
 import type { KernelFilter, ProbeLoader, Subscription } from './loader';
 import type { HopEvent } from './hop-event';
@@ -13,6 +13,11 @@ import type { HopEvent } from './hop-event';
 const QUIET_NS = 250e6;
 const SWEEP_MS = 100;
 const MAX_OPEN = 20_000;
+/** A view stays current: a packet whose newest event is older than this is dropped (and counted), not sent. */
+export const MAX_LAG_NS = 1e9;
+
+/** The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC). */
+const kernelNow = (): number => Number(process.hrtime.bigint());
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
@@ -27,6 +32,11 @@ export class LiveJourneys {
     private readonly nameOf: NameOf,
     /** Each journey with its sequence number (viewers of a shared trace name it `${theirId}-${seq}`). */
     private readonly emit: (j: Journey, seq: number) => void,
+    /**
+     * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog)
+     * is given to `onLate` unbuilt: the oldest go, so the view catches up with the newest.
+     */
+    private readonly late?: { readonly now: () => number; readonly onLate: () => void },
   ) {
     // No flow key: live traffic has no known client, so ICMP alone tells request from reply.
     this.asm = new PacketAssembler({}, { maxOpen: MAX_OPEN, onClose: (p) => this.finish(p) });
@@ -51,6 +61,7 @@ export class LiveJourneys {
   }
 
   private finish(p: Packet): void {
+    if (this.late && this.late.now() - p.lastTs > MAX_LAG_NS) return this.late.onLate();
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
     this.emit(j, this.seq++);
@@ -61,12 +72,16 @@ export interface LiveSession {
   stop(): Promise<void>;
 }
 
-/** A live view's sink: `first` is true for one viewer of each journey (for work done once per packet). */
-export type LiveEmit = (j: Journey, first: boolean) => void;
+/** A live view's end: each journey (`first` for one viewer of each, for work done once per packet). */
+export interface LiveSink {
+  journey(j: Journey, first: boolean): void;
+  /** A packet dropped because the server fell behind the kernel. */
+  dropped(): void;
+}
 
 interface Viewer {
   readonly id: string;
-  readonly emit: LiveEmit;
+  readonly sink: LiveSink;
 }
 
 /** One kernel slot and one assembly, shared by every viewer of the same filter. */
@@ -84,8 +99,8 @@ interface Entry {
 /** Per loader: the shared traces by filter key. */
 const traces = new WeakMap<ProbeLoader, Map<string, Entry>>();
 
-/** Starts a live trace; `emit` gets each packet's journey. Throws on an unknown namespace name. */
-export async function startLive(id: string, f: LiveFilter, loader: ProbeLoader, emit: LiveEmit): Promise<LiveSession> {
+/** Starts a live trace; `sink` gets each packet's journey. Throws on an unknown namespace name. */
+export async function startLive(id: string, f: LiveFilter, loader: ProbeLoader, sink: LiveSink): Promise<LiveSession> {
   const filter = await kernelFilter(f);
   const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
   const byKey = traces.get(loader) ?? new Map<string, Entry>();
@@ -108,7 +123,7 @@ export async function startLive(id: string, f: LiveFilter, loader: ProbeLoader, 
     held.refs--;
     throw e;
   }
-  const viewer: Viewer = { id, emit };
+  const viewer: Viewer = { id, sink };
   trace.viewers.add(viewer);
   let stopped = false;
   return {
@@ -146,13 +161,19 @@ async function startShared(filter: KernelFilter, loader: ProbeLoader): Promise<S
   const names = netnsNames();
   await names.refresh();
   const viewers = new Set<Viewer>();
-  const asm = new LiveJourneys('', names.nameOf, (j, seq) => {
-    let first = true;
-    for (const v of viewers) {
-      v.emit({ ...j, id: `${v.id}-${seq}` }, first);
-      first = false;
-    }
-  });
+  const onLate = (): void => viewers.forEach((v) => v.sink.dropped());
+  const asm = new LiveJourneys(
+    '',
+    names.nameOf,
+    (j, seq) => {
+      let first = true;
+      for (const v of viewers) {
+        v.sink.journey({ ...j, id: `${v.id}-${seq}` }, first);
+        first = false;
+      }
+    },
+    { now: kernelNow, onLate },
+  );
   let newest = 0;
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
@@ -173,6 +194,8 @@ async function startShared(filter: KernelFilter, loader: ProbeLoader): Promise<S
   const sub: Subscription = await loader.subscribe(
     filter,
     (e) => {
+      // Behind the kernel (a backlog): not even assembled, so the view catches up; a packet counts at its end.
+      if (kernelNow() - e.tsNs > MAX_LAG_NS) return void (isTerminal(e) && onLate());
       newest = Math.max(newest, e.tsNs);
       asm.push(e);
       linkNetfilter(e.netns);
