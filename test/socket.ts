@@ -12,9 +12,14 @@ export type PjClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 export async function listenAndConnect(http: HttpServer): Promise<{ base: string; client: PjClient }> {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return { base, client: await connectTo(base) };
+}
+
+/** Another websocket client of a server that is already listening; resolves once it is connected. */
+export async function connectTo(base: string): Promise<PjClient> {
   const client: PjClient = io(base, { transports: ['websocket'] });
   await new Promise<void>((r) => client.on('connect', () => r()));
-  return { base, client };
+  return client;
 }
 
 /** Emits a request event and resolves with its ack, untyped on the way in so tests can send bad input. */

@@ -16,6 +16,8 @@ import { parseLoaderLine, type CodeTables } from './ndjson';
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 10_000;
+/** Slots live views may never take, so a follow always finds one however many views are open. */
+export const FOLLOW_RESERVE = 4;
 
 /** Kernel-side filter of one slot; absent fields match anything. */
 export interface KernelFilter {
@@ -72,7 +74,7 @@ export class ProbeLoader {
   private readonly proc: LoaderProcess;
   /** Open and opening subscriptions; the last one out stops the loader after `idleMs`. */
   private readonly followers: Holders;
-  private readonly slots = new Map<number, { filter: KernelFilter; onHop: HopListener }>();
+  private readonly slots = new Map<number, { filter: KernelFilter; onHop: HopListener; live: boolean }>();
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -232,11 +234,14 @@ export class ProbeLoader {
     });
   }
 
-  /** Claims a filter slot; hops matching it go to onHop until close(). */
-  async subscribe(filter: KernelFilter, onHop: HopListener): Promise<Subscription> {
+  /**
+   * Claims a filter slot; hops matching it go to onHop until close(). A live view's (`live`) may not take
+   * the last FOLLOW_RESERVE slots.
+   */
+  async subscribe(filter: KernelFilter, onHop: HopListener, opts: { live?: boolean } = {}): Promise<Subscription> {
     const release = this.followers.acquire();
     try {
-      const slot = await this.claimSlot(filter, onHop);
+      const slot = await this.claimSlot(filter, onHop, opts.live === true);
       return {
         slot,
         close: async () => {
@@ -251,8 +256,11 @@ export class ProbeLoader {
     }
   }
 
-  private async claimSlot(filter: KernelFilter, onHop: HopListener): Promise<number> {
+  private async claimSlot(filter: KernelFilter, onHop: HopListener, live: boolean): Promise<number> {
     await this.ensureStarted();
+    const liveMax = Math.max(0, this.maxSlots - FOLLOW_RESERVE);
+    if (live && [...this.slots.values()].filter((s) => s.live).length >= liveMax)
+      throw new Error(`all ${liveMax} live trace slots are busy; try again when a live view of another filter ends`);
     let slot = -1;
     for (let i = 0; i < this.maxSlots; i++) {
       if (!this.slots.has(i)) {
@@ -262,7 +270,7 @@ export class ProbeLoader {
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
     const cmd = filterCommand(slot, filter);
-    this.slots.set(slot, { filter, onHop });
+    this.slots.set(slot, { filter, onHop, live });
     const r = await this.command(cmd);
     if (!r.ok) {
       this.slots.delete(slot);
@@ -310,6 +318,11 @@ export class ProbeLoader {
         }
       },
     };
+  }
+
+  /** Filter slots the kernel side has (known once it is ready). */
+  get slotCount(): number {
+    return this.maxSlots;
   }
 
   /** Filter slots held right now (by follows and live traces). */

@@ -3,7 +3,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
@@ -11,7 +10,7 @@ import type { PjServer, PjSocket as PjServerSocket } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
 import { attach } from './socket';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { ask, connectTo, listenAndConnect, type PjClient } from '../../test/socket';
 
 type Started = Ack<{ liveId: string }>;
 
@@ -23,9 +22,8 @@ describe('live traces under races (real kernel)', () => {
   let base = '';
   const clients: PjClient[] = [];
   const another = async (): Promise<PjClient> => {
-    const c: PjClient = connect(base, { transports: ['websocket'] });
+    const c = await connectTo(base);
     clients.push(c);
-    await new Promise<void>((r) => c.on('connect', () => r()));
     return c;
   };
   const stopAll = async (c: PjClient, acks: Started[]): Promise<void> => {

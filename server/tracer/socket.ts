@@ -81,14 +81,19 @@ function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook)
     const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     book.claim(liveId);
     starting++;
-    const batch = createBatcher<Journey>((journeys, dropped) =>
-      socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
+    const batch = createBatcher<Journey>(
+      (journeys, dropped) => socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
+      { keepNewest: true },
     );
     let s: LiveSession;
     try {
-      s = await startLive(liveId, filter, loader, (j) => {
-        batch.push(j);
-        serverBus.emit('tracer:journey', j);
+      // Viewers of one filter share its trace: work done once per packet is done for one of them.
+      s = await startLive(liveId, filter, loader, {
+        journey: (j, first) => {
+          batch.push(j);
+          if (first) serverBus.emit('tracer:journey', j);
+        },
+        dropped: () => batch.skip(),
       });
     } catch (e) {
       batch.stop();
