@@ -176,7 +176,7 @@ export const TracerStatusWatchReq = z.object({}).strict().optional();
 export const LiveBatch = z.object({
   liveId: z.string(),
   journeys: z.array(Journey),
-  /** Journeys not sent because the browser could not keep up. */
+  /** Journeys not sent: the browser could not keep up, or the server was more than 1 s behind the kernel. */
   dropped: z.number().int(),
   /** Kernel ring-buffer events lost so far (from the loader). */
   lost: z.number().int(),
