@@ -5,16 +5,14 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGateway } from '../gateway';
-import { requestListener } from '../gateway/http';
 import type { ClientToServerEvents } from '../protocol/index';
 import { SEED000_FRAME } from './fixtures/frames';
 import { writePcap } from './pcap';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { ask, type PjClient } from '../../test/socket';
+import { startTestServer, type TestServer } from '../../test/server';
 
 const root = mkdtempSync(join(tmpdir(), 'pjt-folder-'));
 const dir = join(root, 'captures');
@@ -23,8 +21,7 @@ const SECRET = 'TOP-SECRET-pjt-0123456789';
 const pcap = writePcap(1, [{ data: SEED000_FRAME, tsSec: 1700000000, tsNsec: 0 }]);
 const previousDir = process.env.PJ_CAPTURE_DIR;
 
-const http = createServer(requestListener((_req, res) => void res.writeHead(404).end('not ours')));
-let gateway: ReturnType<typeof createGateway>;
+let server: TestServer | undefined;
 let client: PjClient;
 let base = '';
 const call = <T>(ev: keyof ClientToServerEvents, req: unknown) => ask<T>(client, ev, req);
@@ -46,14 +43,12 @@ beforeAll(async () => {
   // A valid capture outside the folder: opening it through a link must fail too, not just fail to parse.
   writeFileSync(join(outside, 'elsewhere.pcap'), pcap);
   process.env.PJ_CAPTURE_DIR = dir;
-  gateway = createGateway(http);
-  ({ base, client } = await listenAndConnect(http));
+  server = await startTestServer();
+  ({ base, client } = server);
 });
 
 afterAll(async () => {
-  client?.close();
-  await gateway?.close();
-  await new Promise<void>((r) => http.close(() => r()));
+  await server?.close();
   if (previousDir === undefined) delete process.env.PJ_CAPTURE_DIR;
   else process.env.PJ_CAPTURE_DIR = previousDir;
   rmSync(root, { recursive: true, force: true });

@@ -2,17 +2,15 @@
 // gets `hop:` annotations on the echo request and reply, and the exported pcapng carries them (tshark).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway } from '../gateway';
 import { labDown, labUp } from '../lab';
 import type { CaptureInfo, PacketDetail } from '../protocol/capture';
 import type { Journey } from '../protocol/tracer';
 import { hopText, ipv4Identity } from './hop-annotate';
-import { handleCaptureDownload } from './http';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
+import { ask, type PjClient } from '../../test/socket';
+import { startTestServer, type TestServer } from '../../test/server';
 
 // An Ethernet + 802.1Q + IPv4/ICMP frame: 10.244.1.2 → 10.244.2.2, IP id 0x1234.
 const frame = Uint8Array.from([
@@ -37,10 +35,7 @@ describe('ipv4Identity', () => {
 describe('tracer hops as capture annotations (real kernel)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pjt-hops-'));
   const name = `pjt-hops-${Date.now()}.pcapng`;
-  const http = createServer((req, res) => {
-    if (!handleCaptureDownload(req, res)) res.writeHead(404).end();
-  });
-  let gateway: ReturnType<typeof createGateway>;
+  let server: TestServer | undefined;
   let client: PjClient;
   let base = '';
   const call = <T>(ev: 'capture:start' | 'capture:stop' | 'capture:packet' | 'tracer:follow', req: unknown) =>
@@ -49,13 +44,11 @@ describe('tracer hops as capture annotations (real kernel)', () => {
   beforeAll(async () => {
     process.env.PJ_CAPTURE_DIR = dir;
     await labUp();
-    gateway = createGateway(http);
-    ({ base, client } = await listenAndConnect(http));
+    server = await startTestServer();
+    ({ base, client } = server);
   });
   afterAll(async () => {
-    client?.close();
-    await gateway?.close();
-    await new Promise<void>((r) => http.close(() => r()));
+    await server?.close();
     await labDown();
     rmSync(dir, { recursive: true, force: true });
     delete process.env.PJ_CAPTURE_DIR;

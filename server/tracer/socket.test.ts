@@ -11,8 +11,7 @@ import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
 import { attach } from './socket';
-import { ask, listenAndConnect, type PjClient } from '../../test/socket';
-import { io as connect } from 'socket.io-client';
+import { ask, connectTo, listenAndConnect, type PjClient } from '../../test/socket';
 
 describe('tracer socket events (real kernel)', () => {
   const http = createServer();
@@ -20,11 +19,6 @@ describe('tracer socket events (real kernel)', () => {
   let detach: () => void = () => undefined;
   let client: PjClient;
   let base = '';
-  const connectAgain = async (): Promise<{ client: PjClient }> => {
-    const c: PjClient = connect(base, { transports: ['websocket'] });
-    await new Promise<void>((r) => c.on('connect', () => r()));
-    return { client: c };
-  };
 
   beforeAll(async () => {
     execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
@@ -83,7 +77,7 @@ describe('tracer socket events (real kernel)', () => {
     const follow = await ask(client, 'tracer:follow', { id: 'dup', from: 'pod-a', to: 'pod-c' });
     expect(follow).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     // Another connection has its own ids.
-    const { client: other } = await connectAgain();
+    const other = await connectTo(base);
     const theirs = await ask<{ liveId: string }>(other, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
     expect(theirs.ok).toBe(true);
     other.close();
