@@ -1,3 +1,3 @@
-export { labDown, labStatus, labUp, LabError } from './lab';
+export { labDown, labSet, labStatus, labUp, LabError } from './lab';
 export type { DownResult, Progress } from './lab';
 export * as labSpec from './spec';

@@ -4,7 +4,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabScenario, LabStatus } from '../protocol/lab';
-import { UserError } from '../sys/errors';
 import { exec, execOk, inNetns } from '../sys/exec';
 import { startDetached } from '../sys/proc';
 import { parseLinks } from '../topology/iproute';
@@ -19,12 +18,18 @@ import {
   PODS,
   SERVICE,
   kubeProxyRules,
+  type NodeSpec,
+  type PodSpec,
 } from './spec';
-import { clearState, readState, writeState, type LabState } from './state';
+import { releaseOwned } from './bpf';
+import { LabError } from './errors';
+import { CATALOG, SCENARIOS, settingsOf } from './scenarios';
+import type { Scenario, ScenarioCtx } from './scenarios/types';
+import { clearState, emptyOwned, readState, writeState, type LabState } from './state';
 
 const ECHO_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'echo-server.mjs');
 
-export class LabError extends UserError {}
+export { LabError };
 
 export type Progress = (step: string) => void;
 
@@ -126,6 +131,7 @@ export async function labStatus(): Promise<LabStatus> {
     up: state !== undefined && allPresent && echoOk,
     partial: state !== undefined && (!allPresent || !echoOk) && (anyPresent || echoServers.some((e) => e.alive)),
     scenario: state?.scenario ?? null,
+    settings: state?.settings ?? {},
     namespaces,
     services: [
       {
@@ -137,13 +143,15 @@ export async function labStatus(): Promise<LabStatus> {
       },
     ],
     echoServers,
+    programs: state?.programs ?? [],
+    catalog: [...CATALOG],
   };
 }
 
 export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progress } = {}): Promise<LabStatus> {
   assertRoot();
   const scenario = opts.scenario ?? 'basic';
-  if (scenario !== 'basic') throw new LabError(`scenario "${scenario}" is not available yet; use --scenario basic`);
+  const sc = SCENARIOS[scenario];
   const progress = opts.onProgress ?? (() => undefined);
 
   const existing = await readState();
@@ -167,21 +175,31 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
 
   const state: LabState = {
     scenario,
+    settings: settingsOf(scenario),
     createdAt: new Date().toISOString(),
     namespaces: {},
     hostLinks: {},
     hostRules: [],
     echo: [],
+    owned: emptyOwned(),
+    programs: [],
   };
   try {
     progress('creating namespaces and the kind0 bridge');
     await createAndRecord(state);
     progress('wiring nodes, pods and routes');
-    await wireNodes();
-    progress('configuring pods, sysctls and kube-proxy rules');
-    await configurePodsAndRules(state);
+    await wireNodes(sc);
+    progress(
+      sc.kubeProxy.clusterIP || sc.kubeProxy.nodePort
+        ? 'configuring pods, sysctls and kube-proxy rules'
+        : 'configuring pods and sysctls',
+    );
+    await configurePodsAndRules(state, sc);
     progress('starting echo servers in pod-c and pod-d');
     await startEchoServers(state);
+    if (scenario !== 'basic') progress(`setting up scenario ${scenario}: ${sc.info.title}`);
+    await sc.up(scenarioCtx(state, progress));
+    await writeState(state);
   } catch (e) {
     progress('rolling back');
     await writeState(state);
@@ -212,8 +230,28 @@ async function createAndRecord(state: LabState): Promise<void> {
   await writeState(state);
 }
 
-/** kind0 up with the nodes on it; in each node, eth0, cni0, the pod veths and routes to the other node. */
-async function wireNodes(): Promise<void> {
+function scenarioCtx(state: LabState, progress: Progress): ScenarioCtx {
+  return { progress, owned: state.owned, settings: state.settings, save: () => writeState(state) };
+}
+
+/** The basic lab's pod wiring: a cni0 bridge holding the gateway address, one veth per pod on it. */
+function bridgeWiring(n: NodeSpec, pods: readonly PodSpec[]): string[] {
+  return [
+    `link add cni0 address 0a:58:${hexIp(n.gateway)} type bridge`,
+    `addr add ${n.gateway}/24 dev cni0`,
+    'link set cni0 up',
+    ...pods.flatMap((p) => [
+      `link add ${p.veth} type veth peer name eth0 address ${p.mac} netns ${p.name}`,
+      `link set ${p.veth} master cni0`,
+      `link set ${p.veth} type bridge_slave hairpin on`,
+      `link set ${p.veth} up`,
+    ]),
+  ];
+}
+
+/** kind0 up with the nodes on it; in each node, eth0, the pods (on cni0 unless the scenario wires them
+ * otherwise) and routes to the other node. */
+async function wireNodes(sc: Scenario): Promise<void> {
   await ipBatch(undefined, [
     `addr add ${BRIDGE.cidr} dev ${BRIDGE.name}`,
     `link set ${BRIDGE.name} up`,
@@ -227,15 +265,7 @@ async function wireNodes(): Promise<void> {
         'link set lo up',
         `addr add ${n.ip}/16 dev eth0`,
         'link set eth0 up',
-        `link add cni0 address 0a:58:${hexIp(n.gateway)} type bridge`,
-        `addr add ${n.gateway}/24 dev cni0`,
-        'link set cni0 up',
-        ...pods.flatMap((p) => [
-          `link add ${p.veth} type veth peer name eth0 address ${p.mac} netns ${p.name}`,
-          `link set ${p.veth} master cni0`,
-          `link set ${p.veth} type bridge_slave hairpin on`,
-          `link set ${p.veth} up`,
-        ]),
+        ...(sc.wireNode ?? bridgeWiring)(n, pods),
         ...other.map((o) => `route add ${o.podCidr} via ${o.ip}`),
       ]);
     }),
@@ -243,15 +273,17 @@ async function wireNodes(): Promise<void> {
 }
 
 /** Pod addresses and default routes, node sysctls and kube-proxy rules, and the host FORWARD rule. */
-async function configurePodsAndRules(state: LabState): Promise<void> {
+async function configurePodsAndRules(state: LabState, sc: Scenario): Promise<void> {
+  const rules = kubeProxyRules(sc.kubeProxy);
   await Promise.all([
     ...PODS.map((p) => {
       const node = NODES.find((n) => n.name === p.node);
+      if (!node) throw new Error(`pod ${p.name} names unknown node ${p.node}`);
       return ipBatch(p.name, [
         'link set lo up',
         `addr add ${p.ip}/24 dev eth0`,
         'link set eth0 up',
-        `route add default via ${node?.gateway}`,
+        ...(sc.podRoutes?.(p, node) ?? [`route add default via ${node.gateway}`]),
       ]);
     }),
     ...NODES.map(async (n) => {
@@ -264,7 +296,7 @@ async function configurePodsAndRules(state: LabState): Promise<void> {
           'net.ipv4.conf.default.rp_filter=0',
         ]),
       );
-      await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: kubeProxyRules() });
+      if (rules) await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: rules });
     }),
     (async () => {
       if (!(await hostRulePresent(HOST_FORWARD_RULE))) {
@@ -309,6 +341,8 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
       // -D removes one copy per call; repeat in case a crash left duplicates.
     }
   }
+  progress('removing BPF attachments and pins');
+  const unreleased = await releaseOwned(state.owned);
   progress('removing links and namespaces');
   const links = await hostLinkIndexes();
   const ours = Object.entries(state.hostLinks).filter(([name, idx]) => links.get(name) === idx);
@@ -331,7 +365,9 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
   progress('lab down');
   return {
     removed: true,
-    message: `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules`,
+    message:
+      `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules` +
+      (unreleased.length > 0 ? `; could not remove: ${unreleased.join('; ')}` : ''),
   };
 }
 
@@ -346,4 +382,30 @@ async function waitGone(state: LabState): Promise<void> {
     if (!nsLeft && !procLeft) return;
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** `lab set name=value`: one switch of the running scenario, validated against what it offers. */
+export async function labSet(name: string, value: string, opts: { onProgress?: Progress } = {}): Promise<LabStatus> {
+  assertRoot();
+  const state = await readState();
+  if (!state) throw new LabError('the lab is not up; run `lab up --scenario NAME` first');
+  const sc = SCENARIOS[state.scenario];
+  const setting = sc.info.settings.find((s) => s.name === name);
+  if (!setting) {
+    const offered = sc.info.settings.map((s) => s.name);
+    throw new LabError(
+      `scenario ${state.scenario} has no setting "${name}"` +
+        (offered.length > 0 ? `; it offers ${offered.join(', ')}` : '; it offers none'),
+    );
+  }
+  if (!setting.values.includes(value))
+    throw new LabError(`${name} must be one of ${setting.values.join(', ')}, not "${value}"`);
+  if (!sc.set) throw new LabError(`scenario ${state.scenario} cannot change ${name} while up`);
+  const progress = opts.onProgress ?? (() => undefined);
+  const next = { ...state.settings, [name]: value };
+  await sc.set({ progress, owned: state.owned, settings: next, save: () => writeState(state) }, name, value);
+  state.settings = next;
+  await writeState(state);
+  progress(`${name}=${value}`);
+  return labStatus();
 }

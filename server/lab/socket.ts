@@ -2,10 +2,11 @@
 // update only when something changed. `lab:run` is one up/down at a time, its progress sent to watchers.
 import { asUserError, handle } from '../gateway/handle';
 import { createWatch } from '../gateway/watch';
-import { LabAction, type LabStatus } from '../protocol/lab';
+import { LabAction, LabProgAction, type LabStatus } from '../protocol/lab';
 import type { Attach } from '../gateway/types';
 import { UserError } from '../sys/errors';
-import { labDown, labStatus, labUp } from './lab';
+import { labDown, labSet, labStatus, labUp } from './lab';
+import { labProg } from './progs';
 
 const POLL_MS = 1000;
 
@@ -57,23 +58,33 @@ export const attach: Attach = (io) => {
 
   // One up/down at a time: a second click while one runs gets an error instead of a race.
   let running = false;
-  const run = handle(LabAction, async ({ action }) => {
+  const exclusive = async <T>(op: (progress: (step: string) => void) => Promise<T>): Promise<T> => {
     if (running) throw new UserError('a lab operation is already running');
     running = true;
     try {
-      const progress = (step: string) => io.to(watch.room).emit('lab:progress', step);
-      await (action === 'up' ? labUp({ onProgress: progress }) : labDown({ onProgress: progress }));
-      const s = await labStatus();
-      publish(s);
-      return s;
+      const out = await op((step) => io.to(watch.room).emit('lab:progress', step));
+      publish(await labStatus());
+      return out;
     } catch (e) {
-      // A failed up/down is the user's to read (a missing tool, a name in use), in its own words.
+      // A failed operation is the user's to read (a missing tool, a name in use), in its own words.
       throw asUserError(e);
     } finally {
       running = false;
     }
+  };
+  const run = handle(LabAction, (a) =>
+    exclusive(async (onProgress) => {
+      if (a.action === 'up') await labUp({ scenario: a.scenario, onProgress });
+      else if (a.action === 'down') await labDown({ onProgress });
+      else await labSet(a.name, a.value, { onProgress });
+      return labStatus();
+    }),
+  );
+  const prog = handle(LabProgAction, (a) => exclusive(() => labProg(a)));
+  io.on('connection', (socket) => {
+    socket.on('lab:run', run);
+    socket.on('lab:prog', prog);
   });
-  io.on('connection', (socket) => socket.on('lab:run', run));
 
   return () => {
     watch.dispose();

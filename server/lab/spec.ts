@@ -89,8 +89,16 @@ export const HOST_FORWARD_RULE = [
   'ACCEPT',
 ] as const;
 
-/** kube-proxy (iptables mode) rules for the echo service, as `iptables-restore --noflush` input for one node. */
-export function kubeProxyRules(): string {
+/** Which parts of kube-proxy's rules a scenario keeps (eBPF scenarios take over the rest). */
+export interface KubeProxyParts {
+  readonly clusterIP: boolean;
+  readonly nodePort: boolean;
+}
+
+/** kube-proxy (iptables mode) rules for the echo service, as `iptables-restore --noflush` input for one node.
+ * Empty when the scenario keeps none of them. */
+export function kubeProxyRules(parts: KubeProxyParts = { clusterIP: true, nodePort: true }): string {
+  if (!parts.clusterIP && !parts.nodePort) return '';
   const s = SERVICE;
   const svc = `${s.namespace}/${s.name}`;
   const sep = s.endpoints;
@@ -110,12 +118,20 @@ export function kubeProxyRules(): string {
     '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
     '-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0',
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-    `-A KUBE-SERVICES -d ${s.clusterIP}/32 -p tcp -m comment --comment "${svc} cluster IP" -m tcp --dport ${s.port} -j ${s.svcChain}`,
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-    `-A KUBE-NODEPORTS -p tcp -m comment --comment "${svc}" -m tcp --dport ${s.nodePort} -j ${s.extChain}`,
-    // externalTrafficPolicy=Cluster: NodePort traffic is masqueraded, so the backend sees the node, not the client.
-    `-A ${s.extChain} -m comment --comment "masquerade traffic for ${svc} external destinations" -j KUBE-MARK-MASQ`,
-    `-A ${s.extChain} -j ${s.svcChain}`,
+    ...(parts.clusterIP
+      ? [
+          `-A KUBE-SERVICES -d ${s.clusterIP}/32 -p tcp -m comment --comment "${svc} cluster IP" -m tcp --dport ${s.port} -j ${s.svcChain}`,
+        ]
+      : []),
+    ...(parts.nodePort
+      ? [
+          '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+          `-A KUBE-NODEPORTS -p tcp -m comment --comment "${svc}" -m tcp --dport ${s.nodePort} -j ${s.extChain}`,
+          // externalTrafficPolicy=Cluster: NodePort traffic is masqueraded, so the backend sees the node, not the client.
+          `-A ${s.extChain} -m comment --comment "masquerade traffic for ${svc} external destinations" -j KUBE-MARK-MASQ`,
+          `-A ${s.extChain} -j ${s.svcChain}`,
+        ]
+      : []),
     `-A ${s.svcChain} ! -s ${CLUSTER_CIDR} -d ${s.clusterIP}/32 -p tcp -m comment --comment "${svc} cluster IP" -m tcp --dport ${s.port} -j KUBE-MARK-MASQ`,
     ...sep.map((e, i) => {
       const last = i === sep.length - 1;

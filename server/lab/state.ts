@@ -3,12 +3,25 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { LabScenario } from '../protocol/lab';
+import { LabProgram, LabScenario } from '../protocol/lab';
 
 export const STATE_FILE = process.env.PJ_LAB_STATE ?? '/run/packet-journey/lab.json';
 
+/** Resources outside the lab's namespaces, which would outlive them: removed one by one on `down`. */
+const Owned = z.object({
+  /** Paths under bpffs (pinned programs and maps, or directories of them). */
+  pins: z.array(z.string()),
+  /** cgroup BPF attachments: `bpftool cgroup detach <cgroup> <type> id <id>`. */
+  cgroup: z.array(z.object({ cgroup: z.string(), type: z.string(), id: z.number().int() })),
+  /** `ip route` arguments of host routes, deleted with `ip route del …`. */
+  hostRoutes: z.array(z.array(z.string())),
+});
+export type Owned = z.infer<typeof Owned>;
+export const emptyOwned = (): Owned => ({ pins: [], cgroup: [], hostRoutes: [] });
+
 const LabState = z.object({
   scenario: LabScenario,
+  settings: z.record(z.string(), z.string()).default({}),
   createdAt: z.string(),
   /** netns name -> nsfs inode at creation; a same-named namespace with another inode is not ours. */
   namespaces: z.record(z.string(), z.number()),
@@ -16,6 +29,8 @@ const LabState = z.object({
   hostLinks: z.record(z.string(), z.number()),
   hostRules: z.array(z.array(z.string())),
   echo: z.array(z.object({ pod: z.string(), pid: z.number() })),
+  owned: Owned.default(emptyOwned),
+  programs: z.array(LabProgram).default([]),
 });
 export type LabState = z.infer<typeof LabState>;
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { AckFn } from './common';
 
-export const LabScenario = z.enum(['basic', 'dsr']);
+/** The lab's datapaths (issue 11). `basic` is kube-proxy in iptables mode; the others replace parts of it
+ * with eBPF, one workshop seed each. */
+export const LabScenario = z.enum(['basic', 'dsr', 'etp-local', 'sock-lb', 'ebpf-routing']);
 export type LabScenario = z.infer<typeof LabScenario>;
 
 export const LabRole = z.enum(['host', 'node', 'pod']);
@@ -17,11 +19,56 @@ export const LabNamespace = z.object({
 });
 export type LabNamespace = z.infer<typeof LabNamespace>;
 
+/** A switch a scenario offers (`lab set name=value`), e.g. etp=Local|Cluster. */
+export const LabSetting = z.object({
+  name: z.string(),
+  values: z.array(z.string()).min(1),
+  default: z.string(),
+  help: z.string(),
+});
+export type LabSetting = z.infer<typeof LabSetting>;
+
+/** What a student reads in the Lab tab before picking a scenario. */
+export const ScenarioInfo = z.object({
+  name: LabScenario,
+  title: z.string(),
+  /** The workshop document it reproduces, e.g. "seed 000". */
+  seed: z.string().optional(),
+  /** A short paragraph for a student: what it shows. */
+  description: z.string(),
+  /** Commands to try, each runnable as printed. */
+  tryCommands: z.array(z.string()),
+  settings: z.array(LabSetting),
+});
+export type ScenarioInfo = z.infer<typeof ScenarioInfo>;
+
+export const ProgHook = z.enum(['tc-ingress', 'tc-egress', 'xdp']);
+export type ProgHook = z.infer<typeof ProgHook>;
+export const TeachingProgram = z.enum(['drop-all', 'xdp-drop', 'blocklist']);
+export type TeachingProgram = z.infer<typeof TeachingProgram>;
+
+/** A teaching program attached by `lab prog attach` (seed 003). */
+export const LabProgram = z.object({
+  program: TeachingProgram,
+  /** Kernel program id, name and tag, as `bpftool prog` prints them. */
+  id: z.number().int(),
+  name: z.string(),
+  tag: z.string(),
+  netns: z.string(),
+  iface: z.string(),
+  hook: ProgHook,
+  /** XDP mode (generic, driver) or tc's direct-action. */
+  mode: z.string(),
+});
+export type LabProgram = z.infer<typeof LabProgram>;
+
 export const LabStatus = z.object({
   up: z.boolean(),
   /** Some but not all of what the lab owns exists (e.g. a crash mid-up). `up` repairs, `down` cleans. */
   partial: z.boolean(),
   scenario: LabScenario.nullable(),
+  /** The current scenario's settings, name -> value. */
+  settings: z.record(z.string(), z.string()),
   namespaces: z.array(LabNamespace),
   services: z.array(
     z.object({
@@ -33,11 +80,31 @@ export const LabStatus = z.object({
     }),
   ),
   echoServers: z.array(z.object({ pod: z.string(), pid: z.number(), alive: z.boolean() })),
+  programs: z.array(LabProgram),
+  /** Every scenario, so the UI can describe them without asking again. */
+  catalog: z.array(ScenarioInfo),
 });
 export type LabStatus = z.infer<typeof LabStatus>;
 
-export const LabAction = z.object({ action: z.enum(['up', 'down']) });
+const name = z.string().min(1).max(64);
+
+export const LabAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('up'), scenario: LabScenario.optional() }).strict(),
+  z.object({ action: z.literal('down') }).strict(),
+  z.object({ action: z.literal('set'), name, value: name }).strict(),
+]);
 export type LabAction = z.infer<typeof LabAction>;
+
+/** `lab prog …` from the UI: the same operations as the CLI. */
+export const LabProgAction = z.discriminatedUnion('action', [
+  z
+    .object({ action: z.literal('attach'), program: TeachingProgram, netns: name, iface: name, hook: ProgHook })
+    .strict(),
+  z.object({ action: z.literal('detach'), netns: name, iface: name, hook: ProgHook }).strict(),
+  z.object({ action: z.literal('block'), ip: name }).strict(),
+  z.object({ action: z.literal('unblock'), ip: name }).strict(),
+]);
+export type LabProgAction = z.infer<typeof LabProgAction>;
 
 /** `lab:watch` takes nothing today; an object keeps room for options. */
 export const LabWatchReq = z.object({}).strict().optional();
@@ -49,4 +116,6 @@ export interface LabServerEvents {
 }
 export interface LabClientEvents {
   'lab:run': (req: unknown, ack: AckFn<LabStatus>) => void;
+  /** Answers with the programs attached after the change. */
+  'lab:prog': (req: unknown, ack: AckFn<LabProgram[]>) => void;
 }
