@@ -26,27 +26,6 @@ export function localEndpoints(node: string): (typeof SERVICE.endpoints)[number]
   return SERVICE.endpoints.filter((e) => PODS.find((p) => p.name === e.pod)?.node === node);
 }
 
-/**
- * Rules added once when the scenario comes up and the same under both policies: the LoadBalancer IP and the
- * NodePort captured in KUBE-SERVICES (nodeports last, as kube-proxy insists), and the filter hooks for
- * KUBE-EXTERNAL-SERVICES. Appended after spec.ts's rules, so the ClusterIP rule stays first.
- */
-export function staticRules(): string {
-  const ext = SERVICE.extChain;
-  return [
-    '*nat',
-    `-A KUBE-SERVICES -d ${LB_PREFIX} -p tcp -m comment --comment "${SVC} loadbalancer IP" -m tcp --dport ${SERVICE.port} -j ${ext}`,
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-    'COMMIT',
-    '*filter',
-    `:${EXT_SERVICES_CHAIN} - [0:0]`,
-    `-A INPUT -m conntrack --ctstate NEW -m comment --comment "${PORTALS}" -j ${EXT_SERVICES_CHAIN}`,
-    `-A FORWARD -m conntrack --ctstate NEW -m comment --comment "${PORTALS}" -j ${EXT_SERVICES_CHAIN}`,
-    'COMMIT',
-    '',
-  ].join('\n');
-}
-
 /** The rules of the chains this scenario owns, for one node under one policy (iptables-save form). */
 export function policyRuleLines(node: string, etp: Etp): { nat: string[]; filter: string[] } {
   const ext = SERVICE.extChain;
@@ -89,23 +68,44 @@ export function policyRuleLines(node: string, etp: Etp): { nat: string[]; filter
 }
 
 /**
+ * Rules added once when the scenario comes up and the same under both policies: the LoadBalancer IP and the
+ * NodePort captured in KUBE-SERVICES (nodeports last, as kube-proxy insists) and the filter hooks for
+ * KUBE-EXTERNAL-SERVICES. Appended after spec.ts's rules, so the ClusterIP rule stays first.
+ */
+function staticRuleLines(): { nat: string[]; filter: string[] } {
+  return {
+    nat: [
+      `-A KUBE-SERVICES -d ${LB_PREFIX} -p tcp -m comment --comment "${SVC} loadbalancer IP" -m tcp --dport ${SERVICE.port} -j ${SERVICE.extChain}`,
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+    ],
+    filter: [
+      `-A INPUT -m conntrack --ctstate NEW -m comment --comment "${PORTALS}" -j ${EXT_SERVICES_CHAIN}`,
+      `-A FORWARD -m conntrack --ctstate NEW -m comment --comment "${PORTALS}" -j ${EXT_SERVICES_CHAIN}`,
+    ],
+  };
+}
+
+/**
  * `iptables-restore --noflush` input that flushes this scenario's chains and rewrites them for `etp`, in one
  * transaction per table, so a switch leaves nothing of the previous policy (KUBE-SVL-… is deleted when unused,
- * as kube-proxy deletes stale chains).
+ * as kube-proxy deletes stale chains). With `withStatic` (once, at up) it also adds the jumps into them.
  */
-export function policyRestore(node: string, etp: Etp): string {
+export function policyRestore(node: string, etp: Etp, withStatic = false): string {
   const { nat, filter } = policyRuleLines(node, etp);
+  const fixed = withStatic ? staticRuleLines() : { nat: [], filter: [] };
   const usesSvl = nat.some((l) => l.startsWith(`-A ${SVL_CHAIN} `));
   return [
     '*nat',
     ':KUBE-NODEPORTS - [0:0]',
     `:${SERVICE.extChain} - [0:0]`,
     `:${SVL_CHAIN} - [0:0]`,
+    ...fixed.nat,
     ...nat,
     ...(usesSvl ? [] : [`-X ${SVL_CHAIN}`]),
     'COMMIT',
     '*filter',
     `:${EXT_SERVICES_CHAIN} - [0:0]`,
+    ...fixed.filter,
     ...filter,
     'COMMIT',
     '',

@@ -56,6 +56,13 @@ function dropCount(port: number): number {
   return Number(/^\[(\d+):/.exec(line ?? '')?.[1] ?? -1);
 }
 
+/** Host iptables lines that could be ours (the host's own rules may change under us; these must not). */
+const hostLabLines = (): string[] =>
+  sh(['iptables-save'])
+    .split('\n')
+    .filter((l) => /KUBE-|10\.111\.111\.|packet-journey/.test(l))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, ''));
+
 /** Everything a set must not change when it is refused. */
 function snapshot(): string {
   const strip = (s: string): string =>
@@ -65,19 +72,12 @@ function snapshot(): string {
       .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
       .join('\n');
   return [
-    strip(sh(['iptables-save'])),
+    hostLabLines().join('\n'),
     strip(sh(inNs('node1', ['iptables-save']))),
     strip(sh(inNs('node2', ['iptables-save']))),
     sh(['ip', 'route', 'show', 'exact', `${LB_IP}/32`]),
   ].join('\n---\n');
 }
-
-/** Host iptables lines that could be ours (the host's own rules may change under us; these must not). */
-const hostLabLines = (): string[] =>
-  sh(['iptables-save'])
-    .split('\n')
-    .filter((l) => /KUBE-|10\.111\.111\.|packet-journey/.test(l))
-    .map((l) => l.replace(/\[\d+:\d+\]/g, ''));
 
 describe('etp-local scenario (real kernel, seed 001)', () => {
   let hostBefore: string[] = [];
@@ -195,4 +195,18 @@ describe('etp-local scenario (real kernel, seed 001)', () => {
     expect(sh(['ip', 'netns', 'list'])).not.toMatch(/^(node[12]|pod-[a-d])\b/m);
     expect(spawnSync('ip', ['link', 'show', 'kind0']).status).not.toBe(0);
   });
+
+  it('refuses to come up over a host route to the LB IP it did not create, and leaves that route alone', async () => {
+    sh(['ip', 'route', 'add', 'blackhole', `${LB_IP}/32`]);
+    try {
+      await expect(labUp({ scenario: 'etp-local' })).rejects.toThrow(
+        /^refusing to start: the host already has a route to 10\.111\.111\.129 and the lab did not create it$/,
+      );
+      expect(sh(['ip', 'route', 'show', 'exact', `${LB_IP}/32`]).trim()).toBe(`blackhole ${LB_IP}`);
+      expect((await labStatus()).scenario).toBeNull();
+      expect(sh(['ip', 'netns', 'list'])).not.toMatch(/^node1\b/m);
+    } finally {
+      sh(['ip', 'route', 'del', 'blackhole', `${LB_IP}/32`]);
+    }
+  }, 30_000);
 });

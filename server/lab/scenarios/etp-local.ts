@@ -7,15 +7,7 @@ import { execOk, inNetns } from '../../sys/exec';
 import { LabError } from '../errors';
 import { BRIDGE, NODES, SERVICE } from '../spec';
 import type { Owned } from '../state';
-import {
-  ETP_VALUES,
-  EXT_SERVICES_CHAIN,
-  LB_IP,
-  LB_PREFIX,
-  SVL_CHAIN,
-  policyRestore,
-  staticRules,
-} from './etp-local-rules';
+import { ETP_VALUES, EXT_SERVICES_CHAIN, LB_IP, LB_PREFIX, SVL_CHAIN, policyRestore } from './etp-local-rules';
 import type { Scenario, ScenarioCtx } from './types';
 
 const NODE_NAMES = NODES.map((n) => n.name);
@@ -89,8 +81,7 @@ async function up(ctx: ScenarioCtx): Promise<void> {
     NODE_NAMES.map(async (n) => {
       // Node-originated traffic to the LB IP needs a route before OUTPUT's DNAT can apply (kind nodes have one).
       await execOk(['ip', '-n', n, 'route', 'replace', 'default', 'via', HOST_GW]);
-      await restore(n, staticRules());
-      await restore(n, policyRestore(n, s.etp));
+      await restore(n, policyRestore(n, s.etp, true));
     }),
   );
   ctx.progress(`host route ${LB_IP} via ${s['lb-via']} (${nodeIp(s['lb-via'])})`);
