@@ -1,15 +1,141 @@
-// Placeholder until the scenario lands: it is listed, and refuses to come up with a clear error.
+// sock-lb (seed 004): the echo ClusterIP made of cgroup connect4/sendmsg4/recvmsg4/getpeername4 programs
+// on the cgroup v2 root instead of iptables. A connect() to 10.96.0.10:80 in a lab namespace is rewritten
+// before any packet exists, so the wire only ever carries pod addresses. Only sockets whose netns cookie
+// is in pj_sock_netns are touched; the host and every other container keep their connections as they are.
+import { readFileSync } from 'node:fs';
+import { lstat, mkdir, rm } from 'node:fs/promises';
+import { z } from 'zod';
+import { exec } from '../../sys/exec';
+import { PIN_ROOT, cgroup2Root, ensureBpffs, labObject } from '../bpf';
 import { LabError } from '../errors';
-import type { Scenario } from './types';
+import { NAMESPACES } from '../spec';
+import { netnsUpdates, serviceUpdates, type SockLbMaps } from './sock-lb-maps';
+import { netnsCookies } from './sock-lb-netns';
+import type { Scenario, ScenarioCtx } from './types';
+
+export const SOCK_LB_DIR = `${PIN_ROOT}/sock-lb`;
+const PROG_DIR = `${SOCK_LB_DIR}/progs`;
+export const SOCK_LB_MAPS = {
+  svc: `${SOCK_LB_DIR}/pj_sock_svc`,
+  backend: `${SOCK_LB_DIR}/pj_sock_backend`,
+  netns: `${SOCK_LB_DIR}/pj_sock_netns`,
+  revnat: `${SOCK_LB_DIR}/pj_sock_revnat`,
+} as const satisfies SockLbMaps & Record<string, string>;
+
+/** Each program (its function name, pinned under PROG_DIR by `loadall`) and the hook bpftool calls it by. */
+export const SOCK_LB_PROGS = [
+  { name: 'sock_lb_connect', type: 'connect4' },
+  { name: 'sock_lb_sendmsg', type: 'sendmsg4' },
+  { name: 'sock_lb_recvmsg', type: 'recvmsg4' },
+  { name: 'sock_lb_getpeer', type: 'getpeername4' },
+] as const;
+
+/** For the commands printed to a student: the same lookup as cgroup2Root(), synchronously at import. */
+function cgroup2RootForDocs(): string {
+  try {
+    const line = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2');
+    return line?.split(' ')[1] ?? '/sys/fs/cgroup';
+  } catch {
+    return '/sys/fs/cgroup';
+  }
+}
+
+const exists = (p: string): Promise<boolean> =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
+
+const ProgShown = z.array(z.object({ output: z.object({ id: z.number().int(), name: z.string() }) }));
+
+/** Runs bpftool commands in one process; a failure says which command and why, with bpftool's own log. */
+async function bpftoolBatch(lines: readonly string[], json = false): Promise<string> {
+  const r = await exec(['bpftool', ...(json ? ['--json'] : []), 'batch', 'file', '-'], {
+    input: lines.join('\n') + '\n',
+  });
+  if (r.code !== 0) {
+    const log = r.stderr.trim().split('\n').slice(-12).join('\n');
+    throw new LabError(`sock-lb: bpftool failed:\n${log}`);
+  }
+  return r.stdout;
+}
+
+/** Loads the object once: programs pinned under PROG_DIR, maps under SOCK_LB_DIR. Returns name -> id. */
+async function loadPinned(): Promise<Map<string, number>> {
+  await bpftoolBatch([`prog loadall ${labObject('sock-lb')} ${PROG_DIR} pinmaps ${SOCK_LB_DIR}`]);
+  const shown = ProgShown.safeParse(
+    JSON.parse(
+      await bpftoolBatch(
+        SOCK_LB_PROGS.map((p) => `prog show pinned ${PROG_DIR}/${p.name}`),
+        true,
+      ),
+    ),
+  );
+  if (!shown.success) throw new LabError('sock-lb: bpftool did not report the loaded programs');
+  return new Map(shown.data.map((s) => [s.output.name, s.output.id]));
+}
+
+async function up(ctx: ScenarioCtx): Promise<void> {
+  ctx.progress('sock-lb: loading the cgroup programs and pinning their maps');
+  await ensureBpffs();
+  // Recorded before they exist, so a crash from here on still leaves `down` a complete list.
+  if (!(await exists(PIN_ROOT))) ctx.owned.pins.push(PIN_ROOT);
+  ctx.owned.pins.push(SOCK_LB_DIR);
+  await ctx.save();
+  // A directory of this name can only be a leftover of ours: start clean (pinning fails on EEXIST).
+  await rm(SOCK_LB_DIR, { recursive: true, force: true });
+  await mkdir(SOCK_LB_DIR, { recursive: true });
+  const [ids, cookies, cgroup] = await Promise.all([loadPinned(), netnsCookies(NAMESPACES), cgroup2Root()]);
+
+  // The ids exist from load on; recording them before the attach means no crash can strand one.
+  for (const p of SOCK_LB_PROGS) {
+    const id = ids.get(p.name);
+    if (id === undefined) throw new LabError(`sock-lb: program ${p.name} was not loaded`);
+    ctx.owned.cgroup.push({ cgroup, type: p.type, id });
+  }
+  await ctx.save();
+  ctx.progress(`sock-lb: filling the maps and attaching to the cgroup v2 root ${cgroup}`);
+  // Maps first: once attached, the programs can rewrite as soon as a lab socket connects. `multi` adds to
+  // whatever else is attached at the root instead of replacing it, and keeps ours running for every
+  // descendant cgroup.
+  await bpftoolBatch([
+    ...serviceUpdates(SOCK_LB_MAPS),
+    ...netnsUpdates(SOCK_LB_MAPS, cookies),
+    ...SOCK_LB_PROGS.map((p) => `cgroup attach ${cgroup} ${p.type} pinned ${PROG_DIR}/${p.name} multi`),
+  ]);
+}
+
+const CG = cgroup2RootForDocs();
 
 export const sockLb: Scenario = {
   info: {
     name: 'sock-lb',
     title: 'socket-level ClusterIP (cgroup connect4)',
-    description: 'Not built yet.',
-    tryCommands: [],
+    seed: 'seed 004',
+    description:
+      'The echo ClusterIP 10.96.0.10:80 without iptables: BPF programs on the cgroup v2 root (' +
+      `${CG}) run inside connect(), sendmsg() and recvmsg(). connect4 looks 10.96.0.10:80 up in the ` +
+      'service map pj_sock_svc, picks one of its backend slots in pj_sock_backend (pod-c or pod-d :8080) ' +
+      'and rewrites the destination before the socket sends anything, so no packet ever carries the VIP ' +
+      'and no DNAT or conntrack entry exists. getpeername4 and recvmsg4 show the VIP again, so the ' +
+      'application still believes it talks to 10.96.0.10. The programs see every socket on the machine and ' +
+      'only touch those in the lab’s namespaces, whose netns cookies are in pj_sock_netns. Both maps are ' +
+      `pinned in ${SOCK_LB_DIR}. The nodes have no kube-proxy rules at all, so the NodePort 31400 ` +
+      'is not served in this scenario.',
+    tryCommands: [
+      'ip netns exec pod-a curl -s 10.96.0.10',
+      'ip netns exec pod-a curl -sv 10.96.0.10 2>&1 | grep -E "Connected|pod="',
+      `bpftool cgroup tree ${CG}`,
+      `bpftool map dump pinned ${SOCK_LB_MAPS.svc}`,
+      `bpftool map dump pinned ${SOCK_LB_MAPS.backend}`,
+      `bpftool map dump pinned ${SOCK_LB_MAPS.netns}`,
+      'ip netns exec node1 iptables-save | grep -c 10.96.0.10',
+      'ip netns exec node2 tcpdump -ni eth0 -c 6 tcp port 8080 or host 10.96.0.10',
+    ],
     settings: [],
   },
-  kubeProxy: { clusterIP: true, nodePort: true },
-  up: () => Promise.reject(new LabError('scenario "sock-lb" is not built yet')),
+  kubeProxy: { clusterIP: false, nodePort: false },
+  up,
 };
