@@ -50,21 +50,23 @@ const exists = (p: string): Promise<boolean> =>
 
 const ProgShown = z.array(z.object({ output: z.object({ id: z.number().int(), name: z.string() }) }));
 
-/** Runs bpftool commands in one process; a failure says which command and why, with bpftool's own log. */
-async function bpftoolBatch(lines: readonly string[], json = false): Promise<string> {
-  const r = await exec(['bpftool', ...(json ? ['--json'] : []), 'batch', 'file', '-'], {
-    input: lines.join('\n') + '\n',
-  });
+/** Runs bpftool; a failure says why, with the end of bpftool's own log (e.g. the verifier's). */
+async function bpftool(args: readonly string[], input?: string): Promise<string> {
+  const r = await exec(['bpftool', ...args], input === undefined ? {} : { input });
   if (r.code !== 0) {
-    const log = r.stderr.trim().split('\n').slice(-12).join('\n');
-    throw new LabError(`sock-lb: bpftool failed:\n${log}`);
+    const log = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-12).join('\n');
+    throw new LabError(`sock-lb: bpftool ${args.slice(0, 2).join(' ')} failed:\n${log}`);
   }
   return r.stdout;
 }
 
+/** Several bpftool commands in one process (not `prog loadall`: batch mode then trips on a stale errno). */
+const bpftoolBatch = (lines: readonly string[], json = false): Promise<string> =>
+  bpftool([...(json ? ['--json'] : []), 'batch', 'file', '-'], lines.join('\n') + '\n');
+
 /** Loads the object once: programs pinned under PROG_DIR, maps under SOCK_LB_DIR. Returns name -> id. */
 async function loadPinned(): Promise<Map<string, number>> {
-  await bpftoolBatch([`prog loadall ${labObject('sock-lb')} ${PROG_DIR} pinmaps ${SOCK_LB_DIR}`]);
+  await bpftool(['prog', 'loadall', labObject('sock-lb'), PROG_DIR, 'pinmaps', SOCK_LB_DIR]);
   const shown = ProgShown.safeParse(
     JSON.parse(
       await bpftoolBatch(
