@@ -5,7 +5,7 @@
 // so the call goes through syscall() with the getsockopt number of this architecture.
 // Cookies are never reused during a boot, so a stale one can't ever match someone else's namespace.
 import { z } from 'zod';
-import { execOk, inNetns } from '../../sys/exec';
+import { exec, inNetns } from '../../sys/exec';
 import { LabError } from '../errors';
 
 const SO_NETNS_COOKIE = 71;
@@ -26,7 +26,12 @@ const CookieHex = z.string().regex(/^[0-9a-f]{16}$/);
 export async function netnsCookie(netns: string): Promise<Buffer> {
   const nr = GETSOCKOPT_NR[process.arch];
   if (nr === undefined) throw new LabError(`sock-lb: no getsockopt syscall number known for ${process.arch}`);
-  const out = await execOk(inNetns({ kind: 'named', name: netns }, 'perl', ['-MSocket', '-e', SCRIPT, String(nr)]));
+  const r = await exec(inNetns({ kind: 'named', name: netns }, 'perl', ['-MSocket', '-e', SCRIPT, String(nr)]));
+  if (r.code !== 0) {
+    const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
+    throw new LabError(`sock-lb: could not read the netns cookie of ${netns} with perl: ${why}`);
+  }
+  const out = r.stdout;
   const hex = CookieHex.safeParse(out.trim());
   if (!hex.success) throw new LabError(`sock-lb: could not read the netns cookie of ${netns} (got "${out.trim()}")`);
   return Buffer.from(hex.data, 'hex');

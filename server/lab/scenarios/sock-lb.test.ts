@@ -213,6 +213,34 @@ describe('sock-lb scenario (real kernel)', () => {
     sh(['ip', 'netns', 'del', OTHER_NS]);
   });
 
+  it('on the wire the SYN already goes to a pod: no packet carries 10.96.0.10', async () => {
+    const filter = ['host', VIP, 'or', 'tcp', 'port', '8080'];
+    const cap = spawn('nsenter', ['--net=/var/run/netns/pod-a', '--', 'tcpdump', '-nli', 'eth0', '-c', '4', ...filter]);
+    children.push(cap);
+    let out = '';
+    cap.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    await new Promise<void>((r) => cap.stderr.on('data', (b: Buffer) => b.toString().includes('listening') && r()));
+    const exited = new Promise((r) => cap.once('exit', r));
+    const c = inNs('pod-a', ['curl', '-sS', '-m', '3', `http://${VIP}/`]);
+    expect(c.status, c.stderr).toBe(0);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    killQuietly(cap.pid);
+    const lines = out.trim().split('\n');
+    expect(lines.length).toBe(4);
+    expect(lines[0]).toMatch(/IP 10\.244\.1\.2\.\d+ > 10\.244\.2\.[23]\.8080: Flags \[S\]/);
+    expect(out).not.toContain(VIP);
+  });
+
+  it('switching to basic removes every attachment and pin, and kube-proxy serves the ClusterIP again', async () => {
+    await labUp({ scenario: 'basic' });
+    expect(attachedAtRoot(cg)).toEqual([]);
+    expect(ourProgsLoaded()).toEqual([]);
+    expect(existsSync(SOCK_LB_DIR)).toBe(false);
+    expect(inNs('node1', ['iptables-save']).stdout).toContain(VIP);
+    expect((await labUp({ scenario: 'sock-lb' })).up).toBe(true);
+    expect(attachedAtRoot(cg).length).toBe(4);
+  });
+
   it('down detaches and unpins everything from the state file; the leak check is clean', async () => {
     const r = await labDown();
     expect(r.message).not.toMatch(/could not remove/);

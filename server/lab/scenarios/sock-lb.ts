@@ -120,8 +120,8 @@ export const sockLb: Scenario = {
       'The echo ClusterIP 10.96.0.10:80 without iptables: BPF programs on the cgroup v2 root (' +
       `${CG}) run inside connect(), sendmsg() and recvmsg(). connect4 looks 10.96.0.10:80 up in the ` +
       'service map pj_sock_svc, picks one of its backend slots in pj_sock_backend (pod-c or pod-d :8080) ' +
-      'and rewrites the destination before the socket sends anything, so no packet ever carries the VIP ' +
-      'and no DNAT or conntrack entry exists. getpeername4 and recvmsg4 show the VIP again, so the ' +
+      'and rewrites the destination before the socket sends anything: no packet ever carries the VIP, and ' +
+      'the nodes forward plain pod-to-pod packets with no DNAT. getpeername4 and recvmsg4 show the VIP again, so the ' +
       'application still believes it talks to 10.96.0.10. The programs see every socket on the machine and ' +
       'only touch those in the lab’s namespaces, whose netns cookies are in pj_sock_netns. Both maps are ' +
       `pinned in ${SOCK_LB_DIR}. The nodes have no kube-proxy rules at all, so the NodePort 31400 ` +
