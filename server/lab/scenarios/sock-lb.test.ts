@@ -9,7 +9,7 @@ import { ROOT } from '../../../test/cli';
 import { PIN_ROOT, cgroup2Root } from '../bpf';
 import { labDown, labStatus, labUp } from '../lab';
 import { STATE_FILE } from '../state';
-import { SOCK_LB_DIR, SOCK_LB_MAPS, SOCK_LB_PROGS } from './sock-lb';
+import { SOCK_LB_DIR, SOCK_LB_MAPS, SOCK_LB_PROGS, sockLb } from './sock-lb';
 import { netnsCookie } from './sock-lb-netns';
 import { client, udpResponder } from './sock-lb-testkit';
 
@@ -229,6 +229,37 @@ describe('sock-lb scenario (real kernel)', () => {
     expect(lines.length).toBe(4);
     expect(lines[0]).toMatch(/IP 10\.244\.1\.2\.\d+ > 10\.244\.2\.[23]\.8080: Flags \[S\]/);
     expect(out).not.toContain(VIP);
+  });
+
+  it('every command to try works as printed in the Lab tab', async () => {
+    // What each one must show; tcpdump needs a connection while it listens, so a curl runs meanwhile.
+    const expected: [RegExp, RegExp][] = [
+      [/curl -s 10\.96\.0\.10$/, /^pod=pod-[cd]$/m],
+      [/perl/, /getpeername: 10\.96\.0\.10:80\n[^]*10\.244\.2\.[23]:8080/],
+      [/cgroup tree/, /cgroup_inet4_connect\s+multi\s+sock_lb_connect/],
+      [/pj_sock_svc$/, /"name": "default\/echo"/],
+      [/pj_sock_backend$/, /"pod": "pod-d"/],
+      [/pj_sock_netns$/, /"name": "pod-a"/],
+      [/iptables-save/, /^0$/m],
+      [/tcpdump/, /IP 10\.244\.1\.2\.\d+ > 10\.244\.2\.[23]\.8080: Flags \[S\]/],
+    ];
+    expect(sockLb.info.tryCommands.length).toBe(expected.length);
+    for (const cmd of sockLb.info.tryCommands) {
+      const want = expected.find(([m]) => m.test(cmd))?.[1];
+      expect(want, cmd).toBeDefined();
+      const p = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(p);
+      let out = '';
+      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const done = new Promise((r) => p.once('exit', r));
+      if (cmd.includes('tcpdump')) {
+        await new Promise((r) => setTimeout(r, 500));
+        for (let i = 0; i < 3; i++) inNs('pod-a', ['curl', '-sS', '-m', '3', `http://${VIP}/`]);
+      }
+      await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+      killQuietly(p.pid);
+      expect(out, cmd).toMatch(want as RegExp);
+    }
   });
 
   it('switching to basic removes every attachment and pin, and kube-proxy serves the ClusterIP again', async () => {

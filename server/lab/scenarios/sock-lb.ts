@@ -118,17 +118,22 @@ export const sockLb: Scenario = {
     seed: 'seed 004',
     description:
       'The echo ClusterIP 10.96.0.10:80 without iptables: BPF programs on the cgroup v2 root (' +
-      `${CG}) run inside connect(), sendmsg() and recvmsg(). connect4 looks 10.96.0.10:80 up in the ` +
+      `${CG}) run inside connect(), sendmsg(), recvmsg() and getpeername(). connect4 looks 10.96.0.10:80 up in the ` +
       'service map pj_sock_svc, picks one of its backend slots in pj_sock_backend (pod-c or pod-d :8080) ' +
       'and rewrites the destination before the socket sends anything: no packet ever carries the VIP, and ' +
       'the nodes forward plain pod-to-pod packets with no DNAT. getpeername4 and recvmsg4 show the VIP again, so the ' +
       'application still believes it talks to 10.96.0.10. The programs see every socket on the machine and ' +
       'only touch those in the lab’s namespaces, whose netns cookies are in pj_sock_netns. Both maps are ' +
-      `pinned in ${SOCK_LB_DIR}. The nodes have no kube-proxy rules at all, so the NodePort 31400 ` +
+      `pinned in ${SOCK_LB_DIR}. Run the tcpdump on node2 and a curl from pod-a meanwhile: the SYN already ` +
+      'goes to 10.244.2.x:8080. The nodes have no kube-proxy rules at all, so the NodePort 31400 ' +
       'is not served in this scenario.',
     tryCommands: [
       'ip netns exec pod-a curl -s 10.96.0.10',
-      'ip netns exec pod-a curl -sv 10.96.0.10 2>&1 | grep -E "Connected|pod="',
+      // getpeername() says 10.96.0.10:80 while ss (sock_diag, which no BPF rewrites) shows the real peer.
+      "ip netns exec pod-a perl -MSocket -e 'socket(S, AF_INET, SOCK_STREAM, 0); " +
+        'connect(S, pack_sockaddr_in(80, inet_aton("10.96.0.10"))) or die "$!\\n"; ' +
+        'my ($port, $ip) = unpack_sockaddr_in(getpeername(S)); print "getpeername: ", inet_ntoa($ip), ":$port\\n"; ' +
+        'system("ss -tn dst 10.244.2.0/24")\'',
       `bpftool cgroup tree ${CG}`,
       `bpftool map dump pinned ${SOCK_LB_MAPS.svc}`,
       `bpftool map dump pinned ${SOCK_LB_MAPS.backend}`,
