@@ -1,12 +1,12 @@
 // sock-lb against the real kernel: the ClusterIP made of cgroup sock_addr programs, the maps a student
 // dumps, that nothing outside the lab is rewritten, and that down (or a crash) leaves no attachment.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../test/cli';
-import { PIN_ROOT, cgroup2Root } from '../bpf';
+import { BPFFS, PIN_ROOT, cgroup2Root } from '../bpf';
 import { labDown, labStatus, labUp } from '../lab';
 import { STATE_FILE } from '../state';
 import { SOCK_LB_DIR, SOCK_LB_MAPS, SOCK_LB_PROGS, sockLb } from './sock-lb';
@@ -305,5 +305,30 @@ describe('sock-lb scenario (real kernel)', () => {
     expect(attachedAtRoot(cg)).toEqual([]);
     expect(ourProgsLoaded()).toEqual([]);
     expect(existsSync(SOCK_LB_DIR)).toBe(false);
+  });
+  it('an up that fails half-way through attaching rolls back every attachment, with a one-line error', async () => {
+    // A program attached at the root without `multi` makes our multi attach of recvmsg4 fail (EPERM)
+    // after connect4 and sendmsg4 are already attached. The blocker is our own recvmsg program from a
+    // separate load: it only ever rewrites lab sockets, so it is harmless to the machine meanwhile.
+    const dir = `${BPFFS}/pjt-socklb-block`;
+    mkdirSync(dir);
+    sh(['bpftool', 'prog', 'loadall', join(ROOT, 'probes/build/lab/sock-lb.bpf.o'), `${dir}/progs`, 'pinmaps', dir]);
+    const blocker = (
+      JSON.parse(sh(['bpftool', '--json', 'prog', 'show', 'pinned', `${dir}/progs/sock_lb_recvmsg`])) as { id: number }
+    ).id;
+    try {
+      sh(['bpftool', 'cgroup', 'attach', cg, 'recvmsg4', 'id', String(blocker)]);
+      await expect(labUp({ scenario: 'sock-lb' })).rejects.toThrow(
+        /^sock-lb: filling the maps and attaching failed: [^\n]+$/,
+      );
+      expect(attachedAtRoot(cg).map((a) => a.id)).toEqual([blocker]);
+      expect(existsSync(STATE_FILE)).toBe(false);
+      expect(existsSync(SOCK_LB_DIR)).toBe(false);
+    } finally {
+      run(['bpftool', 'cgroup', 'detach', cg, 'recvmsg4', 'id', String(blocker)]);
+      run(['rm', '-rf', dir]);
+    }
+    expect(attachedAtRoot(cg)).toEqual([]);
+    expect(ourProgsLoaded()).toEqual([]);
   });
 });

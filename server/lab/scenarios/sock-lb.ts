@@ -50,26 +50,28 @@ const exists = (p: string): Promise<boolean> =>
 
 const ProgShown = z.array(z.object({ output: z.object({ id: z.number().int(), name: z.string() }) }));
 
-/** Runs bpftool; a failure says why, with the end of bpftool's own log (e.g. the verifier's). */
-async function bpftool(args: readonly string[], input?: string): Promise<string> {
+/** Runs bpftool; a failure is one line: bpftool's own "Error: …" (batch mode adds "processed N commands"). */
+async function bpftool(what: string, args: readonly string[], input?: string): Promise<string> {
   const r = await exec(['bpftool', ...args], input === undefined ? {} : { input });
   if (r.code !== 0) {
-    const log = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-12).join('\n');
-    throw new LabError(`sock-lb: bpftool ${args.slice(0, 2).join(' ')} failed:\n${log}`);
+    const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim());
+    const why = lines.filter((l) => l.startsWith('Error:')).pop() ?? lines.filter(Boolean).pop() ?? `exit ${r.code}`;
+    throw new LabError(`sock-lb: ${what} failed: ${why.replace(/^Error:\s*/, '')}`);
   }
   return r.stdout;
 }
 
 /** Several bpftool commands in one process (not `prog loadall`: batch mode then trips on a stale errno). */
-const bpftoolBatch = (lines: readonly string[], json = false): Promise<string> =>
-  bpftool([...(json ? ['--json'] : []), 'batch', 'file', '-'], lines.join('\n') + '\n');
+const bpftoolBatch = (what: string, lines: readonly string[], json = false): Promise<string> =>
+  bpftool(what, [...(json ? ['--json'] : []), 'batch', 'file', '-'], lines.join('\n') + '\n');
 
 /** Loads the object once: programs pinned under PROG_DIR, maps under SOCK_LB_DIR. Returns name -> id. */
 async function loadPinned(): Promise<Map<string, number>> {
-  await bpftool(['prog', 'loadall', labObject('sock-lb'), PROG_DIR, 'pinmaps', SOCK_LB_DIR]);
+  await bpftool('loading the programs', ['prog', 'loadall', labObject('sock-lb'), PROG_DIR, 'pinmaps', SOCK_LB_DIR]);
   const shown = ProgShown.safeParse(
     JSON.parse(
       await bpftoolBatch(
+        'reading the program ids',
         SOCK_LB_PROGS.map((p) => `prog show pinned ${PROG_DIR}/${p.name}`),
         true,
       ),
@@ -102,11 +104,34 @@ async function up(ctx: ScenarioCtx): Promise<void> {
   // Maps first: once attached, the programs can rewrite as soon as a lab socket connects. `multi` adds to
   // whatever else is attached at the root instead of replacing it, and keeps ours running for every
   // descendant cgroup.
-  await bpftoolBatch([
-    ...serviceUpdates(SOCK_LB_MAPS),
-    ...netnsUpdates(SOCK_LB_MAPS, cookies),
-    ...SOCK_LB_PROGS.map((p) => `cgroup attach ${cgroup} ${p.type} pinned ${PROG_DIR}/${p.name} multi`),
-  ]);
+  try {
+    await bpftoolBatch('filling the maps and attaching', [
+      ...serviceUpdates(SOCK_LB_MAPS),
+      ...netnsUpdates(SOCK_LB_MAPS, cookies),
+      ...SOCK_LB_PROGS.map((p) => `cgroup attach ${cgroup} ${p.type} pinned ${PROG_DIR}/${p.name} multi`),
+    ]);
+  } catch (e) {
+    await forgetUnattached(ctx, cgroup);
+    throw e;
+  }
+}
+
+const Attached = z.array(z.object({ id: z.number().int() }));
+
+/**
+ * After a failed attach, keeps only the records of programs really attached. A detach by id of a program
+ * that is not attached is not harmless: where the root holds a program attached without `multi` (which
+ * is what makes our attach fail), the kernel detaches that one instead, whatever id is given.
+ */
+async function forgetUnattached(ctx: ScenarioCtx, cgroup: string): Promise<void> {
+  const r = await exec(['bpftool', '--json', 'cgroup', 'show', cgroup]);
+  // bpftool prints nothing at all when nothing is attached.
+  const shown = Attached.safeParse(JSON.parse(r.stdout.trim() || '[]'));
+  if (r.code !== 0 || !shown.success) return;
+  const attached = new Set(shown.data.map((a) => a.id));
+  const keep = ctx.owned.cgroup.filter((c) => c.cgroup !== cgroup || attached.has(c.id));
+  ctx.owned.cgroup.splice(0, ctx.owned.cgroup.length, ...keep);
+  await ctx.save();
 }
 
 const CG = cgroup2RootForDocs();
