@@ -4,6 +4,7 @@
 import { lstat, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { exec, execOk, inNetns, type NetnsTarget } from '../sys/exec';
 import { LabError } from './errors';
 import type { Owned } from './state';
@@ -104,10 +105,11 @@ export async function bpftoolJson(args: readonly string[]): Promise<unknown> {
 export async function releaseOwned(owned: Owned): Promise<string[]> {
   const failed: string[] = [];
   for (const c of owned.cgroup) {
+    // Detach only what is really attached there: where a program sits without `multi`, the kernel detaches
+    // it on a detach by any id, so a record of an attach that never happened could remove someone else's.
+    if (!(await cgroupAttachedIds(c.cgroup)).includes(c.id)) continue;
     const r = await exec(['bpftool', 'cgroup', 'detach', c.cgroup, c.type, 'id', String(c.id)]);
-    // Already gone (e.g. detached by hand) is fine; anything else is worth saying.
-    if (r.code !== 0 && !/No such|not found|ENOENT|Invalid argument/i.test(r.stderr))
-      failed.push(`cgroup ${c.type} program ${c.id}: ${r.stderr.trim()}`);
+    if (r.code !== 0) failed.push(`cgroup ${c.type} program ${c.id}: ${r.stderr.trim()}`);
   }
   for (const route of owned.hostRoutes) await exec(['ip', 'route', 'del', ...route]);
   // Deepest first, and only under bpffs: a corrupt state file must not make `down` remove anything else.
@@ -119,4 +121,12 @@ export async function releaseOwned(owned: Owned): Promise<string[]> {
   owned.hostRoutes.length = 0;
   owned.pins.length = 0;
   return failed;
+}
+
+/** Program ids attached directly to a cgroup (bpftool prints nothing at all when there are none). */
+async function cgroupAttachedIds(cgroup: string): Promise<number[]> {
+  const r = await exec(['bpftool', '--json', 'cgroup', 'show', cgroup]);
+  if (r.code !== 0 || r.stdout.trim() === '') return [];
+  const parsed = z.array(z.object({ id: z.number() })).safeParse(JSON.parse(r.stdout));
+  return parsed.success ? parsed.data.map((a) => a.id) : [];
 }
