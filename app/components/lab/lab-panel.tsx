@@ -175,8 +175,12 @@ function LabMap({ status }: { status: LabStatus }) {
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}
           </span>{' '}
-          · NodePort <span className="font-mono">{svc.nodePort}</span> →{' '}
-          <span className="font-mono">{svc.backends.join(', ')}</span>
+          {svc.nodePort !== null && (
+            <>
+              · NodePort <span className="font-mono">{svc.nodePort}</span>
+            </>
+          )}{' '}
+          → <span className="font-mono">{svc.backends.join(', ')}</span>
         </div>
       ))}
     </>

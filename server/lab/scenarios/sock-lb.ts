@@ -169,5 +169,6 @@ export const sockLb: Scenario = {
     settings: [],
   },
   kubeProxy: { clusterIP: false, nodePort: false },
+  servesNodePort: false,
   up,
 };
