@@ -58,6 +58,7 @@ export interface TcAttach {
   readonly object: string;
   /** ELF section of the program, shown by `tc filter show` as `obj.o:[section]`. */
   readonly section: string;
+  /** Default 10: the teaching programs take lower numbers, so a drop-all runs before a scenario's datapath. */
   readonly pref?: number;
 }
 
@@ -70,7 +71,7 @@ export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
   await ensureBpffs();
   for (const p of TC_BPFFS_PATHS) if (!owned.pins.includes(p) && !(await exists(p))) owned.pins.push(p);
   await exec(inNetns(where(a.netns), 'tc', ['qdisc', 'add', 'dev', a.dev, 'clsact']));
-  const pref = String(a.pref ?? 1);
+  const pref = String(a.pref ?? 10);
   await tc(a.netns, [
     'filter',
     'replace',
