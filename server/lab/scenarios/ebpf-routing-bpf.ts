@@ -56,7 +56,8 @@ export interface Attach {
 /** Loads and attaches direct-action on dev's ingress (clsact); returns the program id. */
 export async function attachIngress(a: Attach): Promise<number> {
   await exec(inNetns({ kind: 'named', name: a.netns }, 'tc', ['qdisc', 'add', 'dev', a.dev, 'clsact']));
-  const filter = ['dev', a.dev, 'ingress', 'pref', '1'];
+  // pref 10, as bpf.ts's tcAttach: lower prefs are the teaching programs' (a drop-all runs first).
+  const filter = ['dev', a.dev, 'ingress', 'pref', '10'];
   await tc(a.netns, ['filter', 'replace', ...filter, 'handle', '1', 'bpf', 'da', 'obj', a.object, 'sec', a.section]);
   const shown = await tc(a.netns, ['filter', 'show', ...filter]);
   const id = /\bid (\d+)/.exec(shown)?.[1];
