@@ -24,21 +24,26 @@ async function up(ctx: ScenarioCtx): Promise<void> {
   await ctx.save();
   const [lxcObj, hostObj] = await Promise.all([namedObject('bpf_lxc'), namedObject('bpf_host')]);
   ctx.progress('loading from-container on each lxc device and from-netdev on eth0');
-  // One node at a time: the first load creates the pinned maps the others reuse.
-  const loaded: { node: string; prog: number }[] = [];
-  for (const n of NODES) {
-    // Packets for an address with no pod end up on cilium_net; don't route them back out of cilium_host.
-    await execOk(inNetns({ kind: 'named', name: n.name }, 'sysctl', ['-qw', 'net.ipv4.conf.cilium_net.forwarding=0']));
-    const devs = [
-      ...PODS.filter((p) => p.node === n.name).map((p) => ({
-        dev: lxcName(p.name),
-        object: lxcObj,
-        section: 'from-container',
-      })),
-      { dev: 'eth0', object: hostObj, section: 'from-netdev' },
-    ];
-    for (const d of devs) loaded.push({ node: n.name, prog: await attachIngress({ netns: n.name, ...d }) });
-  }
+  const jobs = NODES.flatMap((n) => [
+    ...PODS.filter((p) => p.node === n.name).map((p) => ({
+      netns: n.name,
+      dev: lxcName(p.name),
+      object: lxcObj,
+      section: 'from-container',
+    })),
+    { netns: n.name, dev: 'eth0', object: hostObj, section: 'from-netdev' },
+  ]);
+  const [first, ...rest] = jobs;
+  if (!first) return;
+  // The first load creates the pinned maps; the others only reuse them, so they may run side by side.
+  const loaded = [{ node: first.netns, prog: await attachIngress(first) }];
+  const others = Promise.all(rest.map(async (j) => ({ node: j.netns, prog: await attachIngress(j) })));
+  // Packets for an address with no pod end up on cilium_net; don't route them back out of cilium_host.
+  const sysctls = NODES.map((n) =>
+    execOk(inNetns({ kind: 'named', name: n.name }, 'sysctl', ['-qw', 'net.ipv4.conf.cilium_net.forwarding=0'])),
+  );
+  loaded.push(...(await others));
+  await Promise.all(sysctls);
   ctx.progress('filling the endpoint and service maps');
   const maps = await endpointMaps(loaded.map((l) => l.prog));
   const links = new Map(await Promise.all(NODES.map(async (n) => [n.name, await ifindexes(n.name)] as const)));
