@@ -31,8 +31,18 @@ static __always_inline int lb_translate(struct __sk_buff *skb)
 	sk.port = tcp->dest;
 	sk.proto = IPPROTO_TCP;
 	sv = bpf_map_lookup_elem(&pj_er_services, &sk);
-	if (!sv || !sv->count)
+	if (!sv || !sv->count) {
+		/* A new direct connection on a tuple an old service flow used: its replies must not be rev-NATed. */
+		if (tcp->syn && !tcp->ack) {
+			rk.client = ip->saddr;
+			rk.backend = ip->daddr;
+			rk.client_port = tcp->source;
+			rk.backend_port = tcp->dest;
+			rk.proto = IPPROTO_TCP;
+			bpf_map_delete_elem(&pj_er_revnat, &rk);
+		}
 		return 0;
+	}
 	idx = sv->base + flow_hash(ip->saddr, tcp->source) % sv->count;
 	be = bpf_map_lookup_elem(&pj_er_backends, &idx);
 	/* A backend calling its own service would get its own packet back from outside, which Linux drops as a

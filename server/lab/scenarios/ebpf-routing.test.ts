@@ -161,6 +161,17 @@ describe('ebpf-routing scenario (real kernel)', () => {
     expect(sh(['bpftool', 'map', 'dump', 'pinned', `${TC_GLOBALS}/pj_er_revnat`])).toMatch(/"client": /);
   });
 
+  it('a direct connection on a tuple a service flow used is not reverse-NATed', () => {
+    // Same client port, first via the service, then straight to the backend it picked.
+    const port = '40123';
+    const first = inNs('pod-a', ['curl', '-sS', '-m', '5', '--local-port', port, 'http://10.96.0.10/']);
+    expect(first.status, first.stderr).toBe(0);
+    const backend = /^pod=pod-c$/m.test(first.stdout) ? '10.244.2.2' : '10.244.2.3';
+    const direct = inNs('pod-a', ['curl', '-sS', '-m', '5', '--local-port', port, `http://${backend}:8080/`]);
+    expect(direct.status, direct.stderr).toBe(0);
+    expect(direct.stdout).toMatch(new RegExp(`^client=10\\.244\\.1\\.2:${port}$`, 'm'));
+  });
+
   it('ClusterIP from a backend (pod-c) reaches the other backend on its own node', () => {
     for (let i = 0; i < 4; i++)
       expect(curl('pod-c', 'http://10.96.0.10/')).toEqual({
@@ -195,6 +206,26 @@ describe('ebpf-routing scenario (real kernel)', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pod=pod-[cd]$/m);
+    // node2 has the backends: the stack forwards to its own lxc device and takes the reply back.
+    const local = spawnSync('curl', ['-sS', '-m', '5', '--interface', '172.18.0.1', 'http://172.18.0.3:31400/'], {
+      encoding: 'utf8',
+    });
+    expect(local.status, local.stderr).toBe(0);
+    expect(local.stdout).toMatch(/^pod=pod-[cd]$/m);
+  });
+
+  it('a packet for a pod address with no pod is dropped, not looped', () => {
+    const txOf = (): number =>
+      (
+        JSON.parse(sh(['ip', '-n', 'node1', '-j', '-s', 'link', 'show', 'cilium_host'])) as {
+          stats64: { tx: { packets: number } };
+        }[]
+      )[0]?.stats64.tx.packets ?? NaN;
+    const before = txOf();
+    expect(inNs('pod-a', ['ping', '-c1', '-W1', '10.244.1.99']).status).not.toBe(0);
+    // Routed back and forth between cilium_host and cilium_net it would cross cilium_host up to 64 times.
+    expect(txOf() - before).toBeLessThan(4);
+    expect(inNs('pod-a', ['ping', '-c1', '-W1', '10.244.1.3']).status).toBe(0);
   });
 
   it('down leaves no program, pinned map, namespace or iptables rule behind', async () => {
