@@ -67,9 +67,18 @@ const ourProgs = (): string[] =>
     .map((p) => p.name ?? '')
     .filter((n) => n === 'from_container' || n === 'from_netdev');
 
+// The kernel frees a namespace's tc programs in its async netns cleanup, a little after `ip netns del`.
+async function noProgsLeft(): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (ourProgs().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(ourProgs()).toEqual([]);
+}
+
 describe('ebpf-routing scenario (real kernel)', () => {
   beforeAll(async () => {
     await labDown();
+    // Switched to from the basic lab: its cni0 wiring must not survive into this one.
+    await labUp({ scenario: 'basic' });
     const s = await labUp({ scenario: 'ebpf-routing' });
     expect(s.up).toBe(true);
     expect(s.scenario).toBe('ebpf-routing');
@@ -245,13 +254,22 @@ describe('ebpf-routing scenario (real kernel)', () => {
     expect(inNs('pod-a', ['ping', '-c1', '-W1', '10.244.1.3']).status).toBe(0);
   });
 
+  it('switching to basic removes the programs and pinned maps and brings cni0 back', async () => {
+    const s = await labUp({ scenario: 'basic' });
+    expect(s.scenario).toBe('basic');
+    await noProgsLeft();
+    const pinned = spawnSync('ls', [TC_GLOBALS], { encoding: 'utf8' }).stdout.split('\n');
+    for (const m of PINNED_MAPS) expect(pinned).not.toContain(m);
+    const names = links('node1').map((l) => l.ifname);
+    expect(names).toContain('cni0');
+    expect(names.filter((n) => n.startsWith('lxc') || n.startsWith('cilium_'))).toEqual([]);
+    expect(inNs('pod-a', ['ping', '-c1', '-W2', '10.244.2.2']).status).toBe(0);
+  });
+
   it('down leaves no program, pinned map, namespace or iptables rule behind', async () => {
     const r = await labDown();
     expect(r.removed).toBe(true);
-    // The kernel frees a namespace's tc programs in its async netns cleanup, a little after `ip netns del`.
-    const deadline = Date.now() + 5000;
-    while (ourProgs().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(ourProgs()).toEqual([]);
+    await noProgsLeft();
     const pinned = spawnSync('ls', [TC_GLOBALS], { encoding: 'utf8' }).stdout.split('\n');
     for (const m of PINNED_MAPS) expect(pinned).not.toContain(m);
     expect(sh(['ls', '/sys/fs/bpf'])).not.toMatch(/packet-journey/);
