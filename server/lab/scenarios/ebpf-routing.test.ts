@@ -226,6 +226,22 @@ describe('ebpf-routing scenario (real kernel)', () => {
     }
   });
 
+  it('a checksum left to offload is right once software fills it in (BPF_F_PSEUDO_HDR)', async () => {
+    // pod-a leaves the TCP checksum to "hardware" (only the pseudo-header sum is in the packet); node1's
+    // eth0 without tx offload computes it from that sum, so a DNAT that forgot the pseudo-header shows here.
+    inNs('node1', ['ethtool', '-K', 'eth0', 'tx', 'off']);
+    try {
+      const requests = await capture('pod-d', 'tcp and dst port 8080', () => {
+        for (let i = 0; i < 6; i++) curl('pod-a', 'http://10.96.0.10/');
+      });
+      expect(requests).toMatch(/10\.244\.1\.2\.\d+ > 10\.244\.2\.3\.8080/);
+      expect(requests).toMatch(/cksum 0x[0-9a-f]+ \(correct\)/);
+      expect(requests).not.toMatch(/incorrect/);
+    } finally {
+      inNs('node1', ['ethtool', '-K', 'eth0', 'tx', 'on']);
+    }
+  });
+
   it('NodePort 31400 still answers from the host through the stack', () => {
     const r = spawnSync('curl', ['-sS', '-m', '5', '--interface', '172.18.0.1', 'http://172.18.0.2:31400/'], {
       encoding: 'utf8',
