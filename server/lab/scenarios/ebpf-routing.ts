@@ -37,13 +37,14 @@ async function up(ctx: ScenarioCtx): Promise<void> {
   if (!first) return;
   // The first load creates the pinned maps; the others only reuse them, so they may run side by side.
   const loaded = [{ node: first.netns, prog: await attachIngress(first) }];
-  const others = Promise.all(rest.map(async (j) => ({ node: j.netns, prog: await attachIngress(j) })));
-  // Packets for an address with no pod end up on cilium_net; don't route them back out of cilium_host.
-  const sysctls = NODES.map((n) =>
-    execOk(inNetns({ kind: 'named', name: n.name }, 'sysctl', ['-qw', 'net.ipv4.conf.cilium_net.forwarding=0'])),
-  );
-  loaded.push(...(await others));
-  await Promise.all(sysctls);
+  const [others] = await Promise.all([
+    Promise.all(rest.map(async (j) => ({ node: j.netns, prog: await attachIngress(j) }))),
+    // Packets for an address with no pod end up on cilium_net; don't route them back out of cilium_host.
+    ...NODES.map((n) =>
+      execOk(inNetns({ kind: 'named', name: n.name }, 'sysctl', ['-qw', 'net.ipv4.conf.cilium_net.forwarding=0'])),
+    ),
+  ]);
+  loaded.push(...others);
   ctx.progress('filling the endpoint and service maps');
   const maps = await endpointMaps(loaded.map((l) => l.prog));
   const links = new Map(await Promise.all(NODES.map(async (n) => [n.name, await ifindexes(n.name)] as const)));
