@@ -1,7 +1,7 @@
 // The lab's eBPF plumbing, shared by the scenarios and the teaching programs: where objects are built,
 // bpffs, tc in a lab namespace, bpftool's JSON, and the cgroup v2 root. Every host-global thing created
 // here is recorded in `Owned` first, so `releaseOwned` can undo it from the state file alone.
-import { lstat, readFile, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -22,7 +22,7 @@ export function labObject(name: string): string {
   return join(BUILD_DIR, `${name}.bpf.o`);
 }
 
-const exists = (p: string): Promise<boolean> =>
+export const exists = (p: string): Promise<boolean> =>
   lstat(p).then(
     () => true,
     () => false,
@@ -61,6 +61,32 @@ export interface TcAttach {
   readonly section: string;
   /** Default 10: the teaching programs take lower numbers, so a drop-all runs before a scenario's datapath. */
   readonly pref?: number;
+  /** The file name tc shows instead of NAME.bpf.o, e.g. Cilium's `bpf_lxc.o` (a copy under build/lab/named/). */
+  readonly shownAs?: string;
+}
+
+const namedCopies = new Map<string, Promise<string>>();
+
+/** A copy of the built object under another file name, made once per process (copy then rename, so a
+ * concurrent tc never reads half a file). */
+function namedCopy(object: string, shownAs: string): Promise<string> {
+  const key = `${object}:${shownAs}`;
+  let p = namedCopies.get(key);
+  if (!p) {
+    p = (async () => {
+      const src = labObject(object);
+      if (!(await exists(src))) throw new LabError(`${src} is missing; run \`make -C probes\``);
+      const dst = join(BUILD_DIR, 'named', shownAs);
+      await mkdir(dirname(dst), { recursive: true });
+      await copyFile(src, `${dst}.${process.pid}.tmp`);
+      await rename(`${dst}.${process.pid}.tmp`, dst);
+      return dst;
+    })();
+    // A failed copy is retried by the next attach rather than remembered.
+    p.catch(() => namedCopies.delete(key));
+    namedCopies.set(key, p);
+  }
+  return p;
 }
 
 /**
@@ -86,12 +112,12 @@ export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
     'bpf',
     'da',
     'obj',
-    labObject(a.object),
+    a.shownAs ? await namedCopy(a.object, a.shownAs) : labObject(a.object),
     'sec',
     a.section,
   ]);
-  const shown = await tc(a.netns, ['-j', 'filter', 'show', 'dev', a.dev, a.dir, 'pref', pref]);
-  const id = /"id":\s*(\d+)/.exec(shown)?.[1] ?? /\bid (\d+)/.exec(shown)?.[1];
+  const shown = await tc(a.netns, ['filter', 'show', 'dev', a.dev, a.dir, 'pref', pref]);
+  const id = /\bid (\d+)/.exec(shown)?.[1];
   if (!id) throw new LabError(`tc attached ${a.section} on ${a.dev} but did not report its program id`);
   return Number(id);
 }

@@ -2,11 +2,9 @@
 // tc prints the object's file name (`bpf_lxc.o:[from-container]`), so the built bpf_lxc.bpf.o is copied as
 // bpf_lxc.o before load. Maps: `endpoints` is private to each loaded program and filled per node; the
 // pj_er_* maps are pinned by name by tc (recorded in owned.pins first) and shared by all of them.
-import { copyFile, lstat, mkdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { exec, execOk, inNetns } from '../../sys/exec';
-import { BPFFS, bpftoolJson, ensureBpffs, labObject, tc } from '../bpf';
+import { execOk } from '../../sys/exec';
+import { BPFFS, bpftoolJson, ensureBpffs, exists } from '../bpf';
 import { LabError } from '../errors';
 import { CLUSTER_CIDR, SERVICE, type PodSpec } from '../spec';
 import type { Owned } from '../state';
@@ -18,51 +16,11 @@ export const PINNED_MAPS = ['pj_er_services', 'pj_er_backends', 'pj_er_revnat', 
 /** Directories tc's loader creates on first use (as bpf.ts's tcAttach records them). */
 const TC_DIRS = [`${BPFFS}/tc`, `${BPFFS}/ip`, `${BPFFS}/xdp`];
 
-const NAMED_DIR = join(dirname(labObject('x')), 'named');
-
-const exists = (p: string): Promise<boolean> =>
-  lstat(p).then(
-    () => true,
-    () => false,
-  );
-
 /** Records every bpffs path tc may create for this scenario, before any load creates it. */
 export async function recordPins(owned: Owned): Promise<void> {
   await ensureBpffs();
   for (const p of [...TC_DIRS, ...PINNED_MAPS.map((m) => `${TC_GLOBALS}/${m}`)])
     if (!owned.pins.includes(p) && !(await exists(p))) owned.pins.push(p);
-}
-
-/** probes/build/lab/named/NAME.o, a fresh copy of NAME.bpf.o (copy then rename: a reader never sees half). */
-export async function namedObject(name: string): Promise<string> {
-  const src = labObject(name);
-  if (!(await exists(src))) throw new LabError(`${src} is missing; run \`make -C probes\``);
-  await mkdir(NAMED_DIR, { recursive: true });
-  const dst = join(NAMED_DIR, `${name}.o`);
-  const tmp = `${dst}.${process.pid}.tmp`;
-  await copyFile(src, tmp);
-  await rename(tmp, dst);
-  return dst;
-}
-
-export interface Attach {
-  readonly netns: string;
-  readonly dev: string;
-  /** Path of the object, whose file name tc shows. */
-  readonly object: string;
-  readonly section: string;
-}
-
-/** Loads and attaches direct-action on dev's ingress (clsact); returns the program id. */
-export async function attachIngress(a: Attach): Promise<number> {
-  await exec(inNetns({ kind: 'named', name: a.netns }, 'tc', ['qdisc', 'add', 'dev', a.dev, 'clsact']));
-  // pref 10, as bpf.ts's tcAttach: lower prefs are the teaching programs' (a drop-all runs first).
-  const filter = ['dev', a.dev, 'ingress', 'pref', '10'];
-  await tc(a.netns, ['filter', 'replace', ...filter, 'handle', '1', 'bpf', 'da', 'obj', a.object, 'sec', a.section]);
-  const shown = await tc(a.netns, ['filter', 'show', ...filter]);
-  const id = /\bid (\d+)/.exec(shown)?.[1];
-  if (!id) throw new LabError(`tc attached ${a.section} on ${a.netns}/${a.dev} but did not report its program id`);
-  return Number(id);
 }
 
 const Link = z.object({ ifname: z.string(), ifindex: z.number().int(), address: z.string().optional() });

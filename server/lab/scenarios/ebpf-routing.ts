@@ -4,16 +4,8 @@
 // redirect skips the iptables DNAT (DESIGN.md, "A tc redirect at lxc ingress skips iptables").
 import { execOk, inNetns } from '../../sys/exec';
 import { NODES, PODS } from '../spec';
-import {
-  attachIngress,
-  bpftoolBatch,
-  endpointLines,
-  endpointMaps,
-  ifindexes,
-  namedObject,
-  recordPins,
-  sharedMapLines,
-} from './ebpf-routing-bpf';
+import { tcAttach, type TcAttach } from '../bpf';
+import { bpftoolBatch, endpointLines, endpointMaps, ifindexes, recordPins, sharedMapLines } from './ebpf-routing-bpf';
 import { lxcName, podRoutes, wireNode } from './ebpf-routing-wiring';
 import type { Scenario, ScenarioCtx } from './types';
 
@@ -22,23 +14,25 @@ const pa = lxcName('pod-a');
 async function up(ctx: ScenarioCtx): Promise<void> {
   await recordPins(ctx.owned);
   await ctx.save();
-  const [lxcObj, hostObj] = await Promise.all([namedObject('bpf_lxc'), namedObject('bpf_host')]);
   ctx.progress('loading from-container on each lxc device and from-netdev on eth0');
-  const jobs = NODES.flatMap((n) => [
+  const jobs = NODES.flatMap((n): (TcAttach & { netns: string })[] => [
     ...PODS.filter((p) => p.node === n.name).map((p) => ({
       netns: n.name,
       dev: lxcName(p.name),
-      object: lxcObj,
+      dir: 'ingress' as const,
+      object: 'bpf_lxc',
+      shownAs: 'bpf_lxc.o',
       section: 'from-container',
     })),
-    { netns: n.name, dev: 'eth0', object: hostObj, section: 'from-netdev' },
+    { netns: n.name, dev: 'eth0', dir: 'ingress', object: 'bpf_host', shownAs: 'bpf_host.o', section: 'from-netdev' },
   ]);
   const [first, ...rest] = jobs;
   if (!first) return;
   // The first load creates the pinned maps; the others only reuse them, so they may run side by side.
-  const loaded = [{ node: first.netns, prog: await attachIngress(first) }];
+  const attach = (j: TcAttach & { netns: string }) => tcAttach(ctx.owned, j);
+  const loaded = [{ node: first.netns, prog: await attach(first) }];
   const [others] = await Promise.all([
-    Promise.all(rest.map(async (j) => ({ node: j.netns, prog: await attachIngress(j) }))),
+    Promise.all(rest.map(async (j) => ({ node: j.netns, prog: await attach(j) }))),
     // Packets for an address with no pod end up on cilium_net; don't route them back out of cilium_host.
     ...NODES.map((n) =>
       execOk(inNetns({ kind: 'named', name: n.name }, 'sysctl', ['-qw', 'net.ipv4.conf.cilium_net.forwarding=0'])),
