@@ -142,6 +142,15 @@ describe('dsr scenario (real kernel)', () => {
     );
   });
 
+  it('the replies never pass node1: its eth0 sees only the client’s packets, in and then out to node2', async () => {
+    const pkts = await captureDecoded('node1', 'eth0', 'tcp port 31400 or tcp port 8080', async () => {
+      expect(curl('http://172.18.0.2:31400/').status).toBe(0);
+    });
+    expect(pkts.length).toBeGreaterThan(0);
+    const fromClient = /^02:42:ac:12:00:0[12] > 02:42:ac:12:00:0[23], .*172\.18\.0\.1\.\d+ > /;
+    expect(pkts.filter((p) => !fromClient.test(p.summary)).map((p) => p.summary)).toEqual([]);
+  });
+
   it('node2’s eth0 sees the SYN with option 0x9a, which decode reads as 172.18.0.2:31400', async () => {
     const pkts = await captureDecoded('node2', 'eth0', 'tcp port 8080 or tcp port 31400', async () => {
       expect(curl('http://172.18.0.2:31400/').status).toBe(0);
@@ -277,7 +286,7 @@ describe('dsr scenario (real kernel)', () => {
     await checkSums();
   });
 
-  it('down leaves no program, pin, map, filter or rule of the scenario behind', async () => {
+  it('switching to basic, then down, leaves no program, pin, map, filter or rule of the scenario behind', async () => {
     const progIds = NODES.flatMap((n) =>
       (['ingress', 'egress'] as const).map((d) =>
         Number(/\bid (\d+)/.exec(ok(['tc', 'filter', 'show', 'dev', 'eth0', d], n.name))?.[1]),
@@ -287,7 +296,6 @@ describe('dsr scenario (real kernel)', () => {
       Number(/^(\d+):/.exec(ok(['bpftool', 'map', 'show', 'pinned', `${TC_GLOBALS}/${m}`]))?.[1]),
     );
     expect([...progIds, ...mapIds].every((id) => id > 0)).toBe(true);
-    await labDown();
     const alive = () => [
       ...progIds
         .filter((id) => run(['bpftool', 'prog', 'show', 'id', String(id)]).status === 0)
@@ -295,18 +303,29 @@ describe('dsr scenario (real kernel)', () => {
       ...mapIds.filter((id) => run(['bpftool', 'map', 'show', 'id', String(id)]).status === 0).map((id) => `map ${id}`),
     ];
     // Namespace teardown (and with it the tc filters, then the programs and maps) is asynchronous.
-    const deadline = Date.now() + 5000;
-    while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive()).toEqual([]);
+    const gone = async () => {
+      const deadline = Date.now() + 5000;
+      while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(alive()).toEqual([]);
+    };
+
+    await labUp({ scenario: 'basic' });
+    await gone();
     expect(run(['ls', TC_GLOBALS]).stdout).not.toMatch(/pj_dsr_/);
-    expect(ok(['iptables-save'])).not.toMatch(/packet-journey/);
-    for (const n of NODES) expect(run(['true'], n.name).status).not.toBe(0);
+    for (const n of NODES)
+      for (const d of ['ingress', 'egress']) expect(ok(['tc', 'filter', 'show', 'dev', 'eth0', d], n.name)).toBe('');
+    // kube-proxy's NodePort is back: masqueraded, so the backend sees node1.
+    expect(echoOf(curl('http://172.18.0.2:31400/').stdout).client).toMatch(/^172\.18\.0\.2:/);
+
+    await labDown();
     // What scripts/leak-check.sh checks for this scenario (the script itself also counts other sessions' processes).
     const netns = ok(['ip', 'netns', 'list']);
     for (const n of NAMESPACES) expect(netns).not.toMatch(new RegExp(`^${n}\\b`, 'm'));
     for (const l of HOST_LINKS) expect(run(['ip', 'link', 'show', l]).status).not.toBe(0);
     expect(run(['ls', PIN_ROOT]).status).not.toBe(0);
+    expect(run(['ls', TC_GLOBALS]).stdout).not.toMatch(/pj_/);
     expect(ok(['bpftool', 'prog', 'show'])).not.toMatch(/name dsr_(from|to)_netdev/);
     expect(ok(['bpftool', 'cgroup', 'tree'])).not.toMatch(/dsr_/);
+    expect(ok(['iptables-save'])).not.toMatch(/packet-journey/);
   });
 });
