@@ -74,13 +74,18 @@ export const dsr: Scenario = {
       'flow; its to-netdev program, on eth0 egress, gives the reply the service address back, so the SYN-ACK comes ' +
       'straight from node2’s MAC (02:42:ac:12:00:03) with source 172.18.0.2:31400 and never passes node1. The echo ' +
       'shows the real client, 172.18.0.1. The option’s bytes are in x86 host order (9a08 a87a 0200 12ac), as in the ' +
-      'seed. Asking node2 (172.18.0.3:31400) finds a local backend: a plain DNAT, reversed on the way out.',
+      'seed. Asking node2 (172.18.0.3:31400) finds a local backend: a plain DNAT, reversed on the way out. ' +
+      'Only packets arriving on a node’s eth0 are balanced (from pod-a, try node2’s address); Cilium serves the ' +
+      'rest with its socket-level balancer. tcpdump -vv calls the TCP checksums “incorrect” while the veths offload ' +
+      'them; turn tx offload off on both nodes’ eth0 and the same capture shows them computed, and correct.',
     tryCommands: [
       'curl -s 172.18.0.2:31400',
       'curl -s 172.18.0.3:31400',
       'echo hello | socat -t1 - UDP:172.18.0.2:31400',
       "tcpdump -n -e -c 6 -i kind0 'tcp port 31400 or tcp port 8080'",
       "ip netns exec node2 tcpdump -n -e -vv -X -c 4 -i eth0 'tcp port 8080 or tcp port 31400'",
+      'ip netns exec node1 ethtool -K eth0 tx off',
+      'ip netns exec node2 ethtool -K eth0 tx off',
       "ip netns exec node2 tcpdump -n -i eth0 -c 1 -w /tmp/dsr-syn.pcap 'tcp[tcpflags] == tcp-syn'",
       'packet-journey decode /tmp/dsr-syn.pcap',
       'ip netns exec node1 tc filter show dev eth0 ingress',
