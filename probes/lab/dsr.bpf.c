@@ -94,7 +94,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		return -1;
 	p->sport = *(__be16 *)&l4h[0];
 	p->dport = *(__be16 *)&l4h[2];
-	p->syn = p->proto == IPPROTO_TCP && (l4h[13] & 0x02); /* TCP flags byte: SYN */
+	p->syn = p->proto == IPPROTO_TCP && (l4h[13] & 0x12) == 0x02; /* TCP flags: SYN without ACK */
 	return 0;
 }
 

@@ -260,7 +260,8 @@ describe('dsr scenario (real kernel)', () => {
     );
     expect(text).not.toMatch(/incorrect|bad cksum|bad udp cksum/);
     // Both directions were checked: the forwarded SYN (with the option) and the reverse-NATed replies.
-    expect(text).toMatch(/unknown 154/);
+    // node1 decremented the TTL (64 -> 63) and grew the header by the option's 8 bytes (SYN: 60 -> 68).
+    expect(text).toMatch(/ttl 63, id \d+, offset 0, flags \[DF\], proto TCP \(6\), length 68, options \(unknown 154\)/);
     expect(text).toMatch(/172\.18\.0\.1\.\d+ > 10\.244\.2\.[23]\.8080: Flags \[S\], cksum 0x[0-9a-f]+ \(correct\)/);
     expect(text).toMatch(/172\.18\.0\.2\.31400 > 172\.18\.0\.1\.\d+: Flags \[S\.\], cksum 0x[0-9a-f]+ \(correct\)/);
     expect(text).toMatch(/172\.18\.0\.1\.\d+ > 10\.244\.2\.[23]\.8080: \[udp sum ok\]/);

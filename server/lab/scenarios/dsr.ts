@@ -1,9 +1,9 @@
 // Seed 000: NodePort 31400 served by a tc BPF datapath with Direct Server Return, Cilium's DSR_ENCAP_NONE.
 // probes/lab/dsr.bpf.c does the work on each node's eth0; this file loads it and fills its service and
 // backend maps. kube-proxy keeps only its ClusterIP rules.
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { execOk } from '../../sys/exec';
-import { BPFFS, tcAttach } from '../bpf';
+import { BPFFS, labObject, tcAttach } from '../bpf';
 import { LabError } from '../errors';
 import { NODES, SERVICE } from '../spec';
 import type { Scenario, ScenarioCtx } from './types';
@@ -37,6 +37,10 @@ export function mapFill(): string[] {
 }
 
 async function up(ctx: ScenarioCtx): Promise<void> {
+  const object = labObject(DSR_OBJECT);
+  await access(object).catch(() => {
+    throw new LabError(`${object} is missing: build the lab's BPF objects with \`make -C probes\``);
+  });
   const pins = DSR_MAPS.map((m) => `${TC_GLOBALS}/${m}`);
   // Recorded before tc creates them, so `down` removes them even if a load below fails. Leftovers of a
   // crashed run would be reused by tc with their old flows, so they go first (the pj_dsr_ names are ours).
