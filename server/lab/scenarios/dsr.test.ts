@@ -54,7 +54,7 @@ async function tcpdump(netns: string | undefined, args: string[], traffic: () =>
   let err = '';
   p.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const closed = new Promise<void>((r) => p.on('close', () => r()));
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
     p.stderr.on('data', (b: Buffer) => {
       err += b.toString();
@@ -63,12 +63,17 @@ async function tcpdump(netns: string | undefined, args: string[], traffic: () =>
         resolve();
       }
     });
+    void closed.then(() => {
+      clearTimeout(t);
+      reject(new Error(`tcpdump exited: ${err}`));
+    });
   });
   try {
+    await started;
     await traffic();
     await new Promise((r) => setTimeout(r, 300));
   } finally {
-    if (p.pid !== undefined) process.kill(p.pid, 'SIGINT');
+    if (p.exitCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGINT');
     await closed;
   }
   return out;
