@@ -209,7 +209,7 @@ describe('dsr scenario (real kernel)', () => {
     for (const p of inbound) expect(p.dsr).toMatchObject({ addr: '172.18.0.2', port: 31400 });
     // Many flows (one socket each) reach both backends.
     const many = new Set<string | undefined>();
-    for (let i = 0; i < 16; i++) many.add(echoOf((await udpExchange('172.18.0.2', 31400, ['x']))[0]?.body ?? '').pod);
+    for (let i = 0; i < 24; i++) many.add(echoOf((await udpExchange('172.18.0.2', 31400, ['x']))[0]?.body ?? '').pod);
     expect(many).toEqual(new Set(['pod-c', 'pod-d']));
   });
 
