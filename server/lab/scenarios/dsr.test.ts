@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { cli } from '../../../test/cli';
+import { cli, ROOT } from '../../../test/cli';
 import { labDown, labUp } from '../lab';
 import { PIN_ROOT } from '../bpf';
 import { HOST_LINKS, NAMESPACES, NODES, PODS } from '../spec';
-import { DSR_MAPS, TC_GLOBALS } from './dsr';
+import { DSR_MAPS, TC_GLOBALS, dsr } from './dsr';
 
 const NODE2_MAC = '02:42:ac:12:00:03';
 const run = (argv: string[], netns?: string) => {
@@ -290,6 +290,57 @@ describe('dsr scenario (real kernel)', () => {
     ethtool('kind0', undefined, 'tx');
     for (const p of PODS.filter((x) => x.echo)) ethtool('eth0', p.name, 'tx');
     await checkSums();
+  });
+
+  it('every command to try works as printed in the Lab tab', async () => {
+    // What each one must show (stdout and stderr together). tcpdump needs traffic while it listens.
+    const expected: [RegExp, RegExp][] = [
+      [/^curl -s 172\.18\.0\.2:31400$/, /^client=172\.18\.0\.1:\d+$/m],
+      [/^curl -s 172\.18\.0\.3:31400$/, /^client=172\.18\.0\.1:\d+$/m],
+      [/socat/, /^request=UDP 6 bytes$/m],
+      [
+        /-i kind0/,
+        /02:42:ac:12:00:03 > 02:42:ac:12:00:01, .* 172\.18\.0\.2\.31400 > 172\.18\.0\.1\.\d+: Flags \[S\.\]/,
+      ],
+      [/-vv -X/, /0x0010: {2}0af4 020[23] 9a08 a87a 0200 12ac/],
+      [/node1 ethtool/, /^$/],
+      [/node2 ethtool/, /^$/],
+      [/-w \/tmp\/dsr-syn\.pcap/, /^1 packet captured$/m],
+      [
+        /decode/,
+        /DSR: service 172\.18\.0\.2:31400 \(ipv4-option, little-endian; port bytes a87a, address bytes 020012ac\)/,
+      ],
+      [/node1 tc filter show dev eth0 ingress/, /dsr\.bpf\.o:\[from-netdev\] direct-action/],
+      [/node2 tc filter show dev eth0 egress/, /dsr\.bpf\.o:\[to-netdev\] direct-action/],
+      [/pj_dsr_backends$/, /"addr": \[10,244,2,2\s*\],\s*"port": 8080/],
+      [/pj_dsr_lb_flows$/, /"dport": 31400/],
+      [/pj_dsr_rev_nat$/, /"port": 31400/],
+      [/KUBE-NODEPORTS/, /^-N KUBE-NODEPORTS\n$/],
+    ];
+    expect(dsr.info.tryCommands.length).toBe(expected.length);
+    try {
+      for (const cmd of dsr.info.tryCommands) {
+        const want = expected.find(([m]) => m.test(cmd))?.[1];
+        expect(want, cmd).toBeDefined();
+        // `packet-journey` is the installed bin; here it is this checkout's CLI.
+        const line = cmd.replace(/^packet-journey /, 'npx tsx server/cli.ts ');
+        const p = spawn('bash', ['-c', line], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+        const done = new Promise((r) => p.once('close', r));
+        if (cmd.includes('tcpdump')) {
+          await new Promise((r) => setTimeout(r, 500));
+          for (let i = 0; i < 2; i++) curl('http://172.18.0.2:31400/');
+        }
+        await Promise.race([done, new Promise((r) => setTimeout(r, 8000))]);
+        if (p.exitCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGKILL');
+        expect(out, cmd).toMatch(want as RegExp);
+        if (!cmd.includes('tcpdump')) expect(p.exitCode, cmd).toBe(0);
+      }
+    } finally {
+      rmSync('/tmp/dsr-syn.pcap', { force: true });
+    }
   });
 
   it('switching to basic, then down, leaves no program, pin, map, filter or rule of the scenario behind', async () => {
