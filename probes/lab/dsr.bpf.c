@@ -212,27 +212,28 @@ static __always_inline int nodeport(struct __sk_buff *skb, const struct pkt *p, 
 
 	if (pick_backend(p, svc, &chosen))
 		return TC_ACT_SHOT;
-	struct {
-		__be32 addr;
-		__be16 port;
-	} be = { get_ip(chosen.addr), bpf_htons(chosen.port) };
-	__u32 dev = route_dev(skb, p, be.addr);
+	__be32 be_addr = get_ip(chosen.addr);
+	__be16 be_port = bpf_htons(chosen.port);
+	__u32 dev = route_dev(skb, p, be_addr);
 	if (dev == 0)
 		return TC_ACT_SHOT;
 	if (dev != skb->ifindex) {
 		/* A backend on this node: DNAT, let the stack deliver it, and reverse-NAT the reply at egress. */
-		remember_reply(p, be.addr, be.port, p->daddr, p->dport);
-		return rewrite(skb, p, 1, be.addr, be.port) ? TC_ACT_SHOT : TC_ACT_OK;
+		remember_reply(p, be_addr, be_port, p->daddr, p->dport);
+		return rewrite(skb, p, 1, be_addr, be_port) ? TC_ACT_SHOT : TC_ACT_OK;
 	}
 	if (p->ttl <= 1)
 		return TC_ACT_SHOT;
-	if (rewrite(skb, p, 1, be.addr, be.port))
+	if (rewrite(skb, p, 1, be_addr, be_port))
 		return TC_ACT_SHOT;
 	/* The stack won't forward it, so the TTL is ours to decrement (TTL and protocol share a 16-bit word). */
 	__u8 ttl = p->ttl - 1;
 	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, bpf_htons(p->ttl << 8), bpf_htons(ttl << 8), 2) ||
 	    bpf_skb_store_bytes(skb, IP_TTL_OFF, &ttl, 1, 0))
 		return TC_ACT_SHOT;
+	/* Only a plain 20-byte header takes the option (adjust_room inserts after 20 bytes); a client's own IP
+	 * options are rare enough to leave that flow unserved, as its reply won't be reverse-NATed. A datagram
+	 * the 8 bytes push over the MTU is dropped by the veth. */
 	if ((p->syn || p->proto == IPPROTO_UDP) && p->ihl == 5 && insert_option(skb, p->daddr, p->dport))
 		return TC_ACT_SHOT;
 	return bpf_redirect_neigh(skb->ifindex, 0, 0, 0);
