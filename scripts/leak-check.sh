@@ -9,7 +9,7 @@ for l in kind0 veth-node1 veth-node2; do ip link show "$l" >/dev/null 2>&1 && le
 ip -br link | awk '{print $1}' | grep -q '^pjt-' && leaks+=("links named pjt-*")
 iptables -S 2>/dev/null | grep -q 'packet-journey' && leaks+=("iptables rules tagged packet-journey")
 pgrep -f 'server/lab/echo-server.mjs' >/dev/null && leaks+=("echo-server processes")
-pgrep -f 'probes/build/' >/dev/null && leaks+=("probe loader processes")
+pgrep -f "$PWD/probes/build/" >/dev/null && leaks+=("probe loader processes")
 # The lab's eBPF (issue 11): pins, tc's by-name maps, cgroup attachments and any loaded program of ours.
 [ -e /sys/fs/bpf/packet-journey ] && leaks+=("/sys/fs/bpf/packet-journey")
 ls /sys/fs/bpf/tc/globals 2>/dev/null | grep -q '^pj_' && leaks+=("pj_* maps in /sys/fs/bpf/tc/globals")
