@@ -75,7 +75,9 @@ async function soleHook(netns: string | undefined, iface: string | undefined): P
   const on = (await listPrograms()).filter((p) => p.netns === netns && p.iface === iface);
   if (on.length > 1)
     throw new UsageError(`${netns}/${iface} has ${on.map((p) => p.hook).join(' and ')}: pick one with --hook`);
-  return on[0]?.hook;
+  if (on[0]) return on[0].hook;
+  if (netns === undefined || iface === undefined) return undefined;
+  throw new UsageError(`no teaching program is attached to ${netns}/${iface}`);
 }
 
 async function actionOf(verb: string, rest: string[], f: ParsedFlags<typeof FLAGS>): Promise<LabProgAction> {
