@@ -4,6 +4,9 @@
  * `lab prog block/unblock` edit it with bpftool while the programs run. */
 #include "common.h"
 
+/* "No verdict": tc goes on to the next filter, so a scenario's program behind ours still runs. */
+#define TC_ACT_UNSPEC (-1)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);   /* IPv4 source address, network byte order */
@@ -47,7 +50,7 @@ int blocklist_tc(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 
-	return blocked(data, data_end) ? TC_ACT_SHOT : TC_ACT_OK;
+	return blocked(data, data_end) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 char _license[] SEC("license") = "GPL";

@@ -22,7 +22,11 @@ const FLAGS = {
     help: `lab namespace: node1, node2, pod-a..pod-d, or ${HOST} (kind0, veth-node*)`,
   },
   iface: { type: 'string', metavar: 'IF', help: 'interface in that namespace, e.g. eth0' },
-  hook: { type: 'enum', values: ProgHook.options, help: "where to attach (default: the program's usual hook)" },
+  hook: {
+    type: 'enum',
+    values: ProgHook.options,
+    help: 'where to attach (default: tc-ingress for drop-all, xdp for xdp-drop and blocklist)',
+  },
   ip: { type: 'string', metavar: 'A', help: 'IPv4 source address for block/unblock' },
   verbose: { type: 'boolean', short: 'v', help: "print the verifier's full log when the kernel refuses a program" },
   json: { type: 'boolean', help: 'print the attached programs as JSON' },

@@ -155,6 +155,32 @@ C`,
     expect(left).toContain('name pass_ok');
     expect(left).not.toContain('drop_all');
     tcIn(['qdisc', 'del', 'dev', 'veth-pod-a', 'clsact']);
+
+    // A blocklist that lets a packet through gives no verdict: the scenario's program after it still decides.
+    tcIn(['qdisc', 'add', 'dev', 'veth-pod-a', 'clsact']);
+    const dropAll = join(ROOT, 'probes/build/lab/drop-all.bpf.o');
+    tcIn([
+      'filter',
+      'add',
+      'dev',
+      'veth-pod-a',
+      'ingress',
+      'pref',
+      '1',
+      'handle',
+      '1',
+      'bpf',
+      'da',
+      'obj',
+      dropAll,
+      'sec',
+      'tc',
+    ]);
+    await attach('blocklist', 'node1', 'veth-pod-a', 'tc-ingress');
+    expect(ping('pod-a', ip('pod-b'))).toBe(false);
+    await detach('node1', 'veth-pod-a', 'tc-ingress');
+    tcIn(['qdisc', 'del', 'dev', 'veth-pod-a', 'clsact']);
+    expect(ping('pod-a', ip('pod-b'))).toBe(true);
   });
 
   it('xdp-drop drops pings natively on a veth and generically on kind0', async () => {
