@@ -19,9 +19,15 @@ const OUR_NAMES = ['drop_all', 'xdp_drop', 'blocklist', 'blocklist_tc'];
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
 const ip = (pod: string): string => PODS.find((p) => p.name === pod)?.ip ?? '';
 /** One ping; true if answered within a second. */
-const ping = (from: string, to: string): boolean =>
+const ping1 = (from: string, to: string): boolean =>
   spawnSync('nsenter', [`--net=/var/run/netns/${from}`, 'ping', '-c1', '-W1', '-q', to], { timeout: 5000 }).status ===
   0;
+/** A ping expected to succeed, tried up to three times: right after a detach the neighbour entry the drop
+ * left FAILED may need another ARP round, and this 2-vCPU machine is shared. A drop must hold on one try. */
+function ping(from: string, to: string): boolean {
+  for (let i = 0; i < 3; i++) if (ping1(from, to)) return true;
+  return false;
+}
 const ns = (netns: string, argv: string[]): string[] =>
   netns === 'host' ? argv : ['nsenter', `--net=/var/run/netns/${netns}`, '--', ...argv];
 
@@ -118,7 +124,7 @@ C`,
       expect(p).toMatchObject({ program: 'drop-all', name: 'drop_all', netns: 'node1', hook, mode: 'direct-action' });
       const shown = sh(ns('node1', ['tc', 'filter', 'show', 'dev', 'veth-pod-a', hook.slice(3)]));
       expect(shown).toMatch(new RegExp(`drop-all\\.bpf\\.o:\\[tc\\] direct-action .* id ${p?.id} name drop_all`));
-      expect(ping('pod-a', ip('pod-b'))).toBe(false);
+      expect(ping1('pod-a', ip('pod-b'))).toBe(false);
       expect(await detach('node1', 'veth-pod-a', hook)).toEqual([]);
       expect(ping('pod-a', ip('pod-b'))).toBe(true);
     }
@@ -148,7 +154,7 @@ C`,
     ]);
     expect(ping('pod-a', ip('pod-b'))).toBe(true);
     await attach('drop-all', 'node1', 'veth-pod-a', 'tc-ingress');
-    expect(ping('pod-a', ip('pod-b'))).toBe(false);
+    expect(ping1('pod-a', ip('pod-b'))).toBe(false);
     await detach('node1', 'veth-pod-a', 'tc-ingress');
     expect(ping('pod-a', ip('pod-b'))).toBe(true);
     const left = tcIn(['filter', 'show', 'dev', 'veth-pod-a', 'ingress']);
@@ -177,7 +183,7 @@ C`,
       'tc',
     ]);
     await attach('blocklist', 'node1', 'veth-pod-a', 'tc-ingress');
-    expect(ping('pod-a', ip('pod-b'))).toBe(false);
+    expect(ping1('pod-a', ip('pod-b'))).toBe(false);
     await detach('node1', 'veth-pod-a', 'tc-ingress');
     tcIn(['qdisc', 'del', 'dev', 'veth-pod-a', 'clsact']);
     expect(ping('pod-a', ip('pod-b'))).toBe(true);
@@ -186,7 +192,7 @@ C`,
   it('xdp-drop drops pings natively on a veth and generically on kind0', async () => {
     const [p] = await attach('xdp-drop', 'node2', 'veth-pod-c', 'xdp');
     expect(p).toMatchObject({ name: 'xdp_drop', mode: 'driver' });
-    expect(ping('pod-a', ip('pod-c'))).toBe(false);
+    expect(ping1('pod-a', ip('pod-c'))).toBe(false);
     expect(ping('pod-a', ip('pod-d'))).toBe(true);
     await detach('node2', 'veth-pod-c', 'xdp');
     expect(ping('pod-a', ip('pod-c'))).toBe(true);
@@ -195,7 +201,7 @@ C`,
     expect(ping('node1', '172.18.0.1')).toBe(true);
     const [k] = await attach('xdp-drop', 'host', 'kind0', 'xdp');
     expect(k).toMatchObject({ netns: 'host', iface: 'kind0', mode: 'generic' });
-    expect(ping('node1', '172.18.0.1')).toBe(false);
+    expect(ping1('node1', '172.18.0.1')).toBe(false);
     await detach('host', 'kind0', 'xdp');
     expect(ping('node1', '172.18.0.1')).toBe(true);
   });
@@ -204,7 +210,7 @@ C`,
     await attach('blocklist', 'node2', 'eth0', 'xdp');
     expect(ping('pod-a', ip('pod-c'))).toBe(true);
     await labProg({ action: 'block', ip: ip('pod-a') });
-    expect(ping('pod-a', ip('pod-c'))).toBe(false);
+    expect(ping1('pod-a', ip('pod-c'))).toBe(false);
     expect(ping('pod-b', ip('pod-c'))).toBe(true);
     // The pinned map is what students dump: pod-a's address, with its drop counted.
     expect(sh(['bpftool', 'map', 'dump', 'pinned', BLOCKLIST_PIN])).toMatch(/key: 0a f4 01 02\s+value: 0[1-9]/);
@@ -218,7 +224,7 @@ C`,
       .map_ids;
     const pinned = JSON.parse(sh(['bpftool', '--json', 'map', 'show', 'pinned', BLOCKLIST_PIN])) as { id: number };
     expect(maps).toContain(pinned.id);
-    expect(ping('pod-a', ip('pod-c'))).toBe(false);
+    expect(ping1('pod-a', ip('pod-c'))).toBe(false);
     expect(ping('pod-b', ip('pod-c'))).toBe(true);
     await labProg({ action: 'unblock', ip: ip('pod-a') });
     expect(ping('pod-a', ip('pod-c'))).toBe(true);
