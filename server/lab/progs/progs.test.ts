@@ -42,6 +42,12 @@ const ourLoaded = (): BpftoolProg[] =>
     OUR_NAMES.includes(p.name ?? ''),
   );
 
+/** Programs go when their namespace or device is freed, which the kernel finishes asynchronously (~40 ms). */
+async function waitNoneLoaded(): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (ourLoaded().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Every device of the lab: its namespace and name. */
 function labDevices(): { netns: string; dev: string }[] {
   const out = HOST_LINKS.map((dev) => ({ netns: 'host', dev }));
@@ -340,16 +346,27 @@ C`,
     expect(await footprint()).toBe(before);
   });
 
+  it('a scenario switch removes them, whether or not the new scenario comes up', async () => {
+    await attach('drop-all', 'pod-a', 'eth0', 'tc-ingress');
+    await attach('blocklist', 'host', 'kind0', 'xdp');
+    expect(ourLoaded().length).toBeGreaterThanOrEqual(2);
+    // Until every scenario lands, some refuse to come up; the switch still begins with a full down.
+    await labUp({ scenario: 'dsr' }).catch(() => undefined);
+    await waitNoneLoaded();
+    expect(ourLoaded()).toEqual([]);
+    expect(existsSync(BLOCKLIST_PIN)).toBe(false);
+    expect((await readState())?.programs ?? []).toEqual([]);
+    await labUp();
+  });
+
   it('lab down removes every program, filter and pin', async () => {
     await attach('drop-all', 'pod-a', 'eth0', 'tc-ingress');
     await attach('blocklist', 'host', 'kind0', 'xdp');
     await labProg({ action: 'block', ip: '172.18.0.2' });
-    expect(ourLoaded().length).toBeGreaterThanOrEqual(3);
+    expect(ourLoaded()).toHaveLength(2);
     expect(existsSync(BLOCKLIST_TC_PIN)).toBe(true);
     await labDown();
-    // Programs go when their namespace or device is freed, which the kernel finishes asynchronously.
-    const deadline = Date.now() + 5000;
-    while (ourLoaded().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitNoneLoaded();
     expect(ourLoaded()).toEqual([]);
     expect(existsSync(PIN_ROOT)).toBe(false);
     expect(existsSync(BLOCKLIST_TC_PIN)).toBe(false);
