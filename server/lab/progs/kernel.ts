@@ -84,17 +84,27 @@ export function verifierLogOf(stderr: string): string | undefined {
   return m?.[1]?.trim();
 }
 
+/** The verifier's verdict: the message lines (not instructions or source) just before its summary. */
+export function verdictOf(lines: readonly string[]): string {
+  const body = lines.filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l));
+  const tail: string[] = [];
+  for (const l of [...body].reverse()) {
+    if (/^\d+: |^;/.test(l) || tail.length === 2) break;
+    tail.unshift(l.trim());
+  }
+  return tail.join(': ');
+}
+
 /** One line for a failed tc/ip command: the verifier's verdict when it refused the program. */
 async function refusal(what: string, r: ExecResult): Promise<LabError> {
   const log = verifierLogOf(r.stderr);
   if (log !== undefined) {
     const lines = log.split('\n').filter((l) => l.trim() !== '');
-    // The verdict is the last line before the "processed N insns" summary.
-    const verdict = [...lines].reverse().find((l) => !/^processed \d+ insns|^verification time/.test(l)) ?? '';
+    const verdict = verdictOf(lines);
     await mkdir(dirname(VERIFIER_LOG), { recursive: true });
     await writeFile(VERIFIER_LOG, log + '\n');
     return new ProgLoadError(
-      `the verifier refused ${what}: ${verdict.trim() || 'no reason given'} (full log, ${lines.length} lines: ${VERIFIER_LOG}, or --verbose)`,
+      `the verifier refused ${what}: ${verdict || 'no reason given'} (full log, ${lines.length} lines: ${VERIFIER_LOG}, or --verbose)`,
       log,
     );
   }

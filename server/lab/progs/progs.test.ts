@@ -329,7 +329,7 @@ C`,
         expect(err).toBeInstanceOf(ProgLoadError);
         const e = err as ProgLoadError;
         expect(e.message).toMatch(
-          /^the verifier refused .*: R1 offset is outside of the packet \(full log, \d+ lines: .*verifier\.log/,
+          /^the verifier refused .*: invalid access to packet, off=0 size=1.*: R1 offset is outside of the packet \(full log, \d+ lines: .*verifier\.log/,
         );
         expect(e.message.includes('\n')).toBe(false);
         expect(e.verifierLog).toMatch(/R1 offset is outside of the packet/);
