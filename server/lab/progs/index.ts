@@ -1,6 +1,7 @@
 // `lab prog …` (seed 003): attach the teaching programs to lab interfaces, detach them, edit the blocklist,
 // and list what is attached. The socket's `lab:prog` and the CLI both come through `labProg`. Attachments
 // are recorded in the lab state's `programs`; `listPrograms` checks each against the kernel.
+import { access } from 'node:fs/promises';
 import type { LabProgAction, LabProgram, ProgHook, TeachingProgram } from '../../protocol/lab';
 import { bpftoolJson } from '../bpf';
 import { LabError } from '../errors';
@@ -22,6 +23,11 @@ async function labState(): Promise<LabState> {
   return state;
 }
 
+const readable = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 const dirOf = (hook: 'tc-ingress' | 'tc-egress') => (hook === 'tc-ingress' ? 'ingress' : 'egress');
 const sameHook = (p: LabProgram, netns: string, iface: string, hook: ProgHook): boolean =>
   p.netns === netns && p.iface === iface && p.hook === hook;
@@ -53,6 +59,8 @@ async function attach(
   hook: ProgHook,
 ): Promise<void> {
   const { section, name } = sectionFor(program, hook);
+  const obj = objectPath(program);
+  if (!(await readable(obj))) throw new LabError(`${obj} is missing; build the probes first: make -C probes`);
   const w = await resolveWhere(state, netns, iface);
   // Refuse rather than replace: a student should see what is there and detach it on purpose.
   const mine = state.programs.find((p) => sameHook(p, netns, iface, hook));
@@ -70,7 +78,6 @@ async function attach(
   await recordIprouteDirs(state);
   if (program === 'blocklist') await ensureBlocklistMap(state);
   const what = `${program} (${name}) on ${describe({ netns, iface, hook })}`;
-  const obj = objectPath(program);
   const a = isTcHook(hook)
     ? await tcAttach(w, dirOf(hook), obj, section, what)
     : await xdpAttach(w, obj, section, what);
