@@ -1,9 +1,10 @@
 // The lab's eBPF plumbing, shared by the scenarios and the teaching programs: where objects are built,
 // bpffs, tc in a lab namespace, bpftool's JSON, and the cgroup v2 root. Every host-global thing created
 // here is recorded in `Owned` first, so `releaseOwned` can undo it from the state file alone.
-import { lstat, readFile, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { exec, execOk, inNetns, type NetnsTarget } from '../sys/exec';
 import { LabError } from './errors';
 import type { Owned } from './state';
@@ -21,7 +22,7 @@ export function labObject(name: string): string {
   return join(BUILD_DIR, `${name}.bpf.o`);
 }
 
-const exists = (p: string): Promise<boolean> =>
+export const exists = (p: string): Promise<boolean> =>
   lstat(p).then(
     () => true,
     () => false,
@@ -58,7 +59,34 @@ export interface TcAttach {
   readonly object: string;
   /** ELF section of the program, shown by `tc filter show` as `obj.o:[section]`. */
   readonly section: string;
+  /** Default 10: the teaching programs take lower numbers, so a drop-all runs before a scenario's datapath. */
   readonly pref?: number;
+  /** The file name tc shows instead of NAME.bpf.o, e.g. Cilium's `bpf_lxc.o` (a copy under build/lab/named/). */
+  readonly shownAs?: string;
+}
+
+const namedCopies = new Map<string, Promise<string>>();
+
+/** A copy of the built object under another file name, made once per process (copy then rename, so a
+ * concurrent tc never reads half a file). */
+function namedCopy(object: string, shownAs: string): Promise<string> {
+  const key = `${object}:${shownAs}`;
+  let p = namedCopies.get(key);
+  if (!p) {
+    p = (async () => {
+      const src = labObject(object);
+      if (!(await exists(src))) throw new LabError(`${src} is missing; run \`make -C probes\``);
+      const dst = join(BUILD_DIR, 'named', shownAs);
+      await mkdir(dirname(dst), { recursive: true });
+      await copyFile(src, `${dst}.${process.pid}.tmp`);
+      await rename(`${dst}.${process.pid}.tmp`, dst);
+      return dst;
+    })();
+    // A failed copy is retried by the next attach rather than remembered.
+    p.catch(() => namedCopies.delete(key));
+    namedCopies.set(key, p);
+  }
+  return p;
 }
 
 /**
@@ -70,7 +98,7 @@ export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
   await ensureBpffs();
   for (const p of TC_BPFFS_PATHS) if (!owned.pins.includes(p) && !(await exists(p))) owned.pins.push(p);
   await exec(inNetns(where(a.netns), 'tc', ['qdisc', 'add', 'dev', a.dev, 'clsact']));
-  const pref = String(a.pref ?? 1);
+  const pref = String(a.pref ?? 10);
   await tc(a.netns, [
     'filter',
     'replace',
@@ -84,12 +112,12 @@ export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
     'bpf',
     'da',
     'obj',
-    labObject(a.object),
+    a.shownAs ? await namedCopy(a.object, a.shownAs) : labObject(a.object),
     'sec',
     a.section,
   ]);
-  const shown = await tc(a.netns, ['-j', 'filter', 'show', 'dev', a.dev, a.dir, 'pref', pref]);
-  const id = /"id":\s*(\d+)/.exec(shown)?.[1] ?? /\bid (\d+)/.exec(shown)?.[1];
+  const shown = await tc(a.netns, ['filter', 'show', 'dev', a.dev, a.dir, 'pref', pref]);
+  const id = /\bid (\d+)/.exec(shown)?.[1];
   if (!id) throw new LabError(`tc attached ${a.section} on ${a.dev} but did not report its program id`);
   return Number(id);
 }
@@ -103,10 +131,11 @@ export async function bpftoolJson(args: readonly string[]): Promise<unknown> {
 export async function releaseOwned(owned: Owned): Promise<string[]> {
   const failed: string[] = [];
   for (const c of owned.cgroup) {
+    // Detach only what is really attached there: where a program sits without `multi`, the kernel detaches
+    // it on a detach by any id, so a record of an attach that never happened could remove someone else's.
+    if (!(await cgroupAttachedIds(c.cgroup)).includes(c.id)) continue;
     const r = await exec(['bpftool', 'cgroup', 'detach', c.cgroup, c.type, 'id', String(c.id)]);
-    // Already gone (e.g. detached by hand) is fine; anything else is worth saying.
-    if (r.code !== 0 && !/No such|not found|ENOENT|Invalid argument/i.test(r.stderr))
-      failed.push(`cgroup ${c.type} program ${c.id}: ${r.stderr.trim()}`);
+    if (r.code !== 0) failed.push(`cgroup ${c.type} program ${c.id}: ${r.stderr.trim()}`);
   }
   for (const route of owned.hostRoutes) await exec(['ip', 'route', 'del', ...route]);
   // Deepest first, and only under bpffs: a corrupt state file must not make `down` remove anything else.
@@ -118,4 +147,12 @@ export async function releaseOwned(owned: Owned): Promise<string[]> {
   owned.hostRoutes.length = 0;
   owned.pins.length = 0;
   return failed;
+}
+
+/** Program ids attached directly to a cgroup (bpftool prints nothing at all when there are none). */
+async function cgroupAttachedIds(cgroup: string): Promise<number[]> {
+  const r = await exec(['bpftool', '--json', 'cgroup', 'show', cgroup]);
+  if (r.code !== 0 || r.stdout.trim() === '') return [];
+  const parsed = z.array(z.object({ id: z.number() })).safeParse(JSON.parse(r.stdout));
+  return parsed.success ? parsed.data.map((a) => a.id) : [];
 }

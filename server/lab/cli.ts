@@ -43,7 +43,7 @@ function printStatus(s: LabStatus): void {
   }
   for (const svc of s.services) {
     process.stdout.write(
-      `  service ${svc.name}: ${svc.clusterIP}:${svc.port}, NodePort ${svc.nodePort} -> ${svc.backends.join(', ')}\n`,
+      `  service ${svc.name}: ${svc.clusterIP}:${svc.port}${svc.nodePort === null ? '' : `, NodePort ${svc.nodePort}`} -> ${svc.backends.join(', ')}\n`,
     );
   }
   for (const e of s.echoServers)

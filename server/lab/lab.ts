@@ -138,7 +138,7 @@ export async function labStatus(): Promise<LabStatus> {
         name: SERVICE.name,
         clusterIP: SERVICE.clusterIP,
         port: SERVICE.port,
-        nodePort: SERVICE.nodePort,
+        nodePort: state && SCENARIOS[state.scenario].servesNodePort === false ? null : SERVICE.nodePort,
         backends: SERVICE.endpoints.map((e) => `${e.ip}:${e.port}`),
       },
     ],

@@ -75,7 +75,8 @@ export const LabStatus = z.object({
       name: z.string(),
       clusterIP: z.string(),
       port: z.number(),
-      nodePort: z.number(),
+      /** null where the scenario serves no NodePort (sock-lb). */
+      nodePort: z.number().nullable(),
       backends: z.array(z.string()),
     }),
   ),

@@ -1,10 +1,12 @@
 'use client';
 import { useState } from 'react';
-import { LabStatus, type LabNamespace } from '../../../server/protocol/lab';
+import { LabStatus, type LabAction, type LabNamespace } from '../../../server/protocol/lab';
 import { request } from '../../lib/request';
 import { useSocket } from '../../lib/socket';
 import { useSubscribe } from '../../lib/subscribe';
 import { useWatch, watchStore } from '../../lib/watch';
+import { ProgramsPanel } from './programs-panel';
+import { ScenarioPicker } from './scenario-picker';
 import { labIds } from './test-ids';
 
 const RUN_TIMEOUT_MS = 5 * 60_000;
@@ -33,18 +35,18 @@ function NsCard({ ns }: { ns: LabNamespace }) {
 export function LabPanel() {
   const { state } = useSocket();
   const { state: status, error: watchError } = useWatch('lab');
-  const [busy, setBusy] = useState<'up' | 'down' | undefined>();
+  const [busy, setBusy] = useState<LabAction['action'] | undefined>();
   const [steps, setSteps] = useState<string[]>([]);
   const [runError, setRunError] = useState<string | undefined>();
   const error = runError ?? watchError;
   const socket = useSubscribe({ on: { 'lab:progress': (step) => setSteps((xs) => [...xs.slice(-5), step]) } });
 
-  const run = (action: 'up' | 'down') => {
-    setBusy(action);
+  const run = (a: LabAction) => {
+    setBusy(a.action);
     setSteps([]);
     setRunError(undefined);
     // Up or down can take a while (namespaces, veths, iptables): the server answers when it is done.
-    void request(socket, 'lab:run', { action }, LabStatus, { timeoutMs: RUN_TIMEOUT_MS }).then((r) => {
+    void request(socket, 'lab:run', a, LabStatus, { timeoutMs: RUN_TIMEOUT_MS }).then((r) => {
       setBusy(undefined);
       if (r.ok) watchStore('lab').set(r.value);
       else setRunError(r.error);
@@ -61,7 +63,7 @@ export function LabPanel() {
 
   return (
     <section data-testid={labIds.panel} className="space-y-6 p-6">
-      <LabHeader status={status} busy={busy} onRun={run} />
+      <LabHeader status={status} busy={busy} onRun={(action) => run({ action })} />
       {(busy || steps.length > 0) && (
         <ol data-testid={labIds.progress} className="font-mono text-sm text-slate-400">
           {steps.map((s, i) => (
@@ -80,7 +82,9 @@ export function LabPanel() {
           <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
         </p>
       )}
+      <ScenarioPicker status={status} busy={busy !== undefined} onRun={run} />
       <LabMap status={status} />
+      {status.up && <ProgramsPanel status={status} />}
     </section>
   );
 }
@@ -91,7 +95,7 @@ function LabHeader({
   onRun,
 }: {
   status: LabStatus;
-  busy: 'up' | 'down' | undefined;
+  busy: LabAction['action'] | undefined;
   onRun: (action: 'up' | 'down') => void;
 }) {
   const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
@@ -149,7 +153,7 @@ function LabMap({ status }: { status: LabStatus }) {
           <div key={node.name} className="rounded-xl border border-slate-700 p-4">
             <NsCard ns={node} />
             <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">
-              pods on {node.name} · bridge cni0
+              pods on {node.name} · {status.scenario === 'ebpf-routing' ? 'lxc veths, routed in tc' : 'bridge cni0'}
             </div>
             <div className="grid grid-cols-2 gap-3">
               {status.namespaces
@@ -171,8 +175,12 @@ function LabMap({ status }: { status: LabStatus }) {
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}
           </span>{' '}
-          · NodePort <span className="font-mono">{svc.nodePort}</span> →{' '}
-          <span className="font-mono">{svc.backends.join(', ')}</span>
+          {svc.nodePort !== null && (
+            <>
+              · NodePort <span className="font-mono">{svc.nodePort}</span>
+            </>
+          )}{' '}
+          → <span className="font-mono">{svc.backends.join(', ')}</span>
         </div>
       ))}
     </>

@@ -23,6 +23,8 @@ export interface Scenario {
   readonly info: ScenarioInfo & { readonly name: LabScenario };
   /** Which of kube-proxy's iptables rules for the echo service the nodes keep. */
   readonly kubeProxy: { readonly clusterIP: boolean; readonly nodePort: boolean };
+  /** false when nothing serves the echo NodePort (default true: kube-proxy or the scenario's own datapath). */
+  readonly servesNodePort?: boolean;
   /** Replaces the cni0 bridge wiring (the pods' eth0 must still be created here with their PodSpec MAC). */
   readonly wireNode?: NodeWiring;
   /** `ip -batch` lines in the pod's netns after its address is set; default: `route add default via gw`. */
