@@ -19,7 +19,7 @@ async function labState(): Promise<LabState> {
   if (process.getuid?.() !== 0) throw new LabError('lab prog needs root (it loads BPF programs); run with sudo');
   const state = await readState();
   if (!state) throw new LabError('the lab is not up; run `packet-journey lab up` first');
-  state.programs = await live(state.programs);
+  state.programs = await livePrograms(state.programs);
   return state;
 }
 
@@ -113,7 +113,8 @@ async function detachFrom(w: Where, p: LabProgram): Promise<void> {
   else await tcDetach(w, dirOf(p.hook));
 }
 
-async function live(recorded: readonly LabProgram[]): Promise<LabProgram[]> {
+/** The records still attached in the kernel, read-only (no state write): safe for a status poll. */
+export async function livePrograms(recorded: readonly LabProgram[]): Promise<LabProgram[]> {
   const out: LabProgram[] = [];
   for (const p of recorded) {
     const there = await attachedAt({ netns: p.netns, iface: p.iface, target: targetOf(p.netns) }, p.hook);
@@ -126,7 +127,7 @@ async function live(recorded: readonly LabProgram[]): Promise<LabProgram[]> {
 export async function listPrograms(): Promise<LabProgram[]> {
   const state = await readState();
   if (!state) return [];
-  const now = await live(state.programs);
+  const now = await livePrograms(state.programs);
   if (JSON.stringify(now) !== JSON.stringify(state.programs)) {
     state.programs = now;
     await writeState(state);
