@@ -23,6 +23,8 @@ import {
 } from './spec';
 import { releaseOwned } from './bpf';
 import { LabError } from './errors';
+import { livePrograms } from './progs';
+import { blockedSources } from './progs/blocklist';
 import { CATALOG, SCENARIOS, settingsOf } from './scenarios';
 import type { Scenario, ScenarioCtx } from './scenarios/types';
 import { clearState, emptyOwned, readState, writeState, type LabState } from './state';
@@ -143,7 +145,9 @@ export async function labStatus(): Promise<LabStatus> {
       },
     ],
     echoServers,
-    programs: state?.programs ?? [],
+    // Read back from the kernel: a program removed by hand is not listed as attached.
+    programs: state ? await livePrograms(state.programs) : [],
+    blocklist: state ? await blockedSources().catch(() => []) : [],
     catalog: [...CATALOG],
   };
 }

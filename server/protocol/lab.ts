@@ -82,6 +82,8 @@ export const LabStatus = z.object({
   ),
   echoServers: z.array(z.object({ pod: z.string(), pid: z.number(), alive: z.boolean() })),
   programs: z.array(LabProgram),
+  /** Sources in the blocklist program's map, with how many packets each had dropped. */
+  blocklist: z.array(z.object({ ip: z.string(), drops: z.number() })),
   /** Every scenario, so the UI can describe them without asking again. */
   catalog: z.array(ScenarioInfo),
 });

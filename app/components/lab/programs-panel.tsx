@@ -20,7 +20,7 @@ const Programs = z.array(LabProgram);
 const HOOKS: Record<TeachingProgram, readonly ProgHook[]> = {
   'drop-all': ['tc-ingress', 'tc-egress'],
   'xdp-drop': ['xdp'],
-  blocklist: ['xdp', 'tc-ingress'],
+  blocklist: ['xdp', 'tc-ingress', 'tc-egress'],
 };
 const select = 'rounded border border-slate-600 bg-slate-900 px-2 py-1 text-lg';
 
@@ -116,7 +116,7 @@ export function ProgramsPanel({ status }: { status: LabStatus }) {
       )}
       <ProgramList programs={status.programs} busy={busy} onDetach={send} />
       {status.programs.some((p) => p.program === 'blocklist') && (
-        <div className="flex items-center gap-2">
+        <div className="flex flex-wrap items-center gap-2">
           <span className="text-slate-400">blocklist source</span>
           <input
             data-testid={labIds.progBlockIp}
@@ -140,6 +140,11 @@ export function ProgramsPanel({ status }: { status: LabStatus }) {
           >
             Unblock
           </button>
+          {status.blocklist.map((b) => (
+            <span key={b.ip} className="rounded bg-red-950 px-2 py-0.5 font-mono text-red-200">
+              {b.ip} · {b.drops} dropped
+            </span>
+          ))}
         </div>
       )}
     </div>
