@@ -124,6 +124,11 @@ export const Journey = z.object({
    */
   interrupted: z.string().optional(),
   durationMs: z.number(),
+  /**
+   * Live only: the kernel clock (CLOCK_MONOTONIC ns) of the packet's last event, when it could first be
+   * sent. A client on the same machine (the soak bench) reads from it how far behind the kernel it is.
+   */
+  endNs: z.number().optional(),
 });
 export type Journey = z.infer<typeof Journey>;
 

@@ -14,6 +14,12 @@ import { getLoader, type ProbeLoader } from './loader';
 import { createLiveTraces, type LiveOutlet, type LiveSession, type LiveTraces } from './live';
 
 const MAX_LIVE_PER_SOCKET = 4;
+/**
+ * Journeys per live batch (one batch per 50 ms at most), the newest kept and the rest counted as dropped.
+ * Nobody reads a list faster than this, and the page keeps only its newest 200 anyway; sending a flood's
+ * every journey to every viewer made the viewers (and the server's socket buffers) seconds behind.
+ */
+export const LIVE_BATCH_MAX = Number(process.env.PJ_LIVE_BATCH_MAX ?? 50);
 
 export const attach: Attach = (io) => {
   const loader = getLoader();
@@ -39,7 +45,7 @@ function liveOutlet(io: PjServer, loader: ProbeLoader, trace: string): LiveOutle
   const room = liveRoom(trace);
   const batch = createBatcher<Journey>(
     (journeys, dropped) => io.to(room).emit('tracer:live', { trace, journeys, dropped, lost: loader.status.lost }),
-    { keepNewest: true },
+    { keepNewest: true, maxPending: LIVE_BATCH_MAX },
   );
   return {
     journey: (j) => {
