@@ -2,7 +2,9 @@
 // for `--minutes`. It builds its own pair of namespaces (pjb-a, pjb-b, a veth between them), so it does
 // not need the lab; it runs the server (production HTTP routing and gateway, no Next) as a child process
 // and samples that child's RSS and CPU. Root.
-//   npx tsx bench/soak.ts [--minutes 10] [--viewers 30] [--cycle 20] [--burst 2] [--profile DIR]
+//   npx tsx bench/soak.ts [--minutes 10] [--viewers 30] [--cycle 20] [--burst 2] [--profile DIR] [--gc-probe]
+// (--gc-probe forces a full GC in the server before each burst and reports the live heap after it: a
+// leak check, which also changes what RSS does, so the RSS verdict comes from a run without it).
 //
 // Latency is kernel-to-browser, measured two ways:
 // - every journey a viewer receives: its receive time on CLOCK_MONOTONIC (process.hrtime, the clock
@@ -36,8 +38,20 @@ async function serve(): Promise<void> {
   const gateway = createGateway(http);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   process.stdout.write(`port ${(http.address() as AddressInfo).port}\n`);
+  // The JS heap and buffers, for the parent to tell a heap that grows from one that breathes.
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stdout.write(`mem ${m.heapUsed} ${m.heapTotal} ${m.external + m.arrayBuffers}\n`);
+  }, 1000).unref();
   const close = (): void => void gateway.close().finally(() => process.exit(0));
-  process.stdin.on('end', close).resume();
+  process.stdin.on('end', close);
+  // `--gc-probe`: the parent asks for a full GC before each burst, and the live heap after it.
+  createInterface({ input: process.stdin }).on('line', (l) => {
+    if (l !== 'gc') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    process.stdout.write(`gc ${m.heapUsed} ${m.rss}\n`);
+  });
   process.on('SIGTERM', close);
 }
 
@@ -92,10 +106,17 @@ async function cleanUp(): Promise<void> {
   await tearDownNetns();
 }
 
+/** The server's latest heap figures (bytes), as it reports them each second. */
+const heap = { used: 0, total: 0, external: 0 };
+const GC_PROBE = process.argv.includes('--gc-probe');
+/** Answers to `gc` requests: the live heap and RSS after a full GC (bytes). */
+const afterGc: ((m: { heap: number; rss: number }) => void)[] = [];
+
 async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   // `--profile DIR`: a V8 CPU profile of the server, written when it exits.
   const at = process.argv.indexOf('--profile');
   const profile = at >= 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[at + 1] ?? '.'}`] : [];
+  if (GC_PROBE) profile.push('--expose-gc');
   const self = fileURLToPath(import.meta.url);
   const child = track(
     spawn(process.execPath, [...process.execArgv, ...profile, self, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] }),
@@ -103,7 +124,13 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-    lines.on('line', (l) => l.startsWith('port ') && resolve(Number(l.slice(5))));
+    lines.on('line', (l) => {
+      if (l.startsWith('port ')) resolve(Number(l.slice(5)));
+      const m = /^mem (\d+) (\d+) (\d+)$/.exec(l);
+      if (m) [heap.used, heap.total, heap.external] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      const g = /^gc (\d+) (\d+)$/.exec(l);
+      if (g) afterGc.shift()?.({ heap: Number(g[1]), rss: Number(g[2]) });
+    });
   });
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -251,7 +278,14 @@ async function main(): Promise<void> {
     const quietRss: { t: number; kb: number }[] = [];
     const t0 = Date.now();
     const cpu: { phase: 'burst' | 'quiet'; ticks: number; ms: number }[] = [];
-    const sampler = setInterval(() => rss.push({ t: (Date.now() - t0) / 1000, kb: sample(pid).rssKb }), 5000);
+    const heapKb: { t: number; kb: number }[] = [];
+    const gcHeap: { t: number; kb: number }[] = [];
+    const gcRss: { t: number; kb: number }[] = [];
+    const sampler = setInterval(() => {
+      const t = (Date.now() - t0) / 1000;
+      rss.push({ t, kb: sample(pid).rssKb });
+      heapKb.push({ t, kb: heap.used / 1024 });
+    }, 5000);
     const endAt = t0 + minutes * 60_000;
     while (Date.now() + cycleS * 1000 <= endAt + 1) {
       const quietMs = (cycleS - burstS) * 1000;
@@ -262,6 +296,14 @@ async function main(): Promise<void> {
       s = sample(pid);
       t = Date.now();
       quietRss.push({ t: (Date.now() - t0) / 1000, kb: sample(pid).rssKb });
+      if (GC_PROBE) {
+        const g = await new Promise<{ heap: number; rss: number }>((res) => {
+          afterGc.push(res);
+          server.stdin?.write('gc\n');
+        });
+        gcHeap.push({ t: (Date.now() - t0) / 1000, kb: g.heap / 1024 });
+        gcRss.push({ t: (Date.now() - t0) / 1000, kb: g.rss / 1024 });
+      }
       flooding = Date.now();
       bursts.push(await burst(burstS));
       flooding = undefined;
@@ -272,7 +314,9 @@ async function main(): Promise<void> {
     mark.child.kill('SIGINT');
     await sleep(3000); // the last markers' journeys
     for (const v of viewers) v.c.close();
-    process.stdout.write(report({ minutes, viewers, sent: mark.sent, bursts, rss, quietRss, cpu, cycleS, burstS }));
+    process.stdout.write(
+      report({ minutes, viewers, sent: mark.sent, bursts, rss, quietRss, heapKb, gcHeap, gcRss, cpu, cycleS, burstS }),
+    );
   } finally {
     await cleanUp();
   }
@@ -285,6 +329,9 @@ interface Run {
   readonly bursts: readonly Burst[];
   readonly rss: readonly { t: number; kb: number }[];
   readonly quietRss: readonly { t: number; kb: number }[];
+  readonly heapKb: readonly { t: number; kb: number }[];
+  readonly gcHeap: readonly { t: number; kb: number }[];
+  readonly gcRss: readonly { t: number; kb: number }[];
   readonly cpu: readonly { phase: 'burst' | 'quiet'; ticks: number; ms: number }[];
   readonly cycleS: number;
   readonly burstS: number;
@@ -350,6 +397,13 @@ function report(r: Run): string {
     '',
     rssLine('every 5 s', r.rss, warm),
     rssLine('just before each burst', r.quietRss, warm),
+    rssLine('JS heap used, every 5 s', r.heapKb, warm).replace('Server RSS (JS', 'Server (JS'),
+    ...(r.gcHeap.length
+      ? [
+          rssLine('after a forced full GC before each burst', r.gcRss, warm),
+          rssLine('JS heap live after that GC', r.gcHeap, warm).replace('Server RSS (JS', 'Server (JS'),
+        ]
+      : []),
     `Server CPU: ${cpuPct('burst')}% of one core during bursts, ${cpuPct('quiet')}% between them.`,
     '',
     `RSS samples (s: MB): ${r.rss
