@@ -12,7 +12,7 @@ import type { Journey, LiveBatch, LiveStarted } from '../protocol/tracer';
 import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { FOLLOW_RESERVE, getLoader } from './loader';
-import { attach } from './socket';
+import { attach, LIVE_BATCH_MAX } from './socket';
 import { ask, connectTo, listenAndConnect, type PjClient } from '../../test/socket';
 
 type Started = Ack<LiveStarted>;
@@ -147,11 +147,13 @@ describe('shared live views and the follow reserve (real kernel)', () => {
     const views = await startMany(Array.from({ length: 16 }, () => ({ proto: 'icmp', netns: ['pod-a'] })));
     let last = 0;
     let dropped = 0;
+    let biggest = 0;
     const marker = new Map<PjClient, number>();
     const sockets = [...new Set(views.map((v) => v.c))];
     for (const c of sockets)
       c.on('tracer:live', (b: LiveBatch) => {
         if (b.journeys.length > 0) last = Date.now();
+        biggest = Math.max(biggest, b.journeys.length);
         dropped += b.dropped;
         if (b.journeys.some((j) => j.hops.some((h) => h.dst === '10.244.1.3'))) marker.set(c, Date.now());
       });
@@ -174,6 +176,8 @@ describe('shared live views and the follow reserve (real kernel)', () => {
       // Nothing after the marker's: the flood's journeys stopped coming.
       expect(last - sent).toBeLessThan(1500);
       expect(dropped).toBeGreaterThan(0);
+      // A flood reaches a viewer as at most LIVE_BATCH_MAX journeys a batch, the rest counted.
+      expect(biggest).toBeLessThanOrEqual(LIVE_BATCH_MAX);
     } finally {
       await stopAll(views);
     }
