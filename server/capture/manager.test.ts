@@ -58,7 +58,7 @@ describe('a loaded pcapng with interfaces of different link types', () => {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     expect(protos.trim().split('\n')).toEqual(['eth:ethertype:ip:tcp', 'raw:ip:tcp', 'eth:ethertype:ip:tcp']);
-    const reopened = await mgr.open(c.fileName as string, dir);
+    const reopened = await mgr.open(c.fileName as string, undefined, dir);
     expect(layers(reopened.detail(1))).toEqual(['ipv4', 'tcp']);
   });
 });

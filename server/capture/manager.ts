@@ -1,7 +1,7 @@
 // The captures of this process: live ones started (validated first, then tcpdump), files loaded or
 // opened from the captures folder, and the few ended ones kept for browsing. Live captures are limited in
-// total and per client; uploads belong to the client that sent them, are limited per client and in bytes
-// held in total, and go when it goes.
+// total and per client; uploads and opened files belong to the client that loaded them, are limited per
+// client and in bytes held in total, and go when it goes.
 import type { FileHandle } from 'node:fs/promises';
 import {
   CAPTURE_LIVE_MAX,
@@ -15,7 +15,7 @@ import { inNetns } from '../sys/exec';
 import { Capture, type SavedIface } from './capture';
 import { readNamedCaptureFile, type CaptureIface } from './pcap';
 import { splitIfName } from './pcapng-writer';
-import { captureDir, createFresh, createSaved, deleteSaved, readSaved, type Notes } from './store';
+import { captureDir, createFresh, createSaved, deleteSaved, openSaved, type Notes } from './store';
 import { CaptureError, checkFilter, namespaceGone, resolveTarget } from './targets';
 
 export { Capture, type CaptureWatcher } from './capture';
@@ -224,11 +224,34 @@ export class CaptureManager {
     return c;
   }
 
-  /** Opens a saved capture from the folder (its notes included). */
-  async open(name: string, dir = captureDir()): Promise<Capture> {
-    const c = await this.load(await readSaved(name, dir), name, false, dir, name);
-    await c.annotations.load();
-    return c;
+  /**
+   * Opens a saved capture from the folder (its notes included). Opened by client `owner`, it is held in
+   * memory like an upload of the file's size: in the same per-client count and total budget, until
+   * `release(owner)`; otherwise opening one file many times would fill memory past the uploads' limit.
+   */
+  async open(name: string, owner?: string, dir = captureDir()): Promise<Capture> {
+    const { fh, size } = await openSaved(name, dir);
+    let bytes: Buffer;
+    let h: Held | undefined;
+    try {
+      // Reserved before reading, with no await since the size was known.
+      h = owner === undefined ? undefined : this.hold(owner, size);
+      bytes = await fh.readFile();
+    } catch (e) {
+      if (h) this.held = this.held.filter((x) => x !== h);
+      throw e;
+    } finally {
+      await fh.close();
+    }
+    try {
+      const c = await this.load(bytes, name, false, dir, name);
+      if (h) h.id = c.id;
+      await c.annotations.load();
+      return c;
+    } catch (e) {
+      if (h) this.held = this.held.filter((x) => x !== h);
+      throw e;
+    }
   }
 
   /** Ended captures hold up to KEEP_FRAMES frames each; keep the most recent few nobody watches. */

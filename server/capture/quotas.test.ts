@@ -71,6 +71,30 @@ describe('per-client and total limits on uploads, live captures and the captures
     await expect.poll(() => captureManager.uploads().count, { timeout: 3000 }).toBe(0);
   });
 
+  it('an opened saved file counts like an upload: per client, in the memory budget, gone on disconnect', async () => {
+    writeFileSync(join(dir, 'opened.pcapng'), PCAP, { mode: 0o600 });
+    const a = await another();
+    const acks = await Promise.all([1, 2, 3, 4, 5].map(() => ask<Shown>(a, 'capture:open', { name: 'opened.pcapng' })));
+    expect(acks.filter((x) => x.ok)).toHaveLength(4);
+    expect(acks.find((x) => !x.ok)).toEqual({
+      ok: false,
+      error: 'at most 4 uploads open per client; close one (or reload the page) first',
+    });
+    expect(captureManager.uploads(a.id)).toEqual({ count: 4, bytes: 4 * PCAP.length });
+    // Four watched, of 4.5 files' budget: another client's open would go past it.
+    const b = await another();
+    const refused = await ask(b, 'capture:open', { name: 'opened.pcapng' });
+    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/) });
+    const ids = acks.map((x) => (x.ok ? x.value.info.id : ''));
+    a.close();
+    await expect.poll(() => inMemory(ids), { timeout: 3000 }).toBe(0);
+    expect(captureManager.uploads().count).toBe(0);
+    expect((await ask(b, 'capture:open', { name: 'opened.pcapng' })).ok).toBe(true);
+    b.close();
+    await expect.poll(() => captureManager.uploads().count, { timeout: 3000 }).toBe(0);
+    rmSync(join(dir, 'opened.pcapng'));
+  });
+
   it('one client runs at most 4 live captures; another client still gets one', async () => {
     const a = await another();
     const start = (c: PjClient) =>

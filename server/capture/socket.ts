@@ -170,7 +170,12 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
   );
   socket.on(
     'capture:open',
-    handle(CaptureNameReq, async (r) => w.subscribe(await captureManager.open(r.name))),
+    handle(CaptureNameReq, async (r) => {
+      const shown = w.subscribe(await captureManager.open(r.name, socket.id));
+      // Opened after its socket left: the disconnect could not drop it yet.
+      if (socket.disconnected) captureManager.release(socket.id);
+      return shown;
+    }),
   );
 }
 

@@ -1,10 +1,13 @@
 // Wire contract for server/capture/ (zod schemas + inferred types, socket events). Owned by that capability.
-// Isomorphic: the app imports these types; the server parses every browser request with these schemas.
+// Isomorphic: the server parses every browser request with these schemas, and the browser every push
+// and answer.
 import { z } from 'zod';
 import { IfName, NetnsName, type AckFn } from './common';
 
 // ---------------------------------------------------------------------------------------------------------
-// Decoded packets (server -> browser only, so plain readonly types rather than schemas)
+// Decoded packets (server -> browser: the browser parses them with these schemas at the boundary)
+
+const Range = z.tuple([z.number().int(), z.number().int()]).readonly();
 
 /** A decoded field. `start`/`end` are byte offsets into the frame (end exclusive) for the hex view. */
 export interface PacketField {
@@ -15,6 +18,18 @@ export interface PacketField {
   readonly end: number;
   readonly children?: readonly PacketField[];
 }
+// Recursive, so typed by hand; the schema checks it is the same shape.
+export const PacketField: z.ZodType<PacketField> = z.lazy(() =>
+  z
+    .object({
+      name: z.string(),
+      value: z.string(),
+      start: z.number().int(),
+      end: z.number().int(),
+      children: z.array(PacketField).readonly().optional(),
+    })
+    .readonly(),
+);
 
 export const LayerProtos = [
   'eth',
@@ -34,13 +49,16 @@ export const LayerProtos = [
 ] as const;
 export type LayerProto = (typeof LayerProtos)[number];
 
-export interface PacketLayer {
-  readonly proto: LayerProto;
-  readonly title: string;
-  readonly start: number;
-  readonly end: number;
-  readonly fields: readonly PacketField[];
-}
+export const PacketLayer = z
+  .object({
+    proto: z.enum(LayerProtos),
+    title: z.string(),
+    start: z.number().int(),
+    end: z.number().int(),
+    fields: z.array(PacketField).readonly(),
+  })
+  .readonly();
+export type PacketLayer = z.infer<typeof PacketLayer>;
 
 export const DsrEncodings = ['ipv4-option', 'ipv6-destopt', 'geneve-option'] as const;
 export type DsrEncoding = (typeof DsrEncodings)[number];
@@ -50,56 +68,63 @@ export type DsrEncoding = (typeof DsrEncodings)[number];
  * the IPv4 option is in x86 host (little-endian) order because Cilium htons/htonl's values that are
  * already in network order; the IPv6 and Geneve forms are in network order.
  */
-export interface DsrInfo {
-  readonly addr: string;
-  readonly port: number;
-  readonly encoding: DsrEncoding;
-  readonly byteOrder: 'little-endian' | 'network';
-  /** The whole option (type and length included). */
-  readonly option: readonly [number, number];
-  readonly portRange: readonly [number, number];
-  readonly addrRange: readonly [number, number];
-  /** Hex of the stored bytes, in wire order, e.g. `a87a` and `020012ac`. */
-  readonly portHex: string;
-  readonly addrHex: string;
-}
+export const DsrInfo = z
+  .object({
+    addr: z.string(),
+    port: z.number().int(),
+    encoding: z.enum(DsrEncodings),
+    byteOrder: z.enum(['little-endian', 'network']),
+    /** The whole option (type and length included). */
+    option: Range,
+    portRange: Range,
+    addrRange: Range,
+    /** Hex of the stored bytes, in wire order, e.g. `a87a` and `020012ac`. */
+    portHex: z.string(),
+    addrHex: z.string(),
+  })
+  .readonly();
+export type DsrInfo = z.infer<typeof DsrInfo>;
 
-export interface Malformed {
-  readonly layer: string;
-  readonly field: string;
-  readonly offset: number;
-  readonly reason: string;
-}
+export const Malformed = z
+  .object({ layer: z.string(), field: z.string(), offset: z.number().int(), reason: z.string() })
+  .readonly();
+export type Malformed = z.infer<typeof Malformed>;
 
-export interface DecodedPacket {
-  readonly index: number;
-  readonly tsSec: number;
-  readonly tsNsec: number;
-  readonly caplen: number;
-  readonly len: number;
-  readonly layers: readonly PacketLayer[];
-  /** One line in the style of `tcpdump -e -n`. */
-  readonly summary: string;
-  readonly dsr: DsrInfo | null;
-  readonly malformed: Malformed | null;
-}
+export const DecodedPacket = z
+  .object({
+    index: z.number().int(),
+    tsSec: z.number(),
+    tsNsec: z.number(),
+    caplen: z.number().int(),
+    len: z.number().int(),
+    layers: z.array(PacketLayer).readonly(),
+    /** One line in the style of `tcpdump -e -n`. */
+    summary: z.string(),
+    dsr: DsrInfo.nullable(),
+    malformed: Malformed.nullable(),
+  })
+  .readonly();
+export type DecodedPacket = z.infer<typeof DecodedPacket>;
 
 /** What the live list shows; the full decode and bytes are fetched on click. */
-export interface PacketRow {
-  readonly index: number;
-  readonly tsSec: number;
-  readonly tsNsec: number;
-  readonly len: number;
-  readonly summary: string;
-  readonly dsr: DsrInfo | null;
-  readonly malformed: boolean;
-}
+export const PacketRow = z
+  .object({
+    index: z.number().int(),
+    tsSec: z.number(),
+    tsNsec: z.number(),
+    len: z.number().int(),
+    summary: z.string(),
+    dsr: DsrInfo.nullable(),
+    malformed: z.boolean(),
+  })
+  .readonly();
+export type PacketRow = z.infer<typeof PacketRow>;
 
 /** A per-packet annotation written as a pcapng `opt_comment` (`<source>: <text>`). */
-export interface PacketAnnotation {
-  readonly source: 'dsr' | 'note' | 'hop' | 'decoder';
-  readonly text: string;
-}
+export const PacketAnnotation = z
+  .object({ source: z.enum(['dsr', 'note', 'hop', 'decoder']), text: z.string() })
+  .readonly();
+export type PacketAnnotation = z.infer<typeof PacketAnnotation>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Captures
@@ -107,34 +132,49 @@ export interface PacketAnnotation {
 export const CaptureStates = ['starting', 'running', 'stopped', 'failed'] as const;
 export type CaptureState = (typeof CaptureStates)[number];
 
-export interface CaptureInfo {
-  readonly id: string;
-  readonly netns: string;
-  readonly iface: string;
-  readonly filter: string;
-  readonly fileName: string | null;
-  readonly state: CaptureState;
-  readonly packets: number;
-  readonly bytes: number;
-  /** tcpdump's own counters, read from its exit summary. */
-  readonly kernel: { readonly received: number; readonly dropped: number } | null;
-  /** Rows not sent to a browser because it could not keep up. */
-  readonly uiDropped: number;
-  readonly startedAt: number;
-  readonly exit: { readonly code: number | null; readonly signal: string | null; readonly reason: string } | null;
-  readonly watchers: number;
-}
+export const CaptureInfo = z
+  .object({
+    id: z.string(),
+    netns: z.string(),
+    iface: z.string(),
+    filter: z.string(),
+    fileName: z.string().nullable(),
+    state: z.enum(CaptureStates),
+    packets: z.number().int(),
+    bytes: z.number(),
+    /** tcpdump's own counters, read from its exit summary. */
+    kernel: z.object({ received: z.number().int(), dropped: z.number().int() }).readonly().nullable(),
+    /** Rows not sent to a browser because it could not keep up. */
+    uiDropped: z.number().int(),
+    startedAt: z.number(),
+    exit: z
+      .object({ code: z.number().int().nullable(), signal: z.string().nullable(), reason: z.string() })
+      .readonly()
+      .nullable(),
+    watchers: z.number().int(),
+  })
+  .readonly();
+export type CaptureInfo = z.infer<typeof CaptureInfo>;
 
-export interface SavedCapture {
-  readonly name: string;
-  readonly size: number;
-  readonly mtimeMs: number;
-}
+export const SavedCapture = z.object({ name: z.string(), size: z.number(), mtimeMs: z.number() }).readonly();
+export type SavedCapture = z.infer<typeof SavedCapture>;
 
-export interface CaptureTarget {
-  readonly netns: string;
-  readonly ifaces: readonly { readonly name: string; readonly kind: string; readonly up: boolean }[];
-}
+export const CaptureTarget = z
+  .object({
+    netns: z.string(),
+    ifaces: z.array(z.object({ name: z.string(), kind: z.string(), up: z.boolean() }).readonly()).readonly(),
+  })
+  .readonly();
+export type CaptureTarget = z.infer<typeof CaptureTarget>;
+
+/** A capture shown in the panel: its info and the rows captured so far (watch, upload, open). */
+export const CaptureShown = z.object({ info: CaptureInfo, rows: z.array(PacketRow).readonly() }).readonly();
+export type CaptureShown = z.infer<typeof CaptureShown>;
+
+export const CaptureList = z
+  .object({ live: z.array(CaptureInfo).readonly(), saved: z.array(SavedCapture).readonly() })
+  .readonly();
+export type CaptureList = z.infer<typeof CaptureList>;
 
 /** pcap-filter expressions travel to tcpdump as one argv element; cap the length, forbid control chars. */
 export const CaptureFilter = z
@@ -195,27 +235,36 @@ export const CAPTURE_UPLOADS_MAX_BYTES = 32 * 1024 * 1024;
 /** Total size of the captures folder (PJ_CAPTURE_QUOTA_BYTES overrides). */
 export const CAPTURE_FOLDER_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 
-export interface FilterCheck {
-  readonly filter: string;
-  /** `tcpdump -d` output: one cBPF instruction per line. */
-  readonly bytecode: string;
-}
+export const FilterCheck = z
+  .object({
+    filter: z.string(),
+    /** `tcpdump -d` output: one cBPF instruction per line. */
+    bytecode: z.string(),
+  })
+  .readonly();
+export type FilterCheck = z.infer<typeof FilterCheck>;
 
-export interface PacketDetail {
-  readonly packet: DecodedPacket;
-  readonly hex: string;
-  /** The user's note(s) on this packet. */
-  readonly notes: readonly string[];
-  /** Other annotations (the tracer's hops), shown read-only and exported as comments. */
-  readonly annotations: readonly PacketAnnotation[];
-}
+export const PacketDetail = z
+  .object({
+    packet: DecodedPacket,
+    hex: z.string(),
+    /** The user's note(s) on this packet. */
+    notes: z.array(z.string()).readonly(),
+    /** Other annotations (the tracer's hops), shown read-only and exported as comments. */
+    annotations: z.array(PacketAnnotation).readonly(),
+  })
+  .readonly();
+export type PacketDetail = z.infer<typeof PacketDetail>;
 
-export interface CapturePacketsMsg {
-  readonly id: string;
-  readonly rows: readonly PacketRow[];
-  /** Rows dropped by the batcher since the previous message. */
-  readonly dropped: number;
-}
+export const CapturePacketsMsg = z
+  .object({
+    id: z.string(),
+    rows: z.array(PacketRow).readonly(),
+    /** Rows dropped by the batcher since the previous message. */
+    dropped: z.number().int(),
+  })
+  .readonly();
+export type CapturePacketsMsg = z.infer<typeof CapturePacketsMsg>;
 
 export interface CaptureServerEvents {
   'capture:packets': (m: CapturePacketsMsg) => void;
@@ -228,26 +277,14 @@ export interface CaptureClientEvents {
   'capture:start': (req: unknown, ack: AckFn<CaptureInfo>) => void;
   'capture:stop': (req: unknown, ack: AckFn<CaptureInfo>) => void;
   /** Subscribe to a capture's rows; the ack carries the rows already captured (most recent first trimmed). */
-  'capture:watch': (
-    req: unknown,
-    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
-  ) => void;
+  'capture:watch': (req: unknown, ack: AckFn<CaptureShown>) => void;
   'capture:unwatch': (req: unknown, ack: AckFn<null>) => void;
   'capture:packet': (req: unknown, ack: AckFn<PacketDetail>) => void;
   'capture:note': (req: unknown, ack: AckFn<null>) => void;
-  'capture:list': (
-    req: unknown,
-    ack: AckFn<{ readonly live: readonly CaptureInfo[]; readonly saved: readonly SavedCapture[] }>,
-  ) => void;
+  'capture:list': (req: unknown, ack: AckFn<CaptureList>) => void;
   'capture:delete': (req: unknown, ack: AckFn<null>) => void;
   /** Decode an uploaded file into a read-only capture the panel can browse like a live one. */
-  'capture:decode-file': (
-    req: unknown,
-    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
-  ) => void;
+  'capture:decode-file': (req: unknown, ack: AckFn<CaptureShown>) => void;
   /** Open a saved capture from the folder the same way. */
-  'capture:open': (
-    req: unknown,
-    ack: AckFn<{ readonly info: CaptureInfo; readonly rows: readonly PacketRow[] }>,
-  ) => void;
+  'capture:open': (req: unknown, ack: AckFn<CaptureShown>) => void;
 }

@@ -1,7 +1,7 @@
 // The socket.io event maps, composed from each capability's contract. Server and app both use these
 // generics, so there is one contract, not two copies.
 import { z } from 'zod';
-import type { CaptureClientEvents, CaptureServerEvents } from './capture';
+import { CaptureInfo, CapturePacketsMsg, type CaptureClientEvents, type CaptureServerEvents } from './capture';
 import type { AckFn } from './common';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
@@ -39,10 +39,7 @@ export type ClientToServerEvents = WatchClientEvents &
   TracerClientEvents &
   CaptureClientEvents;
 
-/**
- * What the browser parses each push with before it reaches a component (parse at the boundary). The
- * capture events are not here: their contract is plain interfaces so far.
- */
+/** What the browser parses each push with before it reaches a component (parse at the boundary). */
 export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodType } = {
   'lab:update': LabStatus,
   'lab:progress': z.string(),
@@ -50,4 +47,6 @@ export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodT
   'tracer:status:update': LoaderStatus,
   'tracer:journeys': z.array(Journey),
   'tracer:live': LiveBatch,
+  'capture:packets': CapturePacketsMsg,
+  'capture:status': CaptureInfo,
 };

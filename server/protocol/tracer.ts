@@ -124,6 +124,11 @@ export const Journey = z.object({
    */
   interrupted: z.string().optional(),
   durationMs: z.number(),
+  /**
+   * Live only: the kernel clock (CLOCK_MONOTONIC ns) of the packet's last event, when it could first be
+   * sent. A client on the same machine (the soak bench) reads from it how far behind the kernel it is.
+   */
+  endNs: z.number().optional(),
 });
 export type Journey = z.infer<typeof Journey>;
 
@@ -166,15 +171,23 @@ export const LiveFilter = z.object({
 });
 export type LiveFilter = z.infer<typeof LiveFilter>;
 
-/** `tracer:live:start`: the filter, and the id its batches will carry (made up by the server when absent). */
+/** `tracer:live:start`: the filter, and the view's id, which stops it (made up by the server when absent). */
 export const LiveStartRequest = LiveFilter.extend({ liveId: TraceId.optional() });
 export const LiveStopRequest = z.object({ liveId: TraceId });
+
+/**
+ * The start's answer. Viewers of one filter share one trace: its batches carry the trace's key, not the
+ * view's id, so each batch is encoded once for all of them. Batches of the trace come after this answer.
+ */
+export const LiveStarted = z.object({ liveId: z.string(), trace: z.string() });
+export type LiveStarted = z.infer<typeof LiveStarted>;
 
 /** `tracer:status:watch` takes nothing today; an object keeps room for options. */
 export const TracerStatusWatchReq = z.object({}).strict().optional();
 
 export const LiveBatch = z.object({
-  liveId: z.string(),
+  /** The shared trace's key (LiveStarted.trace); journey ids are `${trace}-${seq}`. */
+  trace: z.string(),
   journeys: z.array(Journey),
   /** Journeys not sent: the browser could not keep up, or the server was more than 1 s behind the kernel. */
   dropped: z.number().int(),
@@ -204,13 +217,13 @@ export type LoaderStatus = z.infer<typeof LoaderStatus>;
 export interface TracerServerEvents {
   /** Partial journeys of a follow, batched (at most one emit per 50 ms), each with the follow's id. */
   'tracer:journeys': (journeys: Journey[]) => void;
-  /** Live-mode journeys, batched. */
+  /** Live-mode journeys, batched: one emit per batch to every viewer of the trace. */
   'tracer:live': (batch: LiveBatch) => void;
 }
 
 export interface TracerClientEvents {
   /** Sends the traffic and follows it; partial journeys arrive as `tracer:journeys`, the final one in the ack. */
   'tracer:follow': (req: unknown, ack: AckFn<Journey>) => void;
-  'tracer:live:start': (req: unknown, ack: AckFn<{ liveId: string }>) => void;
+  'tracer:live:start': (req: unknown, ack: AckFn<LiveStarted>) => void;
   'tracer:live:stop': (req: unknown, ack: AckFn<null>) => void;
 }

@@ -3,7 +3,7 @@ export { follow, FollowError, type FollowOptions } from './follow';
 export { buildJourney, packetHops, assemblePackets, classifyEnd } from './journey';
 export { getLoader, ProbeLoader, LOADER_PATH, type KernelFilter, type Subscription } from './loader';
 export { PacketAssembler } from './assembler';
-export { startLive, LiveJourneys, type LiveSession } from './live';
+export { createLiveTraces, LiveJourneys, type LiveOutlet, type LiveSession, type LiveTraces } from './live';
 export { formatJourney } from './format';
 export { decodeRecording, parseLoaderLine, type LoaderRecord } from './ndjson';
 export type { HopEvent } from './hop-event';

@@ -1,7 +1,7 @@
 // Live mode: a continuous kernel filter; each packet becomes a journey when it ends (freed) or goes
 // quiet, and journeys leave in batches. The assembler is bounded so an unfiltered trace cannot eat memory.
-// Viewers of the same filter share one kernel slot and one assembly: each journey is built once and fanned
-// out, under each viewer's own id.
+// Viewers of the same filter share one kernel slot, one assembly and one outlet: each journey is built,
+// batched and encoded once, under the shared trace's key, and sent to all of them at once.
 import type { Journey, LiveFilter } from '../protocol/tracer';
 import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
@@ -13,11 +13,21 @@ import type { HopEvent } from './hop-event';
 const QUIET_NS = 250e6;
 const SWEEP_MS = 100;
 const MAX_OPEN = 20_000;
-/** A view stays current: a packet whose newest event is older than this is dropped (and counted), not sent. */
-export const MAX_LAG_NS = 1e9;
+/**
+ * A view stays within 1 s of the kernel: a packet whose newest event is older than this is dropped (and
+ * counted), not sent. Half the second: the rest is for the batch, the socket and the browser. Under a flood
+ * the kernel ring is a queue about a second deep, so what the server assembles sits near this bound (the
+ * soak bench measured a p95 of 1.03 s kernel-to-browser with the bound at 1 s).
+ */
+export const MAX_LAG_NS = 500e6;
 
-/** The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC). */
-const kernelNow = (): number => Number(process.hrtime.bigint());
+/**
+ * The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC), read for every event:
+ * from performance.now() (the same clock in libuv, as a double), so a flood does not allocate a BigInt per
+ * event.
+ */
+const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
@@ -30,7 +40,7 @@ export class LiveJourneys {
   constructor(
     private readonly id: string,
     private readonly nameOf: NameOf,
-    /** Each journey with its sequence number (viewers of a shared trace name it `${theirId}-${seq}`). */
+    /** Each journey (named `${id}-${seq}`) with its sequence number. */
     private readonly emit: (j: Journey, seq: number) => void,
     /**
      * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog)
@@ -64,80 +74,85 @@ export class LiveJourneys {
     if (this.late && this.late.now() - p.lastTs > MAX_LAG_NS) return this.late.onLate();
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
-    this.emit(j, this.seq++);
+    this.emit({ ...j, endNs: p.lastTs }, this.seq++);
   }
 }
 
+/** One viewer's hold on a shared trace. */
 export interface LiveSession {
+  /** The shared trace's key: its batches and journey ids carry it, whoever views it. */
+  readonly trace: string;
   stop(): Promise<void>;
 }
 
-/** A live view's end: each journey (`first` for one viewer of each, for work done once per packet). */
-export interface LiveSink {
-  journey(j: Journey, first: boolean): void;
+/**
+ * Where a shared trace's journeys go: one outlet per trace, not per viewer, so whatever is done with a
+ * journey (batching, encoding, sending to every viewer at once) is done once. Closed after the last one.
+ */
+export interface LiveOutlet {
+  journey(j: Journey): void;
   /** A packet dropped because the server fell behind the kernel. */
   dropped(): void;
-}
-
-interface Viewer {
-  readonly id: string;
-  readonly sink: LiveSink;
+  close(): void;
 }
 
 /** One kernel slot and one assembly, shared by every viewer of the same filter. */
 interface SharedTrace {
-  readonly viewers: Set<Viewer>;
   stop(): Promise<void>;
 }
 
 /** A shared trace being started or running, and how many viewers hold it (those still starting too). */
 interface Entry {
+  readonly trace: string;
   readonly ready: Promise<SharedTrace>;
   refs: number;
 }
 
-/** Per loader: the shared traces by filter key. */
-const traces = new WeakMap<ProbeLoader, Map<string, Entry>>();
+export interface LiveTraces {
+  /** Starts viewing a live trace (sharing the one of the same filter). Throws on an unknown namespace. */
+  start(f: LiveFilter): Promise<LiveSession>;
+}
 
-/** Starts a live trace; `sink` gets each packet's journey. Throws on an unknown namespace name. */
-export async function startLive(id: string, f: LiveFilter, loader: ProbeLoader, sink: LiveSink): Promise<LiveSession> {
-  const filter = await kernelFilter(f);
-  const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
-  const byKey = traces.get(loader) ?? new Map<string, Entry>();
-  traces.set(loader, byKey);
-  let entry = byKey.get(key);
-  if (!entry) {
-    const created: Entry = { ready: startShared(filter, loader), refs: 0 };
-    // A failed start is not shared with the next one.
-    created.ready.catch(() => byKey.get(key) === created && byKey.delete(key));
-    byKey.set(key, created);
-    entry = created;
-  }
-  // Held before the await, so the last viewer leaving meanwhile does not stop the trace under us.
-  entry.refs++;
-  const held = entry;
-  let trace: SharedTrace;
-  try {
-    trace = await held.ready;
-  } catch (e) {
-    held.refs--;
-    throw e;
-  }
-  const viewer: Viewer = { id, sink };
-  trace.viewers.add(viewer);
-  let stopped = false;
+let traceCount = 0;
+
+/** The shared live traces of one gateway: `open` makes the outlet of each new trace. */
+export function createLiveTraces(loader: ProbeLoader, open: (trace: string) => LiveOutlet): LiveTraces {
+  const byKey = new Map<string, Entry>();
   return {
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (--held.refs > 0) {
-        trace.viewers.delete(viewer);
-        return;
+    async start(f) {
+      const filter = await kernelFilter(f);
+      const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
+      let entry = byKey.get(key);
+      if (!entry) {
+        const trace = `live${(++traceCount).toString(36)}-${Date.now().toString(36)}`;
+        const created: Entry = { trace, ready: startShared(trace, filter, loader, open(trace)), refs: 0 };
+        // A failed start is not shared with the next one.
+        created.ready.catch(() => byKey.get(key) === created && byKey.delete(key));
+        byKey.set(key, created);
+        entry = created;
       }
-      // The last viewer: new viewers of this filter start a fresh trace; this one gets the last packets.
-      if (byKey.get(key) === held) byKey.delete(key);
-      await trace.stop();
-      trace.viewers.delete(viewer);
+      // Held before the await, so the last viewer leaving meanwhile does not stop the trace under us.
+      entry.refs++;
+      const held = entry;
+      let shared: SharedTrace;
+      try {
+        shared = await held.ready;
+      } catch (e) {
+        held.refs--;
+        throw e;
+      }
+      let stopped = false;
+      return {
+        trace: held.trace,
+        async stop() {
+          if (stopped) return;
+          stopped = true;
+          if (--held.refs > 0) return;
+          // The last viewer: new viewers of this filter start a fresh trace; this one gets the last packets.
+          if (byKey.get(key) === held) byKey.delete(key);
+          await shared.stop();
+        },
+      };
     },
   };
 }
@@ -157,23 +172,30 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
   };
 }
 
-async function startShared(filter: KernelFilter, loader: ProbeLoader): Promise<SharedTrace> {
+async function startShared(
+  trace: string,
+  filter: KernelFilter,
+  loader: ProbeLoader,
+  out: LiveOutlet,
+): Promise<SharedTrace> {
+  try {
+    return await runShared(trace, filter, loader, out);
+  } catch (e) {
+    out.close();
+    throw e;
+  }
+}
+
+async function runShared(
+  trace: string,
+  filter: KernelFilter,
+  loader: ProbeLoader,
+  out: LiveOutlet,
+): Promise<SharedTrace> {
   const names = netnsNames();
   await names.refresh();
-  const viewers = new Set<Viewer>();
-  const onLate = (): void => viewers.forEach((v) => v.sink.dropped());
-  const asm = new LiveJourneys(
-    '',
-    names.nameOf,
-    (j, seq) => {
-      let first = true;
-      for (const v of viewers) {
-        v.sink.journey({ ...j, id: `${v.id}-${seq}` }, first);
-        first = false;
-      }
-    },
-    { now: kernelNow, onLate },
-  );
+  const onLate = (): void => out.dropped();
+  const asm = new LiveJourneys(trace, names.nameOf, (j) => out.journey(j), { now: kernelNow, onLate });
   let newest = 0;
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
@@ -209,13 +231,13 @@ async function startShared(filter: KernelFilter, loader: ProbeLoader): Promise<S
     void names.resolveMissing();
   }, SWEEP_MS);
   return {
-    viewers,
     async stop() {
       clearInterval(timer);
       stopped = true;
       await sub.close();
       await Promise.all(releases.map((r) => r()));
       asm.flushAll();
+      out.close();
     },
   };
 }

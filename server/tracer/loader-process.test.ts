@@ -1,7 +1,8 @@
 // The loader's supervision against the real probe (root, `make -C probes`): it runs while someone
 // follows and stops `idleMs` after the last one, and a follow that never got a slot holds nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProbeLoader } from './loader';
 
 const IDLE_MS = 300;
@@ -38,5 +39,46 @@ describe('probe loader idle stop', () => {
     expect(pid).toBeDefined();
     await expect.poll(() => loader.status.state, { timeout: 3000 }).toBe('stopped');
     expect(alive(pid)).toBe(false);
+  });
+});
+
+describe('probe loader dispatch', () => {
+  const NS = 'pjt-dispatch';
+  const loader = new ProbeLoader(undefined, 0);
+
+  beforeAll(() => {
+    execFileSync('make', ['-s', '-C', new URL('../../probes', import.meta.url).pathname], { stdio: 'inherit' });
+    spawnSync('ip', ['netns', 'del', NS]);
+    execFileSync('ip', ['netns', 'add', NS]);
+    execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  });
+  afterAll(async () => {
+    await loader.stop();
+    spawnSync('ip', ['netns', 'del', NS]);
+  });
+
+  it('a subscriber that throws is logged once, and every subscriber still gets every hop', async () => {
+    const filter = { proto: 1, netns: [statSync(`/var/run/netns/${NS}`).ino] };
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    let thrown = 0;
+    let got = 0;
+    const bad = await loader.subscribe(filter, () => {
+      thrown++;
+      throw new Error('subscriber bug');
+    });
+    const good = await loader.subscribe(filter, () => got++);
+    try {
+      execFileSync('ip', ['netns', 'exec', NS, 'ping', '-n', '-q', '-c3', '-i', '0.05', '127.0.0.1']);
+      await loader.sync();
+      expect(got).toBeGreaterThanOrEqual(6);
+      // The thrower kept getting them too, and was logged once.
+      expect(thrown).toBe(got);
+      expect(errors.mock.calls.filter((c) => String(c[0]).includes('subscriber threw'))).toHaveLength(1);
+      expect(loader.status.state).toBe('ready');
+    } finally {
+      errors.mockRestore();
+      await bad.close();
+      await good.close();
+    }
   });
 });

@@ -74,7 +74,10 @@ export class ProbeLoader {
   private readonly proc: LoaderProcess;
   /** Open and opening subscriptions; the last one out stops the loader after `idleMs`. */
   private readonly followers: Holders;
-  private readonly slots = new Map<number, { filter: KernelFilter; onHop: HopListener; live: boolean }>();
+  private readonly slots = new Map<
+    number,
+    { filter: KernelFilter; onHop: HopListener; live: boolean; threw?: boolean }
+  >();
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -205,7 +208,15 @@ export class ProbeLoader {
   private dispatch(h: HopEvent): void {
     let m = h.mask;
     for (let i = 0; m !== 0; i++, m >>>= 1) {
-      if (m & 1) this.slots.get(i)?.onHop(h);
+      const s = m & 1 ? this.slots.get(i) : undefined;
+      if (!s) continue;
+      // One subscriber's bug must not starve the others of this hop, nor the rest of the batch.
+      try {
+        s.onHop(h);
+      } catch (e) {
+        if (!s.threw) console.error(`probe loader: a hop subscriber threw (logged once per subscriber): ${String(e)}`);
+        s.threw = true;
+      }
     }
   }
 

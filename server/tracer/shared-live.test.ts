@@ -4,21 +4,33 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import * as parser from 'socket.io-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
-import type { Journey, LiveBatch } from '../protocol/tracer';
+import type { Journey, LiveBatch, LiveStarted } from '../protocol/tracer';
 import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { FOLLOW_RESERVE, getLoader } from './loader';
-import { attach } from './socket';
+import { attach, LIVE_BATCH_MAX } from './socket';
 import { ask, connectTo, listenAndConnect, type PjClient } from '../../test/socket';
 
-type Started = Ack<{ liveId: string }>;
+type Started = Ack<LiveStarted>;
+
+/** Counts the `tracer:live` packets socket.io encodes: once per batch, however many viewers it goes to. */
+let liveEncodes = 0;
+class CountingEncoder extends parser.Encoder {
+  override encode(packet: parser.Packet): ReturnType<parser.Encoder['encode']> {
+    if (Array.isArray(packet.data) && packet.data[0] === 'tracer:live') liveEncodes++;
+    return super.encode(packet);
+  }
+}
 
 describe('shared live views and the follow reserve (real kernel)', () => {
   const http = createServer();
-  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http);
+  const io: PjServer = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
+    parser: { ...parser, Encoder: CountingEncoder },
+  });
   let detach: () => void = () => undefined;
   let base = '';
   const clients: PjClient[] = [];
@@ -29,7 +41,7 @@ describe('shared live views and the follow reserve (real kernel)', () => {
     return Promise.all(
       filters.map(async (f, i) => {
         const c = cs[Math.floor(i / 4)] as PjClient;
-        return { c, ack: await ask<{ liveId: string }>(c, 'tracer:live:start', { liveId: `v${i}`, ...f }) };
+        return { c, ack: await ask<LiveStarted>(c, 'tracer:live:start', { liveId: `v${i}`, ...f }) };
       }),
     );
   };
@@ -53,29 +65,61 @@ describe('shared live views and the follow reserve (real kernel)', () => {
     await io.close();
   });
 
-  it('20 viewers of one filter all start, hold one kernel slot, and all get the same journeys', async () => {
+  it('20 viewers of one filter (5 clients) share one kernel slot, and each batch is encoded and sent once', async () => {
     const loader = getLoader();
     await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
     const views = await startMany(Array.from({ length: 20 }, () => ({ proto: 'icmp', netns: ['pod-a'] })));
-    const got = new Map<string, Journey[]>();
-    for (const { c } of views)
-      c.on('tracer:live', (b: LiveBatch) => got.set(b.liveId, [...(got.get(b.liveId) ?? []), ...b.journeys]));
+    const sockets = [...new Set(views.map((v) => v.c))];
+    // Per client: every batch it got (4 views each, but one socket: each batch should come once).
+    const got = new Map<PjClient, LiveBatch[]>(sockets.map((c) => [c, []]));
+    for (const c of sockets) c.on('tracer:live', (b: LiveBatch) => got.get(c)?.push(b));
     try {
-      expect(views.map((v) => v.ack)).toEqual(views.map((_, i) => ({ ok: true, value: { liveId: `v${i}` } })));
+      expect(views.map((v) => v.ack.ok && v.ack.value.liveId)).toEqual(views.map((_, i) => `v${i}`));
+      const trace = views[0]?.ack.ok ? views[0].ack.value.trace : '';
+      expect(views.every((v) => v.ack.ok && v.ack.value.trace === trace)).toBe(true);
       expect(loader.subscriptions).toBe(1);
+      const encodedBefore = liveEncodes;
       execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c3', '-i', '0.05', '10.244.1.3']);
-      await expect
-        .poll(() => views.every((_, i) => (got.get(`v${i}`) ?? []).length >= 6), { timeout: 3000 })
-        .toBe(true);
-      // Each under its own id (`${liveId}-${seq}`), otherwise the same journeys.
-      const strip = (i: number): unknown[] =>
-        (got.get(`v${i}`) ?? []).map((j) => ({ ...j, id: j.id.slice(`v${i}-`.length) }));
-      for (let i = 0; i < 20; i++) expect((got.get(`v${i}`) ?? []).every((j) => j.id.startsWith(`v${i}-`))).toBe(true);
-      for (let i = 1; i < 20; i++) expect(strip(i)).toEqual(strip(0));
+      const journeys = (c: PjClient): Journey[] => (got.get(c) ?? []).flatMap((b) => b.journeys);
+      await expect.poll(() => sockets.every((c) => journeys(c).length >= 6), { timeout: 3000 }).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      const first = got.get(sockets[0] as PjClient) ?? [];
+      // The same batches to every client, under the shared trace's key.
+      for (const c of sockets) expect(got.get(c)).toEqual(first);
+      expect(first.every((b) => b.trace === trace && b.journeys.every((j) => j.id.startsWith(`${trace}-`)))).toBe(true);
+      // One encode per batch: before, each of the 20 views had its own emit (20 encodes per batch).
+      expect(liveEncodes - encodedBefore).toBe(first.length);
     } finally {
       await stopAll(views);
     }
     await expect.poll(() => loader.subscriptions, { timeout: 3000 }).toBe(0);
+  });
+
+  it('a client with two views of one trace keeps getting it until both stop', async () => {
+    const views = await startMany([
+      { proto: 'icmp', netns: ['pod-a'] },
+      { proto: 'icmp', netns: ['pod-a'] },
+    ]);
+    const [one, two] = views;
+    if (!one?.ack.ok || !two?.ack.ok) throw new Error('start failed');
+    const batches: LiveBatch[] = [];
+    one.c.on('tracer:live', (b: LiveBatch) => batches.push(b));
+    try {
+      await ask(one.c, 'tracer:live:stop', { liveId: one.ack.value.liveId });
+      execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c2', '-i', '0.05', '10.244.1.3']);
+      await expect.poll(() => batches.flatMap((b) => b.journeys).length, { timeout: 3000 }).toBeGreaterThanOrEqual(4);
+      expect(await ask(one.c, 'tracer:live:stop', { liveId: one.ack.value.liveId })).toEqual({
+        ok: false,
+        error: `no live trace "${one.ack.value.liveId}"`,
+      });
+    } finally {
+      await ask(two.c, 'tracer:live:stop', { liveId: two.ack.value.liveId });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const n = batches.length;
+    execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c2', '-i', '0.05', '10.244.1.3']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(batches.length).toBe(n);
   });
 
   it('with every live slot taken, a follow still succeeds', async () => {
@@ -103,12 +147,15 @@ describe('shared live views and the follow reserve (real kernel)', () => {
     const views = await startMany(Array.from({ length: 16 }, () => ({ proto: 'icmp', netns: ['pod-a'] })));
     let last = 0;
     let dropped = 0;
-    const marker = new Map<string, number>();
-    for (const { c } of views)
+    let biggest = 0;
+    const marker = new Map<PjClient, number>();
+    const sockets = [...new Set(views.map((v) => v.c))];
+    for (const c of sockets)
       c.on('tracer:live', (b: LiveBatch) => {
         if (b.journeys.length > 0) last = Date.now();
+        biggest = Math.max(biggest, b.journeys.length);
         dropped += b.dropped;
-        if (b.journeys.some((j) => j.hops.some((h) => h.dst === '10.244.1.3'))) marker.set(b.liveId, Date.now());
+        if (b.journeys.some((j) => j.hops.some((h) => h.dst === '10.244.1.3'))) marker.set(c, Date.now());
       });
     try {
       const flood = spawn(
@@ -124,11 +171,13 @@ describe('shared live views and the follow reserve (real kernel)', () => {
       execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c1', '10.244.1.3']);
       const sent = Date.now();
       // Within 1 s of the kernel, plus the time to read and batch it on a busy test machine.
-      await expect.poll(() => marker.size, { timeout: 3000 }).toBe(16);
+      await expect.poll(() => marker.size, { timeout: 3000 }).toBe(sockets.length);
       await new Promise((r) => setTimeout(r, 1000));
       // Nothing after the marker's: the flood's journeys stopped coming.
       expect(last - sent).toBeLessThan(1500);
       expect(dropped).toBeGreaterThan(0);
+      // A flood reaches a viewer as at most LIVE_BATCH_MAX journeys a batch, the rest counted.
+      expect(biggest).toBeLessThanOrEqual(LIVE_BATCH_MAX);
     } finally {
       await stopAll(views);
     }

@@ -6,7 +6,7 @@ import { Server } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
-import type { Journey, LiveBatch, LoaderStatus } from '../protocol/tracer';
+import type { Journey, LiveBatch, LiveStarted, LoaderStatus } from '../protocol/tracer';
 import type { PjServer } from '../gateway/types';
 import { labUp } from '../lab/index';
 import { getLoader } from './loader';
@@ -71,7 +71,7 @@ describe('tracer socket events (real kernel)', () => {
       if (!badLive.ok) expect(badLive.error).toMatch(/^liveId: not a valid trace id[^\n]*$/);
     }
     const first = await ask<{ liveId: string }>(client, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
-    expect(first).toEqual({ ok: true, value: { liveId: 'dup' } });
+    expect(first).toEqual({ ok: true, value: { liveId: 'dup', trace: expect.any(String) as unknown } });
     const again = await ask(client, 'tracer:live:start', { liveId: 'dup', proto: 'udp' });
     expect(again).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     const follow = await ask(client, 'tracer:follow', { id: 'dup', from: 'pod-a', to: 'pod-c' });
@@ -111,13 +111,13 @@ describe('tracer socket events (real kernel)', () => {
     if (r.ok) expect(['ready', 'starting', 'stopped']).toContain(r.value.state);
   });
 
-  it("live mode: every ICMP packet in pod-a arrives as a journey, batched, with the client's live id", async () => {
+  it("live mode: every ICMP packet in pod-a arrives as a journey, batched, under its shared trace's key", async () => {
     const batches: LiveBatch[] = [];
     client.on('tracer:live', (b) => batches.push(b));
-    const r = await new Promise<Ack<{ liveId: string }>>((res) =>
+    const r = await new Promise<Ack<LiveStarted>>((res) =>
       client.emit('tracer:live:start', { liveId: 'live-a', proto: 'icmp', netns: ['pod-a', 'node1', 'pod-b'] }, res),
     );
-    expect(r).toEqual({ ok: true, value: { liveId: 'live-a' } });
+    expect(r).toEqual({ ok: true, value: { liveId: 'live-a', trace: expect.any(String) as unknown } });
     if (!r.ok) return;
     execFileSync('nsenter', [
       '--net=/var/run/netns/pod-a',
@@ -138,7 +138,7 @@ describe('tracer socket events (real kernel)', () => {
     const js = batches.flatMap((b) => b.journeys);
     const req = js.find((j) => j.hops[0]?.icmp?.type === 8);
     expect(req?.lanes).toEqual(['pod-a', 'node1', 'pod-b']);
-    expect(batches.every((b) => b.liveId === r.value.liveId)).toBe(true);
+    expect(batches.every((b) => b.trace === r.value.trace)).toBe(true);
     const stop = await new Promise<Ack<null>>((res) =>
       client.emit('tracer:live:stop', { liveId: r.value.liveId }, res),
     );

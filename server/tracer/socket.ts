@@ -1,25 +1,33 @@
 // socket.io side of the tracer: follow (partial journeys batched while hops arrive, the final one in the
 // ack), live mode (journeys batched, at most one emit per 50 ms) and the loader status as a watch. The
-// client names its follows and live traces, so it knows its own events from the first one on.
+// client names its follows and live views. A live view's batches are its shared trace's: every viewer of
+// one filter is in that trace's room, and each batch is encoded once and sent to the room.
 import { createBatcher } from '../gateway/batcher';
 import { asUserError, handle } from '../gateway/handle';
 import { createWatch } from '../gateway/watch';
-import type { Attach, PjSocket } from '../gateway/types';
+import type { Attach, PjServer, PjSocket } from '../gateway/types';
 import { FollowRequest, LiveStartRequest, LiveStopRequest, type Journey } from '../protocol/tracer';
 import { serverBus } from '../sys/bus';
 import { UserError } from '../sys/errors';
 import { follow } from './follow';
 import { getLoader, type ProbeLoader } from './loader';
-import { startLive, type LiveSession } from './live';
+import { createLiveTraces, type LiveOutlet, type LiveSession, type LiveTraces } from './live';
 
 const MAX_LIVE_PER_SOCKET = 4;
+/**
+ * Journeys per live batch (one batch per 50 ms at most), the newest kept and the rest counted as dropped.
+ * Nobody reads a list faster than this, and the page keeps only its newest 200 anyway; sending a flood's
+ * every journey to every viewer made the viewers (and the server's socket buffers) seconds behind.
+ */
+export const LIVE_BATCH_MAX = 50;
 
 export const attach: Attach = (io) => {
   const loader = getLoader();
   const status = createWatch(io, { topic: 'tracer:status', current: () => loader.status });
   const offStatus = loader.onStatus((s) => status.publish(s));
   const allLive = new Set<LiveSession>();
-  io.on('connection', (socket) => connect(socket, loader, allLive));
+  const traces = createLiveTraces(loader, (trace) => liveOutlet(io, loader, trace));
+  io.on('connection', (socket) => connect(socket, loader, traces, allLive));
 
   return () => {
     offStatus();
@@ -29,7 +37,30 @@ export const attach: Attach = (io) => {
   };
 };
 
-function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession>): void {
+/** The room of a shared live trace: its viewers' sockets. */
+const liveRoom = (trace: string): string => `tracer:live:${trace}`;
+
+/** A shared trace's one batcher: each batch goes to the whole room in one emit (encoded once). */
+function liveOutlet(io: PjServer, loader: ProbeLoader, trace: string): LiveOutlet {
+  const room = liveRoom(trace);
+  const batch = createBatcher<Journey>(
+    (journeys, dropped) => io.to(room).emit('tracer:live', { trace, journeys, dropped, lost: loader.status.lost }),
+    { keepNewest: true, maxPending: LIVE_BATCH_MAX },
+  );
+  return {
+    journey: (j) => {
+      batch.push(j);
+      serverBus.emit('tracer:journey', j);
+    },
+    dropped: () => batch.skip(),
+    close: () => {
+      batch.flush();
+      batch.stop();
+    },
+  };
+}
+
+function connect(socket: PjSocket, loader: ProbeLoader, traces: LiveTraces, allLive: Set<LiveSession>): void {
   const live = new Map<string, LiveSession>();
   // Ids of this socket's running follows and live traces: a client's id must name one trace only.
   const running = new Set<string>();
@@ -42,7 +73,7 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
     followHandler(socket, loader, claim, (id) => running.delete(id)),
   );
 
-  socket.on('tracer:live:start', liveStartHandler(socket, loader, { live, allLive, claim, running }));
+  socket.on('tracer:live:start', liveStartHandler(socket, traces, { live, allLive, claim, running }));
 
   const stop = handle(LiveStopRequest, async ({ liveId }) => {
     const s = live.get(liveId);
@@ -60,7 +91,7 @@ function connect(socket: PjSocket, loader: ProbeLoader, allLive: Set<LiveSession
 }
 
 interface LiveBook {
-  /** This socket's running live traces. */
+  /** This socket's running live views. */
   readonly live: Map<string, LiveSession>;
   /** Every socket's, stopped when the server closes. */
   readonly allLive: Set<LiveSession>;
@@ -73,50 +104,51 @@ interface LiveBook {
  * await, so parallel starts cannot all pass it), and a trace that came up after its client left is
  * stopped at once: the disconnect handler has already run and would never stop it.
  */
-function liveStartHandler(socket: PjSocket, loader: ProbeLoader, book: LiveBook) {
+function liveStartHandler(socket: PjSocket, traces: LiveTraces, book: LiveBook) {
   let starting = 0;
+  // This socket's views per shared trace: it stays in the trace's room until the last of them stops.
+  const views = new Map<string, number>();
   return handle(LiveStartRequest, async ({ liveId: asked, ...filter }) => {
     if (book.live.size + starting >= MAX_LIVE_PER_SOCKET)
       throw new UserError(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`);
     const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     book.claim(liveId);
     starting++;
-    const batch = createBatcher<Journey>(
-      (journeys, dropped) => socket.emit('tracer:live', { liveId, journeys, dropped, lost: loader.status.lost }),
-      { keepNewest: true },
-    );
     let s: LiveSession;
     try {
-      // Viewers of one filter share its trace: work done once per packet is done for one of them.
-      s = await startLive(liveId, filter, loader, {
-        journey: (j, first) => {
-          batch.push(j);
-          if (first) serverBus.emit('tracer:journey', j);
-        },
-        dropped: () => batch.skip(),
-      });
+      s = await traces.start(filter);
     } catch (e) {
-      batch.stop();
       book.running.delete(liveId);
       // Its failures are the filter's (an unknown namespace), in their own words.
       throw asUserError(e);
     } finally {
       starting--;
     }
+    const { trace } = s;
     const session: LiveSession = {
+      trace,
       stop: async () => {
         book.live.delete(liveId);
         book.allLive.delete(session);
+        // The last viewer's stop sends the trace's last batch: leave the room after it.
         await s.stop();
         book.running.delete(liveId);
-        batch.flush();
-        batch.stop();
+        const left = (views.get(trace) ?? 1) - 1;
+        if (left > 0) return void views.set(trace, left);
+        views.delete(trace);
+        void socket.leave(liveRoom(trace));
       },
     };
     book.live.set(liveId, session);
     book.allLive.add(session);
-    if (socket.disconnected) await session.stop();
-    return { liveId };
+    if (socket.disconnected) {
+      await session.stop();
+      return { liveId, trace };
+    }
+    // Joined with no await between here and the ack, so no batch of this trace can reach the client first.
+    views.set(trace, (views.get(trace) ?? 0) + 1);
+    void socket.join(liveRoom(trace));
+    return { liveId, trace };
   });
 }
 

@@ -2,7 +2,8 @@
 // The open capture in this view: its info and rows, appended from batched `capture:packets` arrays,
 // re-attached after a reconnect (it kept running, and saving, on the server), let go on unmount.
 import { useCallback, useRef, useState, type RefObject } from 'react';
-import type { CaptureInfo, PacketRow } from '../../../server/protocol/capture';
+import { CaptureShown, type CaptureInfo, type PacketRow } from '../../../server/protocol/capture';
+import { request } from '../../lib/request';
 import { useSubscribe } from '../../lib/subscribe';
 
 /** Rows kept in the browser; the server keeps more and the file keeps all. */
@@ -44,7 +45,9 @@ export function useCaptureStream(onEnded: () => void): CaptureStream {
     },
     subscribe: (s) => {
       if (current.current)
-        s.emit('capture:watch', { id: current.current }, (r) => r.ok && (setInfo(r.value.info), setRows(r.value.rows)));
+        void request(s, 'capture:watch', { id: current.current }, CaptureShown).then(
+          (r) => r.ok && (setInfo(r.value.info), setRows(r.value.rows)),
+        );
     },
     unsubscribe: (s) => {
       if (current.current) s.emit('capture:unwatch', { id: current.current }, () => undefined);

@@ -2,15 +2,20 @@
 // The capture panel's socket wiring: one capture shown at a time in this view (others keep running on
 // the server; use-capture-stream.ts follows the shown one), targets, saved files and requests.
 import { useCallback, useState } from 'react';
+import { z } from 'zod';
 import {
   CAPTURE_UPLOAD_MAX_BYTES,
-  type CaptureInfo,
-  type CaptureTarget,
-  type PacketDetail,
+  CaptureInfo,
+  CaptureList,
+  CaptureShown,
+  CaptureTarget,
+  FilterCheck,
+  PacketDetail,
   type PacketRow,
   type SavedCapture,
 } from '../../../server/protocol/capture';
 import type { Ack } from '../../../server/protocol/common';
+import { request } from '../../lib/request';
 import { useSocket, type PjClientSocket } from '../../lib/socket';
 import { useSubscribe } from '../../lib/subscribe';
 import { useCaptureStream } from './use-capture-stream';
@@ -44,22 +49,24 @@ async function fileBase64(file: File): Promise<string> {
 }
 
 /** Asks about the shown capture; none shown is an error answer, not a request. */
-function askShown<T>(
-  id: string | undefined,
-  send: (id: string, resolve: (a: Ack<T>) => void) => void,
-): Promise<Ack<T>> {
-  return new Promise((resolve) => (id ? send(id, resolve) : resolve({ ok: false, error: 'no capture' })));
+function askShown<T>(id: string | undefined, send: (id: string) => Promise<Ack<T>>): Promise<Ack<T>> {
+  return id ? send(id) : Promise.resolve({ ok: false, error: 'no capture' });
 }
+
+/** Decoding a big upload (or a saved file) takes a while on a busy server. */
+const LOAD_TIMEOUT_MS = 60_000;
 
 /** The capture targets and the saved files, read on every (re)connect; a failed read is shown as `error`. */
 function useCaptureLists(socket: PjClientSocket, setError: (e: string) => void) {
   const [targets, setTargets] = useState<readonly CaptureTarget[]>([]);
   const [saved, setSaved] = useState<readonly SavedCapture[]>([]);
   const refreshTargets = useCallback(() => {
-    socket.emit('capture:targets', {}, (r) => (r.ok ? setTargets(r.value) : setError(r.error)));
+    void request(socket, 'capture:targets', {}, z.array(CaptureTarget)).then((r) =>
+      r.ok ? setTargets(r.value) : setError(r.error),
+    );
   }, [socket, setError]);
   const refreshSaved = useCallback(() => {
-    socket.emit('capture:list', {}, (r) => r.ok && setSaved(r.value.saved));
+    void request(socket, 'capture:list', {}, CaptureList).then((r) => r.ok && setSaved(r.value.saved));
   }, [socket]);
   useSubscribe({
     subscribe: () => {
@@ -85,21 +92,18 @@ export function useCapture(): CaptureView {
   );
 
   const requests = {
-    checkFilter: (netns: string, iface: string, filter: string) =>
-      new Promise<Ack<{ bytecode: string }>>((resolve) =>
-        socket.emit('capture:filter-check', { netns, iface, filter }, resolve),
-      ),
-    start: (netns: string, iface: string, filter: string) =>
-      new Promise<void>((resolve) => {
-        socket.emit('capture:start', { netns, iface, filter, save: true }, (r) => {
-          if (r.ok) show(r.value, []);
-          else setError(r.error);
-          resolve();
-        });
-      }),
+    checkFilter: (netns: string, iface: string, filter: string): Promise<Ack<{ bytecode: string }>> =>
+      request(socket, 'capture:filter-check', { netns, iface, filter }, FilterCheck),
+    start: async (netns: string, iface: string, filter: string) => {
+      const r = await request(socket, 'capture:start', { netns, iface, filter, save: true }, CaptureInfo);
+      if (r.ok) show(r.value, []);
+      else setError(r.error);
+    },
     stop: () => {
       if (current.current)
-        socket.emit('capture:stop', { id: current.current }, (r) => (r.ok ? setInfo(r.value) : setError(r.error)));
+        void request(socket, 'capture:stop', { id: current.current }, CaptureInfo).then((r) =>
+          r.ok ? setInfo(r.value) : setError(r.error),
+        );
     },
     upload: async (file: File) => {
       // Refuse here what the server would refuse, before reading and sending megabytes for nothing.
@@ -107,20 +111,24 @@ export function useCapture(): CaptureView {
         return setError(
           `${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
         );
-      socket.emit('capture:decode-file', { name: file.name, base64: await fileBase64(file) }, (r) => {
-        if (!r.ok) return setError(r.error);
-        show(r.value.info, r.value.rows);
-        refreshSaved();
-      });
+      const req = { name: file.name, base64: await fileBase64(file) };
+      const r = await request(socket, 'capture:decode-file', req, CaptureShown, { timeoutMs: LOAD_TIMEOUT_MS });
+      if (!r.ok) return setError(r.error);
+      show(r.value.info, r.value.rows);
+      refreshSaved();
     },
     open: (name: string) =>
-      socket.emit('capture:open', { name }, (r) => (r.ok ? show(r.value.info, r.value.rows) : setError(r.error))),
+      void request(socket, 'capture:open', { name }, CaptureShown, { timeoutMs: LOAD_TIMEOUT_MS }).then((r) =>
+        r.ok ? show(r.value.info, r.value.rows) : setError(r.error),
+      ),
     remove: (name: string) =>
-      socket.emit('capture:delete', { name }, (r) => (r.ok ? refreshSaved() : setError(r.error))),
+      void request(socket, 'capture:delete', { name }, z.null()).then((r) =>
+        r.ok ? refreshSaved() : setError(r.error),
+      ),
     detail: (index: number) =>
-      askShown<PacketDetail>(current.current, (id, res) => socket.emit('capture:packet', { id, index }, res)),
+      askShown(current.current, (id) => request(socket, 'capture:packet', { id, index }, PacketDetail)),
     note: (index: number, text: string) =>
-      askShown<null>(current.current, (id, res) => socket.emit('capture:note', { id, index, text }, res)),
+      askShown(current.current, (id) => request(socket, 'capture:note', { id, index, text }, z.null())),
   };
   // The filter check runs from an effect keyed on it: keep its identity across renders.
   const checkFilter = useCallback(requests.checkFilter, [socket]);

@@ -141,7 +141,7 @@ function LiveCounters({
         journeys <b className="font-mono">{counts.received}</b>
       </span>
       <span className={counts.dropped > 0 ? 'text-amber-300' : 'text-slate-300'}>
-        not shown (server or browser behind) <b className="font-mono">{counts.dropped}</b>
+        not shown (over 1,000/s, or server behind) <b className="font-mono">{counts.dropped}</b>
       </span>
       <span className={counts.lost > 0 ? 'text-red-300' : 'text-slate-300'}>
         lost in kernel <b className="font-mono">{counts.lost}</b>

@@ -1,10 +1,11 @@
 'use client';
-// Live mode's socket side: start a kernel-side filter under an id of our own (so its batches are ours
-// from the first one, before the ack), keep the newest journeys, stop it on request or unmount.
+// Live mode's socket side: start a kernel-side filter under a view id of our own (which stops it), take
+// the batches of the shared trace the answer names (they all come after it), keep the newest journeys,
+// stop it on request or unmount.
 import { useCallback, useRef, useState } from 'react';
 import { z } from 'zod';
 import { issueLine } from '../../../server/protocol/common';
-import { LiveStartRequest, type Journey, type LiveBatch } from '../../../server/protocol/tracer';
+import { LiveStarted, LiveStartRequest, type Journey, type LiveBatch } from '../../../server/protocol/tracer';
 import { request } from '../../lib/request';
 import { useSubscribe } from '../../lib/subscribe';
 import { newTraceId } from '../../lib/trace-id';
@@ -44,6 +45,8 @@ export function useLive(): LiveState {
   const [counts, setCounts] = useState<LiveCounts>(NO_COUNTS);
   const [error, setError] = useState<string | undefined>();
   const current = useRef<string | undefined>(undefined);
+  /** The shared trace the running view reads (other views on this socket may read others). */
+  const trace = useRef<string | undefined>(undefined);
   const seq = useRef(0);
 
   const take = useCallback((b: LiveBatch) => {
@@ -62,11 +65,12 @@ export function useLive(): LiveState {
   }, []);
 
   const socket = useSubscribe({
-    on: { 'tracer:live': (b) => b.liveId === current.current && take(b) },
+    on: { 'tracer:live': (b) => b.trace === trace.current && take(b) },
     // Leaving the tab (or the page) stops the kernel-side trace; nobody would see it.
     unsubscribe: (s) => {
       if (current.current) s.emit('tracer:live:stop', { liveId: current.current }, () => undefined);
       current.current = undefined;
+      trace.current = undefined;
     },
   });
 
@@ -79,7 +83,7 @@ export function useLive(): LiveState {
     setStarting(true);
     setItems([]);
     setCounts(NO_COUNTS);
-    void request(socket, 'tracer:live:start', parsed.data, z.object({ liveId: z.string() }), {
+    void request(socket, 'tracer:live:start', parsed.data, LiveStarted, {
       noAnswer: 'no answer from the server (is the tracer running?)',
     }).then((r) => {
       if (current.current !== id) {
@@ -92,6 +96,7 @@ export function useLive(): LiveState {
         current.current = undefined;
         return setError(r.error);
       }
+      trace.current = r.value.trace;
       setLiveId(id);
     });
   };
@@ -99,6 +104,7 @@ export function useLive(): LiveState {
   const stop = () => {
     const id = current.current;
     current.current = undefined;
+    trace.current = undefined;
     setLiveId(undefined);
     if (id)
       void request(socket, 'tracer:live:stop', { liveId: id }, z.null(), {
