@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AckFn } from './common';
+import { IfName, NetnsName, type AckFn } from './common';
 
 /** The lab's datapaths (issue 11). `basic` is kube-proxy in iptables mode; the others replace parts of it
  * with eBPF, one workshop seed each. */
@@ -101,9 +101,9 @@ export type LabAction = z.infer<typeof LabAction>;
 /** `lab prog …` from the UI: the same operations as the CLI. */
 export const LabProgAction = z.discriminatedUnion('action', [
   z
-    .object({ action: z.literal('attach'), program: TeachingProgram, netns: name, iface: name, hook: ProgHook })
+    .object({ action: z.literal('attach'), program: TeachingProgram, netns: NetnsName, iface: IfName, hook: ProgHook })
     .strict(),
-  z.object({ action: z.literal('detach'), netns: name, iface: name, hook: ProgHook }).strict(),
+  z.object({ action: z.literal('detach'), netns: NetnsName, iface: IfName, hook: ProgHook }).strict(),
   z.object({ action: z.literal('block'), ip: name }).strict(),
   z.object({ action: z.literal('unblock'), ip: name }).strict(),
 ]);
