@@ -1,6 +1,7 @@
 import { UsageError, defineCommand, flagHelp, printJson, type Command } from '../cli-args';
 import { LabScenario, type LabStatus } from '../protocol/lab';
-import { labDown, labSet, labStatus, labUp } from './lab';
+import { labDown, labStatus, labUp } from './lab';
+import { labSet } from './set';
 import { CATALOG } from './scenarios';
 
 const FLAGS = {

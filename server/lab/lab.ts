@@ -35,7 +35,7 @@ export { LabError };
 
 export type Progress = (step: string) => void;
 
-function assertRoot(): void {
+export function assertRoot(): void {
   if (process.getuid?.() !== 0)
     throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
 }
@@ -386,30 +386,4 @@ async function waitGone(state: LabState): Promise<void> {
     if (!nsLeft && !procLeft) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** `lab set name=value`: one switch of the running scenario, validated against what it offers. */
-export async function labSet(name: string, value: string, opts: { onProgress?: Progress } = {}): Promise<LabStatus> {
-  assertRoot();
-  const state = await readState();
-  if (!state) throw new LabError('the lab is not up; run `lab up --scenario NAME` first');
-  const sc = SCENARIOS[state.scenario];
-  const setting = sc.info.settings.find((s) => s.name === name);
-  if (!setting) {
-    const offered = sc.info.settings.map((s) => s.name);
-    throw new LabError(
-      `scenario ${state.scenario} has no setting "${name}"` +
-        (offered.length > 0 ? `; it offers ${offered.join(', ')}` : '; it offers none'),
-    );
-  }
-  if (!setting.values.includes(value))
-    throw new LabError(`${name} must be one of ${setting.values.join(', ')}, not "${value}"`);
-  if (!sc.set) throw new LabError(`scenario ${state.scenario} cannot change ${name} while up`);
-  const progress = opts.onProgress ?? (() => undefined);
-  const next = { ...state.settings, [name]: value };
-  await sc.set({ progress, owned: state.owned, settings: next, save: () => writeState(state) }, name, value);
-  state.settings = next;
-  await writeState(state);
-  progress(`${name}=${value}`);
-  return labStatus();
 }

@@ -5,7 +5,8 @@ import { createWatch } from '../gateway/watch';
 import { LabAction, LabProgAction, type LabStatus } from '../protocol/lab';
 import type { Attach } from '../gateway/types';
 import { UserError } from '../sys/errors';
-import { labDown, labSet, labStatus, labUp } from './lab';
+import { labDown, labStatus, labUp } from './lab';
+import { labSet } from './set';
 import { labProg } from './progs';
 
 const POLL_MS = 1000;

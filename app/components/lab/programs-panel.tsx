@@ -26,17 +26,8 @@ const select = 'rounded border border-slate-600 bg-slate-900 px-2 py-1 text-lg';
 
 export function ProgramsPanel({ status }: { status: LabStatus }) {
   const socket = useSubscribe({});
-  const { state: topology } = useTopology();
-  const [program, setProgram] = useState<TeachingProgram>('drop-all');
-  const [hook, setHook] = useState<ProgHook>('tc-ingress');
-  const [netns, setNetns] = useState('pod-a');
-  const [iface, setIface] = useState('eth0');
-  const [ip, setIp] = useState('10.244.1.2');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
-
-  const ifaces = topology?.namespaces.find((n) => n.name === netns)?.interfaces.map((i) => i.name) ?? [];
-  const hooks = HOOKS[program];
   const send = (a: LabProgAction) => {
     setBusy(true);
     setError(undefined);
@@ -51,64 +42,7 @@ export function ProgramsPanel({ status }: { status: LabStatus }) {
   return (
     <div data-testid={labIds.programs} className="space-y-3 rounded-xl border border-slate-700 p-4">
       <h3 className="text-xl font-bold">Teaching programs</h3>
-      <div className="flex flex-wrap items-center gap-2">
-        <select
-          data-testid={labIds.progProgram}
-          className={select}
-          value={program}
-          onChange={(e) => {
-            const p = TeachingProgram.parse(e.target.value);
-            setProgram(p);
-            if (!HOOKS[p].includes(hook)) setHook(HOOKS[p][0] ?? 'xdp');
-          }}
-        >
-          {TeachingProgram.options.map((p) => (
-            <option key={p}>{p}</option>
-          ))}
-        </select>
-        <span className="text-slate-400">on</span>
-        <select
-          data-testid={labIds.progNetns}
-          className={select}
-          value={netns}
-          onChange={(e) => setNetns(e.target.value)}
-        >
-          {status.namespaces.map((n) => (
-            <option key={n.name}>{n.name}</option>
-          ))}
-        </select>
-        <input
-          data-testid={labIds.progIface}
-          className={`${select} w-40 font-mono`}
-          list="lab-prog-ifaces"
-          value={iface}
-          onChange={(e) => setIface(e.target.value)}
-          aria-label="interface"
-        />
-        <datalist id="lab-prog-ifaces">
-          {ifaces.map((i) => (
-            <option key={i} value={i} />
-          ))}
-        </datalist>
-        <select
-          data-testid={labIds.progHook}
-          className={select}
-          value={hook}
-          onChange={(e) => setHook(ProgHook.parse(e.target.value))}
-        >
-          {hooks.map((h) => (
-            <option key={h}>{h}</option>
-          ))}
-        </select>
-        <button
-          data-testid={labIds.progAttach}
-          disabled={busy || !status.up}
-          onClick={() => send({ action: 'attach', program, netns, iface, hook })}
-          className="rounded bg-sky-600 px-4 py-1 text-lg font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
-        >
-          Attach
-        </button>
-      </div>
+      <AttachForm status={status} busy={busy} onSend={send} />
       {error && (
         <p role="alert" data-testid={labIds.progError} className="font-mono text-red-300">
           {error}
@@ -116,37 +50,86 @@ export function ProgramsPanel({ status }: { status: LabStatus }) {
       )}
       <ProgramList programs={status.programs} busy={busy} onDetach={send} />
       {status.programs.some((p) => p.program === 'blocklist') && (
-        <div className="flex flex-wrap items-center gap-2">
-          <span className="text-slate-400">blocklist source</span>
-          <input
-            data-testid={labIds.progBlockIp}
-            className={`${select} w-44 font-mono`}
-            value={ip}
-            onChange={(e) => setIp(e.target.value)}
-            aria-label="source address"
-          />
-          <button
-            data-testid={labIds.progBlock}
-            disabled={busy}
-            onClick={() => send({ action: 'block', ip })}
-            className="rounded border border-red-600 px-3 py-1 text-red-200 hover:bg-red-950"
-          >
-            Block
-          </button>
-          <button
-            disabled={busy}
-            onClick={() => send({ action: 'unblock', ip })}
-            className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
-          >
-            Unblock
-          </button>
-          {status.blocklist.map((b) => (
-            <span key={b.ip} className="rounded bg-red-950 px-2 py-0.5 font-mono text-red-200">
-              {b.ip} · {b.drops} dropped
-            </span>
-          ))}
-        </div>
+        <BlocklistEditor blocklist={status.blocklist} busy={busy} onSend={send} />
       )}
+    </div>
+  );
+}
+
+/** Program, namespace, interface (suggested from the topology) and hook, then Attach. */
+function AttachForm({
+  status,
+  busy,
+  onSend,
+}: {
+  status: LabStatus;
+  busy: boolean;
+  onSend: (a: LabProgAction) => void;
+}) {
+  const { state: topology } = useTopology();
+  const [program, setProgram] = useState<TeachingProgram>('drop-all');
+  const [hook, setHook] = useState<ProgHook>('tc-ingress');
+  const [netns, setNetns] = useState('pod-a');
+  const [iface, setIface] = useState('eth0');
+  const ifaces = topology?.namespaces.find((n) => n.name === netns)?.interfaces.map((i) => i.name) ?? [];
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <select
+        data-testid={labIds.progProgram}
+        className={select}
+        value={program}
+        onChange={(e) => {
+          const p = TeachingProgram.parse(e.target.value);
+          setProgram(p);
+          if (!HOOKS[p].includes(hook)) setHook(HOOKS[p][0] ?? 'xdp');
+        }}
+      >
+        {TeachingProgram.options.map((p) => (
+          <option key={p}>{p}</option>
+        ))}
+      </select>
+      <span className="text-slate-400">on</span>
+      <select
+        data-testid={labIds.progNetns}
+        className={select}
+        value={netns}
+        onChange={(e) => setNetns(e.target.value)}
+      >
+        {status.namespaces.map((n) => (
+          <option key={n.name}>{n.name}</option>
+        ))}
+      </select>
+      <input
+        data-testid={labIds.progIface}
+        className={`${select} w-40 font-mono`}
+        list="lab-prog-ifaces"
+        value={iface}
+        onChange={(e) => setIface(e.target.value)}
+        aria-label="interface"
+      />
+      <datalist id="lab-prog-ifaces">
+        {ifaces.map((i) => (
+          <option key={i} value={i} />
+        ))}
+      </datalist>
+      <select
+        data-testid={labIds.progHook}
+        className={select}
+        value={hook}
+        onChange={(e) => setHook(ProgHook.parse(e.target.value))}
+      >
+        {HOOKS[program].map((h) => (
+          <option key={h}>{h}</option>
+        ))}
+      </select>
+      <button
+        data-testid={labIds.progAttach}
+        disabled={busy || !status.up}
+        onClick={() => onSend({ action: 'attach', program, netns, iface, hook })}
+        className="rounded bg-sky-600 px-4 py-1 text-lg font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
+      >
+        Attach
+      </button>
     </div>
   );
 }
@@ -197,5 +180,49 @@ function ProgramList({
         ))}
       </tbody>
     </table>
+  );
+}
+
+function BlocklistEditor({
+  blocklist,
+  busy,
+  onSend,
+}: {
+  blocklist: LabStatus['blocklist'];
+  busy: boolean;
+  onSend: (a: LabProgAction) => void;
+}) {
+  const [ip, setIp] = useState('10.244.1.2');
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <span className="text-slate-400">blocklist source</span>
+      <input
+        data-testid={labIds.progBlockIp}
+        className={`${select} w-44 font-mono`}
+        value={ip}
+        onChange={(e) => setIp(e.target.value)}
+        aria-label="source address"
+      />
+      <button
+        data-testid={labIds.progBlock}
+        disabled={busy}
+        onClick={() => onSend({ action: 'block', ip })}
+        className="rounded border border-red-600 px-3 py-1 text-red-200 hover:bg-red-950"
+      >
+        Block
+      </button>
+      <button
+        disabled={busy}
+        onClick={() => onSend({ action: 'unblock', ip })}
+        className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
+      >
+        Unblock
+      </button>
+      {blocklist.map((b) => (
+        <span key={b.ip} className="rounded bg-red-950 px-2 py-0.5 font-mono text-red-200">
+          {b.ip} · {b.drops} dropped
+        </span>
+      ))}
+    </div>
   );
 }

@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../../test/cli';
-import { labDown, labSet, labStatus, labUp } from '../lab';
+import { labDown, labSet, labStatus, labUp } from '..';
 import { SERVICE } from '../spec';
 import { ETP_VALUES, EXT_SERVICES_CHAIN, LB_IP, SVL_CHAIN, policyRuleLines, type Etp } from './etp-local-rules';
 import { lbRouteArgs } from './etp-local';
