@@ -12,6 +12,10 @@ pgrep -f 'server/lab/echo-server.mjs' >/dev/null && leaks+=("echo-server process
 pgrep -f "$PWD/probes/build/" >/dev/null && leaks+=("probe loader processes")
 # The lab's eBPF (issue 11): pins, tc's by-name maps, cgroup attachments and any loaded program of ours.
 [ -e /sys/fs/bpf/packet-journey ] && leaks+=("/sys/fs/bpf/packet-journey")
+if [ -n "${PJ_BPFFS_BEFORE+set}" ]; then
+  now="$(ls -A /sys/fs/bpf 2>/dev/null | sort | tr '\n' ' ')"
+  [ "$now" = "$PJ_BPFFS_BEFORE" ] || leaks+=("/sys/fs/bpf changed: was [${PJ_BPFFS_BEFORE}], now [${now}]")
+fi
 ls /sys/fs/bpf/tc/globals 2>/dev/null | grep -q '^pj_' && leaks+=("pj_* maps in /sys/fs/bpf/tc/globals")
 cg=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
 lab_progs=$(for o in probes/build/lab/*.bpf.o; do [ -f "$o" ] && bpftool btf dump file "$o" | sed -n "s/.*FUNC '\([^']*\)'.*/\1/p"; done | sort -u)

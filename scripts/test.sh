@@ -7,6 +7,11 @@ export NEXT_TELEMETRY_DISABLED=1
 bash scripts/setup.sh
 say() { printf '\033[1;34m[test]\033[0m %s\n' "$*" >&2; }
 
+# What bpffs held before the suite: the leak check wants the same afterwards (tc's loader creates tc/, ip
+# and xdp on first use, and the lab must remove them if it was the one that made them). The lab mounts
+# bpffs if the machine has none; mount it first so that mount is not counted as a change.
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+export PJ_BPFFS_BEFORE="$(ls -A /sys/fs/bpf 2>/dev/null | sort | tr '\n' ' ')"
 say "typecheck"
 npx tsc --noEmit
 say "lint"
