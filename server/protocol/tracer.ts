@@ -59,6 +59,39 @@ export type Drop = z.infer<typeof Drop>;
 
 export const IcmpFields = z.object({ type: z.number(), code: z.number(), id: z.number(), seq: z.number() });
 
+/** A BPF program attached where the hop is (its device's tc/tcx hook in the hop's direction, or XDP), as
+ * `bpftool net` / `tc filter show` name it, and what it did when that can be known (issue 12). */
+export const HopProgram = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  tag: z.string(),
+  /** tc-ingress, tc-egress, tcx-ingress, tcx-egress, xdp */
+  hook: z.string(),
+  /** e.g. `direct-action`, `generic`, `driver`; tc's `obj.o:[section]` when tc shows one. */
+  mode: z.string().optional(),
+  /**
+   * `passed`: the packet went on through the stack; `redirected`: it next appeared on another device
+   * without the stack's path between; `dropped`: the kernel freed it with a TC_/XDP_ drop reason here.
+   * Absent when nothing tells.
+   */
+  verdict: z.enum(['passed', 'redirected', 'dropped']).optional(),
+  /** For `redirected`: where it went next, and how (inferred from that next sighting). */
+  redirect: z
+    .object({ netns: z.string(), ifname: z.string(), how: z.enum(['peer', 'neigh', 'egress', 'ingress']) })
+    .optional(),
+});
+export type HopProgram = z.infer<typeof HopProgram>;
+
+/** An IPv4 option change between this hop and the one before (e.g. Cilium's DSR option 0x9a added). */
+export const OptionChange = z.object({
+  change: z.enum(['added', 'removed', 'changed']),
+  /** Option type byte(s) as seen, e.g. [0x9a]. */
+  types: z.array(z.number().int()),
+  /** Cilium DSR option decoded: the service the reply must come from. */
+  dsr: z.object({ addr: z.string(), port: z.number().int() }).optional(),
+});
+export type OptionChange = z.infer<typeof OptionChange>;
+
 export const Hop = z.object({
   /** Position in the journey (0-based, request and reply numbered separately). */
   seq: z.number().int(),
@@ -95,8 +128,29 @@ export const Hop = z.object({
   drop: Drop.optional(),
   /** Rule-level iptables TRACE lines for this namespace, e.g. `nat KUBE-SEP-X DNAT to 10.244.2.2:8080`. */
   rules: z.array(z.string()).optional(),
+  /** BPF programs attached at this hop (issue 12). */
+  programs: z.array(HopProgram).optional(),
+  /**
+   * Not seen by a tracepoint but known from what came after, e.g. the arrival on a pod's eth0 after a
+   * `bpf_redirect_peer` (which skips `netif_receive_skb`). `via` says how it is known.
+   */
+  inferred: z.object({ via: z.enum(['peer-redirect']), from: z.string() }).optional(),
+  /** IPv4 options gained or lost since the previous hop. */
+  options: OptionChange.optional(),
+  /** One line of why it went here: bridged by FDB, routed by a route, NATed by a rule, delivered, dropped. */
+  reason: z.string().optional(),
 });
 export type Hop = z.infer<typeof Hop>;
+
+/** A socket-level rewrite before any packet existed (cgroup connect4/sendmsg4), the journey's first step. */
+export const SocketRewrite = z.object({
+  call: z.enum(['connect', 'sendmsg']),
+  from: z.string(),
+  to: z.string(),
+  /** The cgroup program that did it, when it can be named, e.g. `cgroup/connect4 sock_lb_connect (id 812)`. */
+  program: z.string().optional(),
+});
+export type SocketRewrite = z.infer<typeof SocketRewrite>;
 
 export const Journey = z.object({
   id: z.string(),
@@ -124,6 +178,10 @@ export const Journey = z.object({
    */
   interrupted: z.string().optional(),
   durationMs: z.number(),
+  /** Where a journey that did not arrive stopped, what stopped it, and a fix hint: one paragraph. */
+  diagnosis: z.string().optional(),
+  /** connect()/sendmsg() rewritten by a cgroup program before the first packet. */
+  socketRewrite: SocketRewrite.optional(),
   /**
    * Live only: the kernel clock (CLOCK_MONOTONIC ns) of the packet's last event, when it could first be
    * sent. A client on the same machine (the soak bench) reads from it how far behind the kernel it is.
