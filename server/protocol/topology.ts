@@ -10,6 +10,29 @@ export type NamespaceKind = z.infer<typeof NamespaceKind>;
 export const PeerRef = z.object({ netns: z.string(), ifname: z.string() });
 export type PeerRef = z.infer<typeof PeerRef>;
 
+/** A BPF program attached to a device (tc clsact/tcx or XDP), as `bpftool net` and `tc filter show` print it. */
+export const AttachedProg = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  tag: z.string(),
+  hook: z.enum(['tc-ingress', 'tc-egress', 'tcx-ingress', 'tcx-egress', 'xdp']),
+  /** tc: `direct-action` and `obj.o:[section]` when shown; XDP: `generic`, `driver` or `offload`. */
+  mode: z.string().optional(),
+  /** tc filter priority (lower runs first). */
+  pref: z.number().int().optional(),
+});
+export type AttachedProg = z.infer<typeof AttachedProg>;
+
+/** A cgroup BPF program (sock_addr and friends): the socket-level datapath, e.g. connect4. */
+export const CgroupProg = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  /** bpftool's attach type, e.g. `connect4`, `sendmsg4`, `recvmsg4`, `getpeername4`. */
+  attachType: z.string(),
+  cgroup: z.string(),
+});
+export type CgroupProg = z.infer<typeof CgroupProg>;
+
 export const Iface = z.object({
   name: z.string(),
   ifindex: z.number().int(),
@@ -27,6 +50,8 @@ export const Iface = z.object({
   /** Bridge (or bond) this interface is enslaved to. */
   master: z.string().optional(),
   peer: PeerRef.optional(),
+  /** BPF programs attached to it; absent when none. */
+  programs: z.array(AttachedProg).optional(),
 });
 export type Iface = z.infer<typeof Iface>;
 
@@ -90,6 +115,8 @@ export const Topology = z.object({
   namespaces: z.array(Namespace),
   /** Things the user should know, e.g. the Docker socket exists but cannot be read. */
   warnings: z.array(z.string()),
+  /** cgroup BPF programs on the cgroup v2 tree (the machine's socket-level datapath); absent when none. */
+  cgroupPrograms: z.array(CgroupProg).optional(),
   /** ms since epoch, and how long discovery took. */
   discoveredAt: z.number(),
   durationMs: z.number(),
