@@ -57,6 +57,27 @@ function dropOf(e: HopEvent, copy: boolean, nfDrop: Set<number>): Drop {
   return { reason, where: e.location ?? '', isRealDrop, byNetfilter: reason === 'NETFILTER_DROP' };
 }
 
+/**
+ * `bpf_redirect_peer` hides the arrival: a tc program on an ingress hands the skb to a veth's peer in
+ * another namespace, and `__netif_receive_skb_core` goes round again past its `netif_receive_skb`
+ * tracepoint. So the next sighting is already inside that namespace (a netfilter hook, a free, an
+ * egress) with no ingress there. The stack never crosses namespaces without a device ingress, so such a
+ * sighting right after an ingress elsewhere is a peer redirect's arrival. Same rule in journey.ts.
+ */
+export function isPeerArrival(lastDevice: HopEvent | undefined, e: HopEvent): boolean {
+  if (!lastDevice || lastDevice.dir !== 'ingress' || e.netns === 0 || e.netns === lastDevice.netns) return false;
+  return !(isDevice(e) && e.dir === 'ingress');
+}
+
+/** The hop the redirect hid: the packet arriving on the device the next sighting names (the pod's eth0). */
+function inferredHop(e: HopEvent, from: HopEvent, seq: number, nameOf: NameOf, t0: number): Draft {
+  const h = baseHop(e, seq, nameOf, t0);
+  h.dir = 'ingress';
+  h.hook = 'bpf_redirect_peer';
+  h.inferred = { via: 'peer-redirect', from: `${nameOf(from.netns)}/${from.ifname}` };
+  return h;
+}
+
 /** Device and end hops, with NAT and drops; netfilter events are set aside with the hop they follow. */
 function deviceHops(p: Packet, nameOf: NameOf, t0: number): { hops: Draft[]; nf: NfSeen[]; nfDrop: Set<number> } {
   const hops: Draft[] = [];
@@ -64,8 +85,14 @@ function deviceHops(p: Packet, nameOf: NameOf, t0: number): { hops: Draft[]; nf:
   const nfDrop = new Set<number>();
   let prevTuple: Tuple | undefined;
   let natPending: { from: Tuple; hook?: NfHook } | undefined;
+  let lastDevice: HopEvent | undefined;
   for (const [i, e] of p.events.entries()) {
     if (!e.hasIp) continue;
+    if (isPeerArrival(lastDevice, e)) {
+      hops.push(inferredHop(e, lastDevice as HopEvent, hops.length, nameOf, t0));
+      lastDevice = undefined;
+    }
+    if (isDevice(e)) lastDevice = e;
     const tup = tupleOf(e);
     const changed = prevTuple !== undefined && (prevTuple.s !== tup.s || prevTuple.d !== tup.d);
     if (changed && prevTuple) natPending ??= { from: prevTuple, ...(isNf(e) && e.nfHook && { hook: e.nfHook }) };

@@ -14,7 +14,7 @@ import {
   type FlowSide,
   type Packet,
 } from './assembler';
-import { packetHops, type NameOf } from './hops';
+import { isPeerArrival, packetHops, type NameOf } from './hops';
 import type { HopEvent } from './hop-event';
 
 export { assemblePackets, classifyEnd, direction, type Packet } from './assembler';
@@ -86,25 +86,34 @@ export function journeyComplete(j: Journey, fromNetns: number): boolean {
   return completeRule(hopEnd(j.hops[j.hops.length - 1]), hopEnd(j.reply?.hops[j.reply.hops.length - 1]), fromNetns);
 }
 
-/** The last hop a packet's events make, as packetHops would (netfilter events make none). */
+/** The last hop a packet's events make, as packetHops would (netfilter events make none, except the
+ * first one of a peer redirect's hidden arrival, see isPeerArrival). */
 function packetEnd(p: Packet): PathEnd | undefined {
-  let end: PathEnd | undefined;
-  for (let i = p.events.length - 1; i >= 0 && !end; i--) {
+  let trailingNf: HopEvent | undefined;
+  for (let i = p.events.length - 1; i >= 0; i--) {
     const e = p.events[i] as HopEvent;
-    if (!e.hasIp || isNf(e)) continue;
-    end = {
+    if (!e.hasIp) continue;
+    if (isNf(e)) {
+      trailingNf = e;
+      continue;
+    }
+    if (trailingNf && isPeerArrival(e, trailingNf))
+      return { dir: 'ingress', netnsInode: trailingNf.netns, realDrop: false };
+    const end: PathEnd = {
       dir: isDevice(e) ? (e.dir as 'egress' | 'ingress') : 'end',
       netnsInode: e.netns,
       realDrop: isTerminal(e) && classifyEnd(e).isRealDrop && !isCopyEnd(p, i),
     };
     if (e.netns !== 0) return end;
-    // Freed outside any namespace: the hop takes the namespace of the hop before it.
+    // Freed outside any namespace: the hop takes the namespace of the sighting before it (a netfilter
+    // one too: after a peer redirect it is the first sighting in the pod's namespace).
     for (let k = i - 1; k >= 0; k--) {
       const b = p.events[k] as HopEvent;
-      if (b.hasIp && !isNf(b) && b.netns !== 0) return { ...end, netnsInode: b.netns };
+      if (b.hasIp && b.netns !== 0) return { ...end, netnsInode: b.netns };
     }
+    return end;
   }
-  return end;
+  return undefined;
 }
 
 const firstTs = (p: Packet): number => p.events[0]?.tsNs ?? 0;
