@@ -2,6 +2,7 @@
 import { useState, type ReactNode } from 'react';
 import { CapturePanel } from './components/capture/capture-panel';
 import { FollowPanel } from './components/hop-diagram/follow-panel';
+import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
 import { MacMap } from './components/mac-map/mac-map';
 import { ConnectionBadge } from './components/shell/connection-badge';
@@ -22,7 +23,8 @@ export default function Home() {
   // target panel with that starting point.
   const [visited, setVisited] = useState<ReadonlySet<TabId>>(new Set(['lab']));
   const [captureAt, setCaptureAt] = useState<{ netns: string; iface: string; n: number } | undefined>();
-  const [followFrom, setFollowFrom] = useState<{ netns: string; n: number } | undefined>();
+  // A pod picked on the map preselects the source; "follow this" on a scenario card runs a preset.
+  const [followAt, setFollowAt] = useState<{ from?: string; preset?: FollowPreset; n: number }>({ n: 0 });
 
   const open = (id: TabId) => {
     setTab(id);
@@ -60,7 +62,17 @@ export default function Home() {
         </div>
       </header>
       <div className="flex-1">
-        {panel('lab', <LabPanel />)}
+        {panel(
+          'lab',
+          <FollowThisContext.Provider
+            value={(preset) => {
+              setFollowAt((f) => ({ preset, n: f.n + 1 }));
+              open('follow');
+            }}
+          >
+            <LabPanel />
+          </FollowThisContext.Provider>,
+        )}
         {panel(
           'map',
           <MacMap
@@ -69,12 +81,15 @@ export default function Home() {
               open('capture');
             }}
             onSelectPod={(netns) => {
-              setFollowFrom((f) => ({ netns, n: (f?.n ?? 0) + 1 }));
+              setFollowAt((f) => ({ from: netns, n: f.n + 1 }));
               open('follow');
             }}
           />,
         )}
-        {panel('follow', <FollowPanel key={`follow-${followFrom?.n ?? 0}`} initialFrom={followFrom?.netns} />)}
+        {panel(
+          'follow',
+          <FollowPanel key={`follow-${followAt.n}`} initialFrom={followAt.from} run={followAt.preset} />,
+        )}
         {panel(
           'capture',
           <CapturePanel

@@ -2,6 +2,7 @@
 // The Follow tab: follow one packet from a pod (hop by hop, drawn live), or trace a filter continuously.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
+import type { FollowPreset } from '../lab/follow-presets';
 import { FollowForm, initialForm, type FollowFormState } from './follow-form';
 import { JourneyView } from './journey-view';
 import { LiveView } from './live-view';
@@ -12,9 +13,18 @@ import { laneInfoOf, useNamespaces } from './use-namespaces';
 
 type Mode = 'follow' | 'live';
 
-export function FollowPanel({ initialFrom }: { initialFrom?: string }) {
+/** The form filled from a preset ("follow this" on a scenario card). */
+const presetForm = (p: FollowPreset): FollowFormState => ({
+  ...initialForm(p.request.from),
+  to: p.request.to,
+  toKind: p.toKind,
+  proto: p.request.proto ?? 'icmp',
+  port: p.request.port !== undefined ? String(p.request.port) : '',
+});
+
+export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: FollowPreset }) {
   const [mode, setMode] = useState<Mode>('follow');
-  const [form, setForm] = useState<FollowFormState>(() => initialForm(initialFrom));
+  const [form, setForm] = useState<FollowFormState>(() => (run ? presetForm(run) : initialForm(initialFrom)));
   const { choices, services } = useNamespaces();
   const loader = useLoaderStatus();
   const { journey, running, error, follow } = useFollow();
@@ -24,6 +34,14 @@ export function FollowPanel({ initialFrom }: { initialFrom?: string }) {
   useEffect(() => {
     if (initialFrom) setForm((f) => ({ ...f, from: initialFrom }));
   }, [initialFrom]);
+
+  // A preset runs once, on mount (the page remounts the panel for each "follow this").
+  const ran = useRef(false);
+  useEffect(() => {
+    if (!run || ran.current) return;
+    ran.current = true;
+    follow(run.request);
+  }, [run, follow]);
 
   const go = () => {
     if (!form.from) return;

@@ -1,7 +1,7 @@
 // Text shown on and around hops. Pure, so the layout (which sizes boxes by their lines) and the tests
 // agree with what the SVG prints. The words themselves (NAT, drop, protocol names) come from the
 // shared vocabulary, so the diagram says what the CLI and the pcapng comments say.
-import type { Hop, Journey } from '../../../server/protocol/tracer';
+import type { Hop, HopProgram, Journey, SocketRewrite } from '../../../server/protocol/tracer';
 import { droppedInText, dropText, firstDrop, interruptedText } from '../../../server/protocol/vocab';
 
 /** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
@@ -53,4 +53,33 @@ export function outcome(j: Journey): { label: string; tone: 'ok' | 'drop' | 'pen
   if (j.interrupted) return { label: interruptedText(j.interrupted), tone: 'lost' }; // lost hops: no drop claimed
   if (j.timedOut) return { label: 'timed out', tone: 'lost' };
   return { label: 'not delivered', tone: 'lost' };
+}
+
+/** `tc-ingress` -> `tc`, `tcx-egress` -> `tcx`, `xdp` -> `xdp`: the direction is the hop's own. */
+const hookKind = (hook: string): string => hook.replace(/-(ingress|egress)$/, '');
+
+/**
+ * One program badge: `tc from_container → redirected peer to pod-c/eth0`, `xdp xdp_drop ✗ dropped`,
+ * `tc drop_all ✓ passed`; just `tc name` when the verdict is not known.
+ */
+export function programLine(p: HopProgram): string {
+  const head = `${hookKind(p.hook)} ${p.name}`;
+  if (p.verdict === 'redirected') {
+    const r = p.redirect;
+    return r ? `${head} → redirected ${r.how} to ${r.netns}/${r.ifname}` : `${head} → redirected`;
+  }
+  if (p.verdict === 'dropped') return `${head} ✗ dropped`;
+  if (p.verdict === 'passed') return `${head} ✓ passed`;
+  return head;
+}
+
+/** `inferred: peer redirect from node2/eth0` for a hop no tracepoint saw. */
+export function inferredLine(h: Hop): string | undefined {
+  if (!h.inferred) return undefined;
+  return `inferred: peer redirect from ${h.inferred.from}`;
+}
+
+/** `connect(10.96.0.10:80) became 10.244.2.2:8080 — cgroup/connect4 sock_lb_connect (id 812)` */
+export function socketRewriteLine(r: SocketRewrite): string {
+  return `${r.call}(${r.from}) became ${r.to}${r.program ? ` — ${r.program}` : ''}`;
 }

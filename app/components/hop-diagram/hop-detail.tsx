@@ -3,7 +3,7 @@
 import type { ReactNode } from 'react';
 import type { Hop } from '../../../server/protocol/tracer';
 import { dropText, endpoint, ICMP_TYPES } from '../../../server/protocol/vocab';
-import { DIR_LABEL, fmtDelta } from './format';
+import { DIR_LABEL, fmtDelta, programLine } from './format';
 import { hopIds, type PathKind } from './test-ids';
 
 function Row({ k, children, mono = true }: { k: string; children: ReactNode; mono?: boolean }) {
@@ -20,6 +20,59 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
     <section className="space-y-1">
       <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">{title}</h4>
       <dl className="grid grid-cols-[8.5rem_1fr] gap-x-3 gap-y-1 text-lg">{children}</dl>
+    </section>
+  );
+}
+
+/** Why it went here, and how the hop is known when no tracepoint saw it. */
+function ReasonAndInferred({ h }: { h: Hop }) {
+  return (
+    <>
+      {h.reason && (
+        <p data-testid={hopIds.detailReason} className="rounded-lg bg-slate-800 px-3 py-2 text-xl text-slate-50">
+          {h.reason}
+        </p>
+      )}
+      {h.inferred && (
+        <div
+          data-testid={hopIds.detailInferred}
+          className="rounded-lg border-2 border-dashed border-violet-400 bg-violet-950/50 px-3 py-2 text-lg text-violet-100"
+        >
+          <div className="font-bold">inferred: peer redirect</div>
+          <div>
+            No tracepoint fires here: <span className="font-mono">bpf_redirect_peer</span> at{' '}
+            <span className="font-mono">{h.inferred.from}</span> handed the packet straight to this device. It is known
+            from the packet&apos;s next sighting in this namespace.
+          </div>
+        </div>
+      )}
+    </>
+  );
+}
+
+/** BPF programs attached here, with what each did when it is known. */
+function ProgramsSection({ h }: { h: Hop }) {
+  if (!h.programs || h.programs.length === 0) return null;
+  return (
+    <section className="space-y-1">
+      <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">BPF programs</h4>
+      <ul className="space-y-1 font-mono text-base">
+        {h.programs.map((p, i) => (
+          <li
+            key={`${p.id}-${i}`}
+            data-testid={hopIds.detailProgram(i)}
+            data-verdict={p.verdict ?? ''}
+            className={`rounded px-2 py-1 ${p.verdict === 'dropped' ? 'bg-red-950/60 text-red-200' : 'bg-cyan-950/60 text-cyan-100'}`}
+          >
+            {programLine(p)}
+            <span className="text-slate-400">
+              {' '}
+              · id {p.id}
+              {p.mode ? ` · ${p.mode}` : ''}
+            </span>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -168,7 +221,11 @@ export function HopDetail({
         </button>
       </header>
 
+      <ReasonAndInferred h={h} />
+
       <EndAndNat h={h} />
+
+      <ProgramsSection h={h} />
 
       <IpSection h={h} prev={prev} />
 
@@ -178,7 +235,7 @@ export function HopDetail({
       </Section>
 
       <Section title="Kernel">
-        <Row k="tracepoint">{h.hook}</Row>
+        <Row k="tracepoint">{h.inferred ? 'none (inferred)' : h.hook}</Row>
         <Row k="skb">{h.skb}</Row>
         <Row k="netns">
           {h.netns} <span className="text-slate-400">inode {h.netnsInode}</span>

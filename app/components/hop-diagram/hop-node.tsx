@@ -2,7 +2,7 @@
 // One hop of the diagram: a box in its lane, coloured by what happened there (NAT, drop, end).
 import { nsDomId } from '../../../server/protocol/topology';
 import { DIR_LABEL, ellipsize, fmtDelta } from './format';
-import { GEOM, type HopBox, type HopTone } from './layout';
+import { GEOM, type HopBox, type HopTone, type LineRole } from './layout';
 import { hopIds } from './test-ids';
 
 const BOX_STYLE: Record<HopTone, string> = {
@@ -12,13 +12,19 @@ const BOX_STYLE: Record<HopTone, string> = {
   'nf-drop': 'fill-slate-800 stroke-red-500',
   end: 'fill-slate-900 stroke-slate-500',
 };
-const LINE_STYLE = {
+/** A hop no tracepoint saw: violet and dashed, so it never passes for a sighting. */
+const INFERRED_STYLE = 'fill-violet-950 stroke-violet-400';
+const LINE_STYLE: Record<LineRole, string> = {
+  reason: 'fill-slate-100 italic',
+  inferred: 'fill-violet-300 font-semibold',
+  prog: 'fill-cyan-300 font-mono',
+  'prog-drop': 'fill-red-300 font-mono font-semibold',
   nat: 'fill-amber-300 font-mono font-semibold',
   nf: 'fill-slate-300 font-mono',
   end: 'fill-emerald-300',
   drop: 'fill-red-300 font-bold',
   where: 'fill-red-200 font-mono',
-} as const;
+};
 const DIR_STYLE = { ingress: 'fill-sky-200', egress: 'fill-sky-200', end: 'fill-slate-400' } as const;
 
 /** The words inside a hop box: interface, time, direction, TTL, then the layout's extra lines. */
@@ -41,12 +47,17 @@ function HopText({ box }: { box: HopBox }) {
       {box.lines.map((l, i) => (
         <text
           key={i}
+          data-testid={
+            l.role === 'reason' ? hopIds.hopReason : l.role.startsWith('prog') ? hopIds.hopProgram : undefined
+          }
           x={16}
           y={GEOM.baseH + i * GEOM.lineH + 11}
           className={LINE_STYLE[l.role]}
           fontSize={l.role === 'drop' ? 16 : 14}
         >
           {ellipsize(l.text, GEOM.lineChars)}
+          {/* the whole line on hover, for what the box cuts */}
+          {l.text.length > GEOM.lineChars && <title>{l.text}</title>}
         </text>
       ))}
     </>
@@ -81,6 +92,7 @@ export function HopNode({
       data-ifname={hop.ifname}
       data-dir={hop.dir}
       data-tone={box.tone}
+      data-inferred={box.inferred}
       data-selected={selected}
       transform={`translate(${box.x},${box.y})`}
       role="button"
@@ -96,9 +108,9 @@ export function HopNode({
         width={box.w}
         height={box.h}
         rx={10}
-        className={`${BOX_STYLE[box.tone]} ${ring} group-focus-visible:stroke-white`}
+        className={`${box.inferred && box.tone === 'normal' ? INFERRED_STYLE : BOX_STYLE[box.tone]} ${ring} group-focus-visible:stroke-white`}
         strokeWidth={selected || active ? 4 : 2}
-        strokeDasharray={box.tone === 'end' ? '6 4' : undefined}
+        strokeDasharray={box.inferred ? '10 6' : box.tone === 'end' ? '6 4' : undefined}
       />
       {/* a colour bar says request or reply even where the border says NAT or drop */}
       <rect

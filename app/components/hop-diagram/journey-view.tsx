@@ -2,7 +2,7 @@
 // One journey: its one-line outcome, the diagram, a legend, and the clicked hop's fields.
 import { useEffect, useState } from 'react';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
-import { outcome } from './format';
+import { outcome, socketRewriteLine } from './format';
 import { HopDetail } from './hop-detail';
 import { HopDiagram } from './hop-diagram';
 import { hopIds, type PathKind } from './test-ids';
@@ -41,6 +41,34 @@ export function JourneySummary({ journey }: { journey: Journey }) {
   );
 }
 
+/** Why a journey that did not arrive stopped, and the fix hint: big enough to read off a projector. */
+function DiagnosisBanner({ text }: { text: string }) {
+  return (
+    <div
+      role="alert"
+      data-testid={hopIds.diagnosis}
+      className="rounded-xl border-2 border-red-500 bg-red-950/70 px-5 py-4 text-2xl leading-snug text-red-50"
+    >
+      <span className="mr-3 font-bold uppercase tracking-wide text-red-300">why it stopped</span>
+      {text}
+    </div>
+  );
+}
+
+/** The step before any packet: connect()/sendmsg() rewritten at the socket by a cgroup program. */
+function SocketRewriteStep({ rewrite }: { rewrite: NonNullable<Journey['socketRewrite']> }) {
+  return (
+    <div
+      data-testid={hopIds.socketRewrite}
+      className="flex items-center gap-3 rounded-xl border-2 border-dashed border-amber-400 bg-amber-950/40 px-4 py-3 text-xl text-amber-100"
+    >
+      <span className="rounded bg-amber-400 px-2 py-0.5 text-base font-bold text-slate-950">step 0 · socket</span>
+      <span className="font-mono">{socketRewriteLine(rewrite)}</span>
+      <span className="text-base text-amber-300">before the first packet, so no hop shows a NAT</span>
+    </div>
+  );
+}
+
 function Legend() {
   const item = (cls: string, label: string, dashed = false) => (
     <span className="flex items-center gap-2">
@@ -55,6 +83,7 @@ function Legend() {
       {item('bg-amber-400', 'NAT rewrite')}
       {item('bg-red-500', 'drop')}
       {item('bg-slate-500', 'ordinary end', true)}
+      {item('bg-violet-400', 'inferred (no tracepoint), dashed', true)}
       <span className="text-slate-500">
         nf: netfilter hooks (✓ accept · ✗ drop · seen) · click a hop for its fields · ctrl+wheel zooms, drag pans
       </span>
@@ -89,6 +118,8 @@ export function JourneyView({
   const current = selected ? findHop(journey, selected) : undefined;
   return (
     <div className="space-y-3">
+      {journey.diagnosis && !journey.delivered && <DiagnosisBanner text={journey.diagnosis} />}
+      {journey.socketRewrite && <SocketRewriteStep rewrite={journey.socketRewrite} />}
       <div className="relative">
         <HopDiagram
           journey={journey}

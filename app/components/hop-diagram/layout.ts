@@ -5,10 +5,11 @@
 import { linkHorizontal, linkVertical, scaleBand } from 'd3';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
 import { dropWhereText, natParts } from '../../../server/protocol/vocab';
-import { endLine, nfLine } from './format';
+import { endLine, inferredLine, nfLine, programLine } from './format';
 import type { PathKind } from './test-ids';
 
 export type HopTone = 'normal' | 'nat' | 'drop' | 'end' | 'nf-drop';
+export type LineRole = 'reason' | 'inferred' | 'prog' | 'prog-drop' | 'nat' | 'nf' | 'end' | 'drop' | 'where';
 
 export interface HopBox {
   /** Unique in the layout: `request:3`. */
@@ -21,8 +22,10 @@ export interface HopBox {
   readonly w: number;
   readonly h: number;
   readonly tone: HopTone;
+  /** No tracepoint saw it (e.g. a peer redirect's arrival): drawn dashed. */
+  readonly inferred: boolean;
   /** Text lines under the ifname/direction line, in order, with their role for styling. */
-  readonly lines: readonly { readonly text: string; readonly role: 'nat' | 'nf' | 'end' | 'drop' | 'where' }[];
+  readonly lines: readonly { readonly text: string; readonly role: LineRole }[];
 }
 
 export interface Arrow {
@@ -90,8 +93,14 @@ function toneOf(h: Hop): HopTone {
   return 'normal';
 }
 
+/** The box's lines: why it went here first (compact, one line), then how it is known, its programs. */
 function linesOf(h: Hop): HopBox['lines'] {
-  const out: { text: string; role: 'nat' | 'nf' | 'end' | 'drop' | 'where' }[] = [];
+  const out: { text: string; role: LineRole }[] = [];
+  if (h.reason) out.push({ text: h.reason, role: 'reason' });
+  const inferred = inferredLine(h);
+  if (inferred) out.push({ text: inferred, role: 'inferred' });
+  for (const p of h.programs ?? [])
+    out.push({ text: programLine(p), role: p.verdict === 'dropped' ? 'prog-drop' : 'prog' });
   if (h.nat) for (const l of natParts(h.nat)) out.push({ text: l, role: 'nat' });
   const nf = nfLine(h);
   if (nf) out.push({ text: nf, role: 'nf' });
@@ -178,6 +187,7 @@ export function layoutJourney(j: Journey, geom: typeof GEOM = GEOM): DiagramLayo
         w: lane.w - 2 * geom.lanePad,
         h,
         tone: toneOf(hop),
+        inferred: hop.inferred !== undefined,
         lines,
       });
     }

@@ -31,6 +31,17 @@ export const hopIds = {
   speed: 'hd-speed',
   caption: 'hd-caption',
   resetZoom: 'hd-reset-zoom',
+  /** A hop's one-line reason, in its box (several) and in the detail (one). */
+  hopReason: 'hd-hop-reason',
+  /** A program badge line in a hop box. */
+  hopProgram: 'hd-hop-program',
+  detailReason: 'hd-detail-reason',
+  detailInferred: 'hd-detail-inferred',
+  detailProgram: (i: number) => `hd-detail-program-${i}`,
+  /** Above the diagram: why a journey that did not arrive stopped. */
+  diagnosis: 'hd-diagnosis',
+  /** The socket-level rewrite before the first hop (cgroup connect4/sendmsg4). */
+  socketRewrite: 'hd-socket-rewrite',
   detail: 'hd-detail',
   detailClose: 'hd-detail-close',
   loaderBanner: 'tracer-loader-banner',

@@ -1,8 +1,9 @@
 'use client';
 // The scenarios as cards: pick one to read what it shows and the commands to try, then bring it up.
 // The running scenario's settings are switches here (the same as `lab set name=value`).
-import { useState } from 'react';
+import { useContext, useState } from 'react';
 import type { LabAction, LabScenario, LabStatus, ScenarioInfo } from '../../../server/protocol/lab';
+import { FOLLOW_PRESETS, FollowThisContext, followThisId } from './follow-presets';
 import { labIds } from './test-ids';
 
 export function ScenarioPicker({
@@ -73,6 +74,7 @@ function ScenarioCard({
         )}
       </div>
       <p className="max-w-4xl text-lg leading-relaxed text-slate-200">{info.description}</p>
+      {running && <FollowThis scenario={info.name} />}
       {info.tryCommands.length > 0 && (
         <div>
           <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">try</div>
@@ -108,5 +110,22 @@ function ScenarioCard({
           </div>
         ))}
     </div>
+  );
+}
+
+/** Runs the scenario's telling follow on the Follow tab (see follow-presets.ts). */
+function FollowThis({ scenario }: { scenario: LabScenario }) {
+  const followThis = useContext(FollowThisContext);
+  const preset = FOLLOW_PRESETS[scenario];
+  if (!followThis) return null;
+  return (
+    <button
+      data-testid={followThisId}
+      data-scenario={scenario}
+      onClick={() => followThis(preset)}
+      className="rounded-lg border border-emerald-500 bg-emerald-950/50 px-4 py-2 text-lg font-semibold text-emerald-100 hover:bg-emerald-900"
+    >
+      Follow this: <span className="font-mono">{preset.label}</span>
+    </button>
   );
 }
