@@ -77,7 +77,11 @@ describe('hop explanations in the diagram', () => {
     expect(box?.hop).toMatchObject({ netns: 'pod-c', ifname: 'eth0', inferred: { from: 'node2/eth0' } });
     const out = html(j);
     expect(count(out, 'data-inferred="true"')).toBe(2); // pod-c on the way there, pod-a on the way back
-    expect(out).toContain('inferred: peer redirect from node2/eth0');
+    expect(box?.lines.filter((l) => l.role === 'inferred').map((l) => l.text)).toEqual([
+      'inferred: peer redirect',
+      'from node2/eth0',
+    ]);
+    expect(out).toContain('from node2/eth0');
     const detail = renderToStaticMarkup(
       createElement(HopDetail, {
         hopKey: 'request:6',

@@ -73,10 +73,10 @@ export function programLine(p: HopProgram): string {
   return head;
 }
 
-/** `inferred: peer redirect from node2/eth0` for a hop no tracepoint saw. */
-export function inferredLine(h: Hop): string | undefined {
-  if (!h.inferred) return undefined;
-  return `inferred: peer redirect from ${h.inferred.from}`;
+/** `inferred: peer redirect`, `from node2/eth0`: two box lines for a hop no tracepoint saw. */
+export function inferredLines(h: Hop): string[] {
+  if (!h.inferred) return [];
+  return ['inferred: peer redirect', `from ${h.inferred.from}`];
 }
 
 /** `connect(10.96.0.10:80) became 10.244.2.2:8080 — cgroup/connect4 sock_lb_connect (id 812)` */

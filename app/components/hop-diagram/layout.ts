@@ -5,7 +5,7 @@
 import { linkHorizontal, linkVertical, scaleBand } from 'd3';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
 import { dropWhereText, natParts } from '../../../server/protocol/vocab';
-import { endLine, inferredLine, nfLine, programLine } from './format';
+import { endLine, inferredLines, nfLine, programLine } from './format';
 import type { PathKind } from './test-ids';
 
 export type HopTone = 'normal' | 'nat' | 'drop' | 'end' | 'nf-drop';
@@ -97,8 +97,7 @@ function toneOf(h: Hop): HopTone {
 function linesOf(h: Hop): HopBox['lines'] {
   const out: { text: string; role: LineRole }[] = [];
   if (h.reason) out.push({ text: h.reason, role: 'reason' });
-  const inferred = inferredLine(h);
-  if (inferred) out.push({ text: inferred, role: 'inferred' });
+  for (const l of inferredLines(h)) out.push({ text: l, role: 'inferred' });
   for (const p of h.programs ?? [])
     out.push({ text: programLine(p), role: p.verdict === 'dropped' ? 'prog-drop' : 'prog' });
   if (h.nat) for (const l of natParts(h.nat)) out.push({ text: l, role: 'nat' });
