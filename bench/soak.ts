@@ -3,6 +3,8 @@
 // not need the lab; it runs the server (production HTTP routing and gateway, no Next) as a child process
 // and samples that child's RSS and CPU. Root.
 //   npx tsx bench/soak.ts [--minutes 10] [--viewers 30] [--cycle 20] [--burst 2] [--profile DIR] [--gc-probe]
+//                         [--mem-log FILE]
+// (--mem-log writes the server's memory breakdown each second, as TSV: RSS, V8 spaces, external/arrayBuffers.)
 // (--gc-probe forces a full GC in the server before each burst and reports the live heap after it: a
 // leak check, which also changes what RSS does, so the RSS verdict comes from a run without it).
 //
@@ -18,7 +20,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LiveBatch, LiveStarted } from '../server/protocol/tracer';
@@ -42,6 +45,13 @@ async function serve(): Promise<void> {
   setInterval(() => {
     const m = process.memoryUsage();
     process.stdout.write(`mem ${m.heapUsed} ${m.heapTotal} ${m.external + m.arrayBuffers}\n`);
+    // Where RSS sits: each V8 space's committed size, and what lives outside the V8 heap.
+    const spaces = getHeapSpaceStatistics()
+      .map((sp) => `${sp.space_name}=${sp.physical_space_size}`)
+      .join(' ');
+    process.stdout.write(
+      `mem2 rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers} ${spaces}\n`,
+    );
   }, 1000).unref();
   const close = (): void => void gateway.close().finally(() => process.exit(0));
   process.stdin.on('end', close);
@@ -109,6 +119,19 @@ async function cleanUp(): Promise<void> {
 /** The server's latest heap figures (bytes), as it reports them each second. */
 const heap = { used: 0, total: 0, external: 0 };
 const GC_PROBE = process.argv.includes('--gc-probe');
+const MEM_LOG = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--mem-log'));
+/** Burst state for the memory log's rows (set by main). */
+let memPhase = 'quiet';
+let memHeader = false;
+const memT0 = Date.now();
+function memLog(l: string): void {
+  if (!MEM_LOG) return;
+  const kv = l.split(' ').map((p) => p.split('='));
+  if (!memHeader) writeFileSync(MEM_LOG, ['t', 'phase', ...kv.map((p) => p[0])].join('\t') + '\n');
+  memHeader = true;
+  const mbs = kv.map((p) => (Number(p[1]) / 1048576).toFixed(1));
+  appendFileSync(MEM_LOG, [((Date.now() - memT0) / 1000).toFixed(0), memPhase, ...mbs].join('\t') + '\n');
+}
 /** Answers to `gc` requests: the live heap and RSS after a full GC (bytes). */
 const afterGc: ((m: { heap: number; rss: number }) => void)[] = [];
 
@@ -128,6 +151,7 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
       if (l.startsWith('port ')) resolve(Number(l.slice(5)));
       const m = /^mem (\d+) (\d+) (\d+)$/.exec(l);
       if (m) [heap.used, heap.total, heap.external] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (MEM_LOG && l.startsWith('mem2 ')) memLog(l.slice(5));
       const g = /^gc (\d+) (\d+)$/.exec(l);
       if (g) afterGc.shift()?.({ heap: Number(g[1]), rss: Number(g[2]) });
     });
@@ -305,7 +329,9 @@ async function main(): Promise<void> {
         gcRss.push({ t: (Date.now() - t0) / 1000, kb: g.rss / 1024 });
       }
       flooding = Date.now();
+      memPhase = 'burst';
       bursts.push(await burst(burstS));
+      memPhase = 'quiet';
       flooding = undefined;
       cpu.push({ phase: 'burst', ticks: sample(pid).ticks - s.ticks, ms: Date.now() - t });
       await sleep(quietMs / 2);

@@ -7,7 +7,7 @@ import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
-import type { KernelFilter, ProbeLoader, Subscription } from './loader';
+import { kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
 import type { HopEvent } from './hop-event';
 
 const QUIET_NS = 250e6;
@@ -21,13 +21,6 @@ const MAX_OPEN = 20_000;
  */
 export const MAX_LAG_NS = 500e6;
 
-/**
- * The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC), read for every event:
- * from performance.now() (the same clock in libuv, as a double), so a flood does not allocate a BigInt per
- * event.
- */
-const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
-const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
@@ -217,12 +210,13 @@ async function runShared(
     filter,
     (e) => {
       // Behind the kernel (a backlog): not even assembled, so the view catches up; a packet counts at its end.
+      // (The loader skips such events before decoding them, unless a follow took them too.)
       if (kernelNow() - e.tsNs > MAX_LAG_NS) return void (isTerminal(e) && onLate());
       newest = Math.max(newest, e.tsNs);
       asm.push(e);
       linkNetfilter(e.netns);
     },
-    { live: true },
+    { live: true, late: { maxLagNs: MAX_LAG_NS, onLate } },
   );
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.

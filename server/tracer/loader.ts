@@ -11,7 +11,7 @@ import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
-import { parseLoaderLine, type CodeTables } from './ndjson';
+import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
@@ -36,6 +36,28 @@ export interface Subscription {
 }
 
 type HopListener = (h: HopEvent) => void;
+
+/**
+ * The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC): from performance.now()
+ * (the same clock in libuv, as a double), so a flood does not allocate a BigInt per event.
+ */
+const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+export const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
+
+/** A live view's lag bound: its events older than this are not even decoded (see `pick`). */
+export interface LateRule {
+  readonly maxLagNs: number;
+  /** A packet's end that was skipped as late (counted as one dropped packet). */
+  onLate(): void;
+}
+
+interface Slot {
+  readonly filter: KernelFilter;
+  readonly onHop: HopListener;
+  readonly live: boolean;
+  readonly late?: LateRule | undefined;
+  threw?: boolean;
+}
 type StatusListener = (s: LoaderStatus) => void;
 
 /** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
@@ -74,10 +96,14 @@ export class ProbeLoader {
   private readonly proc: LoaderProcess;
   /** Open and opening subscriptions; the last one out stops the loader after `idleMs`. */
   private readonly followers: Holders;
-  private readonly slots = new Map<
-    number,
-    { filter: KernelFilter; onHop: HopListener; live: boolean; threw?: boolean }
-  >();
+  private readonly slots = new Map<number, Slot>();
+  /** Slot bits that take every event (follows), and those with a lag bound (live views). */
+  private eager = 0;
+  private lagged = 0;
+  /** The kernel clock when the batch being read arrived. */
+  private batchNow = 0;
+  /** Events never decoded: late for every slot they matched, or matching none. */
+  skipped = 0;
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -160,9 +186,9 @@ export class ProbeLoader {
     for (const x of w) x.reject(e);
   }
 
-  private onLine(line: string): void {
-    if (!line) return;
-    const rec = parseLoaderLine(line, this.tables);
+  private onLine(line: Buffer): void {
+    if (isHopBatch(line)) return this.onBatch(line);
+    const rec = parseLoaderLine(line.toString('utf8'), this.tables);
     if (!rec) {
       this.status = { ...this.status, badLines: this.status.badLines + 1 };
       return;
@@ -202,6 +228,47 @@ export class ProbeLoader {
       case 'stats':
         this.setStatus({ emitted: rec.emitted, lost: rec.lost });
         return;
+    }
+  }
+
+  /** A hop batch: only the events some slot still wants become objects (under a flood, few of them). */
+  private onBatch(line: Buffer): void {
+    this.batchNow = kernelNow();
+    const hops = this.tables ? readHopBatch(line, this.tables, this.pick) : undefined;
+    if (!hops) {
+      this.status = { ...this.status, badLines: this.status.badLines + 1 };
+      return;
+    }
+    for (const h of hops) this.dispatch(h);
+  }
+
+  /**
+   * Decode an event if a follow matched it (a follow needs every event of its flow), or a live view for
+   * which it is not over its lag bound. A live view's late packet end is counted as dropped right here.
+   */
+  private readonly pick = (tsNs: number, mask: number, terminal: boolean): boolean => {
+    if ((mask & this.eager) !== 0) return true;
+    let late = mask & this.lagged;
+    if (late === 0) {
+      this.skipped++; // no slot of ours (one just cleared)
+      return false;
+    }
+    for (let i = 0, m = late; m !== 0; i++, m >>>= 1) {
+      const rule = m & 1 ? this.slots.get(i)?.late : undefined;
+      if (rule && this.batchNow - tsNs <= rule.maxLagNs) return true;
+    }
+    this.skipped++;
+    if (terminal)
+      for (let i = 0; late !== 0; i++, late >>>= 1) if (late & 1) this.slots.get(i)?.late?.onLate();
+    return false;
+  };
+
+  private remask(): void {
+    this.eager = 0;
+    this.lagged = 0;
+    for (const [i, s] of this.slots) {
+      if (s.late) this.lagged |= 1 << i;
+      else this.eager |= 1 << i;
     }
   }
 
@@ -247,16 +314,22 @@ export class ProbeLoader {
 
   /**
    * Claims a filter slot; hops matching it go to onHop until close(). A live view's (`live`) may not take
-   * the last FOLLOW_RESERVE slots.
+   * the last FOLLOW_RESERVE slots. With `late`, events over its lag bound are skipped before decoding
+   * (unless another slot takes them too: then onHop still sees them).
    */
-  async subscribe(filter: KernelFilter, onHop: HopListener, opts: { live?: boolean } = {}): Promise<Subscription> {
+  async subscribe(
+    filter: KernelFilter,
+    onHop: HopListener,
+    opts: { live?: boolean; late?: LateRule } = {},
+  ): Promise<Subscription> {
     const release = this.followers.acquire();
     try {
-      const slot = await this.claimSlot(filter, onHop, opts.live === true);
+      const slot = await this.claimSlot({ filter, onHop, live: opts.live === true, late: opts.late });
       return {
         slot,
         close: async () => {
           if (!this.slots.delete(slot)) return;
+          this.remask();
           await this.command(`clear ${slot}`);
           release();
         },
@@ -267,7 +340,8 @@ export class ProbeLoader {
     }
   }
 
-  private async claimSlot(filter: KernelFilter, onHop: HopListener, live: boolean): Promise<number> {
+  private async claimSlot(s: Slot): Promise<number> {
+    const { filter, live } = s;
     await this.ensureStarted();
     const liveMax = Math.max(0, this.maxSlots - FOLLOW_RESERVE);
     if (live && [...this.slots.values()].filter((s) => s.live).length >= liveMax)
@@ -281,10 +355,12 @@ export class ProbeLoader {
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
     const cmd = filterCommand(slot, filter);
-    this.slots.set(slot, { filter, onHop, live });
+    this.slots.set(slot, s);
+    this.remask();
     const r = await this.command(cmd);
     if (!r.ok) {
       this.slots.delete(slot);
+      this.remask();
       throw new Error(`probe filter: ${r.error ?? 'failed'}`);
     }
     return slot;
