@@ -21,7 +21,6 @@ const MAX_OPEN = 20_000;
  */
 export const MAX_LAG_NS = 500e6;
 
-
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
  * The packets are cut by the same assembler a follow uses. Pure apart from the clock it is given.

@@ -258,8 +258,7 @@ export class ProbeLoader {
       if (rule && this.batchNow - tsNs <= rule.maxLagNs) return true;
     }
     this.skipped++;
-    if (terminal)
-      for (let i = 0; late !== 0; i++, late >>>= 1) if (late & 1) this.slots.get(i)?.late?.onLate();
+    if (terminal) for (let i = 0; late !== 0; i++, late >>>= 1) if (late & 1) this.slots.get(i)?.late?.onLate();
     return false;
   };
 
