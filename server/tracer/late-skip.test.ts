@@ -6,8 +6,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixture } from './fixtures/load';
+import { fixture, load, namer } from './fixtures/load';
 import type { HopEvent } from './hop-event';
+import { BUILD_BUDGET, LiveJourneys } from './live';
 import { kernelNow, ProbeLoader } from './loader';
 import { byteLines } from './loader-process';
 import { parseLoaderLine, readHopBatch, type CodeTables } from './ndjson';
@@ -110,5 +111,29 @@ require('readline').createInterface({ input: process.stdin }).on('line', (l) => 
     expect(loader.status.badLines).toBe(0);
     await a.close();
     await b.close();
+  });
+});
+
+describe('live journeys past the build budget', () => {
+  it('are counted as dropped, not built, and the next window builds again', () => {
+    const events = load('ping-pod-a-pod-c.ndjson');
+    const packets = new Set(events.map((e) => e.skb)).size;
+    let now = 0;
+    let dropped = 0;
+    const built: string[] = [];
+    const l = new LiveJourneys('l', namer('lab-names.json'), (j) => built.push(j.id), {
+      now: () => now,
+      onLate: () => dropped++,
+    });
+    // The recorded packets again and again, each copy its own skbs, all ending inside one window.
+    const copies = Math.ceil((3 * BUILD_BUDGET.journeys) / packets);
+    for (let k = 0; k < copies; k++) for (const e of events) l.push({ ...e, skb: `${e.skb}-${k}`, tsNs: now });
+    l.flushAll();
+    expect(built).toHaveLength(BUILD_BUDGET.journeys);
+    expect(built.length + dropped).toBeGreaterThanOrEqual(copies * packets);
+    now += BUILD_BUDGET.windowNs;
+    for (const e of events) l.push({ ...e, skb: `${e.skb}-next`, tsNs: now });
+    l.flushAll();
+    expect(built.length).toBeGreaterThan(BUILD_BUDGET.journeys);
   });
 });

@@ -22,12 +22,21 @@ const MAX_OPEN = 20_000;
 export const MAX_LAG_NS = 500e6;
 
 /**
+ * Journeys built per window: a view is sent at most 50 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
+ * flood (~80k packets/s) a journey past this would be built only to be dropped by the batcher. Those are
+ * counted as dropped without being built: the allocation churn was what made the server's RSS swing.
+ */
+export const BUILD_BUDGET = { journeys: 50, windowNs: 50e6 } as const;
+
+/**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
  * The packets are cut by the same assembler a follow uses. Pure apart from the clock it is given.
  */
 export class LiveJourneys {
   private readonly asm: PacketAssembler;
   private seq = 0;
+  private windowStart = -Infinity;
+  private built = 0;
 
   constructor(
     private readonly id: string,
@@ -35,8 +44,9 @@ export class LiveJourneys {
     /** Each journey (named `${id}-${seq}`) with its sequence number. */
     private readonly emit: (j: Journey, seq: number) => void,
     /**
-     * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog)
-     * is given to `onLate` unbuilt: the oldest go, so the view catches up with the newest.
+     * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog),
+     * or past the BUILD_BUDGET of its window, is given to `onLate` unbuilt: the oldest go, so the view
+     * catches up with the newest.
      */
     private readonly late?: { readonly now: () => number; readonly onLate: () => void },
   ) {
@@ -63,7 +73,16 @@ export class LiveJourneys {
   }
 
   private finish(p: Packet): void {
-    if (this.late && this.late.now() - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+    if (this.late) {
+      const now = this.late.now();
+      if (now - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+      if (now - this.windowStart >= BUILD_BUDGET.windowNs) {
+        this.windowStart = now;
+        this.built = 0;
+      }
+      if (this.built >= BUILD_BUDGET.journeys) return this.late.onLate();
+      this.built++;
+    }
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
     this.emit({ ...j, endNs: p.lastTs }, this.seq++);
