@@ -234,7 +234,15 @@ async function runShared(
       asm.push(e);
       linkNetfilter(e.netns);
     },
-    { live: true, late: { maxLagNs: MAX_LAG_NS, onLate } },
+    {
+      live: true,
+      // The loader drops at the source what this view would drop: late events, and packets past its budget.
+      late: {
+        maxLagNs: MAX_LAG_NS,
+        budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs },
+        onLate,
+      },
+    },
   );
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.

@@ -44,18 +44,31 @@ type HopListener = (h: HopEvent) => void;
 const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
 export const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
 
-/** A live view's lag bound: its events older than this are not even decoded (see `pick`). */
+/**
+ * A live view's bounds: its events older than `maxLagNs` are not even decoded (see `pick`), nor are the
+ * packets past `budget` new packets per window (the view could not show them: it is sent at most that many).
+ */
 export interface LateRule {
   readonly maxLagNs: number;
-  /** A packet's end that was skipped as late (counted as one dropped packet). */
+  readonly budget?: { readonly packets: number; readonly windowNs: number };
+  /** A packet skipped (late, or over budget), counted once, at its end, as one dropped packet. */
   onLate(): void;
 }
+
+/** A live slot's packets in flight, by skb (low 32 bits): admitted (ms > 0) or refused (ms < 0) at ms. */
+interface Admission {
+  readonly skbs: Map<number, number>;
+  windowStart: number;
+  admitted: number;
+}
+const ADMISSION_SWEEP = 8192;
 
 interface Slot {
   readonly filter: KernelFilter;
   readonly onHop: HopListener;
   readonly live: boolean;
   readonly late?: LateRule | undefined;
+  readonly admission: Admission;
   threw?: boolean;
 }
 type StatusListener = (s: LoaderStatus) => void;
@@ -195,7 +208,7 @@ export class ProbeLoader {
     }
     switch (rec.type) {
       case 'hops':
-        for (const h of rec.hops) this.dispatch(h);
+        for (const h of rec.hops) this.dispatch(h, h.mask);
         return;
       case 'ready':
         if (rec.layoutError || !rec.tables) {
@@ -234,33 +247,55 @@ export class ProbeLoader {
   /** A hop batch: only the events some slot still wants become objects (under a flood, few of them). */
   private onBatch(line: Buffer): void {
     this.batchNow = kernelNow();
-    const hops = this.tables ? readHopBatch(line, this.tables, this.pick) : undefined;
+    const to = this.deliverTo;
+    const hops = this.tables ? readHopBatch(line, this.tables, this.pick, to) : undefined;
     if (!hops) {
       this.status = { ...this.status, badLines: this.status.badLines + 1 };
       return;
     }
-    for (const h of hops) this.dispatch(h);
+    for (let i = 0; i < hops.length; i++) this.dispatch(hops[i] as HopEvent, to[i] as number);
   }
+  private readonly deliverTo: number[] = [];
 
   /**
-   * Decode an event if a follow matched it (a follow needs every event of its flow), or a live view for
-   * which it is not over its lag bound. A live view's late packet end is counted as dropped right here.
+   * Decode an event for the follows that matched it (a follow needs every event of its flow), and for the
+   * live views for which it is on time and whose packet they admitted. What no slot takes is never built.
    */
-  private readonly pick = (tsNs: number, mask: number, terminal: boolean): boolean => {
-    if ((mask & this.eager) !== 0) return true;
-    let late = mask & this.lagged;
-    if (late === 0) {
-      this.skipped++; // no slot of ours (one just cleared)
-      return false;
+  private readonly pick = (tsNs: number, mask: number, terminal: boolean, skbLo: number): number => {
+    let to = mask & this.eager;
+    for (let i = 0, m = mask & this.lagged; m !== 0; i++, m >>>= 1) {
+      const s = m & 1 ? this.slots.get(i) : undefined;
+      if (s?.late && this.admit(s.late, s.admission, tsNs, terminal, skbLo)) to |= 1 << i;
     }
-    for (let i = 0, m = late; m !== 0; i++, m >>>= 1) {
-      const rule = m & 1 ? this.slots.get(i)?.late : undefined;
-      if (rule && this.batchNow - tsNs <= rule.maxLagNs) return true;
-    }
-    this.skipped++;
-    if (terminal) for (let i = 0; late !== 0; i++, late >>>= 1) if (late & 1) this.slots.get(i)?.late?.onLate();
-    return false;
+    if (to === 0) this.skipped++;
+    return to;
   };
+
+  /** One live slot's say on an event: on time, and of a packet it took (or takes now, within budget). */
+  private admit(rule: LateRule, a: Admission, tsNs: number, terminal: boolean, skbLo: number): boolean {
+    const nowMs = Math.round(this.batchNow / 1e6);
+    const seen = a.skbs.get(skbLo);
+    let take: boolean;
+    if (this.batchNow - tsNs > rule.maxLagNs) take = false;
+    else if (seen !== undefined) take = seen > 0;
+    else if (!rule.budget) take = true;
+    else {
+      if (this.batchNow - a.windowStart >= rule.budget.windowNs) {
+        a.windowStart = this.batchNow;
+        a.admitted = 0;
+        if (a.skbs.size > ADMISSION_SWEEP) sweepAdmission(a, nowMs);
+      }
+      take = a.admitted < rule.budget.packets;
+      if (take) a.admitted++;
+      if (!terminal) a.skbs.set(skbLo, take ? nowMs : -nowMs);
+    }
+    if (terminal) {
+      a.skbs.delete(skbLo); // the skb is free: its address may carry the next packet
+      // An admitted packet whose end is late is counted by the view, when it gives the open packet up.
+      if (!take && !(seen !== undefined && seen > 0)) rule.onLate();
+    }
+    return take;
+  }
 
   private remask(): void {
     this.eager = 0;
@@ -271,8 +306,8 @@ export class ProbeLoader {
     }
   }
 
-  private dispatch(h: HopEvent): void {
-    let m = h.mask;
+  private dispatch(h: HopEvent, to: number): void {
+    let m = to;
     for (let i = 0; m !== 0; i++, m >>>= 1) {
       const s = m & 1 ? this.slots.get(i) : undefined;
       if (!s) continue;
@@ -323,7 +358,8 @@ export class ProbeLoader {
   ): Promise<Subscription> {
     const release = this.followers.acquire();
     try {
-      const slot = await this.claimSlot({ filter, onHop, live: opts.live === true, late: opts.late });
+      const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
+      const slot = await this.claimSlot({ filter, onHop, live: opts.live === true, late: opts.late, admission });
       return {
         slot,
         close: async () => {
@@ -473,6 +509,11 @@ interface Ack {
   readonly emitted?: number | undefined;
   readonly lost?: number | undefined;
   readonly consumed?: number | undefined;
+}
+
+/** Forgets packets in flight for over a second: their end was lost (the kernel ring was full). */
+function sweepAdmission(a: Admission, nowMs: number): void {
+  for (const [skb, ms] of a.skbs) if (nowMs - Math.abs(ms) > 1000) a.skbs.delete(skb);
 }
 
 let shared: ProbeLoader | undefined;

@@ -163,10 +163,11 @@ function ipv4(n: number): string {
 const TWO32 = 4294967296;
 
 /**
- * Which events of a batch to build: each one's kernel time, filter-slot mask and whether it ends a packet
- * are read at their fixed offsets first, and an event it refuses is never made into an object.
+ * Which events of a batch to build, and for whom: each one's kernel time, filter-slot mask, whether it ends a
+ * packet and its skb's low 32 bits are read at their fixed offsets first; it returns the slots to deliver
+ * it to (a subset of `mask`), and an event given 0 is never made into an object.
  */
-export type BatchPick = (tsNs: number, mask: number, terminal: boolean) => boolean;
+export type BatchPick = (tsNs: number, mask: number, terminal: boolean, skbLo: number) => number;
 
 const HOPS_HEAD = Buffer.from('{"type":"hops","n":');
 const DATA_HEAD = Buffer.from(',"data":"');
@@ -252,14 +253,14 @@ function locations(line: Buffer, at: number): Map<number, string> | undefined {
 }
 
 /**
- * The events of one batch line that `pick` wants, as HopEvents (all of them without `pick`); undefined for
- * a line that is not a whole batch (torn, or an event with a code the ready record did not name): count
- * it, use none of it.
+ * The events of one batch line that `pick` wants, as HopEvents (all of them without `pick`), each one's
+ * delivery mask put in `to` (same index); undefined for a line that is not a whole batch (torn, or an event
+ * with a code the ready record did not name): count it, use none of it.
  */
-export function readHopBatch(line: Buffer, t: CodeTables, pick?: BatchPick): HopEvent[] | undefined {
+export function readHopBatch(line: Buffer, t: CodeTables, pick?: BatchPick, to?: number[]): HopEvent[] | undefined {
   const env = isHopBatch(line) ? envelope(line) : undefined;
   if (!env) return undefined;
-  const { size, ts_ns, mask, hook } = t.layout;
+  const { size, ts_ns, mask, hook, skb } = t.layout;
   const len = unbase64(line, env.from, env.to);
   if (len < 0 || len !== env.n * size) return undefined;
   const buf = scratch;
@@ -271,11 +272,14 @@ export function readHopBatch(line: Buffer, t: CodeTables, pick?: BatchPick): Hop
     const code = buf[o + hook] as number;
     if (code >= t.terminal.length) return undefined;
     const ts = dv.getUint32(o + ts_ns, true) + dv.getUint32(o + ts_ns + 4, true) * TWO32;
-    if (pick && !pick(ts, dv.getUint32(o + mask, true), t.terminal[code] === true)) continue;
+    const m = dv.getUint32(o + mask, true);
+    const deliver = pick ? pick(ts, m, t.terminal[code] === true, dv.getInt32(o + skb, true)) : m;
+    if (deliver === 0) continue;
     locs ??= locations(line, env.rest);
     if (!locs) return undefined;
     const h = t.decode(buf, dv, o, locs.get(i));
     if (!h) return undefined;
+    if (to) to[out.length] = deliver;
     out.push(h);
   }
   // Nothing built: the envelope's tail still has to be whole.
