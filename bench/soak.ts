@@ -365,15 +365,16 @@ interface Run {
 
 const mb = (kb: number): string => (kb / 1024).toFixed(1);
 
-/** The first sample after warm-up against the last, and the range after warm-up. */
+/** The first sample after warm-up against the last, the range after warm-up, and that range around its median. */
 function rssLine(label: string, xs: readonly { t: number; kb: number }[], warm: number): string {
   const after = xs.filter((s) => s.t >= warm);
   const w = after[0]?.kb ?? NaN;
   const end = after.at(-1)?.kb ?? NaN;
   const lo = Math.min(...after.map((s) => s.kb));
   const hi = Math.max(...after.map((s) => s.kb));
-  const pct = (x: number): string => `${x >= 0 ? '+' : ''}${((x / w) * 100).toFixed(1)}%`;
-  return `Server RSS (${label}, ${xs.length} samples): ${mb(xs[0]?.kb ?? NaN)} MB first, ${mb(w)} MB after the ${warm} s warm-up, ${mb(end)} MB at the end (${pct(end - w)}); after warm-up ${mb(lo)}–${mb(hi)} MB (${pct(lo - w)} to ${pct(hi - w)}).`;
+  const med = median(after.map((s) => s.kb));
+  const pct = (x: number, of = w): string => `${x >= 0 ? '+' : ''}${((x / of) * 100).toFixed(1)}%`;
+  return `Server RSS (${label}, ${xs.length} samples): ${mb(xs[0]?.kb ?? NaN)} MB first, ${mb(w)} MB after the ${warm} s warm-up, ${mb(end)} MB at the end (${pct(end - w)}); after warm-up ${mb(lo)}–${mb(hi)} MB (${pct(lo - w)} to ${pct(hi - w)}), median ${mb(med)} MB (band ${pct(lo - med, med)} to ${pct(hi - med, med)} of the median).`;
 }
 
 function report(r: Run): string {

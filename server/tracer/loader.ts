@@ -115,8 +115,7 @@ export class ProbeLoader {
   private lagged = 0;
   /** The kernel clock when the batch being read arrived. */
   private batchNow = 0;
-  /** Events never decoded: late for every slot they matched, or matching none. */
-  skipped = 0;
+  private skippedCount = 0;
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -267,7 +266,7 @@ export class ProbeLoader {
       const s = m & 1 ? this.slots.get(i) : undefined;
       if (s?.late && this.admit(s.late, s.admission, tsNs, terminal, skbLo)) to |= 1 << i;
     }
-    if (to === 0) this.skipped++;
+    if (to === 0) this.skippedCount++;
     return to;
   };
 
@@ -440,6 +439,11 @@ export class ProbeLoader {
         }
       },
     };
+  }
+
+  /** Events never decoded: no slot took them (late, over a live view's budget, or matching none). */
+  get skipped(): number {
+    return this.skippedCount;
   }
 
   /** Filter slots the kernel side has (known once it is ready). */
