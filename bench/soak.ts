@@ -49,8 +49,9 @@ async function serve(): Promise<void> {
     const spaces = getHeapSpaceStatistics()
       .map((sp) => `${sp.space_name}=${sp.physical_space_size}`)
       .join(' ');
+    const q = sendQueues(gateway.io.sockets.sockets.values());
     process.stdout.write(
-      `mem2 rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers} ${spaces}\n`,
+      `mem2 rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers} ${spaces} wsBuffered=${q.bytes} queued=${q.packets * 1048576}\n`,
     );
   }, 1000).unref();
   const close = (): void => void gateway.close().finally(() => process.exit(0));
@@ -63,6 +64,18 @@ async function serve(): Promise<void> {
     process.stdout.write(`gc ${m.heapUsed} ${m.rss}\n`);
   });
   process.on('SIGTERM', close);
+}
+
+/** What the server holds for its viewers: bytes the websockets have not sent, packets engine.io queued. */
+function sendQueues(sockets: Iterable<{ conn: unknown }>): { bytes: number; packets: number } {
+  let bytes = 0;
+  let packets = 0;
+  for (const s of sockets) {
+    const conn = s.conn as { writeBuffer?: unknown[]; transport?: { socket?: { bufferedAmount?: number } } };
+    packets += conn.writeBuffer?.length ?? 0;
+    bytes += conn.transport?.socket?.bufferedAmount ?? 0;
+  }
+  return { bytes, packets };
 }
 
 async function setUpNetns(): Promise<void> {
