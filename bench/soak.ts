@@ -3,6 +3,8 @@
 // not need the lab; it runs the server (production HTTP routing and gateway, no Next) as a child process
 // and samples that child's RSS and CPU. Root.
 //   npx tsx bench/soak.ts [--minutes 10] [--viewers 30] [--cycle 20] [--burst 2] [--profile DIR] [--gc-probe]
+//                         [--mem-log FILE]
+// (--mem-log writes the server's memory breakdown each second, as TSV: RSS, V8 spaces, external/arrayBuffers.)
 // (--gc-probe forces a full GC in the server before each burst and reports the live heap after it: a
 // leak check, which also changes what RSS does, so the RSS verdict comes from a run without it).
 //
@@ -18,7 +20,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LiveBatch, LiveStarted } from '../server/protocol/tracer';
@@ -42,6 +45,14 @@ async function serve(): Promise<void> {
   setInterval(() => {
     const m = process.memoryUsage();
     process.stdout.write(`mem ${m.heapUsed} ${m.heapTotal} ${m.external + m.arrayBuffers}\n`);
+    // Where RSS sits: each V8 space's committed size, and what lives outside the V8 heap.
+    const spaces = getHeapSpaceStatistics()
+      .map((sp) => `${sp.space_name}=${sp.physical_space_size}`)
+      .join(' ');
+    const q = sendQueues(gateway.io.sockets.sockets.values());
+    process.stdout.write(
+      `mem2 rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers} ${spaces} wsBuffered=${q.bytes} queued=${q.packets * 1048576}\n`,
+    );
   }, 1000).unref();
   const close = (): void => void gateway.close().finally(() => process.exit(0));
   process.stdin.on('end', close);
@@ -53,6 +64,18 @@ async function serve(): Promise<void> {
     process.stdout.write(`gc ${m.heapUsed} ${m.rss}\n`);
   });
   process.on('SIGTERM', close);
+}
+
+/** What the server holds for its viewers: bytes the websockets have not sent, packets engine.io queued. */
+function sendQueues(sockets: Iterable<{ conn: unknown }>): { bytes: number; packets: number } {
+  let bytes = 0;
+  let packets = 0;
+  for (const s of sockets) {
+    const conn = s.conn as { writeBuffer?: unknown[]; transport?: { socket?: { bufferedAmount?: number } } };
+    packets += conn.writeBuffer?.length ?? 0;
+    bytes += conn.transport?.socket?.bufferedAmount ?? 0;
+  }
+  return { bytes, packets };
 }
 
 async function setUpNetns(): Promise<void> {
@@ -109,6 +132,19 @@ async function cleanUp(): Promise<void> {
 /** The server's latest heap figures (bytes), as it reports them each second. */
 const heap = { used: 0, total: 0, external: 0 };
 const GC_PROBE = process.argv.includes('--gc-probe');
+const MEM_LOG = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--mem-log'));
+/** Burst state for the memory log's rows (set by main). */
+let memPhase = 'quiet';
+let memHeader = false;
+const memT0 = Date.now();
+function memLog(l: string): void {
+  if (!MEM_LOG) return;
+  const kv = l.split(' ').map((p) => p.split('='));
+  if (!memHeader) writeFileSync(MEM_LOG, ['t', 'phase', ...kv.map((p) => p[0])].join('\t') + '\n');
+  memHeader = true;
+  const mbs = kv.map((p) => (Number(p[1]) / 1048576).toFixed(1));
+  appendFileSync(MEM_LOG, [((Date.now() - memT0) / 1000).toFixed(0), memPhase, ...mbs].join('\t') + '\n');
+}
 /** Answers to `gc` requests: the live heap and RSS after a full GC (bytes). */
 const afterGc: ((m: { heap: number; rss: number }) => void)[] = [];
 
@@ -128,6 +164,7 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
       if (l.startsWith('port ')) resolve(Number(l.slice(5)));
       const m = /^mem (\d+) (\d+) (\d+)$/.exec(l);
       if (m) [heap.used, heap.total, heap.external] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (MEM_LOG && l.startsWith('mem2 ')) memLog(l.slice(5));
       const g = /^gc (\d+) (\d+)$/.exec(l);
       if (g) afterGc.shift()?.({ heap: Number(g[1]), rss: Number(g[2]) });
     });
@@ -305,7 +342,9 @@ async function main(): Promise<void> {
         gcRss.push({ t: (Date.now() - t0) / 1000, kb: g.rss / 1024 });
       }
       flooding = Date.now();
+      memPhase = 'burst';
       bursts.push(await burst(burstS));
+      memPhase = 'quiet';
       flooding = undefined;
       cpu.push({ phase: 'burst', ticks: sample(pid).ticks - s.ticks, ms: Date.now() - t });
       await sleep(quietMs / 2);
@@ -339,15 +378,16 @@ interface Run {
 
 const mb = (kb: number): string => (kb / 1024).toFixed(1);
 
-/** The first sample after warm-up against the last, and the range after warm-up. */
+/** The first sample after warm-up against the last, the range after warm-up, and that range around its median. */
 function rssLine(label: string, xs: readonly { t: number; kb: number }[], warm: number): string {
   const after = xs.filter((s) => s.t >= warm);
   const w = after[0]?.kb ?? NaN;
   const end = after.at(-1)?.kb ?? NaN;
   const lo = Math.min(...after.map((s) => s.kb));
   const hi = Math.max(...after.map((s) => s.kb));
-  const pct = (x: number): string => `${x >= 0 ? '+' : ''}${((x / w) * 100).toFixed(1)}%`;
-  return `Server RSS (${label}, ${xs.length} samples): ${mb(xs[0]?.kb ?? NaN)} MB first, ${mb(w)} MB after the ${warm} s warm-up, ${mb(end)} MB at the end (${pct(end - w)}); after warm-up ${mb(lo)}–${mb(hi)} MB (${pct(lo - w)} to ${pct(hi - w)}).`;
+  const med = median(after.map((s) => s.kb));
+  const pct = (x: number, of = w): string => `${x >= 0 ? '+' : ''}${((x / of) * 100).toFixed(1)}%`;
+  return `Server RSS (${label}, ${xs.length} samples): ${mb(xs[0]?.kb ?? NaN)} MB first, ${mb(w)} MB after the ${warm} s warm-up, ${mb(end)} MB at the end (${pct(end - w)}); after warm-up ${mb(lo)}–${mb(hi)} MB (${pct(lo - w)} to ${pct(hi - w)}), median ${mb(med)} MB (band ${pct(lo - med, med)} to ${pct(hi - med, med)} of the median).`;
 }
 
 function report(r: Run): string {

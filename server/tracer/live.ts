@@ -7,7 +7,7 @@ import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
-import type { KernelFilter, ProbeLoader, Subscription } from './loader';
+import { kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
 import type { HopEvent } from './hop-event';
 
 const QUIET_NS = 250e6;
@@ -22,12 +22,11 @@ const MAX_OPEN = 20_000;
 export const MAX_LAG_NS = 500e6;
 
 /**
- * The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC), read for every event:
- * from performance.now() (the same clock in libuv, as a double), so a flood does not allocate a BigInt per
- * event.
+ * Journeys built per window: a view is sent at most 50 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
+ * flood (~80k packets/s) a journey past this would be built only to be dropped by the batcher. Those are
+ * counted as dropped without being built: the allocation churn was what made the server's RSS swing.
  */
-const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
-const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
+export const BUILD_BUDGET = { journeys: 50, windowNs: 50e6 } as const;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
@@ -36,6 +35,8 @@ const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
 export class LiveJourneys {
   private readonly asm: PacketAssembler;
   private seq = 0;
+  private windowStart = -Infinity;
+  private built = 0;
 
   constructor(
     private readonly id: string,
@@ -43,8 +44,9 @@ export class LiveJourneys {
     /** Each journey (named `${id}-${seq}`) with its sequence number. */
     private readonly emit: (j: Journey, seq: number) => void,
     /**
-     * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog)
-     * is given to `onLate` unbuilt: the oldest go, so the view catches up with the newest.
+     * With it, a packet that ends over MAX_LAG_NS behind `now` (the server is working through a backlog),
+     * or past the BUILD_BUDGET of its window, is given to `onLate` unbuilt: the oldest go, so the view
+     * catches up with the newest.
      */
     private readonly late?: { readonly now: () => number; readonly onLate: () => void },
   ) {
@@ -71,7 +73,16 @@ export class LiveJourneys {
   }
 
   private finish(p: Packet): void {
-    if (this.late && this.late.now() - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+    if (this.late) {
+      const now = this.late.now();
+      if (now - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+      if (now - this.windowStart >= BUILD_BUDGET.windowNs) {
+        this.windowStart = now;
+        this.built = 0;
+      }
+      if (this.built >= BUILD_BUDGET.journeys) return this.late.onLate();
+      this.built++;
+    }
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
     this.emit({ ...j, endNs: p.lastTs }, this.seq++);
@@ -217,12 +228,21 @@ async function runShared(
     filter,
     (e) => {
       // Behind the kernel (a backlog): not even assembled, so the view catches up; a packet counts at its end.
+      // (The loader skips such events before decoding them, unless a follow took them too.)
       if (kernelNow() - e.tsNs > MAX_LAG_NS) return void (isTerminal(e) && onLate());
       newest = Math.max(newest, e.tsNs);
       asm.push(e);
       linkNetfilter(e.netns);
     },
-    { live: true },
+    {
+      live: true,
+      // The loader drops at the source what this view would drop: late events, and packets past its budget.
+      late: {
+        maxLagNs: MAX_LAG_NS,
+        budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs },
+        onLate,
+      },
+    },
   );
   const timer = setInterval(() => {
     // Advance the clock even when no events come, so the last packets are not held forever.

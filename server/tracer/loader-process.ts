@@ -12,12 +12,57 @@ const MAX_RESTARTS = 50;
 const STOP_KILL_MS = 2000;
 
 export interface LoaderProcessHooks {
-  line(line: string): void;
+  /** One stdout line without its newline: a view valid only during the call (its bytes are reused). */
+  line(line: Buffer): void;
   status(patch: Partial<LoaderStatus>): void;
   /** The process ended, asked or not: commands in flight will get no answer. */
   exited(): void;
   /** It will not come back by itself: whoever waits for it to be ready gets this error. */
   failed(e: Error): void;
+}
+
+/** A line longer than this is cut off and dropped (a batch of 4,096 events is about 600 KB). */
+const MAX_LINE = 16 << 20;
+
+/**
+ * Splits stdout into lines as bytes, never as strings: hop batches are read off their bytes (ndjson.ts),
+ * so a flood's lines (hundreds of KB each) make no string at all. A line within one chunk is handed on as
+ * a view of it; one spread over chunks is gathered in one buffer that every such line reuses.
+ */
+export function byteLines(onLine: (line: Buffer) => void): (chunk: Buffer) => void {
+  let acc = Buffer.allocUnsafe(1 << 20);
+  let have = 0;
+  let skipping = false;
+  const gather = (part: Buffer): void => {
+    if (skipping) return;
+    if (have + part.length > MAX_LINE) {
+      skipping = true;
+      have = 0;
+      onLine(Buffer.alloc(0)); // seen as a bad line
+      return;
+    }
+    if (have + part.length > acc.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(MAX_LINE, Math.max(have + part.length, acc.length * 2)));
+      acc.copy(bigger, 0, 0, have);
+      acc = bigger;
+    }
+    part.copy(acc, have);
+    have += part.length;
+  };
+  return (chunk) => {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      if (have === 0 && !skipping) onLine(chunk.subarray(start, nl));
+      else {
+        gather(chunk.subarray(start, nl));
+        if (!skipping) onLine(acc.subarray(0, have));
+        have = 0;
+        skipping = false;
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) gather(chunk.subarray(start));
+  };
 }
 
 export class LoaderProcess {
@@ -48,7 +93,7 @@ export class LoaderProcess {
     this.hooks.status({ state: 'starting' });
     const proc = startProc([this.path, ...this.args], {
       stdin: true,
-      stdout: { lines: (l) => this.hooks.line(l) },
+      stdout: { bytes: byteLines((l) => this.hooks.line(l)) },
       reasonLines: 1,
     });
     this.proc = proc;

@@ -11,7 +11,7 @@ import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
-import { parseLoaderLine, type CodeTables } from './ndjson';
+import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
@@ -36,6 +36,41 @@ export interface Subscription {
 }
 
 type HopListener = (h: HopEvent) => void;
+
+/**
+ * The kernel's clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC): from performance.now()
+ * (the same clock in libuv, as a double), so a flood does not allocate a BigInt per event.
+ */
+const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+export const kernelNow = (): number => MONO_OFFSET_NS + performance.now() * 1e6;
+
+/**
+ * A live view's bounds: its events older than `maxLagNs` are not even decoded (see `pick`), nor are the
+ * packets past `budget` new packets per window (the view could not show them: it is sent at most that many).
+ */
+export interface LateRule {
+  readonly maxLagNs: number;
+  readonly budget?: { readonly packets: number; readonly windowNs: number };
+  /** A packet skipped (late, or over budget), counted once, at its end, as one dropped packet. */
+  onLate(): void;
+}
+
+/** A live slot's packets in flight, by skb (low 32 bits): admitted (ms > 0) or refused (ms < 0) at ms. */
+interface Admission {
+  readonly skbs: Map<number, number>;
+  windowStart: number;
+  admitted: number;
+}
+const ADMISSION_SWEEP = 8192;
+
+interface Slot {
+  readonly filter: KernelFilter;
+  readonly onHop: HopListener;
+  readonly live: boolean;
+  readonly late?: LateRule | undefined;
+  readonly admission: Admission;
+  threw?: boolean;
+}
 type StatusListener = (s: LoaderStatus) => void;
 
 /** The loader's stdin command for a slot (validated here: user text never reaches it unchecked). */
@@ -74,10 +109,13 @@ export class ProbeLoader {
   private readonly proc: LoaderProcess;
   /** Open and opening subscriptions; the last one out stops the loader after `idleMs`. */
   private readonly followers: Holders;
-  private readonly slots = new Map<
-    number,
-    { filter: KernelFilter; onHop: HopListener; live: boolean; threw?: boolean }
-  >();
+  private readonly slots = new Map<number, Slot>();
+  /** Slot bits that take every event (follows), and those with a lag bound (live views). */
+  private eager = 0;
+  private lagged = 0;
+  /** The kernel clock when the batch being read arrived. */
+  private batchNow = 0;
+  private skippedCount = 0;
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -160,16 +198,16 @@ export class ProbeLoader {
     for (const x of w) x.reject(e);
   }
 
-  private onLine(line: string): void {
-    if (!line) return;
-    const rec = parseLoaderLine(line, this.tables);
+  private onLine(line: Buffer): void {
+    if (isHopBatch(line)) return this.onBatch(line);
+    const rec = parseLoaderLine(line.toString('utf8'), this.tables);
     if (!rec) {
       this.status = { ...this.status, badLines: this.status.badLines + 1 };
       return;
     }
     switch (rec.type) {
       case 'hops':
-        for (const h of rec.hops) this.dispatch(h);
+        for (const h of rec.hops) this.dispatch(h, h.mask);
         return;
       case 'ready':
         if (rec.layoutError || !rec.tables) {
@@ -205,8 +243,70 @@ export class ProbeLoader {
     }
   }
 
-  private dispatch(h: HopEvent): void {
-    let m = h.mask;
+  /** A hop batch: only the events some slot still wants become objects (under a flood, few of them). */
+  private onBatch(line: Buffer): void {
+    this.batchNow = kernelNow();
+    const to = this.deliverTo;
+    const hops = this.tables ? readHopBatch(line, this.tables, this.pick, to) : undefined;
+    if (!hops) {
+      this.status = { ...this.status, badLines: this.status.badLines + 1 };
+      return;
+    }
+    for (let i = 0; i < hops.length; i++) this.dispatch(hops[i] as HopEvent, to[i] as number);
+  }
+  private readonly deliverTo: number[] = [];
+
+  /**
+   * Decode an event for the follows that matched it (a follow needs every event of its flow), and for the
+   * live views for which it is on time and whose packet they admitted. What no slot takes is never built.
+   */
+  private readonly pick = (tsNs: number, mask: number, terminal: boolean, skbLo: number): number => {
+    let to = mask & this.eager;
+    for (let i = 0, m = mask & this.lagged; m !== 0; i++, m >>>= 1) {
+      const s = m & 1 ? this.slots.get(i) : undefined;
+      if (s?.late && this.admit(s.late, s.admission, tsNs, terminal, skbLo)) to |= 1 << i;
+    }
+    if (to === 0) this.skippedCount++;
+    return to;
+  };
+
+  /** One live slot's say on an event: on time, and of a packet it took (or takes now, within budget). */
+  private admit(rule: LateRule, a: Admission, tsNs: number, terminal: boolean, skbLo: number): boolean {
+    const nowMs = Math.round(this.batchNow / 1e6);
+    const seen = a.skbs.get(skbLo);
+    let take: boolean;
+    if (this.batchNow - tsNs > rule.maxLagNs) take = false;
+    else if (seen !== undefined) take = seen > 0;
+    else if (!rule.budget) take = true;
+    else {
+      if (this.batchNow - a.windowStart >= rule.budget.windowNs) {
+        a.windowStart = this.batchNow;
+        a.admitted = 0;
+        if (a.skbs.size > ADMISSION_SWEEP) sweepAdmission(a, nowMs);
+      }
+      take = a.admitted < rule.budget.packets;
+      if (take) a.admitted++;
+      if (!terminal) a.skbs.set(skbLo, take ? nowMs : -nowMs);
+    }
+    if (terminal) {
+      a.skbs.delete(skbLo); // the skb is free: its address may carry the next packet
+      // An admitted packet whose end is late is counted by the view, when it gives the open packet up.
+      if (!take && !(seen !== undefined && seen > 0)) rule.onLate();
+    }
+    return take;
+  }
+
+  private remask(): void {
+    this.eager = 0;
+    this.lagged = 0;
+    for (const [i, s] of this.slots) {
+      if (s.late) this.lagged |= 1 << i;
+      else this.eager |= 1 << i;
+    }
+  }
+
+  private dispatch(h: HopEvent, to: number): void {
+    let m = to;
     for (let i = 0; m !== 0; i++, m >>>= 1) {
       const s = m & 1 ? this.slots.get(i) : undefined;
       if (!s) continue;
@@ -247,16 +347,23 @@ export class ProbeLoader {
 
   /**
    * Claims a filter slot; hops matching it go to onHop until close(). A live view's (`live`) may not take
-   * the last FOLLOW_RESERVE slots.
+   * the last FOLLOW_RESERVE slots. With `late`, events over its lag bound are skipped before decoding
+   * (unless another slot takes them too: then onHop still sees them).
    */
-  async subscribe(filter: KernelFilter, onHop: HopListener, opts: { live?: boolean } = {}): Promise<Subscription> {
+  async subscribe(
+    filter: KernelFilter,
+    onHop: HopListener,
+    opts: { live?: boolean; late?: LateRule } = {},
+  ): Promise<Subscription> {
     const release = this.followers.acquire();
     try {
-      const slot = await this.claimSlot(filter, onHop, opts.live === true);
+      const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
+      const slot = await this.claimSlot({ filter, onHop, live: opts.live === true, late: opts.late, admission });
       return {
         slot,
         close: async () => {
           if (!this.slots.delete(slot)) return;
+          this.remask();
           await this.command(`clear ${slot}`);
           release();
         },
@@ -267,7 +374,8 @@ export class ProbeLoader {
     }
   }
 
-  private async claimSlot(filter: KernelFilter, onHop: HopListener, live: boolean): Promise<number> {
+  private async claimSlot(s: Slot): Promise<number> {
+    const { filter, live } = s;
     await this.ensureStarted();
     const liveMax = Math.max(0, this.maxSlots - FOLLOW_RESERVE);
     if (live && [...this.slots.values()].filter((s) => s.live).length >= liveMax)
@@ -281,10 +389,12 @@ export class ProbeLoader {
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
     const cmd = filterCommand(slot, filter);
-    this.slots.set(slot, { filter, onHop, live });
+    this.slots.set(slot, s);
+    this.remask();
     const r = await this.command(cmd);
     if (!r.ok) {
       this.slots.delete(slot);
+      this.remask();
       throw new Error(`probe filter: ${r.error ?? 'failed'}`);
     }
     return slot;
@@ -329,6 +439,11 @@ export class ProbeLoader {
         }
       },
     };
+  }
+
+  /** Events never decoded: no slot took them (late, over a live view's budget, or matching none). */
+  get skipped(): number {
+    return this.skippedCount;
   }
 
   /** Filter slots the kernel side has (known once it is ready). */
@@ -398,6 +513,11 @@ interface Ack {
   readonly emitted?: number | undefined;
   readonly lost?: number | undefined;
   readonly consumed?: number | undefined;
+}
+
+/** Forgets packets in flight for over a second: their end was lost (the kernel ring was full). */
+function sweepAdmission(a: Admission, nowMs: number): void {
+  for (const [skb, ms] of a.skbs) if (nowMs - Math.abs(ms) > 1000) a.skbs.delete(skb);
 }
 
 let shared: ProbeLoader | undefined;

@@ -13,15 +13,8 @@ const NfHookSchema = z.enum(NF_HOOK_NAMES);
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 
-// One record per ring-buffer drain: the kernel's events packed as the ready record's layout declares, in
-// base64; `loc` names the freeing site of the events that have one.
-const HopBatchLine = z.object({
-  type: z.literal('hops'),
-  n: z.number().int().min(0),
-  data: z.string(),
-  loc: z.array(z.tuple([z.number().int().min(0), z.string()])).optional(),
-});
-type HopBatchLine = z.infer<typeof HopBatchLine>;
+// Hop batches (one record per ring-buffer drain, `{"type":"hops","n":N,"data":"<base64>","loc":[[i,"sym"]…]}`)
+// are read off their bytes by readHopBatch below; the other records go through zod.
 
 /** Offset of every field of struct pj_event, as the loader declares them. */
 export type EventLayout = { readonly size: number } & { readonly [K in keyof typeof EVENT_FIELDS]: number };
@@ -93,6 +86,8 @@ export interface CodeTables {
   readonly reasons: readonly string[];
   /** One packed event at an offset into a batch. */
   readonly decode: Decode;
+  /** By hook code: the event ends its packet (kfree_skb, consume_skb); its length is the number of codes. */
+  readonly terminal: readonly boolean[];
 }
 
 export type LoaderRecord =
@@ -167,20 +162,128 @@ function ipv4(n: number): string {
 
 const TWO32 = 4294967296;
 
-function fromBatch(b: HopBatchLine, t: CodeTables): HopEvent[] | undefined {
-  const size = t.layout.size;
-  const n = b.n;
-  const buf = Buffer.from(b.data, 'base64');
-  if (buf.length !== n * size) return undefined; // a torn record: count it, use none of it
-  const locs = b.loc && new Map<number, string>(b.loc);
-  // DataView reads compile to single loads; Buffer's readUInt32LE and friends assemble bytes one by one.
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: HopEvent[] = new Array<HopEvent>(n);
-  for (let i = 0, o = 0; i < n; i++, o += size) {
-    const h = t.decode(buf, dv, o, locs?.get(i));
-    if (!h) return undefined;
-    out[i] = h;
+/**
+ * Which events of a batch to build, and for whom: each one's kernel time, filter-slot mask, whether it ends a
+ * packet and its skb's low 32 bits are read at their fixed offsets first; it returns the slots to deliver
+ * it to (a subset of `mask`), and an event given 0 is never made into an object.
+ */
+export type BatchPick = (tsNs: number, mask: number, terminal: boolean, skbLo: number) => number;
+
+const HOPS_HEAD = Buffer.from('{"type":"hops","n":');
+const DATA_HEAD = Buffer.from(',"data":"');
+const LOC_HEAD = Buffer.from(',"loc":');
+const QUOTE = 0x22;
+const CLOSE = 0x7d; // }
+
+/** A loader line that is a hop batch (checked on its bytes, before any string is made of it). */
+export const isHopBatch = (line: Buffer): boolean =>
+  line.length > HOPS_HEAD.length && line.compare(HOPS_HEAD, 0, HOPS_HEAD.length, 0, HOPS_HEAD.length) === 0;
+
+// Base64 decoded from the line's bytes into one scratch buffer that every batch reuses: a flood's batches
+// (up to ~600 KB of base64 each) then make no string, no JSON value and no new buffer of their own.
+const B64 = new Int16Array(256).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  B64[c.charCodeAt(0)] = i;
+let scratch = Buffer.allocUnsafe(1 << 19);
+
+/** Decodes src[from, to) (padded base64) into the scratch buffer; its length, or -1 if not base64. */
+function unbase64(src: Buffer, from: number, to: number): number {
+  const len = to - from;
+  if (len % 4 !== 0) return -1;
+  let pad = 0;
+  if (len > 0 && src[to - 1] === 0x3d) pad = src[to - 2] === 0x3d ? 2 : 1;
+  const out = (len / 4) * 3 - pad;
+  if (scratch.length < out) scratch = Buffer.allocUnsafe(Math.max(out, scratch.length * 2));
+  const d = scratch;
+  let o = 0;
+  const full = pad ? to - 4 : to;
+  for (let i = from; i < full; i += 4) {
+    const v =
+      ((B64[src[i] as number] as number) << 18) |
+      ((B64[src[i + 1] as number] as number) << 12) |
+      ((B64[src[i + 2] as number] as number) << 6) |
+      (B64[src[i + 3] as number] as number);
+    if (v < 0) return -1; // a -1 anywhere sets the sign bit
+    d[o++] = v >> 16;
+    d[o++] = (v >> 8) & 255;
+    d[o++] = v & 255;
   }
+  if (pad) {
+    const a = B64[src[full] as number] as number;
+    const b = B64[src[full + 1] as number] as number;
+    const c = pad === 1 ? (B64[src[full + 2] as number] as number) : 0;
+    if (a < 0 || b < 0 || c < 0) return -1;
+    const v = (a << 18) | (b << 12) | (c << 6);
+    d[o++] = v >> 16;
+    if (pad === 1) d[o++] = (v >> 8) & 255;
+  }
+  return o;
+}
+
+const LocList = z.array(z.tuple([z.number().int().min(0), z.string()]));
+
+/** The `"n":N,"data":"…"` envelope of a batch line, read off its bytes; undefined if it is not one. */
+function envelope(line: Buffer): { n: number; from: number; to: number; rest: number } | undefined {
+  let i = HOPS_HEAD.length;
+  let n = 0;
+  const digits = i;
+  for (; i < line.length && (line[i] as number) >= 0x30 && (line[i] as number) <= 0x39; i++)
+    n = n * 10 + (line[i] as number) - 0x30;
+  if (i === digits || i - digits > 9) return undefined;
+  if (line.compare(DATA_HEAD, 0, DATA_HEAD.length, i, i + DATA_HEAD.length) !== 0) return undefined;
+  const from = i + DATA_HEAD.length;
+  const to = line.indexOf(QUOTE, from);
+  return to < 0 ? undefined : { n, from, to, rest: to + 1 };
+}
+
+/** The freeing sites (`loc`) after the data, by event index; undefined if malformed. */
+function locations(line: Buffer, at: number): Map<number, string> | undefined {
+  const end = line.length - (line[line.length - 1] === 0x0d ? 1 : 0);
+  if (at === end - 1 && line[at] === CLOSE) return new Map();
+  if (line[end - 1] !== CLOSE || line.compare(LOC_HEAD, 0, LOC_HEAD.length, at, at + LOC_HEAD.length) !== 0)
+    return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line.toString('utf8', at + LOC_HEAD.length, end - 1));
+  } catch {
+    return undefined;
+  }
+  const l = LocList.safeParse(raw);
+  return l.success ? new Map(l.data) : undefined;
+}
+
+/**
+ * The events of one batch line that `pick` wants, as HopEvents (all of them without `pick`), each one's
+ * delivery mask put in `to` (same index); undefined for a line that is not a whole batch (torn, or an event
+ * with a code the ready record did not name): count it, use none of it.
+ */
+export function readHopBatch(line: Buffer, t: CodeTables, pick?: BatchPick, to?: number[]): HopEvent[] | undefined {
+  const env = isHopBatch(line) ? envelope(line) : undefined;
+  if (!env) return undefined;
+  const { size, ts_ns, mask, hook, skb } = t.layout;
+  const len = unbase64(line, env.from, env.to);
+  if (len < 0 || len !== env.n * size) return undefined;
+  const buf = scratch;
+  // DataView reads compile to single loads; Buffer's readUInt32LE and friends assemble bytes one by one.
+  const dv = new DataView(buf.buffer, buf.byteOffset, len);
+  const out: HopEvent[] = [];
+  let locs: Map<number, string> | undefined;
+  for (let i = 0, o = 0; i < env.n; i++, o += size) {
+    const code = buf[o + hook] as number;
+    if (code >= t.terminal.length) return undefined;
+    const ts = dv.getUint32(o + ts_ns, true) + dv.getUint32(o + ts_ns + 4, true) * TWO32;
+    const m = dv.getUint32(o + mask, true);
+    const deliver = pick ? pick(ts, m, t.terminal[code] === true, dv.getInt32(o + skb, true)) : m;
+    if (deliver === 0) continue;
+    locs ??= locations(line, env.rest);
+    if (!locs) return undefined;
+    const h = t.decode(buf, dv, o, locs.get(i));
+    if (!h) return undefined;
+    if (to) to[out.length] = deliver;
+    out.push(h);
+  }
+  // Nothing built: the envelope's tail still has to be whole.
+  if (!locs && !locations(line, env.rest)) return undefined;
   return out;
 }
 
@@ -303,23 +406,23 @@ function readyTables(l: z.infer<typeof ReadyLine>): { tables?: CodeTables; layou
       layout,
       reasons,
       decode: decoder(layout, hooks, dirs, nfHooks, reasons, nfPrios),
+      terminal: hooks.map((h) => h === 'kfree_skb' || h === 'consume_skb'),
     },
   };
 }
 
 /** Parses one NDJSON line; undefined for a line that is not a valid record (the caller counts those). */
 export function parseLoaderLine(line: string, tables?: CodeTables): LoaderRecord | undefined {
+  // Hop records are read off their bytes (readHopBatch; the server's own path starts from bytes).
+  if (line.startsWith('{"type":"hops"')) {
+    const hops = tables ? readHopBatch(Buffer.from(line, 'latin1'), tables) : undefined;
+    return hops ? { type: 'hops', hops } : undefined;
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(line);
   } catch {
     return undefined;
-  }
-  // Hop records skip the union dispatch: they are nearly all of the traffic.
-  if (line.startsWith('{"type":"hops"')) {
-    const b = HopBatchLine.safeParse(raw);
-    const hops = b.success && tables ? fromBatch(b.data, tables) : undefined;
-    return hops ? { type: 'hops', hops } : undefined;
   }
   const r = Line.safeParse(raw);
   if (!r.success) return undefined;
