@@ -18,7 +18,8 @@ export const WHY = {
 export const WHY_IP = { c: '10.78.1.2', r: '10.78.1.1', rBr: '10.78.2.1', s: '10.78.2.2' } as const;
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
-export const inNs = (ns: string, argv: string[]): string => sh(['nsenter', `--net=/var/run/netns/${ns}`, '--', ...argv]);
+export const inNs = (ns: string, argv: string[]): string =>
+  sh(['nsenter', `--net=/var/run/netns/${ns}`, '--', ...argv]);
 
 function netnsList(): string[] {
   return sh(['ip', 'netns', 'list'])
