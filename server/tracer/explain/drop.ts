@@ -177,7 +177,7 @@ function neighCulprit(h: Hop, f: NsFacts | undefined): Culprit | undefined {
 /** The thing that dropped the packet at real-drop hop `h`, whose namespace's hops are `seg`. */
 export function culpritOf(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): Culprit {
   const d = h.drop;
-  const kernel = { what: w.kernelText(d?.reason ?? '?', d?.where ?? '') };
+  const kernel = { what: w.kernelText(d?.where ?? '') };
   if (!d) return kernel;
   const kind = dropKind(d);
   switch (kind) {

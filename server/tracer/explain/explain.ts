@@ -169,7 +169,7 @@ export function diagnosis(j: Journey, facts: Facts, dst?: string): string | unde
     const c = culpritOf(drop, segmentOf(hops, hopAt(hops, drop)), facts.get(drop.netns));
     const lead = onReply ? 'The request arrived; its reply stopped' : w.stoppedAt(drop.netns, drop.ifname);
     const where = onReply ? ` in ${drop.netns}${drop.ifname ? ` at ${drop.ifname}` : ''}` : '';
-    return `${lead}${where}: ${drop.drop.reason}, by ${c.what}.${c.fix ? ` ${w.fixText(c.fix)}` : ''}`;
+    return `${lead}${where} (${drop.drop.reason}): ${c.what}.${c.fix ? ` ${w.fixText(c.fix)}` : ''}`;
   }
   if (j.interrupted) return w.interruptedDiagnosis(j.interrupted);
   if (j.hops.length === 0) return neverLeft(j, facts.get(j.from), dst);

@@ -36,7 +36,7 @@ export const deliveredText = (ns: string, reason: string): string => `delivered 
 export const endedText = (ns: string, reason: string): string => `ended in ${ns}: ${reason}, an ordinary end of path`;
 export const copyEndText = (reason: string): string => `a copy's end (${reason}): the packet itself went on`;
 export const droppedText = (ns: string, reason: string, culprit: string | undefined): string =>
-  `dropped in ${ns}: ${reason}${culprit ? ` by ${culprit}` : ''}`;
+  `dropped in ${ns} (${reason})${culprit ? `: ${culprit}` : ''}`;
 
 /** `NATed: DNAT 10.96.0.10:80 → 10.244.2.2:8080 by nat KUBE-SEP-X …`, or by conntrack when no rule was traced. */
 export const natedText = (n: Nat, rule: string | undefined): string =>
@@ -86,8 +86,8 @@ export const noSocketText = (proto: string, dst: string, port: number, ns: strin
 export const noSocketFix = (proto: string, port: number, ns: string): string =>
   `start a server on ${proto} port ${port} in ${ns}, or send to a port one listens on`;
 
-export const kernelText = (reason: string, where: string): string =>
-  `the kernel (${reason}${where ? ` at ${where}` : ''})`;
+/** A drop nothing more is known of: the reason is said already, so only where the kernel freed it. */
+export const kernelText = (where: string): string => `freed by the kernel${where ? ` at ${where}` : ''}`;
 
 /** How a program's verdict is known: seen (a drop reason) or inferred from the next sighting. */
 export function verdictNote(v: HopProgram): string {
