@@ -59,3 +59,10 @@ export function buildWhyTopology(): void {
 export function removeWhyTopology(): void {
   for (const n of [WHY.c, WHY.r, WHY.s]) if (netnsList().includes(n)) sh(['ip', 'netns', 'del', n]);
 }
+
+/** c's neighbour entry for r, pinned: scenarios that drop everything at r would otherwise drop c's ARP too. */
+export function pinNeighbour(): void {
+  const mac = /link\/ether (\S+)/.exec(inNs(WHY.r, ['ip', 'link', 'show', 'dev', WHY.rc]))?.[1];
+  if (!mac) throw new Error(`no MAC on ${WHY.rc}`);
+  inNs(WHY.c, ['ip', 'neigh', 'replace', WHY_IP.r, 'lladdr', mac, 'dev', WHY.cIf, 'nud', 'permanent']);
+}
