@@ -232,6 +232,35 @@ describe('explainer wording (recorded journeys, fake facts)', () => {
     );
   });
 
+  it('no drop seen: an interrupted trace, or the last sighting', () => {
+    const cut = { ...rec('tc'), interrupted: 'probe loader crashed: killed by SIGKILL' };
+    cut.hops = cut.hops.slice(0, 2);
+    expect(explainJourney(cut, healthy()).diagnosis).toBe(
+      'The trace was interrupted (probe loader crashed: killed by SIGKILL): hops were lost, so where the packet stopped is not known. Follow again.',
+    );
+    const lost = { ...cut, interrupted: undefined };
+    expect(explainJourney(lost, withR({ progs: [prog('tc-ingress', 'lb')] })).diagnosis).toBe(
+      'Last seen in pjt-why-r at pjt-why-rc (ingress), nothing after it (the request arrived but no reply came back); ' +
+        'tc-ingress program lb (id 42) on pjt-why-r pjt-why-rc is there.',
+    );
+  });
+
+  it('a neighbour drop names the neighbour; NAT without --rules says how to get the rule', () => {
+    const j = rec('noroute');
+    const end = j.hops[2] as Hop;
+    j.hops[2] = { ...end, drop: { ...(end.drop as NonNullable<Hop['drop']>), reason: 'NEIGH_FAILED' } };
+    const f = withR({
+      routes: routes([[{ dst: '10.78.7.7' }, { dst: '10.78.7.0/24', gateway: '10.78.2.9', dev: 'pjt-why-br' }]]),
+      neigh: [{ dst: '10.78.2.9', dev: 'pjt-why-br', state: ['FAILED'] }],
+    });
+    expect(explainJourney(j, f).diagnosis).toContain("the neighbour 10.78.2.9 on pjt-why-r's pjt-why-br is FAILED");
+    const nat = rec('ok');
+    nat.hops[2] = { ...(nat.hops[2] as Hop), nat: { kind: 'dnat', from: '10.96.0.10:80', to: '10.78.2.2:80' } };
+    expect(explainJourney(nat, healthy()).hops[2]?.reason).toBe(
+      'routed by pjt-why-r: 10.78.2.0/24 dev pjt-why-br, table main; NATed: DNAT 10.96.0.10:80 → 10.78.2.2:80 (rule not traced: follow with --rules)',
+    );
+  });
+
   it('rule matching and route queries', () => {
     const h = rec('ipt').hops[1] as Hop;
     expect(ruleMayMatch('-s 10.9.9.9/32 -j DROP', h, 'pjt-why-rc')).toBe(false);

@@ -19,7 +19,7 @@ import {
 import { readChain, readFdb, readLinks, readNeigh, readSysctl, readTcProgs, routeGet } from './read';
 
 export { explainJourney } from './explain';
-export type { Facts, NsFacts } from './facts';
+export { progsFromIfaces, type DevProg, type Facts, type NsFacts } from './facts';
 
 export const EXPLAIN_BUDGET_MS = 100;
 
@@ -31,6 +31,11 @@ export interface ExplainOptions {
   readonly budgetMs?: number;
   /** Where a hop's namespace is, by its name (default: the topology's look-up, checked against the inode). */
   readonly targetOf?: (name: string, inode: number) => Promise<NetnsTarget | undefined>;
+  /**
+   * The programs on a namespace's devices when something already knows them (the topology's
+   * `Iface.programs`, through `progsFromIfaces`); undefined: read them with bpftool and ip.
+   */
+  readonly programsOf?: (name: string) => readonly DevProg[] | undefined;
 }
 
 async function defaultTargetOf(name: string, inode: number): Promise<NetnsTarget | undefined> {
@@ -52,10 +57,16 @@ interface Collecting {
 const fresh = (): Collecting => ({ progs: [], fdb: [], routes: new Map(), sysctl: new Map(), iptables: new Map() });
 
 /** Reads what the journey's hops in namespace `ns` need: links and programs first, then the rest. */
-async function collectNs(ns: string, target: NetnsTarget, all: readonly Hop[][], c: Collecting): Promise<void> {
-  const [l, tc] = await Promise.all([readLinks(target), readTcProgs(target)]);
+async function collectNs(
+  ns: string,
+  target: NetnsTarget,
+  all: readonly Hop[][],
+  c: Collecting,
+  known: readonly DevProg[] | undefined,
+): Promise<void> {
+  const [l, tc] = await Promise.all([readLinks(target), known ? undefined : readTcProgs(target)]);
   if (l) c.links = l.links;
-  c.progs.push(...(l?.xdp ?? []), ...(tc ?? []));
+  c.progs.push(...(known ?? [...(l?.xdp ?? []), ...(tc ?? [])]));
   const f: NsFacts = { ...(c.links && { links: c.links }) };
   const routes = new Map<string, RouteQuery>();
   const sysctl = new Set<string>();
@@ -127,7 +138,7 @@ export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Fac
       if (!target) return;
       const c = fresh();
       collecting.set(ns, c);
-      await collectNs(ns, target, sides, c);
+      await collectNs(ns, target, sides, c, opts.programsOf?.(ns));
     });
     if (j.hops.length === 0 && opts.from && opts.dst) {
       const c = fresh();

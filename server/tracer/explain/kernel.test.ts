@@ -7,7 +7,7 @@ import { follow } from '../follow';
 import { formatJourney } from '../format';
 import { ProbeLoader } from '../loader';
 import { buildWhyTopology, inNs, pinNeighbour, removeWhyTopology, WHY, WHY_IP } from './fixture';
-import { gather } from './index';
+import { explain, gather, progsFromIfaces } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
 const obj = (name: string): string => `${PROBES}/build/lab/${name}.bpf.o`;
@@ -97,6 +97,13 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     const at = j.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
     expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tc-ingress', verdict: 'dropped' });
     expect(at?.programs?.[0]?.tag).toMatch(/^[0-9a-f]{16}$/);
+    // The same journey with the programs taken from topology-shaped interfaces instead of bpftool.
+    const bare = { ...j, hops: j.hops.map(({ programs: _p, reason: _r, ...h }) => h) };
+    const ifaces = [
+      { name: WHY.rc, programs: [{ id: 7, name: 'from_topology', tag: '00', hook: 'tc-ingress' as const }] },
+    ];
+    const again = await explain(bare, { programsOf: (ns) => (ns === WHY.r ? progsFromIfaces(ifaces) : undefined) });
+    expect(again.diagnosis).toContain('tc-ingress program from_topology (id 7) on pjt-why-r pjt-why-rc');
   });
 
   it('an XDP drop program at the router ingress', async () => {
