@@ -213,6 +213,10 @@ describe('explainer wording (recorded journeys, fake facts)', () => {
       verdict: 'redirected',
       redirect: { netns: R, ifname: 'pjt-why-rs', how: 'egress' },
     });
+    expect(r.hops[2]?.reason).toBe(
+      "redirected here by tc-ingress lb (id 42) on pjt-why-rc, not by the stack (the stack's route: " +
+        '10.78.2.0/24 dev pjt-why-br, table main, yet it left by pjt-why-rs)',
+    );
   });
 
   it('a packet that never left: the source neighbour is INCOMPLETE', () => {

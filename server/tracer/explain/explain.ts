@@ -147,11 +147,26 @@ export function hopPrograms(hops: readonly Hop[], i: number, f: NsFacts | undefi
   return at.map(({ ifname: _dev, pref: _pref, ...p }) => verdictOf(hops, i, p, f));
 }
 
+/** A program at an earlier hop of this namespace visit that redirected the packet to hop `i`'s device. */
+function redirectedBy(hops: readonly Hop[], i: number, progs: readonly (HopProgram[] | undefined)[]) {
+  const h = hops[i] as Hop;
+  for (let k = i - 1; k >= 0 && hops[k]?.netnsInode === h.netnsInode; k--) {
+    const p = progs[k]?.find((x) => x.verdict === 'redirected' && x.redirect?.ifname === h.ifname);
+    if (p) return { prog: p, at: (hops[k] as Hop).ifname };
+  }
+  return undefined;
+}
+
 function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {
+  const progs = hops.map((h, i) => h.programs ?? hopPrograms(hops, i, facts.get(h.netns)));
   return hops.map((h, i) => {
     const f = facts.get(h.netns);
-    const programs = h.programs ?? hopPrograms(hops, i, f);
-    return { ...h, ...(programs && { programs }), reason: hopReason(hops, i, f, programs) };
+    const programs = progs[i];
+    let reason = hopReason(hops, i, f, programs);
+    // A program sent it here, not the stack: say so first, with the route the stack would have used.
+    const by = h.dir === 'egress' ? redirectedBy(hops, i, progs) : undefined;
+    if (by) reason = w.redirectedHereText(by.prog, by.at, reason.startsWith('routed by') ? reason : undefined);
+    return { ...h, ...(programs && { programs }), reason };
   });
 }
 

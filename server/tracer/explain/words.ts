@@ -26,6 +26,10 @@ export const bridgedText = (bridge: string, mac: string, port: string | undefine
 
 /** `received from node1 veth-pod-a` (the hop before was in another namespace: the veth's other end). */
 export const receivedFromText = (ns: string, ifname: string): string => `received from ${ns} ${ifname}`;
+/** `redirected here by tc-ingress from_container (id 3) on lxc1, not by the stack (routed by …)` */
+export const redirectedHereText = (p: HopProgram, at: string, routed: string | undefined): string =>
+  `redirected here by ${p.hook} ${p.name || '?'} (id ${p.id}) on ${at}, not by the stack` +
+  (routed ? ` (the stack's route: ${routed.replace(/^routed by [^:]+: /, '')})` : '');
 export const receivedText = (ifname: string): string => `received on ${ifname}`;
 /** The bridge device's own ingress after a port's: addressed to the bridge, up its stack. */
 export const upFromPortText = (bridge: string, port: string): string =>
