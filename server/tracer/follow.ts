@@ -11,6 +11,7 @@ import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
 import type { HopEvent } from './hop-event';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
+import { explain } from './explain/index';
 
 export class FollowError extends UserError {}
 
@@ -23,6 +24,8 @@ export interface FollowOptions {
   readonly loader?: ProbeLoader;
   /** Partial journeys while hops arrive (at most one per 50 ms). */
   readonly onUpdate?: (j: Journey) => void;
+  /** Time the explainer may take to read why each hop went where it did (default explain/EXPLAIN_BUDGET_MS). */
+  readonly explainBudgetMs?: number;
 }
 
 type ParsedFollow = ReturnType<typeof FollowRequestSchema.parse>;
@@ -38,12 +41,12 @@ export async function follow(input: unknown, opts: FollowOptions = {}): Promise<
     throw new FollowError(i ? `${i.path.join('.') || 'request'}: ${i.message}` : 'invalid follow request');
   }
   const req = parsed.data;
-  if (!req.rules) return followOnce(req, opts);
-  const first = await followOnce(req, opts);
+  if (!req.rules) return followOnce(req, opts, { explain: true });
+  const first = await followOnce(req, opts, { explain: false });
   const crossed = new Set([...first.hops, ...(first.reply?.hops ?? [])].map((h) => h.netnsInode));
   const known = await namedNamespaces();
   const targets = known.filter((n) => crossed.has(n.inode));
-  return followOnce(req, opts, targets);
+  return followOnce(req, opts, { explain: true, ruleTargets: targets });
 }
 
 /** What makes this follow's packets its own: its id, and an ICMP id or client port nobody else uses. */
@@ -64,8 +67,9 @@ function flowIdentity(req: ParsedFollow, clientAddr: string) {
 async function followOnce(
   req: ParsedFollow,
   opts: FollowOptions,
-  ruleTargets?: readonly { target: NetnsTarget; inode: number }[],
+  how: { explain: boolean; ruleTargets?: readonly { target: NetnsTarget; inode: number }[] },
 ): Promise<Journey> {
+  const { ruleTargets } = how;
   const started = Date.now();
   const loader = opts.loader ?? getLoader();
   const { from, dest, clientAddr } = await resolveEnds(req);
@@ -139,6 +143,8 @@ async function followOnce(
   if (rules) j = attachRules(j, await rules.stop());
   // A timeout is only worth reporting if the journey did not otherwise end cleanly.
   if (timedOut && journeyComplete(j, from.inode)) j = { ...j, timedOut: false };
+  // Why each hop went where it did, read now, while the state that decided it is still there.
+  if (how.explain) j = await explain(j, { from: from.target, dst: dest.ip, budgetMs: opts.explainBudgetMs });
   return j;
 }
 

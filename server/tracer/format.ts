@@ -15,8 +15,11 @@ function iptablesOf(h: Hop): string {
   return parts.filter(Boolean).join(', ');
 }
 
-function rows(hops: readonly Hop[]): string[][] {
-  const out: string[][] = [];
+/** A table row, or a line of its own under the hop it explains (not counted in the column widths). */
+type Row = string[] | { readonly text: string };
+
+function rows(hops: readonly Hop[]): Row[] {
+  const out: Row[] = [];
   for (const h of hops) {
     const iface =
       h.dir === 'end' ? (h.ifname ? `(${h.ifname})` : '-') : `${h.ifname} ${h.dir === 'egress' ? '→' : '←'}`;
@@ -28,6 +31,7 @@ function rows(hops: readonly Hop[]): string[][] {
       iptablesOf(h),
     ]);
     for (const r of h.rules ?? []) out.push(['', '', '', '', `  ${r}`]);
+    if (h.reason) out.push({ text: `    ↳ ${h.reason}` });
   }
   return out;
 }
@@ -35,13 +39,15 @@ function rows(hops: readonly Hop[]): string[][] {
 export function formatJourney(j: Journey): string {
   const header = ['NETWORK NS', 'INTERFACE', 'TYPE', 'ADDRESSES', 'IPTABLES'];
   const body = [...rows(j.hops), ...(j.reply ? [['', '', '', '', ''], ...rows(j.reply.hops)] : [])];
-  const all = [header, ...body];
+  const all = [header, ...body].filter((r): r is string[] => Array.isArray(r));
   const w = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
+  const line = (r: Row): string =>
+    'text' in r
+      ? r.text
+      : r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0)))
+          .join('  ')
+          .trimEnd();
   const drop = firstDrop(j);
   // Hops were lost: not seen delivered is not a drop, unless one was seen.
   const verdict = j.delivered
@@ -55,5 +61,6 @@ export function formatJourney(j: Journey): string {
     `${j.proto} ${j.from} → ${j.to}: ${verdict}${drop ? `, ${droppedInText(drop)}` : ''}` +
       `${j.generator ? ` [${j.generator}]` : ''} in ${j.durationMs} ms`,
   ];
+  if (j.diagnosis) tail.push(`why: ${j.diagnosis}`);
   return [line(header), ...body.map(line), '', ...tail].join('\n');
 }

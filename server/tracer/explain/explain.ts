@@ -1,0 +1,223 @@
+// The pure half of the explainer: a finished journey plus facts -> a reason on every hop, verdicts on the
+// programs at each hop, and a diagnosis when it did not arrive. Also says which facts it needs (plan*),
+// so the reader (index.ts) looks up exactly the routes and tables these functions will read.
+import type { Hop, HopProgram, Journey } from '../../protocol/tracer';
+import { firstDrop } from '../../protocol/vocab';
+import { culpritOf, dropKind, progsAt } from './drop';
+import { routeKey, type Facts, type NsFacts, type RouteQuery } from './facts';
+import * as w from './words';
+
+const link = (f: NsFacts | undefined, name: string) => f?.links?.find((l) => l.ifname === name);
+const isBridge = (f: NsFacts | undefined, name: string): boolean => link(f, name)?.kind === 'bridge';
+
+/** The bridge a device is a port of, when it is one. */
+export function bridgeOf(f: NsFacts | undefined, name: string): string | undefined {
+  const m = link(f, name)?.master;
+  return m && isBridge(f, m) ? m : undefined;
+}
+
+/** The hops of the namespace visit that hop `i` belongs to (consecutive hops in one namespace). */
+export function segmentOf(hops: readonly Hop[], i: number): Hop[] {
+  const ns = hops[i]?.netnsInode;
+  let a = i;
+  let b = i;
+  while (a > 0 && hops[a - 1]?.netnsInode === ns) a--;
+  while (b + 1 < hops.length && hops[b + 1]?.netnsInode === ns) b++;
+  return hops.slice(a, b + 1);
+}
+
+/** The last ingress before hop `i` in the same namespace visit: where a forwarded packet came in. */
+function ingressBefore(hops: readonly Hop[], i: number): Hop | undefined {
+  const ns = hops[i]?.netnsInode;
+  for (let k = i - 1; k >= 0 && hops[k]?.netnsInode === ns; k--) if (hops[k]?.dir === 'ingress') return hops[k];
+  return undefined;
+}
+
+/**
+ * The route look-up an egress hop was decided by: DST from SRC, with the in-interface when the packet was
+ * forwarded (a bridge port's bridge stands for the port). Undefined for a bridged hop (the FDB decides).
+ */
+export function routeQueryFor(hops: readonly Hop[], i: number, f: NsFacts | undefined): RouteQuery | undefined {
+  const h = hops[i];
+  if (!h || h.dir !== 'egress' || bridgeOf(f, h.ifname)) return undefined;
+  const inHop = ingressBefore(hops, i);
+  if (!inHop) return { dst: h.dst, src: h.src };
+  return { dst: h.dst, src: inHop.src, iif: bridgeOf(f, inHop.ifname) ?? inHop.ifname };
+}
+
+/** Bridges whose FDB the journey's bridged hops need. */
+export function bridgesNeeded(hops: readonly Hop[], ns: string, f: NsFacts | undefined): string[] {
+  const out = new Set<string>();
+  for (const h of hops) {
+    const br = h.netns === ns && h.dir === 'egress' ? bridgeOf(f, h.ifname) : undefined;
+    if (br) out.add(br);
+  }
+  return [...out];
+}
+
+function routedReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+  const h = hops[i] as Hop;
+  const q = routeQueryFor(hops, i, f);
+  const r = q && f?.routes?.get(routeKey(q));
+  if (!r) return w.routedUnknownText(h.netns);
+  if ('error' in r) return `${w.routedUnknownText(h.netns)}: look-up now says ${r.error}`;
+  const text = w.routedText(h.netns, r);
+  // The route names another device: a program or a policy rule moved it (said, not guessed at).
+  return r.dev === h.ifname ? text : `${text}, yet it left by ${h.ifname}`;
+}
+
+function bridgedReason(h: Hop, br: string, f: NsFacts | undefined): string {
+  const e = f?.fdb?.find((x) => x.mac.toLowerCase() === h.dstMac.toLowerCase() && (x.master ?? br) === br);
+  return w.bridgedText(br, h.dstMac, e?.ifname, h.ifname);
+}
+
+function endReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+  const h = hops[i] as Hop;
+  const d = h.drop;
+  if (!d) return w.endedText(h.netns, 'freed');
+  if (d.copy) return w.copyEndText(d.reason);
+  if (!d.isRealDrop)
+    return d.reason === 'CONSUMED' ? w.deliveredText(h.netns, d.reason) : w.endedText(h.netns, d.reason);
+  return w.droppedText(h.netns, d.reason, culpritOf(h, segmentOf(hops, i), f).what);
+}
+
+function ingressReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+  const h = hops[i] as Hop;
+  if (h.inferred) return w.inferredText(h.inferred.from);
+  const p = hops[i - 1];
+  if (!p) return w.receivedText(h.ifname);
+  if (p.netnsInode !== h.netnsInode) return w.receivedFromText(p.netns, p.ifname);
+  if (isBridge(f, h.ifname) && bridgeOf(f, p.ifname) === h.ifname) return w.upFromPortText(h.ifname, p.ifname);
+  return w.receivedText(h.ifname);
+}
+
+/** The NAT rule traced in this namespace (follow --rules puts the lines on its first hop). */
+function natRule(seg: readonly Hop[]): string | undefined {
+  return seg.flatMap((h) => h.rules ?? []).find((l) => /\b(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(l));
+}
+
+/** The one line of why hop `i` went where it did. */
+export function hopReason(hops: readonly Hop[], i: number, f: NsFacts | undefined, progs?: HopProgram[]): string {
+  const h = hops[i] as Hop;
+  let base: string;
+  if (h.dir === 'end') base = endReason(hops, i, f);
+  else if (h.dir === 'ingress') base = ingressReason(hops, i, f);
+  else {
+    const br = bridgeOf(f, h.ifname);
+    base = br ? bridgedReason(h, br, f) : routedReason(hops, i, f);
+  }
+  const parts = [base];
+  if (h.nat) parts.push(w.natedText(h.nat, natRule(segmentOf(hops, i))));
+  for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p));
+  return parts.join('; ');
+}
+
+/** Whether going from `a` to the next hop `b` in one namespace is the stack's own path. */
+function stackPath(a: Hop, b: Hop, f: NsFacts | undefined): boolean {
+  if (b.ifname === a.ifname) return true;
+  if (bridgeOf(f, a.ifname) === b.ifname || bridgeOf(f, b.ifname) === a.ifname) return true;
+  // Netfilter saw it between: routed by the stack (the follow links netfilter everywhere).
+  return (a.netfilter?.length ?? 0) > 0 || (b.netfilter?.length ?? 0) > 0;
+}
+
+function verdictOf(hops: readonly Hop[], i: number, p: HopProgram, f: NsFacts | undefined): HopProgram {
+  const h = hops[i] as Hop;
+  const next = hops[i + 1];
+  if (!next) return p;
+  if (next.dir === 'end' && next.drop?.isRealDrop) {
+    const k = dropKind(next.drop);
+    const mine = p.hook === 'xdp' ? k === 'xdp' : k === (p.hook.endsWith('ingress') ? 'tc-ingress' : 'tc-egress');
+    return mine ? { ...p, verdict: 'dropped' } : { ...p, verdict: 'passed' };
+  }
+  const to = { netns: next.netns, ifname: next.ifname };
+  if (next.inferred?.via === 'peer-redirect') return { ...p, verdict: 'redirected', redirect: { ...to, how: 'peer' } };
+  if (next.netnsInode === h.netnsInode && next.dir !== 'end' && !stackPath(h, next, f)) {
+    const how = next.dir === 'ingress' ? 'ingress' : 'egress';
+    return { ...p, verdict: 'redirected', redirect: { ...to, how } };
+  }
+  return { ...p, verdict: 'passed' };
+}
+
+/** The programs at a hop's device and direction, with what they did when the journey tells. */
+export function hopPrograms(hops: readonly Hop[], i: number, f: NsFacts | undefined): HopProgram[] | undefined {
+  const h = hops[i] as Hop;
+  if (h.dir === 'end') return undefined;
+  const at = [...(h.dir === 'ingress' ? progsAt(f, h.ifname, 'xdp') : []), ...progsAt(f, h.ifname, h.dir)];
+  if (at.length === 0) return undefined;
+  return at.map(({ ifname: _dev, pref: _pref, ...p }) => verdictOf(hops, i, p, f));
+}
+
+/** A program at an earlier hop of this namespace visit that redirected the packet to hop `i`'s device. */
+function redirectedBy(hops: readonly Hop[], i: number, progs: readonly (HopProgram[] | undefined)[]) {
+  const h = hops[i] as Hop;
+  for (let k = i - 1; k >= 0 && hops[k]?.netnsInode === h.netnsInode; k--) {
+    const p = progs[k]?.find((x) => x.verdict === 'redirected' && x.redirect?.ifname === h.ifname);
+    if (p) return { prog: p, at: (hops[k] as Hop).ifname };
+  }
+  return undefined;
+}
+
+function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {
+  const progs = hops.map((h, i) => h.programs ?? hopPrograms(hops, i, facts.get(h.netns)));
+  return hops.map((h, i) => {
+    const f = facts.get(h.netns);
+    const programs = progs[i];
+    let reason = hopReason(hops, i, f, programs);
+    // A program sent it here, not the stack: say so first, with the route the stack would have used.
+    const by = h.dir === 'egress' ? redirectedBy(hops, i, progs) : undefined;
+    if (by) reason = w.redirectedHereText(by.prog, by.at, reason.startsWith('routed by') ? reason : undefined);
+    return { ...h, ...(programs && { programs }), reason };
+  });
+}
+
+function hopAt(hops: readonly Hop[], target: Hop): number {
+  return hops.indexOf(target);
+}
+
+/** Where a journey that did not arrive stopped, what stopped it, and a fix hint. */
+export function diagnosis(j: Journey, facts: Facts, dst?: string): string | undefined {
+  if (j.delivered) return undefined;
+  const drop = firstDrop(j);
+  if (drop) {
+    const onReply = j.reply?.hops.includes(drop) === true;
+    const hops = onReply ? (j.reply?.hops ?? []) : j.hops;
+    const c = culpritOf(drop, segmentOf(hops, hopAt(hops, drop)), facts.get(drop.netns));
+    const lead = onReply ? 'The request arrived; its reply stopped' : w.stoppedAt(drop.netns, drop.ifname);
+    const where = onReply ? ` in ${drop.netns}${drop.ifname ? ` at ${drop.ifname}` : ''}` : '';
+    return `${lead}${where} (${drop.drop.reason}): ${c.what}.${c.fix ? ` ${w.fixText(c.fix)}` : ''}`;
+  }
+  if (j.interrupted) return w.interruptedDiagnosis(j.interrupted);
+  if (j.hops.length === 0) return neverLeft(j, facts.get(j.from), dst);
+  const last = j.reply?.hops[j.reply.hops.length - 1] ?? j.hops[j.hops.length - 1];
+  if (!last) return undefined;
+  const progs = facts.get(last.netns)?.progs?.filter((p) => p.ifname === last.ifname) ?? [];
+  const hint =
+    progs.length > 0 ? `; ${w.progText(progs[0] as (typeof progs)[0], last.netns, last.ifname)} is there` : '';
+  return `${w.lastSeenText(last.netns, last.ifname, last.dir)}${j.reply ? '' : ` (${w.noReplyText})`}${hint}.`;
+}
+
+/** No hop at all: the source's route or its neighbour stopped it before any device saw it. */
+function neverLeft(j: Journey, f: NsFacts | undefined, dst: string | undefined): string {
+  const lead = w.neverLeftText(j.from);
+  const r = dst ? f?.routes?.get(routeKey({ dst })) : undefined;
+  if (dst && r && 'error' in r)
+    return `${lead}: ${w.noRouteText(dst, j.from, r.error)}. ${w.fixText(w.noRouteFix(dst, j.from))}`;
+  if (dst && r && !('error' in r)) {
+    const addr = r.gateway ?? dst;
+    const n = f?.neigh?.find((x) => x.dst === addr && x.dev === r.dev);
+    if (n && n.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE'))
+      return `${lead}: ${w.neighText(addr, r.dev, n.state.join(','), j.from)}. ${w.fixText(w.neighFix(addr, r.dev))}`;
+  }
+  return `${lead}: no hop was seen.`;
+}
+
+/** The journey with reasons, program verdicts and (if it did not arrive) a diagnosis. */
+export function explainJourney(j: Journey, facts: Facts, dst?: string): Journey {
+  const d = diagnosis(j, facts, dst);
+  return {
+    ...j,
+    hops: explainSide(j.hops, facts),
+    ...(j.reply && { reply: { hops: explainSide(j.reply.hops, facts) } }),
+    ...(d && { diagnosis: d }),
+  };
+}
