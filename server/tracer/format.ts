@@ -11,7 +11,13 @@ function typeOf(h: Hop): string {
 }
 
 function iptablesOf(h: Hop): string {
-  const parts = [h.nat && natText(h.nat), verdictText(h), h.drop && dropLine(h.drop)];
+  const parts = [
+    // Not a tracepoint's sighting: say so where a reader compares the table with tcpdump.
+    h.inferred && `inferred: peer redirect from ${h.inferred.from}`,
+    h.nat && natText(h.nat),
+    verdictText(h),
+    h.drop && dropLine(h.drop),
+  ];
   return parts.filter(Boolean).join(', ');
 }
 
