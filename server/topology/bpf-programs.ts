@@ -3,7 +3,8 @@
 // `tc -j -b -` where a namespace has tc programs, names and tags from one machine-wide `bpftool --json prog
 // show`, and cgroup programs from `bpftool --json cgroup tree` on the cgroup v2 root.
 // That machine-wide list is also the change signal: while its ids stay the same, the per-namespace reads
-// are reused (a tc filter attach changes no link, but it loads a program with a new id).
+// of namespaces without programs are reused (a tc filter attach changes no link, but it loads a program
+// with a new id); namespaces with programs are re-read every time (few, and a detach must show at once).
 import { readFile } from 'node:fs/promises';
 import type { AttachedProg, CgroupProg, Topology } from '../protocol/topology';
 import { exec, inNetns } from '../sys/exec';
@@ -31,8 +32,8 @@ export interface ProgramsRead {
   readonly byNs: ReadonlyMap<string, DevicePrograms>;
   readonly cgroup: readonly CgroupProg[];
   readonly warnings: readonly string[];
-  /** Whether the per-namespace reads were reused (the change signal did not move). */
-  readonly reused: boolean;
+  /** Namespaces read this time (the others were reused: the change signal did not move). */
+  readonly readNamespaces: number;
 }
 
 export interface ProgramReader {
@@ -176,7 +177,7 @@ export function createProgramReader(opts: { ttlMs?: number } = {}): ProgramReade
       const progs = r?.code === 0 ? parseProgShow(r.stdout) : undefined;
       if (!progs) {
         warnings.push('bpftool prog show failed: BPF programs on interfaces are not shown');
-        return { byNs: new Map(), cgroup: [], warnings, reused: false };
+        return { byNs: new Map(), cgroup: [], warnings, readNamespaces: 0 };
       }
       const now = Date.now();
       const next = progSignature(progs);
@@ -187,10 +188,13 @@ export function createProgramReader(opts: { ttlMs?: number } = {}): ProgramReade
         at = now;
       }
       const all = [...progs.values()];
-      const todo = all.some(isDeviceProg) ? entries.filter((e) => !perInode.has(e.inode)) : [];
+      // Namespaces that had programs are always re-read: a detach frees its program only after an RCU
+      // grace period (~20 ms here), so the id set may not have moved yet on the next poll.
+      const todo = all.some(isDeviceProg) ? entries.filter((e) => (perInode.get(e.inode)?.size ?? 1) > 0) : [];
       const [atts, cg] = await Promise.all([
         readAttachments(todo),
-        fresh ? (all.some(isCgroupProg) ? readCgroupPrograms() : []) : cgroup,
+        // Same for cgroup programs: re-read while there are any (one call), or when the signal moved.
+        all.some(isCgroupProg) && (fresh || cgroup.length > 0) ? readCgroupPrograms() : fresh ? [] : cgroup,
       ]);
       await Promise.all(
         todo.map(async (e) => {
@@ -205,7 +209,7 @@ export function createProgramReader(opts: { ttlMs?: number } = {}): ProgramReade
         const p = perInode.get(e.inode);
         if (p?.size) byNs.set(e.name, p);
       }
-      return { byNs, cgroup, warnings, reused: !fresh && todo.length === 0 };
+      return { byNs, cgroup, warnings, readNamespaces: todo.length };
     },
   };
 }
