@@ -102,7 +102,10 @@ describe('device programs on a real veth', () => {
     expect(programsAt(again.topology, A, 'veth-a')).toEqual(progs);
     const entries = [...again.targets.values()];
     expect(entries.length).toBeGreaterThan(2);
-    expect((await reader.read(entries)).readNamespaces).toBe(1);
+    // (A reader whose rotating slice practically never comes round: only A, at most one more.)
+    const lone = createProgramReader({ slices: 1e9 });
+    await lone.read(entries);
+    expect((await lone.read(entries)).readNamespaces).toBeLessThanOrEqual(2);
 
     // A detach frees the program (new id set), so the very next discovery sees it gone.
     await inA('tc', 'filter', 'del', 'dev', 'veth-a', 'ingress', 'pref', '7');
