@@ -182,21 +182,22 @@ export function createProgramReader(opts: { slices?: number } = {}): ProgramRead
         return { byNs: new Map(), cgroup: [], warnings, readNamespaces: 0 };
       }
       const next = progSignature(progs);
-      const fresh = next !== sig;
-      if (fresh) {
-        perInode = new Map();
-        sig = next;
-      }
-      const slice = turn++ % slices;
+      // Only a new id can be attached somewhere unknown; a removed one was in a namespace re-read anyway.
+      const before = new Set((sig ?? '').split(','));
       const all = [...progs.values()];
+      const anyDevice = all.some(isDeviceProg);
+      if (!anyDevice || sig === undefined || next.split(',').some((id) => id !== '' && !before.has(id)))
+        perInode = new Map();
+      sig = next;
+      const slice = turn++ % slices;
       // Namespaces that had programs are always re-read: a detach frees its program only after an RCU
       // grace period (~20 ms here), so the id set may not have moved yet on the next poll.
       const due = (e: NsEntry): boolean => (perInode.get(e.inode)?.size ?? 1) > 0 || e.inode % slices === slice;
-      const todo = all.some(isDeviceProg) ? entries.filter(due) : [];
+      const todo = anyDevice ? entries.filter(due) : [];
       const [atts, cg] = await Promise.all([
         readAttachments(todo),
-        // Same for cgroup programs: re-read while there are any (one call), or when the signal moved.
-        all.some(isCgroupProg) && (fresh || cgroup.length > 0) ? readCgroupPrograms() : fresh ? [] : cgroup,
+        // The cgroup tree is one call: read whenever the machine has cgroup programs at all.
+        all.some(isCgroupProg) ? readCgroupPrograms() : [],
       ]);
       await Promise.all(
         todo.map(async (e) => {
