@@ -1,0 +1,92 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { macMapIds } from '../app/components/mac-map/test-ids';
+import { shellIds } from '../app/components/shell/test-ids';
+
+// BPF programs on the MAC map (issue 12): a badge on the interface a lab teaching program is attached to,
+// its id/tag in the detail, gone after detach; a cgroup program in the "socket-level" header line.
+const cli = (...a: string[]) => execFileSync('npx', ['tsx', 'server/cli.ts', ...a], { encoding: 'utf8' });
+
+test('drop-all on pod-a/eth0 shows as a tc↓ badge with its id and tag, and goes away on detach', async ({ page }) => {
+  spawnSync('npx', ['tsx', 'server/cli.ts', 'lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0']);
+  try {
+    await page.goto('/');
+    await page.getByTestId(shellIds.tab('map')).click();
+    await expect(page.getByTestId(macMapIds.status)).toHaveAttribute('data-state', 'ready');
+    const badge = page.getByTestId(macMapIds.progBadge('pod-a', 'eth0', 'tc-ingress'));
+    await expect(page.getByTestId(macMapIds.namespace('pod-a'))).toBeVisible();
+    await expect(badge).toHaveCount(0);
+
+    cli('lab', 'prog', 'attach', 'drop-all', '--netns', 'pod-a', '--iface', 'eth0');
+    const filters = JSON.parse(
+      execFileSync('ip', ['netns', 'exec', 'pod-a', 'tc', '-j', 'filter', 'show', 'dev', 'eth0', 'ingress'], {
+        encoding: 'utf8',
+      }),
+    ) as { options?: { prog?: { id: number; tag: string } } }[];
+    const prog = filters.find((f) => f.options?.prog)?.options?.prog;
+    expect(prog).toBeDefined();
+
+    await expect(badge).toBeVisible({ timeout: 5000 });
+    await expect(badge).toContainText('tc↓ drop_all');
+    await expect(badge).toHaveAttribute('data-prog-id', String(prog?.id));
+    await expect(page.getByTestId(macMapIds.progBadge('pod-b', 'eth0', 'tc-ingress'))).toHaveCount(0);
+
+    await page.getByTestId(macMapIds.iface('pod-a', 'eth0')).click();
+    const table = page.getByTestId(macMapIds.progTable);
+    await expect(table).toContainText('tc-ingress');
+    await expect(table).toContainText(String(prog?.id));
+    await expect(table).toContainText(prog?.tag ?? '?');
+    await expect(table).toContainText('drop-all.bpf.o:[tc]');
+    await page.screenshot({ path: 'test-results/bpf-badges.png' });
+
+    cli('lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0');
+    await expect(badge).toHaveCount(0, { timeout: 5000 });
+  } finally {
+    spawnSync('npx', ['tsx', 'server/cli.ts', 'lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0']);
+  }
+});
+
+test('a cgroup connect4 program is listed once in the socket-level line', async ({ page }) => {
+  // An empty child cgroup: no process is in it, so no socket on the machine meets the program.
+  const root = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .find((f) => f[2] === 'cgroup2')?.[1];
+  expect(root).toBeDefined();
+  const cg = `${root}/pjt-bpf-e2e`;
+  const pin = '/sys/fs/bpf/pjt-bpf-e2e';
+  const detach = () => {
+    spawnSync('bpftool', ['cgroup', 'detach', cg, 'connect4', 'pinned', `${pin}/sock_lb_connect`]);
+    rmSync(pin, { recursive: true, force: true });
+    try {
+      rmdirSync(cg);
+    } catch {
+      // not there
+    }
+  };
+  detach();
+  try {
+    mkdirSync(cg);
+    execFileSync('bpftool', ['prog', 'loadall', 'probes/build/lab/sock-lb.bpf.o', pin]);
+    execFileSync('bpftool', ['cgroup', 'attach', cg, 'connect4', 'pinned', `${pin}/sock_lb_connect`]);
+    const id = (
+      JSON.parse(
+        execFileSync('bpftool', ['--json', 'prog', 'show', 'pinned', `${pin}/sock_lb_connect`], {
+          encoding: 'utf8',
+        }),
+      ) as { id: number }
+    ).id;
+
+    await page.goto('/');
+    await page.getByTestId(shellIds.tab('map')).click();
+    const line = page.getByTestId(macMapIds.cgroupLine);
+    await expect(line).toContainText(`connect4 sock_lb_connect (id ${id}) on cgroup /pjt-bpf-e2e`, { timeout: 5000 });
+    // Not on the root: it applies to no lab namespace, so no card is marked.
+    await expect(page.getByTestId(macMapIds.nsCgroupBadge('pod-a'))).toHaveCount(0);
+    detach();
+    await expect(line).toHaveCount(0, { timeout: 5000 });
+  } finally {
+    detach();
+  }
+});
