@@ -90,3 +90,23 @@ test('a cgroup connect4 program is listed once in the socket-level line', async 
     detach();
   }
 });
+
+test.describe('sock-lb scenario', () => {
+  // The lab's own connect4 program sits on the cgroup v2 root (filtered to the lab's netns cookies).
+  test.afterAll(() => {
+    execFileSync('npx', ['tsx', 'server/cli.ts', 'lab', 'up', '--scenario', 'basic'], { stdio: 'inherit' });
+  });
+
+  test('root-cgroup programs mark every namespace card and the socket-level line', async ({ page }) => {
+    cli('lab', 'up', '--scenario', 'sock-lb');
+    await page.goto('/');
+    await page.getByTestId(shellIds.tab('map')).click();
+    await expect(page.getByTestId(macMapIds.cgroupLine)).toContainText('connect4 sock_lb_connect (id ');
+    await expect(page.getByTestId(macMapIds.cgroupLine)).not.toContainText('on cgroup');
+    await expect(page.getByTestId(macMapIds.nsCgroupBadge('pod-a'))).toContainText('socket BPF');
+    await expect(page.getByTestId(macMapIds.nsCgroupBadge('node2'))).toBeVisible();
+    await page.getByTestId(macMapIds.namespace('pod-a')).getByRole('button', { name: 'namespace pod-a' }).click();
+    await expect(page.getByTestId(macMapIds.cgroupTable)).toContainText('getpeername4');
+    await page.screenshot({ path: 'test-results/bpf-badges-sock-lb.png' });
+  });
+});

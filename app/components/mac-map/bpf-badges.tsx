@@ -4,7 +4,7 @@
 // and the detail tables. Sizes are for a projector: 14 px bold at least.
 import type { AttachedProg, CgroupProg, Iface, Topology } from '../../../server/protocol/topology';
 import { ROW_H } from './layout';
-import { CGROUP_TABLE, PROG_TABLE, Table } from './tables';
+import { CGROUP_TABLE, Table } from './tables';
 import { macMapIds } from './test-ids';
 
 const HOOK_SHORT: Record<AttachedProg['hook'], string> = {
@@ -141,9 +141,38 @@ export function CgroupLine({ topo }: { topo: Topology }) {
   );
 }
 
-/** The interface detail's table of its programs, hook first. */
+/** The interface detail's programs, one block each (a 5-column table does not fit the panel). */
 export function ProgTable({ progs }: { progs: readonly AttachedProg[] }) {
-  return <Table kind={PROG_TABLE} rows={progs} wide testId={macMapIds.progTable} />;
+  return (
+    <ul data-testid={macMapIds.progTable} className="space-y-3">
+      {progs.map((p) => (
+        <li key={`${p.hook}-${p.id}`} className="rounded border border-slate-700 bg-slate-950/60 px-3 py-2">
+          <div className="text-lg">
+            <span className="font-semibold text-violet-300">{p.hook}</span>{' '}
+            <span className="font-mono font-bold text-slate-100">{p.name || '(no name)'}</span>
+          </div>
+          <div className="grid grid-cols-[4rem_1fr] gap-x-3 font-mono text-[0.95rem] text-slate-200">
+            <span className="text-slate-400">id</span>
+            <span>{p.id}</span>
+            <span className="text-slate-400">tag</span>
+            <span>{p.tag || '—'}</span>
+            {p.mode && (
+              <>
+                <span className="text-slate-400">mode</span>
+                <span className="break-all">{p.mode}</span>
+              </>
+            )}
+            {p.pref !== undefined && (
+              <>
+                <span className="text-slate-400">pref</span>
+                <span>{p.pref}</span>
+              </>
+            )}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function CgroupTable({ progs }: { progs: readonly CgroupProg[] }) {

@@ -1,7 +1,7 @@
 // The detail panel's tables: a bridge's MAC table (`brctl showmacs`) and ARP tables (`ip neigh`), one
 // generic table with a column list each.
 import type { ReactNode } from 'react';
-import type { AttachedProg, CgroupProg, FdbEntry, Neighbor } from '../../../server/protocol/topology';
+import type { CgroupProg, FdbEntry, Neighbor } from '../../../server/protocol/topology';
 
 const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
 const td = 'px-2 py-1 font-mono text-[0.95rem]';
@@ -45,18 +45,6 @@ export const ARP_TABLE: TableKind<ArpRow> = {
   ],
   lead: { head: 'netns', cell: (r) => r.netns },
   rowKey: (r) => `${r.netns}-${r.entry.dev}-${r.entry.ip}`,
-};
-
-/** An interface's BPF programs, in the order a packet meets them. */
-export const PROG_TABLE: TableKind<AttachedProg> = {
-  columns: [
-    { head: 'program', cell: (p) => p.name },
-    { head: 'id', cell: (p) => String(p.id) },
-    { head: 'tag', cell: (p) => p.tag, small: true },
-    { head: 'mode', cell: (p) => [p.mode, p.pref !== undefined ? `pref ${p.pref}` : ''].filter(Boolean).join(' · ') },
-  ],
-  lead: { head: 'hook', cell: (p) => p.hook },
-  rowKey: (p) => `${p.hook}-${p.id}`,
 };
 
 /** cgroup programs (`bpftool cgroup tree`). */
