@@ -42,10 +42,12 @@ export interface ProgramReader {
 
 /**
  * A pinned program attached again (`bpftool net attach pinned …`) changes no id. So each read also
- * re-reads one of this many slices of the program-less namespaces (by inode): every namespace is looked
- * at again within this many polls (~10 s at 500 ms) at 1/20 of a full read's cost, with no spike.
+ * re-reads one slice of the program-less namespaces (by inode): at least this many slices, and at most
+ * SLICE_SIZE namespaces in one, so a poll costs a few namespaces' reads and never a spike; every
+ * namespace is looked at again within max(20, n/4) polls (10 s for a small lab, ~25 s for 200).
  */
 export const PROGRAMS_SLICES = 20;
+const SLICE_SIZE = 4;
 
 function nsPath(e: NsEntry): string | undefined {
   if (e.target.kind === 'named') return `${NETNS_DIR}/${e.target.name}`;
@@ -82,7 +84,8 @@ async function netShowXargs(entries: readonly NsEntry[], streams: number): Promi
 /** Raw attachments per entry name; a namespace that cannot be read (it vanished) is left out. */
 async function readAttachments(entries: readonly NsEntry[]): Promise<Map<string, NetAttachment[]>> {
   const viaX = entries.filter((e) => nsPath(e) !== undefined);
-  const batched = viaX.length ? await netShowXargs(viaX, 2) : new Map<string, string>();
+  // Two chains use both cores; for a handful of namespaces one chain is cheaper than two spawns.
+  const batched = viaX.length ? await netShowXargs(viaX, viaX.length > 16 ? 2 : 1) : new Map<string, string>();
   const out = new Map<string, NetAttachment[]>();
   await Promise.all(
     entries.map(async (e) => {
@@ -165,7 +168,7 @@ async function readCgroupPrograms(): Promise<CgroupProg[] | string> {
 
 /** `slices: 1` re-reads every namespace on every read (the bench's "signal moved" worst case). */
 export function createProgramReader(opts: { slices?: number } = {}): ProgramReader {
-  const slices = Math.max(1, opts.slices ?? PROGRAMS_SLICES);
+  const fixed = opts.slices;
   let sig: string | undefined;
   let turn = 0;
   // By netns inode: a namespace that appeared since is read on its own, the rest are reused.
@@ -189,6 +192,7 @@ export function createProgramReader(opts: { slices?: number } = {}): ProgramRead
       if (!anyDevice || sig === undefined || next.split(',').some((id) => id !== '' && !before.has(id)))
         perInode = new Map();
       sig = next;
+      const slices = Math.max(1, fixed ?? Math.max(PROGRAMS_SLICES, Math.ceil(entries.length / SLICE_SIZE)));
       const slice = turn++ % slices;
       // Namespaces that had programs are always re-read: a detach frees its program only after an RCU
       // grace period (~20 ms here), so the id set may not have moved yet on the next poll.
