@@ -33,20 +33,13 @@ export function parseProgShow(stdout: string): Map<number, ProgInfo> | undefined
   return out;
 }
 
-/** Types that can sit on a device (tc/tcx: sched_cls, old tc actions: sched_act) or be XDP. */
-const DEVICE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp']);
-export const isDeviceProg = (p: ProgInfo): boolean => DEVICE_TYPES.has(p.type);
-export const isCgroupProg = (p: ProgInfo): boolean => p.type.startsWith('cgroup_') || p.type === 'sock_ops';
-
 /**
- * What the discovery compares between polls: the ids of device-capable and cgroup programs. Loading a
- * program with `tc filter add … obj` or `ip link set … xdp obj` creates a new id, and a detach frees it
- * (unless something pins it), so attaching and detaching changes this without any per-namespace read.
+ * Types tc can run (tc/tcx: sched_cls, old tc actions: sched_act). Their ids are the change signal:
+ * `tc filter add … obj` loads a program with a new id, and a detach frees it (unless something pins it).
  */
-export function progSignature(progs: ReadonlyMap<number, ProgInfo>): string {
-  const ids = [...progs.values()].filter((p) => isDeviceProg(p) || isCgroupProg(p)).map((p) => p.id);
-  return ids.sort((a, b) => a - b).join(',');
-}
+const TC_TYPES = new Set(['sched_cls', 'sched_act']);
+export const isTcProg = (p: ProgInfo): boolean => TC_TYPES.has(p.type);
+export const isCgroupProg = (p: ProgInfo): boolean => p.type.startsWith('cgroup_') || p.type === 'sock_ops';
 
 const NetTc = z.object({ devname: z.string(), kind: z.string(), name: z.string().optional(), id: z.number().int() });
 const NetXdp = z.object({ devname: z.string(), mode: z.string().optional(), id: z.number().int() });

@@ -1,8 +1,8 @@
-// The BPF programs on the topology: tc clsact and XDP attachments per device, read with one
-// `bpftool --json net show` per namespace (it lists tc and XDP at once), pref and direct-action from one
+// The BPF programs on the topology. XDP comes for free with the `ip -d` batch (iproute.ts). tc clsact
+// attachments are read with one `bpftool --json net show` per namespace, pref and direct-action from one
 // `tc -j -b -` where a namespace has tc programs, names and tags from one machine-wide `bpftool --json prog
 // show`, and cgroup programs from `bpftool --json cgroup tree` on the cgroup v2 root.
-// That machine-wide list is also the change signal: while its ids stay the same, the per-namespace reads
+// That machine-wide list is also the change signal: while no new tc-capable id appears, the per-namespace reads
 // of namespaces without programs are reused (a tc filter attach changes no link, but it loads a program
 // with a new id); namespaces with programs are re-read every time (few, and a detach must show at once).
 import { readFile } from 'node:fs/promises';
@@ -13,12 +13,11 @@ import { NETNS_DIR } from './namespaces';
 import {
   cgroup2RootOf,
   isCgroupProg,
-  isDeviceProg,
+  isTcProg,
   parseCgroupTree,
   parseNetShow,
   parseProgShow,
   parseTcFilters,
-  progSignature,
   type NetAttachment,
   type ProgInfo,
   type TcFilterInfo,
@@ -96,7 +95,9 @@ async function readAttachments(entries: readonly NsEntry[]): Promise<Map<string,
         text = r.stdout;
       }
       const a = parseNetShow(text);
-      if (a?.length) out.set(e.name, a);
+      // XDP is already in the ip batch, fresher than anything cached here.
+      const tc = a?.filter((x) => x.hook !== 'xdp');
+      if (tc?.length) out.set(e.name, tc);
     }),
   );
   return out;
@@ -169,7 +170,7 @@ async function readCgroupPrograms(): Promise<CgroupProg[] | string> {
 /** `slices: 1` re-reads every namespace on every read (the bench's "signal moved" worst case). */
 export function createProgramReader(opts: { slices?: number } = {}): ProgramReader {
   const fixed = opts.slices;
-  let sig: string | undefined;
+  let known = new Set<number>();
   let turn = 0;
   // By netns inode: a namespace that appeared since is read on its own, the rest are reused.
   let perInode = new Map<number, DevicePrograms>();
@@ -184,14 +185,13 @@ export function createProgramReader(opts: { slices?: number } = {}): ProgramRead
         warnings.push('bpftool prog show failed: BPF programs on interfaces are not shown');
         return { byNs: new Map(), cgroup: [], warnings, readNamespaces: 0 };
       }
-      const next = progSignature(progs);
-      // Only a new id can be attached somewhere unknown; a removed one was in a namespace re-read anyway.
-      const before = new Set((sig ?? '').split(','));
       const all = [...progs.values()];
-      const anyDevice = all.some(isDeviceProg);
-      if (!anyDevice || sig === undefined || next.split(',').some((id) => id !== '' && !before.has(id)))
-        perInode = new Map();
-      sig = next;
+      const tcIds = all.filter(isTcProg).map((p) => p.id);
+      const anyDevice = tcIds.length > 0;
+      // Only a new tc-capable id can be attached somewhere unknown; a removed one was in a namespace
+      // re-read anyway (XDP and cgroup programs are read in full every time, so they need no signal).
+      if (!anyDevice || tcIds.some((id) => !known.has(id))) perInode = new Map();
+      known = new Set(tcIds);
       const slices = Math.max(1, fixed ?? Math.max(PROGRAMS_SLICES, Math.ceil(entries.length / SLICE_SIZE)));
       const slice = turn++ % slices;
       // Namespaces that had programs are always re-read: a detach frees its program only after an RCU
@@ -232,7 +232,7 @@ export function withPrograms(t: Topology, read: ProgramsRead): Topology {
         ...n,
         interfaces: n.interfaces.map((f) => {
           const p = dev.get(f.name);
-          return p?.length ? { ...f, programs: [...p] } : f;
+          return p?.length ? { ...f, programs: [...(f.programs ?? []), ...p] } : f;
         }),
       };
     }),
