@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         ...rows,
         '',
         `One bench pod has a tc program, so the default (which reuses namespaces without programs while the`,
-        '`bpftool prog show` id set stays the same) re-reads one namespace per poll.',
+        '`bpftool prog show` gains no new tc-capable id) re-reads that namespace plus a rolling slice of <= 4 others.',
         '',
         `Listing programs in all ${N} bench namespaces, 2 xargs chains, median of 3:`,
         '',

@@ -8,7 +8,9 @@ import { shellIds } from '../app/components/shell/test-ids';
 // its id/tag in the detail, gone after detach; a cgroup program in the "socket-level" header line.
 const cli = (...a: string[]) => execFileSync('npx', ['tsx', 'server/cli.ts', ...a], { encoding: 'utf8' });
 
-test('drop-all on pod-a/eth0 shows as a tc↓ badge with its id and tag, and goes away on detach', async ({ page }) => {
+test('drop-all on pod-a/eth0 and xdp-drop on pod-b/eth0 show as badges with id, tag and mode, gone on detach', async ({
+  page,
+}) => {
   spawnSync('npx', ['tsx', 'server/cli.ts', 'lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0']);
   try {
     await page.goto('/');
@@ -31,6 +33,16 @@ test('drop-all on pod-a/eth0 shows as a tc↓ badge with its id and tag, and goe
     await expect(badge).toContainText('tc↓ drop_all');
     await expect(badge).toHaveAttribute('data-prog-id', String(prog?.id));
     await expect(page.getByTestId(macMapIds.progBadge('pod-b', 'eth0', 'tc-ingress'))).toHaveCount(0);
+    cli('lab', 'prog', 'attach', 'xdp-drop', '--netns', 'pod-b', '--iface', 'eth0');
+    const xdp = page.getByTestId(macMapIds.progBadge('pod-b', 'eth0', 'xdp'));
+    await expect(xdp).toContainText('xdp xdp_drop', { timeout: 5000 });
+    // The lab loads it native on the veth (veth has driver XDP); the badge says what iproute2 says.
+    const link = JSON.parse(
+      execFileSync('ip', ['-n', 'pod-b', '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' }),
+    ) as { xdp?: { mode: number; prog?: { id: number } } }[];
+    const mode = { 1: 'driver', 2: 'generic', 3: 'offload' }[link[0]?.xdp?.mode ?? 0];
+    await expect(xdp.locator('title')).toContainText(`id ${link[0]?.xdp?.prog?.id} `);
+    await expect(xdp.locator('title')).toContainText(`mode ${mode ?? '?'}`);
 
     await page.getByTestId(macMapIds.iface('pod-a', 'eth0')).click();
     const table = page.getByTestId(macMapIds.progTable);
@@ -41,9 +53,24 @@ test('drop-all on pod-a/eth0 shows as a tc↓ badge with its id and tag, and goe
     await page.screenshot({ path: 'test-results/bpf-badges.png' });
 
     cli('lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0');
+    cli('lab', 'prog', 'detach', '--netns', 'pod-b', '--iface', 'eth0', '--hook', 'xdp');
     await expect(badge).toHaveCount(0, { timeout: 5000 });
+    await expect(xdp).toHaveCount(0, { timeout: 5000 });
   } finally {
     spawnSync('npx', ['tsx', 'server/cli.ts', 'lab', 'prog', 'detach', '--netns', 'pod-a', '--iface', 'eth0']);
+    spawnSync('npx', [
+      'tsx',
+      'server/cli.ts',
+      'lab',
+      'prog',
+      'detach',
+      '--netns',
+      'pod-b',
+      '--iface',
+      'eth0',
+      '--hook',
+      'xdp',
+    ]);
   }
 });
 
