@@ -18,6 +18,7 @@ import {
 } from './bpf-parse';
 import { createProgramReader, programsAt } from './bpf-programs';
 import { discover } from './discover';
+import { formatTree } from './format';
 
 const A = 'pjt-bpf-a';
 const B = 'pjt-bpf-b';
@@ -97,6 +98,7 @@ describe('device programs on a real veth', () => {
     expect(programsAt(t, A, 'veth-a', 'tc-ingress').map((p) => p.name)).toEqual(['drop_all']);
     expect(programsAt(t, A, 'veth-a').length).toBe(2);
     expect(programsAt(t, A, 'nope')).toEqual([]);
+    expect(formatTree(t)).toContain(`bpf tc-ingress drop_all id ${tc?.id} tag ${tc?.tag} direct-action`);
 
     // Nothing changed: only the namespace with programs is read again, every other one is reused.
     const again = await discover({ programs: reader });
