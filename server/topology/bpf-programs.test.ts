@@ -19,6 +19,7 @@ import {
 import { createProgramReader, programsAt } from './bpf-programs';
 import { discover } from './discover';
 import { formatTree } from './format';
+import { parseLinks } from './iproute';
 
 const A = 'pjt-bpf-a';
 const B = 'pjt-bpf-b';
@@ -146,6 +147,42 @@ describe('parsers (recorded output, bpftool 7.1 / iproute2 6.1)', () => {
       { ifname: 'v1', hook: 'xdp', id: 14862, detail: 'generic' },
     ]);
     expect(parseNetShow('not json')).toBeUndefined();
+  });
+  it('ip -d link: XDP from the batch, one per mode when several are attached', () => {
+    const prog = (id: number, name: string) => ({ id, name, tag: `t${id}`, jited: 1 });
+    const links = [
+      {
+        ifindex: 2,
+        ifname: 'a',
+        flags: ['UP'],
+        xdp: { mode: 2, prog: prog(7, 'xdp_drop'), attached: [{ mode: 2, prog: prog(7, 'xdp_drop') }] },
+      },
+      {
+        ifindex: 3,
+        ifname: 'b',
+        flags: ['UP'],
+        xdp: {
+          mode: 4,
+          attached: [
+            { mode: 2, prog: prog(8, 'g') },
+            { mode: 1, prog: prog(9, 'n') },
+          ],
+        },
+      },
+      { ifindex: 4, ifname: 'c', flags: ['UP'] },
+    ];
+    const got = parseLinks(JSON.stringify(links))?.interfaces.map((f) => [f.name, f.programs]);
+    expect(got).toEqual([
+      ['a', [{ id: 7, name: 'xdp_drop', tag: 't7', hook: 'xdp', mode: 'generic' }]],
+      [
+        'b',
+        [
+          { id: 8, name: 'g', tag: 't8', hook: 'xdp', mode: 'generic' },
+          { id: 9, name: 'n', tag: 't9', hook: 'xdp', mode: 'driver' },
+        ],
+      ],
+      ['c', undefined],
+    ]);
   });
   it('tc -j -b: one array per hook; non-BPF filters left out', () => {
     const out =
