@@ -30,7 +30,7 @@ function fakeDiscover(world: { namespaces: Namespace[] }, delayMs = 0): Discover
         { name: n.name, inode: n.inode, source: 'process', target: { kind: 'pid', pid: n.inode } },
       ]),
     );
-    return { topology, targets, phasesMs: { enumerate: 0, collect: 0, listIds: 0, build: 0 } };
+    return { topology, targets, phasesMs: { enumerate: 0, collect: 0, listIds: 0, build: 0, programs: 0 } };
   };
   f.calls = 0;
   return f;

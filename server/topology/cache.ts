@@ -43,7 +43,7 @@ export function topologyKey(t: Topology): string {
     ...n,
     fdb: n.fdb?.map((e) => [e.bridge, e.port, e.mac, e.local, e.vlan, e.state]),
   }));
-  return JSON.stringify([ns, t.warnings]);
+  return JSON.stringify([ns, t.warnings, t.cgroupPrograms]);
 }
 
 export function createTopologyCache(discover: Discover, opts: { pollMs?: number } = {}): TopologyCache {

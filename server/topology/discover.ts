@@ -6,6 +6,7 @@ import type { Topology } from '../protocol/topology';
 import { exec, inNetns } from '../sys/exec';
 import { enumerate, nsInodeOfPid, type NsEntry } from './enumerate';
 import { buildNamespaces, resolvePeers, type NsCollected } from './graph';
+import { createProgramReader, withPrograms, type ProgramReader } from './bpf-programs';
 import { IP_BATCH, parseFdb, parseIpBatch, parseNsids } from './iproute';
 import { NETNS_DIR, namedInode } from './namespaces';
 
@@ -22,7 +23,12 @@ export interface DiscoverOptions {
   readonly namedMode?: 'xargs' | 'all' | 'each';
   /** Parallel xargs chains (default 2, one per core here). */
   readonly streams?: number;
+  /** Where attached BPF programs are read (bpf-programs.ts); `false` skips them (bench baseline). */
+  readonly programs?: ProgramReader | false;
 }
+
+/** The process-wide program reader: its change signal and per-namespace results live across polls. */
+const defaultPrograms = createProgramReader();
 
 export interface Discovery {
   readonly topology: Topology;
@@ -34,6 +40,8 @@ export interface Discovery {
     readonly collect: number;
     readonly listIds: number;
     readonly build: number;
+    /** Attached BPF programs, read beside the collection (so this overlaps `collect`). */
+    readonly programs: number;
   };
 }
 
@@ -254,6 +262,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<Discovery> {
   // Host runs beside the batch runners; anything they did not cover is spawned on its own.
   const hostFirst = entries.filter((e) => e.target.kind === 'host');
   const rest = entries.filter((e) => e.target.kind !== 'host');
+  const reader = opts.programs ?? defaultPrograms;
+  let tp = 0;
+  const progsRead = reader
+    ? reader.read(entries).then((r) => {
+        tp = performance.now() - t1;
+        return r;
+      })
+    : undefined;
   const [a, b] = await Promise.all([
     collectBatched(rest, opts).then((pre) =>
       mapLimit(rest, opts.concurrency ?? 8, (e) => collect(e, warnings, pre.has(e.name) ? pre.get(e.name) : undefined)),
@@ -269,14 +285,15 @@ export async function discover(opts: DiscoverOptions = {}): Promise<Discovery> {
   const t3 = performance.now();
   const targets = new Map<string, NsEntry>();
   for (const c of ok) targets.set(c.meta.name, c.meta as NsEntry);
+  const base: Topology = { namespaces, warnings, discoveredAt: 0, durationMs: 0 };
+  const withProgs = progsRead ? withPrograms(base, await progsRead) : base;
   return {
     topology: {
-      namespaces,
-      warnings,
+      ...withProgs,
       discoveredAt: Date.now(),
       durationMs: Math.round((performance.now() - t0) * 10) / 10,
     },
     targets,
-    phasesMs: { enumerate: t1 - t0, collect: t2 - t1, listIds: t3a - t2, build: t3 - t3a },
+    phasesMs: { enumerate: t1 - t0, collect: t2 - t1, listIds: t3a - t2, build: t3 - t3a, programs: tp },
   };
 }

@@ -28,7 +28,14 @@ function nsBlock(n: Namespace, indent: string): string[] {
   const ifs = n.interfaces.filter(
     (f) => f.kind !== 'loopback' || f.addrs.some((a) => !a.startsWith('127.') && a !== '::1/128'),
   );
-  for (const f of ifs) out.push(pad + ifaceLine(f));
+  for (const f of ifs) {
+    out.push(pad + ifaceLine(f));
+    // As `bpftool net show` would list them, one line a program under its device.
+    for (const p of f.programs ?? [])
+      out.push(
+        `${pad}  bpf ${p.hook} ${p.name} id ${p.id} tag ${p.tag}${p.mode ? ` ${p.mode}` : ''}${p.pref !== undefined ? ` pref ${p.pref}` : ''}`,
+      );
+  }
   for (const br of n.interfaces.filter((f) => f.kind === 'bridge')) {
     const ports = n.interfaces.filter((f) => f.master === br.name).map((f) => f.name);
     out.push(`${pad}bridge ${br.name} ports: ${ports.join(' ') || '(none)'}`);
@@ -63,6 +70,8 @@ export function formatTree(t: Topology): string {
     for (const p of pods.filter((p) => p.node === n.name)) lines.push(...nsBlock(p, '    '));
     lines.push('');
   }
+  for (const c of t.cgroupPrograms ?? [])
+    lines.push(`socket-level bpf: ${c.attachType} ${c.name} id ${c.id} on cgroup ${c.cgroup}`);
   for (const w of t.warnings) lines.push(`warning: ${w}`);
   lines.push(`${t.namespaces.length} namespaces, discovered in ${t.durationMs} ms`);
   return lines.join('\n');

@@ -153,6 +153,8 @@ export function buildNamespaces(items: readonly NsCollected[]): Namespace[] {
         addrs: f.addrs,
         ...(f.master !== undefined ? { master: f.master } : {}),
         ...(p !== undefined && peerName !== undefined ? { peer: { netns: peerName, ifname: p.ifname } } : {}),
+        // XDP programs, from the same `ip -d` output; tc programs are merged in later (bpf-programs.ts).
+        ...(f.programs?.length ? { programs: [...f.programs] } : {}),
       };
     });
     const node = nodeOf[x];

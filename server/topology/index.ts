@@ -7,6 +7,7 @@ import { discover } from './discover';
 import { createNamespaces } from './namespaces';
 
 export type { Discovery, DiscoverOptions, NsEntry } from './discover';
+export { PROGRAMS_SLICES, createProgramReader, programsAt, type ProgramReader } from './bpf-programs';
 export { POLL_MS, topologyKey, createTopologyCache, type TopologyCache } from './cache';
 export {
   HOST_NS,

@@ -2,7 +2,7 @@
 // `bridge -j -s fdb`) is parsed here, once, into readonly domain types, with one interface-kind rule.
 // Elements that do not match are counted and skipped, never a crash.
 import { z } from 'zod';
-import { Route, type FdbEntry, type Iface, type Neighbor } from '../protocol/topology';
+import { Route, type AttachedProg, type FdbEntry, type Iface, type Neighbor } from '../protocol/topology';
 
 /**
  * The commands fed to one `ip -j -d -b -` per namespace, in this order. `netns list-id` is not among
@@ -32,7 +32,31 @@ const RawLink = z.object({
   link_netnsid: z.number().int().optional(),
   linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
   addr_info: z.array(z.unknown()).default([]),
+  /** With `-d`: the XDP program(s); `attached` lists each mode's when more than one is (mode 4, multi). */
+  xdp: z.unknown().optional(),
 });
+const RawXdpProg = z.object({
+  mode: z.number().int(),
+  prog: z.object({ id: z.number().int(), name: z.string().optional(), tag: z.string().optional() }),
+});
+const RawXdp = RawXdpProg.partial({ prog: true }).extend({ attached: z.array(z.unknown()).optional() });
+/** iproute2's XDP modes: 1 native (driver), 2 generic (skb), 3 offloaded. */
+const XDP_MODES: Readonly<Record<number, string>> = { 1: 'driver', 2: 'generic', 3: 'offload' };
+
+/** The XDP programs of one link, from the batch `ip -d` already prints: no extra command per namespace. */
+function xdpPrograms(raw: unknown): AttachedProg[] {
+  const x = RawXdp.safeParse(raw);
+  if (!x.success) return [];
+  const list = x.data.attached?.length ? x.data.attached : x.data.prog ? [x.data] : [];
+  return list.flatMap((el) => {
+    const p = RawXdpProg.safeParse(el);
+    if (!p.success) return [];
+    const { mode, prog } = p.data;
+    return [
+      { id: prog.id, name: prog.name ?? '', tag: prog.tag ?? '', hook: 'xdp', mode: XDP_MODES[mode] ?? `mode ${mode}` },
+    ];
+  });
+}
 const RawNeigh = z.object({
   dst: z.string(),
   dev: z.string().optional(),
@@ -131,6 +155,7 @@ function toIface(x: z.infer<typeof RawLink>): { iface: LocalIface; bad: number }
     (p.data.family === 'inet' ? addrs : v6).push(`${p.data.local}/${p.data.prefixlen}`);
   }
   const kind = ifaceKind(x);
+  const xdp = xdpPrograms(x.xdp);
   const iface: LocalIface = {
     name: x.ifname,
     ifindex: x.ifindex,
@@ -144,6 +169,7 @@ function toIface(x: z.infer<typeof RawLink>): { iface: LocalIface; bad: number }
     ...(kind === 'veth' && x.link_index !== undefined ? { peerIfindex: x.link_index } : {}),
     ...(kind === 'veth' && x.link_netnsid !== undefined ? { peerNsid: x.link_netnsid } : {}),
     ...(kind === 'veth' && x.link !== undefined && x.link_index === undefined ? { peerName: x.link } : {}),
+    ...(xdp.length ? { programs: xdp } : {}),
   };
   return { iface, bad };
 }

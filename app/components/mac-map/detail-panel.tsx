@@ -3,6 +3,7 @@
 // (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
 import type { ReactNode } from 'react';
 import type { Iface, Namespace, Topology } from '../../../server/protocol/topology';
+import { CgroupTable, machineWide, ProgTable } from './bpf-badges';
 import type { SearchHits } from './search';
 import { ARP_TABLE, FDB_TABLE, Table } from './tables';
 import { macMapIds } from './test-ids';
@@ -27,7 +28,7 @@ export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSele
     <div data-testid={macMapIds.detail} className="space-y-6 p-5 text-base">
       {hits && <SearchResults hits={hits} onSelect={onSelect} />}
       {ns && iface && <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} onCapture={onCapture} />}
-      {ns && !iface && <NsDetail ns={ns} onSelect={onSelect} onSelectPod={onSelectPod} />}
+      {ns && !iface && <NsDetail topo={topo} ns={ns} onSelect={onSelect} onSelectPod={onSelectPod} />}
       {!selection && !hits && (
         <p className="text-lg leading-relaxed text-slate-400">
           Click an interface, a bridge or a namespace. Drag to pan, scroll to zoom. Type a MAC or an IP above to find
@@ -151,6 +152,11 @@ function IfaceDetail({
         </h2>
       </div>
       <IfaceFacts ns={ns} iface={iface} onSelect={onSelect} />
+      {iface.programs?.length ? (
+        <Section title={`BPF programs (${iface.programs.length})`}>
+          <ProgTable progs={iface.programs} />
+        </Section>
+      ) : null}
       {onCapture && iface.kind !== 'loopback' && (
         <button
           data-testid={macMapIds.captureButton}
@@ -190,10 +196,12 @@ function IfaceDetail({
 }
 
 function NsDetail({
+  topo,
   ns,
   onSelect,
   onSelectPod,
 }: {
+  topo: Topology;
   ns: Namespace;
   onSelect: (s: Selection) => void;
   onSelectPod?: (netns: string) => void;
@@ -231,6 +239,11 @@ function NsDetail({
           ))}
         </div>
       </Section>
+      {machineWide(topo).length > 0 && (
+        <Section title="socket-level BPF (cgroup v2 root: every socket here)">
+          <CgroupTable progs={machineWide(topo)} />
+        </Section>
+      )}
       <Section title="ARP / neighbour table" testId={macMapIds.arpTable}>
         <Table kind={ARP_TABLE} rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
       </Section>

@@ -10,6 +10,8 @@ import type { Iface, Namespace, Topology } from '../../../server/protocol/topolo
 export const BOX_W = 340;
 export const HEAD_H = 44;
 export const ROW_H = 50;
+/** Extra height of a row whose interface has BPF programs: one line of badges under it. */
+export const PROG_H = 30;
 export const PAD = 10;
 export const GAP_X = 64;
 export const GAP_Y = 110;
@@ -21,6 +23,8 @@ export interface RowLayout {
   /** Bridge ports are indented under their bridge. */
   readonly indent: number;
   readonly y: number;
+  /** ROW_H, plus PROG_H when the interface has BPF programs (their badges). */
+  readonly h: number;
 }
 
 export interface BoxLayout {
@@ -71,12 +75,20 @@ export function orderedRows(ns: Namespace): { iface: Iface; indent: number }[] {
   return out;
 }
 
+const rowHeight = (f: Iface): number => (f.programs?.length ? ROW_H + PROG_H : ROW_H);
+
 function boxHeight(ns: Namespace): number {
-  return HEAD_H + Math.max(1, orderedRows(ns).length) * ROW_H + PAD;
+  const rows = orderedRows(ns);
+  return HEAD_H + (rows.length ? rows.reduce((h, r) => h + rowHeight(r.iface), 0) : ROW_H) + PAD;
 }
 
 function place(ns: Namespace, x: number, y: number, bandBottom: number): BoxLayout {
-  const rows = orderedRows(ns).map((r, i) => ({ ...r, y: y + HEAD_H + i * ROW_H }));
+  let at = y + HEAD_H;
+  const rows = orderedRows(ns).map((r) => {
+    const h = rowHeight(r.iface);
+    at += h;
+    return { ...r, y: at - h, h };
+  });
   return { ns, x, y, w: BOX_W, h: boxHeight(ns), rows, bandBottom };
 }
 

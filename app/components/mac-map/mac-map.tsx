@@ -7,6 +7,7 @@ import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
 import { useLiveTopology } from '../../lib/topology';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
+import { CgroupLine, machineWide } from './bpf-badges';
 import { DetailPanel, type Selection } from './detail-panel';
 import { layoutTopology, type MapLayout } from './layout';
 import { MapToolbar } from './map-toolbar';
@@ -114,6 +115,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
   const { transform, fit } = useSvgZoom(svgRef, { minScale: 0.1, maxScale: 4, dblclickZoom: false });
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
   useFitOnce(svgRef, layout, fit);
+  const cgroupProgs = useMemo(() => (topo ? machineWide(topo) : []), [topo]);
   const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
 
   return (
@@ -133,6 +135,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
         durationMs={topo?.durationMs ?? 0}
       />
       {topo && <Warnings warnings={topo.warnings} />}
+      {topo && <CgroupLine topo={topo} />}
       <div className="flex min-h-0 flex-1">
         <svg
           ref={svgRef}
@@ -153,6 +156,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
                 peerKey={peerKey}
                 lit={hits?.lit}
                 arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
+                cgroupProgs={cgroupProgs}
                 onSelect={setSelection}
               />
             ))}

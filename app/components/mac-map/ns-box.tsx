@@ -1,7 +1,8 @@
 'use client';
 // One namespace on the MAC map: a box with its name and kind, and one row per interface (bridge ports
 // indented under their bridge). React draws it; layout.ts placed it.
-import type { Iface, NamespaceKind } from '../../../server/protocol/topology';
+import type { CgroupProg, Iface, NamespaceKind } from '../../../server/protocol/topology';
+import { NsCgroupMark, ProgBadges } from './bpf-badges';
 import { HEAD_H, ROW_H, type BoxLayout, type CableLayout } from './layout';
 import { litKey, type SearchHits } from './search';
 import { macMapIds } from './test-ids';
@@ -21,9 +22,12 @@ export function NsBox({
   peerKey,
   lit,
   arpHit,
+  cgroupProgs,
   onSelect,
 }: {
   box: BoxLayout;
+  /** Machine-wide cgroup programs (they apply to every namespace's sockets). */
+  cgroupProgs: readonly CgroupProg[];
   selected: Selection | undefined;
   peerKey: string | undefined;
   lit: ReadonlySet<string> | undefined;
@@ -64,6 +68,7 @@ export function NsBox({
           {subtitle.length > 24 ? subtitle.slice(0, 23) + '…' : subtitle}
         </text>
       </g>
+      <NsCgroupMark netns={ns.name} progs={cgroupProgs} x={box.x + box.w - 14} y={box.y} />
       {box.rows.length === 0 && (
         <text x={box.x + 14} y={box.y + HEAD_H + 20} fontSize={15} fill="#94a3b8">
           no interfaces
@@ -76,6 +81,7 @@ export function NsBox({
           iface={r.iface}
           x={box.x + 8 + r.indent * 22}
           y={r.y}
+          h={r.h}
           w={box.w - 16 - r.indent * 22}
           indent={r.indent}
           selected={selected?.kind === 'iface' && selected.netns === ns.name && selected.ifname === r.iface.name}
@@ -93,6 +99,7 @@ function IfaceRow({
   iface,
   x,
   y,
+  h,
   w,
   indent,
   selected,
@@ -104,6 +111,7 @@ function IfaceRow({
   iface: Iface;
   x: number;
   y: number;
+  h: number;
   w: number;
   indent: number;
   selected: boolean;
@@ -139,7 +147,7 @@ function IfaceRow({
         x={x}
         y={y + 2}
         width={w}
-        height={ROW_H - 4}
+        height={h - 4}
         rx={5}
         fill={fill}
         stroke={stroke}
@@ -147,6 +155,7 @@ function IfaceRow({
       />
       <circle cx={x + 12} cy={y + ROW_H / 2} r={5} fill={down ? '#ef4444' : '#22c55e'} />
       <IfaceText iface={iface} x={x} y={y} w={w} bridge={bridge} />
+      {iface.programs?.length ? <ProgBadges netns={netns} iface={iface} x={x} y={y} w={w} /> : null}
       <title>{`${netns}/${iface.name} ${iface.mac} ${iface.addrs.join(' ')}`}</title>
     </g>
   );

@@ -1,7 +1,7 @@
 // The detail panel's tables: a bridge's MAC table (`brctl showmacs`) and ARP tables (`ip neigh`), one
 // generic table with a column list each.
 import type { ReactNode } from 'react';
-import type { FdbEntry, Neighbor } from '../../../server/protocol/topology';
+import type { CgroupProg, FdbEntry, Neighbor } from '../../../server/protocol/topology';
 
 const th = 'px-2 py-1 text-left text-sm font-semibold text-slate-400';
 const td = 'px-2 py-1 font-mono text-[0.95rem]';
@@ -45,6 +45,18 @@ export const ARP_TABLE: TableKind<ArpRow> = {
   ],
   lead: { head: 'netns', cell: (r) => r.netns },
   rowKey: (r) => `${r.netns}-${r.entry.dev}-${r.entry.ip}`,
+};
+
+/** cgroup programs (`bpftool cgroup tree`). */
+export const CGROUP_TABLE: TableKind<CgroupProg> = {
+  columns: [
+    { head: 'attach', cell: (p) => p.attachType },
+    { head: 'program', cell: (p) => p.name },
+    { head: 'id', cell: (p) => String(p.id) },
+    { head: 'cgroup', cell: (p) => p.cgroup },
+  ],
+  lead: { head: 'cgroup', cell: (p) => p.cgroup },
+  rowKey: (p) => `${p.cgroup}-${p.attachType}-${p.id}`,
 };
 
 /** The panel's MAC and ARP tables: a header row, one row an entry, or "no entries". */

@@ -1,4 +1,4 @@
-// data-testid values shared by the MAC/veth map and e2e/topology.spec.ts.
+// data-testid values shared by the MAC/veth map and e2e/topology.spec.ts, e2e/bpf-badges.spec.ts.
 import { ifaceDomId, nsDomId } from '../../../server/protocol/topology';
 
 export const macMapIds = {
@@ -16,4 +16,11 @@ export const macMapIds = {
   captureButton: 'mac-map-capture',
   followButton: 'mac-map-follow',
   fitButton: 'mac-map-fit',
+  /** A BPF program's badge under an interface row (one per hook and program). */
+  progBadge: (netns: string, ifname: string, hook: string) => `${ifaceDomId(netns, ifname)}--prog-${hook}`,
+  progTable: 'mac-map-prog-table',
+  /** The header line listing cgroup (socket-level) programs, and the mark on each namespace they apply to. */
+  cgroupLine: 'mac-map-cgroup-line',
+  cgroupTable: 'mac-map-cgroup-table',
+  nsCgroupBadge: (netns: string) => `${nsDomId(netns)}--cgroup`,
 } as const;
