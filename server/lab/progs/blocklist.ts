@@ -4,7 +4,7 @@
 // tc's and ip's loaders reuse it for a map declared with LIBBPF_PIN_BY_NAME. Both pins are recorded in the
 // state before they exist, so `lab down` removes them.
 import { lstat, mkdir } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
+import { isIpv4 } from '../../protocol/vocab';
 import { z } from 'zod';
 import { exec, execOk } from '../../sys/exec';
 import { BPFFS, PIN_ROOT, ensureBpffs } from '../bpf';
@@ -58,7 +58,7 @@ export async function ensureBlocklistMap(state: LabState): Promise<void> {
 }
 
 export function checkIp(ip: string): string[] {
-  if (!isIPv4(ip)) throw new LabError(`"${ip}" is not an IPv4 address (the blocklist matches IPv4 sources)`);
+  if (!isIpv4(ip)) throw new LabError(`"${ip}" is not an IPv4 address (the blocklist matches IPv4 sources)`);
   return ip.split('.');
 }
 
