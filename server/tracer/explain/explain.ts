@@ -157,6 +157,23 @@ function redirectedBy(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   return undefined;
 }
 
+/**
+ * The header gained or lost IPv4 options between the previous IP sighting and this one (e.g. Cilium's
+ * DSR option inserted by a tc program). The probe reports whether options are present, not their bytes,
+ * so the types are not known here; a program at the previous hop is named as the likely writer.
+ */
+function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgram[] | undefined)[]) {
+  const h = hops[i] as Hop;
+  if (!h.src || h.dir === 'end') return undefined;
+  let k = i - 1;
+  while (k >= 0 && (!hops[k]?.src || hops[k]?.dir === 'end')) k--;
+  const prev = hops[k];
+  if (!prev || prev.ipOptions === h.ipOptions) return undefined;
+  const change = h.ipOptions ? ('added' as const) : ('removed' as const);
+  const by = progs[k]?.find((p) => p.verdict !== 'dropped');
+  return { options: { change, types: [] }, text: w.optionsText(change, prev, by) };
+}
+
 function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {
   const progs = hops.map((h, i) => h.programs ?? hopPrograms(hops, i, facts.get(h.netns)));
   return hops.map((h, i) => {
@@ -166,7 +183,9 @@ function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {
     // A program sent it here, not the stack: say so first, with the route the stack would have used.
     const by = h.dir === 'egress' ? redirectedBy(hops, i, progs) : undefined;
     if (by) reason = w.redirectedHereText(by.prog, by.at, reason.startsWith('routed by') ? reason : undefined);
-    return { ...h, ...(programs && { programs }), reason };
+    const opt = optionChange(hops, i, progs);
+    if (opt) reason = `${reason}; ${opt.text}`;
+    return { ...h, ...(programs && { programs }), ...(opt && { options: opt.options }), reason };
   });
 }
 

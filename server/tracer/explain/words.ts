@@ -24,6 +24,15 @@ export const bridgedText = (bridge: string, mac: string, port: string | undefine
   return `bridged by ${bridge}: FDB entry ${mac} is on port ${port}, yet it left by ${out}`;
 };
 
+/** `IPv4 options added since node1/eth0 ingress, by tc-ingress dsr_from_netdev (id 9) there (inferred)` */
+export const optionsText = (
+  change: 'added' | 'removed',
+  prev: { netns: string; ifname: string; dir: string },
+  by: HopProgram | undefined,
+): string =>
+  `IPv4 options ${change} since ${prev.netns}/${prev.ifname} ${prev.dir}` +
+  (by ? `, by ${by.hook} ${by.name} (id ${by.id}) there (inferred: no other writer on the way)` : '');
+
 /** `received from node1 veth-pod-a` (the hop before was in another namespace: the veth's other end). */
 export const receivedFromText = (ns: string, ifname: string): string => `received from ${ns} ${ifname}`;
 /** `redirected here by tc-ingress from_container (id 3) on lxc1, not by the stack (routed by …)` */

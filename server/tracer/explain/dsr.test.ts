@@ -1,0 +1,40 @@
+// A follow through the lab's dsr scenario (issue 12, section 5): in through node1, which inserts the DSR
+// option and forwards to node2; back from node2 straight to the client, never through node1. Run under
+// the lab lock; leaves the lab down.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labUp } from '../../lab/index';
+import { follow } from '../follow';
+import { ProbeLoader } from '../loader';
+
+describe('follow on the dsr scenario (real kernel, lab)', () => {
+  const loader = new ProbeLoader(undefined, 0);
+  beforeAll(async () => {
+    await labUp({ scenario: 'dsr' });
+  }, 120_000);
+  afterAll(async () => {
+    await loader.stop();
+    await labDown();
+  }, 120_000);
+
+  it('shows the asymmetric path and where the option appears', async () => {
+    const j = await follow({ from: 'host', to: '172.18.0.2', proto: 'tcp', port: 31400 }, { loader });
+    expect(j.delivered, j.diagnosis).toBe(true);
+    // The SYN crosses node1 and reaches a backend on node2.
+    expect(j.hops.some((h) => h.netns === 'node1')).toBe(true);
+    expect(j.hops.some((h) => h.netns === 'pod-c' || h.netns === 'pod-d')).toBe(true);
+    // The reply comes back from node2 and never passes node1.
+    const reply = j.reply?.hops ?? [];
+    expect(reply.some((h) => h.netns === 'node2')).toBe(true);
+    expect(reply.filter((h) => h.netns === 'node1')).toEqual([]);
+    expect(reply.find((h) => h.netns === 'host' && h.ifname === 'veth-node2')?.src).toBe('172.18.0.2');
+    // The option is added where node1 sends the SYN on, by the datapath on node1's eth0.
+    const added = j.hops.find((h) => h.options?.change === 'added');
+    expect(added, JSON.stringify(j.hops.map((h) => [h.netns, h.ifname, h.dir, h.ipOptions]))).toMatchObject({
+      netns: 'node1',
+      ifname: 'eth0',
+      dir: 'egress',
+      ipOptions: true,
+    });
+    expect(added?.reason).toMatch(/IPv4 options added since node1\/eth0 ingress, by tc-ingress dsr_from_netdev/);
+  });
+});
