@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ['server/**/*.test.ts', 'test/**/*.test.ts'],
     fileParallelism: false,
+    // Removes the bpffs directories a file's BPF loads created (test/bpffs-setup.ts).
+    setupFiles: ['test/bpffs-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
