@@ -2,15 +2,9 @@
 // that load the lab's objects into their own namespaces would leave them behind. Whatever of these did
 // not exist before a file is removed after it (the leak check compares bpffs with its state before the
 // suite). The file's own afterAll hooks (lab down) run first: vitest runs after-hooks in reverse order.
-import { lstat, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll } from 'vitest';
-
-const LOADER_DIRS = ['/sys/fs/bpf/tc', '/sys/fs/bpf/ip', '/sys/fs/bpf/xdp'];
-const exists = (p: string): Promise<boolean> =>
-  lstat(p).then(
-    () => true,
-    () => false,
-  );
+import { LOADER_DIRS, exists } from '../server/lab/bpf';
 
 let absent: string[] = [];
 beforeAll(async () => {

@@ -6,14 +6,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { exec, execOk, inNetns, type NetnsTarget } from '../sys/exec';
+import { cgroup2RootOf } from '../topology/bpf-parse';
 import { LabError } from './errors';
 import type { Owned } from './state';
 
 export const BPFFS = '/sys/fs/bpf';
 /** Where the lab pins what must be shared or inspected (`bpftool map dump pinned …`). */
 export const PIN_ROOT = `${BPFFS}/packet-journey`;
-/** Created by tc's object loader on first use (maps pinned by name go to tc/globals; ip and xdp link to tc). */
-const TC_BPFFS_PATHS = [`${BPFFS}/tc`, `${BPFFS}/ip`, `${BPFFS}/xdp`];
+/** Created by iproute2's object loader (tc, ip … xdp) on first use; ip and xdp are symlinks to tc. */
+export const LOADER_DIRS = [`${BPFFS}/tc`, `${BPFFS}/ip`, `${BPFFS}/xdp`] as const;
+/** Where that loader pins maps declared with LIBBPF_PIN_BY_NAME. */
+export const TC_GLOBALS = `${BPFFS}/tc/globals`;
 
 const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../probes/build/lab');
 
@@ -37,9 +40,7 @@ export async function ensureBpffs(): Promise<void> {
 
 /** The cgroup v2 mount point, from the mounts (not always /sys/fs/cgroup: here it is /sys/fs/cgroup/unified). */
 export async function cgroup2Root(): Promise<string> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8');
-  const line = mounts.split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
-  const path = line?.split(' ')[1];
+  const path = cgroup2RootOf(await readFile('/proc/self/mounts', 'utf8'));
   if (!path) throw new LabError('no cgroup v2 mount found in /proc/self/mounts');
   return path;
 }
@@ -95,8 +96,7 @@ function namedCopy(object: string, shownAs: string): Promise<string> {
  * Returns the kernel program id. Maps are private to the program unless the object pins them by name.
  */
 export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
-  await ensureBpffs();
-  for (const p of TC_BPFFS_PATHS) if (!owned.pins.includes(p) && !(await exists(p))) owned.pins.push(p);
+  await recordAbsent(owned, LOADER_DIRS);
   await exec(inNetns(where(a.netns), 'tc', ['qdisc', 'add', 'dev', a.dev, 'clsact']));
   const pref = String(a.pref ?? 10);
   await tc(a.netns, [
@@ -120,6 +120,21 @@ export async function tcAttach(owned: Owned, a: TcAttach): Promise<number> {
   const id = /\bid (\d+)/.exec(shown)?.[1];
   if (!id) throw new LabError(`tc attached ${a.section} on ${a.dev} but did not report its program id`);
   return Number(id);
+}
+
+/**
+ * Records in `owned.pins` each bpffs path that does not exist yet (a load is about to create it), so
+ * `down` removes exactly what the lab made. Mounts bpffs first. True if anything was added (save then).
+ */
+export async function recordAbsent(owned: Owned, paths: readonly string[]): Promise<boolean> {
+  await ensureBpffs();
+  let added = false;
+  for (const p of paths)
+    if (!owned.pins.includes(p) && !(await exists(p))) {
+      owned.pins.push(p);
+      added = true;
+    }
+  return added;
 }
 
 /** `bpftool --json …`, parsed. */

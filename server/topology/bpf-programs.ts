@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { AttachedProg, CgroupProg, Topology } from '../protocol/topology';
 import { exec, inNetns } from '../sys/exec';
 import type { NsEntry } from './enumerate';
-import { NETNS_DIR } from './namespaces';
+import { nsPath, xargsInNetns } from './xargs';
 import {
   cgroup2RootOf,
   isCgroupProg,
@@ -48,36 +48,9 @@ export interface ProgramReader {
 export const PROGRAMS_SLICES = 20;
 const SLICE_SIZE = 4;
 
-function nsPath(e: NsEntry): string | undefined {
-  if (e.target.kind === 'named') return `${NETNS_DIR}/${e.target.name}`;
-  if (e.target.kind === 'pid') return `/proc/${e.target.pid}/ns/net`;
-  if (e.target.kind === 'path') return e.target.path;
-  return undefined;
-}
-
-/**
- * `bpftool net show` for many namespaces in `streams` xargs chains (forking from xargs is far cheaper
- * than from Node). Matched by order, one line per namespace; undefined if any chain saw a failure.
- */
-async function netShowXargs(entries: readonly NsEntry[], streams: number): Promise<Map<string, string> | undefined> {
-  const chunks: NsEntry[][] = Array.from({ length: Math.max(1, Math.min(streams, entries.length)) }, () => []);
-  entries.forEach((e, i) => chunks[i % chunks.length]?.push(e));
-  const results = await Promise.all(
-    chunks.map((chunk) =>
-      exec(['xargs', '-0', '-I{}', 'nsenter', '--net={}', '--', 'bpftool', '--json', 'net', 'show'], {
-        input: chunk.map((e) => nsPath(e) ?? '').join('\0'),
-        timeoutMs: 20_000,
-      }),
-    ),
-  );
-  const out = new Map<string, string>();
-  for (const [ci, r] of results.entries()) {
-    const chunk = chunks[ci] ?? [];
-    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
-    if (r.code !== 0 || lines.length !== chunk.length) return undefined;
-    chunk.forEach((e, i) => out.set(e.name, lines[i] ?? ''));
-  }
-  return out;
+/** `bpftool net show` in many namespaces through xargs (see xargs.ts): one JSON line each. */
+function netShowXargs(entries: readonly NsEntry[], streams: number): Promise<Map<string, string> | undefined> {
+  return xargsInNetns(entries, ['bpftool', '--json', 'net', 'show'], { streams, linesEach: 1 });
 }
 
 /** Raw attachments per entry name; a namespace that cannot be read (it vanished) is left out. */

@@ -8,7 +8,8 @@ import { enumerate, nsInodeOfPid, type NsEntry } from './enumerate';
 import { buildNamespaces, resolvePeers, type NsCollected } from './graph';
 import { createProgramReader, withPrograms, type ProgramReader } from './bpf-programs';
 import { IP_BATCH, parseFdb, parseIpBatch, parseNsids } from './iproute';
-import { NETNS_DIR, namedInode } from './namespaces';
+import { namedInode } from './namespaces';
+import { nsPath, xargsInNetns } from './xargs';
 
 export type { NsEntry } from './enumerate';
 
@@ -85,40 +86,10 @@ async function collectAllNamed(): Promise<Map<string, string>> {
   return out;
 }
 
-/** The nsfs path nsenter enters for a named or process namespace. */
-function nsPath(e: NsEntry): string | undefined {
-  if (e.target.kind === 'named') return `${NETNS_DIR}/${e.target.name}`;
-  if (e.target.kind === 'pid') return `/proc/${e.target.pid}/ns/net`;
-  if (e.target.kind === 'path') return e.target.path;
-  return undefined;
-}
-
-/**
- * The fast path: `xargs` (a small process, cheap to fork from) runs `nsenter --net=PATH ip -j -d -b FILE`
- * per namespace, in `streams` parallel chains to use every core. No headers, so output is matched by
- * order: each success prints exactly one line per batch command. Any other count (a namespace vanished,
- * ip failed) returns undefined and the caller falls back. Keys are entry names.
- */
+/** The fast path: `ip -j -d -b FILE` in every namespace through xargs (see xargs.ts). */
 async function collectXargs(entries: readonly NsEntry[], streams: number): Promise<Map<string, string> | undefined> {
   const file = await batchFile();
-  const chunks: NsEntry[][] = Array.from({ length: Math.max(1, Math.min(streams, entries.length)) }, () => []);
-  entries.forEach((e, i) => chunks[i % chunks.length]?.push(e));
-  const results = await Promise.all(
-    chunks.map((chunk) =>
-      exec(['xargs', '-0', '-I{}', 'nsenter', '--net={}', '--', 'ip', '-j', '-d', '-b', file], {
-        input: chunk.map((e) => nsPath(e) ?? '').join('\0'),
-        timeoutMs: 20_000,
-      }),
-    ),
-  );
-  const out = new Map<string, string>();
-  for (const [ci, r] of results.entries()) {
-    const chunk = chunks[ci] ?? [];
-    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
-    if (r.code !== 0 || lines.length !== chunk.length * IP_BATCH.length) return undefined;
-    chunk.forEach((e, i) => out.set(e.name, lines.slice(i * IP_BATCH.length, (i + 1) * IP_BATCH.length).join('\n')));
-  }
-  return out;
+  return xargsInNetns(entries, ['ip', '-j', '-d', '-b', file], { streams, linesEach: IP_BATCH.length });
 }
 
 /**

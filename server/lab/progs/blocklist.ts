@@ -3,37 +3,20 @@
 // (`bpftool map dump pinned /sys/fs/bpf/packet-journey/blocklist`) and again by name in tc's globals, where
 // tc's and ip's loaders reuse it for a map declared with LIBBPF_PIN_BY_NAME. Both pins are recorded in the
 // state before they exist, so `lab down` removes them.
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isIpv4 } from '../../protocol/vocab';
 import { z } from 'zod';
 import { exec, execOk } from '../../sys/exec';
-import { BPFFS, PIN_ROOT, ensureBpffs } from '../bpf';
+import { LOADER_DIRS, PIN_ROOT, TC_GLOBALS, exists, recordAbsent } from '../bpf';
 import { LabError } from '../errors';
 import { writeState, type LabState } from '../state';
 
 export const BLOCKLIST_PIN = `${PIN_ROOT}/blocklist`;
-const TC_ROOT = `${BPFFS}/tc`;
-const TC_GLOBALS = `${TC_ROOT}/globals`;
 export const BLOCKLIST_TC_PIN = `${TC_GLOBALS}/pj_blocklist`;
-/** iproute2 creates these on its first load (ip and xdp are symlinks to tc). */
-const IPROUTE_PATHS = [TC_ROOT, `${BPFFS}/ip`, `${BPFFS}/xdp`];
-
-const exists = (p: string): Promise<boolean> =>
-  lstat(p).then(
-    () => true,
-    () => false,
-  );
 
 /** Records every bpffs path iproute2's loader would create that isn't there yet; call before tc/ip loads. */
 export async function recordIprouteDirs(state: LabState): Promise<void> {
-  await ensureBpffs();
-  let changed = false;
-  for (const p of IPROUTE_PATHS)
-    if (!state.owned.pins.includes(p) && !(await exists(p))) {
-      state.owned.pins.push(p);
-      changed = true;
-    }
-  if (changed) await writeState(state);
+  if (await recordAbsent(state.owned, LOADER_DIRS)) await writeState(state);
 }
 
 /** Creates and pins the map unless both pins are there (recording them first). */

@@ -3,13 +3,13 @@
 // backend maps. kube-proxy keeps only its ClusterIP rules.
 import { access, rm } from 'node:fs/promises';
 import { execOk } from '../../sys/exec';
-import { BPFFS, labObject, tcAttach } from '../bpf';
+import { TC_GLOBALS, labObject, tcAttach } from '../bpf';
 import { LabError } from '../errors';
 import { NODES, SERVICE } from '../spec';
 import type { Scenario, ScenarioCtx } from './types';
 
-/** tc's loader pins `LIBBPF_PIN_BY_NAME` maps here, so both programs on both nodes share them. */
-export const TC_GLOBALS = `${BPFFS}/tc/globals`;
+// tc's loader pins the `LIBBPF_PIN_BY_NAME` maps in TC_GLOBALS, so both programs on both nodes share them.
+export { TC_GLOBALS };
 export const DSR_MAPS = ['pj_dsr_svc', 'pj_dsr_backends', 'pj_dsr_lb_flows', 'pj_dsr_rev_nat'] as const;
 export const DSR_OBJECT = 'dsr';
 export const DSR_SECTIONS = { ingress: 'from-netdev', egress: 'to-netdev' } as const;

@@ -4,23 +4,17 @@
 // pj_er_* maps are pinned by name by tc (recorded in owned.pins first) and shared by all of them.
 import { z } from 'zod';
 import { execOk } from '../../sys/exec';
-import { BPFFS, bpftoolJson, ensureBpffs, exists } from '../bpf';
+import { LOADER_DIRS, TC_GLOBALS, bpftoolJson, recordAbsent } from '../bpf';
 import { LabError } from '../errors';
 import { CLUSTER_CIDR, SERVICE, type PodSpec } from '../spec';
 import type { Owned } from '../state';
 import { lxcMac, lxcName } from './ebpf-routing-wiring';
 
-/** Where tc pins maps declared with LIBBPF_PIN_BY_NAME. */
-export const TC_GLOBALS = `${BPFFS}/tc/globals`;
 export const PINNED_MAPS = ['pj_er_services', 'pj_er_backends', 'pj_er_revnat', 'pj_er_cfg'] as const;
-/** Directories tc's loader creates on first use (as bpf.ts's tcAttach records them). */
-const TC_DIRS = [`${BPFFS}/tc`, `${BPFFS}/ip`, `${BPFFS}/xdp`];
 
 /** Records every bpffs path tc may create for this scenario, before any load creates it. */
 export async function recordPins(owned: Owned): Promise<void> {
-  await ensureBpffs();
-  for (const p of [...TC_DIRS, ...PINNED_MAPS.map((m) => `${TC_GLOBALS}/${m}`)])
-    if (!owned.pins.includes(p) && !(await exists(p))) owned.pins.push(p);
+  await recordAbsent(owned, [...LOADER_DIRS, ...PINNED_MAPS.map((m) => `${TC_GLOBALS}/${m}`)]);
 }
 
 const Link = z.object({ ifname: z.string(), ifindex: z.number().int(), address: z.string().optional() });

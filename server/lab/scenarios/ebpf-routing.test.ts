@@ -5,7 +5,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../lab';
 import { lxcName } from './ebpf-routing-wiring';
-import { PINNED_MAPS, TC_GLOBALS } from './ebpf-routing-bpf';
+import { TC_GLOBALS } from '../bpf';
+import { PINNED_MAPS } from './ebpf-routing-bpf';
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
 const inNs = (ns: string, argv: string[]) =>

@@ -3,10 +3,11 @@
 // before any packet exists, so the wire only ever carries pod addresses. Only sockets whose netns cookie
 // is in pj_sock_netns are touched; the host and every other container keep their connections as they are.
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { exec } from '../../sys/exec';
-import { PIN_ROOT, cgroup2Root, ensureBpffs, labObject } from '../bpf';
+import { cgroup2RootOf } from '../../topology/bpf-parse';
+import { PIN_ROOT, cgroup2Root, ensureBpffs, exists, labObject } from '../bpf';
 import { LabError } from '../errors';
 import { NAMESPACES } from '../spec';
 import { netnsUpdates, serviceUpdates, type SockLbMaps } from './sock-lb-maps';
@@ -33,20 +34,11 @@ export const SOCK_LB_PROGS = [
 /** For the commands printed to a student: the same lookup as cgroup2Root(), synchronously at import. */
 function cgroup2RootForDocs(): string {
   try {
-    const line = readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .find((l) => l.split(' ')[2] === 'cgroup2');
-    return line?.split(' ')[1] ?? '/sys/fs/cgroup';
+    return cgroup2RootOf(readFileSync('/proc/self/mounts', 'utf8')) ?? '/sys/fs/cgroup';
   } catch {
     return '/sys/fs/cgroup';
   }
 }
-
-const exists = (p: string): Promise<boolean> =>
-  lstat(p).then(
-    () => true,
-    () => false,
-  );
 
 const ProgShown = z.array(z.object({ output: z.object({ id: z.number().int(), name: z.string() }) }));
 
