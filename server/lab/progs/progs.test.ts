@@ -140,24 +140,27 @@ C`,
 
   it("runs before a scenario's own filter on the same hook, and leaves it in place", async () => {
     const tcIn = (args: string[]): string => sh(ns('node1', ['tc', ...args]));
+    // A scenario's own filter at pref 1 handle 1 (ours sit elsewhere), as a datapath would place it.
+    const scenarioFilter = (obj: string): string =>
+      tcIn([
+        'filter',
+        'add',
+        'dev',
+        'veth-pod-a',
+        'ingress',
+        'pref',
+        '1',
+        'handle',
+        '1',
+        'bpf',
+        'da',
+        'obj',
+        obj,
+        'sec',
+        'tc',
+      ]);
     tcIn(['qdisc', 'add', 'dev', 'veth-pod-a', 'clsact']);
-    tcIn([
-      'filter',
-      'add',
-      'dev',
-      'veth-pod-a',
-      'ingress',
-      'pref',
-      '1',
-      'handle',
-      '1',
-      'bpf',
-      'da',
-      'obj',
-      join(broken, 'pass.bpf.o'),
-      'sec',
-      'tc',
-    ]);
+    scenarioFilter(join(broken, 'pass.bpf.o'));
     expect(ping('pod-a', ip('pod-b'))).toBe(true);
     await attach('drop-all', 'node1', 'veth-pod-a', 'tc-ingress');
     expect(ping1('pod-a', ip('pod-b'))).toBe(false);
@@ -171,23 +174,7 @@ C`,
     // A blocklist that lets a packet through gives no verdict: the scenario's program after it still decides.
     tcIn(['qdisc', 'add', 'dev', 'veth-pod-a', 'clsact']);
     const dropAll = join(ROOT, 'probes/build/lab/drop-all.bpf.o');
-    tcIn([
-      'filter',
-      'add',
-      'dev',
-      'veth-pod-a',
-      'ingress',
-      'pref',
-      '1',
-      'handle',
-      '1',
-      'bpf',
-      'da',
-      'obj',
-      dropAll,
-      'sec',
-      'tc',
-    ]);
+    scenarioFilter(dropAll);
     await attach('blocklist', 'node1', 'veth-pod-a', 'tc-ingress');
     expect(ping1('pod-a', ip('pod-b'))).toBe(false);
     await detach('node1', 'veth-pod-a', 'tc-ingress');

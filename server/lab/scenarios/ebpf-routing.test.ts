@@ -207,6 +207,15 @@ describe('ebpf-routing scenario (real kernel)', () => {
       });
   });
 
+  /** pod-a's ClusterIP requests arrive at pod-d, DNATed, with checksums tcpdump verifies. */
+  const expectCorrectRequests = async (): Promise<void> => {
+    const requests = await capture('pod-d', 'tcp and dst port 8080', () => {
+      for (let i = 0; i < 6; i++) curl('pod-a', 'http://10.96.0.10/');
+    });
+    expect(requests).toMatch(/10\.244\.1\.2\.\d+ > 10\.244\.2\.3\.8080/);
+    expect(requests).toMatch(/cksum 0x[0-9a-f]+ \(correct\)/);
+    expect(requests).not.toMatch(/incorrect/);
+  };
   it('checksums are right after the DNAT and reverse NAT (offload off, checked by tcpdump)', async () => {
     for (const pod of ['pod-a', 'pod-c', 'pod-d']) inNs(pod, ['ethtool', '-K', 'eth0', 'tx', 'off']);
     try {
@@ -216,12 +225,7 @@ describe('ebpf-routing scenario (real kernel)', () => {
       expect(replies).toMatch(/10\.96\.0\.10\.80 > 10\.244\.1\.2\.\d+/);
       expect(replies).toMatch(/cksum 0x[0-9a-f]+ \(correct\)/);
       expect(replies).not.toMatch(/incorrect/);
-      const requests = await capture('pod-d', 'tcp and dst port 8080', () => {
-        for (let i = 0; i < 6; i++) curl('pod-a', 'http://10.96.0.10/');
-      });
-      expect(requests).toMatch(/10\.244\.1\.2\.\d+ > 10\.244\.2\.3\.8080/);
-      expect(requests).toMatch(/cksum 0x[0-9a-f]+ \(correct\)/);
-      expect(requests).not.toMatch(/incorrect/);
+      await expectCorrectRequests();
     } finally {
       for (const pod of ['pod-a', 'pod-c', 'pod-d']) inNs(pod, ['ethtool', '-K', 'eth0', 'tx', 'on']);
     }
@@ -232,12 +236,7 @@ describe('ebpf-routing scenario (real kernel)', () => {
     // eth0 without tx offload computes it from that sum, so a DNAT that forgot the pseudo-header shows here.
     inNs('node1', ['ethtool', '-K', 'eth0', 'tx', 'off']);
     try {
-      const requests = await capture('pod-d', 'tcp and dst port 8080', () => {
-        for (let i = 0; i < 6; i++) curl('pod-a', 'http://10.96.0.10/');
-      });
-      expect(requests).toMatch(/10\.244\.1\.2\.\d+ > 10\.244\.2\.3\.8080/);
-      expect(requests).toMatch(/cksum 0x[0-9a-f]+ \(correct\)/);
-      expect(requests).not.toMatch(/incorrect/);
+      await expectCorrectRequests();
     } finally {
       inNs('node1', ['ethtool', '-K', 'eth0', 'tx', 'on']);
     }
