@@ -117,6 +117,11 @@ export const Hop = z.object({
   ttl: z.number().int(),
   ipId: z.number().int(),
   ipOptions: z.boolean(),
+  /** With ipOptions: the first 8 bytes of the options as the probe read them, hex. */
+  ipOptionBytes: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
   totLen: z.number().int(),
   /** e.g. `SYN,ACK` */
   tcpFlags: z.string().optional(),

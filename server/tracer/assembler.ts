@@ -136,6 +136,7 @@ export class PacketAssembler {
 
   /** Adds one event; returns the packet it joined, or undefined when it was skipped. */
   push(e: HopEvent): Packet | undefined {
+    if (e.connect) return undefined; // a socket's connect() rewrite, not a sighting of a packet
     const dir = direction(e, this.flow);
     const cur = this.open.get(e.skb);
     if (isTerminal(e)) {

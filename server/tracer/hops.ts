@@ -34,6 +34,7 @@ function baseHop(e: HopEvent, seq: number, nameOf: NameOf, t0: number): Draft {
     ttl: e.ttl,
     ipId: e.ipId,
     ipOptions: e.ipOptions,
+    ...(e.optionBytes !== undefined && { ipOptionBytes: e.optionBytes }),
     totLen: e.totLen,
     ...(e.tcpFlags !== undefined && { tcpFlags: tcpFlagString(e.tcpFlags) }),
     ...(e.icmp && { icmp: { ...e.icmp } }),

@@ -35,6 +35,18 @@ describe('follow on the dsr scenario (real kernel, lab)', () => {
       dir: 'egress',
       ipOptions: true,
     });
-    expect(added?.reason).toMatch(/IPv4 options added since node1\/eth0 ingress, by tc-ingress dsr_from_netdev/);
+    // The probe read the option's bytes: Cilium's 0x9a, decoded to the service the client asked for.
+    expect(added?.ipOptionBytes).toMatch(/^9a08/);
+    expect(added?.options).toEqual({
+      change: 'added',
+      types: [0x9a],
+      dsr: { addr: '172.18.0.2', port: 31400 },
+    });
+    expect(added?.reason).toMatch(
+      /DSR option added: service 172\.18\.0\.2:31400, since node1\/eth0 ingress, by tc-ingress dsr_from_netdev/,
+    );
+    // Where the backend's node takes it off again, the hop says so.
+    const removed = j.hops.find((h) => h.options?.change === 'removed');
+    if (removed) expect(removed.options?.dsr).toEqual({ addr: '172.18.0.2', port: 31400 });
   });
 });

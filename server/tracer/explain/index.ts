@@ -16,7 +16,17 @@ import {
   type RouteFact,
   type RouteQuery,
 } from './facts';
-import { readChain, readFdb, readLinks, readNeigh, readSysctl, readTcProgs, routeGet } from './read';
+import {
+  readChain,
+  readFdb,
+  readLinks,
+  readNeigh,
+  readOwnCgroupProgs,
+  readSysctl,
+  readTcProgs,
+  routeGet,
+} from './read';
+import { cgroupProgText } from './words';
 
 export { explainJourney } from './explain';
 export { progsFromIfaces, type DevProg, type Facts, type NsFacts } from './facts';
@@ -117,13 +127,24 @@ let warned = false;
 /** Reads the facts (within the budget) and explains the journey; on any failure, returns it unchanged. */
 export async function explain(j: Journey, opts: ExplainOptions = {}): Promise<Journey> {
   try {
+    const rewriter = socketProgram(j);
     const facts = await gather(j, opts);
-    return explainJourney(j, facts, opts.dst);
+    const program = await rewriter;
+    const named = program && j.socketRewrite ? { ...j, socketRewrite: { ...j.socketRewrite, program } } : j;
+    return explainJourney(named, facts, opts.dst);
   } catch (e) {
     if (!warned) console.error(`explainer failed (logged once): ${String(e)}`);
     warned = true;
     return j;
   }
+}
+
+/** Which cgroup program rewrote the follow's connect(): the ones of its kind that apply to our sockets. */
+async function socketProgram(j: Journey): Promise<string | undefined> {
+  const r = j.socketRewrite;
+  if (!r || r.program) return undefined;
+  const progs = await readOwnCgroupProgs(r.call === 'connect' ? 'connect4' : 'sendmsg4');
+  return progs?.length ? progs.map(cgroupProgText).join(', ') : undefined;
 }
 
 export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Facts> {

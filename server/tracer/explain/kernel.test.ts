@@ -117,6 +117,29 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     expect(at?.programs?.[0]).toMatchObject({ name: 'xdp_drop', hook: 'xdp', mode: 'generic', verdict: 'dropped' });
   });
 
+  it('an iptables DNAT in OUTPUT is NAT on a hop, not a socket rewrite', async () => {
+    // The packet's destination changes before any hook of ours sees it; the socket's does not.
+    inNs(WHY.c, [
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'OUTPUT',
+      '-d',
+      '10.78.9.9',
+      '-p',
+      'tcp',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      WHY_IP.s,
+    ]);
+    const j = await run('10.78.9.9', { proto: 'tcp', port: 80 });
+    expect(j.socketRewrite).toBeUndefined();
+    expect(j.hops[0]).toMatchObject({ netns: WHY.c, dst: WHY_IP.s, dport: 80 });
+    expect(j.hops.find((h) => h.nat)?.nat).toMatchObject({ kind: 'dnat', from: '10.78.9.9:80', to: `${WHY_IP.s}:80` });
+  });
+
   it('a packet that never left: its ARP gets no answer', async () => {
     // The XDP program drops c's ARP too, and nothing is pinned: the ping waits in c's neighbour queue.
     inNs(WHY.r, ['ip', 'link', 'set', 'dev', WHY.rc, 'xdpgeneric', 'obj', obj('xdp-drop'), 'sec', 'xdp']);

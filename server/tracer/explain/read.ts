@@ -1,8 +1,11 @@
 // Reads the explainer's facts from the kernel, inside a namespace, at follow time: `ip -j` (links,
 // routes, neighbours), `bridge -j fdb`, `bpftool net`/`bpftool prog`, `sysctl` and `iptables`. Each
 // reader returns undefined when its tool fails: a missing fact only leaves a reason shorter.
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { exec, inNetns, type NetnsTarget } from '../../sys/exec';
+import type { CgroupProg } from '../../protocol/topology';
+import { cgroup2RootOf, parseCgroupEffective } from '../../topology/bpf-parse';
 import type { DevProg, FdbFact, IptChain, IptRule, LinkFact, NeighFact, RouteFact, RouteQuery } from './facts';
 
 async function run(target: NetnsTarget, cmd: string, args: readonly string[]): Promise<string | undefined> {
@@ -187,4 +190,22 @@ export function parseChain(chain: string, spec: string, list: string): IptChain 
     return { num: i + 1, spec: s, target, pkts: counts.get(i + 1) ?? 0 };
   });
   return { ...(policy && { policy }), rules };
+}
+
+/**
+ * The cgroup programs of `attachType` (e.g. `connect4`) that apply to this process's sockets, and so to
+ * a follow's generator, which runs in our cgroup: `bpftool cgroup show … effective` on our cgroup v2 path.
+ */
+export async function readOwnCgroupProgs(attachType: string): Promise<Omit<CgroupProg, 'cgroup'>[] | undefined> {
+  const [mounts, self] = await Promise.all([
+    readFile('/proc/self/mounts', 'utf8').catch(() => ''),
+    readFile('/proc/self/cgroup', 'utf8').catch(() => ''),
+  ]);
+  const root = cgroup2RootOf(mounts);
+  const path = /^0::(\/.*)$/m.exec(self)?.[1];
+  if (!root || path === undefined) return undefined;
+  const r = await exec(['bpftool', '--json', 'cgroup', 'show', `${root}${path === '/' ? '' : path}`, 'effective'], {
+    timeoutMs: 2000,
+  });
+  return r.code === 0 ? parseCgroupEffective(r.stdout)?.filter((p) => p.attachType === attachType) : undefined;
 }

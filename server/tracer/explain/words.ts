@@ -24,14 +24,23 @@ export const bridgedText = (bridge: string, mac: string, port: string | undefine
   return `bridged by ${bridge}: FDB entry ${mac} is on port ${port}, yet it left by ${out}`;
 };
 
-/** `IPv4 options added since node1/eth0 ingress, by tc-ingress dsr_from_netdev (id 9) there (inferred)` */
+/**
+ * `DSR option added: service 172.18.0.2:31400, since node1/eth0 ingress, by tc-ingress dsr_from_netdev
+ * (id 9) there (inferred: …)`; `IPv4 options removed since …` for any other option.
+ */
 export const optionsText = (
   change: 'added' | 'removed',
   prev: { netns: string; ifname: string; dir: string },
   by: HopProgram | undefined,
+  dsr?: { addr: string; port: number },
 ): string =>
-  `IPv4 options ${change} since ${prev.netns}/${prev.ifname} ${prev.dir}` +
+  (dsr ? `DSR option ${change}: service ${dsr.addr}:${dsr.port}, since` : `IPv4 options ${change} since`) +
+  ` ${prev.netns}/${prev.ifname} ${prev.dir}` +
   (by ? `, by ${by.hook} ${by.name} (id ${by.id}) there (inferred: no other writer on the way)` : '');
+
+/** `cgroup/connect4 sock_lb_connect (id 812)`: a socket-level program, as bpftool's section names it. */
+export const cgroupProgText = (p: { attachType: string; name: string; id: number }): string =>
+  `cgroup/${p.attachType} ${p.name || '?'} (id ${p.id})`;
 
 /** `received from node1 veth-pod-a` (the hop before was in another namespace: the veth's other end). */
 export const receivedFromText = (ns: string, ifname: string): string => `received from ${ns} ${ifname}`;
