@@ -11,6 +11,7 @@ import { explain, gather, progsFromIfaces } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
 const obj = (name: string): string => `${PROBES}/build/lab/${name}.bpf.o`;
+const TCX = `${PROBES}/build/tcx`;
 
 describe('explainer (real kernel, pjt-why namespaces)', () => {
   const loader = new ProbeLoader(undefined, 0);
@@ -104,6 +105,24 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     ];
     const again = await explain(bare, { programsOf: (ns) => (ns === WHY.r ? progsFromIfaces(ifaces) : undefined) });
     expect(again.diagnosis).toContain('tc-ingress program from_topology (id 7) on pjt-why-r pjt-why-rc');
+  });
+
+  it('a tcx drop program at the router ingress (bpftool 7.1 does not list tcx)', async () => {
+    pinNeighbour();
+    const pins = '/sys/fs/bpf/pjt-why-tcx';
+    execFileSync('mkdir', ['-p', pins]);
+    try {
+      execFileSync('bpftool', ['prog', 'load', obj('drop-all'), `${pins}/prog`]);
+      execFileSync(TCX, ['attach', `/var/run/netns/${WHY.r}`, WHY.rc, 'ingress', `${pins}/prog`, `${pins}/link`]);
+      const j = await run(WHY_IP.s);
+      expect(j.diagnosis).toMatch(
+        /^Stopped in pjt-why-r at pjt-why-rc \(TC_INGRESS\): tcx-ingress program drop_all \(id \d+\) on pjt-why-r pjt-why-rc\. Fix: detach its tcx link: `bpftool net detach tcx_ingress dev pjt-why-rc`/,
+      );
+      const at = j.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
+      expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tcx-ingress', verdict: 'dropped' });
+    } finally {
+      execFileSync('rm', ['-rf', pins]); // the link's pin was its only holder: this detaches it
+    }
   });
 
   it('an XDP drop program at the router ingress', async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { exec, inNetns, type NetnsTarget } from '../../sys/exec';
 import type { CgroupProg } from '../../protocol/topology';
 import { cgroup2RootOf, parseCgroupEffective } from '../../topology/bpf-parse';
+import { TCX_PATH } from '../../topology/bpf-programs';
 import type { DevProg, FdbFact, IptChain, IptRule, LinkFact, NeighFact, RouteFact, RouteQuery } from './facts';
 
 async function run(target: NetnsTarget, cmd: string, args: readonly string[]): Promise<string | undefined> {
@@ -63,11 +64,21 @@ const BpftoolNet = z.array(
 );
 const BpftoolProg = z.object({ id: z.number(), name: z.string().optional(), tag: z.string().optional() });
 
-/** tc and tcx programs on every device of the namespace (one bpftool call, then each program's name and tag). */
+/**
+ * tc and tcx programs on every device of the namespace (bpftool, and probes/build/tcx for the tcx ones
+ * bpftool 7.1 does not list; then each program's name and tag).
+ */
 export async function readTcProgs(target: NetnsTarget): Promise<DevProg[] | undefined> {
-  const net = parseJson(BpftoolNet, await run(target, 'bpftool', ['net', 'show', '-j']));
+  const [bpftool, tcx] = await Promise.all([
+    run(target, 'bpftool', ['net', 'show', '-j']),
+    run(target, TCX_PATH, ['show']),
+  ]);
+  const net = parseJson(BpftoolNet, bpftool);
   if (!net) return undefined;
-  const entries = net.flatMap((n) => n.tc ?? []);
+  const listed = net.flatMap((n) => n.tc ?? []);
+  const seen = new Set(listed.map((e) => `${e.devname} ${e.kind} ${e.id}`));
+  const extra = (parseJson(BpftoolNet, tcx) ?? []).flatMap((n) => n.tc ?? []);
+  const entries = [...listed, ...extra.filter((e) => !seen.has(`${e.devname} ${e.kind} ${e.id}`))];
   return Promise.all(
     entries.map(async (e): Promise<DevProg> => {
       // `clsact/ingress` or `tcx/egress`
@@ -83,7 +94,8 @@ export async function readTcProgs(target: NetnsTarget): Promise<DevProg[] | unde
         name: p?.name ?? e.name ?? '',
         tag: p?.tag ?? '',
         hook,
-        ...(e.name && { mode: e.name }),
+        // clsact: tc's `obj.o:[section]`; a tcx entry's name is the program's own.
+        ...(e.name && attach !== 'tcx' && { mode: e.name }),
       };
     }),
   );

@@ -84,7 +84,9 @@ export const progUnknownText = (hook: string, ns: string, ifname: string): strin
 export const progFix = (hook: string, ifname: string, ns: string): string =>
   hook === 'xdp'
     ? `detach it: \`ip link set dev ${ifname} xdp off\` in ${ns} (or fix the program)`
-    : `detach it: \`tc filter del dev ${ifname} ${hook.endsWith('egress') ? 'egress' : 'ingress'}\` in ${ns} (or fix the program)`;
+    : hook.startsWith('tcx-')
+      ? `detach its tcx link: \`bpftool net detach ${hook.replace('-', '_')} dev ${ifname}\` in ${ns} (bpftool ≥ 7.3), or end the program's owner (or fix the program)`
+      : `detach it: \`tc filter del dev ${ifname} ${hook.endsWith('egress') ? 'egress' : 'ingress'}\` in ${ns} (or fix the program)`;
 
 /** `rp_filter=1 on node2's eth0 drops packets whose source isn't routed back through eth0` */
 export const rpFilterText = (ns: string, iif: string, value: string, src: string, back: string | undefined): string =>
