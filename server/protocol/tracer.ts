@@ -54,6 +54,8 @@ export const Drop = z.object({
    * forwards a clone and frees the original as OTHERHOST). Never a real drop. Absent otherwise.
    */
   copy: z.literal(true).optional(),
+  /** A drop no free reported, known from what came after (or did not): how it is known. */
+  inferred: z.string().optional(),
 });
 export type Drop = z.infer<typeof Drop>;
 

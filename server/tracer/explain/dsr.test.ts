@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../../lab/index';
 import { follow } from '../follow';
+import { EXPLAIN_TEST_BUDGET_MS } from './fixture';
 import { ProbeLoader } from '../loader';
 
 describe('follow on the dsr scenario (real kernel, lab)', () => {
@@ -17,7 +18,10 @@ describe('follow on the dsr scenario (real kernel, lab)', () => {
   }, 120_000);
 
   it('shows the asymmetric path and where the option appears', async () => {
-    const j = await follow({ from: 'host', to: '172.18.0.2', proto: 'tcp', port: 31400 }, { loader });
+    const j = await follow(
+      { from: 'host', to: '172.18.0.2', proto: 'tcp', port: 31400 },
+      { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS },
+    );
     expect(j.delivered, j.diagnosis).toBe(true);
     // The SYN crosses node1 and reaches a backend on node2.
     expect(j.hops.some((h) => h.netns === 'node1')).toBe(true);

@@ -109,7 +109,7 @@ export function hopReason(hops: readonly Hop[], i: number, f: NsFacts | undefine
   }
   const parts = [base];
   if (h.nat) parts.push(w.natedText(h.nat, natRule(segmentOf(hops, i))));
-  for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p));
+  for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p, h.drop?.inferred));
   return parts.join('; ');
 }
 
@@ -142,7 +142,15 @@ function verdictOf(hops: readonly Hop[], i: number, p: HopProgram, f: NsFacts | 
 /** The programs at a hop's device and direction, with what they did when the journey tells. */
 export function hopPrograms(hops: readonly Hop[], i: number, f: NsFacts | undefined): HopProgram[] | undefined {
   const h = hops[i] as Hop;
-  if (h.dir === 'end') return undefined;
+  if (h.dir === 'end') {
+    // Native XDP runs where no tracepoint fires: its drop is the end hop itself (inferred, see hops.ts).
+    if (!h.drop?.isRealDrop || !h.drop.inferred || dropKind(h.drop) !== 'xdp') return undefined;
+    const xdp = progsAt(f, h.ifname, 'xdp').map(({ ifname: _d, pref: _p, ...p }) => ({
+      ...p,
+      verdict: 'dropped' as const,
+    }));
+    return xdp.length ? xdp : undefined;
+  }
   const at = [...(h.dir === 'ingress' ? progsAt(f, h.ifname, 'xdp') : []), ...progsAt(f, h.ifname, h.dir)];
   if (at.length === 0) return undefined;
   return at.map(({ ifname: _dev, pref: _pref, ...p }) => verdictOf(hops, i, p, f));

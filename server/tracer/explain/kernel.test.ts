@@ -6,7 +6,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { follow } from '../follow';
 import { formatJourney } from '../format';
 import { ProbeLoader } from '../loader';
-import { buildWhyTopology, inNs, pinNeighbour, removeWhyTopology, WHY, WHY_IP } from './fixture';
+import {
+  buildWhyTopology,
+  EXPLAIN_TEST_BUDGET_MS,
+  inNs,
+  pinNeighbour,
+  removeWhyTopology,
+  WHY,
+  WHY_IP,
+} from './fixture';
 import { explain, gather, progsFromIfaces } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
@@ -27,7 +35,8 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     removeWhyTopology();
   });
 
-  const run = (to: string, extra: object = {}) => follow({ from: WHY.c, to, ...extra }, { loader });
+  const run = (to: string, extra: object = {}) =>
+    follow({ from: WHY.c, to, ...extra }, { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS });
 
   it('a delivered journey: every hop carries its reason (routed, bridged, received, delivered)', async () => {
     const j = await run(WHY_IP.s);
