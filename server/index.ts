@@ -39,12 +39,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const handle = app.getRequestHandler();
 
   // Capture downloads are streamed from the captures folder by the capture module, not by Next.
-  const tokens =
-    opts.requireTokens || !isLoopback(opts.host) ? createTokens({ rotate: opts.rotateTokens }) : undefined;
-  let gateway: Gateway | undefined;
-  const http = createServer(requestListener(handle, () => gateway));
-  gateway = createGateway(http, { host: opts.host, tokens });
-  const gw = gateway;
+  const tokens = opts.requireTokens || !isLoopback(opts.host) ? createTokens({ rotate: opts.rotateTokens }) : undefined;
+  // The listener reads the gateway per request, after it exists (it must be in place before socket.io attaches).
+  const http = createServer(requestListener(handle, () => gw));
+  const gw: Gateway = createGateway(http, { host: opts.host, tokens });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

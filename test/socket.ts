@@ -16,10 +16,7 @@ export async function listenAndConnect(http: HttpServer): Promise<{ base: string
 }
 
 /** Another websocket client of a server that is already listening; resolves once it is connected. */
-export async function connectTo(
-  base: string,
-  opts: Partial<ManagerOptions & SocketOptions> = {},
-): Promise<PjClient> {
+export async function connectTo(base: string, opts: Partial<ManagerOptions & SocketOptions> = {}): Promise<PjClient> {
   const client: PjClient = io(base, { transports: ['websocket'], ...opts });
   await new Promise<void>((r) => client.on('connect', () => r()));
   return client;

@@ -22,12 +22,15 @@ interface Bed {
 
 /** The gateway with the HTTP routing in front of a stand-in for Next that answers "page". */
 async function bed(tokens?: ReturnType<typeof createTokens>): Promise<Bed> {
-  let gateway: Gateway | undefined;
-  const http = createServer(requestListener((_req, res) => res.end('page'), () => gateway));
-  gateway = createGateway(http, { host: '127.0.0.1', tokens });
+  const http = createServer(
+    requestListener(
+      (_req, res) => res.end('page'),
+      () => g,
+    ),
+  );
+  const g: Gateway = createGateway(http, { host: '127.0.0.1', tokens });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const port = (http.address() as AddressInfo).port;
-  const g = gateway;
   return { base: `http://127.0.0.1:${port}`, port, gateway: g, close: () => g.close() };
 }
 
@@ -140,7 +143,9 @@ describe('token mode', () => {
     expect(r.value.studentQrSvg).toMatch(/^<svg/);
     expect(await gone).toBe('io server disconnect');
     expect(notices).toEqual(['the tokens were rotated: ask the instructor for the new link']);
-    expect(await tryConnect(b.base, { transports: ['websocket'], query: { token: old.student } })).not.toBe('connected');
+    expect(await tryConnect(b.base, { transports: ['websocket'], query: { token: old.student } })).not.toBe(
+      'connected',
+    );
     expect((await get(b.port, '/', { cookie: `pj_token_${b.port}=${old.instructor}` })).status).toBe(401);
     expect(await tryConnect(b.base, { transports: ['websocket'], query: { token: tokens.student } })).toBe('connected');
     teacher.close();
@@ -202,9 +207,9 @@ describe('origin and host, without tokens (127.0.0.1)', () => {
       expect(await tryConnect(b.base, { transports, extraHeaders: { origin: 'http://evil.example' } })).not.toBe(
         'connected',
       );
-      expect(await tryConnect(b.base, { transports, extraHeaders: { origin: `http://evil.example:${b.port}` } })).not.toBe(
-        'connected',
-      );
+      expect(
+        await tryConnect(b.base, { transports, extraHeaders: { origin: `http://evil.example:${b.port}` } }),
+      ).not.toBe('connected');
       expect(await tryConnect(b.base, { transports, extraHeaders: { origin: b.base } })).toBe('connected');
       expect(await tryConnect(b.base, { transports, extraHeaders: { origin: `http://localhost:${b.port}` } })).toBe(
         'connected',
@@ -215,7 +220,10 @@ describe('origin and host, without tokens (127.0.0.1)', () => {
 
   it('refuses a request naming another host (a DNS-rebound page), and serves its own', async () => {
     const evil = await get(b.port, '/', { host: `evil.example:${b.port}` });
-    expect([evil.status, evil.body]).toEqual([403, 'this server answers only to its own addresses (Host not allowed)\n']);
+    expect([evil.status, evil.body]).toEqual([
+      403,
+      'this server answers only to its own addresses (Host not allowed)\n',
+    ]);
     expect((await get(b.port, '/')).body).toBe('page');
     // The local user is the instructor: no token asked.
     const c: PjClient = await connectTo(b.base);

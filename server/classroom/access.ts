@@ -83,9 +83,7 @@ export function createAccess(http: HttpServer, o: { host: string; tokens?: Token
     roleOf,
     queryToken,
     linkBase() {
-      const shown = wildcard
-        ? (addrs.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1')
-        : o.host;
+      const shown = wildcard ? (addrs.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1') : o.host;
       return `http://${urlHost(shown)}:${port()}`;
     },
     port,

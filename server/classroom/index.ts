@@ -65,16 +65,14 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
   const buckets = createBuckets();
 
   const roster = (): ClassRoster => ({
-    clients: [...clients.values()].map(
-      (c): ClassClient => ({
-        id: c.socket.id,
-        role: c.role,
-        name: c.name,
-        since: c.since,
-        doing: [...c.doing.values(), ...liveCapturesOf(c).map((x) => x.line)],
-        last: c.last,
-      }),
-    ),
+    clients: [...clients.values()].map((c): ClassClient => ({
+      id: c.socket.id,
+      role: c.role,
+      name: c.name,
+      since: c.since,
+      doing: [...c.doing.values(), ...liveCapturesOf(c).map((x) => x.line)],
+      last: c.last,
+    })),
     shared: [...shared].sort(),
   });
   const watch = createWatch(io, {
@@ -178,7 +176,8 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
         // Answer first, then end every connection made with the old tokens (this one too: its page
         // reloads on the new instructor link).
         setTimeout(() => {
-          for (const s of io.sockets.sockets.values()) say(s, 'the tokens were rotated: ask the instructor for the new link');
+          for (const s of io.sockets.sockets.values())
+            say(s, 'the tokens were rotated: ask the instructor for the new link');
         }, 200);
         return links();
       }),
@@ -303,7 +302,9 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
           ack({
             ok: true,
             value: {
-              live: l.data.live.filter((x) => v.ownCaptures.has(x.id) || (x.fileName !== null && shared.has(x.fileName))),
+              live: l.data.live.filter(
+                (x) => v.ownCaptures.has(x.id) || (x.fileName !== null && shared.has(x.fileName)),
+              ),
               saved: l.data.saved.filter((x) => shared.has(x.name) || v.ownFiles.has(x.name)),
             },
           });

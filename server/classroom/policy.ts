@@ -106,7 +106,9 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
     rate: { perSec: 10, burst: 20, what: 'packet reads' },
   },
   'capture:note': {
-    student: parsed(CaptureNoteReq, (r, s) => (mine(r.id, s) ? undefined : 'students can annotate only their own captures')),
+    student: parsed(CaptureNoteReq, (r, s) =>
+      mine(r.id, s) ? undefined : 'students can annotate only their own captures',
+    ),
   },
   // Its answer is narrowed to what the student may open (see classroom/index.ts).
   'capture:list': { student: true },

@@ -9,7 +9,12 @@ import { Server } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTo, ask, type PjClient } from '../../test/socket';
 import { ok, type AckFn } from '../protocol/common';
-import { CLIENT_EVENTS, type ClientEvent, type ClientToServerEvents, type ServerToClientEvents } from '../protocol/events';
+import {
+  CLIENT_EVENTS,
+  type ClientEvent,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '../protocol/events';
 import type { PjServer } from '../gateway/types';
 import { createAccess } from './access';
 import { attachClassroom } from '.';
