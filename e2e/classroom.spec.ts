@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { captureIds } from '../app/components/capture/test-ids';
 import { classroomIds } from '../app/components/classroom/test-ids';
@@ -43,9 +43,16 @@ test.beforeAll(async () => {
   expect(out).toMatch(/[▀▄█]{10}/);
 });
 
+const started = Date.now();
 test.afterAll(() => {
   if (server?.pid) process.kill(-server.pid, 'SIGTERM');
   rmSync(runDir, { recursive: true, force: true });
+  // The student's capture, saved in the captures folder.
+  const dir = resolve(process.env.PJ_CAPTURE_DIR ?? 'captures');
+  for (const n of existsSync(dir) ? readdirSync(dir) : []) {
+    const p = join(dir, n);
+    if (/^\.?pod-a-eth0-\d{8}-\d{6}/.test(n) && statSync(p).mtimeMs >= started - 1000) rmSync(p, { force: true });
+  }
 });
 
 async function open(browser: Browser, link: string): Promise<Page> {
@@ -109,7 +116,22 @@ test('a student joins with a name, follows a ping, is refused a capture on a nod
   await expect(student.getByTestId(captureIds.status)).toHaveCount(0);
   await shot(student, 'student-capture-refused');
   await expect(ada).not.toContainText('capturing');
+
+  // On a pod's own eth0 it may, one capture at a time; the instructor sees it running.
+  await student.getByTestId(captureIds.netns).selectOption('pod-a');
+  await student.getByTestId(captureIds.iface).selectOption('eth0');
+  await expect(student.getByTestId(captureIds.bytecode)).toContainText('ldh');
+  await student.getByTestId(captureIds.start).click();
+  await expect(student.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'running');
+  await expect(ada).toContainText('capturing pod-a/eth0 "icmp"');
   await shot(teacher, 'instructor-classroom');
+  await student.getByTestId(captureIds.stop).click();
+  await expect(student.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'stopped');
+  // Its own file downloads; another one is not the student's.
+  const href = await student.getByTestId(captureIds.export).getAttribute('href');
+  const base = `http://127.0.0.1:${PORT}`;
+  expect((await student.request.get(`${base}${href ?? '/none'}`)).status()).toBe(200);
+  expect((await student.request.get(`${base}/captures/node1-not-yours.pcapng`)).status()).toBe(403);
 
   // The instructor disconnects Ada; her page says so.
   await teacher.getByTestId(classroomIds.kick('Ada')).click();
