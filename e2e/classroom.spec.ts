@@ -9,9 +9,10 @@ import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
 
 // A classroom server of its own, next to the suite's (which stays local, with no tokens): the same
-// build, on the next port, in token mode. It binds to 127.0.0.1 and `--require-tokens` forces token
+// build, in token mode, on PJ_E2E_CLASSROOM_PORT (default: the suite's port + 1000, clear of the
+// ports next to it that other runs use). It binds to 127.0.0.1 and `--require-tokens` forces token
 // mode there, as `--host 0.0.0.0` would; its tokens go to a folder of the test's, not /run.
-const PORT = Number(process.env.PJ_E2E_PORT ?? 3100) + 1;
+const PORT = Number(process.env.PJ_E2E_CLASSROOM_PORT ?? Number(process.env.PJ_E2E_PORT ?? 3100) + 1000);
 let server: ChildProcess | undefined;
 let runDir = '';
 let links = { instructor: '', student: '' };
