@@ -1,63 +1,13 @@
 // Who may connect: tokens (missing, bad, rotated), a foreign Origin (refused on 127.0.0.1 too: issue
 // 13 measured `Origin: http://evil.example` accepted), a Host that is not this server's, and the HTTP
 // side (page, capture download) behind the same check. The real gateway and HTTP routing, on a real port.
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, connectTo, type PjClient } from '../../test/socket';
-import { createGateway, type Gateway } from '../gateway';
-import { requestListener } from '../gateway/http';
+import { bed, get, tryConnect, type Bed } from './test-bed';
 import { createTokens } from './tokens';
-
-interface Bed {
-  base: string;
-  port: number;
-  gateway: Gateway;
-  close(): Promise<void>;
-}
-
-/** The gateway with the HTTP routing in front of a stand-in for Next that answers "page". */
-async function bed(tokens?: ReturnType<typeof createTokens>): Promise<Bed> {
-  const http = createServer(
-    requestListener(
-      (_req, res) => res.end('page'),
-      () => g,
-    ),
-  );
-  const g: Gateway = createGateway(http, { host: '127.0.0.1', tokens });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  const port = (http.address() as AddressInfo).port;
-  return { base: `http://127.0.0.1:${port}`, port, gateway: g, close: () => g.close() };
-}
-
-/** Resolves with the connect error's message, or "connected". */
-function tryConnect(base: string, opts: Parameters<typeof io>[1]): Promise<string> {
-  return new Promise((resolve) => {
-    const c = io(base, { reconnection: false, ...opts });
-    c.on('connect', () => (c.close(), resolve('connected')));
-    c.on('connect_error', (e) => (c.close(), resolve(e.message)));
-  });
-}
-
-function get(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port, path, headers }, (res) => {
-      let body = '';
-      res.on('data', (b: Buffer) => (body += b.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
 
 describe('tokens', () => {
   it('are 192 random bits, kept 0600 across restarts, new with rotate; a wrong or missing one grants nothing', () => {

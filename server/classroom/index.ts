@@ -317,7 +317,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
   return {
     downloadable(role, name) {
       if (role === 'instructor') return true;
-      return shared.has(name) || [...clients.values()].some((c) => c.ownFiles.has(name));
+      return shared.has(name) || [...clients.values()].some((c) => c.role === 'student' && c.ownFiles.has(name));
     },
     links,
     dispose() {
