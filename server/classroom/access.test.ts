@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../test/cli';
 import { ask, connectTo, type PjClient } from '../../test/socket';
 import { bed, get, tryConnect, type Bed } from './test-bed';
 import { createTokens } from './tokens';
@@ -31,6 +32,16 @@ describe('tokens', () => {
     expect(c.roleOf('')).toBeUndefined();
     expect(c.roleOf(c.student.slice(0, -1))).toBeUndefined();
     expect(c.roleOf(c.student + 'x')).toBeUndefined();
+  });
+});
+
+describe('serve flags', () => {
+  it('--rotate-tokens without token mode is a one-line usage error', () => {
+    const r = cli(['serve', '--rotate-tokens']);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      'packet-journey serve: --rotate-tokens needs token mode: a --host other than loopback, or --require-tokens\n',
+    ]);
   });
 });
 
