@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { ProjectorProvider } from './components/projector/projector-context';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -10,7 +11,10 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body className="min-h-screen bg-slate-950 text-slate-100 antialiased">{children}</body>
+      <body className="min-h-screen bg-slate-950 text-slate-100 antialiased">
+        {/* projector mode, page-wide keys and the shortcut list (app/components/projector/) */}
+        <ProjectorProvider>{children}</ProjectorProvider>
+      </body>
     </html>
   );
 }
