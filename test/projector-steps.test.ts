@@ -15,9 +15,9 @@ import {
   fallbackNarration,
   globalKey,
   hasModifier,
-  isControl,
   isTyping,
   journeySteps,
+  spaceIsControls,
   PLAY_INTERVAL_MS,
   STEP_START,
   stepBox,
@@ -170,8 +170,10 @@ describe('keys', () => {
     expect(isTyping({ tagName: 'BUTTON' })).toBe(false);
     expect(isTyping({ tagName: 'BODY' })).toBe(false);
     expect(isTyping(null)).toBe(false);
-    expect(isControl({ tagName: 'BUTTON' })).toBe(true);
-    expect(isControl({ tagName: 'BODY' })).toBe(false);
+    // space on a button reached with Tab clicks it; on one just clicked with the mouse it plays
+    expect(spaceIsControls({ tagName: 'BUTTON', keyboardFocus: true })).toBe(true);
+    expect(spaceIsControls({ tagName: 'BUTTON', keyboardFocus: false })).toBe(false);
+    expect(spaceIsControls({ tagName: 'BODY', keyboardFocus: true })).toBe(false);
     expect(hasModifier({ ctrlKey: true, metaKey: false, altKey: false })).toBe(true);
     expect(hasModifier({ ctrlKey: false, metaKey: false, altKey: false })).toBe(false);
   });

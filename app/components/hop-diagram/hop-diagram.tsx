@@ -237,7 +237,13 @@ function ArrowPaths({
 }
 
 /** The packet: hidden until the animation moves it along the arrows (use-packet-animation.ts). */
-function PacketDot(p: { dotRef: RefObject<SVGCircleElement | null>; at: string | undefined; playing: boolean }) {
+function PacketDot(p: {
+  dotRef: RefObject<SVGCircleElement | null>;
+  at: string | undefined;
+  playing: boolean;
+  /** The step-through lights its own hop: no dot running elsewhere meanwhile. */
+  hidden?: boolean;
+}) {
   return (
     <circle
       ref={p.dotRef}
@@ -248,7 +254,7 @@ function PacketDot(p: { dotRef: RefObject<SVGCircleElement | null>; at: string |
       r={11}
       cx={-100}
       cy={-100}
-      className="pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400"
+      className={`pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400 ${p.hidden ? 'hidden' : ''}`}
       strokeWidth={5}
       style={{ opacity: 0, filter: 'drop-shadow(0 0 8px rgb(255 255 255 / 0.8))' }}
     />
@@ -316,15 +322,18 @@ export function HopDiagram({
 
   return (
     <div className="space-y-2">
-      <DiagramToolbar
-        toolbar={toolbar}
-        playing={anim.playing}
-        onReplay={anim.replay}
-        canReplay={layout.hops.length > 0}
-        slow={slow}
-        onSpeed={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
-        onFit={reset}
-      />
+      {/* While stepping the narration bar is the toolbar: the camera zooms, Esc shows it all again. */}
+      {!stepping && (
+        <DiagramToolbar
+          toolbar={toolbar}
+          playing={anim.playing}
+          onReplay={anim.replay}
+          canReplay={layout.hops.length > 0}
+          slow={slow}
+          onSpeed={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
+          onFit={reset}
+        />
+      )}
       <svg
         ref={svgRef}
         data-testid={hopIds.diagram}
@@ -352,7 +361,7 @@ export function HopDiagram({
               onSelect={onSelect}
             />
           ))}
-          <PacketDot dotRef={dotRef} at={anim.active} playing={anim.playing} />
+          <PacketDot dotRef={dotRef} at={anim.active} playing={anim.playing} hidden={stepping} />
         </g>
       </svg>
       {!stepping && <Caption box={activeBox} />}

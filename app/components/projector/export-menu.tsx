@@ -1,7 +1,7 @@
 'use client';
 // The journey's export buttons: the diagram as SVG or PNG (projector- or print-styled), the journey as
 // JSON. Nothing goes to the server: the files are made in the browser from what is on screen.
-import { useState, type MouseEvent } from 'react';
+import { useRef, useState, type MouseEvent } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { downloadBlob, exportName, journeyJson, serializeDiagram, svgToPng, type ExportStyle } from './export';
 import { projectorIds } from './test-ids';
@@ -21,6 +21,11 @@ export function ExportMenu({
   const [style, setStyle] = useState<ExportStyle>('projector');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const menu = useRef<HTMLDetailsElement | null>(null);
+  // A file chosen: the drop-down closes so it does not sit over the diagram (an error keeps it open).
+  const close = () => {
+    if (menu.current) menu.current.open = false;
+  };
 
   const withSvg = (f: (s: ReturnType<typeof serializeDiagram>) => Promise<void> | void) => async () => {
     const svg = diagram();
@@ -29,6 +34,7 @@ export function ExportMenu({
     setBusy(true);
     try {
       await f(serializeDiagram(svg, style));
+      close();
     } catch (e) {
       setError(`export failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -42,55 +48,68 @@ export function ExportMenu({
   const pngFile = withSvg(async (s) =>
     downloadBlob(exportName(journey, 'png', style), await svgToPng(s.text, s.width, s.height)),
   );
-  const jsonFile = () =>
+  const jsonFile = () => {
     downloadBlob(exportName(journey, 'json'), new Blob([journeyJson(journey)], { type: 'application/json' }));
+    close();
+  };
 
+  // A drop-down, so the step bar keeps to one row at 1280 px wide even in projector type.
   return (
-    <div className="flex items-center gap-2">
-      <span className="text-base text-slate-400">export</span>
-      <select
-        data-testid={projectorIds.exportStyle}
-        value={style}
-        onChange={(e) => setStyle(e.target.value === 'print' ? 'print' : 'projector')}
-        title="look of the exported diagram"
-        className="rounded-lg border border-slate-600 bg-slate-900 px-2 py-1.5 text-lg text-slate-100"
-      >
-        <option value="projector">projector</option>
-        <option value="print">print</option>
-      </select>
-      <button
-        data-testid={projectorIds.exportSvg}
-        onMouseDown={keepFocus}
-        onClick={svgFile}
-        disabled={busy}
-        className={BTN}
-      >
-        SVG
-      </button>
-      <button
-        data-testid={projectorIds.exportPng}
-        onMouseDown={keepFocus}
-        onClick={pngFile}
-        disabled={busy}
-        className={BTN}
-      >
-        PNG
-      </button>
-      <button
-        data-testid={projectorIds.exportJson}
-        onMouseDown={keepFocus}
-        onClick={jsonFile}
-        disabled={journey.pending}
-        title="the journey as follow --json prints it"
-        className={BTN}
-      >
-        JSON
-      </button>
-      {error && (
-        <span role="alert" data-testid={projectorIds.exportError} className="text-base text-red-300">
-          {error}
-        </span>
-      )}
-    </div>
+    <details ref={menu} data-testid={projectorIds.exportMenu} className="relative">
+      <summary className="cursor-pointer list-none rounded-lg border border-slate-600 px-3 py-1.5 text-lg font-semibold text-slate-100 hover:bg-slate-800">
+        Export ▾
+      </summary>
+      <div className="absolute right-0 z-30 mt-2 flex w-max flex-col gap-2 rounded-xl border border-slate-500 bg-slate-900 p-3 shadow-2xl">
+        <label className="flex items-center gap-2 text-base text-slate-300">
+          diagram style
+          <select
+            data-testid={projectorIds.exportStyle}
+            value={style}
+            onChange={(e) => setStyle(e.target.value === 'print' ? 'print' : 'projector')}
+            className="rounded-lg border border-slate-600 bg-slate-900 px-2 py-1 text-lg text-slate-100"
+          >
+            <option value="projector">projector</option>
+            <option value="print">print</option>
+          </select>
+        </label>
+        <div className="flex gap-2">
+          <button
+            data-testid={projectorIds.exportSvg}
+            onMouseDown={keepFocus}
+            onClick={svgFile}
+            disabled={busy}
+            title="the hop diagram as a standalone SVG"
+            className={BTN}
+          >
+            SVG
+          </button>
+          <button
+            data-testid={projectorIds.exportPng}
+            onMouseDown={keepFocus}
+            onClick={pngFile}
+            disabled={busy}
+            title="the hop diagram as PNG, 2 px per unit"
+            className={BTN}
+          >
+            PNG
+          </button>
+          <button
+            data-testid={projectorIds.exportJson}
+            onMouseDown={keepFocus}
+            onClick={jsonFile}
+            disabled={journey.pending}
+            title="the journey as follow --json prints it"
+            className={BTN}
+          >
+            JSON
+          </button>
+        </div>
+        {error && (
+          <span role="alert" data-testid={projectorIds.exportError} className="max-w-xs text-base text-red-300">
+            {error}
+          </span>
+        )}
+      </div>
+    </details>
   );
 }

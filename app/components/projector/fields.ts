@@ -2,7 +2,7 @@
 // tone). Pure: the same words as the diagram and the CLI, from the shared vocabulary.
 import type { Hop, SocketRewrite } from '../../../server/protocol/tracer';
 import { dropLine, endpoint, packetKind, verdictText } from '../../../server/protocol/vocab';
-import { DIR_LABEL, programLine } from '../hop-diagram/format';
+import { programLine } from '../hop-diagram/format';
 
 export type FieldTone = 'plain' | 'nat' | 'drop' | 'ok' | 'prog';
 
@@ -18,7 +18,6 @@ export function hopFields(h: Hop, prev?: Hop): FieldRow[] {
   const rows: FieldRow[] = [];
   const add = (name: string, label: string, value: string, tone: FieldTone = 'plain') =>
     rows.push({ name, label, value, tone });
-  add('where', 'where', `${h.netns} · ${h.ifname} · ${DIR_LABEL[h.dir]}`);
   add('src', 'source', endpoint(h.src, h.sport));
   add('dst', 'destination', endpoint(h.dst, h.dport));
   const kind = packetKind(h);

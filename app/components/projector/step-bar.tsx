@@ -70,7 +70,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
               onClick={() => dispatch({ type: 'toggle-play' })}
               title="play / pause (space)"
             >
-              {playing ? '⏸' : '⏵'}
+              {playing ? 'Pause' : 'Play'}
             </Btn>
             <Btn
               testId={projectorIds.next}
@@ -121,7 +121,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
       <p
         data-testid={projectorIds.narration}
         aria-live="polite"
-        className={`text-2xl leading-snug projector:text-[2.2rem] projector:font-semibold projector:leading-tight ${step ? 'text-white' : 'text-slate-400'}`}
+        className={`text-2xl leading-snug projector:text-[2rem] projector:font-semibold projector:leading-tight ${step ? 'text-white' : 'text-slate-400'}`}
       >
         {step ? step.narration : 'Press → to step through the journey hop by hop, space to play, ? for the shortcuts.'}
       </p>

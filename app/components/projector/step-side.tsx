@@ -8,6 +8,7 @@ import { useSvgZoom } from '../../lib/use-svg-zoom';
 import { layoutTopology } from '../mac-map/layout';
 import { Cable, NsBox } from '../mac-map/ns-box';
 import { litKey } from '../mac-map/search';
+import { DIR_LABEL } from '../hop-diagram/format';
 import { hopFields, socketFields, type FieldRow, type FieldTone } from './fields';
 import type { FocusIface } from './projector-context';
 import type { Step } from './steps';
@@ -23,7 +24,11 @@ const TONE: Record<FieldTone, string> = {
 
 function rowsOf(step: Step, steps: readonly Step[]): { title: string; rows: FieldRow[] } {
   if (step.kind === 'socket') return { title: 'socket · before the first packet', rows: socketFields(step.rewrite) };
-  if (step.kind === 'hop') return { title: `${step.path} · hop ${step.hop.seq}`, rows: hopFields(step.hop, step.prev) };
+  if (step.kind === 'hop')
+    return {
+      title: `${step.path} · hop ${step.hop.seq} · ${DIR_LABEL[step.hop.dir]}`,
+      rows: hopFields(step.hop, step.prev),
+    };
   const at = steps.find((x): x is Extract<Step, { kind: 'hop' }> => x.kind === 'hop' && x.key === step.at);
   return { title: 'where it stopped', rows: at ? hopFields(at.hop, at.prev) : [] };
 }
@@ -81,7 +86,12 @@ export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
       <div className="px-3 pt-2 text-sm font-semibold uppercase tracking-wider text-slate-400">
         MAC map {focus ? `· ${focus.netns} ${focus.ifname}` : ''}
       </div>
-      <svg ref={svgRef} className="block h-64 w-full" role="img" aria-label="MAC map, current interface lit">
+      <svg
+        ref={svgRef}
+        className="block h-64 w-full projector:h-56"
+        role="img"
+        aria-label="MAC map, current interface lit"
+      >
         <g transform={transform.toString()}>
           {layout?.cables.map((c) => (
             <Cable key={c.key} c={c} selected={undefined} hits={undefined} highlight={lit} />

@@ -184,13 +184,15 @@ export interface KeyTarget {
   readonly tagName?: string;
   readonly isContentEditable?: boolean;
   readonly type?: string;
+  /** Focused from the keyboard (Tab), not by a click. */
+  readonly keyboardFocus?: boolean;
 }
 
 const TYPING_INPUTS = new Set(['text', 'search', 'number', 'email', 'url', 'tel', 'password', '']);
 
 /**
  * Keys typed into a field, a select or an editable element are the user's text, not shortcuts. Buttons
- * and checkboxes are not typing (but the step-through leaves space alone on them, see `ownsSpace`).
+ * and checkboxes are not typing (space on them: see `spaceIsControls`).
  */
 export function isTyping(t: KeyTarget | null | undefined): boolean {
   if (!t) return false;
@@ -201,10 +203,13 @@ export function isTyping(t: KeyTarget | null | undefined): boolean {
   return false;
 }
 
-/** Space and Enter on a focused button or link are that control's click, not play/pause. */
-export function isControl(t: KeyTarget | null | undefined): boolean {
+/**
+ * Space on a button reached with Tab is that button's click. On one just clicked with the mouse (the
+ * Follow button, a tab) it is play/pause: the presenter's hand is on the keyboard, not on that button.
+ */
+export function spaceIsControls(t: KeyTarget | null | undefined): boolean {
   const tag = (t?.tagName ?? '').toUpperCase();
-  return tag === 'BUTTON' || tag === 'A' || tag === 'INPUT';
+  return ['BUTTON', 'A', 'INPUT', 'SUMMARY'].includes(tag) && t?.keyboardFocus === true;
 }
 
 /** Modifiers mean a browser or OS shortcut (ctrl+f, ⌘+p): never ours. */

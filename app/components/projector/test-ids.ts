@@ -18,6 +18,8 @@ export const projectorIds = {
   shortcuts: 'pj-shortcuts',
   shortcutsButton: 'pj-shortcuts-button',
   projectorToggle: 'pj-projector-toggle',
+  /** The export drop-down (a <details>): open it before the buttons inside. */
+  exportMenu: 'pj-export-menu',
   exportStyle: 'pj-export-style',
   exportSvg: 'pj-export-svg',
   exportPng: 'pj-export-png',

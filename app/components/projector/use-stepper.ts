@@ -6,9 +6,9 @@ import type { Journey } from '../../../server/protocol/tracer';
 import { useProjector } from './projector-context';
 import {
   hasModifier,
-  isControl,
   isTyping,
   journeySteps,
+  spaceIsControls,
   PLAY_INTERVAL_MS,
   STEP_START,
   stepIface,
@@ -45,6 +45,22 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
     return () => clearTimeout(t);
   }, [state, dispatch]);
 
+  // What the last click landed on: a button focused that way is not being driven from the keyboard.
+  // (:focus-visible cannot tell: Chrome turns it on for the focused element at the first key press.)
+  const clicked = useRef<Node | null>(null);
+  useEffect(() => {
+    const down = (e: PointerEvent) => (clicked.current = e.target as Node | null);
+    const tab = (e: KeyboardEvent) => {
+      if (e.key === 'Tab') clicked.current = null;
+    };
+    window.addEventListener('pointerdown', down, true);
+    window.addEventListener('keydown', tab, true);
+    return () => {
+      window.removeEventListener('pointerdown', down, true);
+      window.removeEventListener('keydown', tab, true);
+    };
+  }, []);
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const el = root.current;
@@ -52,7 +68,9 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
       if (!el || el.getClientRects().length === 0 || helpOpen) return;
       if (e.defaultPrevented || hasModifier(e)) return;
       const target = e.target as HTMLElement | null;
-      if (isTyping(target) || (e.key === ' ' && isControl(target))) return;
+      if (isTyping(target)) return;
+      const keyboardFocus = !(target && clicked.current && target.contains(clicked.current));
+      if (e.key === ' ' && spaceIsControls({ tagName: target?.tagName, keyboardFocus })) return;
       const a = stepKey(e.key);
       if (!a || (a.type === 'exit' && state.index < 0)) return;
       e.preventDefault();
