@@ -111,8 +111,7 @@ test('step through pod-a → pod-c with the keyboard: narration, lit hop, fields
     await expect(mini.getByTestId(macMapIds.iface(h.netns, h.ifname))).toHaveAttribute('data-highlight', 'true');
     await expect(mini.locator('[data-highlight="true"]')).toHaveCount(1);
     const fields = page.getByTestId(projectorIds.fields);
-    await expect(fields.getByTestId(projectorIds.field('src'))).toContainText(h.src);
-    await expect(fields.getByTestId(projectorIds.field('dst'))).toContainText(h.dst);
+    await expect(fields.getByTestId(projectorIds.field('flow'))).toContainText(`${h.src} → ${h.dst}`);
     await expect(fields.getByTestId(projectorIds.field('ttl'))).toContainText(String(h.ttl));
   };
 

@@ -185,8 +185,8 @@ describe('fields beside the diagram', () => {
     if (!nat) throw new Error('no NAT hop in the fixture');
     const prev = tcp.hops[nat.seq - 1];
     const rows = Object.fromEntries(hopFields(nat, prev).map((r) => [r.name, r]));
-    expect(rows.src?.value).toMatch(/^10\.244\.1\.2:\d+$/);
-    expect(rows.dst?.value).toBe(nat.nat?.to);
+    expect(rows.flow?.value).toMatch(/^10\.244\.1\.2:\d+ → 10\.244\.2\.[23]:8080$/);
+    expect(rows.flow?.value.endsWith(`→ ${nat.nat?.to}`)).toBe(true);
     expect(rows.nat).toMatchObject({
       tone: 'nat',
       value: expect.stringMatching(/^DNAT 10\.96\.0\.10:80 → 10\.244\.2\.[23]:8080$/),

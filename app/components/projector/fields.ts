@@ -1,13 +1,13 @@
 // The packet's fields shown beside the diagram for the current step, as rows (name, label, value,
 // tone). Pure: the same words as the diagram and the CLI, from the shared vocabulary.
 import type { Hop, SocketRewrite } from '../../../server/protocol/tracer';
-import { dropLine, endpoint, packetKind, verdictText } from '../../../server/protocol/vocab';
+import { dropLine, flowLine, packetKind, verdictText } from '../../../server/protocol/vocab';
 import { programLine } from '../hop-diagram/format';
 
 export type FieldTone = 'plain' | 'nat' | 'drop' | 'ok' | 'prog';
 
 export interface FieldRow {
-  /** Stable, for test ids: src, dst, proto, ttl, mac, nat, verdict, prog-0, end, rule-0… */
+  /** Stable, for test ids: flow, proto, ttl, mac, nat, verdict, prog-0, end, rule-0… */
   readonly name: string;
   readonly label: string;
   readonly value: string;
@@ -18,8 +18,7 @@ export function hopFields(h: Hop, prev?: Hop): FieldRow[] {
   const rows: FieldRow[] = [];
   const add = (name: string, label: string, value: string, tone: FieldTone = 'plain') =>
     rows.push({ name, label, value, tone });
-  add('src', 'source', endpoint(h.src, h.sport));
-  add('dst', 'destination', endpoint(h.dst, h.dport));
+  add('flow', 'addresses', flowLine(h));
   const kind = packetKind(h);
   add('proto', 'protocol', kind ? `${h.proto} · ${kind}` : h.proto);
   const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl})` : '';

@@ -42,11 +42,11 @@ export function StepFields({ step, steps }: { step: Step; steps: readonly Step[]
       className="space-y-2 rounded-xl border border-slate-700 bg-slate-900 p-4 projector:border-2 projector:border-slate-300"
     >
       <h3 className="text-sm font-semibold uppercase tracking-wider text-slate-400">{title}</h3>
-      <dl className="grid grid-cols-[6.5rem_1fr] gap-x-3 gap-y-1 text-lg leading-snug">
+      <dl className="grid grid-cols-[5.5rem_1fr] gap-x-3 gap-y-1 text-lg leading-snug">
         {rows.map((r) => (
           <div key={r.name} className="contents" data-testid={projectorIds.field(r.name)}>
-            <dt className="text-slate-400">{r.label}</dt>
-            <dd className={`break-all font-mono ${TONE[r.tone]}`}>{r.value}</dd>
+            <dt className="pt-0.5 text-base text-slate-400">{r.label}</dt>
+            <dd className={`break-words font-mono ${TONE[r.tone]}`}>{r.value}</dd>
           </div>
         ))}
       </dl>
@@ -88,7 +88,7 @@ export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
       </div>
       <svg
         ref={svgRef}
-        className="block h-64 w-full projector:h-56"
+        className="block h-64 w-full projector:h-52"
         role="img"
         aria-label="MAC map, current interface lit"
       >
