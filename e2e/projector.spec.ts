@@ -54,8 +54,14 @@ async function openExports(page: Page): Promise<void> {
 }
 
 async function downloaded(page: Page, click: () => Promise<void>): Promise<{ d: Download; bytes: Buffer }> {
-  const [d] = await Promise.all([page.waitForEvent('download'), click()]);
-  const path = await d.path();
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), click()]);
+  // path() waits for the file with no timeout of its own: a stalled download fails here, by name.
+  const path = await Promise.race([
+    d.path(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`download ${d.suggestedFilename()} did not finish in 15 s`)), 15_000),
+    ),
+  ]);
   return { d, bytes: readFileSync(path) };
 }
 
@@ -301,6 +307,7 @@ test('exports: the diagram as SVG (projector, print) and PNG, the journey as JSO
   await openExports(page);
   const { d: png, bytes: pngBytes } = await downloaded(page, () => page.getByTestId(projectorIds.exportPng).click());
   expect(png.suggestedFilename()).toMatch(/\.png$/);
+  await png.saveAs(test.info().outputPath('export-print.png'));
   expect(pngBytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   // IHDR: twice the drawing's width, for a sharp projector image
   expect(pngBytes.readUInt32BE(16)).toBe(2 * print.width);

@@ -156,13 +156,7 @@ export function JourneyView({
       {journey.socketRewrite && (
         <SocketRewriteStep rewrite={journey.socketRewrite} current={stepping ? step.kind === 'socket' : undefined} />
       )}
-      <div
-        className={
-          stepping
-            ? 'grid grid-cols-[minmax(0,1fr)_24rem] items-start gap-3 projector:grid-cols-[minmax(0,1fr)_21rem]'
-            : ''
-        }
-      >
+      <div className={stepping ? 'grid grid-cols-[minmax(0,1fr)_24rem] items-start gap-3' : ''}>
         <div className="relative">
           <HopDiagram
             journey={journey}

@@ -73,36 +73,25 @@ export function ExportMenu({
           </select>
         </label>
         <div className="flex gap-2">
-          <button
-            data-testid={projectorIds.exportSvg}
-            onMouseDown={keepFocus}
-            onClick={svgFile}
-            disabled={busy}
-            title="the hop diagram as a standalone SVG"
-            className={BTN}
-          >
-            SVG
-          </button>
-          <button
-            data-testid={projectorIds.exportPng}
-            onMouseDown={keepFocus}
-            onClick={pngFile}
-            disabled={busy}
-            title="the hop diagram as PNG, 2 px per unit"
-            className={BTN}
-          >
-            PNG
-          </button>
-          <button
-            data-testid={projectorIds.exportJson}
-            onMouseDown={keepFocus}
-            onClick={jsonFile}
-            disabled={journey.pending}
-            title="the journey as follow --json prints it"
-            className={BTN}
-          >
-            JSON
-          </button>
+          {(
+            [
+              [projectorIds.exportSvg, svgFile, busy, 'the hop diagram as a standalone SVG', 'SVG'],
+              [projectorIds.exportPng, pngFile, busy, 'the hop diagram as PNG, 2 px per unit', 'PNG'],
+              [projectorIds.exportJson, jsonFile, journey.pending, 'the journey as follow --json prints it', 'JSON'],
+            ] as const
+          ).map(([testId, onClick, disabled, title, label]) => (
+            <button
+              key={label}
+              data-testid={testId}
+              onMouseDown={keepFocus}
+              onClick={onClick}
+              disabled={disabled}
+              title={title}
+              className={BTN}
+            >
+              {label}
+            </button>
+          ))}
         </div>
         {error && (
           <span role="alert" data-testid={projectorIds.exportError} className="max-w-xs text-base text-red-300">
