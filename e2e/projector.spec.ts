@@ -56,12 +56,13 @@ async function openExports(page: Page): Promise<void> {
 async function downloaded(page: Page, click: () => Promise<void>): Promise<{ d: Download; bytes: Buffer }> {
   const [d] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), click()]);
   // path() waits for the file with no timeout of its own: a stalled download fails here, by name.
+  let timer: NodeJS.Timeout | undefined;
   const path = await Promise.race([
     d.path(),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`download ${d.suggestedFilename()} did not finish in 15 s`)), 15_000),
-    ),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`download ${d.suggestedFilename()} did not finish in 15 s`)), 15_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return { d, bytes: readFileSync(path) };
 }
 

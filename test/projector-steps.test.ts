@@ -227,6 +227,14 @@ describe('exports', () => {
     if (!sky) throw new Error('unparsed');
     expect(contrast(printColor(sky), white)).toBeGreaterThan(4.5);
     expect(contrast(sky, black)).toBeGreaterThan(4.5);
+    // ...and keeps its colour: blue still dominates, not a near-black navy
+    const inkSky = printColor(sky);
+    expect(inkSky.b).toBeGreaterThan(0.5);
+    expect(inkSky.b).toBeGreaterThan(inkSky.r + 0.3);
+    // a dark tinted fill (amber-950, a NAT box) becomes a pale tint, dark text still reads on it
+    const natFill = parseColor('oklch(0.279 0.077 45.635)');
+    if (!natFill) throw new Error('unparsed');
+    expect(contrast(printColor(natFill), black)).toBeGreaterThan(12);
   });
 
   it('the JSON is follow --json’s: the Journey, 2-space indented, and it parses back', () => {

@@ -105,10 +105,21 @@ const hex2 = (c: number): string =>
 
 export const toHex = (c: Rgba): string => `#${hex2(c.r)}${hex2(c.g)}${hex2(c.b)}`;
 
-/** The same hue and chroma with OKLab lightness flipped: white text becomes black, a dark fill light. */
+/** Below this OKLab chroma a colour reads as grey (tailwind's slate is about 0.04 at most). */
+const CHROMA_GREY = 0.05;
+
+/**
+ * The same hue and chroma with OKLab lightness flipped, so white text becomes black and a dark fill
+ * light. A coloured accent (a light stroke or text on the dark slide) lands at mid lightness instead of
+ * near black, so request, reply, NAT and drop keep their colours on paper; a dark tinted fill (a NAT
+ * box) becomes a pale tint of its hue.
+ */
 export function printColor(c: Rgba): Rgba {
   const lab = rgbToOklab(c);
-  return { ...oklabToRgb({ ...lab, L: 1 - lab.L }), a: c.a };
+  const chroma = Math.hypot(lab.A, lab.B);
+  let L = 1 - lab.L;
+  if (chroma >= CHROMA_GREY) L = lab.L > 0.5 ? Math.max(0.42, Math.min(0.55, L)) : Math.max(0.9, L);
+  return { ...oklabToRgb({ ...lab, L }), a: c.a };
 }
 
 /** WCAG relative luminance, for the contrast check of the projector theme. */
