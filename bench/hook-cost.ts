@@ -7,14 +7,24 @@
 // Root, under the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/hook-cost.ts [--rounds 7] [--seconds 2]
 // For the previous build, run it in that checkout too: bench/side-by-side.sh copies it there.
-import { execFileSync, spawn } from 'node:child_process';
-import { arg, iperf as iperfFor, median, OTHER_FLOW, run, sleep, whileSubscribed } from './common';
+import { execFileSync } from 'node:child_process';
+import {
+  arg,
+  iperf as iperfFor,
+  iperfServer,
+  median,
+  nsList,
+  OTHER_FLOW,
+  probeNsPerRun,
+  run,
+  whileSubscribed,
+} from './common';
 import { labUp } from '../server/lab/index';
 import { ProbeLoader, type KernelFilter } from '../server/tracer/loader';
 
 const ROUNDS = arg('rounds', 7);
 const SECONDS = arg('seconds', 2);
-const CONNECTS = 300;
+const CONNECTS = 2000;
 /** A follow's filter on a flow nobody sends: every connect() is recorded, no packet matches. */
 const FOLLOW_OTHER: KernelFilter = { ...OTHER_FLOW, sock: true };
 
@@ -25,24 +35,10 @@ printf "%.3f\\n", (time - $t) * 1000;`;
 const connects = async (): Promise<number> =>
   Number((await run('nsenter', ['--net=/var/run/netns/pod-a', '--', 'perl', '-e', CONNECT_LOOP])).trim());
 
-interface Prog {
-  id: number;
-  name: string;
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-const progs = (): Prog[] =>
-  (JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as Prog[]).filter((p) =>
-    /^(on_|nf_)/.test(p.name),
-  );
-
 async function main(): Promise<void> {
   execFileSync('make', ['-s', '-C', new URL('../probes', import.meta.url).pathname], { stdio: 'inherit' });
   await labUp();
-  const server = spawn('nsenter', ['--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'], {
-    stdio: 'ignore',
-  });
-  await sleep(500);
+  const server = await iperfServer();
   const loader = new ProbeLoader(undefined, 0);
   await loader.ensureStarted();
   const iperf = (): Promise<number> => iperfFor(SECONDS);
@@ -58,29 +54,16 @@ async function main(): Promise<void> {
   ];
   for (let r = 0; r < ROUNDS; r++) for (let k = 0; k < modes.length; k++) await modes[(r + k) % modes.length]?.();
 
-  // Each program's own time per run; bpf_stats costs a little itself, so it is on for this pass only.
-  execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
-  const perRun = async (fn: () => Promise<unknown>): Promise<string> => {
-    const p0 = progs();
-    await fn();
-    const out: string[] = [];
-    for (const p of progs()) {
-      const q = p0.find((x) => x.id === p.id);
-      const runs = (p.run_cnt ?? 0) - (q?.run_cnt ?? 0);
-      if (runs > 100) out.push(`${p.name} ${Math.round(((p.run_time_ns ?? 0) - (q?.run_time_ns ?? 0)) / runs)}`);
-    }
-    return out.join(', ') || 'none measured';
-  };
-  let statsLive: string;
-  let statsFollow: string;
-  let statsConnect: string;
-  try {
-    statsLive = await perRun(() => whileSubscribed(loader, OTHER_FLOW, iperf));
-    statsFollow = await perRun(() => whileSubscribed(loader, FOLLOW_OTHER, iperf));
-    statsConnect = await perRun(() => whileSubscribed(loader, FOLLOW_OTHER, connects));
-  } finally {
-    execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
-  }
+  // Each program's own time per run (on_sys_enter runs once per syscall on the machine).
+  const stats = await probeNsPerRun(
+    [
+      () => whileSubscribed(loader, OTHER_FLOW, iperf),
+      () => whileSubscribed(loader, FOLLOW_OTHER, iperf),
+      () => whileSubscribed(loader, FOLLOW_OTHER, connects),
+    ],
+    100,
+  );
+  const [statsLive, statsFollow, statsConnect] = stats.map(nsList);
   await loader.stop();
   server.kill();
 
