@@ -18,16 +18,20 @@ export const median = (xs: readonly number[]): number => {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a command to completion and returns its stdout; a non-zero exit rejects. */
-export function run(cmd: string, args: readonly string[]): Promise<string> {
+/** Runs a command to completion and returns its stdout; a non-zero exit, or `timeoutMs` passing, rejects. */
+export function run(cmd: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const out: Buffer[] = [];
+    // An iperf3 client was seen spinning for minutes after its run: a stuck tool must not hang the bench.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} exited ${code}`)),
-    );
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new Error(`${cmd} ${signal === 'SIGKILL' ? `killed after ${timeoutMs} ms` : `exited ${code}`}`));
+    });
   });
 }
 
@@ -35,7 +39,8 @@ export function run(cmd: string, args: readonly string[]): Promise<string> {
  * runs it under another command (e.g. taskset). */
 export async function iperf(seconds: number, prefix: readonly string[] = []): Promise<number> {
   const [cmd, ...rest] = [...prefix, 'nsenter', '--net=/var/run/netns/pod-a', '--', 'iperf3'];
-  const out = await run(cmd as string, [...rest, '-c', '10.244.2.2', '-p', '5299', '-t', String(seconds), '-J']);
+  const argv = [...rest, '-c', '10.244.2.2', '-p', '5299', '-t', String(seconds), '-J'];
+  const out = await run(cmd as string, argv, (seconds + 20) * 1000);
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
   return j.end.sum_received.bits_per_second / 1e9;
 }

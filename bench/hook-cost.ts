@@ -2,7 +2,7 @@
 // per round, medians of ratios paired with the untraced run of the same round):
 //   - iperf3 pod-a -> pod-c with a live view on another flow (the 0.97× target);
 //   - the same with a follow's filter (`sock: true`), which attaches tp_btf/sys_enter for connect();
-//   - 300 TCP connects from pod-a to pod-c's echo server, untraced and with that follow's filter;
+//   - 2000 TCP connects from pod-a to a closed port on pod-c, untraced and with that follow's filter;
 // then one pass with kernel.bpf_stats_enabled for each program's time per run (on_sys_enter included).
 // Root, under the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/hook-cost.ts [--rounds 7] [--seconds 2]
@@ -28,9 +28,11 @@ const CONNECTS = 2000;
 /** A follow's filter on a flow nobody sends: every connect() is recorded, no packet matches. */
 const FOLLOW_OTHER: KernelFilter = { ...OTHER_FLOW, sock: true };
 
-// perl is Essential on Debian: one process making CONNECTS connections, so the time is the syscalls'.
+// perl is Essential on Debian: one process making CONNECTS connects to a closed port (pod-c answers each
+// SYN with a RST), so the time is the syscalls' and the SYN's path, with no server's accept queue in it
+// (to the echo server, the queue's overflow and SYN retries made runs of the same mode differ 30×).
 const CONNECT_LOOP = `use Socket; use Time::HiRes qw(time); my $t = time;
-for (1..${CONNECTS}) { socket(my $s, AF_INET, SOCK_STREAM, 0) or die; connect($s, pack_sockaddr_in(8080, inet_aton('10.244.2.2'))) or die "connect: $!"; close $s }
+for (1..${CONNECTS}) { socket(my $s, AF_INET, SOCK_STREAM, 0) or die; connect($s, pack_sockaddr_in(7, inet_aton('10.244.2.2'))); close $s }
 printf "%.3f\\n", (time - $t) * 1000;`;
 const connects = async (): Promise<number> =>
   Number((await run('nsenter', ['--net=/var/run/netns/pod-a', '--', 'perl', '-e', CONNECT_LOOP])).trim());

@@ -190,6 +190,11 @@ export const Journey = z.object({
   /** connect()/sendmsg() rewritten by a cgroup program before the first packet. */
   socketRewrite: SocketRewrite.optional(),
   /**
+   * TCP/UDP follows: the cgroup sock_addr programs (connect4, sendmsg4, …) that apply to the follow's
+   * socket, e.g. `cgroup/connect4 sock_lb_connect (id 812)`; absent when none does.
+   */
+  socketPrograms: z.array(z.string()).optional(),
+  /**
    * Live only: the kernel clock (CLOCK_MONOTONIC ns) of the packet's last event, when it could first be
    * sent. A client on the same machine (the soak bench) reads from it how far behind the kernel it is.
    */

@@ -78,6 +78,10 @@ export function formatJourney(j: Journey): string {
   ];
   if (j.diagnosis) tail.push(`why: ${j.diagnosis}`);
   // The socket-level rewrite came before any packet: it heads the table, as it heads the journey.
-  const head = j.socketRewrite ? [`socket: ${socketRewriteLine(j.socketRewrite)}`, ''] : [];
+  const head = [
+    ...(j.socketRewrite ? [`socket: ${socketRewriteLine(j.socketRewrite)}`] : []),
+    ...(j.socketPrograms ? [`socket programs: ${j.socketPrograms.join(', ')}`] : []),
+  ];
+  if (head.length) head.push('');
   return [...head, line(header), ...body.map(line), '', ...tail].join('\n');
 }

@@ -153,6 +153,11 @@ export function JourneyView({
       {journey.diagnosis && !journey.delivered && (
         <DiagnosisBanner text={journey.diagnosis} current={stepping ? step.kind === 'diagnosis' : undefined} />
       )}
+      {journey.socketPrograms && !journey.socketRewrite && (
+        <div data-testid={hopIds.socketPrograms} className="font-mono text-base text-amber-200">
+          socket programs: {journey.socketPrograms.join(', ')}
+        </div>
+      )}
       {journey.socketRewrite && (
         <SocketRewriteStep rewrite={journey.socketRewrite} current={stepping ? step.kind === 'socket' : undefined} />
       )}

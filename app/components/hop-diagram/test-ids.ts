@@ -42,6 +42,7 @@ export const hopIds = {
   diagnosis: 'hd-diagnosis',
   /** The socket-level rewrite before the first hop (cgroup connect4/sendmsg4). */
   socketRewrite: 'hd-socket-rewrite',
+  socketPrograms: 'hd-socket-programs',
   detail: 'hd-detail',
   detailClose: 'hd-detail-close',
   loaderBanner: 'tracer-loader-banner',

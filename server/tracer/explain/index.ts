@@ -137,11 +137,9 @@ let warned = false;
 /** Reads the facts (within the budget) and explains the journey; on any failure, returns it unchanged. */
 export async function explain(j: Journey, opts: ExplainOptions = {}): Promise<Journey> {
   try {
-    const rewriter = socketProgram(j);
+    const sock = j.proto === 'icmp' ? undefined : withTimeout(readOwnCgroupProgs(), opts.budgetMs ?? EXPLAIN_BUDGET_MS);
     const facts = await gather(j, opts);
-    const program = await rewriter;
-    const named = program && j.socketRewrite ? { ...j, socketRewrite: { ...j.socketRewrite, program } } : j;
-    return explainJourney(named, facts, opts.dst);
+    return explainJourney(withSocketPrograms(j, await sock), facts, opts.dst);
   } catch (e) {
     if (!warned) console.error(`explainer failed (logged once): ${String(e)}`);
     warned = true;
@@ -149,12 +147,35 @@ export async function explain(j: Journey, opts: ExplainOptions = {}): Promise<Jo
   }
 }
 
-/** Which cgroup program rewrote the follow's connect(): the ones of its kind that apply to our sockets. */
-async function socketProgram(j: Journey): Promise<string | undefined> {
+/** sock_addr hooks: the ones that can change or see a socket's addresses. */
+const SOCK_ADDR = /^(bind|connect|sendmsg|recvmsg|getpeername|getsockname)[46]$/;
+
+/**
+ * The cgroup sock_addr programs on the follow's socket, and the one(s) of the rewrite's kind named as
+ * having done it (connect4 for a connect()).
+ */
+function withSocketPrograms(j: Journey, progs: Awaited<ReturnType<typeof readOwnCgroupProgs>>): Journey {
+  const on = (progs ?? []).filter((p) => SOCK_ADDR.test(p.attachType));
+  if (!on.length) return j;
   const r = j.socketRewrite;
-  if (!r || r.program) return undefined;
-  const progs = await readOwnCgroupProgs(r.call === 'connect' ? 'connect4' : 'sendmsg4');
-  return progs?.length ? progs.map(cgroupProgText).join(', ') : undefined;
+  const kind = r?.call === 'connect' ? 'connect4' : 'sendmsg4';
+  const did = on.filter((p) => p.attachType === kind).map(cgroupProgText);
+  return {
+    ...j,
+    socketPrograms: on.map(cgroupProgText),
+    ...(r && !r.program && did.length && { socketRewrite: { ...r, program: did.join(', ') } }),
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  p.catch(() => undefined); // a reader that fails after the deadline must not surface as unhandled
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Facts> {

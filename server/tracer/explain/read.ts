@@ -205,10 +205,10 @@ export function parseChain(chain: string, spec: string, list: string): IptChain 
 }
 
 /**
- * The cgroup programs of `attachType` (e.g. `connect4`) that apply to this process's sockets, and so to
- * a follow's generator, which runs in our cgroup: `bpftool cgroup show … effective` on our cgroup v2 path.
+ * The cgroup programs that apply to this process's sockets, and so to a follow's generator, which runs in
+ * our cgroup: `bpftool cgroup show … effective` on our cgroup v2 path.
  */
-export async function readOwnCgroupProgs(attachType: string): Promise<Omit<CgroupProg, 'cgroup'>[] | undefined> {
+export async function readOwnCgroupProgs(): Promise<Omit<CgroupProg, 'cgroup'>[] | undefined> {
   const [mounts, self] = await Promise.all([
     readFile('/proc/self/mounts', 'utf8').catch(() => ''),
     readFile('/proc/self/cgroup', 'utf8').catch(() => ''),
@@ -219,5 +219,5 @@ export async function readOwnCgroupProgs(attachType: string): Promise<Omit<Cgrou
   const r = await exec(['bpftool', '--json', 'cgroup', 'show', `${root}${path === '/' ? '' : path}`, 'effective'], {
     timeoutMs: 2000,
   });
-  return r.code === 0 ? parseCgroupEffective(r.stdout)?.filter((p) => p.attachType === attachType) : undefined;
+  return r.code === 0 ? parseCgroupEffective(r.stdout) : undefined;
 }

@@ -30,9 +30,13 @@ describe('socket-level load balancing in a follow (real kernel, lab)', () => {
         program: expect.stringMatching(/^cgroup\/connect4 sock_lb_connect \(id \d+\)$/),
       });
       expect(`${j.hops[0]?.dst}:${j.hops[0]?.dport}`).toBe(j.socketRewrite?.to);
+      expect(j.socketPrograms?.map((p) => p.replace(/ \(id \d+\)$/, ''))).toEqual(
+        expect.arrayContaining(['cgroup/connect4 sock_lb_connect', 'cgroup/sendmsg4 sock_lb_sendmsg']),
+      );
       expect([...j.hops, ...(j.reply?.hops ?? [])].filter((h) => h.nat)).toEqual([]);
       if (proto === 'tcp') {
         expect(j.delivered, j.diagnosis).toBe(true);
+        expect(formatJourney(j).split('\n')[1]).toMatch(/^socket programs: cgroup\/connect4 sock_lb_connect/);
         expect(formatJourney(j).split('\n')[0]).toBe(
           `socket: connect(10.96.0.10:80) became ${j.socketRewrite?.to} — ${j.socketRewrite?.program}`,
         );
@@ -45,6 +49,7 @@ describe('socket-level load balancing in a follow (real kernel, lab)', () => {
     const j = await follow({ ...toService, proto: 'tcp' }, { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS });
     expect(j.delivered, j.diagnosis).toBe(true);
     expect(j.socketRewrite).toBeUndefined();
+    expect(j.socketPrograms).toBeUndefined();
     expect(j.hops.find((h) => h.nat)?.nat).toMatchObject({ kind: 'dnat', from: '10.96.0.10:80' });
   }, 60_000);
 
