@@ -15,7 +15,12 @@ export interface IpInfo {
   readonly dst: string;
   readonly depth: number;
   readonly v6: boolean;
+  /** Where the datagram ends on the wire (past the captured bytes when the snaplen cut it). */
+  readonly wireEnd: number;
 }
+
+/** What a length field of 0 on an offloaded super-packet means; said in the field and the summary. */
+export const LENGTH_FROM_CAPTURE = 'length from capture (TSO/BIG TCP)';
 
 /** tcpdump's `addr.port`. */
 export const ep = (addr: string, port: number): string => `${addr}.${port}`;

@@ -15,6 +15,7 @@ export function icmp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   L.f('Checksum', off + 2, 2, hex16(L.u16(off + 2, 'Checksum')));
   const len = end - off;
   let s = `${ip.src} > ${ip.dst}: ICMP ${tname}`;
+  ctx.partial = `${s}, `;
   if (type === 0 || type === 8 || type === 13 || type === 14) {
     const id = L.u16(off + 4, 'Identifier');
     const seq = L.u16(off + 6, 'Sequence Number');
@@ -53,7 +54,7 @@ export function icmp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     s += `, length ${len}`;
     payload(ctx, off + 4, end);
   }
-  ctx.summary.push(s);
+  ctx.say(s);
 }
 
 export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
@@ -65,6 +66,7 @@ export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   L.f('Checksum', off + 2, 2, hex16(L.u16(off + 2, 'Checksum')));
   const len = end - off;
   let s = `${ip.src} > ${ip.dst}: ICMP6, ${tname}`;
+  ctx.partial = `${s}, `;
   if (type === 128 || type === 129) {
     const id = L.u16(off + 4, 'Identifier');
     const seq = L.u16(off + 6, 'Sequence');
@@ -91,5 +93,5 @@ export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     L.f('Message body', off + 4, end - off - 4, `${end - off - 4} bytes`);
   }
   L.title = `Internet Control Message Protocol v6 (${tname})`;
-  ctx.summary.push(`${s}, length ${len}`);
+  ctx.say(`${s}, length ${len}`);
 }
