@@ -243,17 +243,25 @@ function intactIpAddresses(f: Uint8Array): [string, string] | null {
 }
 
 describe('partial decodes: what was read before the bad field stays', () => {
-  it('a bad IPv4 option keeps the addresses in the summary, like tcpdump', () => {
+  it('a bad IPv4 option is marked, and the datagram decoded on inside IHL (as tshark does)', () => {
     const bad = SEED000_FRAME.slice();
     bad[35] = 30;
     const p = dec(bad);
     expect(p.summary).toBe(
-      '02:42:ac:12:00:02 > 02:42:ac:12:00:05, ethertype IPv4 (0x0800), length 82: 172.18.0.1 > 10.244.3.250: [|ipv4] ' +
+      '02:42:ac:12:00:02 > 02:42:ac:12:00:05, ethertype IPv4 (0x0800), length 82: 172.18.0.1.50074 > 10.244.3.250.8080: ' +
+        'Flags [S], seq 327033400, win 64240, options [mss 1460,sackOK,TS val 704972761 ecr 0,nop,wscale 7], length 0 ' +
         '[malformed: IPv4 option 154 has length 30, which does not fit the 8 byte(s) left in the header]',
     );
     const ip = p.layers.find((l) => l.proto === 'ipv4');
-    expect(ip?.fields.find((f) => f.name === 'Malformed')).toMatchObject({ start: 35, end: bad.length });
+    expect(ip?.fields.find((f) => f.name === 'Malformed')).toMatchObject({ start: 35 });
     expect(ip?.fields.find((f) => f.name === 'Destination Address')?.value).toBe('10.244.3.250');
+    expect(p.layers.map((l) => l.proto)).toEqual(['eth', 'ipv4', 'tcp']);
+  });
+
+  it('an IPv4 header cut after the source address keeps the source', () => {
+    const p = dec(SEED000_FRAME.subarray(0, 14 + 16), LINKTYPE.ETHERNET, 82);
+    expect(p.layers[1]?.fields.find((f) => f.name === 'Source Address')?.value).toBe('172.18.0.1');
+    expect(p.summary).toContain('[|ipv4] [malformed: truncated: Destination Address');
   });
 
   it('a truncated TCP option keeps the addresses and ports: `10.0.0.1.80 > 10.0.0.2.1234: [|tcp]`', () => {

@@ -27,6 +27,8 @@ export const ep = (addr: string, port: number): string => `${addr}.${port}`;
 
 /** The source and destination ports that open TCP and UDP headers. */
 export function portFields(L: LayerBuilder, off: number): { readonly sport: number; readonly dport: number } {
+  // Both or neither, as tshark shows them.
+  L.need(off, 4, 'Source Port');
   const sport = L.u16(off, 'Source Port');
   L.f('Source Port', off, 2, sport);
   const dport = L.u16(off + 2, 'Destination Port');
@@ -41,11 +43,13 @@ export function ipAddresses(
   off: number,
   len: 4 | 16,
 ): { readonly src: string; readonly dst: string } {
-  L.need(off, 2 * len, 'Source Address');
+  // One at a time: a frame cut between them keeps the source.
   const text = len === 4 ? ipv4 : ipv6;
+  L.need(off, len, 'Source Address');
   const src = text(ctx.buf, off);
-  const dst = text(ctx.buf, off + len);
   L.f('Source Address', off, len, src);
+  L.need(off + len, len, 'Destination Address');
+  const dst = text(ctx.buf, off + len);
   L.f('Destination Address', off + len, len, dst);
   L.title = `${L.title}, Src: ${src}, Dst: ${dst}`;
   return { src, dst };

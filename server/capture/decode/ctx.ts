@@ -119,6 +119,12 @@ export class Ctx {
    * if the frame turns out malformed before the layer says its whole line.
    */
   partial: string | null = null;
+  /**
+   * A bad field the decode could step over because its container's length is known (an IPv4 option
+   * inside IHL, an IPv6 option inside its extension header): the frame is malformed, decoding goes on,
+   * as tshark does.
+   */
+  stepped: Truncated | null = null;
   /** Notes appended to the summary after the last layer, e.g. an IP length taken from the capture. */
   readonly notes: string[] = [];
   dsr: DsrInfo | null = null;
@@ -134,6 +140,24 @@ export class Ctx {
   say(s: string): void {
     this.summary.push(s);
     this.partial = null;
+  }
+
+  /** Runs `fn`; a bad field inside it is recorded (the first one) instead of ending the decode. */
+  stepOver(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof Truncated)) throw e;
+      this.stepped ??= e;
+      const L = this.layers.at(-1);
+      if (L && !this.light)
+        L.fields.push({
+          name: 'Malformed',
+          value: e.reason,
+          start: Math.min(e.offset, this.buf.length),
+          end: Math.min(e.offset + 1, this.buf.length),
+        });
+    }
   }
 
   note(s: string): void {

@@ -35,6 +35,7 @@ export interface FrameMeta {
 export function decodeFrame(data: Uint8Array, meta: FrameMeta, opts: { light?: boolean } = {}): DecodedPacket {
   const ctx = new Ctx(data, opts.light ?? false, Math.max(meta.len, data.length));
   let malformed: DecodedPacket['malformed'] = null;
+  let hard = false;
   try {
     switch (meta.linktype) {
       case LINKTYPE.ETHERNET:
@@ -66,6 +67,7 @@ export function decodeFrame(data: Uint8Array, meta: FrameMeta, opts: { light?: b
       }
     }
   } catch (e) {
+    hard = true;
     if (e instanceof Truncated) {
       malformed = { layer: e.layer, field: e.field, offset: e.offset, reason: e.reason };
       markMalformed(ctx, e);
@@ -79,10 +81,12 @@ export function decodeFrame(data: Uint8Array, meta: FrameMeta, opts: { light?: b
       };
     }
   }
+  const s = ctx.stepped;
+  if (!malformed && s) malformed = { layer: s.layer, field: s.field, offset: s.offset, reason: s.reason };
   const layers: PacketLayer[] = ctx.layers.map((l) => l.build());
   let summary = ctx.summary.join('');
   // What the bad layer had read (addresses, ports) stays, then tcpdump's `[|proto]`.
-  if (malformed) summary += `${ctx.partial ?? ''}[|${ctx.layers.at(-1)?.proto ?? 'frame'}]`;
+  if (hard) summary += `${ctx.partial ?? ''}[|${ctx.layers.at(-1)?.proto ?? 'frame'}]`;
   for (const n of ctx.notes) summary += ` [${n}]`;
   if (malformed) summary += ` [malformed: ${malformed.reason}]`;
   else if (data.length < meta.len) summary += ` [|capture cut at ${data.length} of ${meta.len} bytes]`;

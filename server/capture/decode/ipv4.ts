@@ -53,17 +53,23 @@ export function ipv4Layer(ctx: Ctx, off: number, depth: number): void {
   L.f('Protocol', off + 9, 1, `${IP_PROTOCOLS[proto] ?? 'Unknown'} (${proto})`);
   const hl = ihl * 4;
   const csum = L.u16(off + 10, 'Header Checksum');
-  L.need(off, hl, 'Header Checksum');
-  const want = ipv4Checksum(ctx.buf, off, hl);
+  // A header cut short still shows the addresses it holds (as tshark does); its checksum cannot be checked.
+  const want = off + hl <= ctx.buf.length ? ipv4Checksum(ctx.buf, off, hl) : null;
   L.f(
     'Header Checksum',
     off + 10,
     2,
-    csum === want ? `${hex16(csum)} [correct]` : `${hex16(csum)} [incorrect, should be ${hex16(want)}]`,
+    want === null
+      ? `${hex16(csum)} [unverified: header cut]`
+      : csum === want
+        ? `${hex16(csum)} [correct]`
+        : `${hex16(csum)} [incorrect, should be ${hex16(want)}]`,
   );
   const { src, dst } = ipAddresses(ctx, L, off + 12, 4);
   ctx.partial = `${src} > ${dst}: `;
-  if (hl > 20) ipv4Options(ctx, L, off + 20, off + hl);
+  L.need(off, hl, 'Options');
+  // IHL bounds the options: a bad one is marked and the datagram decoded on.
+  if (hl > 20) ctx.stepOver(() => ipv4Options(ctx, L, off + 20, off + hl));
   // A GSO/GRO super-packet over 64 KiB (BIG TCP, Linux >= 6.3) has total length 0: its length is the
   // frame's, as tshark reads it.
   let ipLen = totalLen;

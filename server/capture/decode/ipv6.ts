@@ -77,7 +77,8 @@ function ipv6Ext(ctx: Ctx, type: number, off: number): { nh: number; next: numbe
   L.f('Length', off + 1, 1, `${hlen} (${len} bytes)`);
   L.need(off, len, name);
   if (type === 0 || type === 60) {
-    tlvOptions(ctx, L, off + 2, off + len, type === 60);
+    // The extension header's length bounds its options: a bad one is marked and the decode goes on.
+    ctx.stepOver(() => tlvOptions(ctx, L, off + 2, off + len, type === 60));
   } else if (type === 43) {
     L.f('Type', off + 2, 1, L.u8(off + 2, 'Type'));
     L.f('Segments Left', off + 3, 1, L.u8(off + 3, 'Segments Left'));

@@ -177,15 +177,16 @@ function udp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     lf.value = `0 (${LENGTH_FROM_CAPTURE}: ${dataLen + 8})`;
   } else if (ulen < 8) L.bad('Length', off + 4, `UDP length ${ulen} is below the minimum 8`);
   const head = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: `;
-  if (ip.depth < MAX_DEPTH && (VXLAN_PORTS.has(dport) || VXLAN_PORTS.has(sport)) && uend - off >= 16) {
+  // By the length on the wire, so a cut capture still shows the tunnel header it holds.
+  if (ip.depth < MAX_DEPTH && (VXLAN_PORTS.has(dport) || VXLAN_PORTS.has(sport)) && dataLen + 8 >= 16) {
     ctx.say(head);
     return vxlan(ctx, off + 8, uend, ip.depth);
   }
-  if (ip.depth < MAX_DEPTH && (dport === GENEVE_PORT || sport === GENEVE_PORT) && uend - off >= 16) {
+  if (ip.depth < MAX_DEPTH && (dport === GENEVE_PORT || sport === GENEVE_PORT) && dataLen + 8 >= 16) {
     ctx.say(head);
     return geneve(ctx, off + 8, uend, ip.depth);
   }
-  if (ip.depth < MAX_DEPTH && (dport === VXLAN_GPE_PORT || sport === VXLAN_GPE_PORT) && uend - off >= 16) {
+  if (ip.depth < MAX_DEPTH && (dport === VXLAN_GPE_PORT || sport === VXLAN_GPE_PORT) && dataLen + 8 >= 16) {
     ctx.say(head);
     return vxlanGpe(ctx, off + 8, uend, ip.depth);
   }
