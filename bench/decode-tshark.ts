@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFrame, LINKTYPE } from '../server/capture/decode';
-import { compare, corpus } from '../server/capture/fixtures/tshark-diff';
+import { compare, corpus, FIELDS } from '../server/capture/fixtures/tshark-diff';
 import { readCaptureFile, writePcap } from '../server/capture/pcap';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -25,7 +25,7 @@ try {
   const files = corpus();
   const { frames, diffs } = compare(files, dir);
   const disagreeing = new Set(diffs.map((d) => `${d.file}#${d.index}`)).size;
-  const fieldsCompared = frames * 19;
+  const fieldsCompared = frames * FIELDS.length;
 
   const eth = files.filter((f) => f.linktype === LINKTYPE.ETHERNET).flatMap((f) => f.frames);
   const file = join(dir, 'corpus-x.pcap');
