@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { ClassroomGate } from './components/classroom/classroom-gate';
+import { ProjectorProvider } from './components/projector/projector-context';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -10,7 +12,13 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body className="min-h-screen bg-slate-950 text-slate-100 antialiased">{children}</body>
+      <body className="min-h-screen bg-slate-950 text-slate-100 antialiased">
+        {/* projector mode, page-wide keys and the shortcut list (app/components/projector/); the gate asks a
+            student's name before the page (app/components/classroom/) */}
+        <ProjectorProvider>
+          <ClassroomGate>{children}</ClassroomGate>
+        </ProjectorProvider>
+      </body>
     </html>
   );
 }

@@ -1,6 +1,7 @@
 'use client';
 import { useState, type ReactNode } from 'react';
 import { CapturePanel } from './components/capture/capture-panel';
+import { ClassroomBar } from './components/classroom/classroom-bar';
 import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
@@ -57,7 +58,8 @@ export default function Home() {
             </button>
           ))}
         </nav>
-        <div className="ml-auto">
+        <div className="ml-auto flex items-center gap-3">
+          <ClassroomBar />
           <ConnectionBadge />
         </div>
       </header>

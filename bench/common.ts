@@ -1,7 +1,7 @@
 // Helpers the tracer benches share: flags, medians, and commands run without blocking the event loop
 // (which must keep reading the loader's pipe: execFileSync would stall the server side and count every
 // hop past the buffers as lost).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { KernelFilter, ProbeLoader } from '../server/tracer/loader';
 
 /** `--name N` from the command line, or the default. */
@@ -74,3 +74,54 @@ export async function countingAll<T>(
   await loader.sync();
   return { value, hops, rate: hops / secs, lost: (await loader.stats()).lost - lost0 };
 }
+
+/** The iperf3 server that iperf() talks to (pod-c, port 5299), under `prefix` (e.g. taskset); kill it after. */
+export async function iperfServer(prefix: readonly string[] = []): Promise<ChildProcess> {
+  const [cmd, ...rest] = [...prefix, 'nsenter', '--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'];
+  const server = spawn(cmd as string, rest, { stdio: 'ignore' });
+  await sleep(500);
+  return server;
+}
+
+interface ProgStats {
+  id: number;
+  name: string;
+  run_time_ns?: number;
+  run_cnt?: number;
+}
+const probeProgs = (): ProgStats[] =>
+  (JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgStats[]).filter((p) =>
+    /^(on_|nf_)/.test(p.name),
+  );
+
+/**
+ * The probe's own time per run of each program (ns, kernel.bpf_stats_enabled) while each `fn` runs, for
+ * programs that ran more than `minRuns` times. The stats cost a little themselves: on for these only.
+ */
+export async function probeNsPerRun(
+  fns: readonly (() => Promise<unknown>)[],
+  minRuns = 1000,
+): Promise<Map<string, number>[]> {
+  execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+  try {
+    const out: Map<string, number>[] = [];
+    for (const fn of fns) {
+      const before = probeProgs();
+      await fn();
+      const m = new Map<string, number>();
+      for (const p of probeProgs()) {
+        const q = before.find((x) => x.id === p.id);
+        const runs = (p.run_cnt ?? 0) - (q?.run_cnt ?? 0);
+        if (runs > minRuns) m.set(p.name, ((p.run_time_ns ?? 0) - (q?.run_time_ns ?? 0)) / runs);
+      }
+      out.push(m);
+    }
+    return out;
+  } finally {
+    execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
+  }
+}
+
+/** `on_dev_queue 50, on_receive_skb 48, …` */
+export const nsList = (m: ReadonlyMap<string, number>): string =>
+  [...m.entries()].map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none measured';

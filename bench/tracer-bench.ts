@@ -3,8 +3,8 @@
 //   hop parsed by the server; hop events/s kernel -> server (lost counted); loader attach time; follow
 //   end-to-end latency. Run as root, under the lab lock:
 //     flock /tmp/pj-lab.lock npx tsx bench/tracer-bench.ts [--rounds 5] [--seconds 3]
-import { execFileSync, spawn } from 'node:child_process';
-import { arg, iperf as iperfFor, countingAll, median, OTHER_FLOW, run, sleep, whileSubscribed } from './common';
+import { execFileSync } from 'node:child_process';
+import { arg, iperf as iperfFor, iperfServer, countingAll, median, OTHER_FLOW, run, whileSubscribed } from './common';
 import { readFileSync } from 'node:fs';
 import { labUp } from '../server/lab/index';
 import { follow } from '../server/tracer/follow';
@@ -26,10 +26,7 @@ const iperf = (): Promise<number> => iperfFor(SECONDS);
 async function main(): Promise<void> {
   execFileSync('make', ['-s', '-C', new URL('../probes', import.meta.url).pathname], { stdio: 'inherit' });
   await labUp();
-  const server = spawn('nsenter', ['--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'], {
-    stdio: 'ignore',
-  });
-  await sleep(500);
+  const server = await iperfServer();
   const every = await namedNamespaces();
 
   // Attach time: spawn -> ready record, fresh loader each time.

@@ -2,8 +2,18 @@
 // and server) on CPU 0, this process and the loader it spawns on CPU 1. Modes interleaved per round,
 // medians; then one pass with kernel.bpf_stats_enabled for the probe's own time per hook run. Root, 2+ CPUs:
 //   flock /tmp/pj-lab.lock taskset -c 1 npx tsx bench/tracer-pinned.ts [--rounds 5] [--seconds 3]
-import { execFileSync, spawn } from 'node:child_process';
-import { arg, iperf as iperfFor, countingAll, median, OTHER_FLOW, sleep, whileSubscribed } from './common';
+import { execFileSync } from 'node:child_process';
+import {
+  arg,
+  iperf as iperfFor,
+  iperfServer,
+  countingAll,
+  median,
+  nsList,
+  OTHER_FLOW,
+  probeNsPerRun,
+  whileSubscribed,
+} from './common';
 import { labUp } from '../server/lab/index';
 import { ProbeLoader } from '../server/tracer/loader';
 
@@ -11,28 +21,12 @@ const ROUNDS = arg('rounds', 5);
 const SECONDS = arg('seconds', 3);
 const iperf = (): Promise<number> => iperfFor(SECONDS, ['taskset', '-c', '0']);
 
-interface Prog {
-  id: number;
-  name: string;
-  run_time_ns?: number;
-  run_cnt?: number;
-}
-const progs = (): Prog[] =>
-  (JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as Prog[]).filter((p) =>
-    /^(on_|nf_)/.test(p.name),
-  );
-
 async function main(): Promise<void> {
   const mine = execFileSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' }).trim();
   if (!/: 1$/.test(mine)) throw new Error(`run under \`taskset -c 1\` (this process: ${mine})`);
   execFileSync('make', ['-s', '-C', new URL('../probes', import.meta.url).pathname], { stdio: 'inherit' });
   await labUp();
-  const server = spawn(
-    'taskset',
-    ['-c', '0', 'nsenter', '--net=/var/run/netns/pod-c', '--', 'iperf3', '-s', '-p', '5299'],
-    { stdio: 'ignore' },
-  );
-  await sleep(500);
+  const server = await iperfServer(['taskset', '-c', '0']);
   const loader = new ProbeLoader(undefined, 0);
   const discard = new ProbeLoader(undefined, 0, ['--discard']);
   await loader.ensureStarted();
@@ -64,27 +58,8 @@ async function main(): Promise<void> {
   }
 
   const results = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, [...v]])) as typeof res;
-  // The probe's own time per hook run (bpf_stats costs a little itself, so it is on for this pass only).
-  execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
-  const perRun = async (fn: () => Promise<void>): Promise<Map<string, number>> => {
-    const p0 = progs();
-    await fn();
-    const out = new Map<string, number>();
-    for (const p of progs()) {
-      const q = p0.find((x) => x.id === p.id);
-      const runs = (p.run_cnt ?? 0) - (q?.run_cnt ?? 0);
-      if (runs > 1000) out.set(p.name, ((p.run_time_ns ?? 0) - (q?.run_time_ns ?? 0)) / runs);
-    }
-    return out;
-  };
-  let untracedRun: Map<string, number>;
-  let tracedRun: Map<string, number>;
-  try {
-    untracedRun = await perRun(modes.filtered);
-    tracedRun = await perRun(modes.probe);
-  } finally {
-    execFileSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
-  }
+  // The probe's own time per hook run.
+  const [untracedRun = new Map(), tracedRun = new Map()] = await probeNsPerRun([modes.filtered, modes.probe]);
   await loader.stop();
   await discard.stop();
   server.kill();
@@ -93,8 +68,7 @@ async function main(): Promise<void> {
   // Paired with the untraced run of the same round, as in tracer-bench.ts.
   const row = (label: string, xs: number[]) =>
     `| ${label} | ${median(xs).toFixed(2)} Gbit/s; **${median(xs.map((x, i) => x / (results.untraced[i] as number))).toFixed(3)}×** paired (${(median(xs) / u).toFixed(3)}× of medians) |`;
-  const ns = (m: Map<string, number>) =>
-    [...m.entries()].map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none measured';
+  const ns = nsList;
   const lines = [
     '### Unfiltered tracing with the workload and the tracer on separate CPUs',
     '',

@@ -47,7 +47,7 @@ static void print_fields(void)
 }
 
 #define NAME_OF(constant, code, name) #name,
-#define NF_NAME_OF(constant, code, name) code >= PJ_HOOK_FIRST_NF ? #name : NULL,
+#define NF_NAME_OF(constant, code, name) code >= PJ_HOOK_FIRST_NF && code <= PJ_HOOK_LAST_NF ? #name : NULL,
 
 static void print_names(void)
 {

@@ -20,9 +20,17 @@
 	X(PJ_HOOK_CONSUME, 6, consume_skb)                  /* skb:consume_skb, a normal end of life */    \
 	X(PJ_HOOK_NF_NAT, 7, nf_nat)                        /* netfilter link right after nat */           \
 	X(PJ_HOOK_NF_PRE_FILTER, 8, nf_pre_filter)          /* netfilter link just before filter (-1) */   \
-	X(PJ_HOOK_NF_POST_FILTER, 9, nf_post_filter)        /* just after filter (+1): accepted */
-/* Codes from here up are netfilter links (the event's nf_hook is then set). */
+	X(PJ_HOOK_NF_POST_FILTER, 9, nf_post_filter)        /* just after filter (+1): accepted */ \
+	X(PJ_HOOK_SOCK_CONNECT, 10, sock_connect)           /* connect() went elsewhere (see raw) */
+/* Codes from PJ_HOOK_NF_NAT to PJ_HOOK_NF_POST_FILTER are netfilter links (the event's nf_hook is then
+ * set). PJ_HOOK_SOCK_CONNECT is not a sighting of the packet: it is sent just before the first traced
+ * packet of a connect()ed socket when that packet is not going where connect() was asked to go. Its
+ * address fields are the packet's; raw holds what the caller passed to connect(); reason and icmp_id
+ * hold the socket's destination (address in network order, port in host order). The caller's address
+ * differs from the socket's when a cgroup program rewrote connect(); the socket's from the packet's
+ * when an iptables DNAT in OUTPUT ran before the probe's first netfilter hook. */
 #define PJ_HOOK_FIRST_NF PJ_HOOK_NF_NAT
+#define PJ_HOOK_LAST_NF PJ_HOOK_NF_POST_FILTER
 
 /* Direction of a device event: X(enum constant, code, name). */
 #define PJ_DIRS(X)                                                                                           \
@@ -76,6 +84,8 @@ enum pj_nf_hook { PJ_NF_HOOKS(PJ_ENUM_ITEM) };
 	X(__u8, pad, )                                                                                       \
 	X(__u8, smac, [6])                                                                                   \
 	X(__u8, dmac, [6])                                                                                   \
+	X(__u8, raw, [8])         /* ip_opts: the first 8 option bytes; sock_connect: the sockaddr_in's */  \
+	                          /* first 8 bytes as the caller wrote them (family, port, address) */      \
 	X(char, ifname, [PJ_IFNAMSIZ])
 
 #define PJ_FIELD_DECL(type, name, dim) type name dim;
@@ -90,7 +100,8 @@ struct pj_filter {
 	__u16 icmp_id;        /* host order; ICMP echo id */
 	__u8 proto;           /* IPPROTO_*; 0 = any */
 	__u8 use_netns;       /* 1: only namespaces in the netns_allow map with this slot's bit */
-	__u8 pad[2];
+	__u8 sock;            /* 1: report a connect() a cgroup program rewrote (PJ_HOOK_SOCK_CONNECT) */
+	__u8 pad;
 };
 
 /* Per-CPU event counters (a PERCPU_ARRAY of one), summed by the loader. */

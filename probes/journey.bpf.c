@@ -10,6 +10,9 @@
 
 #define ETH_P_IP 0x0800
 #define NF_ACCEPT 1
+#define AF_INET 2
+#define TCPF_SYN 0x02
+#define TCPF_ACK 0x10
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,6 +31,12 @@ __u64 last_track;
  * loader sets them from the tick length before load (2 s and 100 ms; these defaults are for HZ=1000). */
 const volatile __u64 track_window = 2000;
 const volatile __u64 track_refresh = 100;
+/* connect()'s syscall number here, set by the loader (the numbers differ between architectures). */
+const volatile long nr_connect = -1;
+/* Slots that want connect() rewrites reported; on_sys_enter is attached only while it is nonzero. */
+volatile __u32 sock_mask;
+/* jiffies of the last connect() recorded, so traced packets skip the map when none is recent. */
+__u64 last_connect;
 
 /* emitted / lost per CPU, summed by the loader: one shared atomic counter cost more than the event. */
 struct {
@@ -75,6 +84,20 @@ struct {
 	__type(value, struct skb_state);
 } skb_states SEC(".maps");
 
+/* The address a connect() in flight was given, by task (pid_tgid): a cgroup connect4 program rewrites
+ * it inside the call, so it is read from user memory at syscall entry and compared with the socket's
+ * destination when the socket's first traced packet leaves. */
+struct connect_arg {
+	__u8 sa[8]; /* sockaddr_in: family, port, address, as the caller wrote them */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct connect_arg);
+} connects SEC(".maps");
+
 /* Fills the L3/L4 fields from the skb. `l3_at_data`: on ingress, eth_type_trans has pulled the MAC
  * header so skb->data is the IP header, and network_header may still be stale.
  * Fields of kernel structs are read with plain loads: tp_btf and netfilter programs get BTF-typed skb
@@ -117,8 +140,13 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 	e->ip_opts = h.ip.ihl > 5;
 	if (bpf_ntohs(h.ip.frag_off) & 0x1fff)
 		return; /* not the first fragment: no L4 header */
-	if (h.ip.ihl != 5 && bpf_probe_read_kernel(h.l4, sizeof(h.l4), l3 + h.ip.ihl * 4))
-		return;
+	if (h.ip.ihl != 5) {
+		/* The bytes after the fixed header are the options: keep their start (Cilium's DSR option is
+		 * 8 bytes) before reading the L4 header past them. */
+		__builtin_memcpy(e->raw, h.l4, sizeof(e->raw));
+		if (bpf_probe_read_kernel(h.l4, sizeof(h.l4), l3 + h.ip.ihl * 4))
+			return;
+	}
 
 	const __u8 *th = h.l4;
 	if (h.ip.protocol == IPPROTO_TCP) {
@@ -206,6 +234,77 @@ static __always_inline __u32 match(const struct pj_event *e, __u32 active)
 	/* Only up to the highest active slot. */
 	bpf_loop(nslots, match_slot, &c, 0);
 	return c.m;
+}
+
+/* Writes one event to this CPU's ring and counts it. */
+static __always_inline void emit(const struct pj_event *e, __u32 cpu)
+{
+	__u32 zero = 0;
+	struct pj_counters *c = bpf_map_lookup_elem(&counters, &zero);
+	void *ring = bpf_map_lookup_elem(&rings, &cpu);
+	long err = -1;
+	if (ring) {
+		/* No wakeup per event: at a million hops a second the loader would be woken for nearly every
+		 * one (the default wakes a consumer that has caught up, and a fast one always has). It drains
+		 * on a short timer instead (loader.c, DRAIN_MS) and is woken early only when a ring fills past
+		 * wake_bytes, so bursts cannot overflow it between ticks. */
+		__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+		__u64 flags = avail < wake_bytes && avail + sizeof(*e) + 8 >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+											 : BPF_RB_NO_WAKEUP;
+		err = bpf_ringbuf_output(ring, (void *)e, sizeof(*e), flags);
+	}
+	if (c) {
+		if (err)
+			c->lost++;
+		else
+			c->emitted++;
+	}
+}
+
+/* A traced packet leaving a socket whose connect() is in flight in this task: when it is not going
+ * where connect() was asked to go, a sock_connect event goes out first (event.h says how the socket's
+ * destination tells a cgroup rewrite from an OUTPUT DNAT). The connect is forgotten either way, so
+ * only its first packet pays for this. */
+static __always_inline void report_rewrite(struct sk_buff *skb, struct pj_event *e, __u32 cpu, __u32 slots)
+{
+	__u64 key = bpf_get_current_pid_tgid();
+	struct connect_arg *a = bpf_map_lookup_elem(&connects, &key);
+	if (!a)
+		return;
+	struct connect_arg orig = *a;
+	bpf_map_delete_elem(&connects, &key);
+	struct sock *sk = skb->sk;
+	if (!sk || sk->__sk_common.skc_family != AF_INET)
+		return;
+	__u32 sk_daddr = sk->__sk_common.skc_daddr;
+	__u16 sk_dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	/* Leaving this socket (an early-demuxed arrival carries its socket too), and for TCP its first
+	 * packet, the SYN: a softirq can run another socket's packet in this task's context. */
+	if (e->saddr != sk->__sk_common.skc_rcv_saddr || e->sport != sk->__sk_common.skc_num)
+		return;
+	if (e->proto == IPPROTO_TCP && (e->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
+		return;
+	__u32 oaddr;
+	__builtin_memcpy(&oaddr, orig.sa + 4, 4);
+	bool as_asked = oaddr == sk_daddr && ((orig.sa[2] << 8) | orig.sa[3]) == sk_dport;
+	if (as_asked && e->daddr == sk_daddr && e->dport == sk_dport)
+		return;
+	/* Sent as a copy of the packet's event: only to the slots that asked, with the caller's sockaddr. */
+	__u8 hook = e->hook, saved[8];
+	__u32 mask = e->mask, reason = e->reason;
+	__u16 icmp_id = e->icmp_id;
+	__builtin_memcpy(saved, e->raw, 8);
+	e->hook = PJ_HOOK_SOCK_CONNECT;
+	e->mask = slots;
+	__builtin_memcpy(e->raw, orig.sa, 8);
+	e->reason = sk_daddr;
+	e->icmp_id = sk_dport;
+	emit(e, cpu);
+	e->hook = hook;
+	e->mask = mask;
+	e->reason = reason;
+	e->icmp_id = icmp_id;
+	__builtin_memcpy(e->raw, saved, 8);
 }
 
 /* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
@@ -304,26 +403,9 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	e.cpu = cpu;
 	if (dev) /* a BTF pointer: plain loads, no helper call */
 		__builtin_memcpy(e.ifname, dev->name, sizeof(e.ifname));
-	__u32 zero = 0;
-	struct pj_counters *c = bpf_map_lookup_elem(&counters, &zero);
-	void *ring = bpf_map_lookup_elem(&rings, &cpu);
-	long err = -1;
-	if (ring) {
-		/* No wakeup per event: at a million hops a second the loader would be woken for nearly every
-		 * one (the default wakes a consumer that has caught up, and a fast one always has). It drains
-		 * on a short timer instead (loader.c, DRAIN_MS) and is woken early only when a ring fills past
-		 * wake_bytes, so bursts cannot overflow it between ticks. */
-		__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-		__u64 flags = avail < wake_bytes && avail + sizeof(e) + 8 >= wake_bytes ? BPF_RB_FORCE_WAKEUP
-											: BPF_RB_NO_WAKEUP;
-		err = bpf_ringbuf_output(ring, &e, sizeof(e), flags);
-	}
-	if (c) {
-		if (err)
-			c->lost++;
-		else
-			c->emitted++;
-	}
+	if ((m & sock_mask) && now - last_connect < track_window && !freed)
+		report_rewrite(skb, &e, cpu, m & sock_mask);
+	emit(&e, cpu);
 	return 0;
 }
 
@@ -368,6 +450,27 @@ int BPF_PROG(on_consume, struct sk_buff *skb, void *location)
 	 * host) leave before their headers are read. Drops (kfree_skb) still match on their own, since a
 	 * packet can be dropped before any other hook saw it. */
 	return handle(skb, PJ_HOOK_CONSUME, PJ_DIR_NONE, NULL, NULL, 0, (__u64)location, 0, true);
+}
+
+/* connect(): what the caller asked for, before a cgroup connect4 program can change it. Attached by the
+ * loader only while a follower wants rewrites (sock_mask), since raw_syscalls fires for every syscall. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id != nr_connect || !sock_mask)
+		return 0;
+	struct connect_arg a = {};
+	const void *uaddr = (const void *)PT_REGS_PARM2_CORE(regs);
+	__u16 family;
+	if ((long)PT_REGS_PARM3_CORE(regs) < 8 || bpf_probe_read_user(a.sa, sizeof(a.sa), uaddr))
+		return 0;
+	__builtin_memcpy(&family, a.sa, 2); /* host order, like all of sa_family_t */
+	if (family != AF_INET)
+		return 0;
+	__u64 key = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&connects, &key, &a, BPF_ANY);
+	last_connect = bpf_jiffies64();
+	return 0;
 }
 
 /* Netfilter programs: the loader sets their type (libbpf 1.1 predates SEC("netfilter")) and links

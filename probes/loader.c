@@ -3,7 +3,8 @@
  * and the names its codes index, all from event.h), then one {"type":"hops"} record per ring-buffer
  * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
  * loader serves every follower:
- *   <id> filter <slot> [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [netns=INO,INO...]
+ *   <id> filter <slot> [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [netns=INO,INO...] [sock=1]
+ *                                    sock=1: also report connect() calls a cgroup program rewrote
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>
@@ -231,7 +232,8 @@ static void flush_batch(void)
 	putchar_unlocked('"');
 	bool any = false;
 	for (int i = 0; i < batch_n; i++) {
-		const struct ksym *k = batch[i].location ? ksym_find(batch[i].location) : NULL;
+		const struct ksym *k =
+			batch[i].location && batch[i].hook != PJ_HOOK_SOCK_CONNECT ? ksym_find(batch[i].location) : NULL;
 		if (!k)
 			continue;
 		printf("%s[%d,\"%s+0x%llx\"]", any ? "," : ",\"loc\":[", i, k->name,
@@ -308,6 +310,9 @@ static void configure(struct journey_bpf *s)
 	/* The inner template keeps its size: the kernel does not compare ring sizes across map-in-map
 	 * (and libbpf 1.1 crashes resizing an inner template). */
 	s->rodata->wake_bytes = ring_bytes / 4;
+	s->rodata->nr_connect = __NR_connect;
+	/* Attached on demand (sync_sock_watch): raw_syscalls' sys_enter runs for every syscall. */
+	bpf_program__set_autoattach(s->progs.on_sys_enter, false);
 	/* The probe's "tracked lately" window is counted in jiffies: a coarse clock's resolution is one. */
 	struct timespec tick;
 	uint64_t tick_ns = 0;
@@ -477,12 +482,44 @@ static void recompute_netns_mask(void)
 	skel->bss->netns_mask = m;
 }
 
+/* on_sys_enter's link, present while some slot wants connect() rewrites (filter ... sock=1). */
+static struct bpf_link *sys_enter_link;
+
+static bool sync_sock_watch(void)
+{
+	uint32_t m = 0;
+	for (int i = 0; i < PJ_MAX_FILTERS; i++)
+		if ((skel->bss->active_mask & (1u << i)) && skel->bss->filters[i].sock)
+			m |= 1u << i;
+	if (m && !sys_enter_link) {
+		sys_enter_link = bpf_program__attach(skel->progs.on_sys_enter);
+		if (!sys_enter_link)
+			return false;
+	}
+	skel->bss->sock_mask = m;
+	if (!m && sys_enter_link) {
+		bpf_link__destroy(sys_enter_link);
+		sys_enter_link = NULL;
+	}
+	return true;
+}
+
 static void update_nslots(void)
 {
 	uint32_t a = skel->bss->active_mask, n = 0;
 	while (a >> n)
 		n++;
 	skel->bss->nslots = n;
+}
+
+static void slot_off(int slot)
+{
+	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
+	memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
+	ns_allow_set(slot, NULL, 0);
+	recompute_netns_mask();
+	update_nslots();
+	sync_sock_watch();
 }
 
 static void cmd_filter(const char *id, char *args)
@@ -513,6 +550,8 @@ static void cmd_filter(const char *id, char *args)
 			f.port = v;
 		else if (!strcmp(tok, "icmp_id") && num_ok && v < 65536)
 			f.icmp_id = v;
+		else if (!strcmp(tok, "sock") && num_ok && v <= 1)
+			f.sock = v;
 		else if (!strcmp(tok, "addr_a") && inet_pton(AF_INET, eq, &ia) == 1)
 			f.addr_a = ia.s_addr;
 		else if (!strcmp(tok, "addr_b") && inet_pton(AF_INET, eq, &ia) == 1)
@@ -534,6 +573,13 @@ static void cmd_filter(const char *id, char *args)
 	recompute_netns_mask();
 	__atomic_or_fetch(&skel->bss->active_mask, 1u << slot, __ATOMIC_SEQ_CST);
 	update_nslots();
+	if (!sync_sock_watch()) {
+		int err = errno;
+		slot_off(slot); /* a refused filter leaves nothing behind */
+		errno = err;
+		ack(id, false, ",\"error\":\"attach sys_enter: %s\"", strerror(errno));
+		return;
+	}
 	ack(id, true, NULL);
 }
 
@@ -545,11 +591,7 @@ static void cmd_clear(const char *id, char *args)
 		ack(id, false, ",\"error\":\"bad slot\"");
 		return;
 	}
-	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
-	memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
-	ns_allow_set(slot, NULL, 0);
-	recompute_netns_mask();
-	update_nslots();
+	slot_off(slot);
 	ack(id, true, NULL);
 }
 

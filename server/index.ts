@@ -4,8 +4,12 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
-import { createGateway } from './gateway';
+import QRCode from 'qrcode';
+import { isLoopback } from './classroom/access';
+import { createTokens } from './classroom/tokens';
+import { createGateway, type Gateway } from './gateway';
 import { requestListener } from './gateway/http';
+import type { ClassLinks } from './protocol/classroom';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,10 +18,16 @@ export interface ServeOptions {
   readonly port: number;
   /** Next.js dev mode (hot reload). Default: production if a build exists. */
   readonly dev?: boolean;
+  /** Token mode on a loopback address too (a shared machine, a test). Always on for any other host. */
+  readonly requireTokens?: boolean;
+  /** New tokens instead of the ones kept in /run/packet-journey/. */
+  readonly rotateTokens?: boolean;
 }
 
 export interface RunningServer {
   readonly url: string;
+  /** Token mode: the instructor and student links, and the student link's QR code for a terminal. */
+  readonly classroom?: { readonly links: ClassLinks; readonly qrTerminal: string; readonly stored: string };
   close(): Promise<void>;
 }
 
@@ -29,18 +39,29 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const handle = app.getRequestHandler();
 
   // Capture downloads are streamed from the captures folder by the capture module, not by Next.
-  const http = createServer(requestListener(handle));
-  const gateway = createGateway(http);
+  const tokens = opts.requireTokens || !isLoopback(opts.host) ? createTokens({ rotate: opts.rotateTokens }) : undefined;
+  // The listener reads the gateway per request, after it exists (it must be in place before socket.io attaches).
+  const http = createServer(requestListener(handle, () => gw));
+  const gw: Gateway = createGateway(http, { host: opts.host, tokens });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port, opts.host, () => resolve());
   });
   const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const links = tokens ? await gw.classroom.links() : undefined;
   return {
     url: `http://${shown}:${opts.port}`,
+    classroom:
+      tokens && links
+        ? {
+            links,
+            qrTerminal: await QRCode.toString(links.student, { type: 'terminal', small: true }),
+            stored: tokens.stored,
+          }
+        : undefined,
     close: async () => {
-      await gateway.close();
+      await gw.close();
       await new Promise<void>((r) => http.close(() => r()));
       await app.close?.();
     },

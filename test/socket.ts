@@ -2,7 +2,7 @@
 // of each capability's socket events.
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { Ack } from '../server/protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from '../server/protocol/events';
 
@@ -16,8 +16,8 @@ export async function listenAndConnect(http: HttpServer): Promise<{ base: string
 }
 
 /** Another websocket client of a server that is already listening; resolves once it is connected. */
-export async function connectTo(base: string): Promise<PjClient> {
-  const client: PjClient = io(base, { transports: ['websocket'] });
+export async function connectTo(base: string, opts: Partial<ManagerOptions & SocketOptions> = {}): Promise<PjClient> {
+  const client: PjClient = io(base, { transports: ['websocket'], ...opts });
   await new Promise<void>((r) => client.on('connect', () => r()));
   return client;
 }

@@ -24,6 +24,8 @@ export function useSvgZoom(
   reset: () => void;
   /** Fits a width×height drawing into the view; false while the view has no size yet (a hidden tab). */
   fit: (width: number, height: number) => boolean;
+  /** Moves the view to `t` (in `ms`, eased), as a gesture would: the user can pan on from there. */
+  apply: (t: ZoomTransform, ms?: number) => void;
 } {
   const [transform, setTransform] = useState<ZoomTransform>(zoomIdentity);
   const behavior = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
@@ -72,5 +74,16 @@ export function useSvgZoom(
     [svgRef],
   );
 
-  return { transform, reset, fit };
+  const apply = useCallback(
+    (t: ZoomTransform, ms = 0) => {
+      const svg = svgRef.current;
+      const z = behavior.current;
+      if (!svg || !z) return;
+      if (ms > 0) select(svg).transition().duration(ms).call(z.transform, t);
+      else select(svg).call(z.transform, t);
+    },
+    [svgRef],
+  );
+
+  return { transform, reset, fit, apply };
 }

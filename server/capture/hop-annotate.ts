@@ -1,6 +1,7 @@
 // The tracer's hops as packet annotations: when a journey crosses an interface someone is capturing on,
 // the frames it matches there (same IPv4 source, destination, protocol and IP id) get a `hop:` comment
-// (namespace, direction, NAT, verdict), shown in the detail view and exported into the pcapng.
+// (namespace, direction, the hop's reason, NAT, verdict), shown in the detail view and exported into the
+// pcapng.
 import type { PacketAnnotation } from '../protocol/capture';
 import type { Hop, Journey } from '../protocol/tracer';
 import { dropLine, flowLine, natText, protoNumber, verdictText } from '../protocol/vocab';
@@ -50,9 +51,10 @@ export function ipv4Identity(data: Uint8Array, linktype: number): Ipv4Identity |
   return { src: ip(off + 12), dst: ip(off + 16), proto: data[off + 9] ?? 0, id: u16(off + 4) };
 }
 
-/** One line per hop, as it appears in Wireshark's packet comments. */
+/** One line per hop, as it appears in Wireshark's packet comments; why it went there right after the flow. */
 export function hopText(j: Journey, leg: 'request' | 'reply', h: Hop): string {
   const parts = [`${h.netns} ${h.ifname} ${h.dir}`, flowLine(h)];
+  if (h.reason) parts.push(`why: ${h.reason}`);
   for (const t of [h.nat && natText(h.nat), verdictText(h), h.drop && dropLine(h.drop)]) if (t) parts.push(t);
   if (h.rules?.length) parts.push(h.rules.join(' | '));
   parts.push(`journey ${j.id} ${j.from} → ${j.to} ${leg} hop ${h.seq}`);

@@ -18,6 +18,8 @@ const PUSHES: Record<keyof ServerToClientEvents, true> = {
   'tracer:live': true,
   'capture:packets': true,
   'capture:status': true,
+  'classroom:update': true,
+  'classroom:notice': true,
 };
 
 describe('capture wire schemas', () => {

@@ -2,6 +2,7 @@
 // generics, so there is one contract, not two copies.
 import { z } from 'zod';
 import { CaptureInfo, CapturePacketsMsg, type CaptureClientEvents, type CaptureServerEvents } from './capture';
+import { ClassRoster, ClassRosterWatchReq, type ClassroomClientEvents, type ClassroomServerEvents } from './classroom';
 import type { AckFn } from './common';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
@@ -23,6 +24,8 @@ export const WATCHES = {
   lab: { req: LabWatchReq, state: LabStatus },
   topology: { req: TopologyWatchReq, state: Topology },
   'tracer:status': { req: TracerStatusWatchReq, state: LoaderStatus },
+  /** Who is connected and what each is doing (the instructor's only). */
+  classroom: { req: ClassRosterWatchReq, state: ClassRoster },
 } as const;
 export type WatchTopic = keyof typeof WATCHES;
 export type WatchState<T extends WatchTopic> = z.infer<(typeof WATCHES)[T]['state']>;
@@ -32,12 +35,57 @@ type WatchClientEvents = {
 } & { [T in WatchTopic as `${T}:unwatch`]: () => void };
 type WatchServerEvents = { [T in WatchTopic as `${T}:update`]: (state: WatchState<T>) => void };
 
-export type ServerToClientEvents = WatchServerEvents & LabServerEvents & TracerServerEvents & CaptureServerEvents;
+export type ServerToClientEvents = WatchServerEvents &
+  LabServerEvents &
+  TracerServerEvents &
+  CaptureServerEvents &
+  ClassroomServerEvents;
 export type ClientToServerEvents = WatchClientEvents &
   LabClientEvents &
   TopologyClientEvents &
   TracerClientEvents &
-  CaptureClientEvents;
+  CaptureClientEvents &
+  ClassroomClientEvents;
+export type ClientEvent = keyof ClientToServerEvents;
+
+/** Every client event at run time (the role table and its test walk it); the type below keeps it whole. */
+export const CLIENT_EVENTS = [
+  'lab:watch',
+  'lab:unwatch',
+  'topology:watch',
+  'topology:unwatch',
+  'tracer:status:watch',
+  'tracer:status:unwatch',
+  'classroom:watch',
+  'classroom:unwatch',
+  'lab:run',
+  'lab:prog',
+  'topology:get',
+  'tracer:follow',
+  'tracer:live:start',
+  'tracer:live:stop',
+  'capture:targets',
+  'capture:filter-check',
+  'capture:start',
+  'capture:stop',
+  'capture:watch',
+  'capture:unwatch',
+  'capture:packet',
+  'capture:note',
+  'capture:list',
+  'capture:delete',
+  'capture:decode-file',
+  'capture:open',
+  'classroom:me',
+  'classroom:join',
+  'classroom:links',
+  'classroom:rotate',
+  'classroom:kick',
+  'classroom:share',
+] as const satisfies readonly ClientEvent[];
+// Fails to compile when an event of the contract is missing from the list.
+const allListed: Exclude<ClientEvent, (typeof CLIENT_EVENTS)[number]> extends never ? true : never = true;
+void allListed;
 
 /** What the browser parses each push with before it reaches a component (parse at the boundary). */
 export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodType } = {
@@ -49,4 +97,6 @@ export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodT
   'tracer:live': LiveBatch,
   'capture:packets': CapturePacketsMsg,
   'capture:status': CaptureInfo,
+  'classroom:update': ClassRoster,
+  'classroom:notice': z.string(),
 };

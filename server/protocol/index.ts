@@ -4,3 +4,4 @@ export * from './lab';
 export * from './topology';
 export * from './tracer';
 export * from './capture';
+export * from './classroom';

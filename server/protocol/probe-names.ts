@@ -13,6 +13,7 @@ export const HOOK_NAMES = [
   'nf_nat',
   'nf_pre_filter',
   'nf_post_filter',
+  'sock_connect',
 ] as const;
 
 /** The hooks that are netfilter links: their events carry the netfilter hook they ran at. */

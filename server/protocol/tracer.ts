@@ -54,6 +54,8 @@ export const Drop = z.object({
    * forwards a clone and frees the original as OTHERHOST). Never a real drop. Absent otherwise.
    */
   copy: z.literal(true).optional(),
+  /** A drop no free reported, known from what came after (or did not): how it is known. */
+  inferred: z.string().optional(),
 });
 export type Drop = z.infer<typeof Drop>;
 
@@ -117,6 +119,11 @@ export const Hop = z.object({
   ttl: z.number().int(),
   ipId: z.number().int(),
   ipOptions: z.boolean(),
+  /** With ipOptions: the first 8 bytes of the options as the probe read them, hex. */
+  ipOptionBytes: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
   totLen: z.number().int(),
   /** e.g. `SYN,ACK` */
   tcpFlags: z.string().optional(),

@@ -1,7 +1,7 @@
 // The tracer's words, defined once: protocol numbers and names, TCP flags, ICMP types, endpoints, and
 // the one-line text of a NAT, a netfilter verdict, a drop and a journey's outcome. The CLI table, the
 // pcapng comments and the browser all print hops with these. Isomorphic: no node:* imports.
-import type { Drop, Hop, Journey, Nat, TraceProto } from './tracer';
+import type { Drop, Hop, Journey, Nat, SocketRewrite, TraceProto } from './tracer';
 
 /** IP protocol numbers by the short name the tracer uses on the wire (`Hop.proto`). */
 export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132 } as const;
@@ -119,3 +119,7 @@ export const droppedInText = (h: Hop & { drop: Drop }): string =>
 
 /** `trace interrupted (probe loader crashed: killed by SIGKILL)`: hops were lost, so no drop is claimed. */
 export const interruptedText = (why: string): string => `trace interrupted (${why})`;
+
+/** `connect(10.96.0.10:80) became 10.244.2.2:8080 — cgroup/connect4 sock_lb_connect (id 812)` */
+export const socketRewriteLine = (r: SocketRewrite): string =>
+  `${r.call}(${r.from}) became ${r.to}${r.program ? ` — ${r.program}` : ''}`;

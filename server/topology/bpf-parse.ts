@@ -160,12 +160,20 @@ const ATTACH_SHORT: Readonly<Record<string, string>> = {
 };
 export const shortAttachType = (t: string): string => ATTACH_SHORT[t] ?? t.replace(/^cgroup_/, '');
 
-const CgroupRow = z.object({
-  cgroup: z.string(),
-  programs: z.array(
-    z.object({ id: z.number().int(), attach_type: z.union([z.string(), z.number()]), name: z.string().optional() }),
-  ),
+const CgroupRowProg = z.object({
+  id: z.number().int(),
+  attach_type: z.union([z.string(), z.number()]),
+  name: z.string().optional(),
 });
+const CgroupRow = z.object({ cgroup: z.string(), programs: z.array(CgroupRowProg) });
+
+/** `bpftool --json cgroup show PATH effective`: the programs that apply to sockets of that cgroup. */
+export function parseCgroupEffective(stdout: string): Omit<CgroupProg, 'cgroup'>[] | undefined {
+  const r = z.array(CgroupRowProg).safeParse(safeJson(stdout));
+  return r.success
+    ? r.data.map((p) => ({ id: p.id, name: p.name ?? '', attachType: shortAttachType(String(p.attach_type)) }))
+    : undefined;
+}
 
 /**
  * `bpftool --json cgroup tree ROOT`: every program on the tree, with its cgroup as a path under ROOT

@@ -120,6 +120,27 @@ describe('device programs on a real veth', () => {
   });
 });
 
+describe('tcx programs (bpftool 7.1 lists none; probes/build/tcx does)', () => {
+  const pins = '/sys/fs/bpf/pjt-bpf-tcx';
+  afterAll(() => rm(pins, { recursive: true, force: true }));
+
+  it('shows a tcx ingress program on its device, and drops it once its link is gone', async () => {
+    const reader = createProgramReader();
+    await mkdir(pins, { recursive: true });
+    await execOk(['bpftool', 'prog', 'load', `${OBJ}/drop-all.bpf.o`, `${pins}/prog`]);
+    const tcx = join(__dirname, '../../probes/build/tcx');
+    await execOk([tcx, 'attach', `/var/run/netns/${B}`, 'veth-b', 'ingress', `${pins}/prog`, `${pins}/link`]);
+    const t = (await discover({ programs: reader })).topology;
+    const progs = ifaceOf(t, B, 'veth-b')?.programs ?? [];
+    expect(progs).toEqual([expect.objectContaining({ name: 'drop_all', hook: 'tcx-ingress' })]);
+    expect(progs[0]).toMatchObject(await progById(progs[0]?.id ?? -1));
+    expect(formatTree(t)).toContain(`bpf tcx-ingress drop_all id ${progs[0]?.id}`);
+    // Removing both pins frees link and program: the changed id set makes the next read see it gone.
+    await rm(pins, { recursive: true, force: true });
+    expect(ifaceOf((await discover({ programs: reader })).topology, B, 'veth-b')?.programs).toBeUndefined();
+  });
+});
+
 describe('cgroup programs', () => {
   it('lists a connect4 program with its attach type and cgroup path', async () => {
     const root = cgroup2RootOf(await readFile('/proc/self/mounts', 'utf8'));

@@ -1,11 +1,13 @@
 // The BPF programs on the topology. XDP comes for free with the `ip -d` batch (iproute.ts). tc clsact
 // attachments are read with one `bpftool --json net show` per namespace, pref and direct-action from one
 // `tc -j -b -` where a namespace has tc programs, names and tags from one machine-wide `bpftool --json prog
-// show`, and cgroup programs from `bpftool --json cgroup tree` on the cgroup v2 root.
+// show`, and cgroup programs from `bpftool --json cgroup tree` on the cgroup v2 root. tcx programs, which
+// bpftool 7.1 does not list, come from probes/build/tcx in one process for all the namespaces read.
 // That machine-wide list is also the change signal: while no new tc-capable id appears, the per-namespace reads
 // of namespaces without programs are reused (a tc filter attach changes no link, but it loads a program
 // with a new id); namespaces with programs are re-read every time (few, and a detach must show at once).
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { AttachedProg, CgroupProg, Topology } from '../protocol/topology';
 import { exec, inNetns } from '../sys/exec';
 import type { NsEntry } from './enumerate';
@@ -22,6 +24,24 @@ import {
   type ProgInfo,
   type TcFilterInfo,
 } from './bpf-parse';
+
+/** `tcx show [NETNS_PATH…]` (probes/tcx.c): tcx attachments in bpftool's `net show` shape, a line each. */
+export const TCX_PATH = fileURLToPath(new URL('../../probes/build/tcx', import.meta.url));
+
+/** tcx attachments per entry name, from one tcx process entering each namespace in turn. */
+async function tcxAttachments(entries: readonly NsEntry[]): Promise<Map<string, NetAttachment[]>> {
+  const out = new Map<string, NetAttachment[]>();
+  if (!entries.length) return out;
+  const r = await exec([TCX_PATH, 'show', ...entries.map((e) => nsPath(e) ?? '-')], { timeoutMs: 5000 });
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  // No tool (an unbuilt checkout) or a short answer: nothing known about tcx, which only hides tcx.
+  if (r.code !== 0 || lines.length !== entries.length) return out;
+  entries.forEach((e, i) => {
+    const a = parseNetShow(lines[i] ?? '');
+    if (a?.length) out.set(e.name, a);
+  });
+  return out;
+}
 
 /** ifname -> its programs, for one namespace. */
 export type DevicePrograms = ReadonlyMap<string, readonly AttachedProg[]>;
@@ -57,7 +77,10 @@ function netShowXargs(entries: readonly NsEntry[], streams: number): Promise<Map
 async function readAttachments(entries: readonly NsEntry[]): Promise<Map<string, NetAttachment[]>> {
   const viaX = entries.filter((e) => nsPath(e) !== undefined);
   // Two chains use both cores; for a handful of namespaces one chain is cheaper than two spawns.
-  const batched = viaX.length ? await netShowXargs(viaX, viaX.length > 16 ? 2 : 1) : new Map<string, string>();
+  const [batched, tcx] = await Promise.all([
+    viaX.length ? netShowXargs(viaX, viaX.length > 16 ? 2 : 1) : new Map<string, string>(),
+    tcxAttachments(entries),
+  ]);
   const out = new Map<string, NetAttachment[]>();
   await Promise.all(
     entries.map(async (e) => {
@@ -68,8 +91,11 @@ async function readAttachments(entries: readonly NsEntry[]): Promise<Map<string,
         text = r.stdout;
       }
       const a = parseNetShow(text);
-      // XDP is already in the ip batch, fresher than anything cached here.
-      const tc = a?.filter((x) => x.hook !== 'xdp');
+      // XDP is already in the ip batch, fresher than anything cached here. A bpftool that knows tcx
+      // lists its programs too: each once.
+      const seen = new Set(a?.map((x) => `${x.ifname} ${x.hook} ${x.id}`));
+      const more = (tcx.get(e.name) ?? []).filter((x) => !seen.has(`${x.ifname} ${x.hook} ${x.id}`));
+      const tc = [...(a ?? []), ...more].filter((x) => x.hook !== 'xdp');
       if (tc?.length) out.set(e.name, tc);
     }),
   );

@@ -25,6 +25,8 @@ export interface Packet {
 }
 
 export const isDevice = (e: HopEvent): boolean => e.dir !== 'none';
+/** The drop reason of a packet last seen handed to native XDP (isXdpHandoff). */
+export const XDP_HANDOFF = 'XDP_HANDOFF';
 export const isTerminal = (e: HopEvent): boolean => e.hook === 'kfree_skb' || e.hook === 'consume_skb';
 export const isNf = (e: HopEvent): boolean => e.hook.startsWith('nf_');
 
@@ -47,10 +49,22 @@ export function direction(e: HopEvent, flow: FlowSide): PacketDir {
 }
 
 /**
+ * Native XDP on a veth copies the skb into a page-pool page (skb_pp_cow_data) and consumes the skb before
+ * the program runs: the packet lives on as an xdp_buff, and comes back as a new skb only if the program
+ * passes it. So this consume is the packet's last sighting when XDP dropped it, and not its end otherwise.
+ */
+export const isXdpHandoff = (e: HopEvent): boolean =>
+  e.hook === 'consume_skb' &&
+  /^(skb_pp_cow_data|veth_convert_skb_to_xdp_buff|veth_xdp_rcv_skb)\+/.test(e.location ?? '');
+
+/**
  * Ordinary end or real drop? Consumed skbs are ordinary; so is NO_SOCKET for ICMP (an echo reply whose
- * raw socket already got its clone). NO_SOCKET for TCP/UDP means nobody listens: real.
+ * raw socket already got its clone). NO_SOCKET for TCP/UDP means nobody listens: real. A hand-off to
+ * native XDP with nothing after it (see isXdpHandoff; isCopyEnd says when something came after) is the
+ * XDP program's drop, inferred.
  */
 export function classifyEnd(e: HopEvent): { reason: string; isRealDrop: boolean } {
+  if (isXdpHandoff(e)) return { reason: XDP_HANDOFF, isRealDrop: true };
   if (e.hook === 'consume_skb') return { reason: 'CONSUMED', isRealDrop: false };
   const reason = e.reason ?? 'UNKNOWN';
   if (reason === 'CONSUMED') return { reason, isRealDrop: false };
@@ -136,9 +150,17 @@ export class PacketAssembler {
 
   /** Adds one event; returns the packet it joined, or undefined when it was skipped. */
   push(e: HopEvent): Packet | undefined {
+    if (e.connect) return undefined; // a socket's connect() rewrite, not a sighting of a packet
     const dir = direction(e, this.flow);
     const cur = this.open.get(e.skb);
     if (isTerminal(e)) {
+      if (cur && isXdpHandoff(e)) {
+        // The skb is gone but the packet may go on in a new one (XDP_PASS): it stays open to be joined.
+        this.append(cur.p, e);
+        this.open.delete(e.skb);
+        this.skbsOf.get(cur.p)?.delete(e.skb);
+        return cur.p;
+      }
       if (cur) {
         this.append(cur.p, e);
         this.release(e.skb, cur.p);

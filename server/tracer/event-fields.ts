@@ -33,5 +33,6 @@ export const EVENT_FIELDS = {
   pad: 1,
   smac: 6,
   dmac: 6,
+  raw: 8,
   ifname: 16,
 } as const;

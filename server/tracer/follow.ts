@@ -60,7 +60,7 @@ function flowIdentity(req: ParsedFollow, clientAddr: string) {
   const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
   const filter: KernelFilter =
-    proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort };
+    proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort, sock: true };
   return { id, icmpId, clientPort, port, flow, filter };
 }
 

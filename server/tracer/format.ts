@@ -1,6 +1,15 @@
 // The tracepkt-style table `packet-journey follow` prints without --json.
 import type { Hop, Journey } from '../protocol/tracer';
-import { dropLine, droppedInText, firstDrop, flowLine, interruptedText, natText, verdictText } from '../protocol/vocab';
+import {
+  dropLine,
+  droppedInText,
+  firstDrop,
+  flowLine,
+  interruptedText,
+  natText,
+  socketRewriteLine,
+  verdictText,
+} from '../protocol/vocab';
 
 function typeOf(h: Hop): string {
   if (h.icmp) {
@@ -68,5 +77,7 @@ export function formatJourney(j: Journey): string {
       `${j.generator ? ` [${j.generator}]` : ''} in ${j.durationMs} ms`,
   ];
   if (j.diagnosis) tail.push(`why: ${j.diagnosis}`);
-  return [line(header), ...body.map(line), '', ...tail].join('\n');
+  // The socket-level rewrite came before any packet: it heads the table, as it heads the journey.
+  const head = j.socketRewrite ? [`socket: ${socketRewriteLine(j.socketRewrite)}`, ''] : [];
+  return [...head, line(header), ...body.map(line), '', ...tail].join('\n');
 }

@@ -32,6 +32,17 @@ export interface HopEvent {
   readonly ipId: number;
   readonly totLen: number;
   readonly ipOptions: boolean;
+  /** With ipOptions: the first 8 option bytes, hex (enough for Cilium's DSR option 0x9a). */
+  readonly optionBytes?: string;
+  /**
+   * sock_connect only: the address connect() was given, and the socket's destination after it. They
+   * differ when a cgroup program rewrote connect(); the socket's differs from the packet's dst:dport
+   * when an iptables DNAT in OUTPUT ran before the probe's first netfilter hook.
+   */
+  readonly connect?: {
+    readonly asked: { readonly addr: string; readonly port: number };
+    readonly socket: { readonly addr: string; readonly port: number };
+  };
   readonly sport?: number;
   readonly dport?: number;
   readonly tcpFlags?: number;

@@ -2,7 +2,10 @@
 // folded into the hop where they ran, NAT marked where the addresses change, drops classified.
 import type { Drop, Hop, Nat, NfHook, NfStep } from '../protocol/tracer';
 import { endpoint, protoName, tcpFlagString } from '../protocol/vocab';
-import { classifyEnd, isCopyEnd, isDevice, isNf, isTerminal, type Packet } from './assembler';
+import { classifyEnd, isCopyEnd, isDevice, isNf, isTerminal, XDP_HANDOFF, type Packet } from './assembler';
+
+const XDP_HANDOFF_HOW =
+  'native XDP took the packet here (the veth copied the skb into a page) and it was never seen again';
 import type { HopEvent } from './hop-event';
 
 export type NameOf = (inode: number) => string;
@@ -34,6 +37,7 @@ function baseHop(e: HopEvent, seq: number, nameOf: NameOf, t0: number): Draft {
     ttl: e.ttl,
     ipId: e.ipId,
     ipOptions: e.ipOptions,
+    ...(e.optionBytes !== undefined && { ipOptionBytes: e.optionBytes }),
     totLen: e.totLen,
     ...(e.tcpFlags !== undefined && { tcpFlags: tcpFlagString(e.tcpFlags) }),
     ...(e.icmp && { icmp: { ...e.icmp } }),
@@ -54,7 +58,13 @@ function dropOf(e: HopEvent, copy: boolean, nfDrop: Set<number>): Drop {
   const { reason, isRealDrop } = classifyEnd(e);
   if (copy) return { reason, where: e.location ?? '', isRealDrop: false, byNetfilter: false, copy: true };
   if (reason === 'NETFILTER_DROP') nfDrop.add(e.netns);
-  return { reason, where: e.location ?? '', isRealDrop, byNetfilter: reason === 'NETFILTER_DROP' };
+  return {
+    reason,
+    where: e.location ?? '',
+    isRealDrop,
+    byNetfilter: reason === 'NETFILTER_DROP',
+    ...(reason === XDP_HANDOFF && { inferred: XDP_HANDOFF_HOW }),
+  };
 }
 
 /**

@@ -70,6 +70,24 @@ describe('journey builder (recorded fixtures)', () => {
     expect(reply.every((h) => h.tcpFlags === 'SYN,ACK')).toBe(true);
   });
 
+  it('a connect() a cgroup program rewrote heads the journey, and no hop is a DNAT (sock-lb)', () => {
+    const events = load('tcp-pod-a-sock-lb.ndjson');
+    const j = buildJourney(events, meta({ proto: 'tcp', clientPort: 40002 }), namer('sock-lb-names.json'));
+    expect(j.delivered).toBe(true);
+    expect(j.socketRewrite).toEqual({
+      call: 'connect',
+      from: '10.96.0.10:80',
+      to: expect.stringMatching(/^10\.244\.2\.[23]:8080$/),
+    });
+    // The wire never carries the service address: the first hop already goes to the backend.
+    expect(j.hops[0]).toMatchObject({ netns: 'pod-a', dport: 8080, tcpFlags: 'SYN' });
+    expect(`${j.hops[0]?.dst}:8080`).toBe(j.socketRewrite?.to);
+    expect([...j.hops, ...(j.reply?.hops ?? [])].some((h) => h.nat)).toBe(false);
+    // The event is not a sighting: it makes no hop of its own.
+    expect(events.filter((e) => e.hook === 'sock_connect')).toHaveLength(1);
+    expect(j.hops.some((h) => h.hook === 'sock_connect')).toBe(false);
+  });
+
   it('a FORWARD DROP is a real drop, in the router namespace, attributed to netfilter', () => {
     const names = namer('drop-names.json');
     const events = load('drop-forward.ndjson');

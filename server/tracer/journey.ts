@@ -2,8 +2,8 @@
 // computed here and nowhere else (the browser draws what it is sent). A follow keeps a FlowJourney and
 // feeds it hop by hop: picking the request and the reply and testing completeness cost O(1) per hop,
 // the full journey is built only when someone asks for it. Live mode makes one journey per packet.
-import type { Hop, Journey, TraceProto } from '../protocol/tracer';
-import { protoName } from '../protocol/vocab';
+import type { Hop, Journey, SocketRewrite, TraceProto } from '../protocol/tracer';
+import { endpoint, protoName } from '../protocol/vocab';
 import {
   classifyEnd,
   isCopyEnd,
@@ -117,6 +117,25 @@ function packetEnd(p: Packet): PathEnd | undefined {
 }
 
 const firstTs = (p: Packet): number => p.events[0]?.tsNs ?? 0;
+const at = (a: { addr: string; port: number }): string => endpoint(a.addr, a.port);
+
+/** connect() asked for one address and the socket got another: a cgroup program rewrote it. */
+function socketRewriteOf(c: HopEvent['connect']): SocketRewrite | undefined {
+  if (!c || at(c.asked) === at(c.socket)) return undefined;
+  return { call: 'connect', from: at(c.asked), to: at(c.socket) };
+}
+
+/**
+ * The socket's destination is not the first packet's: an iptables DNAT in OUTPUT rewrote it before the
+ * probe's first netfilter hook, so the first hop carries that NAT (the hops alone never see it).
+ */
+function localOutNat(hops: Hop[], c: HopEvent['connect']): Hop[] {
+  const first = hops[0];
+  if (!c || !first || first.nat) return hops;
+  const to = endpoint(first.dst, first.dport);
+  if (to === at(c.socket)) return hops;
+  return [{ ...first, nat: { kind: 'dnat', from: at(c.socket), to, hook: 'LOCAL_OUT' } }, ...hops.slice(1)];
+}
 
 /** One followed flow, built up hop by hop: the first request packet and the first reply after it. */
 export class FlowJourney {
@@ -124,12 +143,18 @@ export class FlowJourney {
   private readonly asm: PacketAssembler;
   private req: Packet | undefined;
   private rep: Packet | undefined;
+  private connect: HopEvent['connect'];
 
   constructor(private readonly flow: FlowKey) {
     this.asm = new PacketAssembler(flow, { onOpen: (p) => this.packets.push(p) });
   }
 
   push(e: HopEvent): void {
+    // Not a sighting of the packet: what the socket was asked for before its first packet existed.
+    if (e.connect) {
+      this.connect ??= e.connect;
+      return;
+    }
     const p = this.asm.push(e);
     if (!p) return;
     if (p.dir === 'request' && (!this.req || firstTs(p) < firstTs(this.req))) {
@@ -153,7 +178,8 @@ export class FlowJourney {
   build(meta: Omit<JourneyMeta, 'flow'>, nameOf: NameOf): Journey {
     const { req, rep } = this;
     const t0 = req ? firstTs(req) : rep ? firstTs(rep) : 0;
-    const hops = req ? packetHops(req, nameOf, t0) : [];
+    const hops = localOutNat(req ? packetHops(req, nameOf, t0) : [], this.connect);
+    const rewrite = socketRewriteOf(this.connect);
     const replyHops = rep ? packetHops(rep, nameOf, t0) : undefined;
     return {
       id: meta.id,
@@ -169,6 +195,7 @@ export class FlowJourney {
       ...(meta.generator !== undefined && { generator: meta.generator }),
       ...(meta.interrupted !== undefined && { interrupted: meta.interrupted }),
       durationMs: meta.durationMs,
+      ...(rewrite && { socketRewrite: rewrite }),
     };
   }
 }

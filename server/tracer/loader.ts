@@ -28,6 +28,8 @@ export interface KernelFilter {
   readonly icmpId?: number;
   /** Only these netns inodes. */
   readonly netns?: readonly number[];
+  /** Also report a connect() whose address a cgroup program rewrote (a sock_connect event, follow only). */
+  readonly sock?: boolean;
 }
 
 export interface Subscription {
@@ -88,6 +90,7 @@ export function filterCommand(slot: number, f: KernelFilter): string {
   if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);
   if (f.icmpId !== undefined) parts.push(`icmp_id=${f.icmpId & 0xffff}`);
   if (f.netns && f.netns.length > 0) parts.push(`netns=${f.netns.map((n) => Math.trunc(n)).join(',')}`);
+  if (f.sock) parts.push('sock=1');
   return parts.join(' ');
 }
 

@@ -325,7 +325,8 @@ function decoder(
 ): Decode {
   const { ts_ns, skb, netns, ifindex, mask, reason, saddr, daddr, sport, dport, ip_id, tot_len } = L;
   const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
-  const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname } = L;
+  const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname, raw } = L;
+  const sockConnect = hooks.indexOf('sock_connect');
   const nfLinks = hooks.map((h) => h !== undefined && (NETFILTER_LINK_HOOKS as readonly string[]).includes(h));
   const name = ifnameReader(ifname, netns, ifindex);
   return (buf, dv, o, location) => {
@@ -360,6 +361,16 @@ function decoder(
       ipId: dv.getUint16(o + ip_id, true),
       totLen: dv.getUint16(o + tot_len, true),
       ipOptions: buf[o + ip_opts] === 1,
+      optionBytes:
+        buf[o + ip_opts] === 1 && hookCode !== sockConnect ? buf.toString('hex', o + raw, o + raw + 8) : undefined,
+      // sockaddr_in as the caller wrote it: port and address in network order (event.h).
+      connect:
+        hookCode === sockConnect
+          ? {
+              asked: { addr: ipv4(dv.getInt32(o + raw + 4)), port: dv.getUint16(o + raw + 2) },
+              socket: { addr: ipv4(dv.getInt32(o + reason)), port: dv.getUint16(o + icmp_id, true) },
+            }
+          : undefined,
       sport: l4 ? dv.getUint16(o + sport, true) : undefined,
       dport: l4 ? dv.getUint16(o + dport, true) : undefined,
       tcpFlags: hasIp && proto === 6 ? buf[o + tcp_flags] : undefined,

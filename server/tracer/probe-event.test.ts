@@ -40,7 +40,7 @@ describe('probe event tables (from probes/event.h)', () => {
   });
 
   it('every recorded hop decodes, with netfilter hooks only on netfilter-link events', () => {
-    for (const f of ['ping-pod-a-pod-c', 'tcp-pod-a-clusterip', 'drop-forward']) {
+    for (const f of ['ping-pod-a-pod-c', 'tcp-pod-a-clusterip', 'drop-forward', 'tcp-pod-a-sock-lb']) {
       const hops = decodeRecording(committed(`server/tracer/fixtures/${f}.ndjson`));
       expect(hops.length).toBeGreaterThan(5);
       for (const h of hops) expect(h.nfHook !== undefined).toBe(h.hook.startsWith('nf_'));

@@ -1,7 +1,7 @@
 // Text shown on and around hops. Pure, so the layout (which sizes boxes by their lines) and the tests
 // agree with what the SVG prints. The words themselves (NAT, drop, protocol names) come from the
 // shared vocabulary, so the diagram says what the CLI and the pcapng comments say.
-import type { Hop, HopProgram, Journey, SocketRewrite } from '../../../server/protocol/tracer';
+import type { Hop, HopProgram, Journey } from '../../../server/protocol/tracer';
 import { droppedInText, dropText, firstDrop, interruptedText } from '../../../server/protocol/vocab';
 
 /** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
@@ -79,7 +79,4 @@ export function inferredLines(h: Hop): string[] {
   return ['inferred: peer redirect', `from ${h.inferred.from}`];
 }
 
-/** `connect(10.96.0.10:80) became 10.244.2.2:8080 — cgroup/connect4 sock_lb_connect (id 812)` */
-export function socketRewriteLine(r: SocketRewrite): string {
-  return `${r.call}(${r.from}) became ${r.to}${r.program ? ` — ${r.program}` : ''}`;
-}
+export { socketRewriteLine } from '../../../server/protocol/vocab';

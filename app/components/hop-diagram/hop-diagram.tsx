@@ -2,7 +2,8 @@
 // The journey as SVG: lanes (namespaces) left to right in path order, hops stacked in each lane, the
 // request in sky blue, the reply in fuchsia, rewrites in amber, real drops in red. Geometry comes from
 // layout.ts; React renders it; d3-zoom only pans and zooms.
-import { useCallback, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { zoomIdentity } from 'd3';
 import type { Journey } from '../../../server/protocol/tracer';
 import { nsDomId } from '../../../server/protocol/topology';
 import { dropText, flowLine, natText } from '../../../server/protocol/vocab';
@@ -13,6 +14,7 @@ import { hopIds } from './test-ids';
 import { usePacketAnimation } from './use-packet-animation';
 import { FitButton } from '../../lib/fit-button';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
+import { useProjector } from '../projector/projector-context';
 
 const ARROW_STYLE = {
   request: 'stroke-sky-400',
@@ -45,6 +47,35 @@ export interface HopDiagramProps {
   toolbar?: ReactNode;
   /** Run the packet animation once the journey is complete (default); the replay button always can. */
   autoPlay?: boolean;
+  /**
+   * The step-through is on (`current` may still be undefined, e.g. on the socket step): the other hops
+   * dim and the view follows the current hop at a readable scale.
+   */
+  stepping?: boolean;
+  /** The step-through's hop (box key), highlighted. */
+  current?: string;
+}
+
+/** Readable size of a box while stepping: CSS px per drawing unit (the boxes' text is 14-21 units). */
+const STEP_SCALE = { normal: 1.05, projector: 1.3 } as const;
+
+/**
+ * The view that puts (x, y) in the middle at `target` px per unit, kept inside the drawing. The SVG
+ * scales its viewBox by `fit` (meet) first, so the zoom is what remains. Identity when the whole
+ * drawing is already that readable.
+ */
+export function focusTransform(
+  x: number,
+  y: number,
+  size: { readonly width: number; readonly height: number },
+  fit: number,
+  target: number,
+): ReturnType<typeof zoomIdentity.scale> {
+  const k = Math.min(5, target / Math.max(fit, 1e-6));
+  if (k <= 1) return zoomIdentity;
+  const tx = Math.min(0, Math.max(size.width - size.width * k, size.width / 2 - x * k));
+  const ty = Math.min(0, Math.max(size.height - size.height * k, size.height / 2 - y * k));
+  return zoomIdentity.translate(tx, ty).scale(k);
 }
 
 function DiagramToolbar(p: {
@@ -206,29 +237,72 @@ function ArrowPaths({
 }
 
 /** The packet: hidden until the animation moves it along the arrows (use-packet-animation.ts). */
-function PacketDot(p: { dotRef: RefObject<SVGCircleElement | null>; at: string | undefined; playing: boolean }) {
+function PacketDot(p: {
+  dotRef: RefObject<SVGCircleElement | null>;
+  at: string | undefined;
+  playing: boolean;
+  /** The step-through lights its own hop: no dot running elsewhere meanwhile. */
+  hidden?: boolean;
+}) {
   return (
     <circle
       ref={p.dotRef}
       data-testid={hopIds.packetDot}
       data-at={p.at}
       data-playing={p.playing}
+      data-export="skip"
       r={11}
       cx={-100}
       cy={-100}
-      className="pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400"
+      className={`pointer-events-none fill-white stroke-sky-400 data-[path=reply]:stroke-fuchsia-400 ${p.hidden ? 'hidden' : ''}`}
       strokeWidth={5}
       style={{ opacity: 0, filter: 'drop-shadow(0 0 8px rgb(255 255 255 / 0.8))' }}
     />
   );
 }
 
-export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, autoPlay = true }: HopDiagramProps) {
+/** While stepping, the view follows the current hop; leaving the step-through shows the whole drawing again. */
+function useFollowCurrent(
+  svgRef: RefObject<SVGSVGElement | null>,
+  layout: DiagramLayout,
+  current: string | undefined,
+  apply: (t: ReturnType<typeof zoomIdentity.scale>, ms?: number) => void,
+): void {
+  const { projector } = useProjector();
+  const moved = useRef(false);
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    const box = current ? layout.hops.find((b) => b.key === current) : undefined;
+    if (!box) {
+      if (moved.current) apply(zoomIdentity, 300);
+      moved.current = false;
+      return;
+    }
+    const r = svg.getBoundingClientRect();
+    const fit = Math.min(r.width / layout.width, r.height / layout.height);
+    const target = STEP_SCALE[projector ? 'projector' : 'normal'];
+    apply(focusTransform(box.x + box.w / 2, box.y + box.h / 2, layout, fit, target), 450);
+    moved.current = true;
+  }, [svgRef, layout, current, apply, projector]);
+}
+
+export function HopDiagram({
+  journey,
+  laneInfo,
+  selected,
+  onSelect,
+  toolbar,
+  autoPlay = true,
+  stepping = false,
+  current,
+}: HopDiagramProps) {
   const layout = useMemo(() => layoutJourney(journey), [journey]);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const dotRef = useRef<SVGCircleElement | null>(null);
   const pathEls = useRef(new Map<string, SVGPathElement>());
-  const { transform, reset } = useSvgZoom(svgRef, { minScale: 0.4, maxScale: 5, wheelNeedsModifier: true });
+  const { transform, reset, apply } = useSvgZoom(svgRef, { minScale: 0.4, maxScale: 5, wheelNeedsModifier: true });
+  useFollowCurrent(svgRef, layout, stepping ? current : undefined, apply);
   const [slow, setSlow] = useState<(typeof SPEEDS)[number]>(1);
   const anim = usePacketAnimation(
     layout,
@@ -237,7 +311,7 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
     journey.pending || !autoPlay ? undefined : `${journey.id}:${layout.hops.length}`,
     slow,
   );
-  const activeBox = anim.playing ? layout.hops.find((b) => b.key === anim.active) : undefined;
+  const activeBox = anim.playing && !stepping ? layout.hops.find((b) => b.key === anim.active) : undefined;
   const pathRef = useCallback(
     (key: string) => (el: SVGPathElement | null) => {
       if (el) pathEls.current.set(key, el);
@@ -248,20 +322,24 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
 
   return (
     <div className="space-y-2">
-      <DiagramToolbar
-        toolbar={toolbar}
-        playing={anim.playing}
-        onReplay={anim.replay}
-        canReplay={layout.hops.length > 0}
-        slow={slow}
-        onSpeed={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
-        onFit={reset}
-      />
+      {/* While stepping the narration bar is the toolbar: the camera zooms, Esc shows it all again. */}
+      {!stepping && (
+        <DiagramToolbar
+          toolbar={toolbar}
+          playing={anim.playing}
+          onReplay={anim.replay}
+          canReplay={layout.hops.length > 0}
+          slow={slow}
+          onSpeed={() => setSlow((v) => SPEEDS[(SPEEDS.indexOf(v) + 1) % SPEEDS.length] ?? 1)}
+          onFit={reset}
+        />
+      )}
       <svg
         ref={svgRef}
         data-testid={hopIds.diagram}
         data-journey={journey.id}
         data-pending={journey.pending}
+        data-current={stepping ? (current ?? '') : undefined}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
         width="100%"
         className="block select-none rounded-xl border border-slate-800 bg-slate-950"
@@ -270,7 +348,7 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
         aria-label={`journey ${journey.from} to ${journey.to}: lanes ${layout.lanes.map((l) => l.name).join(', ')}`}
       >
         <ArrowHeads />
-        <g transform={transform.toString()}>
+        <g data-zoom transform={transform.toString()}>
           <LaneBackdrops layout={layout} laneInfo={laneInfo} />
           <ArrowPaths arrows={layout.arrows} pathRef={pathRef} />
           {layout.hops.map((b) => (
@@ -278,14 +356,15 @@ export function HopDiagram({ journey, laneInfo, selected, onSelect, toolbar, aut
               key={b.key}
               box={b}
               selected={selected === b.key}
-              active={anim.playing && anim.active === b.key}
+              active={anim.playing && !stepping && anim.active === b.key}
+              current={stepping ? current === b.key : undefined}
               onSelect={onSelect}
             />
           ))}
-          <PacketDot dotRef={dotRef} at={anim.active} playing={anim.playing} />
+          <PacketDot dotRef={dotRef} at={anim.active} playing={anim.playing} hidden={stepping} />
         </g>
       </svg>
-      <Caption box={activeBox} />
+      {!stepping && <Caption box={activeBox} />}
     </div>
   );
 }

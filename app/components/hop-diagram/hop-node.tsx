@@ -68,21 +68,26 @@ export function HopNode({
   box,
   selected,
   active,
+  current,
   onSelect,
 }: {
   box: HopBox;
   selected: boolean;
   active: boolean;
+  /** Step-through: true on the current hop, false on the others (dimmed), undefined when not stepping. */
+  current?: boolean;
   onSelect?: (b: HopBox) => void;
 }) {
   const { hop } = box;
-  const ring = selected
-    ? 'stroke-white'
-    : active
-      ? box.path === 'reply'
-        ? 'stroke-fuchsia-300'
-        : 'stroke-sky-300'
-      : '';
+  const ring = current
+    ? 'stroke-yellow-300'
+    : selected
+      ? 'stroke-white'
+      : active
+        ? box.path === 'reply'
+          ? 'stroke-fuchsia-300'
+          : 'stroke-sky-300'
+        : '';
   return (
     <g
       id={`hd-${box.path}-${nsDomId(hop.netns)}-${hop.seq}`}
@@ -94,6 +99,8 @@ export function HopNode({
       data-tone={box.tone}
       data-inferred={box.inferred}
       data-selected={selected}
+      data-current={current === undefined ? undefined : current}
+      opacity={current === false ? 0.45 : undefined}
       transform={`translate(${box.x},${box.y})`}
       role="button"
       tabIndex={0}
@@ -109,7 +116,7 @@ export function HopNode({
         height={box.h}
         rx={10}
         className={`${box.inferred && box.tone === 'normal' ? INFERRED_STYLE : BOX_STYLE[box.tone]} ${ring} group-focus-visible:stroke-white`}
-        strokeWidth={selected || active ? 4 : 2}
+        strokeWidth={current ? 7 : selected || active ? 4 : 2}
         strokeDasharray={box.inferred ? '10 6' : box.tone === 'end' ? '6 4' : undefined}
       />
       {/* a colour bar says request or reply even where the border says NAT or drop */}

@@ -1,7 +1,12 @@
 'use client';
 // One journey: its one-line outcome, the diagram, a legend, and the clicked hop's fields.
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
+import { ExportMenu } from '../projector/export-menu';
+import { StepBar } from '../projector/step-bar';
+import { MiniMacMap, StepFields } from '../projector/step-side';
+import { stepBox, stepIface } from '../projector/steps';
+import { useStepper } from '../projector/use-stepper';
 import { outcome, socketRewriteLine } from './format';
 import { HopDetail } from './hop-detail';
 import { HopDiagram } from './hop-diagram';
@@ -42,12 +47,13 @@ export function JourneySummary({ journey }: { journey: Journey }) {
 }
 
 /** Why a journey that did not arrive stopped, and the fix hint: big enough to read off a projector. */
-function DiagnosisBanner({ text }: { text: string }) {
+function DiagnosisBanner({ text, current }: { text: string; current?: boolean }) {
   return (
     <div
       role="alert"
       data-testid={hopIds.diagnosis}
-      className="rounded-xl border-2 border-red-500 bg-red-950/70 px-5 py-4 text-2xl leading-snug text-red-50"
+      data-current={current}
+      className={`rounded-xl border-2 border-red-500 bg-red-950/70 px-5 py-4 text-2xl leading-snug text-red-50 ${current ? 'outline outline-4 outline-yellow-300' : ''}`}
     >
       <span className="mr-3 font-bold uppercase tracking-wide text-red-300">why it stopped</span>
       {text}
@@ -56,11 +62,18 @@ function DiagnosisBanner({ text }: { text: string }) {
 }
 
 /** The step before any packet: connect()/sendmsg() rewritten at the socket by a cgroup program. */
-function SocketRewriteStep({ rewrite }: { rewrite: NonNullable<Journey['socketRewrite']> }) {
+function SocketRewriteStep({
+  rewrite,
+  current,
+}: {
+  rewrite: NonNullable<Journey['socketRewrite']>;
+  current?: boolean;
+}) {
   return (
     <div
       data-testid={hopIds.socketRewrite}
-      className="flex items-center gap-3 rounded-xl border-2 border-dashed border-amber-400 bg-amber-950/40 px-4 py-3 text-xl text-amber-100"
+      data-current={current}
+      className={`flex items-center gap-3 rounded-xl border-2 border-dashed border-amber-400 bg-amber-950/40 px-4 py-3 text-xl text-amber-100 ${current ? 'outline outline-4 outline-yellow-300' : ''}`}
     >
       <span className="rounded bg-amber-400 px-2 py-0.5 text-base font-bold text-slate-950">step 0 · socket</span>
       <span className="font-mono">{socketRewriteLine(rewrite)}</span>
@@ -116,29 +129,67 @@ export function JourneyView({
   // A new journey: the old selection means nothing there.
   useEffect(() => setSelected(undefined), [journey.id]);
   const current = selected ? findHop(journey, selected) : undefined;
+  const root = useRef<HTMLDivElement | null>(null);
+  const stepper = useStepper(journey, root);
+  const { steps, step, dispatch } = stepper;
+  const stepping = step !== undefined;
+  const box = stepBox(step);
+  const focus = useMemo(() => stepIface(steps, step), [steps, step]);
+  // Starting the step-through brings the narration and the diagram on screen together.
+  useEffect(() => {
+    if (stepping) root.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }, [stepping]);
   return (
-    <div className="space-y-3">
-      {journey.diagnosis && !journey.delivered && <DiagnosisBanner text={journey.diagnosis} />}
-      {journey.socketRewrite && <SocketRewriteStep rewrite={journey.socketRewrite} />}
-      <div className="relative">
-        <HopDiagram
-          journey={journey}
-          autoPlay={autoPlay}
-          laneInfo={laneInfo}
-          selected={current && selected}
-          onSelect={(b) => setSelected(b.key)}
-          toolbar={<JourneySummary journey={journey} />}
-        />
-        {current && selected && (
-          <div className="absolute right-3 top-16 z-20">
-            <HopDetail
-              hopKey={selected}
-              path={current.path}
-              hop={current.hop}
-              prev={current.prev}
-              onClose={() => setSelected(undefined)}
-            />
-          </div>
+    <div ref={root} data-pj-stage className="scroll-mt-2 space-y-3">
+      <StepBar
+        stepper={stepper}
+        exports={
+          <ExportMenu
+            journey={journey}
+            diagram={() => root.current?.querySelector<SVGSVGElement>(`svg[data-testid="${hopIds.diagram}"]`) ?? null}
+          />
+        }
+      />
+      {journey.diagnosis && !journey.delivered && (
+        <DiagnosisBanner text={journey.diagnosis} current={stepping ? step.kind === 'diagnosis' : undefined} />
+      )}
+      {journey.socketRewrite && (
+        <SocketRewriteStep rewrite={journey.socketRewrite} current={stepping ? step.kind === 'socket' : undefined} />
+      )}
+      <div className={stepping ? 'grid grid-cols-[minmax(0,1fr)_24rem] items-start gap-3' : ''}>
+        <div className="relative">
+          <HopDiagram
+            journey={journey}
+            autoPlay={autoPlay}
+            laneInfo={laneInfo}
+            selected={current && selected}
+            onSelect={(b) => {
+              // While stepping, a click moves the step there; otherwise it opens the hop's fields.
+              const i = steps.findIndex((s) => s.key === b.key);
+              if (stepping && i >= 0) dispatch({ type: 'goto', index: i });
+              else setSelected(b.key);
+            }}
+            toolbar={<JourneySummary journey={journey} />}
+            stepping={stepping}
+            current={box}
+          />
+          {current && selected && !stepping && (
+            <div className="absolute right-3 top-16 z-20">
+              <HopDetail
+                hopKey={selected}
+                path={current.path}
+                hop={current.hop}
+                prev={current.prev}
+                onClose={() => setSelected(undefined)}
+              />
+            </div>
+          )}
+        </div>
+        {stepping && (
+          <aside className="space-y-3">
+            <StepFields step={step} steps={steps} />
+            <MiniMacMap focus={focus} />
+          </aside>
         )}
       </div>
       <Legend />

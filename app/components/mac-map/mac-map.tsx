@@ -7,6 +7,7 @@ import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
 import { useLiveTopology } from '../../lib/topology';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
+import { useProjector } from '../projector/projector-context';
 import { CgroupLine, machineWide } from './bpf-badges';
 import { DetailPanel, type Selection } from './detail-panel';
 import { layoutTopology, type MapLayout } from './layout';
@@ -116,6 +117,9 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
   useFitOnce(svgRef, layout, fit);
   const cgroupProgs = useMemo(() => (topo ? machineWide(topo) : []), [topo]);
+  // The interface a journey's step-through is on (Follow tab) is lit here too.
+  const { focus } = useProjector();
+  const highlight = focus ? litKey(focus.netns, focus.ifname) : undefined;
   const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
 
   return (
@@ -146,7 +150,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
         >
           <g transform={transform.toString()}>
             {layout?.cables.map((c) => (
-              <Cable key={c.key} c={c} selected={selected} hits={hits} />
+              <Cable key={c.key} c={c} selected={selected} hits={hits} highlight={highlight} />
             ))}
             {layout?.boxes.map((b) => (
               <NsBox
@@ -158,6 +162,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
                 arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
                 cgroupProgs={cgroupProgs}
                 onSelect={setSelection}
+                highlight={highlight}
               />
             ))}
           </g>

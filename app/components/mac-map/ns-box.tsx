@@ -8,6 +8,9 @@ import { litKey, type SearchHits } from './search';
 import { macMapIds } from './test-ids';
 import type { Selection } from './detail-panel';
 
+/** The step-through's interface: brighter than a search hit, so both can show at once. */
+const HIGHLIGHT = { fill: '#713f12', stroke: '#fde047' } as const;
+
 const KIND_STYLE: Record<NamespaceKind, { stroke: string; fill: string; badge: string }> = {
   host: { stroke: '#94a3b8', fill: '#1e293b', badge: '#64748b' },
   node: { stroke: '#38bdf8', fill: '#0c2438', badge: '#0284c7' },
@@ -24,8 +27,11 @@ export function NsBox({
   arpHit,
   cgroupProgs,
   onSelect,
+  highlight,
 }: {
   box: BoxLayout;
+  /** litKey of the interface the step-through is on: drawn in the strongest colour. */
+  highlight?: string;
   /** Machine-wide cgroup programs (they apply to every namespace's sockets). */
   cgroupProgs: readonly CgroupProg[];
   selected: Selection | undefined;
@@ -87,6 +93,7 @@ export function NsBox({
           selected={selected?.kind === 'iface' && selected.netns === ns.name && selected.ifname === r.iface.name}
           isPeer={peerKey === litKey(ns.name, r.iface.name)}
           lit={!!lit?.has(litKey(ns.name, r.iface.name))}
+          highlighted={highlight === litKey(ns.name, r.iface.name)}
           onSelect={onSelect}
         />
       ))}
@@ -105,10 +112,12 @@ function IfaceRow({
   selected,
   isPeer,
   lit,
+  highlighted = false,
   onSelect,
 }: {
   netns: string;
   iface: Iface;
+  highlighted?: boolean;
   x: number;
   y: number;
   h: number;
@@ -121,13 +130,24 @@ function IfaceRow({
 }) {
   const bridge = iface.kind === 'bridge';
   const down = !iface.up || iface.state === 'DOWN' || iface.state === 'LOWERLAYERDOWN';
-  const fill = lit ? '#78350f' : selected ? '#334155' : bridge ? '#3b2a0a' : '#0f172a';
-  const stroke = lit ? '#fbbf24' : selected ? '#f8fafc' : isPeer ? '#e2e8f0' : bridge ? '#f59e0b' : '#334155';
+  const fill = highlighted ? HIGHLIGHT.fill : lit ? '#78350f' : selected ? '#334155' : bridge ? '#3b2a0a' : '#0f172a';
+  const stroke = highlighted
+    ? HIGHLIGHT.stroke
+    : lit
+      ? '#fbbf24'
+      : selected
+        ? '#f8fafc'
+        : isPeer
+          ? '#e2e8f0'
+          : bridge
+            ? '#f59e0b'
+            : '#334155';
   return (
     <g
       data-testid={macMapIds.iface(netns, iface.name)}
       id={macMapIds.iface(netns, iface.name)}
       data-lit={lit ? 'true' : 'false'}
+      data-highlight={highlighted ? 'true' : 'false'}
       data-up={down ? 'false' : 'true'}
       className="cursor-pointer"
       role="button"
@@ -151,7 +171,7 @@ function IfaceRow({
         rx={5}
         fill={fill}
         stroke={stroke}
-        strokeWidth={lit || selected ? 2.5 : 1}
+        strokeWidth={highlighted ? 5 : lit || selected ? 2.5 : 1}
       />
       <circle cx={x + 12} cy={y + ROW_H / 2} r={5} fill={down ? '#ef4444' : '#22c55e'} />
       <IfaceText iface={iface} x={x} y={y} w={w} bridge={bridge} />
@@ -166,10 +186,13 @@ export function Cable({
   c,
   selected,
   hits,
+  highlight,
 }: {
   c: CableLayout;
   selected: Selection | undefined;
   hits: SearchHits | undefined;
+  /** litKey of the step-through's interface: its cable is drawn in the highlight colour. */
+  highlight?: string;
 }) {
   const ka = litKey(c.a.netns, c.a.ifname);
   const kb = litKey(c.b.netns, c.b.ifname);
@@ -177,14 +200,15 @@ export function Cable({
     selected?.kind === 'iface' &&
     (ka === litKey(selected.netns, selected.ifname) || kb === litKey(selected.netns, selected.ifname));
   const lit = hits?.lit.has(ka) || hits?.lit.has(kb);
+  const hl = highlight !== undefined && (highlight === ka || highlight === kb);
   return (
     <g>
       <path d={c.path} fill="none" stroke="#020617" strokeWidth={9} />
       <path
         d={c.path}
         fill="none"
-        stroke={sel ? '#f8fafc' : lit ? '#fbbf24' : '#64748b'}
-        strokeWidth={sel || lit ? 5 : 3.5}
+        stroke={hl ? HIGHLIGHT.stroke : sel ? '#f8fafc' : lit ? '#fbbf24' : '#64748b'}
+        strokeWidth={hl ? 7 : sel || lit ? 5 : 3.5}
         strokeLinecap="round"
       />
       <circle cx={c.a.x} cy={c.a.y} r={5} fill="#94a3b8" />

@@ -92,3 +92,13 @@ export function networkOrderDsr(
     addrLen,
   });
 }
+
+/**
+ * The service in raw IPv4 option bytes that start with Cilium's DSR option (the tracer reads the first
+ * 8 option bytes in the kernel): port then address, little-endian as ipv4DsrOption reads them.
+ */
+export function ipv4DsrService(b: Uint8Array): { addr: string; port: number } | undefined {
+  if (b.length < DSR.IPV4_OPT_LEN || b[0] !== DSR.IPV4_OPT_TYPE || b[1] !== DSR.IPV4_OPT_LEN) return undefined;
+  const le = (i: number): number => b[i] ?? 0;
+  return { addr: `${le(7)}.${le(6)}.${le(5)}.${le(4)}`, port: le(2) | (le(3) << 8) };
+}

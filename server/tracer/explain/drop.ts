@@ -77,6 +77,15 @@ function inCidr(addr: string, cidr: string): boolean {
   return (ip(addr) & mask) >>> 0 === (ip(net) & mask) >>> 0;
 }
 
+/** User chains followed below a hook chain (kube-proxy nests two or three deep). */
+export const MAX_JUMPS = 3;
+/** Targets that are not chains: a rule jumping to anything else jumps to a user chain. */
+export const BUILTIN_TARGETS: ReadonlySet<string> = new Set(
+  'ACCEPT DROP REJECT RETURN LOG NFLOG MARK CONNMARK TRACE CT NOTRACK AUDIT CHECKSUM CLASSIFY DSCP TCPMSS TOS TTL SET NFQUEUE'.split(
+    ' ',
+  ),
+);
+
 /**
  * Whether an `iptables -S` rule can match the packet: false only when a match it states (-s, -d, -p,
  * --sport, --dport, -i, -o) says otherwise. Matches it cannot judge (conntrack state, marks) pass.
@@ -117,6 +126,28 @@ export function droppingRule(chain: IptChain, h: Hop, iif: string | undefined): 
   );
 }
 
+/**
+ * The same, in evaluation order through the user chains the hook chain jumps to (kube-proxy drops in
+ * KUBE-EXTERNAL-SERVICES, KUBE-FORWARD…), as far as they were read: the chain that holds the rule too.
+ */
+export function droppingRuleIn(
+  name: string,
+  chains: ReadonlyMap<string, IptChain>,
+  h: Hop,
+  iif: string | undefined,
+  depth = 0,
+): { chain: string; rule: IptRule } | undefined {
+  const chain = chains.get(name);
+  if (!chain || depth > MAX_JUMPS) return undefined;
+  for (const r of chain.rules) {
+    if (r.pkts === 0 || !ruleMayMatch(r.spec, h, iif)) continue;
+    if (r.target === 'DROP' || r.target === 'REJECT') return { chain: name, rule: r };
+    const inner = chains.has(r.target) ? droppingRuleIn(r.target, chains, h, iif, depth + 1) : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 function netfilterCulprit(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): Culprit {
   // Observed: an iptables TRACE line (follow --rules) that ended in DROP or REJECT.
   const traced = seg.flatMap((x) => x.rules ?? []).find((l) => /(^| )(-j )?(DROP|REJECT)\b/.test(l));
@@ -130,9 +161,11 @@ function netfilterCulprit(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): 
     return { what: w.iptTracedText(traced, h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns) };
   }
   for (const name of chains) {
-    const chain = f?.iptables?.get(name);
-    const rule = chain && droppingRule(chain, h, h.ifname || undefined);
-    if (rule) return { what: w.iptRuleText(name, rule, h.netns), fix: w.iptFix(name, rule, h.netns) };
+    const found = f?.iptables && droppingRuleIn(name, f.iptables, h, h.ifname || undefined);
+    if (found) {
+      const { chain, rule } = found;
+      return { what: w.iptRuleText(chain, rule, h.netns), fix: w.iptFix(chain, rule, h.netns) };
+    }
   }
   for (const name of chains) {
     const policy = f?.iptables?.get(name)?.policy;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../../lab/index';
 import { follow } from '../follow';
+import { EXPLAIN_TEST_BUDGET_MS } from './fixture';
 import { ProbeLoader } from '../loader';
 
 describe('follow on the dsr scenario (real kernel, lab)', () => {
@@ -17,7 +18,10 @@ describe('follow on the dsr scenario (real kernel, lab)', () => {
   }, 120_000);
 
   it('shows the asymmetric path and where the option appears', async () => {
-    const j = await follow({ from: 'host', to: '172.18.0.2', proto: 'tcp', port: 31400 }, { loader });
+    const j = await follow(
+      { from: 'host', to: '172.18.0.2', proto: 'tcp', port: 31400 },
+      { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS },
+    );
     expect(j.delivered, j.diagnosis).toBe(true);
     // The SYN crosses node1 and reaches a backend on node2.
     expect(j.hops.some((h) => h.netns === 'node1')).toBe(true);
@@ -35,6 +39,18 @@ describe('follow on the dsr scenario (real kernel, lab)', () => {
       dir: 'egress',
       ipOptions: true,
     });
-    expect(added?.reason).toMatch(/IPv4 options added since node1\/eth0 ingress, by tc-ingress dsr_from_netdev/);
+    // The probe read the option's bytes: Cilium's 0x9a, decoded to the service the client asked for.
+    expect(added?.ipOptionBytes).toMatch(/^9a08/);
+    expect(added?.options).toEqual({
+      change: 'added',
+      types: [0x9a],
+      dsr: { addr: '172.18.0.2', port: 31400 },
+    });
+    expect(added?.reason).toMatch(
+      /DSR option added: service 172\.18\.0\.2:31400, since node1\/eth0 ingress, by tc-ingress dsr_from_netdev/,
+    );
+    // Where the backend's node takes it off again, the hop says so.
+    const removed = j.hops.find((h) => h.options?.change === 'removed');
+    if (removed) expect(removed.options?.dsr).toEqual({ addr: '172.18.0.2', port: 31400 });
   });
 });

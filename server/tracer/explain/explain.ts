@@ -3,6 +3,7 @@
 // so the reader (index.ts) looks up exactly the routes and tables these functions will read.
 import type { Hop, HopProgram, Journey } from '../../protocol/tracer';
 import { firstDrop } from '../../protocol/vocab';
+import { ipv4DsrService } from '../../capture/decode/dsr';
 import { culpritOf, dropKind, progsAt } from './drop';
 import { routeKey, type Facts, type NsFacts, type RouteQuery } from './facts';
 import * as w from './words';
@@ -108,7 +109,7 @@ export function hopReason(hops: readonly Hop[], i: number, f: NsFacts | undefine
   }
   const parts = [base];
   if (h.nat) parts.push(w.natedText(h.nat, natRule(segmentOf(hops, i))));
-  for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p));
+  for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p, h.drop?.inferred));
   return parts.join('; ');
 }
 
@@ -141,7 +142,15 @@ function verdictOf(hops: readonly Hop[], i: number, p: HopProgram, f: NsFacts | 
 /** The programs at a hop's device and direction, with what they did when the journey tells. */
 export function hopPrograms(hops: readonly Hop[], i: number, f: NsFacts | undefined): HopProgram[] | undefined {
   const h = hops[i] as Hop;
-  if (h.dir === 'end') return undefined;
+  if (h.dir === 'end') {
+    // Native XDP runs where no tracepoint fires: its drop is the end hop itself (inferred, see hops.ts).
+    if (!h.drop?.isRealDrop || !h.drop.inferred || dropKind(h.drop) !== 'xdp') return undefined;
+    const xdp = progsAt(f, h.ifname, 'xdp').map(({ ifname: _d, pref: _p, ...p }) => ({
+      ...p,
+      verdict: 'dropped' as const,
+    }));
+    return xdp.length ? xdp : undefined;
+  }
   const at = [...(h.dir === 'ingress' ? progsAt(f, h.ifname, 'xdp') : []), ...progsAt(f, h.ifname, h.dir)];
   if (at.length === 0) return undefined;
   return at.map(({ ifname: _dev, pref: _pref, ...p }) => verdictOf(hops, i, p, f));
@@ -157,10 +166,24 @@ function redirectedBy(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   return undefined;
 }
 
+/** Option types in the first bytes of an IPv4 option list (EOL ends it, NOP is one byte). */
+function optionTypes(b: Uint8Array): number[] {
+  const types: number[] = [];
+  for (let i = 0; i < b.length;) {
+    const t = b[i] as number;
+    types.push(t);
+    if (t === 0) break;
+    const len = t === 1 ? 1 : (b[i + 1] ?? 0);
+    if (len < 1) break;
+    i += len;
+  }
+  return types;
+}
+
 /**
  * The header gained or lost IPv4 options between the previous IP sighting and this one (e.g. Cilium's
- * DSR option inserted by a tc program). The probe reports whether options are present, not their bytes,
- * so the types are not known here; a program at the previous hop is named as the likely writer.
+ * DSR option inserted by a tc program). The probe reads the options' first 8 bytes: their types, and a
+ * DSR option's service, come from those. A program at the previous hop is named as the likely writer.
  */
 function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgram[] | undefined)[]) {
   const h = hops[i] as Hop;
@@ -170,8 +193,14 @@ function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   const prev = hops[k];
   if (!prev || prev.ipOptions === h.ipOptions) return undefined;
   const change = h.ipOptions ? ('added' as const) : ('removed' as const);
+  const hex = change === 'added' ? h.ipOptionBytes : prev.ipOptionBytes;
+  const bytes = hex ? Uint8Array.from(Buffer.from(hex, 'hex')) : undefined;
+  const dsr = bytes && ipv4DsrService(bytes);
   const by = progs[k]?.find((p) => p.verdict !== 'dropped');
-  return { options: { change, types: [] }, text: w.optionsText(change, prev, by) };
+  return {
+    options: { change, types: bytes ? optionTypes(bytes) : [], ...(dsr && { dsr }) },
+    text: w.optionsText(change, prev, by, dsr),
+  };
 }
 
 function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {

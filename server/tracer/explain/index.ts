@@ -4,7 +4,7 @@
 import type { Hop, Journey } from '../../protocol/tracer';
 import type { NetnsTarget } from '../../sys/exec';
 import { findNamespace } from '../../topology/index';
-import { dropNeeds } from './drop';
+import { BUILTIN_TARGETS, dropNeeds, MAX_JUMPS } from './drop';
 import { bridgesNeeded, explainJourney, routeQueryFor, segmentOf } from './explain';
 import {
   routeKey,
@@ -16,7 +16,17 @@ import {
   type RouteFact,
   type RouteQuery,
 } from './facts';
-import { readChain, readFdb, readLinks, readNeigh, readSysctl, readTcProgs, routeGet } from './read';
+import {
+  readChain,
+  readFdb,
+  readLinks,
+  readNeigh,
+  readOwnCgroupProgs,
+  readSysctl,
+  readTcProgs,
+  routeGet,
+} from './read';
+import { cgroupProgText } from './words';
 
 export { explainJourney } from './explain';
 export { progsFromIfaces, type DevProg, type Facts, type NsFacts } from './facts';
@@ -87,11 +97,21 @@ async function collectNs(
   const jobs: Promise<void>[] = [
     ...bridgesNeeded(all.flat(), ns, f).map((br) => readFdb(target, br).then((e) => void c.fdb.push(...(e ?? [])))),
     ...[...routes].map(([k, q]) => routeGet(target, q).then((r) => void (r && c.routes.set(k, r)))),
-    ...[...chains].map((ch) => readChain(target, ch).then((r) => void (r && c.iptables.set(ch, r)))),
+    ...[...chains].map((ch) => readChainTree(target, ch, c.iptables)),
   ];
   if (sysctl.size > 0) jobs.push(readSysctl(target, [...sysctl]).then((m) => m.forEach((v, k) => c.sysctl.set(k, v))));
   if (neigh) jobs.push(readNeigh(target).then((n) => void (c.neigh = n)));
   await Promise.all(jobs);
+}
+
+/** A hook chain and the user chains its counted rules jump to (in parallel, MAX_JUMPS deep). */
+async function readChainTree(target: NetnsTarget, name: string, into: Map<string, IptChain>, depth = 0): Promise<void> {
+  if (into.has(name) || depth > MAX_JUMPS) return;
+  const chain = await readChain(target, name);
+  if (!chain) return; // not a chain (a target such as LOG), or iptables failed
+  into.set(name, chain);
+  const jumps = new Set(chain.rules.filter((r) => r.pkts > 0 && !BUILTIN_TARGETS.has(r.target)).map((r) => r.target));
+  await Promise.all([...jumps].map((j) => readChainTree(target, j, into, depth + 1)));
 }
 
 /** No hop seen: the source's route to the destination and its neighbours. */
@@ -117,13 +137,24 @@ let warned = false;
 /** Reads the facts (within the budget) and explains the journey; on any failure, returns it unchanged. */
 export async function explain(j: Journey, opts: ExplainOptions = {}): Promise<Journey> {
   try {
+    const rewriter = socketProgram(j);
     const facts = await gather(j, opts);
-    return explainJourney(j, facts, opts.dst);
+    const program = await rewriter;
+    const named = program && j.socketRewrite ? { ...j, socketRewrite: { ...j.socketRewrite, program } } : j;
+    return explainJourney(named, facts, opts.dst);
   } catch (e) {
     if (!warned) console.error(`explainer failed (logged once): ${String(e)}`);
     warned = true;
     return j;
   }
+}
+
+/** Which cgroup program rewrote the follow's connect(): the ones of its kind that apply to our sockets. */
+async function socketProgram(j: Journey): Promise<string | undefined> {
+  const r = j.socketRewrite;
+  if (!r || r.program) return undefined;
+  const progs = await readOwnCgroupProgs(r.call === 'connect' ? 'connect4' : 'sendmsg4');
+  return progs?.length ? progs.map(cgroupProgText).join(', ') : undefined;
 }
 
 export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Facts> {

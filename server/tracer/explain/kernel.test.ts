@@ -6,11 +6,20 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { follow } from '../follow';
 import { formatJourney } from '../format';
 import { ProbeLoader } from '../loader';
-import { buildWhyTopology, inNs, pinNeighbour, removeWhyTopology, WHY, WHY_IP } from './fixture';
+import {
+  buildWhyTopology,
+  EXPLAIN_TEST_BUDGET_MS,
+  inNs,
+  pinNeighbour,
+  removeWhyTopology,
+  WHY,
+  WHY_IP,
+} from './fixture';
 import { explain, gather, progsFromIfaces } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
 const obj = (name: string): string => `${PROBES}/build/lab/${name}.bpf.o`;
+const TCX = `${PROBES}/build/tcx`;
 
 describe('explainer (real kernel, pjt-why namespaces)', () => {
   const loader = new ProbeLoader(undefined, 0);
@@ -26,7 +35,8 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     removeWhyTopology();
   });
 
-  const run = (to: string, extra: object = {}) => follow({ from: WHY.c, to, ...extra }, { loader });
+  const run = (to: string, extra: object = {}) =>
+    follow({ from: WHY.c, to, ...extra }, { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS });
 
   it('a delivered journey: every hop carries its reason (routed, bridged, received, delivered)', async () => {
     const j = await run(WHY_IP.s);
@@ -106,6 +116,24 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     expect(again.diagnosis).toContain('tc-ingress program from_topology (id 7) on pjt-why-r pjt-why-rc');
   });
 
+  it('a tcx drop program at the router ingress (bpftool 7.1 does not list tcx)', async () => {
+    pinNeighbour();
+    const pins = '/sys/fs/bpf/pjt-why-tcx';
+    execFileSync('mkdir', ['-p', pins]);
+    try {
+      execFileSync('bpftool', ['prog', 'load', obj('drop-all'), `${pins}/prog`]);
+      execFileSync(TCX, ['attach', `/var/run/netns/${WHY.r}`, WHY.rc, 'ingress', `${pins}/prog`, `${pins}/link`]);
+      const j = await run(WHY_IP.s);
+      expect(j.diagnosis).toMatch(
+        /^Stopped in pjt-why-r at pjt-why-rc \(TC_INGRESS\): tcx-ingress program drop_all \(id \d+\) on pjt-why-r pjt-why-rc\. Fix: detach its tcx link: `bpftool net detach tcx_ingress dev pjt-why-rc`/,
+      );
+      const at = j.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
+      expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tcx-ingress', verdict: 'dropped' });
+    } finally {
+      execFileSync('rm', ['-rf', pins]); // the link's pin was its only holder: this detaches it
+    }
+  });
+
   it('an XDP drop program at the router ingress', async () => {
     pinNeighbour();
     inNs(WHY.r, ['ip', 'link', 'set', 'dev', WHY.rc, 'xdpgeneric', 'obj', obj('xdp-drop'), 'sec', 'xdp']);
@@ -115,6 +143,29 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     );
     const at = j.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
     expect(at?.programs?.[0]).toMatchObject({ name: 'xdp_drop', hook: 'xdp', mode: 'generic', verdict: 'dropped' });
+  });
+
+  it('an iptables DNAT in OUTPUT is NAT on a hop, not a socket rewrite', async () => {
+    // The packet's destination changes before any hook of ours sees it; the socket's does not.
+    inNs(WHY.c, [
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'OUTPUT',
+      '-d',
+      '10.78.9.9',
+      '-p',
+      'tcp',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      WHY_IP.s,
+    ]);
+    const j = await run('10.78.9.9', { proto: 'tcp', port: 80 });
+    expect(j.socketRewrite).toBeUndefined();
+    expect(j.hops[0]).toMatchObject({ netns: WHY.c, dst: WHY_IP.s, dport: 80 });
+    expect(j.hops.find((h) => h.nat)?.nat).toMatchObject({ kind: 'dnat', from: '10.78.9.9:80', to: `${WHY_IP.s}:80` });
   });
 
   it('a packet that never left: its ARP gets no answer', async () => {

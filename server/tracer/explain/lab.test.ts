@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../../lab/index';
 import { follow } from '../follow';
+import { EXPLAIN_TEST_BUDGET_MS } from './fixture';
 import { ProbeLoader } from '../loader';
 
 describe('explainer on the ebpf-routing scenario (real kernel, lab)', () => {
@@ -17,7 +18,7 @@ describe('explainer on the ebpf-routing scenario (real kernel, lab)', () => {
   }, 120_000);
 
   it('names the redirecting programs and where each sent the packet', async () => {
-    const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader });
+    const j = await follow({ from: 'pod-a', to: 'pod-c' }, { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS });
     expect(j.delivered).toBe(true);
     const verdicts = j.hops.flatMap((h) => (h.programs ?? []).map((p) => ({ at: `${h.netns}/${h.ifname}`, ...p })));
     expect(verdicts).toEqual(
@@ -41,5 +42,14 @@ describe('explainer on the ebpf-routing scenario (real kernel, lab)', () => {
       /^redirected here by tc-ingress from_container \(id \d+\) on lxc\w+, not by the stack \(the stack's route: 10\.244\.2\.0\/24 via 172\.18\.0\.3 dev eth0, table main\)$/,
     );
     for (const h of [...j.hops, ...(j.reply?.hops ?? [])]) expect(h.reason, `${h.netns} ${h.ifname}`).toMatch(/\S/);
+    // The datapath routes in tc: the nodes' netfilter FORWARD never sees the packet.
+    const forwarded = [...j.hops, ...(j.reply?.hops ?? [])].filter(
+      (h) => /^node/.test(h.netns) && h.netfilter?.some((n) => n.hook === 'FORWARD'),
+    );
+    expect(forwarded).toEqual([]);
+    // from-container is named on every lxc hop the request crossed.
+    const lxc = j.hops.filter((h) => h.ifname.startsWith('lxc') && h.dir === 'ingress');
+    expect(lxc.length).toBeGreaterThan(0);
+    for (const h of lxc) expect(h.programs?.map((p) => p.name)).toContain('from_container');
   });
 });

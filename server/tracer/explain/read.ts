@@ -1,8 +1,12 @@
 // Reads the explainer's facts from the kernel, inside a namespace, at follow time: `ip -j` (links,
 // routes, neighbours), `bridge -j fdb`, `bpftool net`/`bpftool prog`, `sysctl` and `iptables`. Each
 // reader returns undefined when its tool fails: a missing fact only leaves a reason shorter.
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { exec, inNetns, type NetnsTarget } from '../../sys/exec';
+import type { CgroupProg } from '../../protocol/topology';
+import { cgroup2RootOf, parseCgroupEffective } from '../../topology/bpf-parse';
+import { TCX_PATH } from '../../topology/bpf-programs';
 import type { DevProg, FdbFact, IptChain, IptRule, LinkFact, NeighFact, RouteFact, RouteQuery } from './facts';
 
 async function run(target: NetnsTarget, cmd: string, args: readonly string[]): Promise<string | undefined> {
@@ -60,11 +64,21 @@ const BpftoolNet = z.array(
 );
 const BpftoolProg = z.object({ id: z.number(), name: z.string().optional(), tag: z.string().optional() });
 
-/** tc and tcx programs on every device of the namespace (one bpftool call, then each program's name and tag). */
+/**
+ * tc and tcx programs on every device of the namespace (bpftool, and probes/build/tcx for the tcx ones
+ * bpftool 7.1 does not list; then each program's name and tag).
+ */
 export async function readTcProgs(target: NetnsTarget): Promise<DevProg[] | undefined> {
-  const net = parseJson(BpftoolNet, await run(target, 'bpftool', ['net', 'show', '-j']));
+  const [bpftool, tcx] = await Promise.all([
+    run(target, 'bpftool', ['net', 'show', '-j']),
+    run(target, TCX_PATH, ['show']),
+  ]);
+  const net = parseJson(BpftoolNet, bpftool);
   if (!net) return undefined;
-  const entries = net.flatMap((n) => n.tc ?? []);
+  const listed = net.flatMap((n) => n.tc ?? []);
+  const seen = new Set(listed.map((e) => `${e.devname} ${e.kind} ${e.id}`));
+  const extra = (parseJson(BpftoolNet, tcx) ?? []).flatMap((n) => n.tc ?? []);
+  const entries = [...listed, ...extra.filter((e) => !seen.has(`${e.devname} ${e.kind} ${e.id}`))];
   return Promise.all(
     entries.map(async (e): Promise<DevProg> => {
       // `clsact/ingress` or `tcx/egress`
@@ -80,7 +94,8 @@ export async function readTcProgs(target: NetnsTarget): Promise<DevProg[] | unde
         name: p?.name ?? e.name ?? '',
         tag: p?.tag ?? '',
         hook,
-        ...(e.name && { mode: e.name }),
+        // clsact: tc's `obj.o:[section]`; a tcx entry's name is the program's own.
+        ...(e.name && attach !== 'tcx' && { mode: e.name }),
       };
     }),
   );
@@ -187,4 +202,22 @@ export function parseChain(chain: string, spec: string, list: string): IptChain 
     return { num: i + 1, spec: s, target, pkts: counts.get(i + 1) ?? 0 };
   });
   return { ...(policy && { policy }), rules };
+}
+
+/**
+ * The cgroup programs of `attachType` (e.g. `connect4`) that apply to this process's sockets, and so to
+ * a follow's generator, which runs in our cgroup: `bpftool cgroup show … effective` on our cgroup v2 path.
+ */
+export async function readOwnCgroupProgs(attachType: string): Promise<Omit<CgroupProg, 'cgroup'>[] | undefined> {
+  const [mounts, self] = await Promise.all([
+    readFile('/proc/self/mounts', 'utf8').catch(() => ''),
+    readFile('/proc/self/cgroup', 'utf8').catch(() => ''),
+  ]);
+  const root = cgroup2RootOf(mounts);
+  const path = /^0::(\/.*)$/m.exec(self)?.[1];
+  if (!root || path === undefined) return undefined;
+  const r = await exec(['bpftool', '--json', 'cgroup', 'show', `${root}${path === '/' ? '' : path}`, 'effective'], {
+    timeoutMs: 2000,
+  });
+  return r.code === 0 ? parseCgroupEffective(r.stdout)?.filter((p) => p.attachType === attachType) : undefined;
 }

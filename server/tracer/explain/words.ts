@@ -24,14 +24,23 @@ export const bridgedText = (bridge: string, mac: string, port: string | undefine
   return `bridged by ${bridge}: FDB entry ${mac} is on port ${port}, yet it left by ${out}`;
 };
 
-/** `IPv4 options added since node1/eth0 ingress, by tc-ingress dsr_from_netdev (id 9) there (inferred)` */
+/**
+ * `DSR option added: service 172.18.0.2:31400, since node1/eth0 ingress, by tc-ingress dsr_from_netdev
+ * (id 9) there (inferred: …)`; `IPv4 options removed since …` for any other option.
+ */
 export const optionsText = (
   change: 'added' | 'removed',
   prev: { netns: string; ifname: string; dir: string },
   by: HopProgram | undefined,
+  dsr?: { addr: string; port: number },
 ): string =>
-  `IPv4 options ${change} since ${prev.netns}/${prev.ifname} ${prev.dir}` +
+  (dsr ? `DSR option ${change}: service ${dsr.addr}:${dsr.port}, since` : `IPv4 options ${change} since`) +
+  ` ${prev.netns}/${prev.ifname} ${prev.dir}` +
   (by ? `, by ${by.hook} ${by.name} (id ${by.id}) there (inferred: no other writer on the way)` : '');
+
+/** `cgroup/connect4 sock_lb_connect (id 812)`: a socket-level program, as bpftool's section names it. */
+export const cgroupProgText = (p: { attachType: string; name: string; id: number }): string =>
+  `cgroup/${p.attachType} ${p.name || '?'} (id ${p.id})`;
 
 /** `received from node1 veth-pod-a` (the hop before was in another namespace: the veth's other end). */
 export const receivedFromText = (ns: string, ifname: string): string => `received from ${ns} ${ifname}`;
@@ -47,7 +56,10 @@ export const inferredText = (from: string): string => `not seen here but inferre
 
 export const deliveredText = (ns: string, reason: string): string => `delivered to a socket in ${ns} (${reason})`;
 export const endedText = (ns: string, reason: string): string => `ended in ${ns}: ${reason}, an ordinary end of path`;
-export const copyEndText = (reason: string): string => `a copy's end (${reason}): the packet itself went on`;
+export const copyEndText = (reason: string): string =>
+  reason === 'XDP_HANDOFF'
+    ? 'handed to native XDP (the veth copied the skb into a page); it came back in a new skb: passed'
+    : `a copy's end (${reason}): the packet itself went on`;
 export const droppedText = (ns: string, reason: string, culprit: string | undefined): string =>
   `dropped in ${ns} (${reason})${culprit ? `: ${culprit}` : ''}`;
 
@@ -58,15 +70,24 @@ export const natedText = (n: Nat, rule: string | undefined): string =>
 // What is responsible for a drop (the `culprit`), and a fix hint for each.
 
 /** `iptables filter FORWARD rule 3 (`-p udp -m udp --dport 9 -j DROP`) in pjx-router` */
-export const iptRuleText = (chain: string, r: IptRule, ns: string): string =>
-  `iptables filter ${chain} rule ${r.num} (\`${r.spec}\`) in ${ns}`;
+/** kube-proxy's rules say what they are for in a comment: `"default/echo has no local endpoints"`. */
+const ruleComment = (r: IptRule): string | undefined => /--comment "([^"]*)"/.exec(r.spec)?.[1];
+const byKubeProxy = (chain: string): boolean => chain.startsWith('KUBE-');
+
+export const iptRuleText = (chain: string, r: IptRule, ns: string): string => {
+  const rule = `iptables filter ${chain} rule ${r.num} (\`${r.spec}\`) in ${ns}`;
+  const why = ruleComment(r);
+  return byKubeProxy(chain) ? `kube-proxy's rule${why ? ` "${why}"` : ''}: ${rule}` : rule;
+};
 export const iptTracedText = (line: string, ns: string): string => `iptables \`${line}\` in ${ns}`;
 export const iptPolicyText = (chain: string, policy: string, ns: string): string =>
   `the iptables filter ${chain} policy ${policy} in ${ns}`;
 export const iptFix = (chain: string, r: IptRule | undefined, ns: string): string =>
-  r
-    ? `remove or narrow it: \`iptables -D ${chain} ${r.num}\` in ${ns}`
-    : `find the rule with \`iptables -L ${chain} -v -n --line-numbers\` in ${ns} (or follow with --rules)`;
+  r && byKubeProxy(chain)
+    ? `kube-proxy writes it from the Service: change the Service (for "no local endpoints", \`externalTrafficPolicy: Cluster\`, or a backend on this node); a deleted rule comes back at kube-proxy's next sync`
+    : r
+      ? `remove or narrow it: \`iptables -D ${chain} ${r.num}\` in ${ns}`
+      : `find the rule with \`iptables -L ${chain} -v -n --line-numbers\` in ${ns} (or follow with --rules)`;
 
 export const progText = (p: Pick<DevProg, 'hook' | 'name' | 'id'>, ns: string, ifname: string): string =>
   `${p.hook === 'xdp' ? 'XDP' : p.hook} program ${p.name || '?'} (id ${p.id}) on ${ns} ${ifname}`;
@@ -75,7 +96,9 @@ export const progUnknownText = (hook: string, ns: string, ifname: string): strin
 export const progFix = (hook: string, ifname: string, ns: string): string =>
   hook === 'xdp'
     ? `detach it: \`ip link set dev ${ifname} xdp off\` in ${ns} (or fix the program)`
-    : `detach it: \`tc filter del dev ${ifname} ${hook.endsWith('egress') ? 'egress' : 'ingress'}\` in ${ns} (or fix the program)`;
+    : hook.startsWith('tcx-')
+      ? `detach its tcx link: \`bpftool net detach ${hook.replace('-', '_')} dev ${ifname}\` in ${ns} (bpftool ≥ 7.3), or end the program's owner (or fix the program)`
+      : `detach it: \`tc filter del dev ${ifname} ${hook.endsWith('egress') ? 'egress' : 'ingress'}\` in ${ns} (or fix the program)`;
 
 /** `rp_filter=1 on node2's eth0 drops packets whose source isn't routed back through eth0` */
 export const rpFilterText = (ns: string, iif: string, value: string, src: string, back: string | undefined): string =>
@@ -103,9 +126,10 @@ export const noSocketFix = (proto: string, port: number, ns: string): string =>
 export const kernelText = (where: string): string => `freed by the kernel${where ? ` at ${where}` : ''}`;
 
 /** How a program's verdict is known: seen (a drop reason) or inferred from the next sighting. */
-export function verdictNote(v: HopProgram): string {
+export function verdictNote(v: HopProgram, inferredDrop?: string): string {
   const who = `${v.hook} ${v.name || '?'} (id ${v.id})`;
-  if (v.verdict === 'dropped') return `${who} dropped it (observed: freed with its hook's drop reason)`;
+  if (v.verdict === 'dropped')
+    return `${who} dropped it (${inferredDrop ? `inferred: ${inferredDrop}` : "observed: freed with its hook's drop reason"})`;
   if (v.verdict === 'redirected' && v.redirect)
     return `${who} redirected it to ${v.redirect.netns} ${v.redirect.ifname} (inferred: seen there next, off the stack's path)`;
   return `${who} passed it (inferred: it went on along the stack's path)`;

@@ -1,0 +1,34 @@
+'use client';
+// The header's part: who this page is, and for the instructor of a classroom the button to its panel.
+import { useState } from 'react';
+import { ClassroomPanel } from './classroom-panel';
+import { classroomIds } from './test-ids';
+import { useClassroom } from './use-classroom';
+
+export function ClassroomBar() {
+  const { me } = useClassroom();
+  const [open, setOpen] = useState(false);
+  if (!me?.tokens) return null;
+  return (
+    <>
+      <span
+        data-testid={classroomIds.me}
+        data-role={me.role}
+        className={`rounded px-3 py-1 text-sm font-semibold ${me.role === 'instructor' ? 'bg-violet-600 text-white' : 'bg-slate-700'}`}
+      >
+        {me.role === 'instructor' ? 'instructor' : `student: ${me.name ?? ''}`}
+      </span>
+      {me.role === 'instructor' && (
+        <button
+          data-testid={classroomIds.open}
+          aria-pressed={open}
+          onClick={() => setOpen((o) => !o)}
+          className="rounded border border-slate-600 px-3 py-1 text-sm hover:bg-slate-800"
+        >
+          Classroom
+        </button>
+      )}
+      {open && <ClassroomPanel onClose={() => setOpen(false)} />}
+    </>
+  );
+}

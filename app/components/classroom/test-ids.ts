@@ -1,0 +1,21 @@
+// data-testid values shared by the classroom components and e2e/classroom.spec.ts.
+export const classroomIds = {
+  waiting: 'class-waiting',
+  join: 'class-join',
+  joinName: 'class-join-name',
+  joinSubmit: 'class-join-submit',
+  joinError: 'class-join-error',
+  notice: 'class-notice',
+  me: 'class-me',
+  open: 'class-open',
+  panel: 'class-panel',
+  error: 'class-error',
+  instructorLink: 'class-link-instructor',
+  studentLink: 'class-link-student',
+  qr: 'class-qr',
+  rotate: 'class-rotate',
+  roster: 'class-roster',
+  client: (name: string) => `class-client-${name}`,
+  kick: (name: string) => `class-kick-${name}`,
+  share: (file: string) => `class-share-${file}`,
+} as const;
