@@ -13,8 +13,9 @@ const specs = {
 
 const usage = `usage: packet-journey decode <file.pcap|file.pcapng> [--json] [--tree] [--count N]
 
-Decodes Ethernet, 802.1Q, ARP, IPv4 (every option), IPv6 (extension headers), ICMP, ICMPv6, TCP, UDP,
-VXLAN and Geneve, and Cilium's DSR options (IPv4 0x9a in host byte order, IPv6 0x1b, Geneve 0x014b/0x81).
+Decodes Ethernet, 802.1Q, Linux SLL/SLL2, DLT_NULL/LOOP, NFLOG, ARP, IPv4 (every option), IPv6 (extension
+headers), ICMP, ICMPv6, TCP, UDP, IPIP, 6in4, GRE, ERSPAN II/III, MPLS, MACsec, NSH, VXLAN(-GPE), Geneve,
+WireGuard, and Cilium's DSR options (IPv4 0x9a in host byte order, IPv6 0x1b, Geneve 0x014b/0x81).
 
 ${flagHelp(specs)}`;
 

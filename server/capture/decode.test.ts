@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DecodedPacket, PacketField } from '../protocol/capture';
-import { decodeFrame, LINKTYPE } from './decode';
+import { decodeFrame, LINKTYPE, toHex } from './decode';
+import { ipv6 as ipv6Text } from './decode/ctx';
 import {
   MAC_A,
   MAC_B,
@@ -20,6 +21,7 @@ import {
   vlanPing,
   vxlanFrame,
 } from './fixtures/frames';
+import { encapFrames } from './fixtures/encap-frames';
 
 const dec = (f: Uint8Array, linktype: number = LINKTYPE.ETHERNET, len = f.length): DecodedPacket =>
   decodeFrame(f, { index: 0, linktype, tsSec: 1, tsNsec: 0, len });
@@ -230,6 +232,65 @@ describe('layers', () => {
   });
 });
 
+/** The outer IP addresses when Ethernet and the whole IP header are intact (else null). */
+function intactIpAddresses(f: Uint8Array): [string, string] | null {
+  const type = ((f[12] ?? 0) << 8) | (f[13] ?? 0);
+  const b0 = f[14] ?? 0;
+  if (type === 0x0800 && b0 >> 4 === 4 && (b0 & 15) >= 5 && f.length >= 14 + (b0 & 15) * 4)
+    return [Array.from(f.subarray(26, 30)).join('.'), Array.from(f.subarray(30, 34)).join('.')];
+  if (type === 0x86dd && b0 >> 4 === 6 && f.length >= 54) return [ipv6Text(f, 22), ipv6Text(f, 38)];
+  return null;
+}
+
+describe('partial decodes: what was read before the bad field stays', () => {
+  it('a bad IPv4 option is marked, and the datagram decoded on inside IHL (as tshark does)', () => {
+    const bad = SEED000_FRAME.slice();
+    bad[35] = 30;
+    const p = dec(bad);
+    expect(p.summary).toBe(
+      '02:42:ac:12:00:02 > 02:42:ac:12:00:05, ethertype IPv4 (0x0800), length 82: 172.18.0.1.50074 > 10.244.3.250.8080: ' +
+        'Flags [S], seq 327033400, win 64240, options [mss 1460,sackOK,TS val 704972761 ecr 0,nop,wscale 7], length 0 ' +
+        '[malformed: IPv4 option 154 has length 30, which does not fit the 8 byte(s) left in the header]',
+    );
+    const ip = p.layers.find((l) => l.proto === 'ipv4');
+    expect(ip?.fields.find((f) => f.name === 'Malformed')).toMatchObject({ start: 35 });
+    expect(ip?.fields.find((f) => f.name === 'Destination Address')?.value).toBe('10.244.3.250');
+    expect(p.layers.map((l) => l.proto)).toEqual(['eth', 'ipv4', 'tcp']);
+  });
+
+  it('an IPv4 header cut after the source address keeps the source', () => {
+    const p = dec(SEED000_FRAME.subarray(0, 14 + 16), LINKTYPE.ETHERNET, 82);
+    expect(p.layers[1]?.fields.find((f) => f.name === 'Source Address')?.value).toBe('172.18.0.1');
+    expect(p.summary).toContain('[|ipv4] [malformed: truncated: Destination Address');
+  });
+
+  it('a truncated TCP option keeps the addresses and ports: `10.0.0.1.80 > 10.0.0.2.1234: [|tcp]`', () => {
+    const f = concat(
+      eth(MAC_B, MAC_A, 0x0800),
+      ipv4('10.0.0.1', '10.0.0.2', 6, tcp(80, 1234, 0x12, new Uint8Array([2, 4, 5, 0xb4, 8, 10, 0, 0]))),
+    );
+    const p = dec(f);
+    expect(p.summary).toContain('10.0.0.1.80 > 10.0.0.2.1234: [|tcp] [malformed: TCP option 8 has length 10');
+    const t = p.layers.find((l) => l.proto === 'tcp');
+    expect(t?.fields.map((x) => x.name)).toEqual(
+      expect.arrayContaining(['Source Port', 'Destination Port', 'Malformed']),
+    );
+    expect(t?.fields.find((x) => x.name === 'Malformed')?.start).toBe(14 + 20 + 20 + 5);
+  });
+
+  it('a frame cut inside the UDP header keeps the IP addresses', () => {
+    const f = concat(eth(MAC_B, MAC_A, 0x0800), ipv4('10.0.0.1', '10.0.0.2', 17, udp(53, 53, new Uint8Array(4))));
+    const p = dec(f.subarray(0, 14 + 20 + 3), LINKTYPE.ETHERNET, f.length);
+    expect(p.summary).toContain('10.0.0.1 > 10.0.0.2: [|udp] [malformed: truncated');
+  });
+
+  it('an IPv6 extension header running past the frame keeps the IPv6 addresses', () => {
+    const f = ipv6DsrFrame();
+    const p = dec(f.subarray(0, 14 + 40 + 10), LINKTYPE.ETHERNET, f.length);
+    expect(p.summary).toContain('fd00::1 > fd00::2: [|ipv6-ext]');
+  });
+});
+
 describe('fuzz: random and mutated frames never throw', () => {
   // Deterministic PRNG so a failure is reproducible.
   let seed = 0x5eed;
@@ -237,12 +298,15 @@ describe('fuzz: random and mutated frames never throw', () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const bases = sampleFrames();
+  const bases = [...sampleFrames(), ...Object.values(encapFrames())];
   const linktypes = [LINKTYPE.ETHERNET, LINKTYPE.RAW, LINKTYPE.LINUX_SLL, LINKTYPE.LINUX_SLL2, 999];
 
   const check = (f: Uint8Array, lt: number): void => {
     const p = dec(f, lt);
     if (p.malformed) expect(p.malformed.reason).not.toMatch(/internal decoder error/);
+    const addrs = lt === LINKTYPE.ETHERNET ? intactIpAddresses(f) : null;
+    if (addrs && !p.summary.includes(`${addrs[0]} > ${addrs[1]}`) && !p.summary.includes(`${addrs[0]}.`))
+      throw new Error(`addresses ${addrs.join(' > ')} lost from "${p.summary}" (${toHex(f)})`);
     for (const fl of allFields(p)) {
       if (fl.start < 0 || fl.end > f.length || fl.end < fl.start)
         throw new Error(`field ${fl.name} range ${fl.start}-${fl.end} outside ${f.length}`);

@@ -48,6 +48,15 @@ export interface StartOptions extends CaptureStartReq {
   readonly owner?: string;
 }
 
+/** tcpdump's argv for a capture: pcap on stdout, packet by packet. */
+export function tcpdumpArgs(req: Pick<CaptureStartReq, 'iface' | 'count' | 'filter'>): string[] {
+  // -B: an 8 MiB kernel ring absorbs GC pauses and bursts; tcpdump's 2 MiB default drops at ~20k pps.
+  const args = ['-i', req.iface, '-n', '-U', '--immediate-mode', '-B', '8192', '-s', '262144', '-w', '-'];
+  if (req.count) args.push('-c', String(req.count));
+  if (req.filter.trim()) args.push('--', req.filter);
+  return args;
+}
+
 export class CaptureManager {
   private readonly captures = new Map<string, Capture>();
   /** Starts past the limit check that are not in `captures` yet. */
@@ -118,12 +127,8 @@ export class CaptureManager {
     this.prune();
     this.captures.set(c.id, c);
     unreserve();
-    // -B: an 8 MiB kernel ring absorbs GC pauses and bursts; tcpdump's 2 MiB default drops at ~20k pps.
-    const args = ['-i', req.iface, '-n', '-U', '--immediate-mode', '-B', '8192', '-s', '262144', '-w', '-'];
-    if (req.count) args.push('-c', String(req.count));
-    if (req.filter.trim()) args.push('--', req.filter);
     try {
-      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', args), file, () => namespaceGone(t));
+      await c.startTcpdump(inNetns(t.ns.target, 'tcpdump', tcpdumpArgs(req)), file, () => namespaceGone(t));
     } catch (e) {
       this.captures.delete(c.id);
       throw e;

@@ -45,6 +45,15 @@ export const LayerProtos = [
   'udp',
   'vxlan',
   'geneve',
+  // Added for the encapsulations and link types of issue 15 (additive: older values unchanged).
+  'loopback',
+  'nflog',
+  'gre',
+  'erspan',
+  'mpls',
+  'macsec',
+  'wireguard',
+  'nsh',
   'payload',
 ] as const;
 export type LayerProto = (typeof LayerProtos)[number];

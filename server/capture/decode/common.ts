@@ -15,13 +15,20 @@ export interface IpInfo {
   readonly dst: string;
   readonly depth: number;
   readonly v6: boolean;
+  /** Where the datagram ends on the wire (past the captured bytes when the snaplen cut it). */
+  readonly wireEnd: number;
 }
+
+/** What a length field of 0 on an offloaded super-packet means; said in the field and the summary. */
+export const LENGTH_FROM_CAPTURE = 'length from capture (TSO/BIG TCP)';
 
 /** tcpdump's `addr.port`. */
 export const ep = (addr: string, port: number): string => `${addr}.${port}`;
 
 /** The source and destination ports that open TCP and UDP headers. */
 export function portFields(L: LayerBuilder, off: number): { readonly sport: number; readonly dport: number } {
+  // Both or neither, as tshark shows them.
+  L.need(off, 4, 'Source Port');
   const sport = L.u16(off, 'Source Port');
   L.f('Source Port', off, 2, sport);
   const dport = L.u16(off + 2, 'Destination Port');
@@ -36,11 +43,13 @@ export function ipAddresses(
   off: number,
   len: 4 | 16,
 ): { readonly src: string; readonly dst: string } {
-  L.need(off, 2 * len, 'Source Address');
+  // One at a time: a frame cut between them keeps the source.
   const text = len === 4 ? ipv4 : ipv6;
+  L.need(off, len, 'Source Address');
   const src = text(ctx.buf, off);
-  const dst = text(ctx.buf, off + len);
   L.f('Source Address', off, len, src);
+  L.need(off + len, len, 'Destination Address');
+  const dst = text(ctx.buf, off + len);
   L.f('Destination Address', off + len, len, dst);
   L.title = `${L.title}, Src: ${src}, Dst: ${dst}`;
   return { src, dst };

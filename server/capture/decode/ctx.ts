@@ -114,12 +114,55 @@ export class Ctx {
   readonly layers: LayerBuilder[] = [];
   /** tcpdump-style summary pieces, joined at the end. */
   readonly summary: string[] = [];
+  /**
+   * What a layer has read of its own summary so far (addresses, ports), shown with tcpdump's `[|proto]`
+   * if the frame turns out malformed before the layer says its whole line.
+   */
+  partial: string | null = null;
+  /**
+   * A bad field the decode could step over because its container's length is known (an IPv4 option
+   * inside IHL, an IPv6 option inside its extension header): the frame is malformed, decoding goes on,
+   * as tshark does.
+   */
+  stepped: Truncated | null = null;
+  /** Notes appended to the summary after the last layer, e.g. an IP length taken from the capture. */
+  readonly notes: string[] = [];
   dsr: DsrInfo | null = null;
   constructor(
     readonly buf: Uint8Array,
     /** Skip the field tree (live rows at packet rate); bounds checks and summaries still run. */
     readonly light = false,
+    /** The frame's length on the wire (>= buf.length when the snaplen cut it). */
+    readonly wireLen = buf.length,
   ) {}
+
+  /** A finished summary piece; what the layer read partially is now said in full. */
+  say(s: string): void {
+    this.summary.push(s);
+    this.partial = null;
+  }
+
+  /** Runs `fn`; a bad field inside it is recorded (the first one) instead of ending the decode. */
+  stepOver(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof Truncated)) throw e;
+      this.stepped ??= e;
+      const L = this.layers.at(-1);
+      if (L && !this.light)
+        L.fields.push({
+          name: 'Malformed',
+          value: e.reason,
+          start: Math.min(e.offset, this.buf.length),
+          end: Math.min(e.offset + 1, this.buf.length),
+        });
+    }
+  }
+
+  note(s: string): void {
+    if (!this.notes.includes(s)) this.notes.push(s);
+  }
 
   layer(proto: LayerProto, title: string, start: number): LayerBuilder {
     const l = new LayerBuilder(this, proto, title, start);

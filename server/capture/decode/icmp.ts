@@ -15,6 +15,7 @@ export function icmp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   L.f('Checksum', off + 2, 2, hex16(L.u16(off + 2, 'Checksum')));
   const len = end - off;
   let s = `${ip.src} > ${ip.dst}: ICMP ${tname}`;
+  ctx.partial = `${s}, `;
   if (type === 0 || type === 8 || type === 13 || type === 14) {
     const id = L.u16(off + 4, 'Identifier');
     const seq = L.u16(off + 6, 'Sequence Number');
@@ -31,14 +32,23 @@ export function icmp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     );
     // The offending datagram: header + 8 bytes, enough to name the flow.
     const q = off + 8;
-    if (end - q >= 20) {
-      const ihl = ((ctx.buf[q] as number) & 15) * 4;
-      const g = L.group('Original datagram', q, end - q, `${ipv4(ctx.buf, q + 12)} > ${ipv4(ctx.buf, q + 16)}`);
+    const qb = ctx.buf[q] ?? 0;
+    const ihl = (qb & 15) * 4;
+    // Only an IPv4 header is dissected as one (a corrupted type would otherwise quote garbage); a quote
+    // cut short keeps the fields it holds.
+    if (end - q >= 10 && qb >> 4 === 4 && ihl >= 20) {
+      const whole = end - q >= 20;
+      const g = L.group(
+        'Original datagram',
+        q,
+        end - q,
+        whole ? `${ipv4(ctx.buf, q + 12)} > ${ipv4(ctx.buf, q + 16)}` : 'cut short',
+      );
       const kids = g.children as MutableField[];
       const p = L.u8(q + 9, 'Original protocol');
       L.f('Protocol', q + 9, 1, `${IP_PROTOCOLS[p] ?? 'Unknown'} (${p})`, kids);
-      L.f('Source Address', q + 12, 4, ipv4(ctx.buf, q + 12), kids);
-      L.f('Destination Address', q + 16, 4, ipv4(ctx.buf, q + 16), kids);
+      if (end - q >= 16) L.f('Source Address', q + 12, 4, ipv4(ctx.buf, q + 12), kids);
+      if (whole) L.f('Destination Address', q + 16, 4, ipv4(ctx.buf, q + 16), kids);
       if ((p === 6 || p === 17) && end - q >= ihl + 4) {
         L.f('Source Port', q + ihl, 2, L.u16(q + ihl, 'Original source port'), kids);
         L.f('Destination Port', q + ihl + 2, 2, L.u16(q + ihl + 2, 'Original destination port'), kids);
@@ -53,7 +63,7 @@ export function icmp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     s += `, length ${len}`;
     payload(ctx, off + 4, end);
   }
-  ctx.summary.push(s);
+  ctx.say(s);
 }
 
 export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
@@ -65,6 +75,7 @@ export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   L.f('Checksum', off + 2, 2, hex16(L.u16(off + 2, 'Checksum')));
   const len = end - off;
   let s = `${ip.src} > ${ip.dst}: ICMP6, ${tname}`;
+  ctx.partial = `${s}, `;
   if (type === 128 || type === 129) {
     const id = L.u16(off + 4, 'Identifier');
     const seq = L.u16(off + 6, 'Sequence');
@@ -91,5 +102,5 @@ export function icmp6(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     L.f('Message body', off + 4, end - off - 4, `${end - off - 4} bytes`);
   }
   L.title = `Internet Control Message Protocol v6 (${tname})`;
-  ctx.summary.push(`${s}, length ${len}`);
+  ctx.say(`${s}, length ${len}`);
 }

@@ -1,7 +1,7 @@
 // IPv4 and its options (every kind named, the common ones dissected, Cilium's DSR option in dsr.ts).
 import type { Ctx, LayerBuilder, MutableField } from './ctx';
 import { hex, hex16, hex8, ipv4 } from './ctx';
-import { ipAddresses, payload, trailer } from './common';
+import { ipAddresses, LENGTH_FROM_CAPTURE, payload, trailer } from './common';
 import { ipv4DsrOption } from './dsr';
 import { DSR, IP_PROTOCOLS, IPV4_OPTIONS } from './names';
 import { transport } from './transport';
@@ -30,7 +30,7 @@ export function ipv4Layer(ctx: Ctx, off: number, depth: number): void {
   L.f('DSCP', off + 1, 1, tos >> 2, ds.children);
   L.f('ECN', off + 1, 1, tos & 3, ds.children);
   const totalLen = L.u16(off + 2, 'Total Length');
-  L.f('Total Length', off + 2, 2, totalLen);
+  const tl = L.f('Total Length', off + 2, 2, totalLen);
   const id = L.u16(off + 4, 'Identification');
   L.f('Identification', off + 4, 2, `${hex16(id)} (${id})`);
   const ff = L.u16(off + 6, 'Flags');
@@ -53,26 +53,43 @@ export function ipv4Layer(ctx: Ctx, off: number, depth: number): void {
   L.f('Protocol', off + 9, 1, `${IP_PROTOCOLS[proto] ?? 'Unknown'} (${proto})`);
   const hl = ihl * 4;
   const csum = L.u16(off + 10, 'Header Checksum');
-  L.need(off, hl, 'Header Checksum');
-  const want = ipv4Checksum(ctx.buf, off, hl);
+  // A header cut short still shows the addresses it holds (as tshark does); its checksum cannot be checked.
+  const want = off + hl <= ctx.buf.length ? ipv4Checksum(ctx.buf, off, hl) : null;
   L.f(
     'Header Checksum',
     off + 10,
     2,
-    csum === want ? `${hex16(csum)} [correct]` : `${hex16(csum)} [incorrect, should be ${hex16(want)}]`,
+    want === null
+      ? `${hex16(csum)} [unverified: header cut]`
+      : csum === want
+        ? `${hex16(csum)} [correct]`
+        : `${hex16(csum)} [incorrect, should be ${hex16(want)}]`,
   );
   const { src, dst } = ipAddresses(ctx, L, off + 12, 4);
-  if (hl > 20) ipv4Options(ctx, L, off + 20, off + hl);
-  if (totalLen < hl) L.bad('Total Length', off + 2, `IPv4 total length ${totalLen} is shorter than its header (${hl})`);
-  const end = Math.min(off + totalLen, ctx.buf.length);
+  ctx.partial = `${src} > ${dst}: `;
+  L.need(off, hl, 'Options');
+  // IHL bounds the options: a bad one is marked and the datagram decoded on.
+  if (hl > 20) ctx.stepOver(() => ipv4Options(ctx, L, off + 20, off + hl));
+  // A GSO/GRO super-packet over 64 KiB (BIG TCP, Linux >= 6.3) has total length 0: its length is the
+  // frame's, as tshark reads it.
+  let ipLen = totalLen;
+  if (totalLen === 0) {
+    ipLen = Math.max(hl, ctx.wireLen - off);
+    tl.value = `0 (${LENGTH_FROM_CAPTURE}: ${ipLen})`;
+    ctx.note(LENGTH_FROM_CAPTURE);
+  } else if (totalLen < hl) {
+    L.bad('Total Length', off + 2, `IPv4 total length ${totalLen} is shorter than its header (${hl})`);
+  }
+  const end = Math.min(off + ipLen, ctx.buf.length);
+  const ip = { src, dst, depth, v6: false, wireEnd: off + ipLen };
   if (fragOff > 0) {
-    ctx.summary.push(`${src} > ${dst}: ip-proto-${proto} (frag ${id}:${totalLen - hl}@${fragOff}${mf ? '+' : ''})`);
+    ctx.say(`${src} > ${dst}: ip-proto-${proto} (frag ${id}:${ipLen - hl}@${fragOff}${mf ? '+' : ''})`);
     payload(ctx, off + hl, end);
-    trailer(ctx, off + totalLen);
+    trailer(ctx, off + ipLen);
     return;
   }
-  transport(ctx, proto, off + hl, end, { src, dst, depth, v6: false });
-  trailer(ctx, off + totalLen);
+  transport(ctx, proto, off + hl, end, ip);
+  trailer(ctx, off + ipLen);
 }
 
 function ipv4Options(ctx: Ctx, L: LayerBuilder, start: number, end: number): void {

@@ -2,7 +2,7 @@
 // fragment, AH, mobility, HIP, shim6).
 import type { Ctx, LayerBuilder, MutableField } from './ctx';
 import { hex, hex8 } from './ctx';
-import { ipAddresses, payload, trailer } from './common';
+import { ipAddresses, LENGTH_FROM_CAPTURE, payload, trailer } from './common';
 import { networkOrderDsr } from './dsr';
 import { DSR, IP_PROTOCOLS, IPV6_TLV_OPTIONS } from './names';
 import { transport } from './transport';
@@ -16,19 +16,27 @@ export function ipv6Layer(ctx: Ctx, off: number, depth: number): void {
   L.f('Traffic Class', off, 2, hex8((w >>> 20) & 0xff));
   L.f('Flow Label', off + 1, 3, `0x${(w & 0xfffff).toString(16).padStart(5, '0')}`);
   const plen = L.u16(off + 4, 'Payload Length');
-  L.f('Payload Length', off + 4, 2, plen);
+  const pl = L.f('Payload Length', off + 4, 2, plen);
   let nh = L.u8(off + 6, 'Next Header');
   L.f('Next Header', off + 6, 1, `${IP_PROTOCOLS[nh] ?? 'Unknown'} (${nh})`);
   L.f('Hop Limit', off + 7, 1, L.u8(off + 7, 'Hop Limit'));
   const { src, dst } = ipAddresses(ctx, L, off + 8, 16);
-  // Payload length 0 with a Jumbo option is legal; then we trust the capture length.
-  const end = plen === 0 ? ctx.buf.length : Math.min(off + 40 + plen, ctx.buf.length);
+  ctx.partial = `${src} > ${dst}: `;
+  // Payload length 0: a jumbogram (RFC 2675) or an IPv6 BIG TCP super-packet, which Linux captures with a
+  // Hop-by-Hop Jumbo option (or, on newer kernels, without). Either way the length is the frame's.
+  let wireEnd = off + 40 + plen;
+  if (plen === 0 && nh !== 59) {
+    wireEnd = Math.max(off + 40, ctx.wireLen);
+    pl.value = `0 (${LENGTH_FROM_CAPTURE}: ${wireEnd - off - 40})`;
+    ctx.note(LENGTH_FROM_CAPTURE);
+  }
+  const end = Math.min(wireEnd, ctx.buf.length);
   let p = off + 40;
   for (let n = 0; n < 16; n++) {
     if (nh === 0 || nh === 60 || nh === 43 || nh === 44 || nh === 51 || nh === 135 || nh === 139 || nh === 140) {
       const r = ipv6Ext(ctx, nh, p);
       if (r.stop) {
-        ctx.summary.push(`${src} > ${dst}: ${r.stop}`);
+        ctx.say(`${src} > ${dst}: ${r.stop}`);
         payload(ctx, r.next, end);
         trailer(ctx, off + 40 + plen);
         return;
@@ -40,12 +48,12 @@ export function ipv6Layer(ctx: Ctx, off: number, depth: number): void {
     break;
   }
   if (nh === 59) {
-    ctx.summary.push(`${src} > ${dst}: no next header`);
+    ctx.say(`${src} > ${dst}: no next header`);
   } else if (nh === 50) {
-    ctx.summary.push(`${src} > ${dst}: ESP, length ${end - p}`);
+    ctx.say(`${src} > ${dst}: ESP, length ${end - p}`);
     payload(ctx, p, end);
   } else {
-    transport(ctx, nh, p, end, { src, dst, depth, v6: true });
+    transport(ctx, nh, p, end, { src, dst, depth, v6: true, wireEnd });
   }
   if (plen !== 0) trailer(ctx, off + 40 + plen);
 }
@@ -69,7 +77,8 @@ function ipv6Ext(ctx: Ctx, type: number, off: number): { nh: number; next: numbe
   L.f('Length', off + 1, 1, `${hlen} (${len} bytes)`);
   L.need(off, len, name);
   if (type === 0 || type === 60) {
-    tlvOptions(ctx, L, off + 2, off + len, type === 60);
+    // The extension header's length bounds its options: a bad one is marked and the decode goes on.
+    ctx.stepOver(() => tlvOptions(ctx, L, off + 2, off + len, type === 60));
   } else if (type === 43) {
     L.f('Type', off + 2, 1, L.u8(off + 2, 'Type'));
     L.f('Segments Left', off + 3, 1, L.u8(off + 3, 'Segments Left'));

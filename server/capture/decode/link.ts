@@ -7,7 +7,8 @@ import { hex, hex16, ipv4, mac } from './ctx';
 import { etherName, MAX_DEPTH, payload, trailer } from './common';
 import { ipv4Layer } from './ipv4';
 import { ipv6Layer } from './ipv6';
-import { ARP_OPS, SLL_PKTTYPES } from './names';
+import { AF_INET6S, ARP_OPS, SLL_PKTTYPES } from './names';
+import { macsec, mpls, nsh } from './shims';
 
 export function ethernet(ctx: Ctx, off: number, depth: number, wireLen: number): void {
   const L = ctx.layer('eth', 'Ethernet II', off);
@@ -17,12 +18,13 @@ export function ethernet(ctx: Ctx, off: number, depth: number, wireLen: number):
   L.need(off + 6, 6, 'Source');
   const src = mac(ctx.buf, off + 6);
   L.f('Source', off + 6, 6, src);
+  ctx.partial = `${src} > ${dst}, `;
   let type = L.u16(off + 12, 'Type');
   let p = off + 12;
   let head = `${src} > ${dst}, `;
   if (type < 0x0600) {
     L.f('Length', p, 2, type);
-    ctx.summary.push(`${head}802.3, length ${wireLen}`);
+    ctx.say(`${head}802.3, length ${wireLen}`);
     payload(ctx, p + 2, ctx.buf.length);
     return;
   }
@@ -46,7 +48,7 @@ export function ethernet(ctx: Ctx, off: number, depth: number, wireLen: number):
     p += 4;
     tags++;
   }
-  ctx.summary.push(`${head}ethertype ${etherName(type)}, length ${wireLen}: `);
+  ctx.say(`${head}ethertype ${etherName(type)}, length ${wireLen}: `);
   network(ctx, type, p, depth);
 }
 
@@ -61,7 +63,7 @@ export function sll(ctx: Ctx, off: number, depth: number): void {
   L.f('Source', off + 6, 8, alen === 6 ? mac(ctx.buf, off + 6) : hex(ctx.buf, off + 6, off + 6 + Math.min(alen, 8)));
   const proto = L.u16(off + 14, 'Protocol');
   L.f('Protocol', off + 14, 2, etherName(proto));
-  ctx.summary.push(
+  ctx.say(
     `${SLL_PKTTYPES[pt]?.split(' ')[0] ?? '?'} ${alen === 6 ? mac(ctx.buf, off + 6) : ''} ethertype ${etherName(proto)}, length ${ctx.buf.length - off}: `,
   );
   network(ctx, proto, off + 16, depth);
@@ -85,9 +87,10 @@ export function sll2(ctx: Ctx, off: number, depth: number): void {
     8,
     alen === 6 ? mac(ctx.buf, off + 12) : hex(ctx.buf, off + 12, off + 12 + Math.min(alen, 8)),
   );
-  ctx.summary.push(
-    `ifindex ${L.u32(off + 4, 'Interface index')} ${SLL_PKTTYPES[pt]?.split(' ')[0] ?? '?'} ethertype ${etherName(proto)}, length ${ctx.buf.length - off}: `,
-  );
+  const ifindex = L.u32(off + 4, 'Interface index');
+  const dir = SLL_PKTTYPES[pt]?.split(' ')[0] ?? '?';
+  L.title = `Linux cooked capture v2, ifindex ${ifindex}, ${dir}`;
+  ctx.say(`ifindex ${ifindex} ${dir} ethertype ${etherName(proto)}, length ${ctx.buf.length - off}: `);
   network(ctx, proto, off + 20, depth);
 }
 
@@ -106,8 +109,17 @@ export function network(ctx: Ctx, type: number, off: number, depth: number): voi
       return ipv6Layer(ctx, off, depth);
     case 0x0806:
       return arp(ctx, off);
+    case 0x8847:
+    case 0x8848:
+      return mpls(ctx, off, depth);
+    case 0x88e5:
+      return macsec(ctx, off, depth);
+    case 0x894f:
+      return nsh(ctx, off, ctx.buf.length, depth);
+    case 0x6558:
+      return ethernet(ctx, off, depth + 1, ctx.buf.length - off);
     default:
-      ctx.summary.push(`ethertype ${etherName(type)}`);
+      ctx.say(`ethertype ${etherName(type)}`);
       return payload(ctx, off, ctx.buf.length);
   }
 }
@@ -138,8 +150,101 @@ function arp(ctx: Ctx, off: number): void {
   const tpa = addr('Target IP address', plen, false);
   L.title = `Address Resolution Protocol (${(ARP_OPS[op] ?? 'unknown').toLowerCase()})`;
   const len = p - off;
-  if (op === 1) ctx.summary.push(`Request who-has ${tpa} tell ${spa}, length ${len}`);
-  else if (op === 2) ctx.summary.push(`Reply ${spa} is-at ${sha}, length ${len}`);
-  else ctx.summary.push(`ARP op ${op}, length ${len}`);
+  if (op === 1) ctx.say(`Request who-has ${tpa} tell ${spa}, length ${len}`);
+  else if (op === 2) ctx.say(`Reply ${spa} is-at ${sha}, length ${len}`);
+  else ctx.say(`ARP op ${op}, length ${len}`);
   trailer(ctx, p);
+}
+
+/**
+ * BSD loopback: DLT_NULL's 4-byte address family is in the capturing host's byte order, DLT_LOOP's in
+ * network order. A DLT_NULL value above 0xffff is the other byte order, as libpcap reads it.
+ */
+export function loopback(ctx: Ctx, off: number, networkOrder: boolean): void {
+  const L = ctx.layer('loopback', networkOrder ? 'OpenBSD loopback (DLT_LOOP)' : 'Null/Loopback (DLT_NULL)', off);
+  let fam = networkOrder ? L.u32(off, 'Family') : L.u32le(off, 'Family');
+  if (!networkOrder && fam > 0xffff) fam = L.u32(off, 'Family');
+  const v6 = AF_INET6S.has(fam);
+  L.f('Family', off, 4, fam === 2 ? 'IP (2)' : v6 ? `IPv6 (${fam})` : `unknown (${fam})`);
+  ctx.say(`AF ${fam === 2 ? 'IPv4' : v6 ? 'IPv6' : fam} (${fam}), length ${ctx.wireLen - off}: `);
+  if (fam === 2) return network(ctx, 0x0800, off + 4, 0);
+  if (v6) return network(ctx, 0x86dd, off + 4, 0);
+  payload(ctx, off + 4, ctx.buf.length);
+}
+
+const NFLOG_TLVS: Readonly<Record<number, string>> = {
+  1: 'Packet header',
+  2: 'Mark',
+  3: 'Timestamp',
+  4: 'Input interface index',
+  5: 'Output interface index',
+  6: 'Physical input interface index',
+  7: 'Physical output interface index',
+  8: 'Hardware address',
+  9: 'Payload',
+  10: 'Prefix',
+  11: 'UID',
+  12: 'Sequence',
+  13: 'Global sequence',
+  14: 'GID',
+  15: 'Hardware type',
+  16: 'Hardware header',
+  17: 'Hardware header length',
+  18: 'Conntrack',
+  19: 'Conntrack info',
+  20: 'VLAN',
+  21: 'L2 header',
+};
+
+/**
+ * NFLOG (DLT 239, `tcpdump -i nflog:N`): family, version and group, then netlink TLVs whose length and
+ * type are in the capturing host's byte order (little-endian here; big-endian is tried if that does not fit).
+ */
+export function nflog(ctx: Ctx, off: number): void {
+  const L = ctx.layer('nflog', 'Linux Netfilter NFLOG', off);
+  const fam = L.u8(off, 'Family');
+  L.f('Family', off, 1, fam === 2 ? 'IPv4 (2)' : fam === 10 ? 'IPv6 (10)' : fam);
+  L.f('Version', off + 1, 1, L.u8(off + 1, 'Version'));
+  const group = L.u16(off + 2, 'Resource ID');
+  L.f('Resource ID', off + 2, 2, group);
+  let le = true;
+  const first = L.u16le(off + 4, 'TLV Length');
+  if (first < 4 || off + 4 + first > ctx.buf.length) le = false;
+  let p = off + 4;
+  let data: [number, number] | null = null;
+  let prefix = '';
+  const parts: string[] = [];
+  while (p + 4 <= ctx.buf.length) {
+    const len = le ? L.u16le(p, 'TLV Length') : L.u16(p, 'TLV Length');
+    const type = (le ? L.u16le(p + 2, 'TLV Type') : L.u16(p + 2, 'TLV Type')) & 0x7fff;
+    if (len < 4) L.bad('TLV Length', p, `NFLOG TLV length ${len} is below its own 4 bytes`);
+    L.need(p, len, NFLOG_TLVS[type] ?? `TLV ${type}`);
+    const d = p + 4;
+    const dl = len - 4;
+    const name = NFLOG_TLVS[type] ?? `TLV ${type}`;
+    if (type === 9) {
+      data = [d, d + dl];
+      L.f(name, p, len, `${dl} bytes`);
+    } else if (type === 10) {
+      prefix = new TextDecoder().decode(ctx.buf.subarray(d, d + dl)).replace(/\0.*$/s, '');
+      L.f(name, p, len, prefix);
+    } else if ((type === 4 || type === 5 || type === 2 || type === 11 || type === 14) && dl === 4) {
+      const v = L.u32(d, name);
+      L.f(name, p, len, v);
+      if (type === 4) parts.push(`in ${v}`);
+      if (type === 5) parts.push(`out ${v}`);
+    } else if (type === 1 && dl >= 4) {
+      L.f(name, p, len, `protocol ${etherName(L.u16(d, 'Hardware protocol'))}, hook ${L.u8(d + 2, 'Hook')}`);
+    } else {
+      L.f(name, p, len, hex(ctx.buf, d, d + dl));
+    }
+    p += (len + 3) & ~3;
+  }
+  L.title = `Linux Netfilter NFLOG, group ${group}${prefix ? `, prefix "${prefix}"` : ''}`;
+  ctx.say(`NFLOG group ${group}${prefix ? ` "${prefix}"` : ''}${parts.length ? ` ${parts.join(' ')}` : ''}: `);
+  if (!data) return;
+  if (fam === 2 || fam === 10) {
+    // The payload TLV holds the IP datagram; decode it as if it were the frame from there on.
+    network(ctx, fam === 2 ? 0x0800 : 0x86dd, data[0], 0);
+  } else payload(ctx, data[0], data[1]);
 }

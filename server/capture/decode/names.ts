@@ -16,6 +16,11 @@ export const ETHERTYPES: Readonly<Record<number, string>> = {
   0x88cc: 'LLDP',
   0x8035: 'RARP',
   0x6558: 'Transparent Ethernet Bridging',
+  0x88e5: 'MACsec',
+  0x894f: 'NSH',
+  0x88be: 'ERSPAN',
+  0x22eb: 'ERSPAN Type III',
+  0x880b: 'PPP',
 };
 
 /** IPv4 option types (IANA "IP Option Numbers"), plus Cilium's unassigned 154 used for DSR. */
@@ -146,3 +151,9 @@ export const DSR = {
 
 export const VXLAN_PORTS: ReadonlySet<number> = new Set([4789, 8472]);
 export const GENEVE_PORT = 6081;
+export const VXLAN_GPE_PORT = 4790;
+export const WIREGUARD_PORT = 51820;
+export const MPLS_UDP_PORT = 6635;
+
+/** BSD loopback (DLT_NULL, DLT_LOOP) address families that mean IPv6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin. */
+export const AF_INET6S: ReadonlySet<number> = new Set([10, 24, 28, 30]);

@@ -1,13 +1,24 @@
-// The IP protocol dispatch, TCP (with its options) and UDP (which hands VXLAN and Geneve ports on).
+// The IP protocol dispatch (IPIP, 6in4, GRE and MPLS-in-IP recurse), TCP (with its options) and UDP
+// (which hands the VXLAN, Geneve, VXLAN-GPE, WireGuard and MPLS-over-UDP ports on).
 import type { Ctx, LayerBuilder, MutableField } from './ctx';
 import { hex, hex16 } from './ctx';
 import type { IpInfo } from './common';
-import { ep, MAX_DEPTH, payload, portFields } from './common';
+import { ep, LENGTH_FROM_CAPTURE, MAX_DEPTH, payload, portFields } from './common';
 import { icmp, icmp6 } from './icmp';
 import { ipv4Layer } from './ipv4';
 import { ipv6Layer } from './ipv6';
-import { GENEVE_PORT, IP_PROTOCOLS, TCP_OPTIONS, VXLAN_PORTS } from './names';
-import { geneve, vxlan } from './tunnels';
+import { gre } from './gre';
+import {
+  GENEVE_PORT,
+  IP_PROTOCOLS,
+  MPLS_UDP_PORT,
+  TCP_OPTIONS,
+  VXLAN_GPE_PORT,
+  VXLAN_PORTS,
+  WIREGUARD_PORT,
+} from './names';
+import { mpls } from './shims';
+import { geneve, vxlan, vxlanGpe, wireguard } from './tunnels';
 
 export function transport(ctx: Ctx, proto: number, off: number, end: number, ip: IpInfo): void {
   switch (proto) {
@@ -20,13 +31,18 @@ export function transport(ctx: Ctx, proto: number, off: number, end: number, ip:
     case 58:
       return icmp6(ctx, off, end, ip);
     case 4:
-      ctx.summary.push(`${ip.src} > ${ip.dst}: IPIP: `);
+      ctx.say(`${ip.src} > ${ip.dst}: IPIP: `);
       return ipv4Layer(ctx, off, ip.depth + 1);
     case 41:
-      ctx.summary.push(`${ip.src} > ${ip.dst}: IP6 in IP: `);
+      ctx.say(`${ip.src} > ${ip.dst}: IP6 in IP: `);
       return ipv6Layer(ctx, off, ip.depth + 1);
+    case 47:
+      return gre(ctx, off, end, ip);
+    case 137:
+      ctx.say(`${ip.src} > ${ip.dst}: MPLS in IP: `);
+      return mpls(ctx, off, ip.depth + 1);
     default:
-      ctx.summary.push(`${ip.src} > ${ip.dst}: ${IP_PROTOCOLS[proto] ?? `ip-proto-${proto}`} ${end - off}`);
+      ctx.say(`${ip.src} > ${ip.dst}: ${IP_PROTOCOLS[proto] ?? `ip-proto-${proto}`} ${end - off}`);
       return payload(ctx, off, end);
   }
 }
@@ -34,6 +50,7 @@ export function transport(ctx: Ctx, proto: number, off: number, end: number, ip:
 function tcp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   const L = ctx.layer('tcp', 'Transmission Control Protocol', off);
   const { sport, dport } = portFields(L, off);
+  ctx.partial = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: `;
   const seq = L.u32(off + 4, 'Sequence Number');
   L.f('Sequence Number', off + 4, 4, seq);
   const ack = L.u32(off + 8, 'Acknowledgment Number');
@@ -57,7 +74,8 @@ function tcp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
     L.need(off + 20, doff - 20, 'Options');
     tcpOptions(ctx, L, off + 20, off + doff, opts);
   }
-  const dataLen = Math.max(0, end - off - doff);
+  // From the IP length, so a snaplen cut does not shorten it (tcpdump's `length`).
+  const dataLen = Math.max(0, Math.max(end, ip.wireEnd) - off - doff);
   L.title = `Transmission Control Protocol, Src Port: ${sport}, Dst Port: ${dport}, Seq: ${seq}${(w >> 4) & 1 ? `, Ack: ${ack}` : ''}, Len: ${dataLen}`;
   // tcpdump's flag letters and order.
   const letters: [number, string][] = [
@@ -82,7 +100,7 @@ function tcp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   s += `, win ${win}`;
   if (opts.length) s += `, options [${opts.join(',')}]`;
   s += `, length ${dataLen}`;
-  ctx.summary.push(s);
+  ctx.say(s);
   payload(ctx, off + doff, end);
 }
 
@@ -144,21 +162,42 @@ function tcpOptions(ctx: Ctx, L: LayerBuilder, start: number, end: number, out: 
 function udp(ctx: Ctx, off: number, end: number, ip: IpInfo): void {
   const L = ctx.layer('udp', 'User Datagram Protocol', off);
   const { sport, dport } = portFields(L, off);
+  ctx.partial = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: `;
   const ulen = L.u16(off + 4, 'Length');
-  L.f('Length', off + 4, 2, ulen);
+  const lf = L.f('Length', off + 4, 2, ulen);
   L.f('Checksum', off + 6, 2, hex16(L.u16(off + 6, 'Checksum')));
   L.title = `User Datagram Protocol, Src Port: ${sport}, Dst Port: ${dport}`;
-  if (ulen < 8) L.bad('Length', off + 4, `UDP length ${ulen} is below the minimum 8`);
-  const uend = Math.min(end, off + ulen);
+  // UDP GSO super-packets (and IPv6 jumbograms) carry length 0: the datagram runs to the IP end.
+  let uend = Math.min(end, off + ulen);
+  let dataLen = ulen - 8;
+  if (ulen === 0) {
+    uend = end;
+    dataLen = Math.max(end, ip.wireEnd) - off - 8;
+    ctx.note(LENGTH_FROM_CAPTURE);
+    lf.value = `0 (${LENGTH_FROM_CAPTURE}: ${dataLen + 8})`;
+  } else if (ulen < 8) L.bad('Length', off + 4, `UDP length ${ulen} is below the minimum 8`);
   const head = `${ep(ip.src, sport)} > ${ep(ip.dst, dport)}: `;
-  if (ip.depth < MAX_DEPTH && (VXLAN_PORTS.has(dport) || VXLAN_PORTS.has(sport)) && uend - off >= 16) {
-    ctx.summary.push(head);
+  // By the length on the wire, so a cut capture still shows the tunnel header it holds.
+  if (ip.depth < MAX_DEPTH && (VXLAN_PORTS.has(dport) || VXLAN_PORTS.has(sport)) && dataLen + 8 >= 16) {
+    ctx.say(head);
     return vxlan(ctx, off + 8, uend, ip.depth);
   }
-  if (ip.depth < MAX_DEPTH && (dport === GENEVE_PORT || sport === GENEVE_PORT) && uend - off >= 16) {
-    ctx.summary.push(head);
+  if (ip.depth < MAX_DEPTH && (dport === GENEVE_PORT || sport === GENEVE_PORT) && dataLen + 8 >= 16) {
+    ctx.say(head);
     return geneve(ctx, off + 8, uend, ip.depth);
   }
-  ctx.summary.push(`${head}UDP, length ${ulen - 8}`);
+  if (ip.depth < MAX_DEPTH && (dport === VXLAN_GPE_PORT || sport === VXLAN_GPE_PORT) && dataLen + 8 >= 16) {
+    ctx.say(head);
+    return vxlanGpe(ctx, off + 8, uend, ip.depth);
+  }
+  if (dport === WIREGUARD_PORT || sport === WIREGUARD_PORT) {
+    ctx.say(head);
+    return wireguard(ctx, off + 8, uend);
+  }
+  if (ip.depth < MAX_DEPTH && (dport === MPLS_UDP_PORT || sport === MPLS_UDP_PORT)) {
+    ctx.say(head);
+    return mpls(ctx, off + 8, ip.depth + 1);
+  }
+  ctx.say(`${head}UDP, length ${dataLen}`);
   payload(ctx, off + 8, uend);
 }
