@@ -83,6 +83,7 @@ describe('decoder against tshark on the corpus', () => {
       'offload-lab.pcap',
       'corpus-lab-eth.pcap',
       'corpus-lab-nflog.pcap',
+      'corpus-lab-dsr.pcap',
       '(truncated)',
       '(corrupted)',
     ])

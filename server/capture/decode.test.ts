@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readCaptureFile } from './pcap';
 import type { DecodedPacket, PacketField } from '../protocol/capture';
 import { decodeFrame, LINKTYPE, toHex } from './decode';
 import { ipv6 as ipv6Text } from './decode/ctx';
@@ -38,6 +40,25 @@ function allFields(p: DecodedPacket): PacketField[] {
   return out;
 }
 const field = (p: DecodedPacket, name: string): PacketField | undefined => allFields(p).find((f) => f.name === name);
+
+describe("the lab's dsr scenario, captured on node2's eth0 (fixtures/record-dsr.sh)", () => {
+  it('finds the service on every SYN and UDP datagram node1 forwarded, and on nothing else', () => {
+    const f = readCaptureFile(readFileSync(new URL('./fixtures/corpus-lab-dsr.pcap', import.meta.url)));
+    const packets = f.records.map((r, index) =>
+      decodeFrame(r.data, { index, linktype: f.interfaces[0]?.linktype ?? 1, tsSec: 0, tsNsec: 0, len: r.len }),
+    );
+    const carrying = packets.filter((p) => p.dsr);
+    expect(carrying.length).toBeGreaterThanOrEqual(4);
+    for (const p of carrying) expect(p.dsr).toMatchObject({ addr: '172.18.0.2', port: 31400 });
+    // TCP carries it on the SYN only; UDP on every datagram; the backends' replies never.
+    expect(carrying.every((p) => /Flags \[S\],|: UDP,/.test(p.summary))).toBe(true);
+    expect(carrying.filter((p) => /: UDP,/.test(p.summary)).length).toBeGreaterThan(0);
+    expect(packets.filter((p) => /Flags \[S\],/.test(p.summary) && !p.dsr)).toEqual([]);
+    const replies = packets.filter((p) => p.summary.includes('172.18.0.2.31400 >'));
+    expect(replies.length).toBeGreaterThan(0);
+    expect(replies.filter((p) => p.dsr)).toEqual([]);
+  });
+});
 
 describe('seed 000: Cilium DSR IPv4 option', () => {
   const p = dec(SEED000_FRAME);
