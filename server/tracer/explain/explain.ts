@@ -253,8 +253,15 @@ function neverLeft(j: Journey, f: NsFacts | undefined, dst: string | undefined):
   if (dst && r && !('error' in r)) {
     const addr = r.gateway ?? dst;
     const n = f?.neigh?.find((x) => x.dst === addr && x.dev === r.dev);
-    if (n && n.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE'))
-      return `${lead}: ${w.neighText(addr, r.dev, n.state.join(','), j.from)}. ${w.fixText(w.neighFix(addr, r.dev))}`;
+    if (n && n.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE')) {
+      // A program on the veth's other end, where the ARP requests arrive, is the likeliest cause.
+      const peer = f?.peers?.find((p) => p.dev === r.dev);
+      const prog = peer?.progs.find((p) => p.hook === 'xdp' || p.hook.endsWith('ingress'));
+      const text = `${lead}: ${w.neighText(addr, r.dev, n.state.join(','), j.from)}`;
+      if (peer && prog)
+        return `${text}; ${w.peerProgText(w.progText(prog, peer.netns, peer.ifname), r.dev)}. ${w.fixText(w.progFix(prog.hook, peer.ifname, peer.netns))}`;
+      return `${text}. ${w.fixText(w.neighFix(addr, r.dev))}`;
+    }
   }
   return `${lead}: no hop was seen.`;
 }

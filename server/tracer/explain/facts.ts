@@ -74,6 +74,16 @@ export interface NsFacts {
   readonly sysctl?: ReadonlyMap<string, string>;
   /** filter-table chains by name (FORWARD, INPUT…). */
   readonly iptables?: ReadonlyMap<string, IptChain>;
+  /** The source's veths' other ends and the programs there (read when no hop was seen). */
+  readonly peers?: readonly PeerFact[];
+}
+
+export interface PeerFact {
+  /** The source's device. */
+  readonly dev: string;
+  readonly netns: string;
+  readonly ifname: string;
+  readonly progs: readonly DevProg[];
 }
 
 /** Facts by namespace name (the hop's `netns`). */

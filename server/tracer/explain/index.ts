@@ -3,7 +3,7 @@
 // Never throws and never waits past the budget: a fact not read in time only makes a reason shorter.
 import type { Hop, Journey } from '../../protocol/tracer';
 import type { NetnsTarget } from '../../sys/exec';
-import { findNamespace } from '../../topology/index';
+import { findNamespace, getDiscovery } from '../../topology/index';
 import { BUILTIN_TARGETS, dropNeeds, MAX_JUMPS } from './drop';
 import { bridgesNeeded, explainJourney, routeQueryFor, segmentOf } from './explain';
 import {
@@ -13,6 +13,7 @@ import {
   type FdbFact,
   type IptChain,
   type NsFacts,
+  type PeerFact,
   type RouteFact,
   type RouteQuery,
 } from './facts';
@@ -32,6 +33,8 @@ export { explainJourney } from './explain';
 export { progsFromIfaces, type DevProg, type Facts, type NsFacts } from './facts';
 
 export const EXPLAIN_BUDGET_MS = 100;
+/** How old a discovery may be to tell a veth's other end (pairs change rarely; a follow just looked). */
+const PEERS_MAX_AGE_MS = 60_000;
 
 export interface ExplainOptions {
   /** The follow's source namespace: read when no hop was seen (its route and neighbour say why). */
@@ -62,6 +65,7 @@ interface Collecting {
   neigh?: NsFacts['neigh'];
   sysctl: Map<string, string>;
   iptables: Map<string, IptChain>;
+  peers?: PeerFact[];
 }
 
 const fresh = (): Collecting => ({ progs: [], fdb: [], routes: new Map(), sysctl: new Map(), iptables: new Map() });
@@ -114,12 +118,33 @@ async function readChainTree(target: NetnsTarget, name: string, into: Map<string
   await Promise.all([...jumps].map((j) => readChainTree(target, j, into, depth + 1)));
 }
 
-/** No hop seen: the source's route to the destination and its neighbours. */
-async function collectSource(target: NetnsTarget, dst: string, c: Collecting): Promise<void> {
+/** No hop seen: the source's route to the destination, its neighbours, and what sits on its veths' peers. */
+async function collectSource(target: NetnsTarget, from: string, dst: string, c: Collecting): Promise<void> {
   await Promise.all([
     routeGet(target, { dst }).then((r) => void (r && c.routes.set(routeKey({ dst }), r))),
     readNeigh(target).then((n) => void (c.neigh = n)),
+    readPeers(from).then((p) => void (c.peers = p)),
   ]);
+}
+
+/**
+ * The programs on the other end of each of the source's veths, read now in the peer's namespace: one
+ * that drops ARP there (drop-all does) keeps the packet from ever leaving. Which end is which comes from
+ * the topology as last discovered (a veth pair outlives many polls).
+ */
+async function readPeers(from: string): Promise<PeerFact[]> {
+  const d = await getDiscovery(PEERS_MAX_AGE_MS);
+  const ns = d.topology.namespaces.find((n) => n.name === from);
+  const peers = (ns?.interfaces ?? []).flatMap((i) => (i.peer ? [{ dev: i.name, ...i.peer }] : []));
+  return Promise.all(
+    peers.map(async (p) => {
+      const at = await findNamespace(p.netns);
+      if (!at) return { ...p, progs: [] };
+      const [l, tc] = await Promise.all([readLinks(at.target), readTcProgs(at.target)]);
+      const progs = [...(l?.xdp ?? []), ...(tc ?? [])].filter((x) => x.ifname === p.ifname);
+      return { ...p, progs };
+    }),
+  );
 }
 
 const snapshot = (c: Collecting): NsFacts => ({
@@ -130,6 +155,7 @@ const snapshot = (c: Collecting): NsFacts => ({
   ...(c.neigh && { neigh: [...c.neigh] }),
   sysctl: new Map(c.sysctl),
   iptables: new Map(c.iptables),
+  ...(c.peers && { peers: [...c.peers] }),
 });
 
 let warned = false;
@@ -195,7 +221,7 @@ export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Fac
     if (j.hops.length === 0 && opts.from && opts.dst) {
       const c = fresh();
       collecting.set(j.from, c);
-      jobs.push(collectSource(opts.from, opts.dst, c));
+      jobs.push(collectSource(opts.from, j.from, opts.dst, c));
     }
     await Promise.all(jobs);
   })();

@@ -169,12 +169,13 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
   });
 
   it('a packet that never left: its ARP gets no answer', async () => {
-    // The XDP program drops c's ARP too, and nothing is pinned: the ping waits in c's neighbour queue.
+    // The XDP program drops c's ARP too, and nothing is pinned: the ping waits in c's neighbour queue,
+    // and the program on the veth's other end is named as the likely cause.
     inNs(WHY.r, ['ip', 'link', 'set', 'dev', WHY.rc, 'xdpgeneric', 'obj', obj('xdp-drop'), 'sec', 'xdp']);
     const j = await run(WHY_IP.s, { timeoutMs: 1500 });
     expect(j.hops).toEqual([]);
     expect(j.diagnosis).toMatch(
-      /^The packet never left pjt-why-c: the neighbour 10\.78\.1\.1 on pjt-why-c's pjt-why-c0 is (INCOMPLETE|FAILED) \(no ARP reply\)\./,
+      /^The packet never left pjt-why-c: the neighbour 10\.78\.1\.1 on pjt-why-c's pjt-why-c0 is (INCOMPLETE|FAILED) \(no ARP reply\); XDP program xdp_drop \(id \d+\) on pjt-why-r pjt-why-rc, the other end of pjt-why-c0, is there .* Fix: detach it: `ip link set dev pjt-why-rc xdp off` in pjt-why-r/,
     );
   });
 });

@@ -3,6 +3,7 @@
 // made by kube-proxy's iptables DNAT, has no such step; etp-local's drop on the node without a backend is
 // kube-proxy's rule; the teaching programs turn the journey red at their hop, naming themselves. (dsr and
 // ebpf-routing: dsr.test.ts, lab.test.ts.) Run under the lab lock; leaves the lab down.
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown, labSet, labUp } from '../../lab/index';
 import { labProg } from '../../lab/progs/index';
@@ -94,6 +95,25 @@ describe('socket-level load balancing in a follow (real kernel, lab)', () => {
       expect(arrival?.programs?.[0]).toMatchObject({ name: 'blocklist', hook: 'xdp', verdict: 'passed' });
     } finally {
       await labProg({ action: 'detach', hook: 'xdp', ...at });
+    }
+  }, 60_000);
+
+  it('drop-all on the veth pod-a pings through: its ARP never gets an answer, and the program is named', async () => {
+    await labUp({ scenario: 'basic' });
+    const at = { netns: 'node1', iface: 'veth-pod-a' } as const;
+    execFileSync('ip', ['-n', 'pod-a', 'neigh', 'flush', 'all']);
+    await labProg({ action: 'attach', program: 'drop-all', hook: 'tc-ingress', ...at });
+    try {
+      const j = await follow(
+        { from: 'pod-a', to: 'pod-c', timeoutMs: 1500 },
+        { loader, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS },
+      );
+      expect(j.hops).toEqual([]);
+      expect(j.diagnosis).toMatch(
+        /^The packet never left pod-a: the neighbour 10\.244\.1\.1 on pod-a's eth0 is \w+ \(no ARP reply\); tc-ingress program drop_all \(id \d+\) on node1 veth-pod-a, the other end of eth0, is there .* Fix: detach it: `tc filter del dev veth-pod-a ingress` in node1/,
+      );
+    } finally {
+      await labProg({ action: 'detach', hook: 'tc-ingress', ...at });
     }
   }, 60_000);
 

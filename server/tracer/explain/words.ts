@@ -114,6 +114,9 @@ export const noRouteFix = (dst: string, ns: string): string =>
 
 export const neighText = (addr: string, dev: string, state: string, ns: string): string =>
   `the neighbour ${addr} on ${ns}'s ${dev} is ${state} (no ARP reply)`;
+/** `tc-ingress program drop_all (id 7) on node1 veth-pod-a, the other end of eth0, …` */
+export const peerProgText = (prog: string, dev: string): string =>
+  `${prog}, the other end of ${dev}, is there and sees the ARP requests first (inferred: it may drop them)`;
 export const neighFix = (addr: string, dev: string): string =>
   `check that ${addr} is up on ${dev}'s link and answers ARP (a program or filter that drops ARP there stops it too)`;
 
