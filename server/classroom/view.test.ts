@@ -122,7 +122,11 @@ describe('latestThrottle', () => {
     vi.useFakeTimers();
     try {
       const sent: number[] = [];
-      const t = latestThrottle((v: number) => sent.push(v), 100, () => Date.now());
+      const t = latestThrottle(
+        (v: number) => sent.push(v),
+        100,
+        () => Date.now(),
+      );
       t.push(1);
       expect(sent).toEqual([1]);
       for (let i = 2; i <= 9; i++) t.push(i);

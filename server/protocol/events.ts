@@ -2,7 +2,13 @@
 // generics, so there is one contract, not two copies.
 import { z } from 'zod';
 import { CaptureInfo, CapturePacketsMsg, type CaptureClientEvents, type CaptureServerEvents } from './capture';
-import { ClassRoster, ClassRosterWatchReq, ClassViewMsg, type ClassroomClientEvents, type ClassroomServerEvents } from './classroom';
+import {
+  ClassRoster,
+  ClassRosterWatchReq,
+  ClassViewMsg,
+  type ClassroomClientEvents,
+  type ClassroomServerEvents,
+} from './classroom';
 import type { AckFn } from './common';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
