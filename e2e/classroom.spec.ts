@@ -195,6 +195,8 @@ test('follow the instructor: the student sees the same journey and step, detache
   expect(k1).not.toBe(k0);
   await teacher.keyboard.press('ArrowRight');
   await same(bo, 2);
+  // The student's step-through has no controls of its own while it follows.
+  await expect(theirs.getByTestId(projectorIds.next)).toHaveCount(0);
   await shot(teacher, 'follow-instructor-step-2');
   await shot(bo, 'follow-student-step-2');
 

@@ -27,6 +27,8 @@ export interface Stepper {
   readonly step: Step | undefined;
   readonly playing: boolean;
   readonly dispatch: (a: StepAction) => void;
+  /** Driven by the instructor's broadcast: no controls of its own. */
+  readonly driven: boolean;
 }
 
 export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>): Stepper {
@@ -108,5 +110,5 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
   }, [report, journey, index, root]);
   useEffect(() => () => report?.(null), [report]);
 
-  return { steps, index, step, playing: state.playing, dispatch };
+  return { steps, index, step, playing: state.playing, dispatch, driven: driven !== undefined };
 }
