@@ -3,6 +3,7 @@
 // journey travels whole only when it changed; otherwise its id refers to the one already sent.
 import type { PjServer, PjSocket } from '../gateway/types';
 import {
+  journeyVersion,
   latestThrottle,
   VIEW_PUSH_INTERVAL_MS,
   type ClassView,
@@ -13,10 +14,6 @@ import type { Journey } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
 
 export const FOLLOWERS_ROOM = 'classroom:followers';
-
-/** A journey's identity as it grows: the same id with more hops (or done) is a new version. */
-const versionOf = (j: Journey): string =>
-  `${j.id}:${j.pending}:${j.hops.length}:${j.reply?.hops.length ?? 0}:${j.diagnosis ?? ''}`;
 
 export interface ViewRelay {
   /** The instructor's new view; a journey sent by id alone must be the one the server has. */
@@ -51,7 +48,7 @@ export function createViewRelay(
 
   const push = latestThrottle<null>(
     () => {
-      const version = journey ? versionOf(journey) : '';
+      const version = journey ? journeyVersion(journey) : '';
       const full = version !== pushedVersion;
       pushedVersion = version;
       io.to(FOLLOWERS_ROOM).emit('classroom:view', msg(full));

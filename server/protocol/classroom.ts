@@ -89,6 +89,10 @@ export const ViewCapture = z
   .strict();
 export type ViewCapture = z.infer<typeof ViewCapture>;
 
+/** A journey's version as it grows: the same id with more hops (or done) is new, and goes whole. */
+export const journeyVersion = (j: Journey): string =>
+  `${j.id}:${j.pending}:${j.hops.length}:${j.reply?.hops.length ?? 0}:${j.diagnosis ?? ''}`;
+
 /** What the instructor shows: the one message of "follow the instructor", both ways. */
 export const ClassView = z
   .object({

@@ -6,6 +6,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   ClassViewMsg,
+  journeyVersion,
   latestThrottle,
   VIEW_SEND_INTERVAL_MS,
   type ClassMe,
@@ -53,10 +54,6 @@ const ClassViewContext = createContext<ClassViewState>({
 });
 export const useClassView = (): ClassViewState => useContext(ClassViewContext);
 
-/** A journey's version as it grows (mirrors the server's): a new version goes whole. */
-const versionOf = (j: Journey): string =>
-  `${j.id}:${j.pending}:${j.hops.length}:${j.reply?.hops.length ?? 0}:${j.diagnosis ?? ''}`;
-
 function useBroadcast(enabled: boolean): Pick<ClassViewState, 'report'> & { stepSync: StepSync } {
   const shown = useRef<Shown>(NOTHING);
   const sentVersion = useRef('');
@@ -73,7 +70,7 @@ function useBroadcast(enabled: boolean): Pick<ClassViewState, 'report'> & { step
     if (!enabled) return;
     const send = (): void => {
       const s = shown.current;
-      const version = s.journey ? versionOf(s.journey) : '';
+      const version = s.journey ? journeyVersion(s.journey) : '';
       const full = version !== sentVersion.current;
       const view: ClassView = {
         tab: s.tab,
@@ -116,7 +113,7 @@ function useBroadcast(enabled: boolean): Pick<ClassViewState, 'report'> & { step
   return { report: enabled ? report : undefined, stepSync: enabled ? stepSync : {} };
 }
 
-function useFollowing(enabled: boolean) {
+function useFollowing(enabled: boolean, meId: string) {
   const [attached, setAttachedState] = useState(true);
   const [followed, setFollowed] = useState<Shown | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -158,10 +155,11 @@ function useFollowing(enabled: boolean) {
         if (on.current && !apply(m)) attend(socket, true);
       },
     },
-    subscribe: (s) => {
-      if (on.current) attend(s, true);
-    },
   });
+  // Once per connection, after the gate has (re)joined with the name: `me.id` is the connection's.
+  useEffect(() => {
+    if (enabled && on.current) attend(socket, true);
+  }, [enabled, meId, attend, socket]);
 
   const setAttached = useCallback(
     (want: boolean) => {
@@ -179,7 +177,7 @@ export function ClassViewProvider({ me, children }: { me: ClassMe; children: Rea
   const instructor = me.tokens && me.role === 'instructor';
   const student = me.tokens && me.role === 'student' && me.name !== null;
   const { report, stepSync } = useBroadcast(instructor);
-  const follow = useFollowing(student);
+  const follow = useFollowing(student, me.id);
   const value = useMemo<ClassViewState>(() => ({ report, canFollow: student, ...follow }), [report, student, follow]);
   return (
     <ClassViewContext.Provider value={value}>
