@@ -1,7 +1,7 @@
 // Follow the instructor, on the real gateway: the view message is validated, only the instructor may
 // send it, the last one is kept for a student who joins late (journey in full), followers get pushes
 // (a journey by id once sent), detached students get none, and a burst is throttled, last view winning.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -114,6 +114,44 @@ describe('classroom:view', () => {
     // Numbered as the server received them: the followers can tell they missed none that mattered.
     expect(f.got.at(-1)?.seq).toBeGreaterThan(30);
     f.s.close();
+  });
+});
+
+describe("the capture on the instructor's screen", () => {
+  it('tells followers whether they may open it, and again when the instructor shares it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pjt-view-cap-'));
+    const name = 'pod-a-eth0-20261201-120000.pcapng';
+    writeFileSync(join(dir, name), 'x');
+    const before = process.env.PJ_CAPTURE_DIR;
+    process.env.PJ_CAPTURE_DIR = dir;
+    try {
+      await sleep(100);
+      const f = await student('Ed');
+      const capture = { id: null, file: name, label: 'pod-a/eth0' };
+      await ask(teacher, 'classroom:view', { tab: 'capture', journey: null, step: -1, capture, packet: 3 });
+      await sleep(120);
+      expect(f.got.at(-1)?.view).toMatchObject({ tab: 'capture', capture: { ...capture, shared: false }, packet: 3 });
+      expect(await ask(teacher, 'classroom:share', { name, shared: true })).toEqual({ ok: true, value: [name] });
+      await sleep(120);
+      expect(f.got.at(-1)?.view?.capture?.shared).toBe(true);
+      // The browser's word for it is not taken: `shared` is the server's to set.
+      expect(
+        await ask(teacher, 'classroom:view', {
+          tab: 'capture',
+          journey: null,
+          step: -1,
+          capture: { id: 'c1zz', file: null, label: 'x', shared: true },
+          packet: null,
+        }),
+      ).toEqual({ ok: true, value: null });
+      await sleep(120);
+      expect(f.got.at(-1)?.view?.capture?.shared).toBe(false);
+      f.s.close();
+    } finally {
+      if (before === undefined) delete process.env.PJ_CAPTURE_DIR;
+      else process.env.PJ_CAPTURE_DIR = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
