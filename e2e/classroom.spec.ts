@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -244,6 +244,25 @@ test('follow the instructor: the student sees the same journey and step, detache
   await expect(cy.getByTestId(shellIds.tab('capture'))).toHaveAttribute('aria-pressed', 'true');
   await expect(cy.getByTestId(classroomIds.notShared)).toHaveText("the instructor's capture is not shared");
   await shot(cy, 'follow-capture-not-shared');
+  execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-c', '2', '-i', '0.2', '-q', '10.244.2.2']);
+  await expect(teacher.getByTestId(captureIds.row(0))).toBeVisible();
   await teacher.getByTestId(captureIds.stop).click();
   await expect(teacher.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'stopped');
+
+  // Shared, the same capture opens on the student's page, and the packet the instructor opens with it.
+  const file = decodeURIComponent(
+    ((await teacher.getByTestId(captureIds.export).getAttribute('href')) ?? '').replace('/captures/', ''),
+  );
+  await teacher.getByTestId(classroomIds.open).click();
+  // Checked once the roster says so (a controlled checkbox): click, then wait for it.
+  await teacher.getByTestId(classroomIds.share(file)).click();
+  await expect(teacher.getByTestId(classroomIds.share(file))).toBeChecked();
+  await teacher.getByTestId(classroomIds.panel).getByLabel('close').click();
+  const cap = cy.getByTestId(classroomIds.followedCapture);
+  await expect(cap.getByTestId(classroomIds.notShared)).toHaveCount(0);
+  await expect(cap).toContainText('ICMP echo request');
+  await teacher.getByTestId(captureIds.row(0)).click();
+  await expect(teacher.getByTestId(captureIds.detail)).toBeVisible();
+  await expect(cap.getByTestId(captureIds.detail)).toBeVisible();
+  await shot(cy, 'follow-capture-shared-packet');
 });
