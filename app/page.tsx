@@ -2,12 +2,14 @@
 import { useState, type ReactNode } from 'react';
 import { CapturePanel } from './components/capture/capture-panel';
 import { ClassroomBar } from './components/classroom/classroom-bar';
+import { FollowedSwap } from './components/classroom/followed';
 import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
 import { MacMap } from './components/mac-map/mac-map';
 import { ConnectionBadge } from './components/shell/connection-badge';
 import { shellIds } from './components/shell/test-ids';
+import { useTabFollow } from './components/shell/use-tab-follow';
 
 const TABS = [
   { id: 'lab', label: 'Lab' },
@@ -31,6 +33,8 @@ export default function Home() {
     setTab(id);
     setVisited((v) => (v.has(id) ? v : new Set([...v, id])));
   };
+  // Follow the instructor: this tab is broadcast (instructor), or the instructor's is opened (student).
+  useTabFollow(tab, open);
 
   const panel = (id: TabId, node: ReactNode) =>
     visited.has(id) ? (
@@ -90,13 +94,21 @@ export default function Home() {
         )}
         {panel(
           'follow',
-          <FollowPanel key={`follow-${followAt.n}`} initialFrom={followAt.from} run={followAt.preset} />,
+          <FollowedSwap
+            part="journey"
+            own={<FollowPanel key={`follow-${followAt.n}`} initialFrom={followAt.from} run={followAt.preset} />}
+          />,
         )}
         {panel(
           'capture',
-          <CapturePanel
-            key={`capture-${captureAt?.n ?? 0}`}
-            initial={captureAt ? { netns: captureAt.netns, iface: captureAt.iface } : undefined}
+          <FollowedSwap
+            part="capture"
+            own={
+              <CapturePanel
+                key={`capture-${captureAt?.n ?? 0}`}
+                initial={captureAt ? { netns: captureAt.netns, iface: captureAt.iface } : undefined}
+              />
+            }
           />,
         )}
       </div>

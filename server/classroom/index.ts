@@ -10,9 +10,11 @@ import { handle } from '../gateway/handle';
 import type { PjServer, PjSocket } from '../gateway/types';
 import { createWatch } from '../gateway/watch';
 import {
+  ClassAttendReq,
   ClassJoinReq,
   ClassKickReq,
   ClassShareReq,
+  ClassView,
   type ClassClient,
   type ClassLinks,
   type ClassMe,
@@ -33,6 +35,7 @@ import {
   type Rule,
   type StudentView,
 } from './policy';
+import { createViewRelay } from './view';
 
 interface Client {
   readonly socket: PjSocket;
@@ -45,6 +48,8 @@ interface Client {
   /** Running follows and live traces, one line each. */
   readonly doing: Map<string, string>;
   last: string | null;
+  /** A student following the instructor's view. */
+  following: boolean;
 }
 
 export interface Classroom {
@@ -63,6 +68,11 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
   const clients = new Map<string, Client>();
   const shared = new Set<string>();
   const buckets = createBuckets();
+  // A capture on the instructor's screen is the students' to open when its file is shared.
+  const relay = createViewRelay(io, (v) => {
+    const file = (v.id ? captureManager.get(v.id)?.fileName : undefined) ?? v.file;
+    return typeof file === 'string' && shared.has(file);
+  });
 
   const roster = (): ClassRoster => ({
     clients: [...clients.values()].map((c): ClassClient => ({
@@ -70,7 +80,11 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       role: c.role,
       name: c.name,
       since: c.since,
-      doing: [...c.doing.values(), ...liveCapturesOf(c).map((x) => x.line)],
+      doing: [
+        ...(c.following ? ['following the instructor'] : []),
+        ...c.doing.values(),
+        ...liveCapturesOf(c).map((x) => x.line),
+      ],
       last: c.last,
     })),
     shared: [...shared].sort(),
@@ -146,6 +160,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       startingCaptures: 0,
       doing: new Map(),
       last: null,
+      following: false,
     };
     clients.set(socket.id, c);
     changed();
@@ -200,7 +215,24 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
           shared.add(r.name);
         } else shared.delete(r.name);
         changed();
+        relay.sharingChanged();
         return [...shared].sort();
+      }),
+    );
+    socket.on(
+      'classroom:view',
+      handle(ClassView, (v) => {
+        relay.set(v);
+        return null;
+      }),
+    );
+    socket.on(
+      'classroom:attend',
+      handle(ClassAttendReq, (r) => {
+        relay.follow(socket, r.on);
+        if (c.following !== r.on) changed();
+        c.following = r.on;
+        return r.on ? relay.current() : null;
       }),
     );
     socket.on('disconnect', () => {
@@ -324,6 +356,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       io.off('connection', onConnection);
       if (pending) clearTimeout(pending);
       watch.dispose();
+      relay.dispose();
     },
   };
 }

@@ -127,6 +127,9 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'classroom:rotate': { student: INSTRUCTOR_ONLY('rotate the tokens') },
   'classroom:kick': { student: INSTRUCTOR_ONLY('disconnect a student') },
   'classroom:share': { student: INSTRUCTOR_ONLY('share captures') },
+  'classroom:view': { student: INSTRUCTOR_ONLY('broadcast the view') },
+  // Following the instructor, or not: a click each way.
+  'classroom:attend': { student: true, rate: { perSec: 2, burst: 4, what: 'follow switches' } },
 };
 
 /** Every event a student sends counts here too, so no event (rate-limited or not) can flood the server. */

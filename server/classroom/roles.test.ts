@@ -88,6 +88,11 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
   'classroom:rotate': [{}, refused('only the instructor can rotate the tokens')],
   'classroom:kick': [{ id: 'x' }, refused('only the instructor can disconnect a student')],
   'classroom:share': [{ name: 'x.pcapng', shared: true }, refused('only the instructor can share captures')],
+  'classroom:view': [
+    { tab: 'follow', journey: null, step: -1, capture: null, packet: null },
+    refused('only the instructor can broadcast the view'),
+  ],
+  'classroom:attend': [{ on: true }, { ok: true, value: expect.objectContaining({ view: null }) }],
 };
 
 describe('roles: every client event sent by a student', () => {

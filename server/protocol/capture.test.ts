@@ -20,6 +20,7 @@ const PUSHES: Record<keyof ServerToClientEvents, true> = {
   'capture:status': true,
   'classroom:update': true,
   'classroom:notice': true,
+  'classroom:view': true,
 };
 
 describe('capture wire schemas', () => {

@@ -2,7 +2,13 @@
 // generics, so there is one contract, not two copies.
 import { z } from 'zod';
 import { CaptureInfo, CapturePacketsMsg, type CaptureClientEvents, type CaptureServerEvents } from './capture';
-import { ClassRoster, ClassRosterWatchReq, type ClassroomClientEvents, type ClassroomServerEvents } from './classroom';
+import {
+  ClassRoster,
+  ClassRosterWatchReq,
+  ClassViewMsg,
+  type ClassroomClientEvents,
+  type ClassroomServerEvents,
+} from './classroom';
 import type { AckFn } from './common';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
@@ -82,6 +88,8 @@ export const CLIENT_EVENTS = [
   'classroom:rotate',
   'classroom:kick',
   'classroom:share',
+  'classroom:view',
+  'classroom:attend',
 ] as const satisfies readonly ClientEvent[];
 // Fails to compile when an event of the contract is missing from the list.
 const allListed: Exclude<ClientEvent, (typeof CLIENT_EVENTS)[number]> extends never ? true : never = true;
@@ -99,4 +107,5 @@ export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodT
   'capture:status': CaptureInfo,
   'classroom:update': ClassRoster,
   'classroom:notice': z.string(),
+  'classroom:view': ClassViewMsg,
 };

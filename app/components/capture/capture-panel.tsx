@@ -7,6 +7,7 @@ import type { PacketDetail, PacketRow } from '../../../server/protocol/capture';
 import { CaptureControls, FilterCheckView } from './capture-controls';
 import { CaptureStatus, SavedList } from './capture-status';
 import { PacketDetailView } from './packet-detail';
+import { useReportCapture } from '../classroom/use-view';
 import { captureIds } from './test-ids';
 import { useCapture } from './use-capture';
 import { useCaptureForm } from './use-capture-form';
@@ -39,6 +40,7 @@ export function CapturePanel({ initial }: { initial?: { netns: string; iface: st
   };
 
   const info = cap.info;
+  useReportCapture(info, selected);
   const live = info?.state === 'running' || info?.state === 'starting';
 
   return (

@@ -2,6 +2,7 @@
 // The header's part: who this page is, and for the instructor of a classroom the button to its panel.
 import { useState } from 'react';
 import { ClassroomPanel } from './classroom-panel';
+import { FollowToggle } from './followed';
 import { classroomIds } from './test-ids';
 import { useClassroom } from './use-classroom';
 
@@ -18,6 +19,7 @@ export function ClassroomBar() {
       >
         {me.role === 'instructor' ? 'instructor' : `student: ${me.name ?? ''}`}
       </span>
+      <FollowToggle />
       {me.role === 'instructor' && (
         <button
           data-testid={classroomIds.open}

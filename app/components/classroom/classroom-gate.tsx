@@ -5,6 +5,7 @@ import { useState, type ReactNode } from 'react';
 import { ConnectionBadge } from '../shell/connection-badge';
 import { classroomIds } from './test-ids';
 import { ClassroomContext, useClassroomState } from './use-classroom';
+import { ClassViewProvider } from './use-view';
 
 export function ClassroomGate({ children }: { children: ReactNode }) {
   const state = useClassroomState();
@@ -18,7 +19,7 @@ export function ClassroomGate({ children }: { children: ReactNode }) {
       </div>
     );
   else if (me.role === 'student' && !me.name) body = <JoinForm join={state.join} />;
-  else body = children;
+  else body = <ClassViewProvider me={me}>{children}</ClassViewProvider>;
   return (
     <ClassroomContext.Provider value={state}>
       {notice && (

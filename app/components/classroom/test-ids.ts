@@ -18,4 +18,11 @@ export const classroomIds = {
   client: (name: string) => `class-client-${name}`,
   kick: (name: string) => `class-kick-${name}`,
   share: (file: string) => `class-share-${file}`,
+  /** Follow the instructor: the header's toggle (`data-attached`), and the instructor's parts shown. */
+  follow: 'class-follow',
+  detach: 'class-detach',
+  attach: 'class-attach',
+  followedJourney: 'class-followed-journey',
+  followedCapture: 'class-followed-capture',
+  notShared: 'class-not-shared',
 } as const;

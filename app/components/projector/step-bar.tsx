@@ -32,7 +32,7 @@ const PATH_TONE = {
 } as const;
 
 export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: ReactNode }) {
-  const { steps, index, step, playing, dispatch } = stepper;
+  const { steps, index, step, playing, dispatch, driven } = stepper;
   const { projector, toggleProjector, setHelpOpen } = useProjector();
   const tone = step ? (step.kind === 'hop' ? step.path : step.kind) : undefined;
   const where =
@@ -52,7 +52,9 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
       className="space-y-2 rounded-xl border border-slate-700 bg-slate-900 px-4 py-3 projector:border-2 projector:border-slate-300"
     >
       <div className="flex flex-wrap items-center gap-2">
-        {index < 0 ? (
+        {driven ? (
+          <span className="rounded-lg bg-emerald-800 px-3 py-1.5 text-lg font-semibold">the instructor steps</span>
+        ) : index < 0 ? (
           <Btn
             testId={projectorIds.start}
             onClick={() => dispatch({ type: 'first' })}

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { useProjector } from './projector-context';
+import { useStepSync } from './step-sync';
 import {
   hasModifier,
   isTyping,
@@ -26,6 +27,8 @@ export interface Stepper {
   readonly step: Step | undefined;
   readonly playing: boolean;
   readonly dispatch: (a: StepAction) => void;
+  /** Driven by the instructor's broadcast: no controls of its own. */
+  readonly driven: boolean;
 }
 
 export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>): Stepper {
@@ -33,11 +36,22 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
   const count = useRef(steps.length);
   count.current = steps.length;
   const [state, setState] = useState<StepState>(STEP_START);
-  const dispatch = useCallback((a: StepAction) => setState((s) => stepReducer(s, a, count.current)), []);
+  const { report, driven } = useStepSync();
+  const isDriven = useRef(false);
+  isDriven.current = driven !== undefined;
+  const dispatch = useCallback((a: StepAction) => {
+    if (!isDriven.current) setState((s) => stepReducer(s, a, count.current));
+  }, []);
   const { helpOpen, setFocus } = useProjector();
 
   // Another journey: start over.
   useEffect(() => setState(STEP_START), [journey.id]);
+
+  // Following the instructor: the received step is the step (declared after the reset above, so a new
+  // journey and its step arrive together).
+  useEffect(() => {
+    if (driven !== undefined) setState({ index: driven, playing: false });
+  }, [driven, journey.id]);
 
   useEffect(() => {
     if (!state.playing) return;
@@ -65,7 +79,7 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
     const onKey = (e: KeyboardEvent) => {
       const el = root.current;
       // Hidden tabs stay mounted: only the view on screen steps.
-      if (!el || el.getClientRects().length === 0 || helpOpen) return;
+      if (!el || el.getClientRects().length === 0 || helpOpen || driven !== undefined) return;
       if (e.defaultPrevented || hasModifier(e)) return;
       const target = e.target as HTMLElement | null;
       if (isTyping(target)) return;
@@ -78,7 +92,7 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [root, helpOpen, dispatch, state.index]);
+  }, [root, helpOpen, dispatch, state.index, driven]);
 
   const index = Math.min(state.index, steps.length - 1);
   const step = index >= 0 ? steps[index] : undefined;
@@ -90,5 +104,11 @@ export function useStepper(journey: Journey, root: RefObject<HTMLElement | null>
   }, [ifaceKey, setFocus]);
   useEffect(() => () => setFocus(undefined), [setFocus]);
 
-  return { steps, index, step, playing: state.playing, dispatch };
+  // The instructor's page: what is on screen goes to the classroom (a hidden tab's view does not).
+  useEffect(() => {
+    if (report && root.current && root.current.getClientRects().length > 0) report({ journey, index });
+  }, [report, journey, index, root]);
+  useEffect(() => () => report?.(null), [report]);
+
+  return { steps, index, step, playing: state.playing, dispatch, driven: driven !== undefined };
 }
