@@ -20,8 +20,8 @@
 	X(PJ_HOOK_CONSUME, 6, consume_skb)                  /* skb:consume_skb, a normal end of life */    \
 	X(PJ_HOOK_NF_NAT, 7, nf_nat)                        /* netfilter link right after nat */           \
 	X(PJ_HOOK_NF_PRE_FILTER, 8, nf_pre_filter)          /* netfilter link just before filter (-1) */   \
-	X(PJ_HOOK_NF_POST_FILTER, 9, nf_post_filter)        /* just after filter (+1): accepted */ \
-	X(PJ_HOOK_SOCK_CONNECT, 10, sock_connect)           /* connect() went elsewhere (see raw) */
+	X(PJ_HOOK_NF_POST_FILTER, 9, nf_post_filter)        /* just after filter (+1): accepted */         \
+	X(PJ_HOOK_SOCK_CONNECT, 10, sock_connect)           /* connect() went elsewhere (see below) */
 /* Codes from PJ_HOOK_NF_NAT to PJ_HOOK_NF_POST_FILTER are netfilter links (the event's nf_hook is then
  * set). PJ_HOOK_SOCK_CONNECT is not a sighting of the packet: it is sent just before the first traced
  * packet of a connect()ed socket when that packet is not going where connect() was asked to go. Its
@@ -100,7 +100,7 @@ struct pj_filter {
 	__u16 icmp_id;        /* host order; ICMP echo id */
 	__u8 proto;           /* IPPROTO_*; 0 = any */
 	__u8 use_netns;       /* 1: only namespaces in the netns_allow map with this slot's bit */
-	__u8 sock;            /* 1: report a connect() a cgroup program rewrote (PJ_HOOK_SOCK_CONNECT) */
+	__u8 sock;            /* 1: report a connect() whose first packet goes elsewhere (PJ_HOOK_SOCK_CONNECT) */
 	__u8 pad;
 };
 

@@ -4,7 +4,7 @@
  * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
  * loader serves every follower:
  *   <id> filter <slot> [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [netns=INO,INO...] [sock=1]
- *                                    sock=1: also report connect() calls a cgroup program rewrote
+ *                                    sock=1: also report a connect() whose first packet goes elsewhere
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>

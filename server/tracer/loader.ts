@@ -28,7 +28,7 @@ export interface KernelFilter {
   readonly icmpId?: number;
   /** Only these netns inodes. */
   readonly netns?: readonly number[];
-  /** Also report a connect() whose address a cgroup program rewrote (a sock_connect event, follow only). */
+  /** Also report a connect() whose first packet goes elsewhere (a sock_connect event; follows only). */
   readonly sock?: boolean;
 }
 
