@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { exec, execOk, inNetns, type NetnsTarget } from '../sys/exec';
-import { cgroup2RootOf } from '../topology/bpf-parse';
+import { cgroup2Mount } from '../topology/bpf-programs';
 import { LabError } from './errors';
 import type { Owned } from './state';
 
@@ -40,7 +40,7 @@ export async function ensureBpffs(): Promise<void> {
 
 /** The cgroup v2 mount point, from the mounts (not always /sys/fs/cgroup: here it is /sys/fs/cgroup/unified). */
 export async function cgroup2Root(): Promise<string> {
-  const path = cgroup2RootOf(await readFile('/proc/self/mounts', 'utf8'));
+  const path = await cgroup2Mount();
   if (!path) throw new LabError('no cgroup v2 mount found in /proc/self/mounts');
   return path;
 }

@@ -87,6 +87,16 @@ export function parseNetShow(stdout: string): NetAttachment[] | undefined {
   return out;
 }
 
+/**
+ * bpftool's tc attachments plus the tcx ones probes/build/tcx lists (a bpftool that knows tcx lists them
+ * too: each once), XDP left out.
+ */
+export function withTcx(bpftool: readonly NetAttachment[], tcx: readonly NetAttachment[]): NetAttachment[] {
+  const key = (x: NetAttachment): string => `${x.ifname} ${x.hook} ${x.id}`;
+  const seen = new Set(bpftool.map(key));
+  return [...bpftool, ...tcx.filter((x) => !seen.has(key(x)))].filter((x) => x.hook !== 'xdp');
+}
+
 const TcFilterRow = z.object({
   pref: z.number().int().optional(),
   options: z

@@ -20,6 +20,7 @@ import {
   parseNetShow,
   parseProgShow,
   parseTcFilters,
+  withTcx,
   type NetAttachment,
   type ProgInfo,
   type TcFilterInfo,
@@ -90,12 +91,8 @@ async function readAttachments(entries: readonly NsEntry[]): Promise<Map<string,
         if (r.code !== 0) return;
         text = r.stdout;
       }
-      const a = parseNetShow(text);
-      // XDP is already in the ip batch, fresher than anything cached here. A bpftool that knows tcx
-      // lists its programs too: each once.
-      const seen = new Set(a?.map((x) => `${x.ifname} ${x.hook} ${x.id}`));
-      const more = (tcx.get(e.name) ?? []).filter((x) => !seen.has(`${x.ifname} ${x.hook} ${x.id}`));
-      const tc = [...(a ?? []), ...more].filter((x) => x.hook !== 'xdp');
+      // XDP is already in the ip batch, fresher than anything cached here.
+      const tc = withTcx(parseNetShow(text) ?? [], tcx.get(e.name) ?? []);
       if (tc?.length) out.set(e.name, tc);
     }),
   );
@@ -158,8 +155,13 @@ async function programsOfNs(
   return out;
 }
 
+/** The cgroup v2 mount point (not always /sys/fs/cgroup: here it is /sys/fs/cgroup/unified), if any. */
+export async function cgroup2Mount(): Promise<string | undefined> {
+  return cgroup2RootOf(await readFile('/proc/self/mounts', 'utf8').catch(() => ''));
+}
+
 async function readCgroupPrograms(): Promise<CgroupProg[] | string> {
-  const root = cgroup2RootOf(await readFile('/proc/self/mounts', 'utf8').catch(() => ''));
+  const root = await cgroup2Mount();
   if (!root) return [];
   const r = await exec(['bpftool', '--json', 'cgroup', 'tree', root], { timeoutMs: 5000 });
   const parsed = r.code === 0 ? parseCgroupTree(r.stdout, root) : undefined;

@@ -12,7 +12,7 @@ import { CgroupLine, machineWide } from './bpf-badges';
 import { DetailPanel, type Selection } from './detail-panel';
 import { layoutTopology, type MapLayout } from './layout';
 import { MapToolbar } from './map-toolbar';
-import { Cable, NsBox } from './ns-box';
+import { MapGraph } from './ns-box';
 import { litKey, parseNeedle, search, type SearchHits } from './search';
 import { macMapIds } from './test-ids';
 
@@ -149,22 +149,15 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
           aria-label="MAC and veth map"
         >
           <g transform={transform.toString()}>
-            {layout?.cables.map((c) => (
-              <Cable key={c.key} c={c} selected={selected} hits={hits} highlight={highlight} />
-            ))}
-            {layout?.boxes.map((b) => (
-              <NsBox
-                key={b.ns.name}
-                box={b}
-                selected={selected}
-                peerKey={peerKey}
-                lit={hits?.lit}
-                arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
-                cgroupProgs={cgroupProgs}
-                onSelect={setSelection}
-                highlight={highlight}
-              />
-            ))}
+            <MapGraph
+              layout={layout}
+              highlight={highlight}
+              selected={selected}
+              peerKey={peerKey}
+              hits={hits}
+              cgroupProgs={cgroupProgs}
+              onSelect={setSelection}
+            />
           </g>
         </svg>
         <aside className="w-[30rem] shrink-0 overflow-y-auto border-l border-slate-800 bg-slate-900/80">

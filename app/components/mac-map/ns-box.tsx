@@ -3,7 +3,7 @@
 // indented under their bridge). React draws it; layout.ts placed it.
 import type { CgroupProg, Iface, NamespaceKind } from '../../../server/protocol/topology';
 import { NsCgroupMark, ProgBadges } from './bpf-badges';
-import { HEAD_H, ROW_H, type BoxLayout, type CableLayout } from './layout';
+import { HEAD_H, ROW_H, type BoxLayout, type CableLayout, type MapLayout } from './layout';
 import { litKey, type SearchHits } from './search';
 import { macMapIds } from './test-ids';
 import type { Selection } from './detail-panel';
@@ -244,6 +244,49 @@ function IfaceText({ iface, x, y, w, bridge }: { iface: Iface; x: number; y: num
         {iface.kind}
         {iface.master ? ` · ${iface.master}` : ''}
       </text>
+    </>
+  );
+}
+
+/**
+ * The map's cables and namespace boxes, as the MAC map tab and the step-through's mini map both draw
+ * them; the mini map passes only `highlight` (nothing in it is selectable).
+ */
+export function MapGraph({
+  layout,
+  highlight,
+  selected,
+  peerKey,
+  hits,
+  cgroupProgs = [],
+  onSelect = () => undefined,
+}: {
+  layout: MapLayout | undefined;
+  highlight?: string | undefined;
+  selected?: Selection | undefined;
+  peerKey?: string | undefined;
+  hits?: SearchHits | undefined;
+  cgroupProgs?: readonly CgroupProg[];
+  onSelect?: (s: Selection) => void;
+}) {
+  return (
+    <>
+      {layout?.cables.map((c) => (
+        <Cable key={c.key} c={c} selected={selected} hits={hits} highlight={highlight} />
+      ))}
+      {layout?.boxes.map((b) => (
+        <NsBox
+          key={b.ns.name}
+          box={b}
+          selected={selected}
+          peerKey={peerKey}
+          lit={hits?.lit}
+          arpHit={!!hits?.neighbors.some((h) => h.netns === b.ns.name)}
+          cgroupProgs={cgroupProgs}
+          onSelect={onSelect}
+          highlight={highlight}
+        />
+      ))}
     </>
   );
 }

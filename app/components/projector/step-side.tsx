@@ -6,7 +6,7 @@ import { zoomIdentity } from 'd3';
 import { useTopology } from '../../lib/topology';
 import { useSvgZoom } from '../../lib/use-svg-zoom';
 import { layoutTopology } from '../mac-map/layout';
-import { Cable, NsBox } from '../mac-map/ns-box';
+import { MapGraph } from '../mac-map/ns-box';
 import { litKey } from '../mac-map/search';
 import { DIR_LABEL } from '../hop-diagram/format';
 import { hopFields, socketFields, type FieldRow, type FieldTone } from './fields';
@@ -93,22 +93,7 @@ export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
         aria-label="MAC map, current interface lit"
       >
         <g transform={transform.toString()}>
-          {layout?.cables.map((c) => (
-            <Cable key={c.key} c={c} selected={undefined} hits={undefined} highlight={lit} />
-          ))}
-          {layout?.boxes.map((b) => (
-            <NsBox
-              key={b.ns.name}
-              box={b}
-              selected={undefined}
-              peerKey={undefined}
-              lit={undefined}
-              arpHit={false}
-              cgroupProgs={[]}
-              onSelect={() => undefined}
-              highlight={lit}
-            />
-          ))}
+          <MapGraph layout={layout} highlight={lit} />
         </g>
       </svg>
     </section>

@@ -193,6 +193,7 @@ function withSocketPrograms(j: Journey, progs: Awaited<ReturnType<typeof readOwn
   };
 }
 
+/** `p`'s value, or undefined once `ms` have passed; an early failure still throws. */
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
@@ -225,11 +226,6 @@ export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Fac
     }
     await Promise.all(jobs);
   })();
-  let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<void>((r) => (timer = setTimeout(r, opts.budgetMs ?? EXPLAIN_BUDGET_MS)));
-  // A reader that fails late must not surface as an unhandled rejection.
-  work.catch(() => undefined);
-  await Promise.race([work, budget]);
-  clearTimeout(timer);
+  await withTimeout(work, opts.budgetMs ?? EXPLAIN_BUDGET_MS);
   return new Map([...collecting].map(([ns, c]) => [ns, snapshot(c)]));
 }

@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { exec, inNetns, type NetnsTarget } from '../../sys/exec';
 import type { CgroupProg } from '../../protocol/topology';
-import { cgroup2RootOf, parseCgroupEffective } from '../../topology/bpf-parse';
-import { TCX_PATH } from '../../topology/bpf-programs';
+import { parseCgroupEffective, parseNetShow, withTcx } from '../../topology/bpf-parse';
+import { cgroup2Mount, TCX_PATH } from '../../topology/bpf-programs';
 import type { DevProg, FdbFact, IptChain, IptRule, LinkFact, NeighFact, RouteFact, RouteQuery } from './facts';
 
 async function run(target: NetnsTarget, cmd: string, args: readonly string[]): Promise<string | undefined> {
@@ -55,13 +55,6 @@ export async function readLinks(target: NetnsTarget): Promise<{ links: LinkFact[
   return { links, xdp };
 }
 
-const BpftoolNet = z.array(
-  z.object({
-    tc: z
-      .array(z.object({ devname: z.string(), kind: z.string(), name: z.string().optional(), id: z.number() }))
-      .optional(),
-  }),
-);
 const BpftoolProg = z.object({ id: z.number(), name: z.string().optional(), tag: z.string().optional() });
 
 /**
@@ -73,29 +66,24 @@ export async function readTcProgs(target: NetnsTarget): Promise<DevProg[] | unde
     run(target, 'bpftool', ['net', 'show', '-j']),
     run(target, TCX_PATH, ['show']),
   ]);
-  const net = parseJson(BpftoolNet, bpftool);
-  if (!net) return undefined;
-  const listed = net.flatMap((n) => n.tc ?? []);
-  const seen = new Set(listed.map((e) => `${e.devname} ${e.kind} ${e.id}`));
-  const extra = (parseJson(BpftoolNet, tcx) ?? []).flatMap((n) => n.tc ?? []);
-  const entries = [...listed, ...extra.filter((e) => !seen.has(`${e.devname} ${e.kind} ${e.id}`))];
+  const listed = bpftool === undefined ? undefined : parseNetShow(bpftool);
+  if (!listed) return undefined;
+  const entries = withTcx(listed, (tcx === undefined ? undefined : parseNetShow(tcx)) ?? []);
   return Promise.all(
     entries.map(async (e): Promise<DevProg> => {
-      // `clsact/ingress` or `tcx/egress`
-      const [attach = '', dir = ''] = e.kind.split('/');
-      const hook = `${attach === 'tcx' ? 'tcx' : 'tc'}-${dir === 'egress' ? 'egress' : 'ingress'}` as const;
       const p = parseJson(
         BpftoolProg,
         await run({ kind: 'host' }, 'bpftool', ['prog', 'show', 'id', String(e.id), '-j']),
       );
+      const tcx = e.hook.startsWith('tcx-');
       return {
-        ifname: e.devname,
+        ifname: e.ifname,
         id: e.id,
-        name: p?.name ?? e.name ?? '',
+        name: p?.name ?? e.detail ?? '',
         tag: p?.tag ?? '',
-        hook,
-        // clsact: tc's `obj.o:[section]`; a tcx entry's name is the program's own.
-        ...(e.name && attach !== 'tcx' && { mode: e.name }),
+        hook: e.hook,
+        // clsact: tc's `obj.o:[section]`; a tcx entry's detail is the program's own name.
+        ...(e.detail && !tcx && { mode: e.detail }),
       };
     }),
   );
@@ -209,11 +197,7 @@ export function parseChain(chain: string, spec: string, list: string): IptChain 
  * our cgroup: `bpftool cgroup show … effective` on our cgroup v2 path.
  */
 export async function readOwnCgroupProgs(): Promise<Omit<CgroupProg, 'cgroup'>[] | undefined> {
-  const [mounts, self] = await Promise.all([
-    readFile('/proc/self/mounts', 'utf8').catch(() => ''),
-    readFile('/proc/self/cgroup', 'utf8').catch(() => ''),
-  ]);
-  const root = cgroup2RootOf(mounts);
+  const [root, self] = await Promise.all([cgroup2Mount(), readFile('/proc/self/cgroup', 'utf8').catch(() => '')]);
   const path = /^0::(\/.*)$/m.exec(self)?.[1];
   if (!root || path === undefined) return undefined;
   const r = await exec(['bpftool', '--json', 'cgroup', 'show', `${root}${path === '/' ? '' : path}`, 'effective'], {
