@@ -9,6 +9,9 @@
 #include "event.h"
 
 #define ETH_P_IP 0x0800
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ARPHRD_ETHER 1
 #define NF_ACCEPT 1
 #define AF_INET 2
 #define TCPF_SYN 0x02
@@ -109,9 +112,19 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 {
 	unsigned char *l3;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	__be16 proto = skb->protocol;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		/* A tag still in the frame (one a packet socket wrote, or not yet pulled on arrival): the IP
+		 * header follows it. */
+		__u16 mac = skb->mac_header;
+		__be16 inner;
+		if (mac == (__u16)~0U || bpf_probe_read_kernel(&inner, 2, skb->head + mac + 16) ||
+		    inner != bpf_htons(ETH_P_IP))
+			return;
+		l3 = skb->head + mac + 18;
+	} else if (proto != bpf_htons(ETH_P_IP)) {
 		return;
-	if (l3_at_data) {
+	} else if (l3_at_data) {
 		l3 = skb->data;
 	} else {
 		__u16 nh = skb->network_header;
@@ -378,12 +391,15 @@ static long step(__u32 i, void *data)
 /* Copies the first bytes of the packet for the programs: from the MAC header when it is set (the L2
  * program), else from the IP header (the L3 one). A VLAN tag the driver keeps beside the packet
  * (skb->vlan_all) is put back in front of the EtherType, as libpcap shows it to tcpdump. */
-static __always_inline bool snapshot(struct sk_buff *skb, struct scratch *c, bool l3_at_data, __u32 want)
+static __always_inline bool snapshot(struct sk_buff *skb, struct net_device *dev, struct scratch *c, bool l3_at_data,
+					   __u32 want)
 {
 	unsigned char *head = skb->head, *data = skb->data, *start;
 	__u16 mac = skb->mac_header, nh = skb->network_header;
 	unsigned char *l3 = l3_at_data ? data : nh == (__u16)~0U ? NULL : head + nh;
-	if (mac != (__u16)~0U && (!l3 || head + mac + 14 <= l3)) {
+	/* A MAC header before the IP header; or where the IP header should be, on an Ethernet device: a frame
+	 * written whole by a packet socket, whose network header the kernel puts at the frame's start. */
+	if (mac != (__u16)~0U && (!l3 || head + mac + 14 <= l3 || (head + mac == l3 && dev && dev->type == ARPHRD_ETHER))) {
 		start = head + mac;
 		c->kind = PJ_PROG_L2;
 	} else if (l3) {
@@ -427,11 +443,11 @@ static __always_inline bool snapshot(struct sk_buff *skb, struct scratch *c, boo
 }
 
 /* The slots in `todo` whose program accepts this packet. */
-static __always_inline __u32 match(struct sk_buff *skb, bool l3_at_data, __u32 todo)
+static __always_inline __u32 match(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
 {
 	__u32 zero = 0;
 	struct scratch *c = bpf_map_lookup_elem(&scratches, &zero);
-	if (!c || !snapshot(skb, c, l3_at_data, snap_len))
+	if (!c || !snapshot(skb, dev, c, l3_at_data, snap_len))
 		return 0;
 	__u32 n = nslots;
 	if (n > PJ_MAX_FILTERS)
@@ -572,7 +588,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		if (st)
 			todo &= ~st->mask;
 		if (todo)
-			m = match(skb, dir == PJ_DIR_INGRESS, todo);
+			m = match(skb, dev, dir == PJ_DIR_INGRESS, todo);
 		if (m && !recent)
 			st = bpf_map_lookup_elem(&skb_states, &key);
 		if (st)

@@ -7,7 +7,7 @@ import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
-import { kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
+import { compileKernelFilter, kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
 import type { HopEvent } from './hop-event';
 
 const QUIET_NS = 250e6;
@@ -132,7 +132,7 @@ export function createLiveTraces(loader: ProbeLoader, open: (trace: string) => L
   return {
     async start(f) {
       const filter = await kernelFilter(f);
-      const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
+      const key = JSON.stringify([filter.expr, filter.proto, filter.addrA, filter.port, filter.netns]);
       let entry = byKey.get(key);
       if (!entry) {
         const trace = `live${(++traceCount).toString(36)}-${Date.now().toString(36)}`;
@@ -175,12 +175,17 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
     if (!ref) throw new Error(`unknown namespace "${n}"`);
     inodes.push(ref.inode);
   }
-  return {
+  const expr = f.expr?.trim();
+  const filter: KernelFilter = {
+    ...(expr && { expr }),
     ...(f.proto && { proto: traceProtoNumber(f.proto) }),
     ...(f.addr && { addrA: f.addr }),
     ...(f.port && { port: f.port }),
     ...(inodes.length > 0 && { netns: [...new Set(inodes)].sort((a, b) => a - b) }),
   };
+  // Compiled now (cached for the subscribe): a bad expression fails the start with libpcap's message.
+  await compileKernelFilter(filter);
+  return filter;
 }
 
 async function startShared(
@@ -260,4 +265,24 @@ async function runShared(
       out.close();
     },
   };
+}
+
+/**
+ * A headless live view (`packet-journey trace`): the journeys of `filter` go to `onJourney` until stop().
+ * It takes the loader, so it runs on a local one or on a server's alike. A bad filter throws and starts nothing.
+ */
+export async function traceJourneys(
+  loader: ProbeLoader,
+  filter: LiveFilter,
+  onJourney: (j: Journey) => void,
+): Promise<{ readonly dropped: () => number; stop(): Promise<void> }> {
+  let dropped = 0;
+  let open = true;
+  const traces = createLiveTraces(loader, () => ({
+    journey: (j) => open && onJourney(j),
+    dropped: () => void dropped++,
+    close: () => (open = false),
+  }));
+  const session = await traces.start(filter);
+  return { dropped: () => dropped, stop: () => session.stop() };
 }
