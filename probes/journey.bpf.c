@@ -12,6 +12,7 @@
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88a8
 #define ARPHRD_ETHER 1
+#define PJ_SNAP_FIRST 64
 #define NF_ACCEPT 1
 #define AF_INET 2
 #define TCPF_SYN 0x02
@@ -200,7 +201,9 @@ struct scratch {
 	/* Twice PJ_SNAP: the read's length is bounded for the verifier by a mask (it is <= PJ_SNAP anyway) */
 	__u8 pkt[2 * PJ_SNAP];
 	__u32 mem[16];         /* cBPF's M[] */
-	__u32 caplen;          /* bytes in pkt */
+	__u64 src;             /* where the bytes come from */
+	__u32 avail;           /* bytes there may be copied (<= PJ_SNAP) */
+	__u32 caplen;          /* bytes in pkt so far: a first short read, the rest when a load needs it */
 	__u32 wirelen;         /* the packet's length from where the program starts */
 	__u32 kind;            /* PJ_PROG_L2 or PJ_PROG_L3 */
 	__u32 todo;
@@ -230,21 +233,28 @@ struct {
 #define C_MISC 0x07
 
 /* Ends the running slot: matched when it returned nonzero. */
-static __always_inline long slot_done(struct scratch *c, bool matched)
+static __always_inline bool slot_done(struct scratch *c, bool matched)
 {
 	if (matched)
 		c->m |= 1U << (c->slot & 31);
 	c->slot++;
 	c->pc = 0;
-	return 0;
+	return false;
 }
 
 /* A load of `size` bytes at `off`, big-endian; false when past the captured bytes (the packet is then
  * rejected, as cBPF does). */
 static __always_inline bool load(struct scratch *c, __u64 off, __u32 size, __u32 *out)
 {
-	if (off + size > c->caplen)
-		return false;
+	if (off + size > c->caplen) {
+		if (off + size > c->avail)
+			return false;
+		__u64 len = c->avail;
+		asm volatile("%0 &= 0x1ff" : "+r"(len));
+		if (bpf_probe_read_kernel(c->pkt, len, (const void *)c->src))
+			return false;
+		c->caplen = c->avail;
+	}
 	__u64 o = off;
 	asm volatile("%0 &= 255" : "+r"(o)); /* < PJ_SNAP already; the mask is for the verifier */
 	const __u8 *p = &c->pkt[o];
@@ -263,16 +273,9 @@ static __always_inline __u32 size_of(__u16 code)
 	return sz == 0x00 ? 4 : sz == 0x08 ? 2 : 1;
 }
 
-static long step(__u32 i, void *data)
+/* Runs the instruction at pc; false once the slot is done. */
+static __always_inline bool exec_one(struct scratch *c)
 {
-	struct scratch *c = *(struct scratch **)data;
-	if (c->slot >= c->nslots || c->slot >= PJ_MAX_FILTERS)
-		return 1;
-	__u32 bit = 1U << c->slot;
-	if (c->pc == 0 && !(c->todo & bit)) {
-		c->slot++;
-		return 0;
-	}
 	__u64 sl = c->slot, kind = c->kind;
 	asm volatile("%0 &= 15" : "+r"(sl));
 	asm volatile("%0 &= 1" : "+r"(kind));
@@ -280,10 +283,6 @@ static long step(__u32 i, void *data)
 	__u32 pc = c->pc;
 	if (pc >= prog->len || pc >= PJ_MAX_INSNS)
 		return slot_done(c, false); /* ran off the end (or an empty program): no match */
-	if (pc == 0) {
-		c->A = 0;
-		c->X = 0;
-	}
 	__u64 ip = pc;
 	asm volatile("%0 &= 511" : "+r"(ip));
 	const struct pj_insn in = prog->insns[ip];
@@ -299,7 +298,7 @@ static long step(__u32 i, void *data)
 		__u16 op = code & 0xf0;
 		if (op == 0x00) { /* ja */
 			c->pc = pc + 1 + k;
-			return 0;
+			return true;
 		}
 		__u32 src = (code & 0x08) ? X : k;
 		bool t;
@@ -314,7 +313,7 @@ static long step(__u32 i, void *data)
 		else
 			return slot_done(c, false);
 		c->pc = pc + 1 + (t ? in.jt : in.jf);
-		return 0;
+		return true;
 	}
 	case C_LD:
 	case C_LDX: {
@@ -342,14 +341,14 @@ static long step(__u32 i, void *data)
 			c->X = v;
 		else
 			c->A = v;
-		return 0;
+		return true;
 	}
 	case C_ST:
 		c->mem[k & 15] = A;
-		return 0;
+		return true;
 	case C_STX:
 		c->mem[k & 15] = X;
-		return 0;
+		return true;
 	case C_ALU: {
 		__u32 src = (code & 0x08) ? X : k;
 		switch (code & 0xf0) {
@@ -375,7 +374,7 @@ static long step(__u32 i, void *data)
 		default: return slot_done(c, false);
 		}
 		c->A = A;
-		return 0;
+		return true;
 	}
 	default: /* misc: tax, txa */
 		if ((code & 0xf8) == 0x00)
@@ -384,8 +383,28 @@ static long step(__u32 i, void *data)
 			c->A = X;
 		else
 			return slot_done(c, false);
-		return 0;
+		return true;
 	}
+}
+
+/* One bpf_loop step: a few instructions of the running slot (each step costs a call), or starting it. */
+static long step(__u32 i, void *data)
+{
+	struct scratch *c = *(struct scratch **)data;
+	if (c->slot >= c->nslots || c->slot >= PJ_MAX_FILTERS)
+		return 1;
+	if (c->pc == 0) {
+		if (!(c->todo & (1U << c->slot))) {
+			c->slot++;
+			return 0;
+		}
+		c->A = 0;
+		c->X = 0;
+	}
+	for (int u = 0; u < 4; u++)
+		if (!exec_one(c))
+			break;
+	return 0;
 }
 
 /* Copies the first bytes of the packet for the programs: from the MAC header when it is set (the L2
@@ -419,6 +438,11 @@ static __always_inline bool snapshot(struct sk_buff *skb, struct net_device *dev
 	if (!vlan) {
 		if (n > PJ_SNAP)
 			n = PJ_SNAP;
+		/* Most filters decide on the first bytes: the rest is copied only if a load goes past them. */
+		c->src = (__u64)start;
+		c->avail = n;
+		if (n > PJ_SNAP_FIRST)
+			n = PJ_SNAP_FIRST;
 		__u64 len = n;
 		asm volatile("%0 &= 0x1ff" : "+r"(len));
 		if (len && bpf_probe_read_kernel(c->pkt, len, start))
@@ -438,6 +462,7 @@ static __always_inline bool snapshot(struct sk_buff *skb, struct net_device *dev
 	__builtin_memcpy(c->pkt + 12, &proto, 2);
 	__builtin_memcpy(c->pkt + 14, &tci, 2);
 	c->caplen = n + 4;
+	c->avail = n + 4;
 	c->wirelen = wire + 4;
 	return true;
 }
