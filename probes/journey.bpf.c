@@ -27,7 +27,10 @@ struct pj_prog progs[PJ_MAX_FILTERS][2]; /* by enum pj_prog_kind */
 volatile __u32 active_mask;
 volatile __u32 netns_mask; /* slots whose use_netns is set, so the map lookup is skipped when none */
 volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */
-volatile __u32 snap_len;   /* the most bytes any active slot's programs load (<= PJ_SNAP) */
+volatile __u32 snap_len;
+/* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the loader last gave each slot a filter: an skb traced before that
+ * was traced for the slot's previous follower, whose bit must not follow it (its end may have been missed). */
+volatile __u64 slot_epoch[PJ_MAX_FILTERS];   /* the most bytes any active slot's programs load (<= PJ_SNAP) */
 /* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
@@ -77,6 +80,7 @@ struct {
 /* Per traced skb: which slots it matched (so it stays traced after NAT rewrites its addresses) and
  * the last ingress device (to report netif_rx + netif_receive_skb for one arrival once). */
 struct skb_state {
+	__u64 since; /* bpf_ktime_get_ns when mask last gained a slot */
 	__u32 mask;
 	__u32 last_ifindex;
 	__u32 last_netns;
@@ -566,6 +570,19 @@ static __always_inline void report_rewrite(struct sk_buff *skb, struct pj_event 
 	__builtin_memcpy(e->raw, saved, 8);
 }
 
+/* The bits of a tracked skb's mask still meant for their slot's current follower. */
+static __always_inline __u32 fresh_mask(const struct skb_state *st, __u32 active)
+{
+	__u32 m = st->mask & active;
+	for (int i = 0; i < PJ_MAX_FILTERS; i++) {
+		if (!(m >> i))
+			break;
+		if ((m & (1U << i)) && slot_epoch[i] > st->since)
+			m &= ~(1U << i);
+	}
+	return m;
+}
+
 /* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
  * upstream matter and untraced ones leave before their headers are read. */
 static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
@@ -591,7 +608,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		st = bpf_map_lookup_elem(&skb_states, &key);
 		if (!st)
 			return 0;
-		m = st->mask & active;
+		m = fresh_mask(st, active);
 		if (!m)
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
@@ -611,13 +628,13 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 			todo = netns_ok(active, e.netns);
 		}
 		if (st)
-			todo &= ~st->mask;
+			todo &= ~fresh_mask(st, active);
 		if (todo)
 			m = match(skb, dev, dir == PJ_DIR_INGRESS, todo);
 		if (m && !recent)
 			st = bpf_map_lookup_elem(&skb_states, &key);
 		if (st)
-			m |= st->mask & active;
+			m |= fresh_mask(st, active);
 		if (!m)
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
@@ -636,14 +653,17 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (freed) {
 		bpf_map_delete_elem(&skb_states, &key);
 	} else if (st) {
-		st->mask |= m;
+		if (m & ~st->mask) {
+			st->since = bpf_ktime_get_ns();
+			st->mask = m; /* stale bits dropped: m holds the fresh ones and the new */
+		}
 		if (dir != PJ_DIR_NONE) {
 			st->last_dir = dir;
 			st->last_ifindex = e.ifindex;
 			st->last_netns = e.netns;
 		}
 	} else {
-		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		struct skb_state ns = { .since = bpf_ktime_get_ns(), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
 	if (!freed && now - last_track > track_refresh)

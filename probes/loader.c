@@ -625,6 +625,7 @@ static void cmd_filter(const char *id, char *args)
 		f.snap = s2;
 	/* Off while rewriting, so the BPF side never matches a half-written slot. */
 	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
+	skel->bss->slot_epoch[slot] = now_ns(); /* skbs traced before now were the previous filter's */
 	skel->bss->filters[slot] = f;
 	memcpy(&skel->bss->progs[slot], progs, sizeof(progs));
 	ns_allow_set(slot, inos, ninos);
