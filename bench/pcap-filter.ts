@@ -5,6 +5,7 @@
 // flow is given as the structured filter, so bench/side-by-side.sh compares the two kernels' filter paths.
 // Root, under the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/pcap-filter.ts [--rounds 21] [--seconds 2]
+// PJ_BENCH_EXPR=EXPR measures another expression (e.g. `ip and not ip`, one `ret #0`: the fixed cost).
 import { execFileSync } from 'node:child_process';
 import { arg, iperf, iperfServer, median, nsList, probeNsPerRun } from './common';
 import { labUp } from '../server/lab/index';
@@ -15,7 +16,7 @@ const SECONDS = arg('seconds', 2);
 const hasExpr = 'compileKernelFilter' in loaderModule;
 /** Another flow: a host and port nobody talks to, so every first sighting runs the filter and fails it. */
 const OTHER: loaderModule.KernelFilter = hasExpr
-  ? ({ expr: 'host 10.244.9.9 and tcp port 9' } as loaderModule.KernelFilter)
+  ? ({ expr: process.env.PJ_BENCH_EXPR ?? 'host 10.244.9.9 and tcp port 9' } as loaderModule.KernelFilter)
   : { proto: 6, addrA: '10.244.9.9', port: 9 };
 
 /** The distribution-free 95% interval of a median: order statistics from the binomial(n, 1/2). */
