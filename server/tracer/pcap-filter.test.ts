@@ -66,10 +66,13 @@ function tcpdumpPackets(text: string): Set<string> {
   return out;
 }
 
+/**
+ * Each journey's packet, as its first hop saw it (where the filter took it). Later hops are left out: an
+ * skb freed where no tracepoint sees it can be reused for the next packet before the journey goes quiet.
+ */
 function journeyPackets(js: readonly Journey[]): Set<string> {
   const out = new Set<string>();
-  for (const j of js)
-    for (const h of [...j.hops, ...(j.reply?.hops ?? [])]) if (h.src) out.add(`${h.src}>${h.dst}#${h.ipId}`);
+  for (const j of js) for (const h of [j.hops[0], j.reply?.hops[0]]) if (h?.src) out.add(`${h.src}>${h.dst}#${h.ipId}`);
   return out;
 }
 
