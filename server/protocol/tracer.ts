@@ -9,6 +9,7 @@
 // where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
 import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
+import { Msg } from './i18n/msg';
 import { NF_HOOK_NAMES } from './probe-names';
 import { IPV4_RE } from './vocab';
 
@@ -146,6 +147,8 @@ export const Hop = z.object({
   options: OptionChange.optional(),
   /** One line of why it went here: bridged by FDB, routed by a route, NATed by a rule, delivered, dropped. */
   reason: z.string().optional(),
+  /** The same as a message, for the browser to say in its language; `reason` is its English rendering. */
+  reasonMsg: Msg.optional(),
 });
 export type Hop = z.infer<typeof Hop>;
 
@@ -187,6 +190,8 @@ export const Journey = z.object({
   durationMs: z.number(),
   /** Where a journey that did not arrive stopped, what stopped it, and a fix hint: one paragraph. */
   diagnosis: z.string().optional(),
+  /** The diagnosis as a message; `diagnosis` is its English rendering. */
+  diagnosisMsg: Msg.optional(),
   /** connect()/sendmsg() rewritten by a cgroup program before the first packet. */
   socketRewrite: SocketRewrite.optional(),
   /**
