@@ -1,6 +1,7 @@
 // socket.io handlers for captures. Every request is parsed with zod; rows reach the browser batched
 // (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop, and its
 // uploads leave memory.
+import { msg } from '../protocol/i18n/msg';
 import { z } from 'zod';
 import { createBatcher } from '../gateway/batcher';
 import { handle } from '../gateway/handle';
@@ -119,10 +120,7 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
     'capture:packet',
     handle(CapturePacketReq, async (r) => {
       const d = need(r.id).detail(r.index);
-      if (!d)
-        throw new CaptureError(
-          `packet #${r.index} is no longer in memory (the last 20000 are kept); download the file`,
-        );
+      if (!d) throw new CaptureError(msg('err.capture.packetGone', { index: r.index }));
       return d;
     }),
   );
@@ -145,7 +143,7 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
     'capture:delete',
     handle(CaptureNameReq, async (r) => {
       const busy = captureManager.list().find((c) => c.fileName === r.name && c.live);
-      if (busy) throw new CaptureError(`capture "${r.name}" is still being written; stop it first`);
+      if (busy) throw new CaptureError(msg('err.capture.busy', { name: r.name }));
       await deleteSaved(r.name);
       return null;
     }),
@@ -155,11 +153,10 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
     handle(CaptureDecodeFileReq, async (r) => {
       const approx = Math.floor((r.base64.length * 3) / 4);
       if (approx > CAPTURE_UPLOAD_MAX_BYTES) {
-        throw new CaptureError(
-          `upload is ${(approx / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
-        );
+        const mb = (approx / 1048576).toFixed(1);
+        throw new CaptureError(msg('err.capture.uploadSize', { mb, max: CAPTURE_UPLOAD_MAX_BYTES / 1048576 }));
       }
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError('upload is not base64');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError(msg('err.capture.notBase64'));
       const label = r.name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'upload';
       const c = await captureManager.upload(Buffer.from(r.base64, 'base64'), label, socket.id);
       const shown = w.subscribe(c);

@@ -22,6 +22,7 @@ import {
   type ClassRoster,
 } from '../protocol/classroom';
 import { fail, type Ack } from '../protocol/common';
+import type { Msg } from '../protocol/i18n/msg';
 import { CaptureList, CaptureShown, CaptureInfo } from '../protocol/capture';
 import { FollowRequest, Journey, LiveStarted, LiveStartRequest, LiveStopRequest } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
@@ -262,7 +263,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
     return true;
   }
 
-  function studentGate(c: Client, event: string, req: unknown): string | undefined {
+  function studentGate(c: Client, event: string, req: unknown): Msg | undefined {
     if (!buckets.take(`${c.socket.id}:*`, STUDENT_ANY_RATE)) return rateRefusal(STUDENT_ANY_RATE);
     const refusal = studentRefusal(event, req, viewOf(c));
     if (refusal) return refusal;

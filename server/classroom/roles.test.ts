@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 const REACHED = { ok: true, value: 'reached' };
-const refused = (error: string) => ({ ok: false, error });
+const refused = (error: string) => expect.objectContaining({ ok: false, error }) as unknown;
 const podEth0 = { netns: 'pod-a', iface: 'eth0', filter: 'icmp' };
 
 /** Each event with a request a student would send, and what it gets. */

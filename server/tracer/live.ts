@@ -2,6 +2,8 @@
 // quiet, and journeys leave in batches. The assembler is bounded so an unfiltered trace cannot eat memory.
 // Viewers of the same filter share one kernel slot, one assembly and one outlet: each journey is built,
 // batched and encoded once, under the shared trace's key, and sent to all of them at once.
+import { UserError } from '../sys/errors';
+import { msg } from '../protocol/i18n/msg';
 import type { Journey, LiveFilter } from '../protocol/tracer';
 import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
@@ -172,7 +174,7 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
   const inodes: number[] = [];
   for (const n of f.netns ?? []) {
     const ref = await findNamespace(n);
-    if (!ref) throw new Error(`unknown namespace "${n}"`);
+    if (!ref) throw new UserError(msg('err.unknownNs', { ns: n }));
     inodes.push(ref.inode);
   }
   return {

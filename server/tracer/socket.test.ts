@@ -73,9 +73,9 @@ describe('tracer socket events (real kernel)', () => {
     const first = await ask<{ liveId: string }>(client, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
     expect(first).toEqual({ ok: true, value: { liveId: 'dup', trace: expect.any(String) as unknown } });
     const again = await ask(client, 'tracer:live:start', { liveId: 'dup', proto: 'udp' });
-    expect(again).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    expect(again).toMatchObject({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     const follow = await ask(client, 'tracer:follow', { id: 'dup', from: 'pod-a', to: 'pod-c' });
-    expect(follow).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    expect(follow).toMatchObject({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     // Another connection has its own ids.
     const other = await connectTo(base);
     const theirs = await ask<{ liveId: string }>(other, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });

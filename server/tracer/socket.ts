@@ -2,6 +2,7 @@
 // ack), live mode (journeys batched, at most one emit per 50 ms) and the loader status as a watch. The
 // client names its follows and live views. A live view's batches are its shared trace's: every viewer of
 // one filter is in that trace's room, and each batch is encoded once and sent to the room.
+import { msg } from '../protocol/i18n/msg';
 import { createBatcher } from '../gateway/batcher';
 import { asUserError, handle } from '../gateway/handle';
 import { createWatch } from '../gateway/watch';
@@ -65,7 +66,7 @@ function connect(socket: PjSocket, loader: ProbeLoader, traces: LiveTraces, allL
   // Ids of this socket's running follows and live traces: a client's id must name one trace only.
   const running = new Set<string>();
   const claim = (id: string): void => {
-    if (running.has(id)) throw new UserError(`trace id "${id}" is already in use by a running trace`);
+    if (running.has(id)) throw new UserError(msg('err.traceIdInUse', { id }));
     running.add(id);
   };
   socket.on(
@@ -77,7 +78,7 @@ function connect(socket: PjSocket, loader: ProbeLoader, traces: LiveTraces, allL
 
   const stop = handle(LiveStopRequest, async ({ liveId }) => {
     const s = live.get(liveId);
-    if (!s) throw new UserError(`no live trace "${liveId}"`);
+    if (!s) throw new UserError(msg('err.noLiveTrace', { id: liveId }));
     await s.stop();
     return null;
   });
@@ -110,7 +111,7 @@ function liveStartHandler(socket: PjSocket, traces: LiveTraces, book: LiveBook) 
   const views = new Map<string, number>();
   return handle(LiveStartRequest, async ({ liveId: asked, ...filter }) => {
     if (book.live.size + starting >= MAX_LIVE_PER_SOCKET)
-      throw new UserError(`at most ${MAX_LIVE_PER_SOCKET} live traces per client`);
+      throw new UserError(msg('err.liveLimit', { max: MAX_LIVE_PER_SOCKET }));
     const liveId = asked ?? `live${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     book.claim(liveId);
     starting++;

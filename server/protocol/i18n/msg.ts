@@ -8,7 +8,7 @@ export type Msg = { readonly key: string; readonly values?: { readonly [name: st
 
 export const Msg: z.ZodType<Msg> = z.lazy(() =>
   z.object({
-    key: z.string().regex(/^[A-Za-z0-9_.]+$/),
+    key: z.string().regex(/^[A-Za-z0-9_.-]+$/),
     values: z.record(z.string(), z.union([z.string(), z.number(), Msg])).optional(),
   }),
 );

@@ -41,3 +41,9 @@ export function render(m: Msg, locale: Locale): string {
 
 /** The English text of a Msg: what the CLI prints and what `reason`/`diagnosis`/`error` hold. */
 export const en = (m: Msg): string => render(m, 'en');
+
+/** The key of a schema's own zod message, found by its English text in the `zod` section. */
+const zodKeys = new Map(
+  Object.entries((enCatalog as { zod?: Record<string, string> }).zod ?? {}).map(([k, text]) => [text, `zod.${k}`]),
+);
+export const zodKey = (message: string): string | undefined => zodKeys.get(message);
