@@ -1,5 +1,6 @@
 'use client';
 // The Follow tab: follow one packet from a pod (hop by hop, drawn live), or trace a filter continuously.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import type { FollowPreset } from '../lab/follow-presets';
@@ -23,6 +24,7 @@ const presetForm = (p: FollowPreset): FollowFormState => ({
 });
 
 export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: FollowPreset }) {
+  const t = useT('hopDiagram.followPanel');
   const [mode, setMode] = useState<Mode>('follow');
   const [form, setForm] = useState<FollowFormState>(() => (run ? presetForm(run) : initialForm(initialFrom)));
   const { choices, services } = useNamespaces();
@@ -69,7 +71,7 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
     <section data-testid={hopIds.panel} className="space-y-4 p-5">
       <LoaderBanner status={loader} />
       <div className="flex items-center gap-3">
-        <h2 className="mr-4 text-3xl font-bold">Where does the packet go?</h2>
+        <h2 className="mr-4 text-3xl font-bold">{t('whereDoesThePacket')}</h2>
         {tab('follow', 'Follow one packet', hopIds.modeFollow)}
         {tab('live', 'Live', hopIds.modeLive)}
       </div>

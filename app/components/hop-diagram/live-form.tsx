@@ -1,5 +1,6 @@
 'use client';
 // Live mode's filter: protocol, address, port and namespaces, locked while the trace runs.
+import { useT } from '../../i18n/use-t';
 import type { TraceProto } from '../../../server/protocol/tracer';
 import { bindField, portDigits, type FieldProps } from '../../lib/field';
 import { hopIds } from './test-ids';
@@ -46,6 +47,7 @@ export function LiveForm({
   onStart: () => void;
   onStop: () => void;
 }) {
+  const tr = useT('hopDiagram.liveForm');
   return (
     <form
       onSubmit={(e) => {
@@ -63,10 +65,10 @@ export function LiveForm({
           onChange={(e) => onChange({ ...form, proto: e.target.value as FilterForm['proto'] })}
           className="rounded-lg border-2 border-slate-600 bg-slate-800 px-2 py-1.5"
         >
-          <option value="">any</option>
-          <option value="icmp">icmp</option>
-          <option value="tcp">tcp</option>
-          <option value="udp">udp</option>
+          <option value="">{tr('any')}</option>
+          <option value="icmp">{tr('icmp')}</option>
+          <option value="tcp">{tr('tcp')}</option>
+          <option value="udp">{tr('udp')}</option>
         </select>
       </label>
       {TEXT_FIELDS.map((t) => (
@@ -98,6 +100,7 @@ function NamespacePicks({
   namespaces: readonly string[];
   running: boolean;
 }) {
+  const tr = useT('hopDiagram.liveForm');
   const toggle = (name: string) =>
     onChange({
       ...form,
@@ -105,7 +108,7 @@ function NamespacePicks({
     });
   return (
     <div className="flex flex-wrap items-center gap-1">
-      <span className="mr-1 text-slate-400">in</span>
+      <span className="mr-1 text-slate-400">{tr('in')}</span>
       {namespaces.map((n) => (
         <button
           key={n}
@@ -119,12 +122,13 @@ function NamespacePicks({
           {n}
         </button>
       ))}
-      {form.netns.length === 0 && <span className="text-base text-slate-500">(all namespaces)</span>}
+      {form.netns.length === 0 && <span className="text-base text-slate-500">{tr('allNamespaces')}</span>}
     </div>
   );
 }
 
 function LiveButtons({ running, starting, onStop }: { running: boolean; starting: boolean; onStop: () => void }) {
+  const tr = useT('hopDiagram.liveForm');
   return (
     <div className="ml-auto flex gap-2">
       {running ? (
@@ -136,7 +140,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
           onClick={onStop}
           className="rounded-lg bg-red-600 px-6 py-2 text-xl font-bold text-white hover:bg-red-500"
         >
-          ■ Stop
+          {tr('stop')}
         </button>
       ) : (
         <button
@@ -155,6 +159,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
 
 /** A labelled text field of the filter; empty means "any". */
 function FilterInput(p: FieldProps & { disabled: boolean; width: 'w-44' | 'w-24'; numeric: boolean }) {
+  const tr = useT('hopDiagram.liveForm');
   return (
     <label className="flex items-center gap-2">
       <span className="text-slate-400">{p.label}</span>
@@ -162,7 +167,7 @@ function FilterInput(p: FieldProps & { disabled: boolean; width: 'w-44' | 'w-24'
         {...bindField(p)}
         disabled={p.disabled}
         {...(p.numeric ? { inputMode: 'numeric' as const } : { spellCheck: false })}
-        placeholder="any"
+        placeholder={tr('any')}
         className={`${p.width} rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono`}
       />
     </label>

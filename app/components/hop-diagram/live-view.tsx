@@ -1,6 +1,7 @@
 'use client';
 // Live mode: a kernel-side filter traced continuously. Journeys arrive in batches (never one emit per
 // packet); the newest lead a scrolling list, and the chosen one is drawn.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useRef, useState } from 'react';
 import type { LoaderStatus } from '../../../server/protocol/tracer';
 import { flowLine, packetKind } from '../../../server/protocol/vocab';
@@ -52,6 +53,7 @@ export function LiveView({
   laneInfo: Readonly<Record<string, string>>;
   loader: LoaderStatus | undefined;
 }) {
+  const tr = useT('hopDiagram.liveView');
   const live = useLive();
   const [form, setForm] = useState<FilterForm>(initialFilter);
   const [picked, setPicked] = useState<number | undefined>();
@@ -105,7 +107,7 @@ export function LiveView({
             <JourneyView journey={shown.journey} laneInfo={laneInfo} autoPlay={picked !== undefined} />
           ) : (
             <div className="flex h-64 items-center justify-center rounded-xl border border-dashed border-slate-700 text-xl text-slate-500">
-              The chosen journey is drawn here.
+              {tr('theChosenJourneyIs')}
             </div>
           )}
         </div>
@@ -126,6 +128,7 @@ function LiveCounters({
   /** Present while a journey is picked: back to following the newest. */
   onNewest: (() => void) | undefined;
 }) {
+  const tr = useT('hopDiagram.liveView');
   return (
     <div
       data-testid={hopIds.liveCounters}
@@ -138,13 +141,13 @@ function LiveCounters({
         {running ? '● live' : 'stopped'}
       </span>
       <span>
-        journeys <b className="font-mono">{counts.received}</b>
+        {tr('journeys')} <b className="font-mono">{counts.received}</b>
       </span>
       <span className={counts.dropped > 0 ? 'text-amber-300' : 'text-slate-300'}>
-        not shown (over 1,000/s, or server behind) <b className="font-mono">{counts.dropped}</b>
+        {tr('notShownOver1')} <b className="font-mono">{counts.dropped}</b>
       </span>
       <span className={counts.lost > 0 ? 'text-red-300' : 'text-slate-300'}>
-        lost in kernel <b className="font-mono">{counts.lost}</b>
+        {tr('lostInKernel')} <b className="font-mono">{counts.lost}</b>
       </span>
       {onNewest && (
         <button
@@ -152,12 +155,12 @@ function LiveCounters({
           onClick={onNewest}
           className="rounded border border-slate-600 px-3 text-base text-slate-200 hover:bg-slate-800"
         >
-          ↑ show the newest
+          {tr('showTheNewest')}
         </button>
       )}
       {loader?.state === 'ready' && (
         <span data-testid={hopIds.loaderInfo} data-pid={loader.pid} className="text-slate-400">
-          loader: {loader.emitted.toLocaleString()} events
+          {tr('loader')} {loader.emitted.toLocaleString()} {tr('events')}
           {loader.badLines > 0 && `, ${loader.badLines} bad lines`}
           {loader.attachMs !== undefined && ` · attached in ${Math.round(loader.attachMs)} ms`}
         </span>
@@ -167,6 +170,7 @@ function LiveCounters({
 }
 
 function LiveItem({ arrival: a, on, onPick }: { arrival: Arrival; on: boolean; onPick: () => void }) {
+  const tr = useT('hopDiagram.liveView');
   const o = outcome(a.journey);
   const first = a.journey.hops[0] ?? a.journey.reply?.hops[0];
   return (
@@ -185,7 +189,7 @@ function LiveItem({ arrival: a, on, onPick }: { arrival: Arrival; on: boolean; o
           {first && <span className="truncate text-slate-300">{packetKind(first)}</span>}
           <span className="ml-auto text-slate-400">
             {a.journey.hops.length}
-            {a.journey.reply ? `+${a.journey.reply.hops.length}` : ''} hops
+            {a.journey.reply ? `+${a.journey.reply.hops.length}` : ''} {tr('hops')}
           </span>
         </div>
         {first && <div className="truncate font-mono text-lg">{flowLine(first)}</div>}

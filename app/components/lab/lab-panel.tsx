@@ -1,4 +1,5 @@
 'use client';
+import { useT } from '../../i18n/use-t';
 import { useState } from 'react';
 import { LabStatus, type LabAction, type LabNamespace } from '../../../server/protocol/lab';
 import { request } from '../../lib/request';
@@ -33,6 +34,7 @@ function NsCard({ ns }: { ns: LabNamespace }) {
 
 /** The lab at a glance: host bridge, the two nodes and the pods hanging off each, plus the echo service. */
 export function LabPanel() {
+  const t = useT('lab.labPanel');
   const { state } = useSocket();
   const { state: status, error: watchError } = useWatch('lab');
   const [busy, setBusy] = useState<LabAction['action'] | undefined>();
@@ -79,7 +81,7 @@ export function LabPanel() {
       {!status.up && (
         <p className="text-lg text-slate-300">
           {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it here, or with '}
-          <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
+          <code className="rounded bg-slate-800 px-2 py-1">{t('npxPacketJourneyLab')}</code>
         </p>
       )}
       <ScenarioPicker status={status} busy={busy !== undefined} onRun={run} />
@@ -98,10 +100,11 @@ function LabHeader({
   busy: LabAction['action'] | undefined;
   onRun: (action: 'up' | 'down') => void;
 }) {
+  const t = useT('lab.labPanel');
   const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
   return (
     <div className="flex items-baseline gap-4">
-      <h2 className="text-2xl font-bold">Embedded lab</h2>
+      <h2 className="text-2xl font-bold">{t('embeddedLab')}</h2>
       <span
         data-testid={labIds.state}
         data-state={label}
@@ -109,7 +112,11 @@ function LabHeader({
       >
         {label}
       </span>
-      {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
+      {status.scenario && (
+        <span className="text-slate-400">
+          {t('scenario')} {status.scenario}
+        </span>
+      )}
       <div className="ml-auto flex gap-2">
         {!status.up && (
           <button
@@ -138,13 +145,14 @@ function LabHeader({
 
 /** Host bridge, the nodes with their pods, and the services. */
 function LabMap({ status }: { status: LabStatus }) {
+  const t = useT('lab.labPanel');
   const host = status.namespaces.find((n) => n.role === 'host');
   const nodes = status.namespaces.filter((n) => n.role === 'node');
   return (
     <>
       {host && (
         <div className="max-w-xs">
-          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">host · bridge kind0</div>
+          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">{t('hostBridgeKind0')}</div>
           <NsCard ns={host} />
         </div>
       )}
@@ -153,7 +161,8 @@ function LabMap({ status }: { status: LabStatus }) {
           <div key={node.name} className="rounded-xl border border-slate-700 p-4">
             <NsCard ns={node} />
             <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">
-              pods on {node.name} · {status.scenario === 'ebpf-routing' ? 'lxc veths, routed in tc' : 'bridge cni0'}
+              {t('podsOn')} {node.name} ·{' '}
+              {status.scenario === 'ebpf-routing' ? 'lxc veths, routed in tc' : 'bridge cni0'}
             </div>
             <div className="grid grid-cols-2 gap-3">
               {status.namespaces
@@ -171,13 +180,15 @@ function LabMap({ status }: { status: LabStatus }) {
           data-testid={labIds.service}
           className="rounded-lg border border-sky-700/60 bg-sky-950/30 p-4 text-lg"
         >
-          <span className="font-semibold">service {svc.name}</span>{' '}
+          <span className="font-semibold">
+            {t('service')} {svc.name}
+          </span>{' '}
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}
           </span>{' '}
           {svc.nodePort !== null && (
             <>
-              · NodePort <span className="font-mono">{svc.nodePort}</span>
+              {t('nodeport')} <span className="font-mono">{svc.nodePort}</span>
             </>
           )}{' '}
           → <span className="font-mono">{svc.backends.join(', ')}</span>

@@ -1,6 +1,7 @@
 'use client';
 // The scenarios as cards: pick one to read what it shows and the commands to try, then bring it up.
 // The running scenario's settings are switches here (the same as `lab set name=value`).
+import { useT } from '../../i18n/use-t';
 import { useContext, useState } from 'react';
 import type { LabAction, LabScenario, LabStatus, ScenarioInfo } from '../../../server/protocol/lab';
 import { FOLLOW_PRESETS, FollowThisContext, followThisId } from './follow-presets';
@@ -15,13 +16,14 @@ export function ScenarioPicker({
   busy: boolean;
   onRun: (a: LabAction) => void;
 }) {
+  const t = useT('lab.scenarioPicker');
   const [picked, setPicked] = useState<LabScenario | undefined>();
   const shown = picked ?? status.scenario ?? 'basic';
   const info = status.catalog.find((c) => c.name === shown);
   const running = status.up && status.scenario === shown;
   return (
     <div className="space-y-4">
-      <div role="radiogroup" aria-label="scenario" className="flex flex-wrap gap-2">
+      <div role="radiogroup" aria-label={t('scenario')} className="flex flex-wrap gap-2">
         {status.catalog.map((c) => (
           <button
             key={c.name}
@@ -33,7 +35,7 @@ export function ScenarioPicker({
             className={`rounded-lg border px-4 py-2 text-left text-lg ${c.name === shown ? 'border-sky-400 bg-sky-950/60' : 'border-slate-700 hover:bg-slate-800'}`}
           >
             <span className="font-mono font-semibold">{c.name}</span>
-            {status.up && status.scenario === c.name && <span className="ml-2 text-emerald-400">● running</span>}
+            {status.up && status.scenario === c.name && <span className="ml-2 text-emerald-400">{t('running')}</span>}
             <span className="block text-sm text-slate-400">{c.title}</span>
           </button>
         ))}
@@ -56,6 +58,7 @@ function ScenarioCard({
   busy: boolean;
   onRun: (a: LabAction) => void;
 }) {
+  const t = useT('lab.scenarioPicker');
   const verb = status.up ? 'Switch to' : 'Start';
   return (
     <div data-testid={labIds.scenarioDescription} className="space-y-3 rounded-xl border border-slate-700 p-4">
@@ -77,7 +80,7 @@ function ScenarioCard({
       {running && <FollowThis scenario={info.name} />}
       {info.tryCommands.length > 0 && (
         <div>
-          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">try</div>
+          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">{t('try')}</div>
           <ul className="space-y-1">
             {info.tryCommands.map((c) => (
               <li key={c}>
@@ -115,6 +118,7 @@ function ScenarioCard({
 
 /** Runs the scenario's telling follow on the Follow tab (see follow-presets.ts). */
 function FollowThis({ scenario }: { scenario: LabScenario }) {
+  const t = useT('lab.scenarioPicker');
   const followThis = useContext(FollowThisContext);
   const preset = FOLLOW_PRESETS[scenario];
   if (!followThis) return null;
@@ -125,7 +129,7 @@ function FollowThis({ scenario }: { scenario: LabScenario }) {
       onClick={() => followThis(preset)}
       className="rounded-lg border border-emerald-500 bg-emerald-950/50 px-4 py-2 text-lg font-semibold text-emerald-100 hover:bg-emerald-900"
     >
-      Follow this: <span className="font-mono">{preset.label}</span>
+      {t('followThis')} <span className="font-mono">{preset.label}</span>
     </button>
   );
 }

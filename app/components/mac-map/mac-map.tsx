@@ -2,6 +2,7 @@
 // The MAC/veth map: every namespace as a box (pods under their node), veth pairs as cables, bridges with
 // their ports. Click an interface, a bridge or a namespace for its tables; search a MAC or IP to light up
 // every interface, FDB and ARP entry that holds it. Live: the `topology` watch, while shown.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
@@ -110,6 +111,7 @@ function useSearch(topo: Topology | undefined, initialQuery: string | undefined)
 
 /** The map without the socket: everything is drawn from `topo`. */
 export function MacMapView({ topo, load, connection, initialSelection, initialQuery, ...actions }: MacMapViewProps) {
+  const t = useT('macMap.macMap');
   const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
   const { query, setQuery, needle, hits } = useSearch(topo, initialQuery);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -146,7 +148,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
           data-testid={macMapIds.svg}
           className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
           role="img"
-          aria-label="MAC and veth map"
+          aria-label={t('macAndVethMap')}
         >
           <g transform={transform.toString()}>
             <MapGraph

@@ -1,6 +1,7 @@
 'use client';
 // The journey's export buttons: the diagram as SVG or PNG (projector- or print-styled), the journey as
 // JSON. Nothing goes to the server: the files are made in the browser from what is on screen.
+import { useT } from '../../i18n/use-t';
 import { useRef, useState, type MouseEvent } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import { downloadBlob, exportName, journeyJson, serializeDiagram, svgToPng, type ExportStyle } from './export';
@@ -18,6 +19,7 @@ export function ExportMenu({
   /** The diagram's <svg> as it is now (the menu renders before it does). */
   diagram: () => SVGSVGElement | null;
 }) {
+  const t = useT('projector.exportMenu');
   const [style, setStyle] = useState<ExportStyle>('projector');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -57,19 +59,19 @@ export function ExportMenu({
   return (
     <details ref={menu} data-testid={projectorIds.exportMenu} className="relative">
       <summary className="cursor-pointer list-none rounded-lg border border-slate-600 px-3 py-1.5 text-lg font-semibold text-slate-100 hover:bg-slate-800">
-        Export ▾
+        {t('export')}
       </summary>
       <div className="absolute right-0 z-30 mt-2 flex w-max flex-col gap-2 rounded-xl border border-slate-500 bg-slate-900 p-3 shadow-2xl">
         <label className="flex items-center gap-2 text-base text-slate-300">
-          diagram style
+          {t('diagramStyle')}
           <select
             data-testid={projectorIds.exportStyle}
             value={style}
             onChange={(e) => setStyle(e.target.value === 'print' ? 'print' : 'projector')}
             className="rounded-lg border border-slate-600 bg-slate-900 px-2 py-1 text-lg text-slate-100"
           >
-            <option value="projector">projector</option>
-            <option value="print">print</option>
+            <option value="projector">{t('projector')}</option>
+            <option value="print">{t('print')}</option>
           </select>
         </label>
         <div className="flex gap-2">

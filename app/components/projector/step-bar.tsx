@@ -1,6 +1,7 @@
 'use client';
 // Above the diagram: the current step's narration in large type, the step controls, the projector
 // toggle and the shortcut list. Its buttons do not take focus on click, so space stays play/pause.
+import { useT } from '../../i18n/use-t';
 import type { MouseEvent, ReactNode } from 'react';
 import { useProjector } from './projector-context';
 import type { Stepper } from './use-stepper';
@@ -32,6 +33,7 @@ const PATH_TONE = {
 } as const;
 
 export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: ReactNode }) {
+  const t = useT('projector.stepBar');
   const { steps, index, step, playing, dispatch, driven } = stepper;
   const { projector, toggleProjector, setHelpOpen } = useProjector();
   const tone = step ? (step.kind === 'hop' ? step.path : step.kind) : undefined;
@@ -53,40 +55,32 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
     >
       <div className="flex flex-wrap items-center gap-2">
         {driven ? (
-          <span className="rounded-lg bg-emerald-800 px-3 py-1.5 text-lg font-semibold">the instructor steps</span>
+          <span className="rounded-lg bg-emerald-800 px-3 py-1.5 text-lg font-semibold">{t('theInstructorSteps')}</span>
         ) : index < 0 ? (
-          <Btn
-            testId={projectorIds.start}
-            onClick={() => dispatch({ type: 'first' })}
-            title="step through, hop by hop (→)"
-          >
-            ▶ Step through
+          <Btn testId={projectorIds.start} onClick={() => dispatch({ type: 'first' })} title={t('stepThroughHopBy')}>
+            {t('stepThrough')}
           </Btn>
         ) : (
           <>
-            <Btn testId={projectorIds.prev} onClick={() => dispatch({ type: 'prev' })} title="previous hop (←)">
+            <Btn testId={projectorIds.prev} onClick={() => dispatch({ type: 'prev' })} title={t('previousHop')}>
               ◀
             </Btn>
             <Btn
               testId={projectorIds.play}
               onClick={() => dispatch({ type: 'toggle-play' })}
-              title="play / pause (space)"
+              title={t('playPauseSpace')}
             >
               {playing ? 'Pause' : 'Play'}
             </Btn>
             <Btn
               testId={projectorIds.next}
               onClick={() => dispatch({ type: 'next' })}
-              title="next hop (→)"
+              title={t('nextHop')}
               disabled={index >= steps.length - 1}
             >
               ▶
             </Btn>
-            <Btn
-              testId={projectorIds.exit}
-              onClick={() => dispatch({ type: 'exit' })}
-              title="leave the step-through (Esc)"
-            >
+            <Btn testId={projectorIds.exit} onClick={() => dispatch({ type: 'exit' })} title={t('leaveTheStepThrough')}>
               ✕
             </Btn>
           </>
@@ -104,16 +98,16 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
             onMouseDown={keepFocus}
             onClick={toggleProjector}
             aria-pressed={projector}
-            title="projector mode (p)"
+            title={t('projectorModeP')}
             className={`rounded-lg px-3 py-1.5 text-lg font-semibold ${projector ? 'bg-white text-black' : 'border border-slate-600 text-slate-200 hover:bg-slate-800'}`}
           >
-            Projector
+            {t('projector')}
           </button>
           <button
             data-testid={projectorIds.shortcutsButton}
             onMouseDown={keepFocus}
             onClick={() => setHelpOpen(true)}
-            title="keyboard shortcuts (?)"
+            title={t('keyboardShortcuts')}
             className="rounded-lg border border-slate-600 px-3 py-1.5 text-lg font-bold text-slate-200 hover:bg-slate-800"
           >
             ?

@@ -1,6 +1,7 @@
 'use client';
 // Beside the diagram while stepping: the packet's fields at the current step, and a small MAC map
 // centred on the same interface, lit.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef } from 'react';
 import { zoomIdentity } from 'd3';
 import { useTopology } from '../../lib/topology';
@@ -58,6 +59,7 @@ export function StepFields({ step, steps }: { step: Step; steps: readonly Step[]
 const MINI_SCALE = 0.85;
 
 export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
+  const t = useT('projector.stepSide');
   const { state: topo } = useTopology();
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -84,13 +86,13 @@ export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
       className="overflow-hidden rounded-xl border border-slate-700 bg-slate-950 projector:border-2 projector:border-slate-300"
     >
       <div className="px-3 pt-2 text-sm font-semibold uppercase tracking-wider text-slate-400">
-        MAC map {focus ? `· ${focus.netns} ${focus.ifname}` : ''}
+        {t('macMap')} {focus ? `· ${focus.netns} ${focus.ifname}` : ''}
       </div>
       <svg
         ref={svgRef}
         className="block h-64 w-full projector:h-52"
         role="img"
-        aria-label="MAC map, current interface lit"
+        aria-label={t('macMapCurrentInterface')}
       >
         <g transform={transform.toString()}>
           <MapGraph layout={layout} highlight={lit} />

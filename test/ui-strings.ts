@@ -1,0 +1,69 @@
+// Finds user-visible English left in the app's JSX: text between tags, string literals and template
+// text as children, and the attributes a user reads (title, placeholder, aria-label, alt). Words in
+// ALLOWED are names, not language (protocols, tools, units, the product's name), and stay as they are.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+
+/** Names and units, the same in every language. */
+export const ALLOWED = new Set(
+  (
+    'packet journey pcapng pcap SVG PNG ICMP TCP UDP ARP IPv4 IPv6 DSR DNAT SNAT NAT FDB MAC TTL XDP tc tcx BPF eBPF ' +
+    'veth netns iptables tcpdump Wireshark tshark ms MB KB kB GB pkt pps id ip proto src dst sport dport ' +
+    'ingress egress FR EN QR JSON CLI SYN ACK'
+  ).split(' '),
+);
+const READ_ATTRS = new Set(['title', 'placeholder', 'aria-label', 'alt', 'label']);
+
+export interface Literal {
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+}
+
+/** Text that still says something in English once the allowed names are taken out. */
+export function isWords(text: string): boolean {
+  const words = text.match(/[A-Za-z][A-Za-z'-]*/g) ?? [];
+  return words.some((w) => w.length > 1 && !ALLOWED.has(w) && !ALLOWED.has(w.toLowerCase()));
+}
+
+function literalsIn(file: string, src: string): Literal[] {
+  const sf = ts.createSourceFile(file, src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
+  const out: Literal[] = [];
+  const add = (n: ts.Node, text: string) => {
+    if (isWords(text)) out.push({ file, line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: text.trim() });
+  };
+  const visit = (n: ts.Node): void => {
+    if (ts.isJsxText(n)) add(n, n.text);
+    else if (ts.isJsxExpression(n) && n.expression && ts.isJsxElement(n.parent)) {
+      const e = n.expression;
+      if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) add(e, e.text);
+      else if (ts.isTemplateExpression(e)) add(e, [e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join(' '));
+    } else if (ts.isJsxAttribute(n) && READ_ATTRS.has(n.name.getText(sf)) && n.initializer) {
+      const i = n.initializer;
+      if (ts.isStringLiteral(i)) add(i, i.text);
+      else if (ts.isJsxExpression(i) && i.expression && (ts.isStringLiteral(i.expression) || ts.isNoSubstitutionTemplateLiteral(i.expression)))
+        add(i.expression, i.expression.text);
+      else if (ts.isJsxExpression(i) && i.expression && ts.isTemplateExpression(i.expression)) {
+        const e = i.expression;
+        add(e, [e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join(' '));
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+function tsxFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return tsxFiles(p);
+    return p.endsWith('.tsx') ? [p] : [];
+  });
+}
+
+/** Every hard-coded user-visible string in app/**\/*.tsx, by file and line. */
+export function uiLiterals(root: string): Literal[] {
+  return tsxFiles(join(root, 'app')).flatMap((f) => literalsIn(relative(root, f), readFileSync(f, 'utf8')));
+}
