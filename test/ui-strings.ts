@@ -27,6 +27,24 @@ export function isWords(text: string): boolean {
   return words.some((w) => w.length > 1 && !ALLOWED.has(w) && !ALLOWED.has(w.toLowerCase()));
 }
 
+/** A string that is one branch of a `?:`, `&&`, `||` or `??` shown as JSX text or a read attribute. */
+export function inBranch(n: ts.Node, sf: ts.SourceFile): boolean {
+  let c: ts.Node = n;
+  let branched = false;
+  for (let p = n.parent; p; c = p, p = p.parent) {
+    if (ts.isParenthesizedExpression(p)) continue;
+    if (ts.isConditionalExpression(p) && c !== p.condition) branched = true;
+    else if (ts.isBinaryExpression(p) && /^(&&|\|\||\?\?)$/.test(p.operatorToken.getText(sf)) && c === p.right)
+      branched = true;
+    else if (ts.isJsxExpression(p)) {
+      const host = p.parent;
+      const shown = ts.isJsxElement(host) || ts.isJsxFragment(host);
+      return branched && (shown || (ts.isJsxAttribute(host) && READ_ATTRS.has(host.name.getText(sf))));
+    } else return false;
+  }
+  return false;
+}
+
 function literalsIn(file: string, src: string): Literal[] {
   const sf = ts.createSourceFile(file, src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
   const out: Literal[] = [];
@@ -34,6 +52,7 @@ function literalsIn(file: string, src: string): Literal[] {
     if (isWords(text)) out.push({ file, line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: text.trim() });
   };
   const visit = (n: ts.Node): void => {
+    if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) && inBranch(n, sf)) add(n, n.text);
     if (ts.isJsxText(n)) add(n, n.text);
     else if (ts.isJsxExpression(n) && n.expression && ts.isJsxElement(n.parent)) {
       const e = n.expression;

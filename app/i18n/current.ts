@@ -9,3 +9,7 @@ export const setCurrentLocale = (l: Locale): void => {
 export const currentLocale = (): Locale => current;
 /** A Msg in the page's language now. */
 export const say = (m: Msg): string => render(m, current);
+
+/** A UI word outside a component (pure helpers: labels, narration), in the page's language now. */
+export const tx = (key: string, values?: Msg['values']): string =>
+  render({ key: `ui.${key}`, ...(values && { values }) }, current);

@@ -97,7 +97,9 @@ function PacketList({
     <>
       <div className="flex items-center justify-between text-sm text-slate-400">
         <span>
-          {rows.length > SHOWN_ROWS ? `showing the last ${SHOWN_ROWS} of ${rows.length}` : `${rows.length} packets`}{' '}
+          {rows.length > SHOWN_ROWS
+            ? t('showingLast', { shown: SHOWN_ROWS, n: rows.length })
+            : t('packets', { n: rows.length })}{' '}
           {t('tcpdumpENStyle')}
         </span>
         <label className="flex items-center gap-2">

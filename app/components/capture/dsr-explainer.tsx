@@ -62,10 +62,10 @@ export function DsrExplainer({
             <Bytes hex={dsr.addrHex} tone="bg-sky-500/30 text-sky-200" />
           </span>
           <div className="text-base text-slate-400">
-            {head && 'type 0x9a, length 8, then '}
+            {head && t('type0x9aLength8')}
             <span className="text-amber-300">{t('port')}</span> {t('then')}{' '}
             <span className="text-sky-300">{t('address')}</span>
-            {dsr.encoding !== 'ipv4-option' && ' (address first in this encoding)'}
+            {dsr.encoding !== 'ipv4-option' && t('addressFirstInThis')}
           </div>
         </li>
         <ReadStep dsr={dsr} portRead={portRead} addrRead={addrRead} />

@@ -42,6 +42,7 @@ function FieldNode({
   toggle: (p: string) => void;
   pick: (p: string, r: Range) => void;
 }) {
+  const t = useT('capture.packetDetail');
   const has = (f.children?.length ?? 0) > 0;
   const isOpen = open.has(path);
   const active = sel === path;
@@ -55,7 +56,7 @@ function FieldNode({
       >
         <button
           className="w-5 shrink-0 text-slate-400"
-          aria-label={isOpen ? 'collapse' : 'expand'}
+          aria-label={isOpen ? t('collapse') : t('expand')}
           onClick={(e) => {
             e.stopPropagation();
             if (has) toggle(path);

@@ -19,7 +19,7 @@ export function ClassroomBar() {
         data-role={me.role}
         className={`rounded px-3 py-1 text-sm font-semibold ${me.role === 'instructor' ? 'bg-violet-600 text-white' : 'bg-slate-700'}`}
       >
-        {me.role === 'instructor' ? 'instructor' : `student: ${me.name ?? ''}`}
+        {me.role === 'instructor' ? t('instructor') : t('student', { name: me.name ?? '' })}
       </span>
       <FollowToggle />
       {me.role === 'instructor' && (

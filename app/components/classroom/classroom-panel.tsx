@@ -2,6 +2,7 @@
 // The instructor's classroom: the links and the student QR (for the projector), who is connected and
 // what each is doing (with a button to disconnect one), the saved captures shared with students, and
 // the rotation of the tokens (which ends every connection; this page reloads on the new link).
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useState } from 'react';
 import { z } from 'zod';
@@ -69,7 +70,7 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
           <button
             data-testid={classroomIds.rotate}
             onClick={() => {
-              if (!window.confirm('New links for everyone? Every connected browser is disconnected.')) return;
+              if (!window.confirm(tx('classroom.classroomPanel.rotateConfirm'))) return;
               void request(socket, 'classroom:rotate', {}, ClassLinks).then((r) =>
                 r.ok ? window.location.assign(r.value.instructor) : setError(r.error),
               );
@@ -123,7 +124,7 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
 
 function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick: () => void }) {
   const t = useT('classroom.classroomPanel');
-  const label = c.name ?? (c.role === 'instructor' ? 'instructor' : '(joining…)');
+  const label = c.name ?? (c.role === 'instructor' ? t('instructorName') : t('joining'));
   return (
     <li
       data-testid={classroomIds.client(c.name ?? c.id)}
@@ -134,7 +135,7 @@ function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick:
         <span className="font-semibold">{label}</span>
         <span className="text-xs text-slate-400">
           {c.role}
-          {self ? ' (you)' : ''}
+          {self ? t('you') : ''}
         </span>
         {!self && (
           <button

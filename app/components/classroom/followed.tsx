@@ -2,6 +2,8 @@
 // A following student's page: the bar to detach or re-attach, and the instructor's journey (its step
 // driven by the broadcast) or capture (when shared) in place of the student's own panel, which stays
 // mounted underneath so exploring alone picks up where it was.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useState, type ReactNode } from 'react';
 import { CaptureShown, PacketDetail, type PacketRow } from '../../../server/protocol/capture';
@@ -28,7 +30,7 @@ export function FollowToggle() {
         onClick={() => setAttached(!attached)}
         className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
       >
-        {attached ? 'Explore on my own' : 'Follow the instructor'}
+        {attached ? t('exploreOnMyOwn') : t('followTheInstructor')}
       </button>
       {error && <span className="text-red-400">{error}</span>}
     </span>
@@ -116,9 +118,7 @@ function FollowedCapture({ shown }: { shown: Shown }) {
               </div>
             ))}
           </div>
-          {detail && (
-            <PacketDetailView detail={detail} onNote={async () => 'students can annotate only their own captures'} />
-          )}
+          {detail && <PacketDetailView detail={detail} onNote={async () => say(msg('err.class.captureNote'))} />}
         </>
       )}
     </section>

@@ -291,7 +291,7 @@ function AsRow({ f }: { f: FormParts }) {
           disabled={state.proto === 'icmp'}
           onChange={(e) => set({ port: portDigits(e.target.value) })}
           inputMode="numeric"
-          placeholder={state.proto === 'icmp' ? '—' : 'port'}
+          placeholder={state.proto === 'icmp' ? '—' : t('port')}
           className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
         />
       </label>
@@ -311,7 +311,7 @@ function AsRow({ f }: { f: FormParts }) {
         disabled={!canFollow}
         className="ml-auto rounded-lg bg-emerald-600 px-8 py-2 text-xl font-bold text-white shadow hover:bg-emerald-500 disabled:opacity-40"
       >
-        {running ? 'Following…' : 'Follow ▶'}
+        {running ? t('following') : t('follow')}
       </button>
     </Row>
   );

@@ -72,8 +72,8 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
       <LoaderBanner status={loader} />
       <div className="flex items-center gap-3">
         <h2 className="mr-4 text-3xl font-bold">{t('whereDoesThePacket')}</h2>
-        {tab('follow', 'Follow one packet', hopIds.modeFollow)}
-        {tab('live', 'Live', hopIds.modeLive)}
+        {tab('follow', t('tabFollow'), hopIds.modeFollow)}
+        {tab('live', t('tabLive'), hopIds.modeLive)}
       </div>
       {mode === 'follow' ? (
         <>
@@ -106,6 +106,7 @@ function FollowResult({
   error: string | undefined;
   laneInfo: Readonly<Record<string, string>>;
 }) {
+  const t = useT('hopDiagram.followPanel');
   const result = useRef<HTMLDivElement | null>(null);
   // On a projector the diagram should fill the screen: once the packet shows up, and again when the
   // journey is complete (it is taller by then).
@@ -133,9 +134,7 @@ function FollowResult({
           <JourneyView journey={journey} laneInfo={laneInfo} />
         ) : (
           <div className="flex h-72 items-center justify-center rounded-xl border border-dashed border-slate-700 text-2xl text-slate-500">
-            {running
-              ? 'Sending the packet… hops appear here as the kernel sees them.'
-              : 'Pick a pod, a target, and press Follow.'}
+            {running ? t('sendingThePacketHops') : t('pickAPodA')}
           </div>
         )}
       </div>

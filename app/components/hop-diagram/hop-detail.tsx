@@ -119,22 +119,22 @@ function EndAndNat({ h }: { h: Hop }) {
 
 function IpSection({ h, prev }: { h: Hop; prev: Hop | undefined }) {
   const t = useT('hopDiagram.hopDetail');
-  const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl} since previous hop)` : '';
+  const ttlDelta = prev && prev.ttl !== h.ttl ? t('sincePrevious', { delta: h.ttl - prev.ttl }) : '';
   return (
     <Section title="IP">
       <Row k="src">{endpoint(h.src, h.sport)}</Row>
       <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
-      <Row k="protocol">{h.proto}</Row>
+      <Row k={t('protocol')}>{h.proto}</Row>
       <Row k="TTL">
         {h.ttl}
         <span className="text-slate-400">{ttlDelta}</span>
       </Row>
-      <Row k="IP id">
+      <Row k={t('ipId')}>
         {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
       </Row>
-      <Row k="total len">{h.totLen} B</Row>
-      <Row k="IP options">{h.ipOptions ? 'present' : 'none'}</Row>
-      {h.tcpFlags !== undefined && <Row k="TCP flags">{h.tcpFlags || '(none)'}</Row>}
+      <Row k={t('totalLen')}>{h.totLen} B</Row>
+      <Row k={t('ipOptions')}>{h.ipOptions ? t('present') : t('none')}</Row>
+      {h.tcpFlags !== undefined && <Row k={t('tcpFlags')}>{h.tcpFlags || t('none2')}</Row>}
       {h.icmp && (
         <Row k="ICMP">
           {t('type')} {h.icmp.type}
@@ -250,7 +250,7 @@ export function HopDetail({
       </Section>
 
       <Section title={t('kernel')}>
-        <Row k="tracepoint">{h.inferred ? 'none (inferred)' : h.hook}</Row>
+        <Row k="tracepoint">{h.inferred ? t('noneInferred') : h.hook}</Row>
         <Row k="skb">{h.skb}</Row>
         <Row k="netns">
           {h.netns}{' '}

@@ -99,7 +99,7 @@ function DiagramToolbar(p: {
         disabled={!canReplay}
         className="rounded bg-slate-700 px-3 py-1.5 text-base font-semibold text-white hover:bg-slate-600 disabled:opacity-40"
       >
-        {playing ? '↻ Restart' : '▶ Replay packet'}
+        {playing ? tr('restart') : tr('replayPacket')}
       </button>
       <button
         data-testid={hopIds.speed}
@@ -137,6 +137,7 @@ function ArrowHeads() {
 
 /** Lane columns with their namespace names, and the REQUEST / REPLY band labels. */
 function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?: Readonly<Record<string, string>> }) {
+  const tr = useT('hopDiagram.hopDiagram');
   return (
     <>
       {layout.lanes.map((lane) => (
@@ -174,7 +175,7 @@ function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?:
           fontSize={16}
           letterSpacing={3}
         >
-          {b.path === 'reply' ? 'REPLY ←' : 'REQUEST →'}
+          {b.path === 'reply' ? tr('reply') : tr('request')}
         </text>
       ))}
     </>

@@ -1,5 +1,6 @@
 'use client';
 // One journey: its one-line outcome, the diagram, a legend, and the clicked hop's fields.
+import { useLocalizedJourney } from '../../i18n/journey';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
@@ -37,8 +38,7 @@ export function JourneySummary({ journey }: { journey: Journey }) {
       </span>
       <span className="rounded bg-slate-800 px-2 py-0.5 font-mono uppercase">{journey.proto}</span>
       <span className="text-slate-300">
-        {nReq} {t('hop')}
-        {nReq === 1 ? '' : 's'}
+        {t('hops', { n: nReq })}
         {nRep > 0 && (
           <>
             {' '}
@@ -102,12 +102,12 @@ function Legend() {
   );
   return (
     <div className="flex flex-wrap gap-x-6 gap-y-1 text-base text-slate-300">
-      {item('bg-sky-400', 'request')}
-      {item('bg-fuchsia-400', 'reply')}
-      {item('bg-amber-400', 'NAT rewrite')}
-      {item('bg-red-500', 'drop')}
-      {item('bg-slate-500', 'ordinary end', true)}
-      {item('bg-violet-400', 'inferred (no tracepoint), dashed', true)}
+      {item('bg-sky-400', t('legendRequest'))}
+      {item('bg-fuchsia-400', t('legendReply'))}
+      {item('bg-amber-400', t('legendNat'))}
+      {item('bg-red-500', t('legendDrop'))}
+      {item('bg-slate-500', t('legendEnd'), true)}
+      {item('bg-violet-400', t('legendInferred'), true)}
       <span className="text-slate-500">{t('nfNetfilterHooksAccept')}</span>
     </div>
   );
@@ -126,7 +126,7 @@ function findHop(j: Journey, key: string): { path: PathKind; hop: Hop; prev?: Ho
 }
 
 export function JourneyView({
-  journey,
+  journey: asSent,
   laneInfo,
   autoPlay = true,
 }: {
@@ -135,6 +135,7 @@ export function JourneyView({
   autoPlay?: boolean;
 }) {
   const t = useT('hopDiagram.journeyView');
+  const journey = useLocalizedJourney(asSent);
   const [selected, setSelected] = useState<string | undefined>();
   // A new journey: the old selection means nothing there.
   useEffect(() => setSelected(undefined), [journey.id]);

@@ -150,7 +150,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
           disabled={starting}
           className="rounded-lg bg-emerald-600 px-6 py-2 text-xl font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
         >
-          {starting ? 'Starting…' : '● Go live'}
+          {starting ? tr('starting') : tr('goLive')}
         </button>
       )}
     </div>

@@ -93,9 +93,7 @@ export function LiveView({
         <ol data-testid={hopIds.liveList} className="max-h-[72vh] space-y-1 overflow-y-auto pr-1">
           {items.length === 0 && (
             <li className="rounded-lg border border-dashed border-slate-700 p-4 text-lg text-slate-400">
-              {running
-                ? 'Waiting for matching packets…'
-                : 'Set a filter and go live. Each packet that matches shows up here.'}
+              {running ? tr('waitingForMatchingPackets') : tr('setAFilterAnd')}
             </li>
           )}
           {items.map((a) => (
@@ -138,7 +136,7 @@ function LiveCounters({
       className="flex flex-wrap gap-x-6 text-lg"
     >
       <span className={running ? 'font-semibold text-emerald-300' : 'text-slate-400'}>
-        {running ? '● live' : 'stopped'}
+        {running ? tr('live') : tr('stopped')}
       </span>
       <span>
         {tr('journeys')} <b className="font-mono">{counts.received}</b>
@@ -161,8 +159,8 @@ function LiveCounters({
       {loader?.state === 'ready' && (
         <span data-testid={hopIds.loaderInfo} data-pid={loader.pid} className="text-slate-400">
           {tr('loader')} {loader.emitted.toLocaleString()} {tr('events')}
-          {loader.badLines > 0 && `, ${loader.badLines} bad lines`}
-          {loader.attachMs !== undefined && ` · attached in ${Math.round(loader.attachMs)} ms`}
+          {loader.badLines > 0 && tr('badLines', { n: loader.badLines })}
+          {loader.attachMs !== undefined && tr('attachedIn', { ms: Math.round(loader.attachMs) })}
         </span>
       )}
     </div>

@@ -36,7 +36,7 @@ function BannerText({ status }: { status: LoaderStatus }): ReactNode {
     case 'starting':
       return (
         <>
-          <span className="font-bold">{restarting ? 'Probe loader restarting…' : 'Probe loader starting…'}</span>
+          <span className="font-bold">{restarting ? t('probeLoaderRestarting') : t('probeLoaderStarting')}</span>
           {restarting && status.lastError && (
             <span className="font-mono text-amber-200">
               {' '}

@@ -2,9 +2,11 @@
 // Live mode's socket side: start a kernel-side filter under a view id of our own (which stops it), take
 // the batches of the shared trace the answer names (they all come after it), keep the newest journeys,
 // stop it on request or unmount.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import { useCallback, useRef, useState } from 'react';
 import { z } from 'zod';
-import { issueLine } from '../../../server/protocol/common';
+import { issueMsg } from '../../../server/protocol/common';
 import { LiveStarted, LiveStartRequest, type Journey, type LiveBatch } from '../../../server/protocol/tracer';
 import { request } from '../../lib/request';
 import { useSubscribe } from '../../lib/subscribe';
@@ -76,7 +78,7 @@ export function useLive(): LiveState {
 
   const start = (filter: unknown) => {
     const parsed = LiveStartRequest.safeParse({ ...(filter as object), liveId: newTraceId('live') });
-    if (!parsed.success) return setError(issueLine(parsed.error));
+    if (!parsed.success) return setError(say(issueMsg(parsed.error)));
     const id = parsed.data.liveId;
     current.current = id;
     setError(undefined);
@@ -84,7 +86,7 @@ export function useLive(): LiveState {
     setItems([]);
     setCounts(NO_COUNTS);
     void request(socket, 'tracer:live:start', parsed.data, LiveStarted, {
-      noAnswer: 'no answer from the server (is the tracer running?)',
+      noAnswer: say(msg('err.noAnswerTracer')),
     }).then((r) => {
       if (current.current !== id) {
         // Stopped or unmounted while starting: nobody will look at it.
@@ -109,7 +111,7 @@ export function useLive(): LiveState {
     if (id)
       void request(socket, 'tracer:live:stop', { liveId: id }, z.null(), {
         timeoutMs: 10_000,
-        noAnswer: 'stop: no answer from the server',
+        noAnswer: say(msg('err.noAnswerStop')),
       }).then((r) => !r.ok && setError(r.error));
   };
 

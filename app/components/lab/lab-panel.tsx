@@ -13,6 +13,7 @@ import { labIds } from './test-ids';
 const RUN_TIMEOUT_MS = 5 * 60_000;
 
 function NsCard({ ns }: { ns: LabNamespace }) {
+  const t = useT('lab.labPanel');
   return (
     <div
       data-testid={labIds.namespace(ns.name)}
@@ -27,7 +28,7 @@ function NsCard({ ns }: { ns: LabNamespace }) {
         {ns.name}
       </div>
       <div className="font-mono text-sm text-slate-300">{ns.addr}</div>
-      <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? 'up' : 'absent'}</div>
+      <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? t('up') : t('absent')}</div>
     </div>
   );
 }
@@ -58,7 +59,7 @@ export function LabPanel() {
   if (!status) {
     return (
       <section data-testid={labIds.panel} className="p-6 text-xl text-slate-400">
-        {state === 'disconnected' ? 'Server unreachable.' : 'Reading lab state…'}
+        {state === 'disconnected' ? t('serverUnreachable') : t('readingLabState')}
       </section>
     );
   }
@@ -80,7 +81,7 @@ export function LabPanel() {
       )}
       {!status.up && (
         <p className="text-lg text-slate-300">
-          {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it here, or with '}
+          {status.partial ? t('someLabResourcesAre') : t('startItHereOr')}
           <code className="rounded bg-slate-800 px-2 py-1">{t('npxPacketJourneyLab')}</code>
         </p>
       )}
@@ -125,7 +126,7 @@ function LabHeader({
             onClick={() => onRun('up')}
             className="rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
           >
-            {busy === 'up' ? 'Starting…' : status.partial ? 'Repair lab' : 'Start lab'}
+            {busy === 'up' ? t('starting') : status.partial ? t('repairLab') : t('startLab')}
           </button>
         )}
         {(status.up || status.partial) && (
@@ -135,7 +136,7 @@ function LabHeader({
             onClick={() => onRun('down')}
             className="rounded border border-slate-600 px-4 py-2 text-slate-200 hover:bg-slate-800 disabled:opacity-50"
           >
-            {busy === 'down' ? 'Removing…' : 'Tear down'}
+            {busy === 'down' ? t('removing') : t('tearDown')}
           </button>
         )}
       </div>
@@ -161,8 +162,7 @@ function LabMap({ status }: { status: LabStatus }) {
           <div key={node.name} className="rounded-xl border border-slate-700 p-4">
             <NsCard ns={node} />
             <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">
-              {t('podsOn')} {node.name} ·{' '}
-              {status.scenario === 'ebpf-routing' ? 'lxc veths, routed in tc' : 'bridge cni0'}
+              {t('podsOn')} {node.name} · {status.scenario === 'ebpf-routing' ? t('lxcVethsRoutedIn') : t('bridgeCni0')}
             </div>
             <div className="grid grid-cols-2 gap-3">
               {status.namespaces

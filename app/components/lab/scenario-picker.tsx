@@ -1,6 +1,7 @@
 'use client';
 // The scenarios as cards: pick one to read what it shows and the commands to try, then bring it up.
 // The running scenario's settings are switches here (the same as `lab set name=value`).
+import { useMsg } from '../../i18n/provider';
 import { useT } from '../../i18n/use-t';
 import { useContext, useState } from 'react';
 import type { LabAction, LabScenario, LabStatus, ScenarioInfo } from '../../../server/protocol/lab';
@@ -17,6 +18,7 @@ export function ScenarioPicker({
   onRun: (a: LabAction) => void;
 }) {
   const t = useT('lab.scenarioPicker');
+  const say = useMsg();
   const [picked, setPicked] = useState<LabScenario | undefined>();
   const shown = picked ?? status.scenario ?? 'basic';
   const info = status.catalog.find((c) => c.name === shown);
@@ -36,7 +38,7 @@ export function ScenarioPicker({
           >
             <span className="font-mono font-semibold">{c.name}</span>
             {status.up && status.scenario === c.name && <span className="ml-2 text-emerald-400">{t('running')}</span>}
-            <span className="block text-sm text-slate-400">{c.title}</span>
+            <span className="block text-sm text-slate-400">{c.titleMsg ? say(c.titleMsg) : c.title}</span>
           </button>
         ))}
       </div>
@@ -59,11 +61,12 @@ function ScenarioCard({
   onRun: (a: LabAction) => void;
 }) {
   const t = useT('lab.scenarioPicker');
-  const verb = status.up ? 'Switch to' : 'Start';
+  const say = useMsg();
+  const verb = status.up ? t('switchTo') : t('start');
   return (
     <div data-testid={labIds.scenarioDescription} className="space-y-3 rounded-xl border border-slate-700 p-4">
       <div className="flex items-baseline gap-3">
-        <h3 className="text-xl font-bold">{info.title}</h3>
+        <h3 className="text-xl font-bold">{info.titleMsg ? say(info.titleMsg) : info.title}</h3>
         {info.seed && <span className="text-slate-400">{info.seed}</span>}
         {!running && (
           <button
@@ -72,11 +75,13 @@ function ScenarioCard({
             onClick={() => onRun({ action: 'up', scenario: info.name })}
             className="ml-auto rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
           >
-            {busy ? 'Working…' : `${verb} ${info.name}`}
+            {busy ? t('working') : `${verb} ${info.name}`}
           </button>
         )}
       </div>
-      <p className="max-w-4xl text-lg leading-relaxed text-slate-200">{info.description}</p>
+      <p className="max-w-4xl text-lg leading-relaxed text-slate-200">
+        {info.descriptionMsg ? say(info.descriptionMsg) : info.description}
+      </p>
       {running && <FollowThis scenario={info.name} />}
       {info.tryCommands.length > 0 && (
         <div>
@@ -92,7 +97,7 @@ function ScenarioCard({
       )}
       {running &&
         info.settings.map((s) => (
-          <div key={s.name} className="flex items-center gap-3" title={s.help}>
+          <div key={s.name} className="flex items-center gap-3" title={s.helpMsg ? say(s.helpMsg) : s.help}>
             <span className="font-mono text-lg">{s.name}</span>
             {s.values.map((v) => {
               const on = (status.settings[s.name] ?? s.default) === v;
@@ -109,7 +114,7 @@ function ScenarioCard({
                 </button>
               );
             })}
-            <span className="text-sm text-slate-400">{s.help}</span>
+            <span className="text-sm text-slate-400">{s.helpMsg ? say(s.helpMsg) : s.help}</span>
           </div>
         ))}
     </div>

@@ -157,7 +157,7 @@ export function ProgTable({ progs }: { progs: readonly AttachedProg[] }) {
         <li key={`${p.hook}-${p.id}`} className="rounded border border-slate-700 bg-slate-950/60 px-3 py-2">
           <div className="text-lg">
             <span className="font-semibold text-violet-300">{p.hook}</span>{' '}
-            <span className="font-mono font-bold text-slate-100">{p.name || '(no name)'}</span>
+            <span className="font-mono font-bold text-slate-100">{p.name || tr('noName')}</span>
           </div>
           <div className="grid grid-cols-[4rem_1fr] gap-x-3 font-mono text-[0.95rem] text-slate-200">
             <span className="text-slate-400">id</span>

@@ -141,7 +141,7 @@ function IfaceDetail({
     <div className="space-y-5">
       <div>
         <div className="text-sm uppercase tracking-wider text-slate-400">
-          {iface.kind === 'bridge' ? 'bridge' : 'interface'}
+          {iface.kind === 'bridge' ? t('bridge') : t('interface')}
         </div>
         <h2 className="text-2xl font-bold">
           <Link onClick={() => onSelect({ kind: 'ns', netns: ns.name })}>{ns.name}</Link>
@@ -301,7 +301,7 @@ function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Sel
                 <Link onClick={() => onSelect({ kind: 'iface', netns, ifname: entry.bridge })}>
                   {netns}/{entry.bridge}
                 </Link>{' '}
-                {t('port')} <span className="font-mono">{entry.port}</span> {entry.local ? '(local)' : ''}
+                {t('port')} <span className="font-mono">{entry.port}</span> {entry.local ? t('local') : ''}
               </li>
             ))}
           </ul>

@@ -45,7 +45,7 @@ export function MapToolbar({
       {query.trim() !== '' && (
         <span className="text-base text-slate-300" data-testid={macMapIds.searchResults + '-count'}>
           {needle === undefined
-            ? 'not a MAC or an IP'
+            ? t('notAMacOr')
             : hits
               ? `${hits.ifaces.length} interfaces · ${hits.fdb.length} FDB · ${hits.neighbors.length} ARP`
               : ''}
@@ -56,7 +56,7 @@ export function MapToolbar({
         {state !== 'connected' ? (
           `server ${state}`
         ) : load.kind === 'loading' ? (
-          'discovering…'
+          t('discovering')
         ) : load.kind === 'error' ? (
           <span className="text-red-400">{load.error}</span>
         ) : (

@@ -1,6 +1,7 @@
 'use client';
 // The journey's export buttons: the diagram as SVG or PNG (projector- or print-styled), the journey as
 // JSON. Nothing goes to the server: the files are made in the browser from what is on screen.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useRef, useState, type MouseEvent } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
@@ -31,14 +32,14 @@ export function ExportMenu({
 
   const withSvg = (f: (s: ReturnType<typeof serializeDiagram>) => Promise<void> | void) => async () => {
     const svg = diagram();
-    if (!svg) return setError('no diagram to export yet');
+    if (!svg) return setError(tx('projector.exportMenu.nothing'));
     setError(undefined);
     setBusy(true);
     try {
       await f(serializeDiagram(svg, style));
       close();
     } catch (e) {
-      setError(`export failed: ${e instanceof Error ? e.message : String(e)}`);
+      setError(tx('projector.exportMenu.failed', { why: e instanceof Error ? e.message : String(e) }));
     } finally {
       setBusy(false);
     }
@@ -77,9 +78,9 @@ export function ExportMenu({
         <div className="flex gap-2">
           {(
             [
-              [projectorIds.exportSvg, svgFile, busy, 'the hop diagram as a standalone SVG', 'SVG'],
-              [projectorIds.exportPng, pngFile, busy, 'the hop diagram as PNG, 2 px per unit', 'PNG'],
-              [projectorIds.exportJson, jsonFile, journey.pending, 'the journey as follow --json prints it', 'JSON'],
+              [projectorIds.exportSvg, svgFile, busy, tx('projector.exportMenu.svgTitle'), 'SVG'],
+              [projectorIds.exportPng, pngFile, busy, tx('projector.exportMenu.pngTitle'), 'PNG'],
+              [projectorIds.exportJson, jsonFile, journey.pending, tx('projector.exportMenu.jsonTitle'), 'JSON'],
             ] as const
           ).map(([testId, onClick, disabled, title, label]) => (
             <button

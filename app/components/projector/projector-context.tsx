@@ -5,7 +5,7 @@
 // the MAC map lights up.
 import { useT } from '../../i18n/use-t';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { globalKey, hasModifier, isTyping, SHORTCUTS } from './steps';
+import { globalKey, hasModifier, isTyping, shortcuts } from './steps';
 import { projectorIds } from './test-ids';
 
 const STORAGE_KEY = 'packet-journey:projector';
@@ -128,7 +128,7 @@ function ShortcutList({ onClose }: { onClose: () => void }) {
       >
         <h2 className="mb-4 text-3xl font-bold">{t('keyboardShortcuts2')}</h2>
         <dl className="grid grid-cols-[9rem_1fr] gap-x-4 gap-y-2 text-xl">
-          {SHORTCUTS.map((s) => (
+          {shortcuts().map((s) => (
             <div key={s.keys} className="contents">
               <dt>
                 <kbd className="rounded border border-slate-400 bg-slate-800 px-2 py-0.5 font-mono">{s.keys}</kbd>

@@ -1,6 +1,7 @@
 'use client';
 // Above the diagram: the current step's narration in large type, the step controls, the projector
 // toggle and the shortcut list. Its buttons do not take focus on click, so space stays play/pause.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import type { MouseEvent, ReactNode } from 'react';
 import { useProjector } from './projector-context';
@@ -39,11 +40,15 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
   const tone = step ? (step.kind === 'hop' ? step.path : step.kind) : undefined;
   const where =
     step?.kind === 'hop'
-      ? `${step.path} · ${step.hop.netns} ${step.hop.ifname}`
+      ? tx('projector.stepBar.where', {
+          path: tx(`projector.path.${step.path}`),
+          ns: step.hop.netns,
+          ifname: step.hop.ifname,
+        })
       : step?.kind === 'socket'
-        ? 'socket'
+        ? tx('projector.stepBar.socket')
         : step
-          ? 'why it stopped'
+          ? tx('projector.stepBar.whyStopped')
           : '';
   return (
     <div
@@ -70,7 +75,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
               onClick={() => dispatch({ type: 'toggle-play' })}
               title={t('playPauseSpace')}
             >
-              {playing ? 'Pause' : 'Play'}
+              {playing ? t('pause') : t('play')}
             </Btn>
             <Btn
               testId={projectorIds.next}
@@ -86,7 +91,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
           </>
         )}
         <span data-testid={projectorIds.counter} className="px-2 font-mono text-xl text-slate-300">
-          {index < 0 ? `${steps.length} steps` : `${index + 1} / ${steps.length}`}
+          {index < 0 ? tx('projector.stepBar.steps', { n: steps.length }) : `${index + 1} / ${steps.length}`}
         </span>
         {where && (
           <span className={`rounded px-2 py-0.5 text-lg font-bold ${tone ? PATH_TONE[tone] : ''}`}>{where}</span>
@@ -119,7 +124,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
         aria-live="polite"
         className={`text-2xl leading-snug projector:text-[2rem] projector:font-semibold projector:leading-tight ${step ? 'text-white' : 'text-slate-400'}`}
       >
-        {step ? step.narration : 'Press → to step through the journey hop by hop, space to play, ? for the shortcuts.'}
+        {step ? step.narration : t('pressToStepThrough')}
       </p>
     </div>
   );

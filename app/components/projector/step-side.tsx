@@ -1,6 +1,7 @@
 'use client';
 // Beside the diagram while stepping: the packet's fields at the current step, and a small MAC map
 // centred on the same interface, lit.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef } from 'react';
 import { zoomIdentity } from 'd3';
@@ -24,14 +25,18 @@ const TONE: Record<FieldTone, string> = {
 };
 
 function rowsOf(step: Step, steps: readonly Step[]): { title: string; rows: FieldRow[] } {
-  if (step.kind === 'socket') return { title: 'socket · before the first packet', rows: socketFields(step.rewrite) };
+  if (step.kind === 'socket') return { title: tx('projector.stepSide.socket'), rows: socketFields(step.rewrite) };
   if (step.kind === 'hop')
     return {
-      title: `${step.path} · hop ${step.hop.seq} · ${DIR_LABEL[step.hop.dir]}`,
+      title: tx('projector.stepSide.hop', {
+        path: tx(`projector.path.${step.path}`),
+        seq: step.hop.seq,
+        dir: DIR_LABEL[step.hop.dir],
+      }),
       rows: hopFields(step.hop, step.prev),
     };
   const at = steps.find((x): x is Extract<Step, { kind: 'hop' }> => x.kind === 'hop' && x.key === step.at);
-  return { title: 'where it stopped', rows: at ? hopFields(at.hop, at.prev) : [] };
+  return { title: tx('projector.stepSide.stopped'), rows: at ? hopFields(at.hop, at.prev) : [] };
 }
 
 export function StepFields({ step, steps }: { step: Step; steps: readonly Step[] }) {
