@@ -45,11 +45,12 @@ export function inBranch(n: ts.Node, sf: ts.SourceFile): boolean {
   return false;
 }
 
-function literalsIn(file: string, src: string): Literal[] {
+export function literalsIn(file: string, src: string): Literal[] {
   const sf = ts.createSourceFile(file, src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
   const out: Literal[] = [];
   const add = (n: ts.Node, text: string) => {
-    if (isWords(text)) out.push({ file, line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: text.trim() });
+    if (isWords(text))
+      out.push({ file, line: sf.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: text.trim() });
   };
   const visit = (n: ts.Node): void => {
     if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) && inBranch(n, sf)) add(n, n.text);
@@ -57,11 +58,16 @@ function literalsIn(file: string, src: string): Literal[] {
     else if (ts.isJsxExpression(n) && n.expression && ts.isJsxElement(n.parent)) {
       const e = n.expression;
       if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) add(e, e.text);
-      else if (ts.isTemplateExpression(e)) add(e, [e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join(' '));
+      else if (ts.isTemplateExpression(e))
+        add(e, [e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join(' '));
     } else if (ts.isJsxAttribute(n) && READ_ATTRS.has(n.name.getText(sf)) && n.initializer) {
       const i = n.initializer;
       if (ts.isStringLiteral(i)) add(i, i.text);
-      else if (ts.isJsxExpression(i) && i.expression && (ts.isStringLiteral(i.expression) || ts.isNoSubstitutionTemplateLiteral(i.expression)))
+      else if (
+        ts.isJsxExpression(i) &&
+        i.expression &&
+        (ts.isStringLiteral(i.expression) || ts.isNoSubstitutionTemplateLiteral(i.expression))
+      )
         add(i.expression, i.expression.text);
       else if (ts.isJsxExpression(i) && i.expression && ts.isTemplateExpression(i.expression)) {
         const e = i.expression;
@@ -85,4 +91,45 @@ function tsxFiles(dir: string): string[] {
 /** Every hard-coded user-visible string in app/**\/*.tsx, by file and line. */
 export function uiLiterals(root: string): Literal[] {
   return tsxFiles(join(root, 'app')).flatMap((f) => literalsIn(relative(root, f), readFileSync(f, 'utf8')));
+}
+
+/** Every `t('key')` / `tx('ns.key')` with a literal key in app/**, as the full catalog key it names. */
+export function usedKeys(root: string): { file: string; key: string }[] {
+  const files = (function walk(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) return walk(p);
+      return /\.tsx?$/.test(p) && !p.endsWith('.test.ts') ? [p] : [];
+    });
+  })(join(root, 'app'));
+  const out: { file: string; key: string }[] = [];
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
+    const sf = ts.createSourceFile(f, src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
+    const file = relative(root, f);
+    const visit = (n: ts.Node, ns: Map<string, string>): void => {
+      if (
+        ts.isVariableDeclaration(n) &&
+        ts.isIdentifier(n.name) &&
+        n.initializer &&
+        ts.isCallExpression(n.initializer)
+      ) {
+        const c = n.initializer;
+        const a = c.arguments[0];
+        if (c.expression.getText(sf) === 'useT' && a && ts.isStringLiteral(a)) ns.set(n.name.text, a.text);
+      }
+      if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+        const a = n.arguments[0];
+        const name = n.expression.text;
+        if (a && ts.isStringLiteral(a)) {
+          if (name === 'tx') out.push({ file, key: `ui.${a.text}` });
+          else if (ns.has(name)) out.push({ file, key: `ui.${ns.get(name)}.${a.text}` });
+          else if (name === 'msg' && /^(err|explain|ui|zod|scenario)\./.test(a.text)) out.push({ file, key: a.text });
+        }
+      }
+      ts.forEachChild(n, (c) => visit(c, ns));
+    };
+    visit(sf, new Map());
+  }
+  return out;
 }
