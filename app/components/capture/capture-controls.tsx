@@ -1,6 +1,7 @@
 'use client';
 // The capture panel's controls: where to capture (namespace, interface), the pcap filter and its check
 // (the cBPF shown as a teaching aid), start/stop, and decoding an uploaded file.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useState } from 'react';
 import { bindField, type FieldProps } from '../../lib/field';
@@ -48,7 +49,10 @@ function TargetPicker({ cap, form }: { cap: CaptureView; form: CaptureForm }) {
         label={tr('interface')}
         testId={captureIds.iface}
         value={form.iface}
-        options={form.ifaces.map((i) => ({ value: i.name, text: `${i.name} (${i.kind}${i.up ? '' : ', down'})` }))}
+        options={form.ifaces.map((i) => ({
+          value: i.name,
+          text: `${i.name} (${i.kind}${i.up ? '' : tx('capture.captureControls.down')})`,
+        }))}
         onChange={form.setIface}
       />
     </>

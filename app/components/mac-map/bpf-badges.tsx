@@ -2,6 +2,7 @@
 // BPF programs on the MAC map: a badge per program under its interface's row ("tc↓ drop_all"), the
 // socket-level (cgroup) programs once in a header line, a mark on every namespace card they apply to,
 // and the detail tables. Sizes are for a projector: 14 px bold at least.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import type { AttachedProg, CgroupProg, Iface, Topology } from '../../../server/protocol/topology';
 import { ROW_H } from './layout';
@@ -109,7 +110,7 @@ export function NsCgroupMark({
   y: number;
 }) {
   if (progs.length === 0) return null;
-  const label = `socket BPF ×${progs.length}`;
+  const label = tx('macMap.bpfBadges.socketBpf', { n: progs.length });
   const w = textW(label) + 18;
   return (
     <g data-testid={macMapIds.nsCgroupBadge(netns)}>

@@ -1,6 +1,7 @@
 'use client';
 // What a click on the map opens: an interface (MAC, IPs, every FDB/ARP entry that mentions it), a bridge
 // (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { Iface, Namespace, Topology } from '../../../server/protocol/topology';
@@ -89,9 +90,12 @@ function IfaceFacts({ ns, iface, onSelect }: { ns: Namespace; iface: Iface; onSe
   return (
     <div>
       <Kv k="MAC" v={iface.mac || '—'} />
-      <Kv k="IPs" v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
-      <Kv k="kind" v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
-      <Kv k="state" v={`${iface.state}${iface.up ? '' : ' (admin down)'}`} />
+      <Kv k={tx('macMap.detailPanel.kIps')} v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
+      <Kv k={tx('macMap.detailPanel.kKind')} v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
+      <Kv
+        k={tx('macMap.detailPanel.kState')}
+        v={`${iface.state}${iface.up ? '' : tx('macMap.detailPanel.adminDown')}`}
+      />
       {iface.master && (
         <Kv
           k="master"
@@ -215,12 +219,17 @@ function NsDetail({
       </div>
       <div>
         {ns.node && (
-          <Kv k="node" v={<Link onClick={() => onSelect({ kind: 'ns', netns: ns.node ?? '' })}>{ns.node}</Link>} />
+          <Kv
+            k={tx('macMap.detailPanel.kNode')}
+            v={<Link onClick={() => onSelect({ kind: 'ns', netns: ns.node ?? '' })}>{ns.node}</Link>}
+          />
         )}
-        {ns.container && <Kv k="container" v={`${ns.container.id.slice(0, 12)} · ${ns.container.image}`} />}
-        {ns.hostname && <Kv k="hostname" v={ns.hostname} />}
+        {ns.container && (
+          <Kv k={tx('macMap.detailPanel.kContainer')} v={`${ns.container.id.slice(0, 12)} · ${ns.container.image}`} />
+        )}
+        {ns.hostname && <Kv k={tx('macMap.detailPanel.kHostname')} v={ns.hostname} />}
         {ns.pid !== undefined && <Kv k="pid" v={ns.pid} />}
-        <Kv k="netns inode" v={ns.inode} />
+        <Kv k={tx('macMap.detailPanel.kInode')} v={ns.inode} />
       </div>
       {onSelectPod && (ns.kind === 'pod' || ns.kind === 'container') && (
         <button

@@ -2,6 +2,7 @@
 // The MAC/veth map: every namespace as a box (pods under their node), veth pairs as cables, bridges with
 // their ports. Click an interface, a bridge or a namespace for its tables; search a MAC or IP to light up
 // every interface, FDB and ARP entry that holds it. Live: the `topology` watch, while shown.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Topology } from '../../../server/protocol/topology';
@@ -122,7 +123,8 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
   // The interface a journey's step-through is on (Follow tab) is lit here too.
   const { focus } = useProjector();
   const highlight = focus ? litKey(focus.netns, focus.ifname) : undefined;
-  const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
+  const counts =
+    topo && layout ? tx('macMap.macMap.counts', { ns: topo.namespaces.length, pairs: layout.cables.length }) : '';
 
   return (
     <div

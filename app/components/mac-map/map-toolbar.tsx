@@ -47,14 +47,14 @@ export function MapToolbar({
           {needle === undefined
             ? t('notAMacOr')
             : hits
-              ? `${hits.ifaces.length} interfaces · ${hits.fdb.length} FDB · ${hits.neighbors.length} ARP`
+              ? t('hits', { ifaces: hits.ifaces.length, fdb: hits.fdb.length, arp: hits.neighbors.length })
               : ''}
         </span>
       )}
       <FitButton testId={macMapIds.fitButton} onFit={onFit} look="filled" />
       <span data-testid={macMapIds.status} data-state={load.kind} className="ml-auto text-base text-slate-400">
         {state !== 'connected' ? (
-          `server ${state}`
+          t('server', { state })
         ) : load.kind === 'loading' ? (
           t('discovering')
         ) : load.kind === 'error' ? (

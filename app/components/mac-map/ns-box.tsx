@@ -1,6 +1,7 @@
 'use client';
 // One namespace on the MAC map: a box with its name and kind, and one row per interface (bridge ports
 // indented under their bridge). React draws it; layout.ts placed it.
+import { tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import type { CgroupProg, Iface, NamespaceKind } from '../../../server/protocol/topology';
 import { NsCgroupMark, ProgBadges } from './bpf-badges';
@@ -45,7 +46,11 @@ export function NsBox({
   const { ns } = box;
   const st = KIND_STYLE[ns.kind];
   const nsSel = selected?.kind === 'ns' && selected.netns === ns.name;
-  const subtitle = [ns.kind, ns.node ? `on ${ns.node}` : '', ns.container ? ns.container.image : '']
+  const subtitle = [
+    ns.kind,
+    ns.node ? tx('macMap.nsBox.on', { node: ns.node }) : '',
+    ns.container ? ns.container.image : '',
+  ]
     .filter(Boolean)
     .join(' · ');
   return (

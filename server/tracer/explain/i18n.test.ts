@@ -14,7 +14,7 @@ import { UserError } from '../../sys/errors';
 import { load, meta, namer, RECORDED } from '../fixtures/load';
 import { buildJourney } from '../journey';
 import { explainJourney } from './explain';
-import type { Facts, NsFacts } from './facts';
+import type { DevProg, Facts, NsFacts } from './facts';
 import { routeKey } from './facts';
 import * as w from './words';
 
@@ -27,7 +27,8 @@ function said(m: Msg | undefined): void {
   expect(m).toBeDefined();
   if (!m) return;
   expect(missing(m)).toEqual([]);
-  for (const l of ['en', 'fr'] as const) expect(render(m, l)).not.toMatch(/\{|\b(explain|err|scenario|ui|zod)\.[A-Za-z]/);
+  for (const l of ['en', 'fr'] as const)
+    expect(render(m, l)).not.toMatch(/\{|\b(explain|err|scenario|ui|zod)\.[A-Za-z]/);
   expect(render(m, 'fr')).not.toBe(en(m));
 }
 
@@ -136,7 +137,7 @@ describe('the explainer speaks in messages', () => {
       w.iptFix('KUBE-EXTERNAL-SERVICES', rule, 'node1'),
       w.iptFix('FORWARD', rule, 'node1'),
       w.iptFix('FORWARD', undefined, 'node1'),
-      w.progText(p, 'node1', 'eth0'),
+      w.progText(p as DevProg, 'node1', 'eth0'),
       w.progText({ ...p, hook: 'xdp' }, 'node1', 'eth0'),
       w.progUnknownText('xdp', 'node1', 'eth0'),
       w.progFix('xdp', 'eth0', 'node1'),
@@ -149,7 +150,7 @@ describe('the explainer speaks in messages', () => {
       w.noRouteText('10.9.9.9', 'pod-a', undefined),
       w.noRouteFix('10.9.9.9', 'pod-a'),
       w.neighText('10.244.1.1', 'eth0', 'FAILED', 'pod-a'),
-      w.peerProgText(w.progText(p, 'node1', 'veth-pod-a'), 'eth0'),
+      w.peerProgText(w.progText(p as DevProg, 'node1', 'veth-pod-a'), 'eth0'),
       w.neighFix('10.244.1.1', 'eth0'),
       w.noSocketText('udp', '10.244.2.2', 9, 'pod-c'),
       w.noSocketFix('udp', 9, 'pod-c'),
@@ -175,7 +176,7 @@ describe('the explainer speaks in messages', () => {
         w.noRouteFix('1.2.3.4', 'pod-a'),
       ),
       w.neverLeftNoHop(w.neverLeftText('pod-a')),
-      w.lastSeenDiagnosis(w.lastSeenText('node1', 'eth0', 'egress'), false, w.progText(p, 'node1', 'eth0')),
+      w.lastSeenDiagnosis(w.lastSeenText('node1', 'eth0', 'egress'), false, w.progText(p as DevProg, 'node1', 'eth0')),
       w.lastSeenDiagnosis(w.lastSeenText('node1', 'eth0', 'egress'), true, undefined),
     ];
     for (const m of table) said(m);
