@@ -70,6 +70,7 @@ const SAME_IN_BOTH = [
   'ui.macMap.detailPanel.port',
   'ui.macMap.detailPanel.ports',
   'ui.macMap.detailPanel.routes',
+  'ui.macMap.mapToolbar.hits',
   'ui.page.tabs.capture',
   'ui.projector.stepBar.pause',
   'ui.projector.stepBar.socket',
