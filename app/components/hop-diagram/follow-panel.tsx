@@ -11,6 +11,7 @@ import { LoaderBanner, useLoaderStatus } from './loader-banner';
 import { hopIds } from './test-ids';
 import { useFollow } from './use-follow';
 import { laneInfoOf, useNamespaces } from './use-namespaces';
+import { useLocale } from '../../i18n/provider';
 
 type Mode = 'follow' | 'live';
 
@@ -30,7 +31,9 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
   const { choices, services } = useNamespaces();
   const loader = useLoaderStatus();
   const { journey, running, error, follow } = useFollow();
-  const laneInfo = useMemo(() => laneInfoOf(choices), [choices]);
+  const { locale } = useLocale();
+  // Its words (`pod on node1`) are the page's language: said again when it changes.
+  const laneInfo = useMemo(() => laneInfoOf(choices), [choices, locale]);
 
   // A pod clicked elsewhere (the MAC map) preselects the source.
   useEffect(() => {

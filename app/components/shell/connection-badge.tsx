@@ -1,5 +1,6 @@
 'use client';
 import { useSocket } from '../../lib/socket';
+import { useT } from '../../i18n/use-t';
 import { shellIds } from './test-ids';
 
 const STYLE = {
@@ -10,13 +11,14 @@ const STYLE = {
 
 export function ConnectionBadge() {
   const { state } = useSocket();
+  const t = useT('shell');
   return (
     <span
       data-testid={shellIds.connection}
       data-state={state}
       className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}
     >
-      {state}
+      {t(`connection.${state}`)}
     </span>
   );
 }
