@@ -2,7 +2,9 @@
 // (the server's Msgs rendered in the browser), the projector's step-through and the errors, at once and
 // without a reload; the choice survives a reload (cookie), and switching back gives the English words
 // the CLI prints. Screenshots are kept in test-results/.
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { Journey } from '../server/protocol/tracer';
 import { captureIds } from '../app/components/capture/test-ids';
 import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { projectorIds } from '../app/components/projector/test-ids';
@@ -58,6 +60,16 @@ test('French: labels, narration, projector step-through and errors change; back 
   await expect(narration).toHaveText('reçu de pod-a eth0');
   await shot(page, 'fr-step-through');
   await page.keyboard.press('Escape');
+
+  // The JSON export stays what `follow --json` prints: English reasons, with their Msgs.
+  await page.getByTestId(projectorIds.exportMenu).locator('summary').click();
+  const [d] = await Promise.all([
+    page.waitForEvent('download', { timeout: 15_000 }),
+    page.getByTestId(projectorIds.exportJson).click(),
+  ]);
+  const exported = Journey.parse(JSON.parse(readFileSync(await d.path(), 'utf8')));
+  expect(exported.hops[0]?.reason).toMatch(/^routed by pod-a/);
+  expect(exported.hops[0]?.reasonMsg?.key).toMatch(/^explain\.routed/);
 
   // A refused action, in French: a bad pcap filter (tcpdump's own words inside a French frame), and a
   // bad target typed in the follow form (the zod line, keyed).

@@ -156,7 +156,8 @@ export function JourneyView({
         stepper={stepper}
         exports={
           <ExportMenu
-            journey={journey}
+            // the JSON export is what `follow --json` prints: the journey as the server sent it
+            journey={asSent}
             diagram={() => root.current?.querySelector<SVGSVGElement>(`svg[data-testid="${hopIds.diagram}"]`) ?? null}
           />
         }
