@@ -37,11 +37,7 @@ export function DsrExplainer({
   const v4 = !dsr.addr.includes(':');
   const svc = v4 ? `${dsr.addr}:${dsr.port}` : `[${dsr.addr}]:${dsr.port}`;
   const where =
-    dsr.encoding === 'ipv4-option'
-      ? 'Cilium IPv4 option 0x9a, length 8'
-      : dsr.encoding === 'ipv6-destopt'
-        ? 'Cilium IPv6 Destination Option 0x1b'
-        : 'Cilium Geneve option, class 0x014b, type 0x81';
+    dsr.encoding === 'ipv4-option' ? t('whereV4') : dsr.encoding === 'ipv6-destopt' ? t('whereV6') : t('whereGeneve');
   const head = dsr.encoding === 'ipv4-option' ? optionHex.slice(0, 4) : '';
 
   return (
