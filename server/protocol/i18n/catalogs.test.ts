@@ -2,8 +2,8 @@
 // Msg renders to text with no argument left over.
 import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
 import { describe, expect, it } from 'vitest';
-import en from './en.json';
-import fr from './fr.json';
+import en from './en.json' with { type: 'json' };
+import fr from './fr.json' with { type: 'json' };
 import { msg } from './msg';
 import { CATALOGS, en as english, patternOf, render } from './render';
 

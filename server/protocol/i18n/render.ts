@@ -2,8 +2,8 @@
 // useTranslations uses). English is the one source of the English words: `reason`, `diagnosis`, the CLI
 // and every `error` string are `en()` of the Msg sent next to them.
 import { createTranslator } from 'use-intl/core';
-import enCatalog from './en.json';
-import frCatalog from './fr.json';
+import enCatalog from './en.json' with { type: 'json' };
+import frCatalog from './fr.json' with { type: 'json' };
 import { isMsg, type Msg } from './msg';
 
 export const LOCALES = ['en', 'fr'] as const;
