@@ -130,6 +130,12 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'classroom:view': { student: INSTRUCTOR_ONLY('broadcast the view') },
   // Following the instructor, or not: a click each way.
   'classroom:attend': { student: true, rate: { perSec: 2, burst: 4, what: 'follow switches' } },
+
+  // Record and replay (server/replay/): a student sees where the replay is; the instructor drives it.
+  'replay:watch': { student: true },
+  'replay:unwatch': { student: true, beforeJoin: true },
+  'replay:control': { student: INSTRUCTOR_ONLY('drive the replay') },
+  'replay:record': { student: INSTRUCTOR_ONLY('record the session') },
 };
 
 /** Every event a student sends counts here too, so no event (rate-limited or not) can flood the server. */
