@@ -1,8 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { captureIds } from '../app/components/capture/test-ids';
 import { classroomIds } from '../app/components/classroom/test-ids';
 import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { projectorIds } from '../app/components/projector/test-ids';
@@ -19,6 +20,9 @@ const REPLAY = `http://127.0.0.1:${PORT}`;
 let replay: ChildProcess | undefined;
 let work = '';
 let recorded = '';
+/** The capture the instructor saved and annotated, by file name. */
+let captureFile = '';
+const NOTE = 'echo request, as recorded';
 /** What the instructor's page showed at each of the three steps. */
 const steps: { index: string; key: string; narration: string }[] = [];
 
@@ -44,17 +48,44 @@ test.afterAll(() => {
   }
   rmSync(work, { recursive: true, force: true });
   if (recorded) rmSync(recorded, { force: true });
+  const captures = resolve(process.env.PJ_CAPTURE_DIR ?? 'captures');
+  for (const f of captureFile ? [captureFile, `.${captureFile}.notes.json`] : [])
+    rmSync(join(captures, f), { force: true });
   // The specs after this one run on the lab, as the global setup left it.
   if (!netns().includes('pod-a')) cli('lab', 'up');
 });
 
-test('record: the instructor follows pod-a → pod-c and steps through three hops', async ({ page }) => {
+test('record: the instructor captures and notes a ping, follows pod-a → pod-c and steps through three hops', async ({
+  page,
+}) => {
   await page.goto('/');
   const record = page.getByTestId(replayIds.record);
   await expect(record).toHaveAttribute('data-recording', 'false');
   await record.click();
   await expect(record).toHaveAttribute('data-recording', 'true');
   await expect(page.getByTestId(replayIds.recordStatus)).toContainText('recording');
+
+  // A capture of a ping on node1's veth-pod-a, with a note on its first packet.
+  await page.getByTestId(shellIds.tab('capture')).click();
+  await page.getByTestId(captureIds.netns).selectOption('node1');
+  await page.getByTestId(captureIds.iface).selectOption('veth-pod-a');
+  await page.getByTestId(captureIds.filter).fill('icmp');
+  await page.getByTestId(captureIds.start).click();
+  await expect(page.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'running');
+  await new Promise<void>((resolve) =>
+    execFile('ip', ['netns', 'exec', 'pod-a', 'ping', '-c', '2', '-i', '0.3', '10.244.2.2'], () => resolve()),
+  );
+  await expect(page.getByTestId(captureIds.list)).toContainText('ICMP echo reply');
+  await page.getByTestId(captureIds.stop).click();
+  await expect(page.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'stopped');
+  captureFile =
+    /\/captures\/(.+\.pcapng)$/.exec((await page.getByTestId(captureIds.export).getAttribute('href')) ?? '')?.[1] ?? '';
+  expect(captureFile).not.toBe('');
+  await page.getByTestId(captureIds.row(0)).click();
+  await page.getByTestId(captureIds.note).fill(NOTE);
+  await page.getByTestId(captureIds.noteSave).click();
+  await expect(page.getByText('saved', { exact: true })).toBeVisible();
+  await page.waitForTimeout(400);
 
   await page.getByTestId(shellIds.tab('follow')).click();
   await page.getByTestId(hopIds.fromNs('pod-a')).click();
@@ -82,7 +113,9 @@ test('record: the instructor follows pod-a → pod-c and steps through three hop
   await record.click();
   await expect(record).toHaveAttribute('data-recording', 'false');
   const saved = page.getByTestId(replayIds.saved);
-  await expect(saved).toContainText(/^saved \S+\.pjrec \(\d+ KB\): \d+ step\(s\), [1-9]\d* journey\(s\)/);
+  await expect(saved).toContainText(
+    /^saved \S+\.pjrec \(\d+ KB\): \d+ step\(s\), [1-9]\d* journey\(s\), 1 capture\(s\)$/,
+  );
   recorded = /^saved (\S+\.pjrec)/.exec(await saved.innerText())?.[1] ?? '';
   expect(existsSync(recorded)).toBe(true);
   test.info().annotations.push({ type: 'recording', description: `${statSync(recorded).size} bytes` });
@@ -212,6 +245,23 @@ test('replay: the recorded journey and steps render the same, with no lab up, as
   await expect(strip).toHaveAttribute('data-step', String(total - 1), { timeout: 30_000 });
   await expect(strip).toHaveAttribute('data-playing', 'false');
   await expect(stepper).toHaveAttribute('data-step', steps[2]!.key);
+
+  // The recorded capture, opened from the file: its packets, and the note on the first one.
+  await toFirst();
+  const followedCapture = page.getByTestId(classroomIds.followedCapture);
+  for (let i = 0; i < total && !(await followedCapture.getByTestId(captureIds.note).count()); i++) {
+    await page.getByTestId(replayIds.next).click();
+    await expect(position).toHaveText(`step ${i + 2}/${total}`);
+    await page.waitForTimeout(300);
+  }
+  await expect(followedCapture).toContainText(`The instructor's capture: node1/veth-pod-a`);
+  await expect(followedCapture).toContainText('ICMP echo reply');
+  await expect(followedCapture.getByTestId(captureIds.note)).toHaveValue(NOTE);
+  await shot(page, 'replay-capture-note');
+  // Its download is the annotated pcapng, the note in a comment.
+  const dl = await page.request.get(`${REPLAY}/captures/${captureFile}`);
+  expect(dl.status()).toBe(200);
+  expect((await dl.body()).includes(Buffer.from(`note: ${NOTE}`))).toBe(true);
 
   // Exploring alone: a follow needs the kernel, and says so in one line.
   await page.getByTestId(replayIds.detach).click();

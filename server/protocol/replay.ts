@@ -3,7 +3,7 @@
 // ClassView), so a replay parses the file with the same schemas as the live wire; and the replay watch
 // and controls the page uses.
 import { z } from 'zod';
-import { CaptureFileName } from './capture';
+import { CaptureFileName, PacketAnnotation } from './capture';
 import type { AckFn } from './common';
 import { ClassView } from './classroom';
 import { LabStatus } from './lab';
@@ -36,10 +36,15 @@ export const RecordingHeader = z
   .strict();
 export type RecordingHeader = z.infer<typeof RecordingHeader>;
 
-/** A saved capture, as the annotated pcapng a download gives (notes and hop reasons in its comments). */
+/**
+ * A saved capture as the captures folder holds it: the pcapng file, and its annotations by packet index
+ * (the user's notes, the tracer's hop reasons), which a download merges into the comments. Kept apart
+ * so a replay restores the folder exactly: it opens with its notes and downloads the same annotated file.
+ */
 export const RecordedCapture = z
   .object({
     name: CaptureFileName,
+    notes: z.record(z.string().regex(/^\d{1,9}$/, 'a packet index'), z.array(PacketAnnotation).max(1000)),
     base64: z
       .string()
       .max(Math.ceil((RECORDING_MAX_CAPTURE_BYTES * 4) / 3) + 4)

@@ -60,12 +60,18 @@ const lab = (up: boolean): LabStatus => ({
   blocklist: [],
   catalog: [],
 });
-// A saved capture with a note and a hop reason, as a download gives it.
+// A saved capture (pcapng, as the captures folder holds it) with a note and a hop reason.
 const pcap = readCaptureFile(readFileSync(join(__dirname, '../capture/fixtures/corpus-lab-eth.pcap')));
-const annotated = writePcapng((w) => {
+const saved = writePcapng((w) => {
   const id = w.iface('pod-a', 'eth0', 1, 262144);
-  pcap.records.slice(0, 3).forEach((r, i) => w.packetWithComments(id, r, i === 1 ? ['note: the echo reply'] : []));
+  pcap.records.slice(0, 3).forEach((r) => w.packetWithComments(id, r, []));
 });
+const notes = {
+  '1': [
+    { source: 'note' as const, text: 'the echo reply' },
+    { source: 'hop' as const, text: 'pod-a eth0 egress: routed by pod-a' },
+  ],
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'pjt-i13replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,7 +92,7 @@ function streams() {
     view: () => view,
     fileOf: (id) => (id === 'cap-1' ? 'pod-a-eth0.pcapng' : undefined),
     savedSince: async () => ['pod-a-eth0.pcapng'],
-    exportCapture: async () => annotated,
+    readCapture: async () => ({ bytes: saved, notes }),
     labPollMs: 10_000,
   };
   return {
@@ -177,9 +183,8 @@ describe('recording format', () => {
     // A live capture on screen is kept by its file, the one embedded.
     expect(resolved[4]?.view.capture).toEqual({ id: null, file: 'pod-a-eth0.pcapng', label: 'pod-a/eth0' });
     const cap = back.entries.find((e) => e.kind === 'capture');
-    expect(cap?.kind === 'capture' && Buffer.from(cap.data.base64, 'base64').equals(annotated)).toBe(true);
-    const comments = readCaptureFile(annotated).records.map((r) => r.comments);
-    expect(comments[1]).toEqual(['note: the echo reply']);
+    expect(cap?.kind === 'capture' && Buffer.from(cap.data.base64, 'base64').equals(saved)).toBe(true);
+    expect(cap?.kind === 'capture' && cap.data.notes).toEqual(notes);
 
     // encode ∘ decode is the identity on what was read.
     expect(decodeRecording(encodeRecording(back), 'again')).toEqual(back);

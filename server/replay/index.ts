@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach as attachCapture } from '../capture/socket';
-import { annotatedExport } from '../capture/http';
 import { captureManager } from '../capture/manager';
-import { listSaved } from '../capture/store';
+import { listSaved, readNotes, readSaved, writeNotes } from '../capture/store';
 import type { ViewRelay } from '../classroom/view';
 import { handle } from '../gateway/handle';
 import type { Attach, PjServer, PjSocket } from '../gateway/types';
@@ -53,6 +52,7 @@ export async function openReplay(path: string, speed = 1): Promise<ReplaySession
     const fh = await open(join(dir, e.data.name), 'wx', 0o600);
     await fh.writeFile(Buffer.from(e.data.base64, 'base64'));
     await fh.close();
+    if (Object.keys(e.data.notes).length) await writeNotes(e.data.name, e.data.notes, dir);
     captures.push(e.data.name);
   }
   const before = process.env.PJ_CAPTURE_DIR;
@@ -145,7 +145,7 @@ function liveMode(io: PjServer, relay: ViewRelay, opts: ReplayOptions): ReplayAt
       view: () => relay.current().view,
       fileOf: (id) => captureManager.get(id)?.fileName,
       savedSince: async (since) => (await listSaved()).filter((s) => s.mtimeMs >= since).map((s) => s.name),
-      exportCapture: (name) => annotatedExport(name),
+      readCapture: async (name) => ({ bytes: await readSaved(name), notes: await readNotes(name) }),
     });
     saved = null;
     tick = setInterval(publish, 1000);

@@ -1,6 +1,6 @@
 // Records a session from what the server already sees: topology snapshots (when they change), the lab
 // status (polled, when it changes), every journey the tracer finishes (serverBus), and the instructor's
-// views with their times; at stop, the saved captures the session touched as annotated pcapng. Entries
+// views with their times; at stop, the saved captures the session touched, with their notes. Entries
 // are kept in memory up to the bounds (protocol/replay.ts), then nothing more is taken and the status
 // says so in one line; stop writes the file whole.
 import { hostname } from 'node:os';
@@ -34,8 +34,8 @@ export interface RecorderSources {
   readonly fileOf: (captureId: string) => string | null | undefined;
   /** The saved captures written since `sinceMs`, by name. */
   readonly savedSince: (sinceMs: number) => Promise<string[]>;
-  /** A saved capture as a download gives it (notes and hops in its comments). */
-  readonly exportCapture: (name: string) => Promise<Buffer>;
+  /** A saved capture's file and its annotations (notes, hop reasons). */
+  readonly readCapture: (name: string) => Promise<{ bytes: Buffer; notes: RecordedCapture['notes'] }>;
   readonly labPollMs?: number;
   readonly writer: string;
 }
@@ -145,12 +145,12 @@ export function startRecording(file: string, src: RecorderSources): Recording {
       const left: string[] = [];
       let bytes = 0;
       for (const name of names) {
-        const b = await src.exportCapture(name).catch(() => undefined);
-        if (!b) continue;
-        if (bytes + b.length > RECORDING_MAX_CAPTURE_BYTES) left.push(name);
+        const c = await src.readCapture(name).catch(() => undefined);
+        if (!c) continue;
+        if (bytes + c.bytes.length > RECORDING_MAX_CAPTURE_BYTES) left.push(name);
         else {
-          bytes += b.length;
-          captures.push({ name, base64: b.toString('base64') });
+          bytes += c.bytes.length;
+          captures.push({ name, notes: c.notes, base64: c.bytes.toString('base64') });
         }
       }
       const end = t();

@@ -135,13 +135,13 @@ export function ReplayStrip() {
       </span>
       {drives && (
         <span className="flex items-center gap-1">
-          {button(replayIds.first, TEXT.first, '⏮', { action: 'first' }, r.step <= 0)}
+          {button(replayIds.first, TEXT.first, '|◀', { action: 'first' }, r.step <= 0)}
           {button(replayIds.prev, TEXT.prev, '◀', { action: 'prev' }, r.step <= 0)}
           {button(replayIds.play, r.playing ? TEXT.pause : TEXT.play, r.playing ? '⏸' : '▶', {
             action: r.playing ? 'pause' : 'play',
           })}
-          {button(replayIds.next, TEXT.next, '▶▶', { action: 'next' }, r.step >= r.steps - 1)}
-          {button(replayIds.last, TEXT.last, '⏭', { action: 'last' }, r.step >= r.steps - 1)}
+          {button(replayIds.next, TEXT.next, '▶', { action: 'next' }, r.step >= r.steps - 1)}
+          {button(replayIds.last, TEXT.last, '▶|', { action: 'last' }, r.step >= r.steps - 1)}
         </span>
       )}
       <span data-testid={replayIds.position} className="font-mono">
