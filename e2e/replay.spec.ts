@@ -266,6 +266,7 @@ test('replay: the recorded journey and steps render the same, with no lab up, as
   // Exploring alone: a follow needs the kernel, and says so in one line.
   await page.getByTestId(replayIds.detach).click();
   await expect(page.getByTestId(replayIds.follow)).toHaveAttribute('data-attached', 'false');
+  await page.getByTestId(shellIds.tab('follow')).click();
   await expect(page.getByTestId(hopIds.followButton)).toBeVisible();
   await page.getByTestId(hopIds.fromNs('pod-a')).click();
   await page.getByTestId(hopIds.toNs('pod-c')).click();

@@ -106,6 +106,8 @@ export function recordingDir(): string {
 const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 export function attachReplay(io: PjServer, relay: ViewRelay, opts: ReplayOptions): ReplayAttached {
+  // Its watch and its handlers add connection listeners next to every capability's: room for them.
+  io.sockets.setMaxListeners(io.sockets.getMaxListeners() + 4);
   return opts.replay ? replayMode(io, relay, opts.replay) : liveMode(io, relay, opts);
 }
 

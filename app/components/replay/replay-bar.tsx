@@ -137,7 +137,7 @@ export function ReplayStrip() {
         <span className="flex items-center gap-1">
           {button(replayIds.first, TEXT.first, '|◀', { action: 'first' }, r.step <= 0)}
           {button(replayIds.prev, TEXT.prev, '◀', { action: 'prev' }, r.step <= 0)}
-          {button(replayIds.play, r.playing ? TEXT.pause : TEXT.play, r.playing ? '⏸' : '▶', {
+          {button(replayIds.play, r.playing ? TEXT.pause : TEXT.play, r.playing ? TEXT.pause : TEXT.play, {
             action: r.playing ? 'pause' : 'play',
           })}
           {button(replayIds.next, TEXT.next, '▶', { action: 'next' }, r.step >= r.steps - 1)}
