@@ -214,6 +214,7 @@ describe('recording format', () => {
       },
       'x.pjrec: cut short or damaged',
     ],
+    ['empty', () => gzipSync(Buffer.alloc(0)), 'x.pjrec: empty (no header)'],
     ['without its end line', () => edit((l) => [...l.slice(0, -2), '']), 'x.pjrec: cut short (no end entry)'],
     [
       'with a last line cut',

@@ -67,6 +67,7 @@ export function decodeRecording(bytes: Buffer, label: string): Recording {
   const lines = text.split('\n');
   if (lines.at(-1) !== '') throw bad('cut short (the last line has no newline)');
   lines.pop();
+  if (lines.length === 0) throw bad('empty (no header)');
   if (lines.length - 1 > RECORDING_MAX_ENTRIES + 1)
     throw bad(`${lines.length - 1} entries; a recording holds at most ${RECORDING_MAX_ENTRIES}`);
 
