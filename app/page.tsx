@@ -9,6 +9,7 @@ import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
 import { MacMap } from './components/mac-map/mac-map';
+import { RecordButton, ReplayStrip } from './components/replay/replay-bar';
 import { ConnectionBadge } from './components/shell/connection-badge';
 import { shellIds } from './components/shell/test-ids';
 import { useTabFollow } from './components/shell/use-tab-follow';
@@ -61,11 +62,13 @@ export default function Home() {
           ))}
         </nav>
         <div className="ml-auto flex items-center gap-3">
+          <RecordButton />
           <ClassroomBar />
           <LocaleSwitch />
           <ConnectionBadge />
         </div>
       </header>
+      <ReplayStrip />
       <div className="flex-1">
         {panel(
           'lab',

@@ -36,7 +36,7 @@ import {
   type Rule,
   type StudentView,
 } from './policy';
-import { createViewRelay } from './view';
+import { createViewRelay, type ViewRelay } from './view';
 
 interface Client {
   readonly socket: PjSocket;
@@ -57,6 +57,8 @@ export interface Classroom {
   /** May a request of this role download this saved capture? */
   downloadable(role: ClassRole, name: string): boolean;
   links(): Promise<ClassLinks>;
+  /** The instructor's view (a recording reads it, a replay drives it: server/replay/). */
+  readonly relay: ViewRelay;
   dispose(): void;
 }
 
@@ -65,9 +67,14 @@ type Packet = unknown[];
 const NoArgs = z.unknown();
 type AnyAck = (a: Ack<unknown>) => void;
 
-export function attachClassroom(io: PjServer, access: Access): Classroom {
+export function attachClassroom(
+  io: PjServer,
+  access: Access,
+  opts: { readonly shared?: readonly string[] } = {},
+): Classroom {
   const clients = new Map<string, Client>();
-  const shared = new Set<string>();
+  // A replay's captures are shared from the start: they are the recording's, for everyone to study.
+  const shared = new Set<string>(opts.shared);
   const buckets = createBuckets();
   // A capture on the instructor's screen is the students' to open when its file is shared.
   const relay = createViewRelay(io, (v) => {
@@ -353,6 +360,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       return shared.has(name) || [...clients.values()].some((c) => c.role === 'student' && c.ownFiles.has(name));
     },
     links,
+    relay,
     dispose() {
       io.off('connection', onConnection);
       if (pending) clearTimeout(pending);

@@ -130,6 +130,12 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'classroom:view': { student: INSTRUCTOR_ONLY('broadcast') },
   // Following the instructor, or not: a click each way.
   'classroom:attend': { student: true, rate: { perSec: 2, burst: 4, what: 'followSwitches' } },
+
+  // Record and replay (server/replay/): a student sees where the replay is; the instructor drives it.
+  'replay:watch': { student: true },
+  'replay:unwatch': { student: true, beforeJoin: true },
+  'replay:control': { student: INSTRUCTOR_ONLY('driveReplay') },
+  'replay:record': { student: INSTRUCTOR_ONLY('record') },
 };
 
 /** Every event a student sends counts here too, so no event (rate-limited or not) can flood the server. */

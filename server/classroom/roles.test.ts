@@ -93,6 +93,10 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
     refused('only the instructor can broadcast the view'),
   ],
   'classroom:attend': [{ on: true }, { ok: true, value: expect.objectContaining({ view: null }) }],
+  'replay:watch': [{}, REACHED],
+  'replay:unwatch': [undefined, REACHED],
+  'replay:control': [{ action: 'next' }, refused('only the instructor can drive the replay')],
+  'replay:record': [{ on: true }, refused('only the instructor can record the session')],
 };
 
 describe('roles: every client event sent by a student', () => {

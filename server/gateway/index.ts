@@ -8,6 +8,7 @@ import { createAccess, type Access } from '../classroom/access';
 import { attachClassroom, type Classroom } from '../classroom';
 import type { Tokens } from '../classroom/tokens';
 import { attach as attachLab } from '../lab/socket';
+import { attachReplay, type ReplayOptions } from '../replay';
 import { attach as attachTopology } from '../topology/socket';
 import { attach as attachTracer } from '../tracer/socket';
 import { CAPTURE_UPLOAD_MAX_BYTES } from '../protocol/capture';
@@ -21,6 +22,8 @@ export interface GatewayOptions {
   readonly host?: string;
   /** Token mode: every connection needs one of these. */
   readonly tokens?: Tokens;
+  /** Record and replay (server/replay/): a replay session replaces the kernel-backed capabilities. */
+  readonly replay?: ReplayOptions;
 }
 
 export interface Gateway {
@@ -46,13 +49,15 @@ export function createGateway(http: HttpServer, opts: GatewayOptions = {}): Gate
     next(access.roleOf(socket.request) ? undefined : new Error('this server needs a token'));
   });
   // First, so its per-event gate is in place before any capability's handler can run.
-  const classroom = attachClassroom(io, access);
-  const disposers = capabilities.map((a) => a(io));
+  const classroom = attachClassroom(io, access, { shared: opts.replay?.replay?.captures });
+  const replay = attachReplay(io, classroom.relay, opts.replay ?? {});
+  const disposers = (replay.capabilities ?? capabilities).map((a) => a(io));
   return {
     io,
     access,
     classroom,
     close: async () => {
+      await replay.close();
       for (const d of disposers) d();
       classroom.dispose();
       await io.close();
