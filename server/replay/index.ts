@@ -19,6 +19,7 @@ import { createWatch } from '../gateway/watch';
 import { labStatus } from '../lab/lab';
 import { fail, ok, type Ack } from '../protocol/common';
 import type { ClientEvent } from '../protocol/events';
+import { msg, type Msg } from '../protocol/i18n/msg';
 import { ReplayControlReq, ReplayRecordReq, type ReplayStatus } from '../protocol/replay';
 import type { LoaderStatus } from '../protocol/tracer';
 import { serverBus } from '../sys/bus';
@@ -200,17 +201,17 @@ function liveMode(io: PjServer, relay: ViewRelay, opts: ReplayOptions): ReplayAt
 }
 
 /** Kernel actions in replay mode: one line each, nothing changed. */
-export const REPLAY_REFUSALS: Partial<Record<ClientEvent, string>> = {
-  'lab:run': 'replay mode: the lab cannot be changed in a recording',
-  'lab:prog': 'replay mode: programs cannot be attached or detached in a recording',
-  'tracer:follow': 'replay mode: no traffic is sent or traced; step through the recorded journeys',
-  'tracer:live:start': 'replay mode: no live trace from a recording',
-  'capture:start': "replay mode: no capture from a recording; open the recording's captures",
-  'capture:filter-check': 'replay mode: no capture from a recording',
-  'capture:note': "replay mode: the recording's captures are read-only",
-  'capture:delete': "replay mode: the recording's captures are read-only",
-  'classroom:view': 'replay mode: the recording drives the view',
-  'replay:record': 'replay mode: a replay is not recorded again',
+export const REPLAY_REFUSALS: Partial<Record<ClientEvent, Msg>> = {
+  'lab:run': msg('err.replay.lab'),
+  'lab:prog': msg('err.replay.prog'),
+  'tracer:follow': msg('err.replay.follow'),
+  'tracer:live:start': msg('err.replay.live'),
+  'capture:start': msg('err.replay.capture'),
+  'capture:filter-check': msg('err.replay.filter'),
+  'capture:note': msg('err.replay.readOnly'),
+  'capture:delete': msg('err.replay.readOnly'),
+  'classroom:view': msg('err.replay.view'),
+  'replay:record': msg('err.replay.record'),
 };
 
 const REPLAY_LOADER: LoaderStatus = {
@@ -235,7 +236,7 @@ function replayMode(io: PjServer, relay: ViewRelay, session: ReplaySession): Rep
   };
   show();
   const none = (what: string): never => {
-    throw new UserError(`replay mode: the recording has no ${what}`);
+    throw new UserError(msg('err.replay.none', { what }));
   };
 
   const gate: Attach = () => {

@@ -2,6 +2,7 @@
 // step index; what is shown there (the view, the topology and lab status as of that step's time) is a
 // function of the file and the index alone, so stepping is exact and a replay is the same every time.
 // Playing waits the recorded gap between two steps divided by the speed.
+import { msg } from '../protocol/i18n/msg';
 import type { ClassView } from '../protocol/classroom';
 import type { LabStatus } from '../protocol/lab';
 import type { ReplayControlReq, ReplayStatus } from '../protocol/replay';
@@ -99,7 +100,7 @@ export function createPlayer(rec: Recording, opts: PlayerOptions): Player {
       captures: [...opts.captures],
     }),
     control(req) {
-      if (!steps.length) throw new UserError('replay: the recording has no instructor steps');
+      if (!steps.length) throw new UserError(msg('err.replay.noSteps'));
       switch (req.action) {
         case 'play':
           // From the end, play starts over.
@@ -123,7 +124,7 @@ export function createPlayer(rec: Recording, opts: PlayerOptions): Player {
           break;
         case 'seek':
           if (req.step >= steps.length)
-            throw new UserError(`replay: step ${req.step + 1} is past the last (${steps.length})`);
+            throw new UserError(msg('err.replay.pastLast', { step: req.step + 1, last: steps.length }));
           go(req.step);
       }
       schedule();

@@ -20,6 +20,7 @@ import type { RecordingEntry, ReplayStatus } from '../protocol/replay';
 import type { Topology } from '../protocol/topology';
 import { Journey } from '../protocol/tracer';
 import { writeRecording } from './format';
+import { en } from '../protocol/i18n/render';
 import { openReplay, REPLAY_REFUSALS, type ReplaySession } from '.';
 
 const dir = mkdtempSync(join(tmpdir(), 'pjt-i13replay-srv-'));
@@ -140,8 +141,8 @@ describe('replay server', () => {
     };
     for (const [ev, line] of Object.entries(REPLAY_REFUSALS)) {
       const r = await ask(client, ev as keyof typeof REPLAY_REFUSALS, reqs[ev]);
-      expect(r).toEqual({ ok: false, error: line });
-      expect(line).toMatch(/^replay mode: [^\n]+$/);
+      expect(r).toEqual({ ok: false, error: en(line), msg: line });
+      expect(en(line)).toMatch(/^replay mode: [^\n]+$/);
     }
     expect(Object.keys(reqs).sort()).toEqual(Object.keys(REPLAY_REFUSALS).sort());
     expect(await ask<LabStatus>(client, 'lab:watch', {})).toEqual(before);
@@ -190,7 +191,7 @@ describe('replay server', () => {
     expect((await pushed).view).toMatchObject({ tab: 'follow', step: 1, journey: { id: journey.id } });
     expect((await topoPushed).namespaces.map((n) => n.name)).toEqual(['host', 'pod-a', 'pod-b']);
 
-    expect(await ask(client, 'replay:control', { action: 'seek', step: 9 })).toEqual({
+    expect(await ask(client, 'replay:control', { action: 'seek', step: 9 })).toMatchObject({
       ok: false,
       error: 'replay: step 10 is past the last (3)',
     });

@@ -11,26 +11,7 @@ import { useClassroom } from '../classroom/use-classroom';
 import { useClassView } from '../classroom/use-view';
 import { replayIds } from './test-ids';
 import { useReplayStatus } from './use-replay';
-
-// The strings of this folder, together, for the translation work to move into its catalogue.
-const TEXT = {
-  record: 'Record',
-  stop: 'Stop recording',
-  recording: (time: string, entries: number) => `● recording ${time} · ${entries} entries`,
-  replayOf: (file: string, date: string, host: string) => `replay of ${file}, recorded ${date} on ${host}`,
-  noSteps: 'no instructor steps in this recording',
-  step: (n: number, of: number) => `step ${n}/${of}`,
-  play: 'Play',
-  pause: 'Pause',
-  first: 'First step',
-  prev: 'Previous step',
-  next: 'Next step',
-  last: 'Last step',
-  kernel: 'no kernel access: lab, follow and capture actions are off',
-  following: 'following the recording',
-  explore: 'Explore on my own',
-  follow: 'Follow the recording',
-} as const;
+import { useT } from '../../i18n/use-t';
 
 /** m:ss from ms; from the file's times, never the clock. */
 export const clock = (ms: number): string => {
@@ -59,6 +40,7 @@ export function RecordButton() {
   const status = useReplayStatus();
   const { me } = useClassroom();
   const { ask, error, busy } = useAsk();
+  const t = useT('replay');
   const [now, setNow] = useState(0);
   const rec = status?.mode === 'live' ? status.recording : null;
   const since = rec?.since;
@@ -74,7 +56,7 @@ export function RecordButton() {
     <span className="flex items-center gap-2 text-sm">
       {rec && (
         <span data-testid={replayIds.recordStatus} className="font-semibold text-red-400">
-          {TEXT.recording(clock(Math.max(0, now - rec.since)), rec.entries)}
+          {t('recording', { time: clock(Math.max(0, now - rec.since)), entries: rec.entries })}
           {rec.full && <span className="ml-2 text-amber-300">{rec.full}</span>}
         </span>
       )}
@@ -90,7 +72,7 @@ export function RecordButton() {
         onClick={() => ask('replay:record', { on: !rec })}
         className={`rounded border px-3 py-1 disabled:opacity-50 ${rec ? 'border-red-500 bg-red-700 text-white' : 'border-slate-600 hover:bg-slate-800'}`}
       >
-        {rec ? TEXT.stop : TEXT.record}
+        {rec ? t('stop') : t('record')}
       </button>
       {error && (
         <span data-testid={replayIds.error} className="text-red-400">
@@ -106,6 +88,7 @@ export function ReplayStrip() {
   const status = useReplayStatus();
   const { me } = useClassroom();
   const { ask, error, busy } = useAsk();
+  const t = useT('replay');
   const view = useClassView();
   const r = status?.mode === 'replay' ? status.replay : null;
   if (!r) return null;
@@ -131,21 +114,21 @@ export function ReplayStrip() {
       className="flex flex-wrap items-center gap-4 border-b border-violet-800 bg-violet-950/60 px-6 py-2 text-lg"
     >
       <span data-testid={replayIds.banner} className="font-semibold">
-        {TEXT.replayOf(r.file, recordedOn(r.recordedAt), r.host)}
+        {t('replayOf', { file: r.file, date: recordedOn(r.recordedAt), host: r.host })}
       </span>
       {drives && (
         <span className="flex items-center gap-1">
-          {button(replayIds.first, TEXT.first, '|◀', { action: 'first' }, r.step <= 0)}
-          {button(replayIds.prev, TEXT.prev, '◀', { action: 'prev' }, r.step <= 0)}
-          {button(replayIds.play, r.playing ? TEXT.pause : TEXT.play, r.playing ? TEXT.pause : TEXT.play, {
+          {button(replayIds.first, t('first'), '|◀', { action: 'first' }, r.step <= 0)}
+          {button(replayIds.prev, t('prev'), '◀', { action: 'prev' }, r.step <= 0)}
+          {button(replayIds.play, r.playing ? t('pause') : t('play'), r.playing ? t('pause') : t('play'), {
             action: r.playing ? 'pause' : 'play',
           })}
-          {button(replayIds.next, TEXT.next, '▶', { action: 'next' }, r.step >= r.steps - 1)}
-          {button(replayIds.last, TEXT.last, '▶|', { action: 'last' }, r.step >= r.steps - 1)}
+          {button(replayIds.next, t('next'), '▶', { action: 'next' }, r.step >= r.steps - 1)}
+          {button(replayIds.last, t('last'), '▶|', { action: 'last' }, r.step >= r.steps - 1)}
         </span>
       )}
       <span data-testid={replayIds.position} className="font-mono">
-        {r.steps === 0 ? TEXT.noSteps : TEXT.step(r.step + 1, r.steps)}
+        {r.steps === 0 ? t('noSteps') : t('step', { n: r.step + 1, of: r.steps })}
       </span>
       <span data-testid={replayIds.time} className="font-mono text-slate-300">
         {clock(r.at)} / {clock(r.durationMs)}
@@ -154,17 +137,17 @@ export function ReplayStrip() {
       {/* In token mode the classroom bar has this toggle already. */}
       {!me?.tokens && view.canFollow && (
         <span data-testid={replayIds.follow} data-attached={view.attached} className="flex items-center gap-2 text-sm">
-          {view.attached && <span className="rounded bg-emerald-700 px-2 py-1 font-semibold">{TEXT.following}</span>}
+          {view.attached && <span className="rounded bg-emerald-700 px-2 py-1 font-semibold">{t('following')}</span>}
           <button
             data-testid={view.attached ? replayIds.detach : replayIds.attach}
             onClick={() => view.setAttached(!view.attached)}
             className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
           >
-            {view.attached ? TEXT.explore : TEXT.follow}
+            {view.attached ? t('explore') : t('follow')}
           </button>
         </span>
       )}
-      <span className="text-sm text-slate-400">{TEXT.kernel}</span>
+      <span className="text-sm text-slate-400">{t('kernel')}</span>
       {error && (
         <span data-testid={replayIds.error} className="text-red-400">
           {error}

@@ -75,6 +75,7 @@ const SAME_IN_BOTH = [
   'ui.projector.stepBar.pause',
   'ui.projector.stepBar.socket',
   'ui.projector.stepBar.where',
+  'ui.replay.pause',
   'ui.shell.languageName.en',
 ];
 
