@@ -29,7 +29,7 @@ export const MAX_LAG_NS = 500e6;
  * flood needed 600 Mbit/s to them and left them 0.8 s (p95 1.9 s) behind the kernel on the 2-vCPU VM; at 10,
  * 200 Mbit/s and 0.13 s (p95 0.4 s) (bench/classroom-load.ts). The page shows its newest 200 anyway.
  */
-export const BUILD_BUDGET = { journeys: 50, windowNs: 50e6 } as const;
+export const BUILD_BUDGET = { journeys: 10, windowNs: 50e6 } as const;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
