@@ -9,12 +9,13 @@
 // the journey's `endNs`, the kernel time of the packet's last event), the broadcast step (instructor emit →
 // each student's receive, one clock), and what the batches counted as dropped. Root; hold the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/classroom-load.ts [--minutes 2] [--students 29] [--step-ms 500]
-//                                                          [--pps 0] [--warm S] [--series FILE.csv]
-// --pps N: ping at N packets/s instead of a flood. The series (one row per second) goes to FILE.csv (default
+//                                                          [--pps 0] [--warm S] [--series FILE.csv] [--gc-log FILE]
+// --pps N: ping at N packets/s instead of a flood. --gc-log FILE: the server runs with --trace-gc, and its
+// lines go there. The series (one row per second) goes to FILE.csv (default
 // bench/results/classroom-load-<minutes>min.csv) and the summary to FILE.json; the report is printed. The lab
 // is brought up if it is down (and down again after); the server, clients and ping end on every exit path.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,8 @@ const FILTER = { proto: 'icmp' } as const;
 const STEPS_PER_JOURNEY = 8;
 
 const children = childTracker();
+const GC_LOG = ((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--gc-log'));
+const gcFlags = GC_LOG ? ['--trace-gc'] : [];
 let labIsOurs = false;
 let runDir: string | undefined;
 
@@ -65,12 +68,25 @@ async function startServer(port: number): Promise<{ pid: number; base: string; i
   runDir = mkdtempSync(join(tmpdir(), 'pjb-class-'));
   const cli = join(ROOT, 'server', 'cli.ts');
   const child = children.track(
-    spawn(process.execPath, [...process.execArgv, cli, 'serve', '--port', String(port), '--require-tokens'], {
-      env: { ...process.env, PJ_RUN_DIR: runDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [...process.execArgv, ...gcFlags, cli, 'serve', '--port', String(port), '--require-tokens'],
+      {
+        env: { ...process.env, PJ_RUN_DIR: runDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   const out = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  // With --gc-log: V8's one line per collection (heap before -> after, MB), stamped with the bench's time.
+  if (GC_LOG) {
+    writeFileSync(GC_LOG, '');
+    const t0 = performance.now();
+    out.on('line', (l) => {
+      if (/Mark-Compact|Scavenge|Mark-sweep/.test(l))
+        appendFileSync(GC_LOG, `${((performance.now() - t0) / 1000).toFixed(1)} ${l}\n`);
+    });
+  }
   const tokenOf = (l: string): string | undefined =>
     URL.parse(l.slice(l.lastIndexOf(' ') + 1))?.searchParams.get('token') ?? undefined;
   const [instructor, student] = await Promise.all([
@@ -364,6 +380,8 @@ async function main(): Promise<void> {
     /** min and max after warm-up against its median, %. */
     rssBandPct: range(rss).map((x) => (x / rssMed - 1) * 100),
     rssFlat: range(rss).every((x) => Math.abs(x / rssMed - 1) <= 0.1),
+    /** The 5th and 95th percentiles of RSS after warm-up against its median, %: the band without GC's peaks. */
+    rssP5P95Pct: [quantile(rss, 0.05), quantile(rss, 0.95)].map((x) => (x / rssMed - 1) * 100),
     lagMs: {
       journeys: pooled.n,
       median: pooled.quantile(0.5),
@@ -400,6 +418,9 @@ async function main(): Promise<void> {
   process.stdout.write(report(summary, series));
 }
 
+/** Nearest-rank quantile. */
+const quantile = (xs: readonly number[], q: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(xs.length * q) - 1))] ?? NaN;
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const k = (x: number): string => (Number.isFinite(x) ? `${(x / 1000).toFixed(1)}k` : '—');
 const pc = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
@@ -428,6 +449,7 @@ interface Summary {
   readonly rssMb: { readonly [k in 'first' | 'afterWarm' | 'min' | 'median' | 'max' | 'last']: number };
   readonly rssBandPct: readonly number[];
   readonly rssFlat: boolean;
+  readonly rssP5P95Pct: readonly number[];
   readonly lagMs: {
     journeys: number;
     median: number;
@@ -458,7 +480,7 @@ function report(s: Summary, series: string): string {
     `| probe loader CPU (its own process) | ${f1(s.loaderCpuPct)}% |`,
     `| the bench's 30 clients (this process) CPU | ${f1(s.benchCpuPct)}% |`,
     `| server RSS after warm-up: min / median / max / last (MB) | ${f1(m.min)} / ${f1(m.median)} / ${f1(m.max)} / ${f1(m.last)} |`,
-    `| RSS band around its median | ${pc(s.rssBandPct[0] ?? NaN)} to ${pc(s.rssBandPct[1] ?? NaN)}: ${s.rssFlat ? 'flat (within ±10%)' : '**not flat** (beyond ±10%)'} |`,
+    `| RSS band around its median | ${pc(s.rssBandPct[0] ?? NaN)} to ${pc(s.rssBandPct[1] ?? NaN)}: ${s.rssFlat ? 'flat (within ±10%)' : '**not flat** (beyond ±10%)'}; 5th–95th percentile ${pc(s.rssP5P95Pct[0] ?? NaN)} to ${pc(s.rssP5P95Pct[1] ?? NaN)} |`,
     `| kernel → client, every journey, all clients: median / p95 (ms) | ${r0(s.lagMs.median)} / ${r0(s.lagMs.p95)} (${s.lagMs.journeys} journeys; p95 per client ${r0(s.lagMs.p95PerClient[0] ?? NaN)}–${r0(s.lagMs.p95PerClient[1] ?? NaN)}) |`,
     `| kernel → the first client to read each batch: median / p95 (ms) | ${r0(s.lagMs.firstClientMedian)} / ${r0(s.lagMs.firstClientP95)} |`,
     `| the bench process's event-loop delay: median / p95 / max (ms) | ${f1(s.benchLoopDelayMs.median)} / ${f1(s.benchLoopDelayMs.p95)} / ${f1(s.benchLoopDelayMs.max)} |`,
