@@ -24,11 +24,14 @@ const MAX_OPEN = 20_000;
 export const MAX_LAG_NS = 500e6;
 
 /**
- * Journeys built per window: a view is sent at most 50 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
+ * Journeys built per window: a view is sent at most 10 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
  * flood (~80k packets/s) a journey past this would be built only to be dropped by the batcher. Those are
  * counted as dropped without being built: the allocation churn was what made the server's RSS swing.
+ * 10, not 50: a classroom's 30 viewers each get every batch, and at 50 (1,000 journeys/s, ~5 KB each) a
+ * flood needed 600 Mbit/s to them and left them 0.8 s (p95 1.9 s) behind the kernel on the 2-vCPU VM; at 10,
+ * 200 Mbit/s and 0.13 s (p95 0.4 s) (bench/classroom-load.ts). The page shows its newest 200 anyway.
  */
-export const BUILD_BUDGET = { journeys: 50, windowNs: 50e6 } as const;
+export const BUILD_BUDGET = { journeys: 10, windowNs: 50e6 } as const;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.

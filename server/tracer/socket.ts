@@ -20,7 +20,7 @@ const MAX_LIVE_PER_SOCKET = 4;
  * Nobody reads a list faster than this, and the page keeps only its newest 200 anyway; sending a flood's
  * every journey to every viewer made the viewers (and the server's socket buffers) seconds behind.
  */
-export const LIVE_BATCH_MAX = 50;
+export const LIVE_BATCH_MAX = 10; // 200 journeys/s a viewer: see live.ts BUILD_BUDGET
 
 export const attach: Attach = (io) => {
   const loader = getLoader();
