@@ -5,3 +5,4 @@ export * from './topology';
 export * from './tracer';
 export * from './capture';
 export * from './classroom';
+export * from './session';
