@@ -62,7 +62,9 @@ function liveOutlet(io: PjServer, loader: ProbeLoader, trace: string, rings: Map
   rings.set(trace, ring);
   const batch = createBatcher<Journey>(
     (journeys, dropped) =>
-      io.to(room).emit('tracer:live', { trace, from: ring.push(journeys), journeys, dropped, lost: loader.status.lost }),
+      io
+        .to(room)
+        .emit('tracer:live', { trace, from: ring.push(journeys), journeys, dropped, lost: loader.status.lost }),
     { keepNewest: true, maxPending: LIVE_BATCH_MAX },
   );
   return {

@@ -1,5 +1,6 @@
 'use client';
 import { useSocket } from '../../lib/socket';
+import { ResumeBanner } from './resume-banner';
 import { shellIds } from './test-ids';
 
 const STYLE = {
@@ -8,15 +9,19 @@ const STYLE = {
   disconnected: 'bg-red-600 text-white',
 } as const;
 
+/** The connection state, and with it the reconnect banner (wherever the page shows the state). */
 export function ConnectionBadge() {
   const { state } = useSocket();
   return (
-    <span
-      data-testid={shellIds.connection}
-      data-state={state}
-      className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}
-    >
-      {state}
-    </span>
+    <>
+      <span
+        data-testid={shellIds.connection}
+        data-state={state}
+        className={`rounded px-3 py-1 text-sm font-semibold ${STYLE[state]}`}
+      >
+        {state}
+      </span>
+      <ResumeBanner />
+    </>
   );
 }
