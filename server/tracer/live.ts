@@ -269,6 +269,8 @@ async function runShared(
  */
 export const RING_JOURNEYS = 2000;
 export const RING_AGE_MS = 30_000;
+/** PJ_LIVE_RING_JOURNEYS overrides the count (tests of a resume past the ring). */
+const ringJourneys = (): number => Number(process.env.PJ_LIVE_RING_JOURNEYS) || RING_JOURNEYS;
 
 export class JourneyRing {
   private items: { readonly at: number; readonly journey: Journey }[] = [];
@@ -277,7 +279,7 @@ export class JourneyRing {
   private head = 0;
 
   constructor(
-    private readonly max = RING_JOURNEYS,
+    private readonly max = ringJourneys(),
     private readonly ageMs = RING_AGE_MS,
     private readonly now: () => number = Date.now,
   ) {}
