@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { expect, test, type WebSocketRoute } from '@playwright/test';
+import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { labIds } from '../app/components/lab/test-ids';
 import { macMapIds } from '../app/components/mac-map/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
@@ -33,4 +34,66 @@ test('after the connection drops, the map watches again on reconnect and keeps u
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }
+});
+
+// Issue 13: a live view in the browser through a ~3 s cut of its websocket while marker pings run. The
+// page shows "reconnecting…", then "resumed", and every marker's journey is on the page exactly once:
+// the server held the page's session (and its live trace) and the page resumed from the last journey.
+test('a live view resumes through a 3 s cut: banner reconnecting… then resumed, every marker on the page', async ({
+  page,
+}, testInfo) => {
+  let blocked = false;
+  const routes: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    // While cut, every reconnect attempt fails, as on a dead network.
+    if (blocked) return void ws.close();
+    ws.connectToServer();
+    routes.push(ws);
+  });
+  await page.goto('/');
+  await expect(page.getByTestId(shellIds.connection)).toHaveAttribute('data-state', 'connected');
+  await page.getByTestId(shellIds.tab('follow')).click();
+  await page.getByTestId(hopIds.modeLive).click();
+  await page.getByTestId(hopIds.liveProto).selectOption('icmp');
+  await page.getByTestId(hopIds.liveAddr).fill('10.244.2.2');
+  await page.getByTestId(hopIds.liveStart).click();
+  await expect(page.getByTestId(hopIds.liveStop)).toBeVisible({ timeout: 20_000 });
+
+  // 20 markers over ~5 s; the cut starts a second in and lasts 3 s.
+  const markers = 20;
+  const ping = spawn(
+    'ip',
+    ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c', String(markers), '-i', '0.25', '10.244.2.2'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const pinged = new Promise<number | null>((r) => ping.on('exit', r));
+  try {
+    await page.waitForTimeout(1000);
+    blocked = true;
+    for (const r of routes.splice(0)) await r.close();
+    const banner = page.getByTestId(shellIds.resume);
+    await expect(banner).toHaveAttribute('data-phase', 'reconnecting');
+    await expect(banner).toContainText('reconnecting…');
+    await testInfo.attach('reconnecting', { body: await page.screenshot(), contentType: 'image/png' });
+    await page.waitForTimeout(3000);
+    blocked = false;
+    await expect(banner).toHaveAttribute('data-phase', 'resumed', { timeout: 15_000 });
+    await expect(banner).toContainText('resumed');
+    // Nothing was lost: no "missed" note.
+    await expect(page.getByTestId(shellIds.resumeNote)).toHaveCount(0);
+    expect(await pinged).toBe(0);
+    const requests = page.getByTestId(hopIds.liveList).locator('button', { hasText: 'echo request' });
+    await expect(requests).toHaveCount(markers, { timeout: 10_000 });
+    await testInfo.attach('resumed', { body: await page.screenshot(), contentType: 'image/png' });
+    // Exactly once: a second later, still one item per marker.
+    await page.waitForTimeout(1000);
+    await expect(requests).toHaveCount(markers);
+  } finally {
+    ping.kill();
+    blocked = false;
+  }
+  await page.getByTestId(hopIds.liveStop).click();
+  await expect(page.getByTestId(hopIds.liveStart)).toBeVisible();
 });
