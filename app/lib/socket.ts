@@ -25,8 +25,11 @@ function getSocket(): PjClientSocket {
   s.on('connect', () => resumeStore.connected());
   s.on('disconnect', (reason) => resumeStore.disconnected(reason === 'io client disconnect'));
   // Leaving the page says goodbye, so the server ends the session now instead of holding it for the grace.
-  window.addEventListener('pagehide', () => s.disconnect());
-  window.addEventListener('pageshow', (e) => e.persisted && s.connect());
+  // (No window while prerendering.)
+  if (typeof window !== 'undefined') {
+    window.addEventListener('pagehide', () => s.disconnect());
+    window.addEventListener('pageshow', (e) => e.persisted && s.connect());
+  }
   return s;
 }
 
