@@ -42,6 +42,12 @@ test('after the connection drops, the map watches again on reconnect and keeps u
 test('a live view resumes through a 3 s cut: banner reconnecting… then resumed, every marker on the page', async ({
   page,
 }, testInfo) => {
+  /** Kept as test artifacts: test-results/…/<name>.png, and attached to the report. */
+  const shot = async (name: string): Promise<void> => {
+    const path = testInfo.outputPath(`${name}.png`);
+    await page.screenshot({ path });
+    await testInfo.attach(name, { path, contentType: 'image/png' });
+  };
   let blocked = false;
   const routes: WebSocketRoute[] = [];
   // While cut, a reconnect attempt gets no answer at all, as on a dead network (a close would be an
@@ -78,7 +84,7 @@ test('a live view resumes through a 3 s cut: banner reconnecting… then resumed
     const banner = page.getByTestId(shellIds.resume);
     await expect(banner).toHaveAttribute('data-phase', 'reconnecting');
     await expect(banner).toContainText('reconnecting…');
-    await testInfo.attach('reconnecting', { body: await page.screenshot(), contentType: 'image/png' });
+    await shot('reconnecting');
     await page.waitForTimeout(3000);
     blocked = false;
     for (const ws of held.splice(0)) {
@@ -87,12 +93,12 @@ test('a live view resumes through a 3 s cut: banner reconnecting… then resumed
     }
     await expect(banner).toHaveAttribute('data-phase', 'resumed', { timeout: 15_000 });
     await expect(banner).toContainText('resumed');
-    // Nothing was lost: no "missed" note.
-    await expect(page.getByTestId(shellIds.resumeNote)).toHaveCount(0);
     expect(await pinged).toBe(0);
     const requests = page.getByTestId(hopIds.liveList).locator('button', { hasText: 'echo request' });
     await expect(requests).toHaveCount(markers, { timeout: 10_000 });
-    await testInfo.attach('resumed', { body: await page.screenshot(), contentType: 'image/png' });
+    // Nothing was lost or started again: no note under "resumed" (the resume's answer is in by now).
+    await expect(page.getByTestId(shellIds.resumeNote)).toHaveCount(0);
+    await shot('resumed');
     // Exactly once: a second later, still one item per marker.
     await page.waitForTimeout(1000);
     await expect(requests).toHaveCount(markers);
