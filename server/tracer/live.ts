@@ -266,8 +266,11 @@ async function runShared(
  * What a shared trace keeps of the journeys it sent, for a viewer resuming after a cut: at most
  * RING_JOURNEYS of them and none older than RING_AGE_MS (a page away longer than the resume grace has
  * lost its session anyway). Each journey has a position: 0, 1, 2, … in the order sent (LiveBatch.from).
+ * A cross-node ping's journey (11 hops) holds 9.2 KiB (bench/resume-memory.ts): 1000 of them are 9 MiB
+ * per trace, and 33 journeys a second over the whole grace, a classroom's pings; a flood (the view's cap
+ * is 1000 a second) outruns it in a second, and the resume says how many were missed.
  */
-export const RING_JOURNEYS = 2000;
+export const RING_JOURNEYS = 1000;
 export const RING_AGE_MS = 30_000;
 /** PJ_LIVE_RING_JOURNEYS overrides the count (tests of a resume past the ring). */
 const ringJourneys = (): number => Number(process.env.PJ_LIVE_RING_JOURNEYS) || RING_JOURNEYS;
