@@ -273,6 +273,22 @@ describe('reconnect with resume (real kernel, lab, tcpdump)', () => {
     }
   }, 60_000);
 
+  it("a session resumes only its own views: another page's live id is not there to take", async () => {
+    const a = viewer();
+    const b = viewer();
+    await Promise.all([a.connected(), b.connected()]);
+    await startLive(a, 'own1');
+    try {
+      expect(await ask(b.c, 'tracer:live:resume', { liveId: 'own1', after: -1 })).toEqual({
+        ok: false,
+        error: 'no live trace "own1" on the server any more',
+      });
+      expect((await ask(a.c, 'tracer:live:resume', { liveId: 'own1', after: a.last })).ok).toBe(true);
+    } finally {
+      await ask(a.c, 'tracer:live:stop', { liveId: 'own1' });
+    }
+  });
+
   it('a bad session key is refused in one line', async () => {
     const c = ioClient(base, { transports: ['websocket'], auth: { session: 'not-hex' }, reconnection: false });
     const err = await new Promise<Error>((r) => c.once('connect_error', r));
