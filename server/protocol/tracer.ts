@@ -264,13 +264,17 @@ export const LiveResumeRequest = z.object({ liveId: TraceId, after: z.number().i
  * The resume's answer: the journeys sent after `after` that the server still holds (positions from
  * `from`), and how many it no longer holds (`missed`, between `after` and `from`). Later batches follow it.
  */
-export const LiveResumed = z.object({
-  liveId: z.string(),
-  trace: z.string(),
-  from: z.number().int().min(0),
-  journeys: z.array(Journey),
-  missed: z.number().int().min(0),
-});
+export const LiveResumed = z.union([
+  z.object({
+    liveId: z.string(),
+    trace: z.string(),
+    from: z.number().int().min(0),
+    journeys: z.array(Journey),
+    missed: z.number().int().min(0),
+  }),
+  /** The server no longer has the view (past the grace, or restarted): the page starts it again. */
+  z.object({ liveId: z.string(), gone: z.literal(true) }),
+]);
 export type LiveResumed = z.infer<typeof LiveResumed>;
 
 /** `tracer:status:watch` takes nothing today; an object keeps room for options. */

@@ -203,8 +203,9 @@ function liveStartHandler(socket: PjSocket, session: PjSession, book: Book, shar
 function liveResumeHandler(socket: PjSocket, book: Book, shared: Shared) {
   return handle(LiveResumeRequest, ({ liveId, after }): LiveResumed => {
     const view = book.live.get(liveId);
-    // Gone past the grace, or the server restarted: the page starts it again.
-    if (!view) throw new UserError(`no live trace "${liveId}" on the server any more`);
+    // Gone past the grace, or the server restarted: an answer, not an error, so the page need not read
+    // words (which may be in any language) to start it again.
+    if (!view) return { liveId, gone: true };
     const { trace } = view;
     const ring = shared.rings.get(trace);
     const got = ring ? ring.since(after) : { from: after + 1, journeys: [], missed: 0 };

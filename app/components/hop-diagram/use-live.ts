@@ -115,15 +115,16 @@ export function useLive(): LiveState {
     void request(socket, 'tracer:live:resume', { liveId: id, after: last.current }, LiveResumed).then((r) => {
       resuming.current = false;
       if (current.current !== id) return;
-      if (r.ok) {
-        if (r.value.trace !== trace.current) return;
-        if (r.value.missed > 0) resumeStore.note(RESUME_TEXT.missedJourneys(r.value.missed));
-        take({ from: r.value.from, journeys: r.value.journeys, dropped: r.value.missed });
-      } else if (/no live trace/.test(r.error)) {
+      if (!r.ok) return setError(r.error);
+      const v = r.value;
+      if ('gone' in v) {
         // Gone past the grace, or the server restarted: the same filter again, the list kept.
         resumeStore.note(RESUME_TEXT.liveRestarted);
-        start(filterOf.current, { keep: true });
-      } else setError(r.error);
+        return start(filterOf.current, { keep: true });
+      }
+      if (v.trace !== trace.current) return;
+      if (v.missed > 0) resumeStore.note(RESUME_TEXT.missedJourneys(v.missed));
+      take({ from: v.from, journeys: v.journeys, dropped: v.missed });
     });
   }
 
