@@ -29,7 +29,10 @@ export function request<S extends z.ZodType>(
       const a = r as Ack<unknown> | undefined;
       if (!a || typeof a !== 'object' || typeof a.ok !== 'boolean') return resolve(unreadable(event));
       // A keyed error is said in the page's language; its English `error` otherwise.
-      if (!a.ok) return resolve({ ok: false, error: errorText(a) });
+      if (!a.ok) {
+        const m = Msg.safeParse(a.msg);
+        return resolve({ ok: false, error: errorText(a), ...(m.success && { msg: m.data }) });
+      }
       const p = schema.safeParse(a.value);
       resolve(p.success ? { ok: true, value: p.data } : unreadable(event));
     });

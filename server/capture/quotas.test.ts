@@ -12,6 +12,8 @@ import { captureManager } from './manager';
 import { writePcap } from './pcap';
 import { captureBed } from '../../test/capture-bed';
 import { ask, type PjClient } from '../../test/socket';
+import { sessionOf } from '../gateway/sessions';
+import type { PjSocket } from '../gateway/types';
 
 const NS = 'pjt-quota-cap';
 /** A small pcap (200 frames); the memory budget is set to hold four and a half of them. */
@@ -29,6 +31,8 @@ describe('per-client and total limits on uploads, live captures and the captures
   const another = (): Promise<PjClient> => bed.another();
   const inMemory = (ids: readonly string[]): number => captureManager.list().filter((c) => ids.includes(c.id)).length;
   const saved = (): string[] => readdirSync(dir).sort();
+  /** Uploads belong to the client's session (gateway/session.ts), not to one socket. */
+  const ownerOf = (c: PjClient): string => sessionOf(bed.io.sockets.sockets.get(c.id ?? '') as PjSocket).id;
 
   afterAll(() => {
     delete process.env.PJ_CAPTURE_UPLOADS_MAX_BYTES;
@@ -68,7 +72,7 @@ describe('per-client and total limits on uploads, live captures and the captures
     await ask(a, 'capture:unwatch', { id: first.value.info.id });
     expect((await ask(b, 'capture:decode-file', upload)).ok).toBe(true);
     expect(inMemory([first.value.info.id])).toBe(0);
-    expect(captureManager.uploads(b.id).count).toBe(1);
+    expect(captureManager.uploads(ownerOf(b)).count).toBe(1);
     a.close();
     b.close();
     await expect.poll(() => captureManager.uploads().count, { timeout: 3000 }).toBe(0);
@@ -83,7 +87,7 @@ describe('per-client and total limits on uploads, live captures and the captures
       ok: false,
       error: 'at most 4 uploads open per client; close one (or reload the page) first',
     });
-    expect(captureManager.uploads(a.id)).toEqual({ count: 4, bytes: 4 * PCAP.length });
+    expect(captureManager.uploads(ownerOf(a))).toEqual({ count: 4, bytes: 4 * PCAP.length });
     // Four watched, of 4.5 files' budget: another client's open would go past it.
     const b = await another();
     const refused = await ask(b, 'capture:open', { name: 'opened.pcapng' });

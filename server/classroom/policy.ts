@@ -85,6 +85,8 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   },
   'tracer:live:start': { student: true, rate: { perSec: 1, burst: 2, what: 'liveTraces' } },
   'tracer:live:stop': { student: true, beforeJoin: true },
+  // Only the session's own views are there to resume (tracer/socket.ts looks in the session's own map).
+  'tracer:live:resume': { student: true, beforeJoin: true },
 
   'capture:targets': { student: true },
   'capture:filter-check': { student: true, rate: { perSec: 4, burst: 8, what: 'filterChecks' } },

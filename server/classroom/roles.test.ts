@@ -70,6 +70,7 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
   'tracer:follow': [{ from: 'pod-a', to: 'pod-c' }, REACHED],
   'tracer:live:start': [{ proto: 'icmp' }, REACHED],
   'tracer:live:stop': [{ liveId: 'x' }, REACHED],
+  'tracer:live:resume': [{ liveId: 'x', after: -1 }, REACHED],
   'capture:targets': [{}, REACHED],
   'capture:filter-check': [{ netns: 'pod-a', iface: 'eth0', filter: 'icmp' }, REACHED],
   'capture:start': [podEth0, REACHED],

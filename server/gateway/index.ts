@@ -13,6 +13,9 @@ import { attach as attachTopology } from '../topology/socket';
 import { attach as attachTracer } from '../tracer/socket';
 import { CAPTURE_UPLOAD_MAX_BYTES } from '../protocol/capture';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import { SessionAuth } from '../protocol/session';
+import { issueLine } from '../protocol/common';
+import { sessionsOf } from './sessions';
 import type { Attach, PjServer } from './types';
 
 const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer, attachCapture];
@@ -45,8 +48,18 @@ export function createGateway(http: HttpServer, opts: GatewayOptions = {}): Gate
       cb(why ?? null, why === undefined);
     },
   });
+  const sessions = sessionsOf(io);
   io.use((socket, next) => {
-    next(access.roleOf(socket.request) ? undefined : new Error('this server needs a token'));
+    const role = access.roleOf(socket.request);
+    if (!role) return next(new Error('this server needs a token'));
+    const auth = SessionAuth.safeParse(socket.handshake.auth ?? {});
+    if (!auth.success) return next(new Error(`bad session key: ${issueLine(auth.error)}`));
+    // Same key within the grace: the page's session (live views, watches, seat) is this socket's now.
+    const s = sessions.claim(auth.data.session, role);
+    if (typeof s === 'string') return next(new Error(s));
+    sessions.attach(s, socket);
+    socket.on('disconnect', (reason) => sessions.detach(socket, reason));
+    next();
   });
   // First, so its per-event gate is in place before any capability's handler can run.
   const classroom = attachClassroom(io, access, { shared: opts.replay?.replay?.captures });
@@ -60,6 +73,7 @@ export function createGateway(http: HttpServer, opts: GatewayOptions = {}): Gate
       await replay.close();
       for (const d of disposers) d();
       classroom.dispose();
+      sessions.dispose();
       await io.close();
     },
   };

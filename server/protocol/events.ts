@@ -74,6 +74,7 @@ export const CLIENT_EVENTS = [
   'tracer:follow',
   'tracer:live:start',
   'tracer:live:stop',
+  'tracer:live:resume',
   'capture:targets',
   'capture:filter-check',
   'capture:start',

@@ -6,3 +6,4 @@ export * from './tracer';
 export * from './capture';
 export * from './classroom';
 export * from './replay';
+export * from './session';

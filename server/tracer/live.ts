@@ -266,3 +266,67 @@ async function runShared(
     },
   };
 }
+
+/**
+ * What a shared trace keeps of the journeys it sent, for a viewer resuming after a cut: at most
+ * RING_JOURNEYS of them and none older than RING_AGE_MS (a page away longer than the resume grace has
+ * lost its session anyway). Each journey has a position: 0, 1, 2, … in the order sent (LiveBatch.from).
+ * A cross-node ping's journey (11 hops) holds 9.2 KiB (bench/resume-memory.ts): 1000 of them are 9 MiB
+ * per trace, and 33 journeys a second over the whole grace, a classroom's pings; a flood (the view's cap
+ * is 1000 a second) outruns it in a second, and the resume says how many were missed.
+ */
+export const RING_JOURNEYS = 1000;
+export const RING_AGE_MS = 30_000;
+/** PJ_LIVE_RING_JOURNEYS overrides the count (tests of a resume past the ring). */
+const ringJourneys = (): number => Number(process.env.PJ_LIVE_RING_JOURNEYS) || RING_JOURNEYS;
+
+export class JourneyRing {
+  private items: { readonly at: number; readonly journey: Journey }[] = [];
+  /** Position of items[head]. */
+  private first = 0;
+  private head = 0;
+
+  constructor(
+    private readonly max = ringJourneys(),
+    private readonly ageMs = RING_AGE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Position the next journey sent will have. */
+  get next(): number {
+    return this.first + this.items.length - this.head;
+  }
+
+  /** Keeps a batch about to be sent; returns the position of its first journey. */
+  push(journeys: readonly Journey[]): number {
+    const from = this.next;
+    const at = this.now();
+    for (const journey of journeys) this.items.push({ at, journey });
+    this.trim(at);
+    return from;
+  }
+
+  /** The journeys after position `after` still kept, from position `from`; `missed`: those no longer kept. */
+  since(after: number): { from: number; journeys: Journey[]; missed: number } {
+    this.trim(this.now());
+    const want = Math.min(Math.max(after + 1, 0), this.next);
+    const from = Math.max(want, this.first);
+    const journeys: Journey[] = [];
+    for (let i = this.head + (from - this.first); i < this.items.length; i++)
+      journeys.push((this.items[i] as { journey: Journey }).journey);
+    return { from, journeys, missed: from - want };
+  }
+
+  private trim(now: number): void {
+    const kept = (): number => this.items.length - this.head;
+    while (kept() > 0 && (kept() > this.max || now - (this.items[this.head] as { at: number }).at > this.ageMs)) {
+      this.head++;
+      this.first++;
+    }
+    // Compact in steps: a shift per journey would memmove the whole ring at journey rate.
+    if (this.head > 1024 && this.head > this.items.length / 2) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

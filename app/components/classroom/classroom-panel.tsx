@@ -2,7 +2,7 @@
 // The instructor's classroom: the links and the student QR (for the projector), who is connected and
 // what each is doing (with a button to disconnect one), the saved captures shared with students, and
 // the rotation of the tokens (which ends every connection; this page reloads on the new link).
-import { tx } from '../../i18n/current';
+import { say, tx } from '../../i18n/current';
 import { useT } from '../../i18n/use-t';
 import { useEffect, useState } from 'react';
 import { z } from 'zod';
@@ -147,11 +147,14 @@ function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick:
           </button>
         )}
       </div>
-      {c.doing.map((d) => (
-        <div key={d} className="text-sm text-emerald-300">
-          {d}
-        </div>
-      ))}
+      {c.doing.map((d) => {
+        const line = typeof d === 'string' ? d : say(d);
+        return (
+          <div key={line} className="text-sm text-emerald-300">
+            {line}
+          </div>
+        );
+      })}
       {c.last && (
         <div className="text-sm text-slate-400">
           {t('last')} {c.last}
