@@ -1,6 +1,7 @@
 // One process: the Next.js request handler and socket.io on the same port.
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
@@ -10,6 +11,7 @@ import { createTokens } from './classroom/tokens';
 import { createGateway, type Gateway } from './gateway';
 import { requestListener } from './gateway/http';
 import type { ClassLinks } from './protocol/classroom';
+import { writeServerMarker } from './running-server';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,6 +50,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     http.once('error', reject);
     http.listen(opts.port, opts.host, () => resolve());
   });
+  // CLI calls of this checkout (`follow`) find the server by this marker and use its warm probe loader.
+  const { port } = http.address() as AddressInfo;
+  const unmark = writeServerMarker({ host: opts.host, port, tokens: tokens !== undefined });
   const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const links = tokens ? await gw.classroom.links() : undefined;
   return {
@@ -61,6 +66,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           }
         : undefined,
     close: async () => {
+      unmark();
       await gw.close();
       await new Promise<void>((r) => http.close(() => r()));
       await app.close?.();
