@@ -142,7 +142,8 @@ static void load_ksyms(void)
 	qsort(ksyms, nksyms, sizeof(*ksyms), ksym_cmp);
 }
 
-/* Reading /proc/kallsyms takes ~200 ms, so it happens in a thread started after "ready". */
+/* Reading /proc/kallsyms takes ~100-200 ms: a thread does it while the verifier runs (main), so a follow
+ * started right after "ready" (a cold CLI) does not wait for it at its first drop or consume event. */
 static void *ksym_loader(void *arg)
 {
 	(void)arg;
@@ -920,13 +921,13 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	uint64_t t0 = now_ns();
+	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
 	struct ring_buffer *rb = load_and_attach();
 	if (!rb)
 		return 1;
 	load_drop_reasons();
 	print_ready(t0);
 	sync_rb = rb;
-	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
 	serve(rb);
 	ring_buffer__free(rb);
 	journey_bpf__destroy(skel);

@@ -1,6 +1,7 @@
 // One process: the Next.js request handler and socket.io on the same port.
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
@@ -11,6 +12,7 @@ import { createGateway, type Gateway } from './gateway';
 import { requestListener } from './gateway/http';
 import type { ClassLinks } from './protocol/classroom';
 import { openReplay, type ReplaySession } from './replay';
+import { writeServerMarker } from './running-server';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -71,6 +73,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await gw.close();
     throw e;
   });
+  // CLI calls of this checkout (`follow`) find the server by this marker and use its warm probe loader.
+  const { port } = http.address() as AddressInfo;
+  const unmark = writeServerMarker({ host: opts.host, port, tokens: tokens !== undefined });
   const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const links = tokens ? await gw.classroom.links() : undefined;
   return {
@@ -85,6 +90,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         : undefined,
     replay: session && replayLine(session),
     close: async () => {
+      unmark();
       await gw.close();
       await new Promise<void>((r) => http.close(() => r()));
       await app.close?.();
