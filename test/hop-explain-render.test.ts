@@ -18,7 +18,7 @@ const dir = join(__dirname, '../app/components/hop-diagram/fixtures');
 const load = (name: string): Journey => Journey.parse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
 // The page's provider, in English: the components take their words from it.
 const inPage = (e: ReactElement): string =>
-  renderToStaticMarkup(createElement(I18nProvider, { initialLocale: 'en' }, e));
+  renderToStaticMarkup(createElement(I18nProvider, { initialLocale: 'en', children: e }));
 const html = (j: Journey): string => inPage(createElement(JourneyView, { journey: j, autoPlay: false }));
 const count = (s: string, needle: string): number => s.split(needle).length - 1;
 
