@@ -75,7 +75,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   // CLI calls of this checkout (`follow`) find the server by this marker and use its warm probe loader.
   const { port } = http.address() as AddressInfo;
-  const unmark = writeServerMarker({ host: opts.host, port, tokens: tokens !== undefined });
+  // A replay server has no loader to lend: a follow there would only get "replay mode".
+  const unmark = session ? () => undefined : writeServerMarker({ host: opts.host, port, tokens: tokens !== undefined });
   const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const links = tokens ? await gw.classroom.links() : undefined;
   return {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/cli';
 import { labUp } from '../lab/index';
+import { writeRecording } from '../replay/format';
 import type { Hop, Journey } from '../protocol/tracer';
 
 const BIN = join(ROOT, 'bin', 'packet-journey.mjs');
@@ -100,5 +101,38 @@ describe('follow through a running server equals follow --local (real lab)', () 
     const after = followCli([]);
     expect(after.stderr).toMatch(/with this command's own probe loader/);
     expect(after.journey.delivered).toBe(true);
+  });
+  it('a replay server leaves no marker: a follow there would only get "replay mode"', async () => {
+    const file = join(runDir, 'empty.pjrec');
+    await writeRecording(file, {
+      header: {
+        format: 'packet-journey-recording',
+        version: 1,
+        createdAt: '2026-12-01T18:00:00.000Z',
+        host: 'test',
+        writer: 'test',
+      },
+      entries: [],
+    });
+    const before = readdirSync(join(runDir, 'servers'));
+    const replay = spawn(process.execPath, [BIN, 'serve', '--replay', file, '--port', String(PORT + 1)], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        replay.stdout?.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('serving on')) resolve();
+        });
+        replay.once('exit', (code) => reject(new Error(`replay server exited ${code}: ${out}`)));
+      });
+      expect(readdirSync(join(runDir, 'servers'))).toEqual(before);
+    } finally {
+      const exited = new Promise((r) => replay.once('exit', r));
+      replay.kill('SIGTERM');
+      await exited;
+    }
   });
 });
