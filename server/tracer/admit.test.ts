@@ -68,9 +68,11 @@ describe('live admission in the loader (real kernel)', () => {
       const hops = [...j.hops, ...(j.reply?.hops ?? [])];
       const first = hops[0];
       const last = hops[hops.length - 1];
-      // Whole: from the sender's namespace to the receiver's, where the ping's packet is consumed.
+      // Whole: from the sender's namespace to the receiver's, where the ping's packet is freed (a request
+      // consumed by pod-c's ICMP, a reply freed after ping's socket got its copy).
       const [from, to] = first?.src === A ? ['pod-a', 'pod-c'] : ['pod-c', 'pod-a'];
-      expect([first?.netns, last?.netns, last?.hook]).toEqual([from, to, 'consume_skb']);
+      expect([first?.netns, last?.netns]).toEqual([from, to]);
+      expect(['consume_skb', 'kfree_skb']).toContain(last?.hook);
     }
 
     // The view and a follow together: the follow still gets every event of its packets.
@@ -82,7 +84,11 @@ describe('live admission in the loader (real kernel)', () => {
     await view.stop();
     const perPing = (n: number, s: number): number => n / s;
     expect(perPing(both.length, sentB)).toBeGreaterThan(perPing(follow.length, sentF) * 0.95);
-    const ends = both.filter((h) => h.hook === 'consume_skb' || h.hook === 'kfree_skb').length;
-    expect(ends).toBeGreaterThan(2 * sentB * 0.95);
+    const ends = (hs: HopEvent[]): number =>
+      hs.filter((h) => h.hook === 'consume_skb' || h.hook === 'kfree_skb').length;
+    expect(perPing(ends(both), sentB)).toBeGreaterThan(perPing(ends(follow), sentF) * 0.95);
+    console.log(
+      `admit: follow ${followOnly} events for ${sentF} pings; view ${viewOnly} for ${sent}; journeys ${journeys.length}, dropped ${dropped}`,
+    );
   }, 60_000);
 });
