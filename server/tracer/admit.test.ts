@@ -94,7 +94,10 @@ describe('live admission in the loader (real kernel)', () => {
     const open = new Set<string>();
     let packets = 0;
     for (const h of follow) {
-      if (!open.has(h.skb)) (open.add(h.skb), packets++);
+      if (!open.has(h.skb)) {
+        open.add(h.skb);
+        packets++;
+      }
       if (h.hook === 'consume_skb' || h.hook === 'kfree_skb') open.delete(h.skb);
     }
     console.log(
