@@ -21,6 +21,7 @@ import { startRecording } from '../server/replay/recorder';
 import { buildNamespaces, type NsMeta } from '../server/topology/graph';
 import { parseFdb, parseIpBatch } from '../server/topology/iproute';
 import { arg, median } from './common';
+import { emptyLab } from '../server/replay/test-fixtures';
 
 const follows = arg('follows', 30);
 const steps = arg('steps', 22);
@@ -49,18 +50,7 @@ const topo = (i: number): Topology =>
     durationMs: 10,
   });
 const journey = Journey.parse(JSON.parse(fx('app/components/hop-diagram/fixtures/ping-pod-a-pod-c.json')));
-const lab: LabStatus = {
-  up: true,
-  partial: false,
-  scenario: 'basic',
-  settings: {},
-  namespaces: [],
-  services: [],
-  echoServers: [],
-  programs: [],
-  blocklist: [],
-  catalog: [],
-};
+const lab: LabStatus = emptyLab(true);
 const corpus = readCaptureFile(readFileSync(join(root, 'server/capture/fixtures/corpus-lab-eth.pcap')));
 const capture = writePcapng((w) => {
   const id = w.iface('node1', 'veth-pod-a', 1, 262144);

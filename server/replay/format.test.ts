@@ -19,6 +19,7 @@ import { parseFdb, parseIpBatch } from '../topology/iproute';
 import { decodeRecording, encodeRecording, readRecording, resolveViews, type Recording } from './format';
 import { createPlayer } from './player';
 import { startRecording, type RecorderSources } from './recorder';
+import { emptyLab, testHeader } from './test-fixtures';
 
 const fx = (p: string): string => readFileSync(join(__dirname, '..', p), 'utf8');
 const collected = (meta: NsMeta, ip: string, fdb?: string): NsCollected => ({
@@ -48,18 +49,7 @@ const topoB: Topology = {
 };
 const journey = Journey.parse(JSON.parse(fx('../app/components/hop-diagram/fixtures/ping-pod-a-pod-c.json')));
 const grown: Journey = { ...journey, hops: [...journey.hops, { ...journey.hops.at(-1)!, seq: 999 }] };
-const lab = (up: boolean): LabStatus => ({
-  up,
-  partial: false,
-  scenario: up ? 'basic' : null,
-  settings: {},
-  namespaces: [],
-  services: [],
-  echoServers: [],
-  programs: [],
-  blocklist: [],
-  catalog: [],
-});
+const lab = emptyLab;
 // A saved capture (pcapng, as the captures folder holds it) with a note and a hop reason.
 const pcap = readCaptureFile(readFileSync(join(__dirname, '../capture/fixtures/corpus-lab-eth.pcap')));
 const saved = writePcapng((w) => {
@@ -115,13 +105,7 @@ const view = (step: number, j: Journey | null, extra: Partial<ClassView> = {}): 
 });
 
 const good = (): Recording => ({
-  header: {
-    format: 'packet-journey-recording',
-    version: 1,
-    createdAt: '2026-12-01T18:00:00.000Z',
-    host: 'test',
-    writer: 'w',
-  },
+  header: testHeader('test', 'w'),
   entries: [
     { t: 0, kind: 'topology', data: topoA },
     { t: 10, kind: 'view', data: view(0, journey) },

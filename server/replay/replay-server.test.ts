@@ -22,6 +22,7 @@ import { Journey } from '../protocol/tracer';
 import { writeRecording } from './format';
 import { en } from '../protocol/i18n/render';
 import { openReplay, REPLAY_REFUSALS, type ReplaySession } from '.';
+import { emptyLab, testHeader } from './test-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'pjt-i13replay-srv-'));
 const journey = Journey.parse(
@@ -40,18 +41,7 @@ const topo = (names: string[]): Topology => ({
   discoveredAt: 0,
   durationMs: 0,
 });
-const lab: LabStatus = {
-  up: true,
-  partial: false,
-  scenario: 'basic',
-  settings: {},
-  namespaces: [],
-  services: [],
-  echoServers: [],
-  programs: [],
-  blocklist: [],
-  catalog: [],
-};
+const lab: LabStatus = emptyLab(true);
 const CAPTURE = 'node1-veth-pod-a-20261201-180000.pcapng';
 const NOTE = 'the first echo request';
 const pcap = readCaptureFile(readFileSync(join(__dirname, '../capture/fixtures/corpus-lab-eth.pcap')));
@@ -96,13 +86,7 @@ const captureDirBefore = process.env.PJ_CAPTURE_DIR;
 beforeAll(async () => {
   const file = join(dir, 'class.pjrec');
   await writeRecording(file, {
-    header: {
-      format: 'packet-journey-recording',
-      version: 1,
-      createdAt: '2026-12-01T18:00:00.000Z',
-      host: 'lab-host',
-      writer: 'test',
-    },
+    header: testHeader('lab-host'),
     entries,
   });
   session = await openReplay(file, 4);

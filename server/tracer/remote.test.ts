@@ -10,6 +10,7 @@ import { ROOT } from '../../test/cli';
 import { labUp } from '../lab/index';
 import { writeRecording } from '../replay/format';
 import type { Hop, Journey } from '../protocol/tracer';
+import { testHeader } from '../replay/test-fixtures';
 
 const BIN = join(ROOT, 'bin', 'packet-journey.mjs');
 const PORT = 3341;
@@ -105,13 +106,7 @@ describe('follow through a running server equals follow --local (real lab)', () 
   it('a replay server leaves no marker: a follow there would only get "replay mode"', async () => {
     const file = join(runDir, 'empty.pjrec');
     await writeRecording(file, {
-      header: {
-        format: 'packet-journey-recording',
-        version: 1,
-        createdAt: '2026-12-01T18:00:00.000Z',
-        host: 'test',
-        writer: 'test',
-      },
+      header: testHeader(),
       entries: [],
     });
     const before = readdirSync(join(runDir, 'servers'));
