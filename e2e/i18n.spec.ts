@@ -10,6 +10,7 @@ import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { projectorIds } from '../app/components/projector/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
 import { i18nIds } from '../app/i18n/test-ids';
+import { followPodAtoPodC } from './steps';
 
 const shot = (page: Page, name: string) => page.screenshot({ path: test.info().outputPath(`${name}.png`) });
 
@@ -25,12 +26,7 @@ test('French: labels, narration, projector step-through and errors change; back 
   // Follow pod-a → pod-c in English first: the narration the server wrote.
   await followTab.click();
   await expect(page.getByTestId(hopIds.followButton)).toHaveText('Follow ▶');
-  await page.getByTestId(hopIds.fromNs('pod-a')).click();
-  await page.getByTestId(hopIds.toNs('pod-c')).click();
-  await page.getByTestId(hopIds.proto('icmp')).click();
-  await page.getByTestId(hopIds.followButton).click();
-  await expect(page.getByTestId(hopIds.diagram)).toHaveAttribute('data-pending', 'false', { timeout: 30_000 });
-  await expect(page.getByTestId(hopIds.summary)).toHaveAttribute('data-outcome', 'ok');
+  await followPodAtoPodC(page);
   // Each box's reason (ellipsized, its <title> holds it whole): the veth arrivals name where from.
   const reasons = page.getByTestId(hopIds.hopReason);
   await expect(reasons.first()).toContainText('routed by pod-a');

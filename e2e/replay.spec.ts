@@ -9,6 +9,7 @@ import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { projectorIds } from '../app/components/projector/test-ids';
 import { replayIds } from '../app/components/replay/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
+import { followPodAtoPodC, startCaptureOnVethPodA } from './steps';
 
 // Record and replay, end to end. The suite's server (root, lab up by the global setup) records a real
 // session: the instructor follows pod-a → pod-c and steps through three hops. Then the lab goes down
@@ -66,12 +67,7 @@ test('record: the instructor captures and notes a ping, follows pod-a → pod-c 
   await expect(page.getByTestId(replayIds.recordStatus)).toContainText('recording');
 
   // A capture of a ping on node1's veth-pod-a, with a note on its first packet.
-  await page.getByTestId(shellIds.tab('capture')).click();
-  await page.getByTestId(captureIds.netns).selectOption('node1');
-  await page.getByTestId(captureIds.iface).selectOption('veth-pod-a');
-  await page.getByTestId(captureIds.filter).fill('icmp');
-  await page.getByTestId(captureIds.start).click();
-  await expect(page.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'running');
+  await startCaptureOnVethPodA(page);
   await new Promise<void>((resolve) =>
     execFile('ip', ['netns', 'exec', 'pod-a', 'ping', '-c', '2', '-i', '0.3', '10.244.2.2'], () => resolve()),
   );
@@ -87,13 +83,7 @@ test('record: the instructor captures and notes a ping, follows pod-a → pod-c 
   await expect(page.getByText('saved', { exact: true })).toBeVisible();
   await page.waitForTimeout(400);
 
-  await page.getByTestId(shellIds.tab('follow')).click();
-  await page.getByTestId(hopIds.fromNs('pod-a')).click();
-  await page.getByTestId(hopIds.toNs('pod-c')).click();
-  await page.getByTestId(hopIds.proto('icmp')).click();
-  await page.getByTestId(hopIds.followButton).click();
-  await expect(page.getByTestId(hopIds.diagram)).toHaveAttribute('data-pending', 'false', { timeout: 30_000 });
-  await expect(page.getByTestId(hopIds.summary)).toHaveAttribute('data-outcome', 'ok');
+  await followPodAtoPodC(page);
 
   const stepper = page.getByTestId(projectorIds.stepper);
   for (let i = 0; i < 3; i++) {
