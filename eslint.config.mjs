@@ -11,6 +11,7 @@ export default tseslint.config(
       'captures/',
       'test-results/',
       'playwright-report/',
+      'dist/',
     ],
   },
   js.configs.recommended,

@@ -1,4 +1,6 @@
 'use client';
+import { LocaleSwitch } from './i18n/locale-switch';
+import { useT } from './i18n/use-t';
 import { useState, type ReactNode } from 'react';
 import { CapturePanel } from './components/capture/capture-panel';
 import { ClassroomBar } from './components/classroom/classroom-bar';
@@ -7,19 +9,16 @@ import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
 import { MacMap } from './components/mac-map/mac-map';
+import { RecordButton, ReplayStrip } from './components/replay/replay-bar';
 import { ConnectionBadge } from './components/shell/connection-badge';
 import { shellIds } from './components/shell/test-ids';
 import { useTabFollow } from './components/shell/use-tab-follow';
 
-const TABS = [
-  { id: 'lab', label: 'Lab' },
-  { id: 'map', label: 'MAC map' },
-  { id: 'follow', label: 'Follow' },
-  { id: 'capture', label: 'Capture' },
-] as const;
+const TABS = [{ id: 'lab' }, { id: 'map' }, { id: 'follow' }, { id: 'capture' }] as const;
 type TabId = (typeof TABS)[number]['id'];
 
 export default function Home() {
+  const tr = useT('page');
   const [tab, setTab] = useState<TabId>('lab');
   // Panels mount on first visit and then stay mounted (hidden), so a running capture or live trace
   // survives a tab switch. A request from the map ("capture here", "follow from here") remounts the
@@ -58,15 +57,18 @@ export default function Home() {
               onClick={() => open(t.id)}
               className={`rounded px-4 py-2 text-lg ${tab === t.id ? 'bg-sky-600 text-white' : 'text-slate-300 hover:bg-slate-800'}`}
             >
-              {t.label}
+              {tr(`tabs.${t.id}`)}
             </button>
           ))}
         </nav>
         <div className="ml-auto flex items-center gap-3">
+          <RecordButton />
           <ClassroomBar />
+          <LocaleSwitch />
           <ConnectionBadge />
         </div>
       </header>
+      <ReplayStrip />
       <div className="flex-1">
         {panel(
           'lab',

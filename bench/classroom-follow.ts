@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClassView, ClassViewMsg } from '../server/protocol/classroom';
 import { ask, connectTo, type PjClient } from '../test/socket';
-import { arg, median, sleep } from './common';
+import { arg, median, p95, sleep } from './common';
 
 async function serve(): Promise<void> {
   const { createGateway } = await import('../server/gateway');
@@ -31,11 +31,6 @@ async function serve(): Promise<void> {
   process.stdin.on('end', close);
   process.on('SIGTERM', close);
 }
-
-const p95 = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] ?? NaN;
-};
 
 async function main(): Promise<void> {
   const nStudents = arg('students', 10);

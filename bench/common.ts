@@ -2,6 +2,8 @@
 // (which must keep reading the loader's pipe: execFileSync would stall the server side and count every
 // hop past the buffers as lost).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Interface } from 'node:readline';
 import type { KernelFilter, ProbeLoader } from '../server/tracer/loader';
 
 /** `--name N` from the command line, or the default. */
@@ -130,3 +132,112 @@ export async function probeNsPerRun(
 /** `on_dev_queue 50, on_receive_skb 48, …` */
 export const nsList = (m: ReadonlyMap<string, number>): string =>
   [...m.entries()].map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none measured';
+
+/** The 95th percentile, nearest rank (NaN for none). */
+export const p95 = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] ?? NaN;
+};
+
+/** Rounded, or `—` for no figure. */
+export const r0 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '—');
+
+/** Latency histogram, 1 ms buckets up to 30 s (the last one: more): millions of samples in fixed memory. */
+export class Histogram {
+  private readonly b = new Uint32Array(30_001);
+  n = 0;
+  add(ms: number): void {
+    const i = Math.max(0, Math.min(30_000, Math.round(ms)));
+    this.b[i] = (this.b[i] as number) + 1;
+    this.n++;
+  }
+  quantile(q: number): number {
+    if (this.n === 0) return NaN;
+    const want = Math.ceil(this.n * q);
+    let seen = 0;
+    for (let i = 0; i < this.b.length; i++) if ((seen += this.b[i] as number) >= want) return i;
+    return 30_000;
+  }
+  merge(o: Histogram): void {
+    for (let i = 0; i < this.b.length; i++) this.b[i] = (this.b[i] as number) + (o.b[i] as number);
+    this.n += o.n;
+  }
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+export const USER_HZ = 100;
+
+/** RSS (kB) and CPU ticks (user+system) of a process. */
+export function procSample(pid: number): { rssKb: number; ticks: number } {
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssKb: Number(rss?.[1] ?? 0), ticks: Number(f[11]) + Number(f[12]) };
+}
+
+/** The child processes a bench started, so every exit path ends them (by their own PIDs) and no others. */
+export function childTracker() {
+  const started = new Set<ChildProcess>();
+  return {
+    track(c: ChildProcess): ChildProcess {
+      started.add(c);
+      c.on('exit', () => started.delete(c));
+      return c;
+    },
+    /** SIGTERM to each, up to `graceMs` for them to go (a server stops its loader first), then SIGKILL. */
+    async endAll(graceMs = 5000): Promise<void> {
+      const exits = [...started].map((c) => new Promise((r) => c.once('exit', r)));
+      for (const c of started) c.kill('SIGTERM');
+      await Promise.race([Promise.all(exits), sleep(graceMs)]);
+      for (const c of started) c.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * Runs a bench's `main` with `cleanUp` on every exit path: success, failure, SIGINT (Ctrl-C) and SIGTERM.
+ * The exit code is 0, 1 (failed: the one-line reason on stderr) or 130 (interrupted).
+ */
+export function runBench(name: string, main: () => Promise<void>, cleanUp: () => Promise<void>): void {
+  let cleaning: Promise<void> | undefined;
+  const clean = (): Promise<void> => (cleaning ??= cleanUp().catch((e: unknown) => void console.error(e)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      process.stderr.write(`${name}: ${sig}, cleaning up\n`);
+      void clean().finally(() => process.exit(130));
+    });
+  main().then(
+    () => clean().finally(() => process.exit(0)),
+    (e: unknown) => {
+      process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+      void clean().finally(() => process.exit(1));
+    },
+  );
+}
+
+/**
+ * The first value `pick` finds in a line of a child's output. Rejects if the child's output closes first
+ * (its exit, with the code) or after `timeoutMs`.
+ */
+export function whenLine<T>(
+  lines: Interface,
+  child: ChildProcess,
+  pick: (line: string) => T | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${child.spawnfile}: no such line in ${timeoutMs} ms`)), timeoutMs);
+    const onLine = (l: string): void => {
+      const v = pick(l);
+      if (v === undefined) return;
+      clearTimeout(timer);
+      lines.off('line', onLine);
+      resolve(v);
+    };
+    lines.on('line', onLine);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${child.spawnfile} exited (${signal ?? code}) before the line it was waited for`));
+    });
+  });
+}

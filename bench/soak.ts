@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LiveBatch, LiveStarted } from '../server/protocol/tracer';
 import { ask, connectTo, type PjClient } from '../test/socket';
-import { arg, median, run, sleep } from './common';
+import { arg, childTracker, Histogram, median, p95, procSample as sample, r0, run, sleep, USER_HZ } from './common';
 
 const A = 'pjb-a';
 const B = 'pjb-b';
@@ -113,22 +113,6 @@ function readNetns(): string[] {
   }
 }
 
-/** Everything this run started, ended on every exit path. */
-const started = new Set<ChildProcess>();
-function track(c: ChildProcess): ChildProcess {
-  started.add(c);
-  c.on('exit', () => started.delete(c));
-  return c;
-}
-async function cleanUp(): Promise<void> {
-  const exits = [...started].map((c) => new Promise((r) => c.once('exit', r)));
-  for (const c of started) c.kill('SIGTERM');
-  // The server stops its loader first (up to 2 s); then anything left is killed.
-  await Promise.race([Promise.all(exits), sleep(5000)]);
-  for (const c of started) c.kill('SIGKILL');
-  await tearDownNetns();
-}
-
 /** The server's latest heap figures (bytes), as it reports them each second. */
 const heap = { used: 0, total: 0, external: 0 };
 const GC_PROBE = process.argv.includes('--gc-probe');
@@ -147,6 +131,14 @@ function memLog(l: string): void {
 }
 /** Answers to `gc` requests: the live heap and RSS after a full GC (bytes). */
 const afterGc: ((m: { heap: number; rss: number }) => void)[] = [];
+
+/** Everything this run started, ended on every exit path. */
+const children = childTracker();
+const track = children.track;
+async function cleanUp(): Promise<void> {
+  await children.endAll();
+  await tearDownNetns();
+}
 
 async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   // `--profile DIR`: a V8 CPU profile of the server, written when it exits.
@@ -172,38 +164,8 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
-/** RSS (kB) and CPU ticks (user+system) of a process. */
-function sample(pid: number): { rssKb: number; ticks: number } {
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssKb: Number(rss?.[1] ?? 0), ticks: Number(f[11]) + Number(f[12]) };
-}
-
 type Phase = 'during' | 'settling' | 'after';
 const PHASES: readonly Phase[] = ['during', 'settling', 'after'];
-
-/** Latency histogram, 1 ms buckets up to 30 s (the last one: more). */
-class Histogram {
-  private readonly b = new Uint32Array(30_001);
-  n = 0;
-  add(ms: number): void {
-    const i = Math.max(0, Math.min(30_000, Math.round(ms)));
-    this.b[i] = (this.b[i] as number) + 1;
-    this.n++;
-  }
-  quantile(q: number): number {
-    if (this.n === 0) return NaN;
-    const want = Math.ceil(this.n * q);
-    let seen = 0;
-    for (let i = 0; i < this.b.length; i++) if ((seen += this.b[i] as number) >= want) return i;
-    return 30_000;
-  }
-  merge(o: Histogram): void {
-    for (let i = 0; i < this.b.length; i++) this.b[i] = (this.b[i] as number) + (o.b[i] as number);
-    this.n += o.n;
-  }
-}
 
 interface Viewer {
   readonly c: PjClient;
@@ -279,12 +241,6 @@ function phaseOf(t: number, bursts: readonly Burst[]): Phase | undefined {
   }
   return bursts.some((b) => t >= b.end + 1000) ? 'after' : undefined;
 }
-
-const p95 = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] ?? NaN;
-};
-const r0 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '—');
 
 async function main(): Promise<void> {
   const minutes = arg('minutes', 10);
@@ -411,7 +367,7 @@ function report(r: Run): string {
     return `| ${ph} | ${seqs.length} | ${r0(median(pooled))} | ${r0(p95(pooled))} | ${r0(Math.min(...medians))}–${r0(Math.max(...medians))} | ${r0(Math.min(...p95s))}–${r0(Math.max(...p95s))} | ${missed} of ${seqs.length * r.viewers.length} |`;
   });
   const warm = Math.min(60, (r.minutes * 60) / 4);
-  const hz = 100; // USER_HZ
+  const hz = USER_HZ;
   const cpuPct = (ph: 'burst' | 'quiet'): string => {
     const xs = r.cpu.filter((c) => c.phase === ph);
     return r0((100 * xs.reduce((n, c) => n + c.ticks / hz, 0)) / (xs.reduce((n, c) => n + c.ms, 0) / 1000));

@@ -1,12 +1,33 @@
 #!/usr/bin/env node
-// Entry point for `npx packet-journey`: runs the TypeScript CLI through tsx, with the exit code passed on.
+// `packet-journey` (setup links it into /usr/local/bin; `npx packet-journey` runs it too). It runs the
+// bundle in dist/ in this process when it is current, and the TypeScript sources through tsx otherwise
+// (a checkout being edited, or never built): same behaviour, only slower to start. `--version` says which.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleState } from './bundle-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const state = bundleState(root);
+const runner = state.fresh
+  ? `bundle dist/cli.mjs, built ${new Date(state.builtAt).toISOString()}`
+  : `tsx server/cli.ts; bundle not used: ${state.why} (\`npm run build:cli\` rebuilds it)`;
+
+if (argv[0] === '--version' || argv[0] === '-V') {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  process.stdout.write(`packet-journey ${version} (${runner})\n`);
+  process.exit(0);
+}
+if (process.env.PJ_DEBUG) process.stderr.write(`packet-journey: ${runner}\n`);
+
+if (state.fresh) {
+  const { main } = await import(pathToFileURL(join(root, 'dist', 'cli.mjs')).href);
+  process.exit(await main(argv));
+}
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const r = spawnSync(tsx, [join(root, 'server', 'cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const r = spawnSync(tsx, [join(root, 'server', 'cli.ts'), ...argv], { stdio: 'inherit' });
 if (r.error) {
   process.stderr.write(`packet-journey: cannot start tsx (${r.error.message}); run \`npm run setup\` first\n`);
   process.exit(1);

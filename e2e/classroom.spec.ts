@@ -8,6 +8,7 @@ import { classroomIds } from '../app/components/classroom/test-ids';
 import { hopIds } from '../app/components/hop-diagram/test-ids';
 import { projectorIds } from '../app/components/projector/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
+import { followPodAtoPodC } from './steps';
 
 // A classroom server of its own, next to the suite's (which stays local, with no tokens): the same
 // build, in token mode, on PJ_E2E_CLASSROOM_PORT (default: the suite's port + 1000, clear of the
@@ -104,13 +105,7 @@ test('a student joins with a name, follows a ping, is refused a capture on a nod
   await expect(ada).toHaveAttribute('data-role', 'student');
 
   // The student follows a ping pod-a → pod-c.
-  await student.getByTestId(shellIds.tab('follow')).click();
-  await student.getByTestId(hopIds.fromNs('pod-a')).click();
-  await student.getByTestId(hopIds.toNs('pod-c')).click();
-  await student.getByTestId(hopIds.proto('icmp')).click();
-  await student.getByTestId(hopIds.followButton).click();
-  await expect(student.getByTestId(hopIds.diagram)).toHaveAttribute('data-pending', 'false', { timeout: 30_000 });
-  await expect(student.getByTestId(hopIds.summary)).toHaveAttribute('data-outcome', 'ok');
+  await followPodAtoPodC(student);
   await expect(student.getByTestId(hopIds.error)).toHaveCount(0);
   await shot(student, 'student-follow');
   await expect(ada).toContainText('last: pod-a → pod-c (icmp): delivered');

@@ -14,6 +14,7 @@ import { macMapIds } from '../app/components/mac-map/test-ids';
 import { contrast, parseColor } from '../app/components/projector/colors';
 import { projectorIds } from '../app/components/projector/test-ids';
 import { shellIds } from '../app/components/shell/test-ids';
+import { followPodAtoPodC, startCaptureOnVethPodA } from './steps';
 
 test.use({ viewport: { width: 1280, height: 720 } });
 
@@ -35,16 +36,6 @@ test.afterAll(() => {
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: test.info().outputPath(`${name}.png`) });
-
-async function followPodAtoPodC(page: Page): Promise<void> {
-  await page.getByTestId(shellIds.tab('follow')).click();
-  await page.getByTestId(hopIds.fromNs('pod-a')).click();
-  await page.getByTestId(hopIds.toNs('pod-c')).click();
-  await page.getByTestId(hopIds.proto('icmp')).click();
-  await page.getByTestId(hopIds.followButton).click();
-  await expect(page.getByTestId(hopIds.diagram)).toHaveAttribute('data-pending', 'false', { timeout: 30_000 });
-  await expect(page.getByTestId(hopIds.summary)).toHaveAttribute('data-outcome', 'ok');
-}
 
 /** Opens the export drop-down (it closes after each file). */
 async function openExports(page: Page): Promise<void> {
@@ -245,12 +236,7 @@ test('exports: the diagram as SVG (projector, print) and PNG, the journey as JSO
   page,
 }) => {
   // A capture on node1's veth-pod-a while the follow runs: its frames get the hops as comments.
-  await page.getByTestId(shellIds.tab('capture')).click();
-  await page.getByTestId(captureIds.netns).selectOption('node1');
-  await page.getByTestId(captureIds.iface).selectOption('veth-pod-a');
-  await page.getByTestId(captureIds.filter).fill('icmp');
-  await page.getByTestId(captureIds.start).click();
-  await expect(page.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'running');
+  await startCaptureOnVethPodA(page);
 
   await followPodAtoPodC(page);
   const j = await exportedJourney(page);

@@ -3,11 +3,12 @@
  * and the names its codes index, all from event.h), then one {"type":"hops"} record per ring-buffer
  * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
  * loader serves every follower:
- *   <id> filter <slot> l2=PROG l3=PROG [netns=INO,INO...] [sock=1]
+ *   <id> filter <slot> l2=PROG l3=PROG [netns=INO,INO...] [sock=1] [budget=N/MS]
  *                                    PROG: the slot's cBPF program, 16 hex digits per instruction (code,
  *                                    jt, jf, k), as `tcpdump -ddd` prints it for EN10MB and RAW; empty
  *                                    matches nothing. sock=1: also report a connect() whose first packet
- *                                    goes elsewhere
+ *                                    goes elsewhere. budget=N/MS: a live view's, at most N new packets
+ *                                    per MS (see admit)
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>
@@ -15,7 +16,7 @@
  *   <id> sync                        answered after every event produced so far is printed
  * Flag: --discard counts events without printing them (benchmarks).
  * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}; a {"type":"stats"} record follows
- * counter changes at most once a second. EOF on stdin ends the loader. */
+ * counter changes (or budget refusals, "skipped") at most once a second. EOF on stdin ends the loader. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,7 +146,8 @@ static void load_ksyms(void)
 	qsort(ksyms, nksyms, sizeof(*ksyms), ksym_cmp);
 }
 
-/* Reading /proc/kallsyms takes ~200 ms, so it happens in a thread started after "ready". */
+/* Reading /proc/kallsyms takes ~100-200 ms: a thread does it while the verifier runs (main), so a follow
+ * started right after "ready" (a cold CLI) does not wait for it at its first drop or consume event. */
 static void *ksym_loader(void *arg)
 {
 	(void)arg;
@@ -405,6 +407,106 @@ static int key_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* A live view's budget (filter ... budget=N/MS): at most N new packets per MS of kernel time, by the
+ * events' ts_ns, as the view can show no more. Admitting here, on events already in time order, keeps the
+ * packets it would drop off the pipe (a flood is ~1M events/s): a packet is admitted or refused whole, at
+ * its first event, and keeps that verdict to its end. Follows have no budget and get every event. */
+struct slot_budget {
+	uint32_t packets;       /* 0: no budget */
+	uint64_t window_ns, window_start;
+	uint32_t admitted;      /* new packets in the current window */
+	unsigned long long skipped; /* refused packets since the last stats record */
+};
+static struct slot_budget budgets[PJ_MAX_FILTERS];
+static uint32_t budget_mask;
+
+/* Packets in flight for the budgeted slots, by skb: open addressing, a bounded probe, no allocation. An
+ * entry ends at its skb's free event (kfree/consume: the server's assembler ends a packet there too) or
+ * ADMIT_STALE_NS after its last event (its end was lost, the ring was full; skb addresses are reused). */
+#define ADMIT_BITS 15
+#define ADMIT_PROBE 32
+#define ADMIT_STALE_NS 1000000000ull
+#define ADMIT_TOMB 1ull /* a freed entry (skb addresses are never odd) */
+struct admit_entry { uint64_t skb, ts; uint32_t admitted, refused; };
+static struct admit_entry admit_tab[1u << ADMIT_BITS];
+static unsigned long long admit_overflow;
+
+static struct admit_entry *admit_find(uint64_t skb, uint64_t ts)
+{
+	uint32_t h = (uint32_t)((skb * 0x9E3779B97F4A7C15ull) >> (64 - ADMIT_BITS));
+	struct admit_entry *free_e = NULL;
+	for (uint32_t i = 0; i < ADMIT_PROBE; i++) {
+		struct admit_entry *e = &admit_tab[(h + i) & ((1u << ADMIT_BITS) - 1)];
+		bool stale = e->skb > ADMIT_TOMB && ts - e->ts > ADMIT_STALE_NS;
+		if (e->skb == skb && !stale)
+			return e;
+		if (!free_e && (e->skb <= ADMIT_TOMB || stale))
+			free_e = e;
+		if (!e->skb)
+			break; /* an insert never passes an empty entry: the key is not further on */
+	}
+	if (free_e)
+		*free_e = (struct admit_entry){ .skb = skb };
+	return free_e;
+}
+
+/* The event's mask, less the budgeted slots that refuse its packet. */
+static uint32_t admit(const struct pj_event *ev)
+{
+	uint32_t b = ev->mask & budget_mask;
+	if (!b)
+		return ev->mask;
+	uint32_t m = ev->mask;
+	struct admit_entry *e = admit_find(ev->skb, ev->ts_ns);
+	for (int i = 0; b; i++, b >>= 1) {
+		if (!(b & 1))
+			continue;
+		uint32_t bit = 1u << i;
+		struct slot_budget *s = &budgets[i];
+		if (!e) {
+			/* The table is full (over 32k packets in flight within a second): refuse, and count it
+			 * on every event, since nothing remembers the packet. The view loses packets, not memory. */
+			admit_overflow++;
+			s->skipped++;
+			m &= ~bit;
+			continue;
+		}
+		if (e->admitted & bit)
+			continue;
+		if (!(e->refused & bit)) {
+			if (ev->ts_ns - s->window_start >= s->window_ns) {
+				s->window_start = ev->ts_ns;
+				s->admitted = 0;
+			}
+			if (s->admitted < s->packets) {
+				s->admitted++;
+				e->admitted |= bit;
+				continue;
+			}
+			e->refused |= bit;
+			s->skipped++; /* once per packet, at its first event */
+		}
+		m &= ~bit;
+	}
+	if (e) {
+		e->ts = ev->ts_ns;
+		if (ev->hook == PJ_HOOK_KFREE || ev->hook == PJ_HOOK_CONSUME)
+			e->skb = ADMIT_TOMB; /* the skb is free: its address may carry the next packet */
+	}
+	return m;
+}
+
+/* A slot (re)defined or cleared: its budget and its verdicts start over. */
+static void budget_reset(int slot, uint32_t packets, uint64_t window_ns)
+{
+	budgets[slot] = (struct slot_budget){ .packets = packets, .window_ns = window_ns };
+	budget_mask = packets ? budget_mask | (1u << slot) : budget_mask & ~(1u << slot);
+	for (size_t i = 0; i < COUNT(admit_tab); i++) {
+		admit_tab[i].admitted &= ~(1u << slot);
+		admit_tab[i].refused &= ~(1u << slot);
+	}
+}
+
 static void emit_until(uint64_t cutoff)
 {
 	if (!pend_n)
@@ -414,7 +516,10 @@ static void emit_until(uint64_t cutoff)
 	qsort(pend_keys, pend_n, sizeof(*pend_keys), key_cmp);
 	size_t i = 0;
 	for (; i < pend_n && pend_keys[i].ts < cutoff; i++) {
-		batch[batch_n++] = pend[pend_keys[i].idx];
+		struct pj_event *ev = &pend[pend_keys[i].idx];
+		if (!(ev->mask = admit(ev)))
+			continue; /* no slot takes it: not printed at all */
+		batch[batch_n++] = *ev;
 		if (batch_n == BATCH_MAX)
 			flush_batch();
 	}
@@ -524,6 +629,7 @@ static void slot_off(int slot)
 	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
 	memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
 	memset(&skel->bss->progs[slot], 0, sizeof(skel->bss->progs[slot]));
+	budget_reset(slot, 0, 0);
 	ns_allow_set(slot, NULL, 0);
 	recompute_netns_mask();
 	update_nslots();
@@ -593,6 +699,7 @@ static void cmd_filter(const char *id, char *args)
 	memset(progs, 0, sizeof(progs));
 	uint32_t inos[64];
 	int ninos = 0;
+	unsigned long bud_n = 0, bud_ms = 0;
 	while ((tok = strtok_r(NULL, " ", &save))) {
 		char *eq = strchr(tok, '=');
 		if (!eq) {
@@ -609,7 +716,15 @@ static void cmd_filter(const char *id, char *args)
 			}
 		} else if (!strcmp(tok, "sock") && num_ok && v <= 1)
 			f.sock = v;
-		else if (!strcmp(tok, "netns")) {
+		else if (!strcmp(tok, "budget")) {
+			char *slash;
+			bud_n = strtoul(eq, &slash, 10);
+			bud_ms = *slash == '/' ? strtoul(slash + 1, &end, 10) : 0;
+			if (slash == eq || *slash != '/' || *end || !bud_n || !bud_ms || bud_ms > 60000) {
+				ack(id, false, ",\"error\":\"bad budget %s\"", eq);
+				return;
+			}
+		} else if (!strcmp(tok, "netns")) {
 			f.use_netns = 1;
 			char *s2 = NULL;
 			for (char *p = strtok_r(eq, ",", &s2); p && ninos < 64; p = strtok_r(NULL, ",", &s2))
@@ -628,6 +743,7 @@ static void cmd_filter(const char *id, char *args)
 	skel->bss->slot_epoch[slot] = now_ns(); /* skbs traced before now were the previous filter's */
 	skel->bss->filters[slot] = f;
 	memcpy(&skel->bss->progs[slot], progs, sizeof(progs));
+	budget_reset(slot, bud_n, bud_ms * 1000000ull);
 	ns_allow_set(slot, inos, ninos);
 	recompute_netns_mask();
 	__atomic_or_fetch(&skel->bss->active_mask, 1u << slot, __ATOMIC_SEQ_CST);
@@ -775,8 +891,19 @@ static void print_stats(const char *type, const char *id)
 	printf("{\"type\":\"%s\"", type);
 	if (id)
 		printf(",\"id\":\"%s\",\"ok\":true", id);
-	printf(",\"emitted\":%llu,\"lost\":%llu,\"consumed\":%llu,\"nf_netns\":%d}\n", emitted, lost, consumed,
+	printf(",\"emitted\":%llu,\"lost\":%llu,\"consumed\":%llu,\"nf_netns\":%d", emitted, lost, consumed,
 	       nf_ns_count);
+	/* Packets refused by a slot's budget since the last record, as [slot,count] pairs: the server adds
+	 * them to that view's dropped. Deltas, so a reused slot never inherits its last user's count. */
+	fputs(",\"skipped\":[", stdout);
+	const char *sep = "";
+	for (int i = 0; i < PJ_MAX_FILTERS; i++)
+		if (budgets[i].skipped) {
+			printf("%s[%d,%llu]", sep, i, budgets[i].skipped);
+			budgets[i].skipped = 0;
+			sep = ",";
+		}
+	printf("],\"admit_overflow\":%llu}\n", admit_overflow);
 	fflush(stdout);
 }
 
@@ -943,9 +1070,11 @@ static void maybe_print_stats(void)
 	if (t - last_stats <= 1000000000ull)
 		return;
 	last_stats = t;
-	unsigned long long emitted, lost;
+	unsigned long long emitted, lost, skipped = 0;
 	read_counters(&emitted, &lost);
-	if (emitted != last_emitted || lost != last_lost) {
+	for (int i = 0; i < PJ_MAX_FILTERS; i++)
+		skipped += budgets[i].skipped;
+	if (emitted != last_emitted || lost != last_lost || skipped) {
 		last_emitted = emitted;
 		last_lost = lost;
 		print_stats("stats", NULL);
@@ -979,13 +1108,13 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	uint64_t t0 = now_ns();
+	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
 	struct ring_buffer *rb = load_and_attach();
 	if (!rb)
 		return 1;
 	load_drop_reasons();
 	print_ready(t0);
 	sync_rb = rb;
-	ksym_thread_started = pthread_create(&ksym_thread, NULL, ksym_loader, NULL) == 0;
 	serve(rb);
 	ring_buffer__free(rb);
 	journey_bpf__destroy(skel);

@@ -13,7 +13,9 @@ if [ ! -f .next/BUILD_ID ] || [ -n "$(find app server/protocol -newer .next/BUIL
   say "building the web UI (next build)"
   npx next build >/tmp/packet-journey-build.log 2>&1 || { tail -30 /tmp/packet-journey-build.log >&2; exit 1; }
 fi
+# This checkout's command (the bundle setup built), whatever /usr/local/bin/packet-journey points to.
+pj() { node bin/packet-journey.mjs "$@"; }
 say "bringing the lab up"
-npx tsx server/cli.ts lab up
-say "starting the server; open the URL below (Ctrl-C stops it; \`npx packet-journey lab down\` removes the lab)"
-exec npx tsx server/cli.ts serve --host "$HOST" --port "$PORT"
+pj lab up
+say "starting the server; open the URL below (Ctrl-C stops it; \`packet-journey lab down\` removes the lab)"
+exec node bin/packet-journey.mjs serve --host "$HOST" --port "$PORT"

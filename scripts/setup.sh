@@ -43,3 +43,11 @@ if [ -f probes/Makefile ]; then
   say "building eBPF probes"
   make -s -C probes
 fi
+
+# The CLI and server as JavaScript (esbuild, into dist/): only when a source is newer than the bundle.
+# A stale or missing bundle still works (bin/packet-journey.mjs falls back to tsx), only slower to start.
+say "building the CLI bundle (dist/) if a source changed"
+node scripts/build-cli.mjs
+
+# `packet-journey` on the PATH: a symlink to this checkout's bin script (see scripts/link-cli.sh).
+bash scripts/link-cli.sh

@@ -116,6 +116,8 @@ describe('packet-journey CLI', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`usage: packet-journey ${verb}`);
     }
+    const serve = cli(['serve', '--help']).stdout;
+    for (const f of ['--replay FILE', '--record FILE', '--speed X']) expect(serve).toContain(f);
   });
   it.each([
     [['lab'], 'missing action'],
@@ -124,6 +126,11 @@ describe('packet-journey CLI', () => {
     [['lab', 'status', '--bogus'], 'unknown option --bogus'],
     [['serve', '--port', 'x'], '--port must be an integer'],
     [['serve', '--host', 'a b'], 'is not an address'],
+    [['serve', '--replay', 'x.pjrec', '--record', 'y.pjrec'], '--record and --replay do not go together'],
+    [['serve', '--speed', '2'], '--speed needs --replay FILE'],
+    [['serve', '--replay', 'x.pjrec', '--speed', 'fast'], '--speed must be a number from 0.1 to 20, got "fast"'],
+    [['serve', '--replay', 'x.pjrec', '--speed', '50'], '--speed must be a number from 0.1 to 20'],
+    [['serve', '--record', '/no/such/dir/x.pjrec'], '--record: no folder /no/such/dir'],
     // follow and capture check their flags with FollowRequest / CaptureStartReq, before anything runs.
     [['follow'], '--from is required'],
     [['follow', '--from', 'pod-a', '--to', 'pod-b', '--timeout', '100'], '--timeout must be ≥ 200'],

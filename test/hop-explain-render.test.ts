@@ -3,7 +3,7 @@
 // the e2e spec cannot choose whether hops carry reasons, this can.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createElement } from 'react';
+import { createElement, type ReactElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { Journey, type Hop } from '../server/protocol/tracer';
@@ -12,10 +12,14 @@ import { HopDetail } from '../app/components/hop-diagram/hop-detail';
 import { layoutJourney } from '../app/components/hop-diagram/layout';
 import { programLine, socketRewriteLine } from '../app/components/hop-diagram/format';
 import { hopIds } from '../app/components/hop-diagram/test-ids';
+import { I18nProvider } from '../app/i18n/provider';
 
 const dir = join(__dirname, '../app/components/hop-diagram/fixtures');
 const load = (name: string): Journey => Journey.parse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
-const html = (j: Journey): string => renderToStaticMarkup(createElement(JourneyView, { journey: j, autoPlay: false }));
+// The page's provider, in English: the components take their words from it.
+const inPage = (e: ReactElement): string =>
+  renderToStaticMarkup(createElement(I18nProvider, { initialLocale: 'en', children: e }));
+const html = (j: Journey): string => inPage(createElement(JourneyView, { journey: j, autoPlay: false }));
 const count = (s: string, needle: string): number => s.split(needle).length - 1;
 
 /** The recorded ping with a reason on every hop and tc programs on node1's hops. */
@@ -62,7 +66,7 @@ describe('hop explanations in the diagram', () => {
 
   it('the hop detail shows the reason and the programs with their verdicts', () => {
     const hop = explained().hops.find((h) => h.programs) as Hop;
-    const out = renderToStaticMarkup(
+    const out = inPage(
       createElement(HopDetail, { hopKey: 'request:1', path: 'request', hop, onClose: () => undefined }),
     );
     expect(out).toContain(`data-testid="${hopIds.detailReason}"`);
@@ -82,7 +86,7 @@ describe('hop explanations in the diagram', () => {
       'from node2/eth0',
     ]);
     expect(out).toContain('from node2/eth0');
-    const detail = renderToStaticMarkup(
+    const detail = inPage(
       createElement(HopDetail, {
         hopKey: 'request:6',
         path: 'request',

@@ -1,4 +1,5 @@
 'use client';
+import { useT } from '../i18n/use-t';
 // "Fit": puts a zoomed SVG (use-svg-zoom.ts) back to the whole drawing; each view keeps its toolbar's look.
 
 const LOOK = {
@@ -7,9 +8,10 @@ const LOOK = {
 } as const;
 
 export function FitButton({ testId, onFit, look }: { testId: string; onFit: () => void; look: keyof typeof LOOK }) {
+  const t = useT('lib.fitButton');
   return (
     <button data-testid={testId} onClick={onFit} className={LOOK[look]}>
-      Fit
+      {t('fit')}
     </button>
   );
 }

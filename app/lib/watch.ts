@@ -2,6 +2,8 @@
 // The browser side of the one watch shape (protocol/events.ts): `X:watch` once connected (and after every
 // reconnect) with the current state in the ack, `X:update` pushes, `X:unwatch` on unmount. Each topic's
 // state lives in one store per page, so every view of it (and a request that returns it) agrees.
+import { msg } from '../../server/protocol/i18n/msg';
+import { say } from '../i18n/current';
 import { useSyncExternalStore } from 'react';
 import { WATCHES, type WatchState, type WatchTopic } from '../../server/protocol/events';
 import { request } from './request';
@@ -69,7 +71,7 @@ export function useWatch<T extends WatchTopic>(
   opts: { readonly enabled?: boolean } = {},
 ): WatchSnapshot<WatchState<T>> {
   const store = watchStore(topic);
-  const unreadable = `the server sent a ${topic} this page cannot read`;
+  const unreadable = say(msg('err.unreadableTopic', { topic }));
   useSubscribe({
     enabled: opts.enabled ?? true,
     on: { [`${topic}:update`]: (s: WatchState<T>) => store.set(s) } as Listeners,

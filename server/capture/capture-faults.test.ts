@@ -118,7 +118,7 @@ describe('capture faults', () => {
     const acks = await Promise.all([1, 2].map(() => call<CaptureInfo>('capture:start', req)));
     const ok = acks.flatMap((a) => (a.ok ? [a.value] : []));
     expect(ok).toHaveLength(1);
-    expect(acks.find((a) => !a.ok)).toEqual({ ok: false, error: 'a capture named "same.pcapng" already exists' });
+    expect(acks.find((a) => !a.ok)).toMatchObject({ ok: false, error: 'a capture named "same.pcapng" already exists' });
     spawnSync('ip', ['netns', 'exec', NS2, 'ping', '-c', '1', '10.197.0.1'], { timeout: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
     const stopped = await call<CaptureInfo>('capture:stop', { id: ok[0]?.id });

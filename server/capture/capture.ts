@@ -15,6 +15,8 @@ import { runTcpdump, type Tcpdump, type TcpdumpEnd } from './tcpdump';
 
 /** Rows replayed to a new watcher. */
 const REPLAY_ROWS = 2_000;
+/** Rows a resumed watcher gets at most in its answer (the page keeps 5000); older missed ones are counted. */
+const RESUME_ROWS = 5_000;
 /** An unsaved capture with no watcher stops after this grace (a page reload reattaches in time). */
 const UNWATCHED_GRACE_MS = 5_000;
 /** How often a running capture checks that its target is still there (one stat). */
@@ -220,12 +222,17 @@ export class Capture {
     for (const w of this.watchers) w.status(info);
   }
 
-  /** Rows so far (the newest), and a function to stop watching; an unsaved capture stops unwatched. */
-  watch(w: CaptureWatcher): { rows: readonly PacketRow[]; unwatch: () => void } {
+  /**
+   * Rows so far (the newest), and a function to stop watching; an unsaved capture stops unwatched. With
+   * `after` (a resume), the rows after that index instead, with how many of them are no longer kept.
+   */
+  watch(w: CaptureWatcher, after?: number): { rows: readonly PacketRow[]; missed?: number; unwatch: () => void } {
     this.watchers.add(w);
     const release = this.watching.acquire();
+    const resumed = after === undefined ? undefined : this.frames.after(after, RESUME_ROWS);
     return {
-      rows: this.frames.rows(REPLAY_ROWS),
+      rows: resumed?.rows ?? this.frames.rows(REPLAY_ROWS),
+      ...(resumed && { missed: resumed.missed }),
       unwatch: () => {
         this.watchers.delete(w);
         release();

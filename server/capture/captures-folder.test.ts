@@ -76,13 +76,13 @@ describe('the captures folder', () => {
         if (method === 'GET') expect(body).toBe(`"${name}" is a symlink; refusing to follow it\n`);
       }
       const opened = await call('capture:open', { name });
-      expect(opened).toEqual({ ok: false, error: `"${name}" is a symlink; refusing to follow it` });
+      expect(opened).toMatchObject({ ok: false, error: `"${name}" is a symlink; refusing to follow it` });
     }
     const list = await call<{ saved: { name: string }[] }>('capture:list', {});
     expect(list.ok && list.value.saved.map((s) => s.name)).not.toContain('x.pcapng');
     expect(list.ok && list.value.saved.map((s) => s.name)).not.toContain('y.pcapng');
     // Deleting one removes nothing (the link stays, its target too).
-    expect(await call('capture:delete', { name: 'x.pcapng' })).toEqual({
+    expect(await call('capture:delete', { name: 'x.pcapng' })).toMatchObject({
       ok: false,
       error: 'no capture named "x.pcapng"',
     });
@@ -97,7 +97,7 @@ describe('the captures folder', () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toBe('"fifo.pcapng" is not a regular file; refusing it\n');
     const opened = await call('capture:open', { name: 'fifo.pcapng' });
-    expect(opened).toEqual({ ok: false, error: '"fifo.pcapng" is not a regular file; refusing it' });
+    expect(opened).toMatchObject({ ok: false, error: '"fifo.pcapng" is not a regular file; refusing it' });
     rmSync(join(dir, 'fifo.pcapng'));
   });
 
@@ -108,7 +108,7 @@ describe('the captures folder', () => {
     const sidecar = join(dir, `.${fileName}.notes.json`);
     symlinkSync(victim, sidecar);
     const note = await call('capture:note', { id, index: 0, text: 'overwrite?' });
-    expect(note).toEqual({ ok: false, error: `cannot save the notes of "${fileName}": it is a symlink` });
+    expect(note).toMatchObject({ ok: false, error: `cannot save the notes of "${fileName}": it is a symlink` });
     expect(readFileSync(victim, 'utf8')).toBe('untouched');
     const d = await call<{ notes: string[] }>('capture:packet', { id, index: 0 });
     expect(d.ok && d.value.notes).toEqual([]);
@@ -130,10 +130,10 @@ describe('the captures folder', () => {
     process.env.PJ_CAPTURE_DIR = open;
     const why = `the captures folder ${open} is writable by others (mode 777); run chmod o-w on it`;
     const up = await call('capture:decode-file', { name: 'one.pcap', base64: pcap.toString('base64') });
-    expect(up).toEqual({ ok: false, error: why });
+    expect(up).toMatchObject({ ok: false, error: why });
     const list = await call('capture:list', {});
-    expect(list).toEqual({ ok: false, error: why });
-    expect(await call('capture:open', { name: 'old.pcapng' })).toEqual({ ok: false, error: why });
+    expect(list).toMatchObject({ ok: false, error: why });
+    expect(await call('capture:open', { name: 'old.pcapng' })).toMatchObject({ ok: false, error: why });
     const res = await fetch(`${base}/captures/old.pcapng`);
     expect(res.status).toBe(400);
     oneLine((await res.text()).trimEnd());

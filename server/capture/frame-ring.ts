@@ -33,6 +33,19 @@ export class FrameRing {
     return this.frames.slice(-n).map((f) => f.row);
   }
 
+  /**
+   * Rows after index `after` (at most the newest `max`), and how many rows after it are not among them
+   * (gone from the window, or past `max`). Indexes are consecutive: every frame is kept in order.
+   */
+  after(after: number, max: number): { rows: PacketRow[]; missed: number } {
+    const oldest = this.frames[0]?.row.index ?? after + 1;
+    const newestNext = oldest + this.frames.length;
+    const want = Math.min(Math.max(after + 1, 0), newestNext);
+    const start = Math.max(want - oldest, this.frames.length - max, 0);
+    const rows = this.frames.slice(start).map((f) => f.row);
+    return { rows, missed: oldest + start - want };
+  }
+
   /** The newest `window` frames, oldest first. */
   *recent(window: number): Iterable<Frame> {
     for (let i = Math.max(0, this.frames.length - window); i < this.frames.length; i++) yield this.frames[i] as Frame;

@@ -2,6 +2,7 @@
 // opened from the captures folder, and the few ended ones kept for browsing. Live captures are limited in
 // total and per client; uploads and opened files belong to the client that loaded them, are limited per
 // client and in bytes held in total, and go when it goes.
+import { msg } from '../protocol/i18n/msg';
 import type { FileHandle } from 'node:fs/promises';
 import {
   CAPTURE_LIVE_MAX,
@@ -78,11 +79,10 @@ export class CaptureManager {
   async start(req: StartOptions): Promise<Capture> {
     // The slot is taken before the first await, or parallel starts would all pass the check.
     const live = this.list().filter((c) => c.live).length + this.starting;
-    if (live >= MAX_LIVE)
-      throw new CaptureError(`${live} captures are already running (limit ${MAX_LIVE}); stop one first`);
+    if (live >= MAX_LIVE) throw new CaptureError(msg('err.capture.liveMax', { live, max: MAX_LIVE }));
     const mine = this.liveOf(req.owner);
     if (mine && mine.size >= CAPTURE_LIVE_PER_CLIENT)
-      throw new CaptureError(`at most ${CAPTURE_LIVE_PER_CLIENT} live captures per client; stop one first`);
+      throw new CaptureError(msg('err.capture.livePerClient', { max: CAPTURE_LIVE_PER_CLIENT }));
     this.starting++;
     const slot = Symbol('starting');
     mine?.add(slot);
@@ -166,13 +166,9 @@ export class CaptureManager {
       if (idle && (allFull || x.owner === owner)) this.drop(x.id as string);
     }
     if (count() >= CAPTURE_UPLOADS_PER_CLIENT)
-      throw new CaptureError(
-        `at most ${CAPTURE_UPLOADS_PER_CLIENT} uploads open per client; close one (or reload the page) first`,
-      );
+      throw new CaptureError(msg('err.capture.uploadsPerClient', { max: CAPTURE_UPLOADS_PER_CLIENT }));
     if (total() + bytes > max)
-      throw new CaptureError(
-        `uploads already hold ${mb(total())} in memory (limit ${mb(max)}, PJ_CAPTURE_UPLOADS_MAX_BYTES); try again later`,
-      );
+      throw new CaptureError(msg('err.capture.uploadsFull', { held: mb(total()), max: mb(max) }));
     const h: Held = { owner, bytes, id: undefined };
     this.held.push(h);
     return h;

@@ -12,6 +12,8 @@ import { captureManager } from './manager';
 import { writePcap } from './pcap';
 import { captureBed } from '../../test/capture-bed';
 import { ask, type PjClient } from '../../test/socket';
+import { sessionOf } from '../gateway/sessions';
+import type { PjSocket } from '../gateway/types';
 
 const NS = 'pjt-quota-cap';
 /** A small pcap (200 frames); the memory budget is set to hold four and a half of them. */
@@ -29,6 +31,8 @@ describe('per-client and total limits on uploads, live captures and the captures
   const another = (): Promise<PjClient> => bed.another();
   const inMemory = (ids: readonly string[]): number => captureManager.list().filter((c) => ids.includes(c.id)).length;
   const saved = (): string[] => readdirSync(dir).sort();
+  /** Uploads belong to the client's session (gateway/session.ts), not to one socket. */
+  const ownerOf = (c: PjClient): string => sessionOf(bed.io.sockets.sockets.get(c.id ?? '') as PjSocket).id;
 
   afterAll(() => {
     delete process.env.PJ_CAPTURE_UPLOADS_MAX_BYTES;
@@ -49,14 +53,17 @@ describe('per-client and total limits on uploads, live captures and the captures
     const a = await another();
     const acks = await Promise.all([1, 2, 3, 4, 5].map(() => ask<Shown>(a, 'capture:decode-file', upload)));
     expect(acks.filter((x) => x.ok)).toHaveLength(4);
-    expect(acks.find((x) => !x.ok)).toEqual({
+    expect(acks.find((x) => !x.ok)).toMatchObject({
       ok: false,
       error: 'at most 4 uploads open per client; close one (or reload the page) first',
     });
     // Four are held and watched; a fifth, from another client, would go past the budget (4.5 files).
     const b = await another();
     const refused = await ask(b, 'capture:decode-file', upload);
-    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/) });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/),
+    });
     expect(refused.ok || refused.error).not.toContain('\n');
     expect(captureManager.uploads().count).toBe(4);
     // One nobody watches any more makes room.
@@ -65,7 +72,7 @@ describe('per-client and total limits on uploads, live captures and the captures
     await ask(a, 'capture:unwatch', { id: first.value.info.id });
     expect((await ask(b, 'capture:decode-file', upload)).ok).toBe(true);
     expect(inMemory([first.value.info.id])).toBe(0);
-    expect(captureManager.uploads(b.id).count).toBe(1);
+    expect(captureManager.uploads(ownerOf(b)).count).toBe(1);
     a.close();
     b.close();
     await expect.poll(() => captureManager.uploads().count, { timeout: 3000 }).toBe(0);
@@ -76,15 +83,18 @@ describe('per-client and total limits on uploads, live captures and the captures
     const a = await another();
     const acks = await Promise.all([1, 2, 3, 4, 5].map(() => ask<Shown>(a, 'capture:open', { name: 'opened.pcapng' })));
     expect(acks.filter((x) => x.ok)).toHaveLength(4);
-    expect(acks.find((x) => !x.ok)).toEqual({
+    expect(acks.find((x) => !x.ok)).toMatchObject({
       ok: false,
       error: 'at most 4 uploads open per client; close one (or reload the page) first',
     });
-    expect(captureManager.uploads(a.id)).toEqual({ count: 4, bytes: 4 * PCAP.length });
+    expect(captureManager.uploads(ownerOf(a))).toEqual({ count: 4, bytes: 4 * PCAP.length });
     // Four watched, of 4.5 files' budget: another client's open would go past it.
     const b = await another();
     const refused = await ask(b, 'capture:open', { name: 'opened.pcapng' });
-    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/) });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^uploads already hold [\d.]+ MB in memory/),
+    });
     const ids = acks.map((x) => (x.ok ? x.value.info.id : ''));
     a.close();
     await expect.poll(() => inMemory(ids), { timeout: 3000 }).toBe(0);
@@ -105,7 +115,7 @@ describe('per-client and total limits on uploads, live captures and the captures
     for (const x of all) if (x.ok) await ask(bed.client, 'capture:stop', { id: x.value.id });
     expect(acks.filter((x) => x.ok)).toHaveLength(4);
     for (const x of acks.filter((y) => !y.ok))
-      expect(x).toEqual({ ok: false, error: 'at most 4 live captures per client; stop one first' });
+      expect(x).toMatchObject({ ok: false, error: 'at most 4 live captures per client; stop one first' });
     expect(other.ok).toBe(true);
     // A stopped capture frees its client's slot.
     const again = await start(a);
@@ -118,14 +128,17 @@ describe('per-client and total limits on uploads, live captures and the captures
     process.env.PJ_CAPTURE_QUOTA_BYTES = String(used + PCAP.length - 1);
     const before = saved();
     const r = await ask(bed.client, 'capture:decode-file', upload);
-    expect(r).toEqual({ ok: false, error: expect.stringMatching(/^the captures folder is full: .* quota [\d.]+ MB/) });
+    expect(r).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^the captures folder is full: .* quota [\d.]+ MB/),
+    });
     expect(r.ok || r.error).not.toContain('\n');
     expect(saved()).toEqual(before);
     expect(captureManager.uploads().count).toBe(0);
     // With the folder already at its quota a saving live capture is refused too.
     writeFileSync(join(dir, 'filler.pcapng'), Buffer.alloc(PCAP.length));
     const live = await ask(bed.client, 'capture:start', { netns: NS, iface: 'lo', filter: 'icmp', save: true });
-    expect(live).toEqual({ ok: false, error: expect.stringMatching(/^the captures folder is full: /) });
+    expect(live).toMatchObject({ ok: false, error: expect.stringMatching(/^the captures folder is full: /) });
     expect(saved()).toEqual([...before, 'filler.pcapng'].sort());
     rmSync(join(dir, 'filler.pcapng'));
     delete process.env.PJ_CAPTURE_QUOTA_BYTES;
@@ -138,7 +151,7 @@ describe('per-client and total limits on uploads, live captures and the captures
     process.env.PJ_CAPTURE_QUOTA_BYTES = String(used + PCAP.length);
     const r = await ask(bed.client, 'capture:decode-file', upload);
     delete process.env.PJ_CAPTURE_QUOTA_BYTES;
-    expect(r).toEqual({
+    expect(r).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^cannot save the upload: the captures folder quota is reached \([\d.]+ MB/),
     });

@@ -36,7 +36,10 @@ describe('captures under races (real tcpdump)', () => {
     expect(peak).toBe(16);
     expect(acks.filter((a) => a.ok)).toHaveLength(16);
     for (const a of acks.filter((x) => !x.ok))
-      expect(a).toEqual({ ok: false, error: expect.stringMatching(/^16 captures are already running \(limit 16\)/) });
+      expect(a).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^16 captures are already running \(limit 16\)/),
+      });
     expect(running()).toEqual([]);
   });
 

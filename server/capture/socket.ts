@@ -1,9 +1,13 @@
 // socket.io handlers for captures. Every request is parsed with zod; rows reach the browser batched
-// (one emit per 50 ms per capture); a socket's watches end with it, so unsaved captures stop, and its
-// uploads leave memory.
+// (one emit per 50 ms per capture). Watches and uploads belong to the page's session (gateway/session.ts):
+// a socket that drops keeps them through the resume grace (an unsaved capture keeps running), the socket
+// that takes the session back re-watches from the last row index it had, and the session's end ends
+// them, so unsaved captures stop and uploads leave memory.
+import { msg } from '../protocol/i18n/msg';
 import { z } from 'zod';
 import { createBatcher } from '../gateway/batcher';
 import { handle } from '../gateway/handle';
+import { sessionOf, type PjSession } from '../gateway/sessions';
 import type { Attach, PjSocket } from '../gateway/types';
 import {
   CAPTURE_UPLOAD_MAX_BYTES,
@@ -14,6 +18,7 @@ import {
   CaptureNoteReq,
   CapturePacketReq,
   CaptureStartReq,
+  CaptureWatchReq,
   type CaptureInfo,
   type PacketRow,
 } from '../protocol/capture';
@@ -26,13 +31,35 @@ import { CaptureError, checkFilter, listTargets, resolveTarget } from './targets
 /** Requests without arguments accept `{}`, `undefined` or anything else, and ignore it. */
 const NoArgs = z.unknown();
 
-type Subscribe = (c: Capture) => { info: CaptureInfo; rows: readonly PacketRow[] };
+type Subscribe = (
+  socket: PjSocket,
+  c: Capture,
+  after?: number,
+) => { info: CaptureInfo; rows: readonly PacketRow[]; missed?: number };
+type Watches = { subscribe: Subscribe; unwatch: (id: string) => void; all: () => void };
 
-/** A socket's watches of captures: rows batched to it, all of them ended when it goes. */
-function socketWatches(socket: PjSocket): { subscribe: Subscribe; unwatch: (id: string) => void; all: () => void } {
-  const watches = new Map<string, () => void>();
-  const subscribe: Subscribe = (c) => {
-    watches.get(c.id)?.();
+/**
+ * A session's watches of captures: rows batched to the socket that watched (a resumed socket watches
+ * again, from where it was), all of them ended with the session.
+ */
+function sessionWatches(session: PjSession): Watches {
+  return session.slot('capture', () => {
+    const w = makeWatches(session);
+    session.onEnd(() => {
+      w.all();
+      // An upload belongs to the session that sent it.
+      captureManager.release(session.id);
+    });
+    return w;
+  });
+}
+
+function makeWatches(session: PjSession): Watches {
+  const watches = new Map<string, (flush?: boolean) => void>();
+  const subscribe: Subscribe = (socket, c, after) => {
+    // Watched again (a resume): the new watch is taken before the old one lets go, so an unsaved
+    // capture never sees zero watchers in between.
+    const previous = watches.get(c.id);
     const batcher = createBatcher<PacketRow>(
       (rows, dropped) => {
         c.uiDropped += dropped;
@@ -40,24 +67,30 @@ function socketWatches(socket: PjSocket): { subscribe: Subscribe; unwatch: (id: 
       },
       { intervalMs: 50, maxPending: 5000 },
     );
-    const w = c.watch({
-      rows: (rows) => {
-        for (const r of rows) batcher.push(r);
+    const w = c.watch(
+      {
+        rows: (rows) => {
+          for (const r of rows) batcher.push(r);
+        },
+        status: (info) => {
+          batcher.flush();
+          socket.emit('capture:status', info);
+        },
       },
-      status: (info) => {
-        batcher.flush();
-        socket.emit('capture:status', info);
-      },
-    });
-    watches.set(c.id, () => {
-      batcher.flush();
+      after,
+    );
+    // The old watch's pending rows are in the answer's (they come from the same frames): dropped unsent.
+    previous?.(false);
+    const end = (flush = true): void => {
+      if (flush) batcher.flush();
       batcher.stop();
       w.unwatch();
-      watches.delete(c.id);
-    });
-    // A request that finished after its socket left: the disconnect has already ended its watches.
-    if (socket.disconnected) watches.get(c.id)?.();
-    return { info: c.info(), rows: w.rows };
+      if (watches.get(c.id) === end) watches.delete(c.id);
+    };
+    watches.set(c.id, end);
+    // A request that finished after its session ended: the end has already ended its watches.
+    if (session.ended) end();
+    return { info: c.info(), rows: w.rows, ...(w.missed !== undefined && { missed: w.missed }) };
   };
   return {
     subscribe,
@@ -70,12 +103,12 @@ function socketWatches(socket: PjSocket): { subscribe: Subscribe; unwatch: (id: 
 
 const need = (id: string): Capture => {
   const c = captureManager.get(id);
-  if (!c) throw new CaptureError(`no capture with id ${id}`);
+  if (!c) throw new CaptureError(msg('err.capture.noCapture', { id }));
   return c;
 };
 
 /** Live captures: targets, filter check, start/stop, watching, one packet's detail and its note. */
-function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
+function onLiveCaptures(socket: PjSocket, session: PjSession, w: Watches): void {
   socket.on(
     'capture:targets',
     handle(NoArgs, async () => listTargets()),
@@ -90,8 +123,8 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
   socket.on(
     'capture:start',
     handle(CaptureStartReq, async (r) => {
-      const c = await captureManager.start({ ...r, owner: socket.id });
-      w.subscribe(c);
+      const c = await captureManager.start({ ...r, owner: session.id });
+      w.subscribe(socket, c);
       return c.info();
     }),
   );
@@ -106,7 +139,7 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
   );
   socket.on(
     'capture:watch',
-    handle(CaptureIdReq, async (r) => w.subscribe(need(r.id))),
+    handle(CaptureWatchReq, async (r) => w.subscribe(socket, need(r.id), r.after)),
   );
   socket.on(
     'capture:unwatch',
@@ -119,10 +152,7 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
     'capture:packet',
     handle(CapturePacketReq, async (r) => {
       const d = need(r.id).detail(r.index);
-      if (!d)
-        throw new CaptureError(
-          `packet #${r.index} is no longer in memory (the last 20000 are kept); download the file`,
-        );
+      if (!d) throw new CaptureError(msg('err.capture.packetGone', { index: r.index }));
       return d;
     }),
   );
@@ -136,7 +166,7 @@ function onLiveCaptures(socket: PjSocket, w: ReturnType<typeof socketWatches>): 
 }
 
 /** Saved captures and uploads: list, delete, decode an uploaded file, open a saved one. */
-function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
+function onFiles(socket: PjSocket, session: PjSession, w: Watches): void {
   socket.on(
     'capture:list',
     handle(NoArgs, async () => ({ live: captureManager.list().map((c) => c.info()), saved: await listSaved() })),
@@ -145,7 +175,7 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
     'capture:delete',
     handle(CaptureNameReq, async (r) => {
       const busy = captureManager.list().find((c) => c.fileName === r.name && c.live);
-      if (busy) throw new CaptureError(`capture "${r.name}" is still being written; stop it first`);
+      if (busy) throw new CaptureError(msg('err.capture.busy', { name: r.name }));
       await deleteSaved(r.name);
       return null;
     }),
@@ -155,39 +185,34 @@ function onFiles(socket: PjSocket, w: ReturnType<typeof socketWatches>): void {
     handle(CaptureDecodeFileReq, async (r) => {
       const approx = Math.floor((r.base64.length * 3) / 4);
       if (approx > CAPTURE_UPLOAD_MAX_BYTES) {
-        throw new CaptureError(
-          `upload is ${(approx / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
-        );
+        const mb = (approx / 1048576).toFixed(1);
+        throw new CaptureError(msg('err.capture.uploadSize', { mb, max: CAPTURE_UPLOAD_MAX_BYTES / 1048576 }));
       }
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError('upload is not base64');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(r.base64)) throw new CaptureError(msg('err.capture.notBase64'));
       const label = r.name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'upload';
-      const c = await captureManager.upload(Buffer.from(r.base64, 'base64'), label, socket.id);
-      const shown = w.subscribe(c);
-      // It finished after its socket left: the disconnect could not drop it yet.
-      if (socket.disconnected) captureManager.release(socket.id);
+      const c = await captureManager.upload(Buffer.from(r.base64, 'base64'), label, session.id);
+      const shown = w.subscribe(socket, c);
+      // It finished after its session ended: the end could not drop it yet.
+      if (session.ended) captureManager.release(session.id);
       return shown;
     }),
   );
   socket.on(
     'capture:open',
     handle(CaptureNameReq, async (r) => {
-      const shown = w.subscribe(await captureManager.open(r.name, socket.id));
-      // Opened after its socket left: the disconnect could not drop it yet.
-      if (socket.disconnected) captureManager.release(socket.id);
+      const shown = w.subscribe(socket, await captureManager.open(r.name, session.id));
+      // Opened after its session ended: the end could not drop it yet.
+      if (session.ended) captureManager.release(session.id);
       return shown;
     }),
   );
 }
 
 function connect(socket: PjSocket): void {
-  const w = socketWatches(socket);
-  onLiveCaptures(socket, w);
-  onFiles(socket, w);
-  socket.on('disconnect', () => {
-    w.all();
-    // An upload belongs to the socket that sent it.
-    captureManager.release(socket.id);
-  });
+  const session = sessionOf(socket);
+  const w = sessionWatches(session);
+  onLiveCaptures(socket, session, w);
+  onFiles(socket, session, w);
 }
 
 export const attach: Attach = (io) => {

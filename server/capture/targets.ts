@@ -1,5 +1,6 @@
 // Where a capture may run: validate (netns, iface) against what the host really has, check a filter
 // with `tcpdump -d` before anything starts, and list targets for the panel's pickers.
+import { msg } from '../protocol/i18n/msg';
 import { stat } from 'node:fs/promises';
 import { IfName, NetnsName } from '../protocol/common';
 import type { CaptureTarget } from '../protocol/capture';
@@ -28,12 +29,12 @@ export async function resolveTarget(netns: string, iface: string): Promise<Resol
   const i = IfName.safeParse(iface);
   if (!i.success && iface !== 'any') throw new CaptureError(`"${iface}" is not a valid interface name`);
   const ns = await findNamespace(netns);
-  if (!ns) throw new CaptureError(`unknown namespace "${netns}" (see \`packet-journey topology\`)`);
+  if (!ns) throw new CaptureError(msg('err.unknownNsSee', { ns: netns }));
   if (iface === 'any') return { ns, iface };
   const links = await listLinks(ns);
   if (!links.some((l) => l.name === iface)) {
     const names = links.map((l) => l.name).join(', ');
-    throw new CaptureError(`no interface "${iface}" in namespace "${netns}" (it has: ${names})`);
+    throw new CaptureError(msg('err.capture.noIface', { iface, ns: netns, names }));
   }
   return { ns, iface };
 }
@@ -75,15 +76,14 @@ export async function checkFilter(t: ResolvedTarget, filter: string): Promise<st
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('('))
       .pop();
-    const msg = (why ?? `tcpdump exit ${r.code}`).replace(/^tcpdump: /, '');
+    const why1 = (why ?? `tcpdump exit ${r.code}`).replace(/^tcpdump: /, '');
     // tcpdump -d opens the interface for its link type, so a down or vanished device fails here too;
     // say so rather than blaming the filter.
-    if (/device|interface|not up|permission/i.test(msg) && !/syntax|parse|filter|expression/i.test(msg)) {
-      throw new CaptureError(
-        `cannot capture on ${t.iface} in "${t.ns.name}": ${msg.replace(new RegExp(`^${t.iface}: `), '')}`,
-      );
+    if (/device|interface|not up|permission/i.test(why1) && !/syntax|parse|filter|expression/i.test(why1)) {
+      const detail = why1.replace(new RegExp(`^${t.iface}: `), '');
+      throw new CaptureError(msg('err.capture.cannot', { iface: t.iface, ns: t.ns.name, detail }));
     }
-    throw new CaptureError(`bad filter: ${msg}`);
+    throw new CaptureError(msg('err.capture.badFilter', { detail: why1 }));
   }
   return r.stdout.trimEnd();
 }

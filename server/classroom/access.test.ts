@@ -116,17 +116,17 @@ describe('token mode', () => {
   it("a student's out-of-role, malformed and oversized messages are refused, and the server carries on", async () => {
     const student = await connectTo(b.base, { query: { token: tokens.student } });
     await ask(student, 'classroom:join', { name: 'Eve' });
-    expect(await ask(student, 'capture:start', { netns: 'node1', iface: 'veth-pod-a' })).toEqual({
+    expect(await ask(student, 'capture:start', { netns: 'node1', iface: 'veth-pod-a' })).toMatchObject({
       ok: false,
       error: "students can capture only on a lab pod's eth0",
     });
-    expect(await ask(student, 'lab:run', { action: 'down' })).toEqual({
+    expect(await ask(student, 'lab:run', { action: 'down' })).toMatchObject({
       ok: false,
       error: 'students cannot change the lab or its scenario',
     });
     // Malformed: the real handler's schema answers.
     const bad = await ask(student, 'tracer:follow', { from: 5, to: 'pod-c' });
-    expect(bad).toEqual({ ok: false, error: 'from: Invalid input: expected string, received number' });
+    expect(bad).toMatchObject({ ok: false, error: 'from: Invalid input: expected string, received number' });
     // Past socket.io's size limit the message is not even parsed: that connection ends, nobody else's.
     const other = await connectTo(b.base, { query: { token: tokens.student } });
     const gone = new Promise<string>((r) => student.on('disconnect', (why) => r(why)));
@@ -151,7 +151,10 @@ describe('token mode', () => {
     const gone = new Promise<string>((r) => student.on('disconnect', (why) => r(why)));
     expect(await ask(teacher, 'classroom:kick', { id: zoe?.id })).toEqual({ ok: true, value: null });
     expect(await gone).toBe('io server disconnect');
-    expect(await ask(teacher, 'classroom:kick', { id: zoe?.id })).toEqual({ ok: false, error: `no client ${zoe?.id}` });
+    expect(await ask(teacher, 'classroom:kick', { id: zoe?.id })).toMatchObject({
+      ok: false,
+      error: `no client ${zoe?.id}`,
+    });
     teacher.close();
   });
 });

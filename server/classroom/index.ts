@@ -1,12 +1,15 @@
 // The classroom on the socket gateway: every connection gets a role from its token (everyone is the
 // instructor without tokens), a student's every event passes the role table and its rate limits before
 // any handler runs, and the instructor sees who is connected and what each is doing, shares captures,
-// disconnects a client and rotates the tokens.
+// disconnects a client and rotates the tokens. A client is a page's session (gateway/session.ts), not
+// one socket: a student whose connection drops keeps its name, its captures and its place among the
+// followers through the resume grace.
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { captureManager } from '../capture/manager';
 import { listSaved } from '../capture/store';
 import { handle } from '../gateway/handle';
+import { sessionOf, type PjSession } from '../gateway/sessions';
 import type { PjServer, PjSocket } from '../gateway/types';
 import { createWatch } from '../gateway/watch';
 import {
@@ -22,6 +25,7 @@ import {
   type ClassRoster,
 } from '../protocol/classroom';
 import { fail, type Ack } from '../protocol/common';
+import { msg, type Msg } from '../protocol/i18n/msg';
 import { CaptureList, CaptureShown, CaptureInfo } from '../protocol/capture';
 import { FollowRequest, Journey, LiveStarted, LiveStartRequest, LiveStopRequest } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
@@ -35,10 +39,12 @@ import {
   type Rule,
   type StudentView,
 } from './policy';
-import { createViewRelay } from './view';
+import { createViewRelay, type ViewRelay } from './view';
 
 interface Client {
-  readonly socket: PjSocket;
+  readonly session: PjSession;
+  /** Its socket now, or the one that dropped while the session is held. */
+  socket: PjSocket;
   readonly role: ClassRole;
   readonly since: number;
   name: string | null;
@@ -56,6 +62,8 @@ export interface Classroom {
   /** May a request of this role download this saved capture? */
   downloadable(role: ClassRole, name: string): boolean;
   links(): Promise<ClassLinks>;
+  /** The instructor's view (a recording reads it, a replay drives it: server/replay/). */
+  readonly relay: ViewRelay;
   dispose(): void;
 }
 
@@ -64,9 +72,14 @@ type Packet = unknown[];
 const NoArgs = z.unknown();
 type AnyAck = (a: Ack<unknown>) => void;
 
-export function attachClassroom(io: PjServer, access: Access): Classroom {
+export function attachClassroom(
+  io: PjServer,
+  access: Access,
+  opts: { readonly shared?: readonly string[] } = {},
+): Classroom {
   const clients = new Map<string, Client>();
-  const shared = new Set<string>();
+  // A replay's captures are shared from the start: they are the recording's, for everyone to study.
+  const shared = new Set<string>(opts.shared);
   const buckets = createBuckets();
   // A capture on the instructor's screen is the students' to open when its file is shared.
   const relay = createViewRelay(io, (v) => {
@@ -81,7 +94,8 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       name: c.name,
       since: c.since,
       doing: [
-        ...(c.following ? ['following the instructor'] : []),
+        ...(c.socket.connected ? [] : [msg('roster.reconnecting')]),
+        ...(c.following ? [msg('roster.following')] : []),
         ...c.doing.values(),
         ...liveCapturesOf(c).map((x) => x.line),
       ],
@@ -143,26 +157,46 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
     };
   };
 
-  const say = (s: PjSocket, line: string): void => {
-    s.emit('classroom:notice', line);
-    s.disconnect(true);
+  /** Tells the client why, and ends its session (a held one too: its views stop, its key is refused). */
+  const say = (c: Client, line: string): void => {
+    c.socket.emit('classroom:notice', line);
+    c.socket.disconnect(true);
+    c.session.end();
+  };
+
+  /** The session's seat, made with its first socket; it goes when the session ends. */
+  const clientOf = (socket: PjSocket): Client => {
+    const session = sessionOf(socket);
+    return session.slot('classroom', () => {
+      const c: Client = {
+        session,
+        socket,
+        // The gateway's session has this role already (a key cannot change role); a bare server's has none.
+        role: access.roleOf(socket.request) ?? 'student',
+        since: Date.now(),
+        name: null,
+        ownCaptures: new Set(),
+        ownFiles: new Set(),
+        startingCaptures: 0,
+        doing: new Map(),
+        last: null,
+        following: false,
+      };
+      clients.set(session.id, c);
+      session.onEnd(() => {
+        clients.delete(session.id);
+        buckets.forget(`${session.id}:`);
+        changed();
+      });
+      return c;
+    });
   };
 
   const onConnection = (socket: PjSocket): void => {
-    const role = access.roleOf(socket.request) ?? 'student';
-    const c: Client = {
-      socket,
-      role,
-      since: Date.now(),
-      name: null,
-      ownCaptures: new Set(),
-      ownFiles: new Set(),
-      startingCaptures: 0,
-      doing: new Map(),
-      last: null,
-      following: false,
-    };
-    clients.set(socket.id, c);
+    const c = clientOf(socket);
+    c.socket = socket;
+    // A follower that comes back follows on: the page asks for the newest view anyway (it is state).
+    if (c.following) relay.follow(socket, true);
     changed();
     socket.use((packet, next) => {
       if (gate(c, packet as Packet)) next();
@@ -191,8 +225,9 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
         // Answer first, then end every connection made with the old tokens (this one too: its page
         // reloads on the new instructor link).
         setTimeout(() => {
-          for (const s of io.sockets.sockets.values())
-            say(s, 'the tokens were rotated: ask the instructor for the new link');
+          for (const k of [...clients.values()]) say(k, 'the tokens were rotated: ask the instructor for the new link');
+          // Sockets of no seat (none expected): the old token is theirs too.
+          for (const s of io.sockets.sockets.values()) s.disconnect(true);
         }, 200);
         return links();
       }),
@@ -200,10 +235,10 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
     socket.on(
       'classroom:kick',
       handle(ClassKickReq, (r) => {
-        const k = clients.get(r.id);
+        const k = [...clients.values()].find((x) => x.socket.id === r.id);
         if (!k) throw new UserError(`no client ${r.id}`);
         if (k === c) throw new UserError('you cannot disconnect yourself');
-        say(k.socket, 'the instructor disconnected you');
+        say(k, 'the instructor disconnected you');
         return null;
       }),
     );
@@ -235,11 +270,8 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
         return r.on ? relay.current() : null;
       }),
     );
-    socket.on('disconnect', () => {
-      clients.delete(socket.id);
-      buckets.forget(`${socket.id}:`);
-      changed();
-    });
+    // Held or ended: the roster says so (the session's end removes the seat).
+    socket.on('disconnect', changed);
   };
   io.on('connection', onConnection);
 
@@ -262,12 +294,12 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
     return true;
   }
 
-  function studentGate(c: Client, event: string, req: unknown): string | undefined {
-    if (!buckets.take(`${c.socket.id}:*`, STUDENT_ANY_RATE)) return rateRefusal(STUDENT_ANY_RATE);
+  function studentGate(c: Client, event: string, req: unknown): Msg | undefined {
+    if (!buckets.take(`${c.session.id}:*`, STUDENT_ANY_RATE)) return rateRefusal(STUDENT_ANY_RATE);
     const refusal = studentRefusal(event, req, viewOf(c));
     if (refusal) return refusal;
     const rate = (STUDENT_RULES as Readonly<Record<string, Rule>>)[event]?.rate;
-    if (rate && !buckets.take(`${c.socket.id}:${event}`, rate)) return rateRefusal(rate);
+    if (rate && !buckets.take(`${c.session.id}:${event}`, rate)) return rateRefusal(rate);
     return undefined;
   }
 
@@ -352,6 +384,7 @@ export function attachClassroom(io: PjServer, access: Access): Classroom {
       return shared.has(name) || [...clients.values()].some((c) => c.role === 'student' && c.ownFiles.has(name));
     },
     links,
+    relay,
     dispose() {
       io.off('connection', onConnection);
       if (pending) clearTimeout(pending);

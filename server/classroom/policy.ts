@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { PODS } from '../lab/spec';
 import { CaptureIdReq, CaptureNameReq, CapturePacketReq, CaptureNoteReq, CaptureStartReq } from '../protocol/capture';
 import type { ClientEvent } from '../protocol/events';
+import { msg, type Msg } from '../protocol/i18n/msg';
 import { FollowRequest } from '../protocol/tracer';
 
 /** What the rules need to know about the student asking. */
@@ -21,16 +22,16 @@ export interface StudentView {
   fileOf(id: string): string | null | undefined;
 }
 
-type Check = (req: unknown, s: StudentView) => string | undefined;
+type Check = (req: unknown, s: StudentView) => Msg | undefined;
 export interface Rate {
   readonly perSec: number;
   readonly burst: number;
-  /** Plural noun for the refusal: `at most 2 follows per second`. */
+  /** Plural noun for the refusal, a key of the catalog's `err.what`: `at most 2 follows per second`. */
   readonly what: string;
 }
 export interface Rule {
-  /** `true`: allowed; a string: always refused with it; a function: refused with what it returns. */
-  readonly student: true | string | Check;
+  /** `true`: allowed; a message: always refused with it; a function: refused with what it returns. */
+  readonly student: true | Msg | Check;
   readonly rate?: Rate;
   /** Allowed before the student has joined with a name. */
   readonly beforeJoin?: boolean;
@@ -41,7 +42,7 @@ export const STUDENT_CAPTURE_IFACE = 'eth0';
 
 /** Runs `check` on the parsed request; one that does not parse goes on to its handler's own error. */
 const parsed =
-  <S extends z.ZodType>(schema: S, check: (r: z.infer<S>, s: StudentView) => string | undefined): Check =>
+  <S extends z.ZodType>(schema: S, check: (r: z.infer<S>, s: StudentView) => Msg | undefined): Check =>
   (req, s) => {
     const p = schema.safeParse(req ?? {});
     return p.success ? check(p.data, s) : undefined;
@@ -52,9 +53,11 @@ const sharedId = (id: string, s: StudentView): boolean => {
   const f = s.fileOf(id);
   return typeof f === 'string' && s.shared.has(f);
 };
-const NOT_SHARED = 'this capture is not shared with students';
+// The refusals' words are in the catalogs (server/protocol/i18n/, `err.class.*`).
+const no = (key: string, values?: Msg['values']): Msg => msg(`err.class.${key}`, values);
+const NOT_SHARED = no('notShared');
 
-const INSTRUCTOR_ONLY = (what: string): string => `only the instructor can ${what}`;
+const INSTRUCTOR_ONLY = (what: string): Msg => no('instructorOnly', { what: no(`only.${what}`) });
 
 export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   // Watching is what a student is there for.
@@ -64,38 +67,39 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'topology:unwatch': { student: true, beforeJoin: true },
   'tracer:status:watch': { student: true },
   'tracer:status:unwatch': { student: true, beforeJoin: true },
-  'topology:get': { student: true, rate: { perSec: 1, burst: 2, what: 'topology reads' } },
-  'classroom:watch': { student: INSTRUCTOR_ONLY('see who is connected') },
+  'topology:get': { student: true, rate: { perSec: 1, burst: 2, what: 'topologyReads' } },
+  'classroom:watch': { student: INSTRUCTOR_ONLY('seeConnected') },
   'classroom:unwatch': { student: true, beforeJoin: true },
 
-  'lab:run': { student: 'students cannot change the lab or its scenario' },
-  'lab:prog': { student: 'students cannot attach or detach programs' },
+  'lab:run': { student: no('labRun') },
+  'lab:prog': { student: no('labProg') },
 
   'tracer:follow': {
     student: parsed(FollowRequest, (r) => {
-      if (!LAB_PODS.has(r.from)) return `students can follow only from the lab's pods (${[...LAB_PODS].join(', ')})`;
+      if (!LAB_PODS.has(r.from)) return no('followFrom', { pods: [...LAB_PODS].join(', ') });
       // TRACE adds iptables rules in the namespaces on the way: a tracer setting, the instructor's.
-      if (r.rules) return 'students cannot turn on iptables rule tracing';
+      if (r.rules) return no('followRules');
       return undefined;
     }),
     rate: { perSec: 2, burst: 2, what: 'follows' },
   },
-  'tracer:live:start': { student: true, rate: { perSec: 1, burst: 2, what: 'live traces' } },
+  'tracer:live:start': { student: true, rate: { perSec: 1, burst: 2, what: 'liveTraces' } },
   'tracer:live:stop': { student: true, beforeJoin: true },
+  // Only the session's own views are there to resume (tracer/socket.ts looks in the session's own map).
+  'tracer:live:resume': { student: true, beforeJoin: true },
 
   'capture:targets': { student: true },
-  'capture:filter-check': { student: true, rate: { perSec: 4, burst: 8, what: 'filter checks' } },
+  'capture:filter-check': { student: true, rate: { perSec: 4, burst: 8, what: 'filterChecks' } },
   'capture:start': {
     student: parsed(CaptureStartReq, (r, s) => {
-      if (!LAB_PODS.has(r.netns) || r.iface !== STUDENT_CAPTURE_IFACE)
-        return "students can capture only on a lab pod's eth0";
-      if (s.liveCaptures > 0) return 'students can run one capture at a time: stop yours first';
+      if (!LAB_PODS.has(r.netns) || r.iface !== STUDENT_CAPTURE_IFACE) return no('captureWhere');
+      if (s.liveCaptures > 0) return no('captureOne');
       return undefined;
     }),
-    rate: { perSec: 1, burst: 1, what: 'capture starts' },
+    rate: { perSec: 1, burst: 1, what: 'captureStarts' },
   },
   'capture:stop': {
-    student: parsed(CaptureIdReq, (r, s) => (mine(r.id, s) ? undefined : 'students can stop only their own captures')),
+    student: parsed(CaptureIdReq, (r, s) => (mine(r.id, s) ? undefined : no('captureStop'))),
   },
   'capture:watch': {
     student: parsed(CaptureIdReq, (r, s) => (mine(r.id, s) || sharedId(r.id, s) ? undefined : NOT_SHARED)),
@@ -103,16 +107,14 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'capture:unwatch': { student: true, beforeJoin: true },
   'capture:packet': {
     student: parsed(CapturePacketReq, (r, s) => (mine(r.id, s) || sharedId(r.id, s) ? undefined : NOT_SHARED)),
-    rate: { perSec: 10, burst: 20, what: 'packet reads' },
+    rate: { perSec: 10, burst: 20, what: 'packetReads' },
   },
   'capture:note': {
-    student: parsed(CaptureNoteReq, (r, s) =>
-      mine(r.id, s) ? undefined : 'students can annotate only their own captures',
-    ),
+    student: parsed(CaptureNoteReq, (r, s) => (mine(r.id, s) ? undefined : no('captureNote'))),
   },
   // Its answer is narrowed to what the student may open (see classroom/index.ts).
   'capture:list': { student: true },
-  'capture:delete': { student: 'students cannot delete captures' },
+  'capture:delete': { student: no('captureDelete') },
   'capture:decode-file': { student: true, rate: { perSec: 1, burst: 2, what: 'uploads' } },
   'capture:open': {
     student: parsed(CaptureNameReq, (r, s) =>
@@ -123,25 +125,31 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
 
   'classroom:me': { student: true, beforeJoin: true },
   'classroom:join': { student: true, beforeJoin: true, rate: { perSec: 1, burst: 3, what: 'joins' } },
-  'classroom:links': { student: INSTRUCTOR_ONLY('see the links') },
-  'classroom:rotate': { student: INSTRUCTOR_ONLY('rotate the tokens') },
-  'classroom:kick': { student: INSTRUCTOR_ONLY('disconnect a student') },
-  'classroom:share': { student: INSTRUCTOR_ONLY('share captures') },
-  'classroom:view': { student: INSTRUCTOR_ONLY('broadcast the view') },
+  'classroom:links': { student: INSTRUCTOR_ONLY('seeLinks') },
+  'classroom:rotate': { student: INSTRUCTOR_ONLY('rotate') },
+  'classroom:kick': { student: INSTRUCTOR_ONLY('kick') },
+  'classroom:share': { student: INSTRUCTOR_ONLY('share') },
+  'classroom:view': { student: INSTRUCTOR_ONLY('broadcast') },
   // Following the instructor, or not: a click each way.
-  'classroom:attend': { student: true, rate: { perSec: 2, burst: 4, what: 'follow switches' } },
+  'classroom:attend': { student: true, rate: { perSec: 2, burst: 4, what: 'followSwitches' } },
+
+  // Record and replay (server/replay/): a student sees where the replay is; the instructor drives it.
+  'replay:watch': { student: true },
+  'replay:unwatch': { student: true, beforeJoin: true },
+  'replay:control': { student: INSTRUCTOR_ONLY('driveReplay') },
+  'replay:record': { student: INSTRUCTOR_ONLY('record') },
 };
 
 /** Every event a student sends counts here too, so no event (rate-limited or not) can flood the server. */
 export const STUDENT_ANY_RATE: Rate = { perSec: 20, burst: 40, what: 'messages' };
 
 /** The refusal for a student's event, or undefined when it may go on to its handler. */
-export function studentRefusal(event: string, req: unknown, s: StudentView): string | undefined {
+export function studentRefusal(event: string, req: unknown, s: StudentView): Msg | undefined {
   const rule = (STUDENT_RULES as Readonly<Record<string, Rule>>)[event];
-  if (!rule) return `unknown event "${event.slice(0, 40)}"`;
-  if (!s.joined && !rule.beforeJoin) return 'join with a display name first';
+  if (!rule) return no('unknownEvent', { event: event.slice(0, 40) });
+  if (!s.joined && !rule.beforeJoin) return no('joinFirst');
   if (rule.student === true) return undefined;
-  if (typeof rule.student === 'string') return rule.student;
+  if (typeof rule.student !== 'function') return rule.student;
   return rule.student(req, s);
 }
 
@@ -166,5 +174,4 @@ export function createBuckets(now: () => number = Date.now) {
   };
 }
 
-export const rateRefusal = (r: Rate): string =>
-  `too many requests: at most ${r.perSec} ${r.what} per second; try again in a moment`;
+export const rateRefusal = (r: Rate): Msg => no('rate', { perSec: r.perSec, what: msg(`err.what.${r.what}`) });

@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 const REACHED = { ok: true, value: 'reached' };
-const refused = (error: string) => ({ ok: false, error });
+const refused = (error: string) => expect.objectContaining({ ok: false, error }) as unknown;
 const podEth0 = { netns: 'pod-a', iface: 'eth0', filter: 'icmp' };
 
 /** Each event with a request a student would send, and what it gets. */
@@ -70,6 +70,7 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
   'tracer:follow': [{ from: 'pod-a', to: 'pod-c' }, REACHED],
   'tracer:live:start': [{ proto: 'icmp' }, REACHED],
   'tracer:live:stop': [{ liveId: 'x' }, REACHED],
+  'tracer:live:resume': [{ liveId: 'x', after: -1 }, REACHED],
   'capture:targets': [{}, REACHED],
   'capture:filter-check': [{ netns: 'pod-a', iface: 'eth0', filter: 'icmp' }, REACHED],
   'capture:start': [podEth0, REACHED],
@@ -93,6 +94,10 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
     refused('only the instructor can broadcast the view'),
   ],
   'classroom:attend': [{ on: true }, { ok: true, value: expect.objectContaining({ view: null }) }],
+  'replay:watch': [{}, REACHED],
+  'replay:unwatch': [undefined, REACHED],
+  'replay:control': [{ action: 'next' }, refused('only the instructor can drive the replay')],
+  'replay:record': [{ on: true }, refused('only the instructor can record the session')],
 };
 
 describe('roles: every client event sent by a student', () => {

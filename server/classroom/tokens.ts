@@ -41,17 +41,21 @@ export interface Tokens {
   readonly stored: string;
 }
 
+/** The kept tokens, if the file is there and whole (root only: mode 0600). The CLI reads the instructor's
+ * to reach a server in token mode. */
+export function readStoredTokens(dir = runDir()): Pair | undefined {
+  try {
+    const p = TokenFile.safeParse(JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8')));
+    return p.success ? p.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createTokens(opts: { rotate?: boolean; dir?: string } = {}): Tokens {
   const file = join(opts.dir ?? runDir(), 'tokens.json');
   let stored = file;
-  const load = (): Pair | undefined => {
-    try {
-      const p = TokenFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-      return p.success ? p.data : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const load = (): Pair | undefined => readStoredTokens(opts.dir ?? runDir());
   const save = (p: Pair): void => {
     try {
       mkdirSync(opts.dir ?? runDir(), { recursive: true, mode: 0o700 });

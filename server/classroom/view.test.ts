@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('classroom:view', () => {
   it('is refused from a student, and malformed views are refused in one line; nothing changes', async () => {
     const { s } = await student('Ada', false);
-    expect(await ask(s, 'classroom:view', view(0, true))).toEqual({
+    expect(await ask(s, 'classroom:view', view(0, true))).toMatchObject({
       ok: false,
       error: 'only the instructor can broadcast the view',
     });
@@ -59,7 +59,7 @@ describe('classroom:view', () => {
       [view(0), `journey ${journey.id} is not known to the server: send it in full`],
       [{ ...view(0, true), journey: { id: 'other', full: journey } }, 'journey.id: not the id of journey.full'],
     ] as const)
-      expect(await ask(teacher, 'classroom:view', bad)).toEqual({ ok: false, error: line });
+      expect(await ask(teacher, 'classroom:view', bad)).toMatchObject({ ok: false, error: line });
     const a = await ask<ClassViewMsg>(s, 'classroom:attend', { on: true });
     expect(a).toMatchObject({ ok: true, value: { seq: 0, view: null } });
     s.close();

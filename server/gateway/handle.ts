@@ -1,14 +1,14 @@
 // The one shape of a request handler: the ack must be a function, the request is parsed with zod, and
 // the answer is the value or one line of error. Handlers never throw into socket.io.
 import type { z } from 'zod';
-import { fail, issueLine, ok, type AckFn } from '../protocol/common';
-import { errorLine, UserError } from '../sys/errors';
+import { fail, issueMsg, ok, type AckFn } from '../protocol/common';
+import { errorLine, errorMsg, UserError } from '../sys/errors';
 
 export function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) => Promise<T> | T) {
   return (req: unknown, ack: AckFn<T>): void => {
     if (typeof ack !== 'function') return;
     const p = schema.safeParse(req ?? {});
-    if (!p.success) return ack(fail(issueLine(p.error)));
+    if (!p.success) return ack(fail(issueMsg(p.error)));
     let run: Promise<T>;
     try {
       run = Promise.resolve(fn(p.data));
@@ -17,7 +17,7 @@ export function handle<S extends z.ZodType, T>(schema: S, fn: (req: z.infer<S>) 
     }
     run.then(
       (v) => ack(ok(v)),
-      (e: unknown) => ack(fail(errorLine(e))),
+      (e: unknown) => ack(fail(errorLine(e), errorMsg(e))),
     );
   };
 }

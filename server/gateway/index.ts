@@ -8,10 +8,14 @@ import { createAccess, type Access } from '../classroom/access';
 import { attachClassroom, type Classroom } from '../classroom';
 import type { Tokens } from '../classroom/tokens';
 import { attach as attachLab } from '../lab/socket';
+import { attachReplay, type ReplayOptions } from '../replay';
 import { attach as attachTopology } from '../topology/socket';
 import { attach as attachTracer } from '../tracer/socket';
 import { CAPTURE_UPLOAD_MAX_BYTES } from '../protocol/capture';
 import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events';
+import { SessionAuth } from '../protocol/session';
+import { issueLine } from '../protocol/common';
+import { sessionsOf } from './sessions';
 import type { Attach, PjServer } from './types';
 
 const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer, attachCapture];
@@ -21,6 +25,8 @@ export interface GatewayOptions {
   readonly host?: string;
   /** Token mode: every connection needs one of these. */
   readonly tokens?: Tokens;
+  /** Record and replay (server/replay/): a replay session replaces the kernel-backed capabilities. */
+  readonly replay?: ReplayOptions;
 }
 
 export interface Gateway {
@@ -42,19 +48,32 @@ export function createGateway(http: HttpServer, opts: GatewayOptions = {}): Gate
       cb(why ?? null, why === undefined);
     },
   });
+  const sessions = sessionsOf(io);
   io.use((socket, next) => {
-    next(access.roleOf(socket.request) ? undefined : new Error('this server needs a token'));
+    const role = access.roleOf(socket.request);
+    if (!role) return next(new Error('this server needs a token'));
+    const auth = SessionAuth.safeParse(socket.handshake.auth ?? {});
+    if (!auth.success) return next(new Error(`bad session key: ${issueLine(auth.error)}`));
+    // Same key within the grace: the page's session (live views, watches, seat) is this socket's now.
+    const s = sessions.claim(auth.data.session, role);
+    if (typeof s === 'string') return next(new Error(s));
+    sessions.attach(s, socket);
+    socket.on('disconnect', (reason) => sessions.detach(socket, reason));
+    next();
   });
   // First, so its per-event gate is in place before any capability's handler can run.
-  const classroom = attachClassroom(io, access);
-  const disposers = capabilities.map((a) => a(io));
+  const classroom = attachClassroom(io, access, { shared: opts.replay?.replay?.captures });
+  const replay = attachReplay(io, classroom.relay, opts.replay ?? {});
+  const disposers = (replay.capabilities ?? capabilities).map((a) => a(io));
   return {
     io,
     access,
     classroom,
     close: async () => {
+      await replay.close();
       for (const d of disposers) d();
       classroom.dispose();
+      sessions.dispose();
       await io.close();
     },
   };

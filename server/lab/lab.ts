@@ -1,5 +1,6 @@
 // Bring the embedded lab up and down. Everything created is recorded (state.ts); anything of the same
 // name that the lab did not create makes `up` refuse before it changes anything.
+import { msg } from '../protocol/i18n/msg';
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +37,7 @@ export { LabError };
 export type Progress = (step: string) => void;
 
 export function assertRoot(): void {
-  if (process.getuid?.() !== 0)
-    throw new LabError('the lab needs root (it creates network namespaces and iptables rules); run with sudo');
+  if (process.getuid?.() !== 0) throw new LabError(msg('err.lab.root'));
 }
 
 async function hostLinkIndexes(): Promise<Map<string, number>> {

@@ -1,5 +1,6 @@
 // Lab status as a watch: one poller shared by every watcher, running only while someone watches, and an
 // update only when something changed. `lab:run` is one up/down at a time, its progress sent to watchers.
+import { msg } from '../protocol/i18n/msg';
 import { asUserError, handle } from '../gateway/handle';
 import { createWatch } from '../gateway/watch';
 import { LabAction, LabProgAction, type LabStatus } from '../protocol/lab';
@@ -60,7 +61,7 @@ export const attach: Attach = (io) => {
   // One up/down at a time: a second click while one runs gets an error instead of a race.
   let running = false;
   const exclusive = async <T>(op: (progress: (step: string) => void) => Promise<T>): Promise<T> => {
-    if (running) throw new UserError('a lab operation is already running');
+    if (running) throw new UserError(msg('err.lab.busy'));
     running = true;
     try {
       const out = await op((step) => io.to(watch.room).emit('lab:progress', step));

@@ -21,6 +21,7 @@ const PUSHES: Record<keyof ServerToClientEvents, true> = {
   'classroom:update': true,
   'classroom:notice': true,
   'classroom:view': true,
+  'replay:update': true,
 };
 
 describe('capture wire schemas', () => {

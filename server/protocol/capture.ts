@@ -177,7 +177,17 @@ export const CaptureTarget = z
 export type CaptureTarget = z.infer<typeof CaptureTarget>;
 
 /** A capture shown in the panel: its info and the rows captured so far (watch, upload, open). */
-export const CaptureShown = z.object({ info: CaptureInfo, rows: z.array(PacketRow).readonly() }).readonly();
+export const CaptureShown = z
+  .object({
+    info: CaptureInfo,
+    rows: z.array(PacketRow).readonly(),
+    /**
+     * A resumed watch (`after` given): rows between `after` and the first row sent that the server no
+     * longer holds (or would not resend at once); the page shows what it got instead of what it had.
+     */
+    missed: z.number().int().min(0).optional(),
+  })
+  .readonly();
 export type CaptureShown = z.infer<typeof CaptureShown>;
 
 export const CaptureList = z
@@ -214,6 +224,8 @@ export const CaptureStartReq = z.object({
 export type CaptureStartReq = z.infer<typeof CaptureStartReq>;
 
 export const CaptureIdReq = z.object({ id: z.string().regex(/^c[0-9a-z]{1,24}$/, 'not a capture id') });
+/** `capture:watch`; after a reconnect, `after` is the index of the last row the page applied: it gets the rows after it. */
+export const CaptureWatchReq = CaptureIdReq.extend({ after: z.number().int().min(-1).optional() });
 export const CaptureFilterCheckReq = z.object({
   netns: NetnsName.default('host'),
   iface: IfName.optional(),

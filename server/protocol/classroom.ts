@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CaptureFileName, CaptureIdReq } from './capture';
 import type { AckFn } from './common';
+import { Msg } from './i18n/msg';
 import { Journey } from './tracer';
 
 export const ClassRole = z.enum(['instructor', 'student']);
@@ -37,7 +38,7 @@ export const ClassClient = z
     name: z.string().nullable(),
     since: z.number(),
     /** What it is doing now, one line each: running follows, live traces, captures. */
-    doing: z.array(z.string()).readonly(),
+    doing: z.array(z.union([z.string(), Msg])).readonly(),
     /** Its last follow, e.g. `pod-a → pod-c (icmp): delivered`. */
     last: z.string().nullable(),
   })

@@ -11,6 +11,7 @@ import {
 } from './classroom';
 import type { AckFn } from './common';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
+import { ReplayStatus, ReplayWatchReq, type ReplayClientEvents } from './replay';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
 import {
   Journey,
@@ -32,6 +33,8 @@ export const WATCHES = {
   'tracer:status': { req: TracerStatusWatchReq, state: LoaderStatus },
   /** Who is connected and what each is doing (the instructor's only). */
   classroom: { req: ClassRosterWatchReq, state: ClassRoster },
+  /** Recording (live server) or the replay's position (replay server). */
+  replay: { req: ReplayWatchReq, state: ReplayStatus },
 } as const;
 export type WatchTopic = keyof typeof WATCHES;
 export type WatchState<T extends WatchTopic> = z.infer<(typeof WATCHES)[T]['state']>;
@@ -51,7 +54,8 @@ export type ClientToServerEvents = WatchClientEvents &
   TopologyClientEvents &
   TracerClientEvents &
   CaptureClientEvents &
-  ClassroomClientEvents;
+  ClassroomClientEvents &
+  ReplayClientEvents;
 export type ClientEvent = keyof ClientToServerEvents;
 
 /** Every client event at run time (the role table and its test walk it); the type below keeps it whole. */
@@ -70,6 +74,7 @@ export const CLIENT_EVENTS = [
   'tracer:follow',
   'tracer:live:start',
   'tracer:live:stop',
+  'tracer:live:resume',
   'capture:targets',
   'capture:filter-check',
   'capture:start',
@@ -90,6 +95,10 @@ export const CLIENT_EVENTS = [
   'classroom:share',
   'classroom:view',
   'classroom:attend',
+  'replay:watch',
+  'replay:unwatch',
+  'replay:control',
+  'replay:record',
 ] as const satisfies readonly ClientEvent[];
 // Fails to compile when an event of the contract is missing from the list.
 const allListed: Exclude<ClientEvent, (typeof CLIENT_EVENTS)[number]> extends never ? true : never = true;
@@ -108,4 +117,5 @@ export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodT
   'classroom:update': ClassRoster,
   'classroom:notice': z.string(),
   'classroom:view': ClassViewMsg,
+  'replay:update': ReplayStatus,
 };

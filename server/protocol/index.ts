@@ -5,3 +5,5 @@ export * from './topology';
 export * from './tracer';
 export * from './capture';
 export * from './classroom';
+export * from './replay';
+export * from './session';

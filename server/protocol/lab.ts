@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IfName, NetnsName, type AckFn } from './common';
+import { Msg } from './i18n/msg';
 
 /** The lab's datapaths (issue 11). `basic` is kube-proxy in iptables mode; the others replace parts of it
  * with eBPF, one workshop seed each. */
@@ -25,6 +26,8 @@ export const LabSetting = z.object({
   values: z.array(z.string()).min(1),
   default: z.string(),
   help: z.string(),
+  /** `help` as a message (the Lab tab says it in the user's language); `help` is its English rendering. */
+  helpMsg: Msg.optional(),
 });
 export type LabSetting = z.infer<typeof LabSetting>;
 
@@ -36,6 +39,9 @@ export const ScenarioInfo = z.object({
   seed: z.string().optional(),
   /** A short paragraph for a student: what it shows. */
   description: z.string(),
+  /** `title` and `description` as messages; the strings are their English rendering. */
+  titleMsg: Msg.optional(),
+  descriptionMsg: Msg.optional(),
   /** Commands to try, each runnable as printed. */
   tryCommands: z.array(z.string()),
   settings: z.array(LabSetting),

@@ -9,6 +9,7 @@
 // where they happened (`netfilter`, `verdict`), and rule-level detail from iptables TRACE into `rules`.
 import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
+import { Msg } from './i18n/msg';
 import { NF_HOOK_NAMES } from './probe-names';
 import { IPV4_RE } from './vocab';
 
@@ -146,6 +147,8 @@ export const Hop = z.object({
   options: OptionChange.optional(),
   /** One line of why it went here: bridged by FDB, routed by a route, NATed by a rule, delivered, dropped. */
   reason: z.string().optional(),
+  /** The same as a message, for the browser to say in its language; `reason` is its English rendering. */
+  reasonMsg: Msg.optional(),
 });
 export type Hop = z.infer<typeof Hop>;
 
@@ -187,6 +190,8 @@ export const Journey = z.object({
   durationMs: z.number(),
   /** Where a journey that did not arrive stopped, what stopped it, and a fix hint: one paragraph. */
   diagnosis: z.string().optional(),
+  /** The diagnosis as a message; `diagnosis` is its English rendering. */
+  diagnosisMsg: Msg.optional(),
   /** connect()/sendmsg() rewritten by a cgroup program before the first packet. */
   socketRewrite: SocketRewrite.optional(),
   /**
@@ -261,8 +266,33 @@ export const LiveStopRequest = z.object({ liveId: TraceId });
  * The start's answer. Viewers of one filter share one trace: its batches carry the trace's key, not the
  * view's id, so each batch is encoded once for all of them. Batches of the trace come after this answer.
  */
-export const LiveStarted = z.object({ liveId: z.string(), trace: z.string() });
+export const LiveStarted = z.object({
+  liveId: z.string(),
+  trace: z.string(),
+  /** The position (LiveBatch.from) of the first journey this view will get: a shared trace may be running. */
+  from: z.number().int().min(0),
+});
 export type LiveStarted = z.infer<typeof LiveStarted>;
+
+/** `tracer:live:resume`: after a reconnect, the view's id and the position of the last journey the page applied (-1: none). */
+export const LiveResumeRequest = z.object({ liveId: TraceId, after: z.number().int().min(-1) });
+
+/**
+ * The resume's answer: the journeys sent after `after` that the server still holds (positions from
+ * `from`), and how many it no longer holds (`missed`, between `after` and `from`). Later batches follow it.
+ */
+export const LiveResumed = z.union([
+  z.object({
+    liveId: z.string(),
+    trace: z.string(),
+    from: z.number().int().min(0),
+    journeys: z.array(Journey),
+    missed: z.number().int().min(0),
+  }),
+  /** The server no longer has the view (past the grace, or restarted): the page starts it again. */
+  z.object({ liveId: z.string(), gone: z.literal(true) }),
+]);
+export type LiveResumed = z.infer<typeof LiveResumed>;
 
 /** `tracer:status:watch` takes nothing today; an object keeps room for options. */
 export const TracerStatusWatchReq = z.object({}).strict().optional();
@@ -270,6 +300,12 @@ export const TracerStatusWatchReq = z.object({}).strict().optional();
 export const LiveBatch = z.object({
   /** The shared trace's key (LiveStarted.trace); journey ids are `${trace}-${seq}`. */
   trace: z.string(),
+  /**
+   * The position of `journeys[0]` in everything this trace has sent (0, 1, 2, … with no gaps; journeys
+   * dropped before sending take no position): a page that has applied up to p expects `from === p + 1`,
+   * and after a reconnect resumes from p.
+   */
+  from: z.number().int().min(0),
   journeys: z.array(Journey),
   /** Journeys not sent: the browser could not keep up, or the server was more than 1 s behind the kernel. */
   dropped: z.number().int(),
@@ -308,4 +344,6 @@ export interface TracerClientEvents {
   'tracer:follow': (req: unknown, ack: AckFn<Journey>) => void;
   'tracer:live:start': (req: unknown, ack: AckFn<LiveStarted>) => void;
   'tracer:live:stop': (req: unknown, ack: AckFn<null>) => void;
+  /** After a reconnect: the journeys missed (or how many), then the batches again. */
+  'tracer:live:resume': (req: unknown, ack: AckFn<LiveResumed>) => void;
 }

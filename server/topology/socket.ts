@@ -16,24 +16,43 @@ async function discovered(p: Promise<Topology>): Promise<Topology> {
   }
 }
 
-export const attach: Attach = (io) => {
-  let stopPoller: (() => void) | undefined;
-  const watch = createWatch(io, {
-    topic: 'topology',
-    current: () => discovered(getDiscovery(1000).then((d) => d.topology)),
-    onFirst: () => {
-      stopPoller ??= watchTopology((t) => watch.publish(t));
-    },
-    onIdle: () => {
-      stopPoller?.();
-      stopPoller = undefined;
-    },
-  });
-  const get = handle(TopologyWatchReq, () => discovered(discoverTopology()));
-  const onConnection = (s: PjSocket): void => void s.on('topology:get', get);
-  io.on('connection', onConnection);
-  return () => {
-    io.off('connection', onConnection);
-    watch.dispose();
-  };
+/** Where the watch's snapshots come from: discovery, or a replay's recorded snapshots (server/replay/). */
+export interface TopologySource {
+  readonly current: () => Promise<Topology>;
+  /** Each new snapshot until the returned function is called; runs only while someone watches. */
+  readonly watch: (publish: (t: Topology) => void) => () => void;
+  /** `topology:get`: a fresh one. */
+  readonly get: () => Promise<Topology>;
+}
+
+const discovery: TopologySource = {
+  current: () => discovered(getDiscovery(1000).then((d) => d.topology)),
+  watch: watchTopology,
+  get: () => discovered(discoverTopology()),
 };
+
+export const attachWith =
+  (src: TopologySource): Attach =>
+  (io) => {
+    let stopPoller: (() => void) | undefined;
+    const watch = createWatch(io, {
+      topic: 'topology',
+      current: src.current,
+      onFirst: () => {
+        stopPoller ??= src.watch((t) => watch.publish(t));
+      },
+      onIdle: () => {
+        stopPoller?.();
+        stopPoller = undefined;
+      },
+    });
+    const get = handle(TopologyWatchReq, src.get);
+    const onConnection = (s: PjSocket): void => void s.on('topology:get', get);
+    io.on('connection', onConnection);
+    return () => {
+      io.off('connection', onConnection);
+      watch.dispose();
+    };
+  };
+
+export const attach: Attach = attachWith(discovery);

@@ -1,11 +1,10 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
 import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
 import { FollowRequest, LiveFilter, TraceProto } from '../protocol/tracer';
-import { follow, FollowError } from './follow';
+import { connectServer } from '../running-server';
+import type { Journey } from '../protocol/tracer';
+import { UserError } from '../sys/errors';
 import { formatJourney } from './format';
-import { traceJourneys } from './live';
-import { getLoader } from './loader';
-import { compileFilter, FilterError } from './pcap-filter';
 
 const flags = {
   from: { type: 'string', help: 'source namespace: host, an ip netns name, a container or a pod', metavar: 'NETNS' },
@@ -21,13 +20,15 @@ const flags = {
     metavar: 'EXPR',
   },
   json: { type: 'boolean', help: 'print the journey as JSON' },
+  local: { type: 'boolean', help: "use this command's own probe loader even when a server is running" },
 } as const;
 
 const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [--proto icmp|tcp|udp] [--port N] [--filter EXPR] [--json]
 
 Sends one packet (a ping with a unique ICMP id, a TCP connect or a UDP datagram) from inside the source
 namespace and follows it hop by hop through the kernel with eBPF: namespaces, interfaces, NAT, netfilter
-verdicts and drops, then its reply.
+verdicts and drops, then its reply. When \`packet-journey serve\` runs from this checkout, the follow goes
+through it (its probe loader is already attached); otherwise, or with --local, this command starts its own.
 
 options:
 ${flagHelp(flags)}`;
@@ -41,23 +42,56 @@ export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, p
   );
   // Not the schema's rule (a follow ignores the port of a ping), but on the command line it is a mistake.
   if (req.port !== undefined && req.proto === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
-  if (req.expr)
-    await compileFilter(req.expr).catch((e: unknown) => {
-      throw e instanceof FilterError ? new UsageError(e.message) : e;
-    });
-  const loader = getLoader();
   try {
-    const j = await follow(req, { loader });
+    const j = (!f.local && (await throughServer(req))) || (await followHere(req));
     if (f.json) printJson(j);
     else process.stdout.write(formatJourney(j) + '\n');
     return j.delivered ? 0 : 1;
   } catch (e) {
-    if (e instanceof FollowError) throw new UsageError(e.message);
+    // A follow's user errors (an unknown namespace, no route), from here or from the server.
+    if (e instanceof UserError) throw new UsageError(e.message);
     throw e;
+  }
+});
+
+const debug = (line: string): void => {
+  // With the time since the process started: where a slow call spent it.
+  if (process.env.PJ_DEBUG)
+    process.stderr.write(`packet-journey follow: [${performance.now().toFixed(0)} ms] ${line}\n`);
+};
+
+/** Through the running server of this checkout; undefined when there is none (or it does not answer). */
+async function throughServer(req: FollowRequest): Promise<Journey | undefined> {
+  debug('looking for a running server');
+  const c = await connectServer();
+  if (!('socket' in c)) {
+    if (c.why) process.stderr.write(`packet-journey follow: ${c.why}; following with this command's own loader\n`);
+    return undefined;
+  }
+  debug(`connected to the server at ${c.server.url} (pid ${c.server.pid})`);
+  try {
+    const { remoteFollow } = await import('./remote');
+    const j = await remoteFollow(c.socket, req);
+    debug('journey received');
+    return j;
+  } finally {
+    c.socket.close();
+  }
+}
+
+/** With a loader of our own, stopped as soon as the packet is followed (while the hops are explained). */
+async function followHere(req: FollowRequest): Promise<Journey> {
+  debug("with this command's own probe loader");
+  // Loaded only here: a follow through the server needs none of the tracer's own machinery.
+  const [{ follow }, { LOADER_PATH, ProbeLoader }] = await Promise.all([import('./follow'), import('./loader')]);
+  // --rules follows twice: keep the loader between the two.
+  const loader = new ProbeLoader(LOADER_PATH, req.rules ? 15_000 : 1);
+  try {
+    return await follow(req, { loader });
   } finally {
     await loader.stop();
   }
-});
+}
 
 const traceFlags = {
   filter: {
@@ -86,14 +120,19 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
     throw new UsageError('--count must be a whole number ≥ 1');
   const netns = f.netns?.split(',').filter(Boolean);
   const filter = parseRequest(LiveFilter, { expr: f.filter, ...(netns && { netns }) }, { expr: '--filter' });
+  const [{ compileFilter }, { traceJourneys }, { LOADER_PATH, ProbeLoader }] = await Promise.all([
+    import('./pcap-filter'),
+    import('./live'),
+    import('./loader'),
+  ]);
   // Checked before the loader starts: a bad expression attaches nothing.
   try {
     await compileFilter(filter.expr ?? '');
   } catch (e) {
-    if (e instanceof FilterError) throw new UsageError(e.message);
+    if (e instanceof UserError) throw new UsageError(e.message);
     throw e;
   }
-  const loader = getLoader();
+  const loader = new ProbeLoader(LOADER_PATH, 1);
   let seen = 0;
   let done: () => void = () => undefined;
   const ended = new Promise<void>((r) => (done = r));
@@ -112,7 +151,7 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
       process.stderr.write(`packet-journey trace: ${t.dropped()} journeys dropped (the server fell behind)\n`);
     return 0;
   } catch (e) {
-    if (e instanceof FilterError) throw new UsageError(e.message);
+    if (e instanceof UserError) throw new UsageError(e.message);
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,6 +1,7 @@
 // One follow: claim a filter slot for a unique flow (ICMP id or client port), link netfilter in the
 // namespaces on the way, send the packet from inside the source namespace, and build the journey from
 // the hops as they arrive until it is complete or times out. Everything it adds is released at the end.
+import { msg } from '../protocol/i18n/msg';
 import { randomInt } from 'node:crypto';
 import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
@@ -169,11 +170,11 @@ function watchCut(loader: ProbeLoader): { readonly why: string | undefined; off(
 /** The source namespace, the destination and the client address the packet will carry. */
 async function resolveEnds(req: ParsedFollow) {
   const from = await findNamespace(req.from);
-  if (!from) throw new FollowError(`unknown namespace "${req.from}" (see \`packet-journey topology\`)`);
+  if (!from) throw new FollowError(msg('err.unknownNsSee', { ns: req.from }));
   const dest = await resolveDestination(req.to);
   if ('error' in dest) throw new FollowError(dest.error);
   const clientAddr = await sourceAddressFor(from.target, dest.ip);
-  if (!clientAddr) throw new FollowError(`namespace "${req.from}" has no route to ${dest.ip}`);
+  if (!clientAddr) throw new FollowError(msg('err.noRouteFrom', { ns: req.from, ip: dest.ip }));
   return { from, dest, clientAddr };
 }
 

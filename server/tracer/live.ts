@@ -2,6 +2,8 @@
 // quiet, and journeys leave in batches. The assembler is bounded so an unfiltered trace cannot eat memory.
 // Viewers of the same filter share one kernel slot, one assembly and one outlet: each journey is built,
 // batched and encoded once, under the shared trace's key, and sent to all of them at once.
+import { UserError } from '../sys/errors';
+import { msg } from '../protocol/i18n/msg';
 import type { Journey, LiveFilter } from '../protocol/tracer';
 import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
@@ -22,11 +24,14 @@ const MAX_OPEN = 20_000;
 export const MAX_LAG_NS = 500e6;
 
 /**
- * Journeys built per window: a view is sent at most 50 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
+ * Journeys built per window: a view is sent at most 10 per 50 ms (socket.ts LIVE_BATCH_MAX), so under a
  * flood (~80k packets/s) a journey past this would be built only to be dropped by the batcher. Those are
  * counted as dropped without being built: the allocation churn was what made the server's RSS swing.
+ * 10, not 50: a classroom's 30 viewers each get every batch, and at 50 (1,000 journeys/s, ~5 KB each) a
+ * flood needed 600 Mbit/s to them and left them 0.8 s (p95 1.9 s) behind the kernel on the 2-vCPU VM; at 10,
+ * 200 Mbit/s and 0.13 s (p95 0.4 s) (bench/classroom-load.ts). The page shows its newest 200 anyway.
  */
-export const BUILD_BUDGET = { journeys: 50, windowNs: 50e6 } as const;
+export const BUILD_BUDGET = { journeys: 10, windowNs: 50e6 } as const;
 
 /**
  * Groups a stream of hop events into per-packet journeys, emitted as each packet ends or goes quiet.
@@ -48,7 +53,7 @@ export class LiveJourneys {
      * or past the BUILD_BUDGET of its window, is given to `onLate` unbuilt: the oldest go, so the view
      * catches up with the newest.
      */
-    private readonly late?: { readonly now: () => number; readonly onLate: () => void },
+    private readonly late?: { readonly now: () => number; readonly onLate: () => void; readonly unbudgeted?: boolean },
   ) {
     // No flow key: live traffic has no known client, so ICMP alone tells request from reply.
     this.asm = new PacketAssembler({}, { maxOpen: MAX_OPEN, onClose: (p) => this.finish(p) });
@@ -76,6 +81,7 @@ export class LiveJourneys {
     if (this.late) {
       const now = this.late.now();
       if (now - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+      if (this.late.unbudgeted) return this.emitJourney(p);
       if (now - this.windowStart >= BUILD_BUDGET.windowNs) {
         this.windowStart = now;
         this.built = 0;
@@ -83,6 +89,10 @@ export class LiveJourneys {
       if (this.built >= BUILD_BUDGET.journeys) return this.late.onLate();
       this.built++;
     }
+    this.emitJourney(p);
+  }
+
+  private emitJourney(p: Packet): void {
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
     this.emit({ ...j, endNs: p.lastTs }, this.seq++);
@@ -127,7 +137,15 @@ export interface LiveTraces {
 let traceCount = 0;
 
 /** The shared live traces of one gateway: `open` makes the outlet of each new trace. */
-export function createLiveTraces(loader: ProbeLoader, open: (trace: string) => LiveOutlet): LiveTraces {
+/**
+ * `unbudgeted`: every journey is built and given to the outlet (the headless `trace`, which prints them
+ * rather than sending them to a page that shows 200); only the lag bound still drops.
+ */
+export function createLiveTraces(
+  loader: ProbeLoader,
+  open: (trace: string) => LiveOutlet,
+  opts: { unbudgeted?: boolean } = {},
+): LiveTraces {
   const byKey = new Map<string, Entry>();
   return {
     async start(f) {
@@ -136,7 +154,11 @@ export function createLiveTraces(loader: ProbeLoader, open: (trace: string) => L
       let entry = byKey.get(key);
       if (!entry) {
         const trace = `live${(++traceCount).toString(36)}-${Date.now().toString(36)}`;
-        const created: Entry = { trace, ready: startShared(trace, filter, loader, open(trace)), refs: 0 };
+        const created: Entry = {
+          trace,
+          ready: startShared(trace, filter, loader, open(trace), opts.unbudgeted === true),
+          refs: 0,
+        };
         // A failed start is not shared with the next one.
         created.ready.catch(() => byKey.get(key) === created && byKey.delete(key));
         byKey.set(key, created);
@@ -172,7 +194,7 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
   const inodes: number[] = [];
   for (const n of f.netns ?? []) {
     const ref = await findNamespace(n);
-    if (!ref) throw new Error(`unknown namespace "${n}"`);
+    if (!ref) throw new UserError(msg('err.unknownNs', { ns: n }));
     inodes.push(ref.inode);
   }
   const expr = f.expr?.trim();
@@ -193,9 +215,10 @@ async function startShared(
   filter: KernelFilter,
   loader: ProbeLoader,
   out: LiveOutlet,
+  unbudgeted: boolean,
 ): Promise<SharedTrace> {
   try {
-    return await runShared(trace, filter, loader, out);
+    return await runShared(trace, filter, loader, out, unbudgeted);
   } catch (e) {
     out.close();
     throw e;
@@ -207,11 +230,12 @@ async function runShared(
   filter: KernelFilter,
   loader: ProbeLoader,
   out: LiveOutlet,
+  unbudgeted: boolean,
 ): Promise<SharedTrace> {
   const names = netnsNames();
   await names.refresh();
   const onLate = (): void => out.dropped();
-  const asm = new LiveJourneys(trace, names.nameOf, (j) => out.journey(j), { now: kernelNow, onLate });
+  const asm = new LiveJourneys(trace, names.nameOf, (j) => out.journey(j), { now: kernelNow, onLate, unbudgeted });
   let newest = 0;
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
@@ -244,7 +268,7 @@ async function runShared(
       // The loader drops at the source what this view would drop: late events, and packets past its budget.
       late: {
         maxLagNs: MAX_LAG_NS,
-        budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs },
+        ...(!unbudgeted && { budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs } }),
         onLate,
       },
     },
@@ -278,11 +302,79 @@ export async function traceJourneys(
 ): Promise<{ readonly dropped: () => number; stop(): Promise<void> }> {
   let dropped = 0;
   let open = true;
-  const traces = createLiveTraces(loader, () => ({
-    journey: (j) => open && onJourney(j),
-    dropped: () => void dropped++,
-    close: () => (open = false),
-  }));
+  const traces = createLiveTraces(
+    loader,
+    () => ({
+      journey: (j) => open && onJourney(j),
+      dropped: () => void dropped++,
+      close: () => (open = false),
+    }),
+    { unbudgeted: true },
+  );
   const session = await traces.start(filter);
   return { dropped: () => dropped, stop: () => session.stop() };
+}
+
+/**
+ * What a shared trace keeps of the journeys it sent, for a viewer resuming after a cut: at most
+ * RING_JOURNEYS of them and none older than RING_AGE_MS (a page away longer than the resume grace has
+ * lost its session anyway). Each journey has a position: 0, 1, 2, … in the order sent (LiveBatch.from).
+ * A cross-node ping's journey (11 hops) holds 9.2 KiB (bench/resume-memory.ts): 1000 of them are 9 MiB
+ * per trace, and 33 journeys a second over the whole grace, a classroom's pings; a flood (the view's cap
+ * is 1000 a second) outruns it in a second, and the resume says how many were missed.
+ */
+export const RING_JOURNEYS = 1000;
+export const RING_AGE_MS = 30_000;
+/** PJ_LIVE_RING_JOURNEYS overrides the count (tests of a resume past the ring). */
+const ringJourneys = (): number => Number(process.env.PJ_LIVE_RING_JOURNEYS) || RING_JOURNEYS;
+
+export class JourneyRing {
+  private items: { readonly at: number; readonly journey: Journey }[] = [];
+  /** Position of items[head]. */
+  private first = 0;
+  private head = 0;
+
+  constructor(
+    private readonly max = ringJourneys(),
+    private readonly ageMs = RING_AGE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Position the next journey sent will have. */
+  get next(): number {
+    return this.first + this.items.length - this.head;
+  }
+
+  /** Keeps a batch about to be sent; returns the position of its first journey. */
+  push(journeys: readonly Journey[]): number {
+    const from = this.next;
+    const at = this.now();
+    for (const journey of journeys) this.items.push({ at, journey });
+    this.trim(at);
+    return from;
+  }
+
+  /** The journeys after position `after` still kept, from position `from`; `missed`: those no longer kept. */
+  since(after: number): { from: number; journeys: Journey[]; missed: number } {
+    this.trim(this.now());
+    const want = Math.min(Math.max(after + 1, 0), this.next);
+    const from = Math.max(want, this.first);
+    const journeys: Journey[] = [];
+    for (let i = this.head + (from - this.first); i < this.items.length; i++)
+      journeys.push((this.items[i] as { journey: Journey }).journey);
+    return { from, journeys, missed: from - want };
+  }
+
+  private trim(now: number): void {
+    const kept = (): number => this.items.length - this.head;
+    while (kept() > 0 && (kept() > this.max || now - (this.items[this.head] as { at: number }).at > this.ageMs)) {
+      this.head++;
+      this.first++;
+    }
+    // Compact in steps: a shift per journey would memmove the whole ring at journey rate.
+    if (this.head > 1024 && this.head > this.items.length / 2) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }

@@ -10,7 +10,7 @@ import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
-import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables } from './ndjson';
+import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables, type SlotSkips } from './ndjson';
 import { compileFilter, progHex, sugarExpression, type CompiledFilter } from './pcap-filter';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
@@ -78,6 +78,8 @@ interface Slot {
   readonly live: boolean;
   readonly late?: LateRule | undefined;
   readonly admission: Admission;
+  /** The loader applied this slot's filter: its skip counts from then on are this slot's, not a previous user's. */
+  applied?: boolean;
   threw?: boolean;
 }
 type StatusListener = (s: LoaderStatus) => void;
@@ -93,11 +95,18 @@ export function compileKernelFilter(f: KernelFilter): Promise<CompiledFilter> {
   return compileFilter(filterExpression(f));
 }
 
-/** The loader's stdin command for a slot: its programs as compiled and checked by pcap-filter.ts. */
-export function filterCommand(slot: number, c: CompiledFilter, f: KernelFilter): string {
+/**
+ * The loader's stdin command for a slot: its programs as compiled and checked by pcap-filter.ts. With a
+ * live view's `budget`, the loader admits its packets itself and never prints the ones past it.
+ */
+export function filterCommand(slot: number, c: CompiledFilter, f: KernelFilter, budget?: LateRule['budget']): string {
   const parts = [`filter ${slot}`, `l2=${progHex(c.l2)}`, `l3=${progHex(c.l3)}`];
   if (f.netns && f.netns.length > 0) parts.push(`netns=${f.netns.map((n) => Math.trunc(n)).join(',')}`);
   if (f.sock) parts.push('sock=1');
+  if (budget) {
+    const packets = Math.max(1, Math.trunc(budget.packets));
+    parts.push(`budget=${packets}/${Math.max(1, Math.round(budget.windowNs / 1e6))}`);
+  }
   return parts.join(' ');
 }
 
@@ -126,6 +135,7 @@ export class ProbeLoader {
   /** The kernel clock when the batch being read arrived. */
   private batchNow = 0;
   private skippedCount = 0;
+  private receivedCount = 0;
   // Netfilter links pin their namespace (it cannot be freed while linked), so they are refcounted per
   // follow and dropped as soon as a namespace's path disappears (e.g. `lab down`).
   private readonly nf = new Map<string, { inode: number; refs: number }>();
@@ -245,11 +255,22 @@ export class ProbeLoader {
           this.pending.delete(rec.id);
           p.resolve({ ok: rec.ok, error: rec.error, emitted: rec.emitted, lost: rec.lost, consumed: rec.consumed });
         }
+        this.creditSkips(rec.skipped);
         return;
       }
       case 'stats':
         this.setStatus({ emitted: rec.emitted, lost: rec.lost });
+        this.creditSkips(rec.skipped);
         return;
+    }
+  }
+
+  /** Packets the loader refused for a live view (its budget): dropped, as if the server had skipped them. */
+  private creditSkips(skips: SlotSkips | undefined): void {
+    for (const [slot, n] of skips ?? []) {
+      const s = this.slots.get(slot);
+      if (!s?.applied || !s.late) continue;
+      for (let i = 0; i < n; i++) s.late.onLate();
     }
   }
 
@@ -271,6 +292,7 @@ export class ProbeLoader {
    * live views for which it is on time and whose packet they admitted. What no slot takes is never built.
    */
   private readonly pick = (tsNs: number, mask: number, terminal: boolean, skbLo: number): number => {
+    this.receivedCount++;
     let to = mask & this.eager;
     for (let i = 0, m = mask & this.lagged; m !== 0; i++, m >>>= 1) {
       const s = m & 1 ? this.slots.get(i) : undefined;
@@ -289,8 +311,9 @@ export class ProbeLoader {
     else if (seen !== undefined) take = seen > 0;
     else if (!rule.budget) take = true;
     else {
-      if (this.batchNow - a.windowStart >= rule.budget.windowNs) {
-        a.windowStart = this.batchNow;
+      // Windows of kernel time, as the loader's: what it admitted per window then fits in the same window here.
+      if (tsNs - a.windowStart >= rule.budget.windowNs) {
+        a.windowStart = tsNs;
         a.admitted = 0;
         if (a.skbs.size > ADMISSION_SWEEP) sweepAdmission(a, nowMs);
       }
@@ -332,14 +355,18 @@ export class ProbeLoader {
 
   /** After a (re)start: the new process knows nothing, so send every slot and attachment again. */
   private async reapply(): Promise<void> {
-    for (const [slot, s] of this.slots) await this.command(filterCommand(slot, s.compiled, s.filter));
+    for (const [slot, s] of this.slots) {
+      s.applied = false;
+      await this.command(filterCommand(slot, s.compiled, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
+    }
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
       if (!r.ok) this.nf.delete(path); // the namespace is gone
     }
   }
 
-  private command(cmd: string): Promise<Ack> {
+  /** `onAck` runs as the answer is read, before any later line (a promise would run after its chunk). */
+  private command(cmd: string, onAck?: (r: Ack) => void): Promise<Ack> {
     if (/[\n\r]/.test(cmd)) return Promise.resolve({ ok: false, error: 'probe loader not running' });
     const id = `c${this.nextId++}`;
     return new Promise((resolve) => {
@@ -347,7 +374,13 @@ export class ProbeLoader {
         this.pending.delete(id);
         resolve({ ok: false, error: `probe loader did not answer "${cmd.split(' ')[0]}"` });
       }, COMMAND_TIMEOUT_MS);
-      this.pending.set(id, { resolve, timer });
+      this.pending.set(id, {
+        resolve: (r) => {
+          onAck?.(r);
+          resolve(r);
+        },
+        timer,
+      });
       if (this.proc.write(`${id} ${cmd}\n`)) return;
       clearTimeout(timer);
       this.pending.delete(id);
@@ -377,7 +410,7 @@ export class ProbeLoader {
         update: async (next) => {
           const c = await compileKernelFilter(next);
           if (this.slots.get(slot) !== s) throw new Error('subscription closed');
-          const r = await this.command(filterCommand(slot, c, next));
+          const r = await this.command(filterCommand(slot, c, next, s.late?.budget));
           if (!r.ok) throw new Error(`probe filter: ${r.error ?? 'failed'}`);
           s.filter = next;
           s.compiled = c;
@@ -409,10 +442,10 @@ export class ProbeLoader {
       }
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
-    const cmd = filterCommand(slot, s.compiled, s.filter);
+    const cmd = filterCommand(slot, s.compiled, s.filter, s.late?.budget);
     this.slots.set(slot, s);
     this.remask();
-    const r = await this.command(cmd);
+    const r = await this.command(cmd, (a) => (s.applied = a.ok));
     if (!r.ok) {
       this.slots.delete(slot);
       this.remask();
@@ -465,6 +498,11 @@ export class ProbeLoader {
   /** Events never decoded: no slot took them (late, over a live view's budget, or matching none). */
   get skipped(): number {
     return this.skippedCount;
+  }
+
+  /** Events read off the loader's hop batches (what crossed the pipe), decoded or not. */
+  get received(): number {
+    return this.receivedCount;
   }
 
   /** Filter slots the kernel side has (known once it is ready). */

@@ -56,6 +56,10 @@ const ReadyLine = z.object({
   nf_prios: z.array(z.tuple([z.number().int(), z.number().int(), z.number().int()])).optional(),
 });
 
+/** Packets a budgeted slot refused since the loader's last stats or ack record: [slot, count] pairs. */
+const Skipped = z.array(z.tuple([z.number().int().min(0).max(31), z.number().int().min(0)]));
+export type SlotSkips = readonly (readonly [number, number])[];
+
 const AckLine = z.object({
   type: z.literal('ack'),
   id: z.string(),
@@ -66,6 +70,7 @@ const AckLine = z.object({
   emitted: z.number().int().optional(),
   lost: z.number().int().optional(),
   consumed: z.number().int().optional(),
+  skipped: Skipped.optional(),
 });
 
 const StatsLine = z.object({
@@ -74,6 +79,7 @@ const StatsLine = z.object({
   lost: z.number().int(),
   consumed: z.number().int().optional(),
   nf_netns: z.number().int(),
+  skipped: Skipped.optional(),
 });
 
 const Line = z.discriminatedUnion('type', [ReadyLine, AckLine, StatsLine]);
@@ -111,8 +117,9 @@ export type LoaderRecord =
       readonly emitted?: number;
       readonly lost?: number;
       readonly consumed?: number;
+      readonly skipped?: SlotSkips;
     }
-  | { readonly type: 'stats'; readonly emitted: number; readonly lost: number };
+  | { readonly type: 'stats'; readonly emitted: number; readonly lost: number; readonly skipped?: SlotSkips };
 
 // Formatting numbers as text is most of the per-hop cost, and a trace sees few distinct MACs, addresses,
 // skbs and interfaces (skbs are recycled), so each formatter remembers what it made. Keys are int32 (a
@@ -458,9 +465,10 @@ export function parseLoaderLine(line: string, tables?: CodeTables): LoaderRecord
         ...(l.emitted !== undefined && { emitted: l.emitted }),
         ...(l.lost !== undefined && { lost: l.lost }),
         ...(l.consumed !== undefined && { consumed: l.consumed }),
+        ...(l.skipped && { skipped: l.skipped }),
       };
     case 'stats':
-      return { type: 'stats', emitted: l.emitted, lost: l.lost };
+      return { type: 'stats', emitted: l.emitted, lost: l.lost, ...(l.skipped && { skipped: l.skipped }) };
   }
 }
 

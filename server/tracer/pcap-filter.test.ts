@@ -206,6 +206,7 @@ describe('pcap-filter in the probe (real kernel, tcpdump as the reference)', () 
       for (const c of caps) for (const p of tcpdumpPackets(await c.stop())) seen.add(p);
       await t.stop();
       const traced = journeyPackets(journeys);
+      expect(t.dropped()).toBe(0);
       expect(seen.size).toBeGreaterThan(0);
       expect([...traced].sort()).toEqual([...seen].sort());
     });

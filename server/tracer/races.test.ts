@@ -52,7 +52,11 @@ describe('live traces under races (real kernel)', () => {
     await stopAll(client, acks);
     expect(acks.filter((a) => a.ok)).toHaveLength(4);
     expect(acks.filter((a) => !a.ok)).toEqual(
-      Array(6).fill({ ok: false, error: 'at most 4 live traces per client' }) as unknown[],
+      Array(6).fill({
+        ok: false,
+        error: 'at most 4 live traces per client',
+        msg: { key: 'err.liveLimit', values: { max: 4 } },
+      }) as unknown[],
     );
   });
 

@@ -108,7 +108,7 @@ describe('shared live views and the follow reserve (real kernel)', () => {
       await ask(one.c, 'tracer:live:stop', { liveId: one.ack.value.liveId });
       execFileSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-n', '-q', '-c2', '-i', '0.05', '10.244.1.3']);
       await expect.poll(() => batches.flatMap((b) => b.journeys).length, { timeout: 3000 }).toBeGreaterThanOrEqual(4);
-      expect(await ask(one.c, 'tracer:live:stop', { liveId: one.ack.value.liveId })).toEqual({
+      expect(await ask(one.c, 'tracer:live:stop', { liveId: one.ack.value.liveId })).toMatchObject({
         ok: false,
         error: `no live trace "${one.ack.value.liveId}"`,
       });

@@ -71,11 +71,11 @@ describe('tracer socket events (real kernel)', () => {
       if (!badLive.ok) expect(badLive.error).toMatch(/^liveId: not a valid trace id[^\n]*$/);
     }
     const first = await ask<{ liveId: string }>(client, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
-    expect(first).toEqual({ ok: true, value: { liveId: 'dup', trace: expect.any(String) as unknown } });
+    expect(first).toEqual({ ok: true, value: { liveId: 'dup', trace: expect.any(String) as unknown, from: 0 } });
     const again = await ask(client, 'tracer:live:start', { liveId: 'dup', proto: 'udp' });
-    expect(again).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    expect(again).toMatchObject({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     const follow = await ask(client, 'tracer:follow', { id: 'dup', from: 'pod-a', to: 'pod-c' });
-    expect(follow).toEqual({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
+    expect(follow).toMatchObject({ ok: false, error: 'trace id "dup" is already in use by a running trace' });
     // Another connection has its own ids.
     const other = await connectTo(base);
     const theirs = await ask<{ liveId: string }>(other, 'tracer:live:start', { liveId: 'dup', proto: 'icmp' });
@@ -117,7 +117,7 @@ describe('tracer socket events (real kernel)', () => {
     const r = await new Promise<Ack<LiveStarted>>((res) =>
       client.emit('tracer:live:start', { liveId: 'live-a', proto: 'icmp', netns: ['pod-a', 'node1', 'pod-b'] }, res),
     );
-    expect(r).toEqual({ ok: true, value: { liveId: 'live-a', trace: expect.any(String) as unknown } });
+    expect(r).toEqual({ ok: true, value: { liveId: 'live-a', trace: expect.any(String) as unknown, from: 0 } });
     if (!r.ok) return;
     execFileSync('nsenter', [
       '--net=/var/run/netns/pod-a',

@@ -1,6 +1,8 @@
 'use client';
 // The capture panel's controls: where to capture (namespace, interface), the pcap filter and its check
 // (the cBPF shown as a teaching aid), start/stop, and decoding an uploaded file.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import { useState } from 'react';
 import { bindField, type FieldProps } from '../../lib/field';
 import { captureIds } from './test-ids';
@@ -25,10 +27,11 @@ function Pick(p: FieldProps & { options: readonly { value: string; text: string 
 }
 
 function TargetPicker({ cap, form }: { cap: CaptureView; form: CaptureForm }) {
+  const tr = useT('capture.captureControls');
   return (
     <>
       <Pick
-        label="namespace"
+        label={tr('namespace')}
         testId={captureIds.netns}
         value={form.netns}
         options={cap.targets.map((t) => ({ value: t.netns, text: t.netns }))}
@@ -36,17 +39,20 @@ function TargetPicker({ cap, form }: { cap: CaptureView; form: CaptureForm }) {
       />
       <button
         onClick={cap.refreshTargets}
-        title="re-read namespaces and interfaces"
-        aria-label="refresh namespaces"
+        title={tr('reReadNamespacesAnd')}
+        aria-label={tr('refreshNamespaces')}
         className="rounded border border-slate-600 px-3 py-2 hover:bg-slate-800"
       >
         ↻
       </button>
       <Pick
-        label="interface"
+        label={tr('interface')}
         testId={captureIds.iface}
         value={form.iface}
-        options={form.ifaces.map((i) => ({ value: i.name, text: `${i.name} (${i.kind}${i.up ? '' : ', down'})` }))}
+        options={form.ifaces.map((i) => ({
+          value: i.name,
+          text: `${i.name} (${i.kind}${i.up ? '' : tx('capture.captureControls.down')})`,
+        }))}
         onChange={form.setIface}
       />
     </>
@@ -66,16 +72,17 @@ export function CaptureControls({
   /** A new capture or file is coming: forget the open packet. */
   onReset: () => void;
 }) {
+  const tr = useT('capture.captureControls');
   return (
     <div className="flex flex-wrap items-end gap-4">
       <TargetPicker cap={cap} form={form} />
       <label className="flex min-w-[20rem] flex-1 flex-col">
-        <span className="text-sm uppercase tracking-wide text-slate-400">pcap filter</span>
+        <span className="text-sm uppercase tracking-wide text-slate-400">{tr('pcapFilter')}</span>
         <input
           data-testid={captureIds.filter}
           value={form.filter}
           onChange={(e) => form.setFilter(e.target.value)}
-          placeholder="e.g. icmp or tcp port 8080"
+          placeholder={tr('eGIcmpOr')}
           className={`rounded border bg-slate-900 px-3 py-2 font-mono ${form.check.error ? 'border-red-500' : 'border-slate-600'}`}
         />
       </label>
@@ -85,7 +92,7 @@ export function CaptureControls({
           onClick={cap.stop}
           className="rounded bg-red-600 px-5 py-2 font-bold text-white hover:bg-red-500"
         >
-          Stop
+          {tr('stop')}
         </button>
       ) : (
         <button
@@ -97,11 +104,11 @@ export function CaptureControls({
           }}
           className="rounded bg-emerald-600 px-5 py-2 font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
         >
-          Capture
+          {tr('capture')}
         </button>
       )}
       <label className="cursor-pointer rounded border border-slate-600 px-4 py-2 hover:bg-slate-800">
-        Decode a file…
+        {tr('decodeAFile')}
         <input
           data-testid={captureIds.upload}
           type="file"
@@ -123,6 +130,7 @@ export function CaptureControls({
 
 /** The filter's check: its one-line error, or the bytecode `tcpdump -d` printed for it. */
 export function FilterCheckView({ form }: { form: CaptureForm }) {
+  const tr = useT('capture.captureControls');
   const [open, setOpen] = useState(true);
   return (
     <>
@@ -141,8 +149,9 @@ export function FilterCheckView({ form }: { form: CaptureForm }) {
             className="rounded border border-slate-700 bg-slate-950"
           >
             <summary className="cursor-pointer px-3 py-1 text-slate-300">
-              cBPF bytecode (<code>tcpdump -d</code>
-              {form.filter ? ` '${form.filter}'` : ''}): {form.check.bytecode.split('\n').length} instructions
+              {tr('cbpfBytecode')}
+              <code>tcpdump -d</code>
+              {form.filter ? ` '${form.filter}'` : ''}): {form.check.bytecode.split('\n').length} {tr('instructions')}
             </summary>
             <pre
               data-testid={captureIds.bytecode}

@@ -2,6 +2,7 @@
 // Capture anywhere: pick a namespace and interface (or arrive from the MAC map's "capture here"), check
 // the filter (its cBPF shown as a teaching aid), watch packets in tcpdump -e -n style, open one for the
 // tree + hex view and the DSR explanation, annotate, export annotated pcapng.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useRef, useState } from 'react';
 import type { PacketDetail, PacketRow } from '../../../server/protocol/capture';
 import { CaptureControls, FilterCheckView } from './capture-controls';
@@ -23,6 +24,7 @@ function clock(sec: number, nsec: number): string {
 
 /** `initial` is read on mount only; the page remounts the panel (new key) for a new "capture here". */
 export function CapturePanel({ initial }: { initial?: { netns: string; iface: string } }) {
+  const t = useT('capture.capturePanel');
   const cap = useCapture();
   const form = useCaptureForm(cap, initial);
   const [selected, setSelected] = useState<number | undefined>();
@@ -53,7 +55,7 @@ export function CapturePanel({ initial }: { initial?: { netns: string; iface: st
           className="flex justify-between rounded border border-red-500 bg-red-950/60 px-3 py-2 text-red-200"
         >
           <span>{cap.error}</span>
-          <button onClick={() => cap.setError(undefined)} aria-label="dismiss">
+          <button onClick={() => cap.setError(undefined)} aria-label={t('dismiss')}>
             ✕
           </button>
         </div>
@@ -84,6 +86,7 @@ function PacketList({
   selected: number | undefined;
   onOpen: (r: PacketRow) => void;
 }) {
+  const t = useT('capture.capturePanel');
   const [follow, setFollow] = useState(true);
   const listRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -94,11 +97,13 @@ function PacketList({
     <>
       <div className="flex items-center justify-between text-sm text-slate-400">
         <span>
-          {rows.length > SHOWN_ROWS ? `showing the last ${SHOWN_ROWS} of ${rows.length}` : `${rows.length} packets`} ·
-          tcpdump -e -n style
+          {rows.length > SHOWN_ROWS
+            ? t('showingLast', { shown: SHOWN_ROWS, n: rows.length })
+            : t('packets', { n: rows.length })}{' '}
+          {t('tcpdumpENStyle')}
         </span>
         <label className="flex items-center gap-2">
-          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> {t('follow')}
         </label>
       </div>
       <div

@@ -1,10 +1,12 @@
 'use client';
 // The open capture's state line (packets, kernel drops, exit reason, export) and the saved captures.
+import { useT } from '../../i18n/use-t';
 import type { CaptureInfo } from '../../../server/protocol/capture';
 import { captureIds } from './test-ids';
 import type { CaptureView } from './use-capture';
 
 export function CaptureStatus({ info, uiDropped }: { info: CaptureInfo; uiDropped: number }) {
+  const t = useT('capture.captureStatus');
   return (
     <div
       data-testid={captureIds.status}
@@ -20,14 +22,18 @@ export function CaptureStatus({ info, uiDropped }: { info: CaptureInfo; uiDroppe
         {info.iface}@{info.netns}
         {info.filter && ` · ${info.filter}`}
       </span>
-      <span>{info.packets} packets</span>
+      <span>
+        {info.packets} {t('packets')}
+      </span>
       {info.kernel && (
         <span>
-          kernel: {info.kernel.received} received, {info.kernel.dropped} dropped
+          {t('kernel')} {info.kernel.received} {t('received')} {info.kernel.dropped} {t('dropped')}
         </span>
       )}
       {uiDropped > 0 && (
-        <span className="text-amber-300">{uiDropped} rows not shown (browser too slow; all are in the file)</span>
+        <span className="text-amber-300">
+          {uiDropped} {t('rowsNotShownBrowser')}
+        </span>
       )}
       {info.exit && (
         <span className={info.state === 'failed' ? 'font-semibold text-red-300' : 'text-slate-400'}>
@@ -41,7 +47,7 @@ export function CaptureStatus({ info, uiDropped }: { info: CaptureInfo; uiDroppe
           download
           className="ml-auto rounded bg-sky-700 px-4 py-1 font-semibold text-white hover:bg-sky-600"
         >
-          Export pcapng
+          {t('exportPcapng')}
         </a>
       )}
     </div>
@@ -50,23 +56,29 @@ export function CaptureStatus({ info, uiDropped }: { info: CaptureInfo; uiDroppe
 
 /** Saved pcapng files: open one like a live capture, download it, or delete it. */
 export function SavedList({ cap }: { cap: CaptureView }) {
+  const t = useT('capture.captureStatus');
   if (cap.saved.length === 0) return null;
   return (
     <details data-testid={captureIds.saved} className="rounded border border-slate-700">
-      <summary className="cursor-pointer px-3 py-1 text-slate-300">Saved captures ({cap.saved.length})</summary>
+      <summary className="cursor-pointer px-3 py-1 text-slate-300">
+        {t('savedCaptures')}
+        {cap.saved.length})
+      </summary>
       <ul className="divide-y divide-slate-800">
         {cap.saved.map((s) => (
           <li key={s.name} className="flex items-center gap-3 px-3 py-1">
             <span className="flex-1 font-mono">{s.name}</span>
-            <span className="text-slate-400">{(s.size / 1024).toFixed(1)} KiB</span>
+            <span className="text-slate-400">
+              {(s.size / 1024).toFixed(1)} {t('kib')}
+            </span>
             <button onClick={() => cap.open(s.name)} className="rounded px-2 hover:bg-slate-800">
-              open
+              {t('open')}
             </button>
             <a href={`/captures/${encodeURIComponent(s.name)}`} download className="rounded px-2 hover:bg-slate-800">
-              download
+              {t('download')}
             </a>
             <button onClick={() => cap.remove(s.name)} className="rounded px-2 text-red-300 hover:bg-slate-800">
-              delete
+              {t('delete')}
             </button>
           </li>
         ))}

@@ -1,6 +1,7 @@
 'use client';
 // Seed 000 on screen: the option's bytes, then how they are read (little-endian for Cilium's IPv4 option,
 // network order for the IPv6 and Geneve forms), then the decimal values and the service address.
+import { useT } from '../../i18n/use-t';
 import type { DsrInfo } from '../../../server/protocol/capture';
 import { captureIds } from './test-ids';
 
@@ -27,6 +28,7 @@ export function DsrExplainer({
   frameHex: string;
   onHighlight: (r: readonly [number, number]) => void;
 }) {
+  const t = useT('capture.dsrExplainer');
   const le = dsr.byteOrder === 'little-endian';
   const read = (hex: string): string => (le ? pairs(hex).reverse().join('') : hex);
   const portRead = read(dsr.portHex);
@@ -35,11 +37,7 @@ export function DsrExplainer({
   const v4 = !dsr.addr.includes(':');
   const svc = v4 ? `${dsr.addr}:${dsr.port}` : `[${dsr.addr}]:${dsr.port}`;
   const where =
-    dsr.encoding === 'ipv4-option'
-      ? 'Cilium IPv4 option 0x9a, length 8'
-      : dsr.encoding === 'ipv6-destopt'
-        ? 'Cilium IPv6 Destination Option 0x1b'
-        : 'Cilium Geneve option, class 0x014b, type 0x81';
+    dsr.encoding === 'ipv4-option' ? t('whereV4') : dsr.encoding === 'ipv6-destopt' ? t('whereV6') : t('whereGeneve');
   const head = dsr.encoding === 'ipv4-option' ? optionHex.slice(0, 4) : '';
 
   return (
@@ -47,11 +45,12 @@ export function DsrExplainer({
       data-testid={captureIds.dsr}
       className="space-y-3 rounded-lg border-2 border-fuchsia-500/70 bg-fuchsia-950/30 p-4 text-lg"
     >
-      <h3 className="text-xl font-bold text-fuchsia-200">DSR: where this packet was really going</h3>
+      <h3 className="text-xl font-bold text-fuchsia-200">{t('dsrWhereThisPacket')}</h3>
       <ol className="list-decimal space-y-3 pl-6">
         <li>
           <button className="text-left underline decoration-dotted" onClick={() => onHighlight(dsr.option)}>
-            The bytes ({where}):
+            {t('theBytes')}
+            {where}):
           </button>{' '}
           <span className="inline-flex flex-wrap gap-2">
             {head && <Bytes hex={head} tone="bg-slate-700 text-slate-200" />}
@@ -59,14 +58,15 @@ export function DsrExplainer({
             <Bytes hex={dsr.addrHex} tone="bg-sky-500/30 text-sky-200" />
           </span>
           <div className="text-base text-slate-400">
-            {head && 'type 0x9a, length 8, then '}
-            <span className="text-amber-300">port</span> then <span className="text-sky-300">address</span>
-            {dsr.encoding !== 'ipv4-option' && ' (address first in this encoding)'}
+            {head && t('type0x9aLength8')}
+            <span className="text-amber-300">{t('port')}</span> {t('then')}{' '}
+            <span className="text-sky-300">{t('address')}</span>
+            {dsr.encoding !== 'ipv4-option' && t('addressFirstInThis')}
           </div>
         </li>
         <ReadStep dsr={dsr} portRead={portRead} addrRead={addrRead} />
         <li>
-          Decimal:{' '}
+          {t('decimal')}{' '}
           <span className="font-mono text-amber-200">
             0x{portRead} = {dsr.port}
           </span>
@@ -82,7 +82,7 @@ export function DsrExplainer({
           )}
         </li>
         <li>
-          Service:{' '}
+          {t('service')}{' '}
           <span
             data-testid={captureIds.dsrResult}
             className="rounded bg-fuchsia-600 px-2 py-0.5 font-mono text-xl font-bold text-white"
@@ -97,13 +97,14 @@ export function DsrExplainer({
 
 /** Step 2: the byte order the values are read in, and what they read as. */
 function ReadStep({ dsr, portRead, addrRead }: { dsr: DsrInfo; portRead: string; addrRead: string }) {
+  const t = useT('capture.dsrExplainer');
   const le = dsr.byteOrder === 'little-endian';
   return (
     <li>
       {le ? (
         <>
-          Read them <b>little-endian</b> (x86 host order: Cilium <code>htonl</code>s values that are already in network
-          order, so the bytes land swapped):{' '}
+          {t('readThem')} <b>{t('littleEndian')}</b> {t('x86HostOrderCilium')} <code>{t('htonl')}</code>
+          {t('sValuesThatAre')}{' '}
           <span className="font-mono text-amber-200">
             {pairs(dsr.portHex).join(' ')} → 0x{portRead}
           </span>
@@ -114,8 +115,9 @@ function ReadStep({ dsr, portRead, addrRead }: { dsr: DsrInfo; portRead: string;
         </>
       ) : (
         <>
-          Read them in <b>network order</b> (big-endian): <span className="font-mono text-amber-200">0x{portRead}</span>
-          , <span className="font-mono text-sky-200">0x{addrRead}</span>
+          {t('readThemIn')} <b>{t('networkOrder')}</b> {t('bigEndian')}{' '}
+          <span className="font-mono text-amber-200">0x{portRead}</span>,{' '}
+          <span className="font-mono text-sky-200">0x{addrRead}</span>
         </>
       )}
     </li>

@@ -1,6 +1,7 @@
 'use client';
 // Detail tree and hex view, linked both ways: a field highlights its bytes; a byte selects the
 // innermost field that covers it (and opens the tree down to it).
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { PacketDetail, PacketField } from '../../../server/protocol/capture';
 import { DsrExplainer } from './dsr-explainer';
@@ -41,6 +42,7 @@ function FieldNode({
   toggle: (p: string) => void;
   pick: (p: string, r: Range) => void;
 }) {
+  const t = useT('capture.packetDetail');
   const has = (f.children?.length ?? 0) > 0;
   const isOpen = open.has(path);
   const active = sel === path;
@@ -54,7 +56,7 @@ function FieldNode({
       >
         <button
           className="w-5 shrink-0 text-slate-400"
-          aria-label={isOpen ? 'collapse' : 'expand'}
+          aria-label={isOpen ? t('collapse') : t('expand')}
           onClick={(e) => {
             e.stopPropagation();
             if (has) toggle(path);
@@ -148,13 +150,15 @@ export function PacketDetailView({
   detail: PacketDetail;
   onNote: (text: string) => Promise<string | undefined>;
 }) {
+  const t = useT('capture.packetDetail');
   const fs = useFieldSelection(detail);
   const p = detail.packet;
   return (
     <div data-testid={captureIds.detail} className="space-y-4">
       {p.malformed && (
         <div className="rounded border border-red-500 bg-red-950/50 px-3 py-2 text-lg text-red-200">
-          Malformed at {p.malformed.layer} / {p.malformed.field} (offset {p.malformed.offset}): {p.malformed.reason}
+          {t('malformedAt')} {p.malformed.layer} / {p.malformed.field} {t('offset')} {p.malformed.offset}):{' '}
+          {p.malformed.reason}
         </div>
       )}
       {p.dsr && <DsrExplainer dsr={p.dsr} frameHex={detail.hex} onHighlight={(r) => fs.pick(undefined, r)} />}
@@ -264,6 +268,7 @@ function NoteEditor({
   detail: PacketDetail;
   onNote: (text: string) => Promise<string | undefined>;
 }) {
+  const t = useT('capture.packetDetail');
   const [note, setNote] = useState(detail.notes.join('\n'));
   const [noteMsg, setNoteMsg] = useState<string | undefined>();
   useEffect(() => {
@@ -276,7 +281,7 @@ function NoteEditor({
         data-testid={captureIds.note}
         value={note}
         onChange={(e) => setNote(e.target.value)}
-        placeholder="Note on this packet (saved into the exported pcapng as a comment)"
+        placeholder={t('noteOnThisPacket')}
         className="h-20 flex-1 rounded border border-slate-600 bg-slate-900 p-2 text-lg"
       />
       <button
@@ -284,7 +289,7 @@ function NoteEditor({
         onClick={async () => setNoteMsg((await onNote(note)) ?? 'saved')}
         className="rounded bg-sky-700 px-4 py-2 text-lg font-semibold hover:bg-sky-600"
       >
-        Save note
+        {t('saveNote')}
       </button>
       {noteMsg && <span className="self-center text-slate-300">{noteMsg}</span>}
     </div>

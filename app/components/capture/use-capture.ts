@@ -1,6 +1,8 @@
 'use client';
 // The capture panel's socket wiring: one capture shown at a time in this view (others keep running on
 // the server; use-capture-stream.ts follows the shown one), targets, saved files and requests.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import { useCallback, useState } from 'react';
 import { z } from 'zod';
 import {
@@ -50,7 +52,7 @@ async function fileBase64(file: File): Promise<string> {
 
 /** Asks about the shown capture; none shown is an error answer, not a request. */
 function askShown<T>(id: string | undefined, send: (id: string) => Promise<Ack<T>>): Promise<Ack<T>> {
-  return id ? send(id) : Promise.resolve({ ok: false, error: 'no capture' });
+  return id ? send(id) : Promise.resolve({ ok: false, error: say(msg('err.capture.noneShown')) });
 }
 
 /** Decoding a big upload (or a saved file) takes a while on a busy server. */
@@ -109,7 +111,13 @@ export function useCapture(): CaptureView {
       // Refuse here what the server would refuse, before reading and sending megabytes for nothing.
       if (file.size > CAPTURE_UPLOAD_MAX_BYTES)
         return setError(
-          `${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${CAPTURE_UPLOAD_MAX_BYTES / 1048576} MB`,
+          say(
+            msg('err.capture.fileSize', {
+              name: file.name,
+              mb: (file.size / 1048576).toFixed(1),
+              max: CAPTURE_UPLOAD_MAX_BYTES / 1048576,
+            }),
+          ),
         );
       const req = { name: file.name, base64: await fileBase64(file) };
       const r = await request(socket, 'capture:decode-file', req, CaptureShown, { timeoutMs: LOAD_TIMEOUT_MS });

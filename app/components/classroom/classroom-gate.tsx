@@ -1,6 +1,7 @@
 'use client';
 // In front of the whole page: the page renders once the server has said who this is, and a student
 // types a display name first (the server refuses a student's requests until then).
+import { useT } from '../../i18n/use-t';
 import { useState, type ReactNode } from 'react';
 import { ConnectionBadge } from '../shell/connection-badge';
 import { classroomIds } from './test-ids';
@@ -8,6 +9,7 @@ import { ClassroomContext, useClassroomState } from './use-classroom';
 import { ClassViewProvider } from './use-view';
 
 export function ClassroomGate({ children }: { children: ReactNode }) {
+  const t = useT('classroom.classroomGate');
   const state = useClassroomState();
   const { me, notice, error } = state;
   let body: ReactNode;
@@ -15,7 +17,7 @@ export function ClassroomGate({ children }: { children: ReactNode }) {
     body = (
       <div data-testid={classroomIds.waiting} className="flex min-h-screen items-center justify-center gap-4 text-xl">
         <ConnectionBadge />
-        {error ? <span className="text-red-400">{error}</span> : <span>connecting to the server…</span>}
+        {error ? <span className="text-red-400">{error}</span> : <span>{t('connectingToTheServer')}</span>}
       </div>
     );
   else if (me.role === 'student' && !me.name) body = <JoinForm join={state.join} />;
@@ -37,6 +39,7 @@ export function ClassroomGate({ children }: { children: ReactNode }) {
 }
 
 function JoinForm({ join }: { join: (name: string) => Promise<{ ok: boolean; error?: string }> }) {
+  const t = useT('classroom.classroomGate');
   const [name, setName] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -55,10 +58,10 @@ function JoinForm({ join }: { join: (name: string) => Promise<{ ok: boolean; err
         }}
       >
         <h1 className="text-2xl font-bold">
-          packet<span className="text-sky-400">-journey</span> · join the class
+          packet<span className="text-sky-400">-journey</span> {t('joinTheClass')}
         </h1>
         <label className="flex flex-col gap-2 text-lg">
-          Your name, as the instructor will see it
+          {t('yourNameAsThe')}
           <input
             data-testid={classroomIds.joinName}
             value={name}
@@ -78,7 +81,7 @@ function JoinForm({ join }: { join: (name: string) => Promise<{ ok: boolean; err
           disabled={busy || name.trim() === ''}
           className="rounded bg-sky-600 px-4 py-2 text-lg font-semibold text-white disabled:opacity-50"
         >
-          Join
+          {t('join')}
         </button>
       </form>
     </main>

@@ -2,6 +2,8 @@
 // The instructor's classroom: the links and the student QR (for the projector), who is connected and
 // what each is doing (with a button to disconnect one), the saved captures shared with students, and
 // the rotation of the tokens (which ends every connection; this page reloads on the new link).
+import { say, tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import { useEffect, useState } from 'react';
 import { z } from 'zod';
 import { CaptureList } from '../../../server/protocol/capture';
@@ -12,6 +14,7 @@ import { useWatch } from '../../lib/watch';
 import { classroomIds } from './test-ids';
 
 export function ClassroomPanel({ onClose }: { onClose: () => void }) {
+  const t = useT('classroom.classroomPanel');
   const { socket, state } = useSocket();
   const roster = useWatch('classroom');
   const [links, setLinks] = useState<ClassLinks | undefined>();
@@ -36,8 +39,8 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
       className="fixed inset-y-0 right-0 z-50 flex w-[34rem] flex-col gap-4 overflow-y-auto border-l border-slate-700 bg-slate-900 p-6 shadow-2xl"
     >
       <div className="flex items-center">
-        <h2 className="text-2xl font-bold">Classroom</h2>
-        <button onClick={onClose} className="ml-auto rounded px-3 py-1 hover:bg-slate-800" aria-label="close">
+        <h2 className="text-2xl font-bold">{t('classroom')}</h2>
+        <button onClick={onClose} className="ml-auto rounded px-3 py-1 hover:bg-slate-800" aria-label={t('close')}>
           ✕
         </button>
       </div>
@@ -48,10 +51,10 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
       )}
       {links && (
         <section className="flex flex-col gap-2">
-          <p className="text-sm text-slate-400">Student link (scan or type it):</p>
+          <p className="text-sm text-slate-400">{t('studentLinkScanOr')}</p>
           <img
             data-testid={classroomIds.qr}
-            alt="QR code of the student link"
+            alt={t('qrCodeOfThe')}
             src={`data:image/svg+xml;base64,${btoa(links.studentQrSvg)}`}
             className="w-64 self-center rounded bg-white"
           />
@@ -59,9 +62,7 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
             {links.student}
           </code>
           <details>
-            <summary className="cursor-pointer text-sm text-slate-400">
-              Instructor link (full rights, keep private)
-            </summary>
+            <summary className="cursor-pointer text-sm text-slate-400">{t('instructorLinkFullRights')}</summary>
             <code data-testid={classroomIds.instructorLink} className="break-all text-sm">
               {links.instructor}
             </code>
@@ -69,19 +70,22 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
           <button
             data-testid={classroomIds.rotate}
             onClick={() => {
-              if (!window.confirm('New links for everyone? Every connected browser is disconnected.')) return;
+              if (!window.confirm(tx('classroom.classroomPanel.rotateConfirm'))) return;
               void request(socket, 'classroom:rotate', {}, ClassLinks).then((r) =>
                 r.ok ? window.location.assign(r.value.instructor) : setError(r.error),
               );
             }}
             className="self-start rounded border border-red-500 px-3 py-1 text-red-300 hover:bg-red-950"
           >
-            Rotate tokens
+            {t('rotateTokens')}
           </button>
         </section>
       )}
       <section>
-        <h3 className="mb-2 text-lg font-semibold">Connected ({roster.state?.clients.length ?? 0})</h3>
+        <h3 className="mb-2 text-lg font-semibold">
+          {t('connected')}
+          {roster.state?.clients.length ?? 0})
+        </h3>
         <ul data-testid={classroomIds.roster} className="flex flex-col gap-2">
           {roster.state?.clients.map((c) => (
             <ClientRow
@@ -94,8 +98,8 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
         </ul>
       </section>
       <section>
-        <h3 className="mb-2 text-lg font-semibold">Captures shared with students</h3>
-        {saved.length === 0 && <p className="text-sm text-slate-400">No saved captures yet.</p>}
+        <h3 className="mb-2 text-lg font-semibold">{t('capturesSharedWithStudents')}</h3>
+        {saved.length === 0 && <p className="text-sm text-slate-400">{t('noSavedCapturesYet')}</p>}
         <ul className="flex flex-col gap-1">
           {saved.map((name) => (
             <li key={name}>
@@ -119,7 +123,8 @@ export function ClassroomPanel({ onClose }: { onClose: () => void }) {
 }
 
 function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick: () => void }) {
-  const label = c.name ?? (c.role === 'instructor' ? 'instructor' : '(joining…)');
+  const t = useT('classroom.classroomPanel');
+  const label = c.name ?? (c.role === 'instructor' ? t('instructorName') : t('joining'));
   return (
     <li
       data-testid={classroomIds.client(c.name ?? c.id)}
@@ -130,7 +135,7 @@ function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick:
         <span className="font-semibold">{label}</span>
         <span className="text-xs text-slate-400">
           {c.role}
-          {self ? ' (you)' : ''}
+          {self ? t('you') : ''}
         </span>
         {!self && (
           <button
@@ -138,16 +143,23 @@ function ClientRow({ c, self, onKick }: { c: ClassClient; self: boolean; onKick:
             onClick={onKick}
             className="ml-auto rounded border border-slate-600 px-2 text-sm hover:bg-slate-800"
           >
-            Disconnect
+            {t('disconnect')}
           </button>
         )}
       </div>
-      {c.doing.map((d) => (
-        <div key={d} className="text-sm text-emerald-300">
-          {d}
+      {c.doing.map((d) => {
+        const line = typeof d === 'string' ? d : say(d);
+        return (
+          <div key={line} className="text-sm text-emerald-300">
+            {line}
+          </div>
+        );
+      })}
+      {c.last && (
+        <div className="text-sm text-slate-400">
+          {t('last')} {c.last}
         </div>
-      ))}
-      {c.last && <div className="text-sm text-slate-400">last: {c.last}</div>}
+      )}
     </li>
   );
 }

@@ -2,6 +2,9 @@
 // A following student's page: the bar to detach or re-attach, and the instructor's journey (its step
 // driven by the broadcast) or capture (when shared) in place of the student's own panel, which stays
 // mounted underneath so exploring alone picks up where it was.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import { useEffect, useState, type ReactNode } from 'react';
 import { CaptureShown, PacketDetail, type PacketRow } from '../../../server/protocol/capture';
 import { PacketDetailView } from '../capture/packet-detail';
@@ -14,17 +17,20 @@ import { useClassView, type Shown } from './use-view';
 
 /** In the header: following or exploring alone, one click each way. */
 export function FollowToggle() {
+  const t = useT('classroom.followed');
   const { canFollow, attached, setAttached, error } = useClassView();
   if (!canFollow) return null;
   return (
     <span data-testid={classroomIds.follow} data-attached={attached} className="flex items-center gap-2 text-sm">
-      {attached && <span className="rounded bg-emerald-700 px-2 py-1 font-semibold">following the instructor</span>}
+      {attached && (
+        <span className="rounded bg-emerald-700 px-2 py-1 font-semibold">{t('followingTheInstructor')}</span>
+      )}
       <button
         data-testid={attached ? classroomIds.detach : classroomIds.attach}
         onClick={() => setAttached(!attached)}
         className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
       >
-        {attached ? 'Explore on my own' : 'Follow the instructor'}
+        {attached ? t('exploreOnMyOwn') : t('followTheInstructor')}
       </button>
       {error && <span className="text-red-400">{error}</span>}
     </span>
@@ -49,9 +55,10 @@ export function FollowedSwap({ part, own }: { part: 'journey' | 'capture'; own: 
 }
 
 function FollowedJourney({ shown, journey }: { shown: Shown; journey: NonNullable<Shown['journey']> }) {
+  const t = useT('classroom.followed');
   return (
     <section data-testid={classroomIds.followedJourney} className="space-y-4 p-5">
-      <h2 className="text-3xl font-bold">The instructor&apos;s journey</h2>
+      <h2 className="text-3xl font-bold">{t('theInstructorSJourney')}</h2>
       <StepSyncContext.Provider value={{ driven: shown.step }}>
         <JourneyView journey={journey} autoPlay={false} />
       </StepSyncContext.Provider>
@@ -60,6 +67,7 @@ function FollowedJourney({ shown, journey }: { shown: Shown; journey: NonNullabl
 }
 
 function FollowedCapture({ shown }: { shown: Shown }) {
+  const t = useT('classroom.followed');
   const c = shown.capture;
   const [open, setOpen] = useState<{ id: string; rows: readonly PacketRow[] } | undefined>();
   const [detail, setDetail] = useState<PacketDetail | undefined>();
@@ -93,10 +101,12 @@ function FollowedCapture({ shown }: { shown: Shown }) {
   if (!c) return null;
   return (
     <section data-testid={classroomIds.followedCapture} className="space-y-3 p-6 text-lg">
-      <h2 className="text-2xl font-bold">The instructor&apos;s capture: {c.label}</h2>
+      <h2 className="text-2xl font-bold">
+        {t('theInstructorSCapture')} {c.label}
+      </h2>
       {!c.shared ? (
         <p data-testid={classroomIds.notShared} className="text-amber-300">
-          the instructor&apos;s capture is not shared
+          {t('theInstructorSCapture2')}
         </p>
       ) : (
         <>
@@ -108,9 +118,7 @@ function FollowedCapture({ shown }: { shown: Shown }) {
               </div>
             ))}
           </div>
-          {detail && (
-            <PacketDetailView detail={detail} onNote={async () => 'students can annotate only their own captures'} />
-          )}
+          {detail && <PacketDetailView detail={detail} onNote={async () => say(msg('err.class.captureNote'))} />}
         </>
       )}
     </section>

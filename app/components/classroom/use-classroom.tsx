@@ -1,6 +1,8 @@
 'use client';
 // Who this page is to the server (role, name, token mode), asked on every (re)connect, and the last
 // notice the server sent before it ended the connection (kicked, tokens rotated).
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import { createContext, useContext, useState } from 'react';
 import { ClassMe } from '../../../server/protocol/classroom';
 import type { Ack } from '../../../server/protocol/common';
@@ -18,7 +20,7 @@ export const ClassroomContext = createContext<ClassroomState>({
   me: undefined,
   error: undefined,
   notice: undefined,
-  join: async () => ({ ok: false, error: 'not connected' }),
+  join: async () => ({ ok: false, error: say(msg('err.notConnected')) }),
 });
 
 export const useClassroom = (): ClassroomState => useContext(ClassroomContext);

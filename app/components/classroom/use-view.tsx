@@ -20,6 +20,7 @@ import { request } from '../../lib/request';
 import type { PjClientSocket } from '../../lib/socket';
 import { useSubscribe } from '../../lib/subscribe';
 import { StepSyncContext, type StepSync } from '../projector/step-sync';
+import { useReplayMode } from '../replay/use-replay';
 import { z } from 'zod';
 
 /** What the instructor shows, with the journey itself. */
@@ -174,8 +175,10 @@ function useFollowing(enabled: boolean, meId: string) {
 
 /** In the classroom gate, once the server has said who this page is. */
 export function ClassViewProvider({ me, children }: { me: ClassMe; children: ReactNode }) {
-  const instructor = me.tokens && me.role === 'instructor';
-  const student = me.tokens && me.role === 'student' && me.name !== null;
+  // A recording takes the instructor's view even without tokens; a replay's page follows the recording.
+  const { replaying, recording } = useReplayMode();
+  const instructor = me.role === 'instructor' && !replaying && (me.tokens || recording);
+  const student = replaying || (me.tokens && me.role === 'student' && me.name !== null);
   const { report, stepSync } = useBroadcast(instructor);
   const follow = useFollowing(student, me.id);
   const value = useMemo<ClassViewState>(() => ({ report, canFollow: student, ...follow }), [report, student, follow]);

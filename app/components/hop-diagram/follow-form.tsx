@@ -1,5 +1,6 @@
 'use client';
 // Pick a source, a target (pod, service, or a typed address), a protocol and port, then follow.
+import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { TraceProto } from '../../../server/protocol/tracer';
 import { portDigits } from '../../lib/field';
@@ -102,6 +103,7 @@ function OtherNsSelect(p: {
   testId?: string;
   keep?: boolean;
 }) {
+  const t = useT('hopDiagram.followForm');
   return (
     <select
       data-testid={p.testId}
@@ -110,7 +112,7 @@ function OtherNsSelect(p: {
       className={`rounded-lg border-2 px-2 py-2 text-lg ${p.value ? 'border-sky-400 bg-sky-900' : 'border-slate-600 bg-slate-800'}`}
       aria-label={p.label}
     >
-      <option value="">other namespace…</option>
+      <option value="">{t('otherNamespace')}</option>
       {p.keep && p.value && !p.others.some((o) => o.name === p.value) && <option value={p.value}>{p.value}</option>}
       {p.others.map((o) => (
         <option key={o.name} value={o.name}>
@@ -197,9 +199,10 @@ export function FollowForm({
 }
 
 function FromRow({ f }: { f: FormParts }) {
+  const t = useT('hopDiagram.followForm');
   const { state, set, pods, others, otherFrom } = f;
   return (
-    <Row label="From">
+    <Row label={t('from')}>
       <PodChips
         pods={pods}
         testId={hopIds.fromNs}
@@ -212,20 +215,19 @@ function FromRow({ f }: { f: FormParts }) {
         value={otherFrom}
         others={others}
         onPick={(name) => set({ from: name })}
-        label="other source namespace"
+        label={t('otherSourceNamespace')}
         keep
       />
-      {pods.length === 0 && (
-        <span className="text-lg text-slate-400">No pods yet: start the lab, or pick any namespace.</span>
-      )}
+      {pods.length === 0 && <span className="text-lg text-slate-400">{t('noPodsYetStart')}</span>}
     </Row>
   );
 }
 
 function ToRow({ f }: { f: FormParts }) {
+  const t = useT('hopDiagram.followForm');
   const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
   return (
-    <Row label="To">
+    <Row label={t('to')}>
       <PodChips
         pods={pods}
         testId={hopIds.toNs}
@@ -241,18 +243,18 @@ function ToRow({ f }: { f: FormParts }) {
           on={state.toKind === 'service' && state.to === s.clusterIP}
           onClick={() => pickService(s)}
         >
-          svc {s.name}{' '}
+          {t('svc')} {s.name}{' '}
           <span className="font-mono font-normal">
             {s.clusterIP}:{s.port}
           </span>
         </Chip>
       ))}
-      <OtherNsSelect value={otherTo} others={others} onPick={pickTarget} label="other target namespace" />
+      <OtherNsSelect value={otherTo} others={others} onPick={pickTarget} label={t('otherTargetNamespace')} />
       <input
         data-testid={hopIds.toInput}
         value={state.toKind === 'ip' ? state.to : ''}
         onChange={(e) => set({ to: e.target.value.trim(), toKind: 'ip' })}
-        placeholder="or type an IP"
+        placeholder={t('orTypeAnIp')}
         spellCheck={false}
         className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
       />
@@ -261,13 +263,14 @@ function ToRow({ f }: { f: FormParts }) {
 }
 
 function AsRow({ f }: { f: FormParts }) {
+  const t = useT('hopDiagram.followForm');
   const { state, set, running, canFollow, pickProto } = f;
   return (
-    <Row label="As" gap="gap-3">
+    <Row label={t('as')} gap="gap-3">
       <div
         className="flex overflow-hidden rounded-lg border-2 border-slate-600"
         role="radiogroup"
-        aria-label="protocol"
+        aria-label={t('protocol')}
       >
         {PROTOS.map((p) => (
           <button
@@ -284,21 +287,18 @@ function AsRow({ f }: { f: FormParts }) {
         ))}
       </div>
       <label className="flex items-center gap-2 text-lg text-slate-300">
-        port
+        {t('port')}
         <input
           data-testid={hopIds.port}
           value={state.proto === 'icmp' ? '' : state.port}
           disabled={state.proto === 'icmp'}
           onChange={(e) => set({ port: portDigits(e.target.value) })}
           inputMode="numeric"
-          placeholder={state.proto === 'icmp' ? '—' : 'port'}
+          placeholder={state.proto === 'icmp' ? '—' : t('port')}
           className="w-24 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg disabled:opacity-40"
         />
       </label>
-      <label
-        className="flex items-center gap-2 text-lg text-slate-300"
-        title="Adds iptables TRACE rules on the way, then removes them (slower)"
-      >
+      <label className="flex items-center gap-2 text-lg text-slate-300" title={t('addsIptablesTraceRules')}>
         <input
           type="checkbox"
           data-testid={hopIds.rules}
@@ -306,14 +306,14 @@ function AsRow({ f }: { f: FormParts }) {
           onChange={(e) => set({ rules: e.target.checked })}
           className="h-5 w-5 accent-sky-500"
         />
-        iptables rules
+        {t('iptablesRules')}
       </label>
       <input
         data-testid={hopIds.followExpr}
         value={state.expr}
         onChange={(e) => set({ expr: e.target.value.replace(/[\r\n]/g, ' ') })}
-        placeholder="pcap-filter (optional)"
-        title="Trace only where the packet also matches this pcap-filter expression, e.g. vlan or ether host …"
+        placeholder={t('exprPlaceholder')}
+        title={t('exprTitle')}
         spellCheck={false}
         className="w-64 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500"
       />
@@ -323,7 +323,7 @@ function AsRow({ f }: { f: FormParts }) {
         disabled={!canFollow}
         className="ml-auto rounded-lg bg-emerald-600 px-8 py-2 text-xl font-bold text-white shadow hover:bg-emerald-500 disabled:opacity-40"
       >
-        {running ? 'Following…' : 'Follow ▶'}
+        {running ? t('following') : t('follow')}
       </button>
     </Row>
   );

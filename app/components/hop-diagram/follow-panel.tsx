@@ -1,5 +1,6 @@
 'use client';
 // The Follow tab: follow one packet from a pod (hop by hop, drawn live), or trace a filter continuously.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Journey } from '../../../server/protocol/tracer';
 import type { FollowPreset } from '../lab/follow-presets';
@@ -10,6 +11,7 @@ import { LoaderBanner, useLoaderStatus } from './loader-banner';
 import { hopIds } from './test-ids';
 import { useFollow } from './use-follow';
 import { laneInfoOf, useNamespaces } from './use-namespaces';
+import { useLocale } from '../../i18n/provider';
 
 type Mode = 'follow' | 'live';
 
@@ -23,12 +25,15 @@ const presetForm = (p: FollowPreset): FollowFormState => ({
 });
 
 export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: FollowPreset }) {
+  const t = useT('hopDiagram.followPanel');
   const [mode, setMode] = useState<Mode>('follow');
   const [form, setForm] = useState<FollowFormState>(() => (run ? presetForm(run) : initialForm(initialFrom)));
   const { choices, services } = useNamespaces();
   const loader = useLoaderStatus();
   const { journey, running, error, follow } = useFollow();
-  const laneInfo = useMemo(() => laneInfoOf(choices), [choices]);
+  const { locale } = useLocale();
+  // Its words (`pod on node1`) are the page's language: said again when it changes.
+  const laneInfo = useMemo(() => laneInfoOf(choices), [choices, locale]);
 
   // A pod clicked elsewhere (the MAC map) preselects the source.
   useEffect(() => {
@@ -70,9 +75,9 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
     <section data-testid={hopIds.panel} className="space-y-4 p-5">
       <LoaderBanner status={loader} />
       <div className="flex items-center gap-3">
-        <h2 className="mr-4 text-3xl font-bold">Where does the packet go?</h2>
-        {tab('follow', 'Follow one packet', hopIds.modeFollow)}
-        {tab('live', 'Live', hopIds.modeLive)}
+        <h2 className="mr-4 text-3xl font-bold">{t('whereDoesThePacket')}</h2>
+        {tab('follow', t('tabFollow'), hopIds.modeFollow)}
+        {tab('live', t('tabLive'), hopIds.modeLive)}
       </div>
       {mode === 'follow' ? (
         <>
@@ -105,6 +110,7 @@ function FollowResult({
   error: string | undefined;
   laneInfo: Readonly<Record<string, string>>;
 }) {
+  const t = useT('hopDiagram.followPanel');
   const result = useRef<HTMLDivElement | null>(null);
   // On a projector the diagram should fill the screen: once the packet shows up, and again when the
   // journey is complete (it is taller by then).
@@ -132,9 +138,7 @@ function FollowResult({
           <JourneyView journey={journey} laneInfo={laneInfo} />
         ) : (
           <div className="flex h-72 items-center justify-center rounded-xl border border-dashed border-slate-700 text-2xl text-slate-500">
-            {running
-              ? 'Sending the packet… hops appear here as the kernel sees them.'
-              : 'Pick a pod, a target, and press Follow.'}
+            {running ? t('sendingThePacketHops') : t('pickAPodA')}
           </div>
         )}
       </div>

@@ -2,7 +2,8 @@
 // agree with what the SVG prints. The words themselves (NAT, drop, protocol names) come from the
 // shared vocabulary, so the diagram says what the CLI and the pcapng comments say.
 import type { Hop, HopProgram, Journey } from '../../../server/protocol/tracer';
-import { droppedInText, dropText, firstDrop, interruptedText } from '../../../server/protocol/vocab';
+import { dropText, firstDrop } from '../../../server/protocol/vocab';
+import { tx } from '../../i18n/current';
 
 /** `+40.1 µs`, `+1.23 ms`: kernel deltas are µs-scale, a projector wants 3 significant digits. */
 export function fmtDelta(ns: number): string {
@@ -30,13 +31,13 @@ const NF_MARK = { accept: '✓', drop: '✗', seen: '·' } as const;
 export function nfLine(h: Hop): string | undefined {
   const steps = h.netfilter ?? [];
   const parts = steps.map((s) => `${NF_SHORT[s.hook]} ${NF_MARK[s.verdict]}`);
-  if (h.rules && h.rules.length > 0) parts.push(`${h.rules.length} rule${h.rules.length > 1 ? 's' : ''}`);
+  if (h.rules && h.rules.length > 0) parts.push(tx('format.ruleCount', { n: h.rules.length }));
   return parts.length > 0 ? `nf ${parts.join('  ')}` : undefined;
 }
 
 /** The end-of-life line: `end: CONSUMED` for ordinary ends, `DROP NETFILTER_DROP` for real drops. */
 export function endLine(h: Hop): string | undefined {
-  if (!h.drop) return h.dir === 'end' ? 'freed' : undefined;
+  if (!h.drop) return h.dir === 'end' ? tx('format.freed') : undefined;
   return dropText(h.drop);
 }
 
@@ -46,13 +47,17 @@ export function ellipsize(s: string, maxChars: number): string {
 
 /** Where the journey ended, in a few words, for the summary line and the live list. */
 export function outcome(j: Journey): { label: string; tone: 'ok' | 'drop' | 'pending' | 'lost' } {
-  if (j.pending) return { label: 'tracing…', tone: 'pending' };
+  if (j.pending) return { label: tx('format.tracing'), tone: 'pending' };
   const drop = firstDrop(j);
-  if (drop) return { label: droppedInText(drop), tone: 'drop' };
-  if (j.delivered) return { label: j.reply ? 'delivered, reply came back' : 'delivered', tone: 'ok' };
-  if (j.interrupted) return { label: interruptedText(j.interrupted), tone: 'lost' }; // lost hops: no drop claimed
-  if (j.timedOut) return { label: 'timed out', tone: 'lost' };
-  return { label: 'not delivered', tone: 'lost' };
+  if (drop) {
+    const where = { ns: drop.netns, reason: drop.drop.reason };
+    return { label: tx(drop.drop.byNetfilter ? 'format.droppedInNf' : 'format.droppedIn', where), tone: 'drop' };
+  }
+  if (j.delivered) return { label: tx(j.reply ? 'format.deliveredReply' : 'format.delivered'), tone: 'ok' };
+  // lost hops: no drop claimed
+  if (j.interrupted) return { label: tx('format.interrupted', { why: j.interrupted }), tone: 'lost' };
+  if (j.timedOut) return { label: tx('format.timedOut'), tone: 'lost' };
+  return { label: tx('format.notDelivered'), tone: 'lost' };
 }
 
 /** `tc-ingress` -> `tc`, `tcx-egress` -> `tcx`, `xdp` -> `xdp`: the direction is the hop's own. */
@@ -66,17 +71,19 @@ export function programLine(p: HopProgram): string {
   const head = `${hookKind(p.hook)} ${p.name}`;
   if (p.verdict === 'redirected') {
     const r = p.redirect;
-    return r ? `${head} → redirected ${r.how} to ${r.netns}/${r.ifname}` : `${head} → redirected`;
+    return r
+      ? tx('format.redirectedTo', { head, how: r.how, to: `${r.netns}/${r.ifname}` })
+      : tx('format.redirected', { head });
   }
-  if (p.verdict === 'dropped') return `${head} ✗ dropped`;
-  if (p.verdict === 'passed') return `${head} ✓ passed`;
+  if (p.verdict === 'dropped') return tx('format.dropped', { head });
+  if (p.verdict === 'passed') return tx('format.passed', { head });
   return head;
 }
 
 /** `inferred: peer redirect`, `from node2/eth0`: two box lines for a hop no tracepoint saw. */
 export function inferredLines(h: Hop): string[] {
   if (!h.inferred) return [];
-  return ['inferred: peer redirect', `from ${h.inferred.from}`];
+  return [tx('format.inferredPeer'), tx('format.from', { from: h.inferred.from })];
 }
 
 export { socketRewriteLine } from '../../../server/protocol/vocab';

@@ -1,5 +1,6 @@
 'use client';
 // Everything the kernel told us about the packet at one hop, in the order a kernel engineer reads it.
+import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { Hop } from '../../../server/protocol/tracer';
 import { dropText, endpoint, ICMP_TYPES } from '../../../server/protocol/vocab';
@@ -26,6 +27,7 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
 
 /** Why it went here, and how the hop is known when no tracepoint saw it. */
 function ReasonAndInferred({ h }: { h: Hop }) {
+  const t = useT('hopDiagram.hopDetail');
   return (
     <>
       {h.reason && (
@@ -38,11 +40,10 @@ function ReasonAndInferred({ h }: { h: Hop }) {
           data-testid={hopIds.detailInferred}
           className="rounded-lg border-2 border-dashed border-violet-400 bg-violet-950/50 px-3 py-2 text-lg text-violet-100"
         >
-          <div className="font-bold">inferred: peer redirect</div>
+          <div className="font-bold">{t('inferredPeerRedirect')}</div>
           <div>
-            No tracepoint fires here: <span className="font-mono">bpf_redirect_peer</span> at{' '}
-            <span className="font-mono">{h.inferred.from}</span> handed the packet straight to this device. It is known
-            from the packet&apos;s next sighting in this namespace.
+            {t('noTracepointFiresHere')} <span className="font-mono">{t('bpfRedirectPeer')}</span> {t('at')}{' '}
+            <span className="font-mono">{h.inferred.from}</span> {t('handedThePacketStraight')}
           </div>
         </div>
       )}
@@ -52,10 +53,11 @@ function ReasonAndInferred({ h }: { h: Hop }) {
 
 /** BPF programs attached here, with what each did when it is known. */
 function ProgramsSection({ h }: { h: Hop }) {
+  const t = useT('hopDiagram.hopDetail');
   if (!h.programs || h.programs.length === 0) return null;
   return (
     <section className="space-y-1">
-      <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">BPF programs</h4>
+      <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">{t('bpfPrograms')}</h4>
       <ul className="space-y-1 font-mono text-base">
         {h.programs.map((p, i) => (
           <li
@@ -79,6 +81,7 @@ function ProgramsSection({ h }: { h: Hop }) {
 
 /** How the packet's life ended here, and the rewrite it met. */
 function EndAndNat({ h }: { h: Hop }) {
+  const t = useT('hopDiagram.hopDetail');
   return (
     <>
       {h.drop && (
@@ -86,15 +89,24 @@ function EndAndNat({ h }: { h: Hop }) {
           className={`rounded-lg border px-3 py-2 text-lg ${h.drop.isRealDrop ? 'border-red-500 bg-red-950/60 text-red-100' : 'border-slate-600 bg-slate-800 text-emerald-200'}`}
         >
           <div className="font-bold">{dropText(h.drop)}</div>
-          {h.drop.where && <div className="font-mono text-base">at {h.drop.where}</div>}
-          {h.drop.byNetfilter && <div className="text-base">by netfilter</div>}
+          {h.drop.where && (
+            <div className="font-mono text-base">
+              {t('at')} {h.drop.where}
+            </div>
+          )}
+          {h.drop.byNetfilter && <div className="text-base">{t('byNetfilter')}</div>}
         </div>
       )}
       {h.nat && (
         <div className="rounded-lg border border-amber-400 bg-amber-950/50 px-3 py-2 text-lg text-amber-100">
           <div className="font-bold">
             {h.nat.kind.toUpperCase()}
-            {h.nat.hook && <span className="font-normal text-amber-300"> after {h.nat.hook}</span>}
+            {h.nat.hook && (
+              <span className="font-normal text-amber-300">
+                {' '}
+                {t('after')} {h.nat.hook}
+              </span>
+            )}
           </div>
           <div className="font-mono">
             {h.nat.from} → {h.nat.to}
@@ -106,27 +118,28 @@ function EndAndNat({ h }: { h: Hop }) {
 }
 
 function IpSection({ h, prev }: { h: Hop; prev: Hop | undefined }) {
-  const ttlDelta = prev && prev.ttl !== h.ttl ? ` (${h.ttl - prev.ttl} since previous hop)` : '';
+  const t = useT('hopDiagram.hopDetail');
+  const ttlDelta = prev && prev.ttl !== h.ttl ? t('sincePrevious', { delta: h.ttl - prev.ttl }) : '';
   return (
     <Section title="IP">
       <Row k="src">{endpoint(h.src, h.sport)}</Row>
       <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
-      <Row k="protocol">{h.proto}</Row>
+      <Row k={t('protocol')}>{h.proto}</Row>
       <Row k="TTL">
         {h.ttl}
         <span className="text-slate-400">{ttlDelta}</span>
       </Row>
-      <Row k="IP id">
+      <Row k={t('ipId')}>
         {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
       </Row>
-      <Row k="total len">{h.totLen} B</Row>
-      <Row k="IP options">{h.ipOptions ? 'present' : 'none'}</Row>
-      {h.tcpFlags !== undefined && <Row k="TCP flags">{h.tcpFlags || '(none)'}</Row>}
+      <Row k={t('totalLen')}>{h.totLen} B</Row>
+      <Row k={t('ipOptions')}>{h.ipOptions ? t('present') : t('none')}</Row>
+      {h.tcpFlags !== undefined && <Row k={t('tcpFlags')}>{h.tcpFlags || t('none2')}</Row>}
       {h.icmp && (
         <Row k="ICMP">
-          type {h.icmp.type}
-          {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} · code {h.icmp.code} · id {h.icmp.id} · seq{' '}
-          {h.icmp.seq}
+          {t('type')} {h.icmp.type}
+          {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} {t('code')} {h.icmp.code} · id {h.icmp.id}{' '}
+          {t('seq')} {h.icmp.seq}
         </Row>
       )}
     </Section>
@@ -135,10 +148,11 @@ function IpSection({ h, prev }: { h: Hop; prev: Hop | undefined }) {
 
 /** Netfilter hooks crossed here and, with rules on, the iptables TRACE lines. */
 function NetfilterSection({ h }: { h: Hop }) {
+  const t = useT('hopDiagram.hopDetail');
   return (
     <>
       {(Boolean(h.netfilter?.length) || h.verdict !== undefined) && (
-        <Section title="Netfilter">
+        <Section title={t('netfilter')}>
           {(h.netfilter ?? []).map((s) => (
             <Row key={s.hook} k={s.hook}>
               <span
@@ -163,7 +177,7 @@ function NetfilterSection({ h }: { h: Hop }) {
       )}
       {h.rules && h.rules.length > 0 && (
         <section className="space-y-1">
-          <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">iptables rules (TRACE)</h4>
+          <h4 className="text-sm font-semibold uppercase tracking-wider text-slate-400">{t('iptablesRulesTrace')}</h4>
           <ol className="space-y-1 font-mono text-base">
             {h.rules.map((r, i) => (
               <li
@@ -193,6 +207,7 @@ export function HopDetail({
   prev?: Hop;
   onClose: () => void;
 }) {
+  const t = useT('hopDiagram.hopDetail');
   return (
     <aside
       data-testid={hopIds.detail}
@@ -204,7 +219,7 @@ export function HopDetail({
           <div
             className={`text-sm font-semibold uppercase tracking-wider ${path === 'reply' ? 'text-fuchsia-300' : 'text-sky-300'}`}
           >
-            {path} · hop {h.seq} <span className="normal-case">· {fmtDelta(h.tNs)}</span>
+            {path} {t('hop')} {h.seq} <span className="normal-case">· {fmtDelta(h.tNs)}</span>
           </div>
           <h3 className="truncate text-2xl font-bold">
             {h.netns} · <span className="font-mono">{h.ifname}</span>
@@ -214,7 +229,7 @@ export function HopDetail({
         <button
           data-testid={hopIds.detailClose}
           onClick={onClose}
-          aria-label="close hop details"
+          aria-label={t('closeHopDetails')}
           className="rounded px-3 py-1 text-2xl leading-none text-slate-300 hover:bg-slate-700"
         >
           ×
@@ -229,20 +244,23 @@ export function HopDetail({
 
       <IpSection h={h} prev={prev} />
 
-      <Section title="Ethernet">
+      <Section title={t('ethernet')}>
         <Row k="src MAC">{h.srcMac}</Row>
         <Row k="dst MAC">{h.dstMac}</Row>
       </Section>
 
-      <Section title="Kernel">
-        <Row k="tracepoint">{h.inferred ? 'none (inferred)' : h.hook}</Row>
+      <Section title={t('kernel')}>
+        <Row k="tracepoint">{h.inferred ? t('noneInferred') : h.hook}</Row>
         <Row k="skb">{h.skb}</Row>
         <Row k="netns">
-          {h.netns} <span className="text-slate-400">inode {h.netnsInode}</span>
+          {h.netns}{' '}
+          <span className="text-slate-400">
+            {t('inode')} {h.netnsInode}
+          </span>
         </Row>
         <Row k="ifindex">{h.ifindex}</Row>
         <Row k="time">
-          {fmtDelta(h.tNs)} <span className="text-slate-400">since first hop</span>
+          {fmtDelta(h.tNs)} <span className="text-slate-400">{t('sinceFirstHop')}</span>
         </Row>
       </Section>
 

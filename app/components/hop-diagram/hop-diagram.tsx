@@ -2,6 +2,7 @@
 // The journey as SVG: lanes (namespaces) left to right in path order, hops stacked in each lane, the
 // request in sky blue, the reply in fuchsia, rewrites in amber, real drops in red. Geometry comes from
 // layout.ts; React renders it; d3-zoom only pans and zooms.
+import { useT } from '../../i18n/use-t';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { zoomIdentity } from 'd3';
 import type { Journey } from '../../../server/protocol/tracer';
@@ -87,6 +88,7 @@ function DiagramToolbar(p: {
   onSpeed: () => void;
   onFit: () => void;
 }) {
+  const tr = useT('hopDiagram.hopDiagram');
   const { toolbar, playing, onReplay, canReplay, slow, onSpeed, onFit } = p;
   return (
     <div className="flex items-center gap-2">
@@ -97,12 +99,12 @@ function DiagramToolbar(p: {
         disabled={!canReplay}
         className="rounded bg-slate-700 px-3 py-1.5 text-base font-semibold text-white hover:bg-slate-600 disabled:opacity-40"
       >
-        {playing ? '↻ Restart' : '▶ Replay packet'}
+        {playing ? tr('restart') : tr('replayPacket')}
       </button>
       <button
         data-testid={hopIds.speed}
         onClick={onSpeed}
-        title="animation speed"
+        title={tr('animationSpeed')}
         className="w-16 rounded border border-slate-600 px-2 py-1.5 text-base text-slate-200 hover:bg-slate-800"
       >
         {slow === 1 ? '1×' : slow === 2 ? '½×' : '¼×'}
@@ -135,6 +137,7 @@ function ArrowHeads() {
 
 /** Lane columns with their namespace names, and the REQUEST / REPLY band labels. */
 function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?: Readonly<Record<string, string>> }) {
+  const tr = useT('hopDiagram.hopDiagram');
   return (
     <>
       {layout.lanes.map((lane) => (
@@ -172,7 +175,7 @@ function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?:
           fontSize={16}
           letterSpacing={3}
         >
-          {b.path === 'reply' ? 'REPLY ←' : 'REQUEST →'}
+          {b.path === 'reply' ? tr('reply') : tr('request')}
         </text>
       ))}
     </>
@@ -181,6 +184,7 @@ function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?:
 
 /** What the dot is passing, spelled out for the room. */
 function Caption({ box }: { box: HopBox | undefined }) {
+  const tr = useT('hopDiagram.hopDiagram');
   return (
     <div data-testid={hopIds.caption} className="flex h-9 items-center gap-4 overflow-hidden whitespace-nowrap text-xl">
       {box && (
@@ -193,7 +197,9 @@ function Caption({ box }: { box: HopBox | undefined }) {
           </span>
           <span className="text-slate-300">{DIR_LABEL[box.hop.dir]}</span>
           <span className="font-mono">{flowLine(box.hop)}</span>
-          <span className="font-mono text-slate-400">ttl {box.hop.ttl}</span>
+          <span className="font-mono text-slate-400">
+            {tr('ttl')} {box.hop.ttl}
+          </span>
           {box.hop.nat && <span className="font-mono text-amber-300">{natText(box.hop.nat)}</span>}
           {box.hop.drop && (
             <span className={box.hop.drop.isRealDrop ? 'font-bold text-red-400' : 'text-emerald-300'}>
@@ -297,6 +303,7 @@ export function HopDiagram({
   stepping = false,
   current,
 }: HopDiagramProps) {
+  const tr = useT('hopDiagram.hopDiagram');
   const layout = useMemo(() => layoutJourney(journey), [journey]);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const dotRef = useRef<SVGCircleElement | null>(null);
@@ -345,7 +352,11 @@ export function HopDiagram({
         className="block select-none rounded-xl border border-slate-800 bg-slate-950"
         // Few lanes: don't blow them up past ~1.25x; many lanes: shrink to the width, zoom for detail.
         style={{ maxHeight: 'calc(100vh - 7rem)', maxWidth: `${Math.round(layout.width * 1.25)}px` }}
-        aria-label={`journey ${journey.from} to ${journey.to}: lanes ${layout.lanes.map((l) => l.name).join(', ')}`}
+        aria-label={tr('journeyToLanes', {
+          from: journey.from,
+          to: journey.to,
+          v2: layout.lanes.map((l) => l.name).join(', '),
+        })}
       >
         <ArrowHeads />
         <g data-zoom transform={transform.toString()}>

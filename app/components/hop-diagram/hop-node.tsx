@@ -1,5 +1,6 @@
 'use client';
 // One hop of the diagram: a box in its lane, coloured by what happened there (NAT, drop, end).
+import { useT } from '../../i18n/use-t';
 import { nsDomId } from '../../../server/protocol/topology';
 import { DIR_LABEL, ellipsize, fmtDelta } from './format';
 import { GEOM, type HopBox, type HopTone, type LineRole } from './layout';
@@ -29,6 +30,7 @@ const DIR_STYLE = { ingress: 'fill-sky-200', egress: 'fill-sky-200', end: 'fill-
 
 /** The words inside a hop box: interface, time, direction, TTL, then the layout's extra lines. */
 function HopText({ box }: { box: HopBox }) {
+  const t = useT('hopDiagram.hopNode');
   const { hop } = box;
   return (
     <>
@@ -42,7 +44,7 @@ function HopText({ box }: { box: HopBox }) {
         {DIR_LABEL[hop.dir]}
       </text>
       <text x={box.w - 12} y={49} textAnchor="end" className="fill-slate-400 font-mono" fontSize={14}>
-        ttl {hop.ttl}
+        {t('ttl')} {hop.ttl}
       </text>
       {box.lines.map((l, i) => (
         <text
@@ -78,6 +80,7 @@ export function HopNode({
   current?: boolean;
   onSelect?: (b: HopBox) => void;
 }) {
+  const t = useT('hopDiagram.hopNode');
   const { hop } = box;
   const ring = current
     ? 'stroke-yellow-300'
@@ -104,7 +107,7 @@ export function HopNode({
       transform={`translate(${box.x},${box.y})`}
       role="button"
       tabIndex={0}
-      aria-label={`${box.path} hop ${hop.seq}: ${hop.netns} ${hop.ifname} ${hop.dir}`}
+      aria-label={t('hop', { path: box.path, seq: hop.seq, netns: hop.netns, ifname: hop.ifname, dir: hop.dir })}
       className="group cursor-pointer outline-none"
       onClick={() => onSelect?.(box)}
       onKeyDown={(e) => {

@@ -1,5 +1,7 @@
 'use client';
 // One journey: its one-line outcome, the diagram, a legend, and the clicked hop's fields.
+import { useLocalizedJourney } from '../../i18n/journey';
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Hop, Journey } from '../../../server/protocol/tracer';
 import { ExportMenu } from '../projector/export-menu';
@@ -20,6 +22,7 @@ const TONE = {
 } as const;
 
 export function JourneySummary({ journey }: { journey: Journey }) {
+  const t = useT('hopDiagram.journeyView');
   const o = outcome(journey);
   const nReq = journey.hops.length;
   const nRep = journey.reply?.hops.length ?? 0;
@@ -35,8 +38,13 @@ export function JourneySummary({ journey }: { journey: Journey }) {
       </span>
       <span className="rounded bg-slate-800 px-2 py-0.5 font-mono uppercase">{journey.proto}</span>
       <span className="text-slate-300">
-        {nReq} hop{nReq === 1 ? '' : 's'}
-        {nRep > 0 && <> · reply {nRep}</>}
+        {t('hops', { n: nReq })}
+        {nRep > 0 && (
+          <>
+            {' '}
+            {t('reply')} {nRep}
+          </>
+        )}
       </span>
       {journey.generator && <span className="font-mono text-slate-400">{journey.generator}</span>}
       {!journey.pending && journey.durationMs > 0 && (
@@ -48,6 +56,7 @@ export function JourneySummary({ journey }: { journey: Journey }) {
 
 /** Why a journey that did not arrive stopped, and the fix hint: big enough to read off a projector. */
 function DiagnosisBanner({ text, current }: { text: string; current?: boolean }) {
+  const t = useT('hopDiagram.journeyView');
   return (
     <div
       role="alert"
@@ -55,7 +64,7 @@ function DiagnosisBanner({ text, current }: { text: string; current?: boolean })
       data-current={current}
       className={`rounded-xl border-2 border-red-500 bg-red-950/70 px-5 py-4 text-2xl leading-snug text-red-50 ${current ? 'outline outline-4 outline-yellow-300' : ''}`}
     >
-      <span className="mr-3 font-bold uppercase tracking-wide text-red-300">why it stopped</span>
+      <span className="mr-3 font-bold uppercase tracking-wide text-red-300">{t('whyItStopped')}</span>
       {text}
     </div>
   );
@@ -69,20 +78,22 @@ function SocketRewriteStep({
   rewrite: NonNullable<Journey['socketRewrite']>;
   current?: boolean;
 }) {
+  const t = useT('hopDiagram.journeyView');
   return (
     <div
       data-testid={hopIds.socketRewrite}
       data-current={current}
       className={`flex items-center gap-3 rounded-xl border-2 border-dashed border-amber-400 bg-amber-950/40 px-4 py-3 text-xl text-amber-100 ${current ? 'outline outline-4 outline-yellow-300' : ''}`}
     >
-      <span className="rounded bg-amber-400 px-2 py-0.5 text-base font-bold text-slate-950">step 0 · socket</span>
+      <span className="rounded bg-amber-400 px-2 py-0.5 text-base font-bold text-slate-950">{t('step0Socket')}</span>
       <span className="font-mono">{socketRewriteLine(rewrite)}</span>
-      <span className="text-base text-amber-300">before the first packet, so no hop shows a NAT</span>
+      <span className="text-base text-amber-300">{t('beforeTheFirstPacket')}</span>
     </div>
   );
 }
 
 function Legend() {
+  const t = useT('hopDiagram.journeyView');
   const item = (cls: string, label: string, dashed = false) => (
     <span className="flex items-center gap-2">
       <span className={`inline-block h-1 w-8 rounded ${cls} ${dashed ? 'opacity-70' : ''}`} />
@@ -91,15 +102,13 @@ function Legend() {
   );
   return (
     <div className="flex flex-wrap gap-x-6 gap-y-1 text-base text-slate-300">
-      {item('bg-sky-400', 'request')}
-      {item('bg-fuchsia-400', 'reply')}
-      {item('bg-amber-400', 'NAT rewrite')}
-      {item('bg-red-500', 'drop')}
-      {item('bg-slate-500', 'ordinary end', true)}
-      {item('bg-violet-400', 'inferred (no tracepoint), dashed', true)}
-      <span className="text-slate-500">
-        nf: netfilter hooks (✓ accept · ✗ drop · seen) · click a hop for its fields · ctrl+wheel zooms, drag pans
-      </span>
+      {item('bg-sky-400', t('legendRequest'))}
+      {item('bg-fuchsia-400', t('legendReply'))}
+      {item('bg-amber-400', t('legendNat'))}
+      {item('bg-red-500', t('legendDrop'))}
+      {item('bg-slate-500', t('legendEnd'), true)}
+      {item('bg-violet-400', t('legendInferred'), true)}
+      <span className="text-slate-500">{t('nfNetfilterHooksAccept')}</span>
     </div>
   );
 }
@@ -117,7 +126,7 @@ function findHop(j: Journey, key: string): { path: PathKind; hop: Hop; prev?: Ho
 }
 
 export function JourneyView({
-  journey,
+  journey: asSent,
   laneInfo,
   autoPlay = true,
 }: {
@@ -125,6 +134,8 @@ export function JourneyView({
   laneInfo?: Readonly<Record<string, string>>;
   autoPlay?: boolean;
 }) {
+  const t = useT('hopDiagram.journeyView');
+  const journey = useLocalizedJourney(asSent);
   const [selected, setSelected] = useState<string | undefined>();
   // A new journey: the old selection means nothing there.
   useEffect(() => setSelected(undefined), [journey.id]);
@@ -145,7 +156,8 @@ export function JourneyView({
         stepper={stepper}
         exports={
           <ExportMenu
-            journey={journey}
+            // the JSON export is what `follow --json` prints: the journey as the server sent it
+            journey={asSent}
             diagram={() => root.current?.querySelector<SVGSVGElement>(`svg[data-testid="${hopIds.diagram}"]`) ?? null}
           />
         }
@@ -155,7 +167,7 @@ export function JourneyView({
       )}
       {journey.socketPrograms && !journey.socketRewrite && (
         <div data-testid={hopIds.socketPrograms} className="font-mono text-base text-amber-200">
-          socket programs: {journey.socketPrograms.join(', ')}
+          {t('socketPrograms')} {journey.socketPrograms.join(', ')}
         </div>
       )}
       {journey.socketRewrite && (

@@ -1,6 +1,7 @@
 'use client';
 // Live mode's filter: a pcap-filter expression, with protocol, address, port and namespaces as its
 // shortcuts (ANDed to it by the server), locked while the trace runs.
+import { useT } from '../../i18n/use-t';
 import type { TraceProto } from '../../../server/protocol/tracer';
 import { bindField, portDigits, type FieldProps } from '../../lib/field';
 import { hopIds } from './test-ids';
@@ -66,6 +67,7 @@ export function LiveForm({
   onStart: () => void;
   onStop: () => void;
 }) {
+  const tr = useT('hopDiagram.liveForm');
   return (
     <form
       onSubmit={(e) => {
@@ -83,22 +85,22 @@ export function LiveForm({
           onChange={(e) => onChange({ ...form, proto: e.target.value as FilterForm['proto'] })}
           className="rounded-lg border-2 border-slate-600 bg-slate-800 px-2 py-1.5"
         >
-          <option value="">any</option>
-          <option value="icmp">icmp</option>
-          <option value="tcp">tcp</option>
-          <option value="udp">udp</option>
+          <option value="">{tr('any')}</option>
+          <option value="icmp">{tr('icmp')}</option>
+          <option value="tcp">{tr('tcp')}</option>
+          <option value="udp">{tr('udp')}</option>
         </select>
       </label>
       {TEXT_FIELDS.map((t) => (
         <FilterInput
           key={t.key}
-          label={t.label}
+          label={t.key === 'expr' ? tr('filter') : t.label}
           testId={t.testId}
           value={form[t.key]}
           disabled={running}
           width={t.width}
           numeric={t.key === 'port'}
-          placeholder={t.key === 'expr' ? 'pcap-filter, e.g. tcp port 8080' : 'any'}
+          placeholder={t.key === 'expr' ? tr('exprPlaceholder') : tr('any')}
           onChange={(v) => onChange(withField(form, t.key, t.clean(v)))}
         />
       ))}
@@ -119,6 +121,7 @@ function NamespacePicks({
   namespaces: readonly string[];
   running: boolean;
 }) {
+  const tr = useT('hopDiagram.liveForm');
   const toggle = (name: string) =>
     onChange({
       ...form,
@@ -126,7 +129,7 @@ function NamespacePicks({
     });
   return (
     <div className="flex flex-wrap items-center gap-1">
-      <span className="mr-1 text-slate-400">in</span>
+      <span className="mr-1 text-slate-400">{tr('in')}</span>
       {namespaces.map((n) => (
         <button
           key={n}
@@ -140,12 +143,13 @@ function NamespacePicks({
           {n}
         </button>
       ))}
-      {form.netns.length === 0 && <span className="text-base text-slate-500">(all namespaces)</span>}
+      {form.netns.length === 0 && <span className="text-base text-slate-500">{tr('allNamespaces')}</span>}
     </div>
   );
 }
 
 function LiveButtons({ running, starting, onStop }: { running: boolean; starting: boolean; onStop: () => void }) {
+  const tr = useT('hopDiagram.liveForm');
   return (
     <div className="ml-auto flex gap-2">
       {running ? (
@@ -157,7 +161,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
           onClick={onStop}
           className="rounded-lg bg-red-600 px-6 py-2 text-xl font-bold text-white hover:bg-red-500"
         >
-          ■ Stop
+          {tr('stop')}
         </button>
       ) : (
         <button
@@ -167,7 +171,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
           disabled={starting}
           className="rounded-lg bg-emerald-600 px-6 py-2 text-xl font-bold text-white hover:bg-emerald-500 disabled:opacity-40"
         >
-          {starting ? 'Starting…' : '● Go live'}
+          {starting ? tr('starting') : tr('goLive')}
         </button>
       )}
     </div>

@@ -1,6 +1,7 @@
 'use client';
 // Live mode: a kernel-side filter traced continuously. Journeys arrive in batches (never one emit per
 // packet); the newest lead a scrolling list, and the chosen one is drawn.
+import { useT } from '../../i18n/use-t';
 import { useEffect, useRef, useState } from 'react';
 import type { LoaderStatus } from '../../../server/protocol/tracer';
 import { flowLine, packetKind } from '../../../server/protocol/vocab';
@@ -52,6 +53,7 @@ export function LiveView({
   laneInfo: Readonly<Record<string, string>>;
   loader: LoaderStatus | undefined;
 }) {
+  const tr = useT('hopDiagram.liveView');
   const live = useLive();
   const [form, setForm] = useState<FilterForm>(initialFilter);
   const [picked, setPicked] = useState<number | undefined>();
@@ -91,9 +93,7 @@ export function LiveView({
         <ol data-testid={hopIds.liveList} className="max-h-[72vh] space-y-1 overflow-y-auto pr-1">
           {items.length === 0 && (
             <li className="rounded-lg border border-dashed border-slate-700 p-4 text-lg text-slate-400">
-              {running
-                ? 'Waiting for matching packets…'
-                : 'Set a filter and go live. Each packet that matches shows up here.'}
+              {running ? tr('waitingForMatchingPackets') : tr('setAFilterAnd')}
             </li>
           )}
           {items.map((a) => (
@@ -105,7 +105,7 @@ export function LiveView({
             <JourneyView journey={shown.journey} laneInfo={laneInfo} autoPlay={picked !== undefined} />
           ) : (
             <div className="flex h-64 items-center justify-center rounded-xl border border-dashed border-slate-700 text-xl text-slate-500">
-              The chosen journey is drawn here.
+              {tr('theChosenJourneyIs')}
             </div>
           )}
         </div>
@@ -126,6 +126,7 @@ function LiveCounters({
   /** Present while a journey is picked: back to following the newest. */
   onNewest: (() => void) | undefined;
 }) {
+  const tr = useT('hopDiagram.liveView');
   return (
     <div
       data-testid={hopIds.liveCounters}
@@ -135,16 +136,16 @@ function LiveCounters({
       className="flex flex-wrap gap-x-6 text-lg"
     >
       <span className={running ? 'font-semibold text-emerald-300' : 'text-slate-400'}>
-        {running ? '● live' : 'stopped'}
+        {running ? tr('live') : tr('stopped')}
       </span>
       <span>
-        journeys <b className="font-mono">{counts.received}</b>
+        {tr('journeys')} <b className="font-mono">{counts.received}</b>
       </span>
       <span className={counts.dropped > 0 ? 'text-amber-300' : 'text-slate-300'}>
-        not shown (over 1,000/s, or server behind) <b className="font-mono">{counts.dropped}</b>
+        {tr('notShownOver1')} <b className="font-mono">{counts.dropped}</b>
       </span>
       <span className={counts.lost > 0 ? 'text-red-300' : 'text-slate-300'}>
-        lost in kernel <b className="font-mono">{counts.lost}</b>
+        {tr('lostInKernel')} <b className="font-mono">{counts.lost}</b>
       </span>
       {onNewest && (
         <button
@@ -152,14 +153,14 @@ function LiveCounters({
           onClick={onNewest}
           className="rounded border border-slate-600 px-3 text-base text-slate-200 hover:bg-slate-800"
         >
-          ↑ show the newest
+          {tr('showTheNewest')}
         </button>
       )}
       {loader?.state === 'ready' && (
         <span data-testid={hopIds.loaderInfo} data-pid={loader.pid} className="text-slate-400">
-          loader: {loader.emitted.toLocaleString()} events
-          {loader.badLines > 0 && `, ${loader.badLines} bad lines`}
-          {loader.attachMs !== undefined && ` · attached in ${Math.round(loader.attachMs)} ms`}
+          {tr('loader')} {loader.emitted.toLocaleString()} {tr('events')}
+          {loader.badLines > 0 && tr('badLines', { n: loader.badLines })}
+          {loader.attachMs !== undefined && tr('attachedIn', { ms: Math.round(loader.attachMs) })}
         </span>
       )}
     </div>
@@ -167,6 +168,7 @@ function LiveCounters({
 }
 
 function LiveItem({ arrival: a, on, onPick }: { arrival: Arrival; on: boolean; onPick: () => void }) {
+  const tr = useT('hopDiagram.liveView');
   const o = outcome(a.journey);
   const first = a.journey.hops[0] ?? a.journey.reply?.hops[0];
   return (
@@ -185,7 +187,7 @@ function LiveItem({ arrival: a, on, onPick }: { arrival: Arrival; on: boolean; o
           {first && <span className="truncate text-slate-300">{packetKind(first)}</span>}
           <span className="ml-auto text-slate-400">
             {a.journey.hops.length}
-            {a.journey.reply ? `+${a.journey.reply.hops.length}` : ''} hops
+            {a.journey.reply ? `+${a.journey.reply.hops.length}` : ''} {tr('hops')}
           </span>
         </div>
         {first && <div className="truncate font-mono text-lg">{flowLine(first)}</div>}

@@ -1,5 +1,6 @@
 'use client';
 // The shared probe loader's health: amber while it (re)starts, red with its last error when it crashed.
+import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { LoaderStatus } from '../../../server/protocol/tracer';
 import { useWatch } from '../../lib/watch';
@@ -17,28 +18,40 @@ const LOOK = {
 } as const;
 
 function BannerText({ status }: { status: LoaderStatus }): ReactNode {
+  const t = useT('hopDiagram.loaderBanner');
   const restarting = status.restarts > 0;
   const error = status.lastError && <span className="font-mono"> — {status.lastError}</span>;
   switch (status.state) {
     case 'crashed':
       return (
         <>
-          <span className="font-bold">Probe loader crashed</span>
+          <span className="font-bold">{t('probeLoaderCrashed')}</span>
           {error}
-          <span className="text-red-300"> · restarting (restarts so far: {status.restarts})</span>
+          <span className="text-red-300">
+            {' '}
+            {t('restartingRestartsSoFar')} {status.restarts})
+          </span>
         </>
       );
     case 'starting':
       return (
         <>
-          <span className="font-bold">{restarting ? 'Probe loader restarting…' : 'Probe loader starting…'}</span>
+          <span className="font-bold">{restarting ? t('probeLoaderRestarting') : t('probeLoaderStarting')}</span>
           {restarting && status.lastError && (
-            <span className="font-mono text-amber-200"> last error: {status.lastError}</span>
+            <span className="font-mono text-amber-200">
+              {' '}
+              {t('lastError')} {status.lastError}
+            </span>
           )}
         </>
       );
     default:
-      return <>Probe loader stopped{error}</>;
+      return (
+        <>
+          {t('probeLoaderStopped')}
+          {error}
+        </>
+      );
   }
 }
 

@@ -1,8 +1,10 @@
 'use client';
 // One follow at a time: validate the request like the server will, send it under an id of our own, draw
 // the partial journeys that carry that id as they stream in, then the final one from the ack.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import { useCallback, useRef, useState } from 'react';
-import { issueLine } from '../../../server/protocol/common';
+import { issueMsg } from '../../../server/protocol/common';
 import { FollowRequest, Journey } from '../../../server/protocol/tracer';
 import { request } from '../../lib/request';
 import { useSubscribe } from '../../lib/subscribe';
@@ -39,7 +41,7 @@ export function useFollow(): FollowState {
     (input: FollowRequest) => {
       const parsed = FollowRequest.safeParse({ ...input, id: newTraceId('follow') });
       if (!parsed.success) {
-        setError(issueLine(parsed.error));
+        setError(say(issueMsg(parsed.error)));
         return;
       }
       const req = parsed.data;
@@ -50,7 +52,7 @@ export function useFollow(): FollowState {
       setRunning(true);
       void request(socket, 'tracer:follow', req, Journey, {
         timeoutMs: req.timeoutMs + ACK_SLACK_MS,
-        noAnswer: 'no answer from the server (is the tracer running?)',
+        noAnswer: say(msg('err.noAnswerTracer')),
       }).then((r) => {
         if (current.current !== id) return;
         current.current = undefined;

@@ -1,6 +1,7 @@
 'use client';
 // Where a packet can start or end: the lab's namespaces (the `lab` watch) and, when the topology
 // capability answers, every namespace it discovered (containers, plain netns…).
+import { tx } from '../../i18n/current';
 import { useMemo } from 'react';
 import { useTopology } from '../../lib/topology';
 import { useWatch } from '../../lib/watch';
@@ -70,7 +71,7 @@ export function useNamespaces(): {
 export function laneInfoOf(choices: readonly NsChoice[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of choices) {
-    const role = c.role === 'pod' && c.node ? `pod on ${c.node}` : c.role;
+    const role = c.role === 'pod' && c.node ? tx('hopDiagram.useNamespaces.podOn', { node: c.node }) : c.role;
     out[c.name] = c.addr ? `${role} · ${c.addr}` : role;
   }
   return out;

@@ -1,4 +1,5 @@
 'use client';
+import { useT } from '../../i18n/use-t';
 import { useState } from 'react';
 import { LabStatus, type LabAction, type LabNamespace } from '../../../server/protocol/lab';
 import { request } from '../../lib/request';
@@ -12,6 +13,7 @@ import { labIds } from './test-ids';
 const RUN_TIMEOUT_MS = 5 * 60_000;
 
 function NsCard({ ns }: { ns: LabNamespace }) {
+  const t = useT('lab.labPanel');
   return (
     <div
       data-testid={labIds.namespace(ns.name)}
@@ -26,13 +28,14 @@ function NsCard({ ns }: { ns: LabNamespace }) {
         {ns.name}
       </div>
       <div className="font-mono text-sm text-slate-300">{ns.addr}</div>
-      <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? 'up' : 'absent'}</div>
+      <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? t('up') : t('absent')}</div>
     </div>
   );
 }
 
 /** The lab at a glance: host bridge, the two nodes and the pods hanging off each, plus the echo service. */
 export function LabPanel() {
+  const t = useT('lab.labPanel');
   const { state } = useSocket();
   const { state: status, error: watchError } = useWatch('lab');
   const [busy, setBusy] = useState<LabAction['action'] | undefined>();
@@ -56,7 +59,7 @@ export function LabPanel() {
   if (!status) {
     return (
       <section data-testid={labIds.panel} className="p-6 text-xl text-slate-400">
-        {state === 'disconnected' ? 'Server unreachable.' : 'Reading lab state…'}
+        {state === 'disconnected' ? t('serverUnreachable') : t('readingLabState')}
       </section>
     );
   }
@@ -78,8 +81,8 @@ export function LabPanel() {
       )}
       {!status.up && (
         <p className="text-lg text-slate-300">
-          {status.partial ? 'Some lab resources are missing. Repair with ' : 'Start it here, or with '}
-          <code className="rounded bg-slate-800 px-2 py-1">npx packet-journey lab up</code>
+          {status.partial ? t('someLabResourcesAre') : t('startItHereOr')}
+          <code className="rounded bg-slate-800 px-2 py-1">{t('npxPacketJourneyLab')}</code>
         </p>
       )}
       <ScenarioPicker status={status} busy={busy !== undefined} onRun={run} />
@@ -98,10 +101,11 @@ function LabHeader({
   busy: LabAction['action'] | undefined;
   onRun: (action: 'up' | 'down') => void;
 }) {
+  const t = useT('lab.labPanel');
   const label = status.up ? 'up' : status.partial ? 'partial' : 'down';
   return (
     <div className="flex items-baseline gap-4">
-      <h2 className="text-2xl font-bold">Embedded lab</h2>
+      <h2 className="text-2xl font-bold">{t('embeddedLab')}</h2>
       <span
         data-testid={labIds.state}
         data-state={label}
@@ -109,7 +113,11 @@ function LabHeader({
       >
         {label}
       </span>
-      {status.scenario && <span className="text-slate-400">scenario {status.scenario}</span>}
+      {status.scenario && (
+        <span className="text-slate-400">
+          {t('scenario')} {status.scenario}
+        </span>
+      )}
       <div className="ml-auto flex gap-2">
         {!status.up && (
           <button
@@ -118,7 +126,7 @@ function LabHeader({
             onClick={() => onRun('up')}
             className="rounded bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
           >
-            {busy === 'up' ? 'Starting…' : status.partial ? 'Repair lab' : 'Start lab'}
+            {busy === 'up' ? t('starting') : status.partial ? t('repairLab') : t('startLab')}
           </button>
         )}
         {(status.up || status.partial) && (
@@ -128,7 +136,7 @@ function LabHeader({
             onClick={() => onRun('down')}
             className="rounded border border-slate-600 px-4 py-2 text-slate-200 hover:bg-slate-800 disabled:opacity-50"
           >
-            {busy === 'down' ? 'Removing…' : 'Tear down'}
+            {busy === 'down' ? t('removing') : t('tearDown')}
           </button>
         )}
       </div>
@@ -138,13 +146,14 @@ function LabHeader({
 
 /** Host bridge, the nodes with their pods, and the services. */
 function LabMap({ status }: { status: LabStatus }) {
+  const t = useT('lab.labPanel');
   const host = status.namespaces.find((n) => n.role === 'host');
   const nodes = status.namespaces.filter((n) => n.role === 'node');
   return (
     <>
       {host && (
         <div className="max-w-xs">
-          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">host · bridge kind0</div>
+          <div className="mb-1 text-sm uppercase tracking-wide text-slate-400">{t('hostBridgeKind0')}</div>
           <NsCard ns={host} />
         </div>
       )}
@@ -153,7 +162,7 @@ function LabMap({ status }: { status: LabStatus }) {
           <div key={node.name} className="rounded-xl border border-slate-700 p-4">
             <NsCard ns={node} />
             <div className="mt-2 mb-1 text-sm uppercase tracking-wide text-slate-400">
-              pods on {node.name} · {status.scenario === 'ebpf-routing' ? 'lxc veths, routed in tc' : 'bridge cni0'}
+              {t('podsOn')} {node.name} · {status.scenario === 'ebpf-routing' ? t('lxcVethsRoutedIn') : t('bridgeCni0')}
             </div>
             <div className="grid grid-cols-2 gap-3">
               {status.namespaces
@@ -171,13 +180,15 @@ function LabMap({ status }: { status: LabStatus }) {
           data-testid={labIds.service}
           className="rounded-lg border border-sky-700/60 bg-sky-950/30 p-4 text-lg"
         >
-          <span className="font-semibold">service {svc.name}</span>{' '}
+          <span className="font-semibold">
+            {t('service')} {svc.name}
+          </span>{' '}
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}
           </span>{' '}
           {svc.nodePort !== null && (
             <>
-              · NodePort <span className="font-mono">{svc.nodePort}</span>
+              {t('nodeport')} <span className="font-mono">{svc.nodePort}</span>
             </>
           )}{' '}
           → <span className="font-mono">{svc.backends.join(', ')}</span>

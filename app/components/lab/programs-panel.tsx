@@ -1,6 +1,7 @@
 'use client';
 // Seed 003's teaching programs from the browser: attach drop-all, xdp-drop or blocklist to any lab
 // interface, see them listed as bpftool names them, detach them, and edit the blocklist.
+import { useT } from '../../i18n/use-t';
 import { useState } from 'react';
 import { z } from 'zod';
 import {
@@ -25,6 +26,7 @@ const HOOKS: Record<TeachingProgram, readonly ProgHook[]> = {
 const select = 'rounded border border-slate-600 bg-slate-900 px-2 py-1 text-lg';
 
 export function ProgramsPanel({ status }: { status: LabStatus }) {
+  const t = useT('lab.programsPanel');
   const socket = useSubscribe({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
@@ -41,7 +43,7 @@ export function ProgramsPanel({ status }: { status: LabStatus }) {
 
   return (
     <div data-testid={labIds.programs} className="space-y-3 rounded-xl border border-slate-700 p-4">
-      <h3 className="text-xl font-bold">Teaching programs</h3>
+      <h3 className="text-xl font-bold">{t('teachingPrograms')}</h3>
       <AttachForm status={status} busy={busy} onSend={send} />
       {error && (
         <p role="alert" data-testid={labIds.progError} className="font-mono text-red-300">
@@ -66,6 +68,7 @@ function AttachForm({
   busy: boolean;
   onSend: (a: LabProgAction) => void;
 }) {
+  const t = useT('lab.programsPanel');
   const { state: topology } = useTopology();
   const [program, setProgram] = useState<TeachingProgram>('drop-all');
   const [hook, setHook] = useState<ProgHook>('tc-ingress');
@@ -88,7 +91,7 @@ function AttachForm({
           <option key={p}>{p}</option>
         ))}
       </select>
-      <span className="text-slate-400">on</span>
+      <span className="text-slate-400">{t('on')}</span>
       <select
         data-testid={labIds.progNetns}
         className={select}
@@ -105,7 +108,7 @@ function AttachForm({
         list="lab-prog-ifaces"
         value={iface}
         onChange={(e) => setIface(e.target.value)}
-        aria-label="interface"
+        aria-label={t('interface')}
       />
       <datalist id="lab-prog-ifaces">
         {ifaces.map((i) => (
@@ -128,7 +131,7 @@ function AttachForm({
         onClick={() => onSend({ action: 'attach', program, netns, iface, hook })}
         className="rounded bg-sky-600 px-4 py-1 text-lg font-semibold text-white hover:bg-sky-500 disabled:opacity-50"
       >
-        Attach
+        {t('attach')}
       </button>
     </div>
   );
@@ -143,16 +146,17 @@ function ProgramList({
   busy: boolean;
   onDetach: (a: LabProgAction) => void;
 }) {
-  if (programs.length === 0) return <p className="text-slate-400">No program attached.</p>;
+  const t = useT('lab.programsPanel');
+  if (programs.length === 0) return <p className="text-slate-400">{t('noProgramAttached')}</p>;
   return (
     <table className="font-mono text-base">
       <thead className="text-left text-sm text-slate-400">
         <tr>
           <th className="pr-4">id</th>
-          <th className="pr-4">name</th>
-          <th className="pr-4">tag</th>
-          <th className="pr-4">attached to</th>
-          <th className="pr-4">mode</th>
+          <th className="pr-4">{t('name')}</th>
+          <th className="pr-4">{t('tag')}</th>
+          <th className="pr-4">{t('attachedTo')}</th>
+          <th className="pr-4">{t('mode')}</th>
           <th />
         </tr>
       </thead>
@@ -173,7 +177,7 @@ function ProgramList({
                 onClick={() => onDetach({ action: 'detach', netns: p.netns, iface: p.iface, hook: p.hook })}
                 className="rounded border border-slate-600 px-3 py-0.5 hover:bg-slate-800"
               >
-                Detach
+                {t('detach')}
               </button>
             </td>
           </tr>
@@ -192,16 +196,17 @@ function BlocklistEditor({
   busy: boolean;
   onSend: (a: LabProgAction) => void;
 }) {
+  const t = useT('lab.programsPanel');
   const [ip, setIp] = useState('10.244.1.2');
   return (
     <div className="flex flex-wrap items-center gap-2">
-      <span className="text-slate-400">blocklist source</span>
+      <span className="text-slate-400">{t('blocklistSource')}</span>
       <input
         data-testid={labIds.progBlockIp}
         className={`${select} w-44 font-mono`}
         value={ip}
         onChange={(e) => setIp(e.target.value)}
-        aria-label="source address"
+        aria-label={t('sourceAddress')}
       />
       <button
         data-testid={labIds.progBlock}
@@ -209,18 +214,18 @@ function BlocklistEditor({
         onClick={() => onSend({ action: 'block', ip })}
         className="rounded border border-red-600 px-3 py-1 text-red-200 hover:bg-red-950"
       >
-        Block
+        {t('block')}
       </button>
       <button
         disabled={busy}
         onClick={() => onSend({ action: 'unblock', ip })}
         className="rounded border border-slate-600 px-3 py-1 hover:bg-slate-800"
       >
-        Unblock
+        {t('unblock')}
       </button>
       {blocklist.map((b) => (
         <span key={b.ip} className="rounded bg-red-950 px-2 py-0.5 font-mono text-red-200">
-          {b.ip} · {b.drops} dropped
+          {b.ip} · {b.drops} {t('dropped')}
         </span>
       ))}
     </div>

@@ -2,6 +2,8 @@
 // BPF programs on the MAC map: a badge per program under its interface's row ("tc↓ drop_all"), the
 // socket-level (cgroup) programs once in a header line, a mark on every namespace card they apply to,
 // and the detail tables. Sizes are for a projector: 14 px bold at least.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import type { AttachedProg, CgroupProg, Iface, Topology } from '../../../server/protocol/topology';
 import { ROW_H } from './layout';
 import { CGROUP_TABLE, Table } from './tables';
@@ -108,7 +110,7 @@ export function NsCgroupMark({
   y: number;
 }) {
   if (progs.length === 0) return null;
-  const label = `socket BPF ×${progs.length}`;
+  const label = tx('macMap.bpfBadges.socketBpf', { n: progs.length });
   const w = textW(label) + 18;
   return (
     <g data-testid={macMapIds.nsCgroupBadge(netns)}>
@@ -123,6 +125,7 @@ export function NsCgroupMark({
 
 /** The header line: every cgroup program once ("socket-level: connect4 sock_lb_connect (id 12) …"). */
 export function CgroupLine({ topo }: { topo: Topology }) {
+  const tr = useT('macMap.bpfBadges');
   const progs = topo.cgroupPrograms ?? [];
   if (progs.length === 0) return null;
   return (
@@ -130,11 +133,16 @@ export function CgroupLine({ topo }: { topo: Topology }) {
       data-testid={macMapIds.cgroupLine}
       className="flex flex-wrap items-baseline gap-x-5 gap-y-1 border-b border-amber-700/40 bg-amber-950/30 px-5 py-2 text-lg"
     >
-      <span className="font-semibold text-amber-200">socket-level:</span>
+      <span className="font-semibold text-amber-200">{tr('socketLevel')}</span>
       {progs.map((p) => (
         <span key={`${p.cgroup}-${p.attachType}-${p.id}`} className="font-mono text-amber-100">
           {p.attachType} {p.name} <span className="text-amber-300/80">(id {p.id})</span>
-          {p.cgroup !== '/' && <span className="text-amber-300/80"> on cgroup {p.cgroup}</span>}
+          {p.cgroup !== '/' && (
+            <span className="text-amber-300/80">
+              {' '}
+              {tr('onCgroup')} {p.cgroup}
+            </span>
+          )}
         </span>
       ))}
     </div>
@@ -143,28 +151,29 @@ export function CgroupLine({ topo }: { topo: Topology }) {
 
 /** The interface detail's programs, one block each (a 5-column table does not fit the panel). */
 export function ProgTable({ progs }: { progs: readonly AttachedProg[] }) {
+  const tr = useT('macMap.bpfBadges');
   return (
     <ul data-testid={macMapIds.progTable} className="space-y-3">
       {progs.map((p) => (
         <li key={`${p.hook}-${p.id}`} className="rounded border border-slate-700 bg-slate-950/60 px-3 py-2">
           <div className="text-lg">
             <span className="font-semibold text-violet-300">{p.hook}</span>{' '}
-            <span className="font-mono font-bold text-slate-100">{p.name || '(no name)'}</span>
+            <span className="font-mono font-bold text-slate-100">{p.name || tr('noName')}</span>
           </div>
           <div className="grid grid-cols-[4rem_1fr] gap-x-3 font-mono text-[0.95rem] text-slate-200">
             <span className="text-slate-400">id</span>
             <span>{p.id}</span>
-            <span className="text-slate-400">tag</span>
+            <span className="text-slate-400">{tr('tag')}</span>
             <span>{p.tag || '—'}</span>
             {p.mode && (
               <>
-                <span className="text-slate-400">mode</span>
+                <span className="text-slate-400">{tr('mode')}</span>
                 <span className="break-all">{p.mode}</span>
               </>
             )}
             {p.pref !== undefined && (
               <>
-                <span className="text-slate-400">pref</span>
+                <span className="text-slate-400">{tr('pref')}</span>
                 <span>{p.pref}</span>
               </>
             )}

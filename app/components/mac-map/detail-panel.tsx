@@ -1,6 +1,8 @@
 'use client';
 // What a click on the map opens: an interface (MAC, IPs, every FDB/ARP entry that mentions it), a bridge
 // (its MAC table, as `brctl showmacs`), or a namespace (ARP table and routes). Also the search results.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { Iface, Namespace, Topology } from '../../../server/protocol/topology';
 import { CgroupTable, machineWide, ProgTable } from './bpf-badges';
@@ -22,6 +24,7 @@ interface Props {
 }
 
 export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSelectPod }: Props) {
+  const t = useT('macMap.detailPanel');
   const ns = selection ? topo.namespaces.find((n) => n.name === selection.netns) : undefined;
   const iface = selection?.kind === 'iface' ? ns?.interfaces.find((f) => f.name === selection.ifname) : undefined;
   return (
@@ -29,12 +32,7 @@ export function DetailPanel({ topo, selection, hits, onSelect, onCapture, onSele
       {hits && <SearchResults hits={hits} onSelect={onSelect} />}
       {ns && iface && <IfaceDetail topo={topo} ns={ns} iface={iface} onSelect={onSelect} onCapture={onCapture} />}
       {ns && !iface && <NsDetail topo={topo} ns={ns} onSelect={onSelect} onSelectPod={onSelectPod} />}
-      {!selection && !hits && (
-        <p className="text-lg leading-relaxed text-slate-400">
-          Click an interface, a bridge or a namespace. Drag to pan, scroll to zoom. Type a MAC or an IP above to find
-          every interface, FDB and ARP entry holding it.
-        </p>
-      )}
+      {!selection && !hits && <p className="text-lg leading-relaxed text-slate-400">{t('clickAnInterfaceA')}</p>}
     </div>
   );
 }
@@ -92,9 +90,12 @@ function IfaceFacts({ ns, iface, onSelect }: { ns: Namespace; iface: Iface; onSe
   return (
     <div>
       <Kv k="MAC" v={iface.mac || '—'} />
-      <Kv k="IPs" v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
-      <Kv k="kind" v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
-      <Kv k="state" v={`${iface.state}${iface.up ? '' : ' (admin down)'}`} />
+      <Kv k={tx('macMap.detailPanel.kIps')} v={iface.addrs.length ? iface.addrs.join('  ') : '—'} />
+      <Kv k={tx('macMap.detailPanel.kKind')} v={`${iface.kind} · ifindex ${iface.ifindex} · mtu ${iface.mtu}`} />
+      <Kv
+        k={tx('macMap.detailPanel.kState')}
+        v={`${iface.state}${iface.up ? '' : tx('macMap.detailPanel.adminDown')}`}
+      />
       {iface.master && (
         <Kv
           k="master"
@@ -136,6 +137,7 @@ function IfaceDetail({
   onSelect: (s: Selection) => void;
   onCapture?: (netns: string, iface: string) => void;
 }) {
+  const t = useT('macMap.detailPanel');
   const { fdb, arp } = mentions(topo, ns, iface);
   const ports = iface.kind === 'bridge' ? ns.interfaces.filter((f) => f.master === iface.name) : [];
   const bridgeRows = iface.kind === 'bridge' ? (ns.fdb ?? []).filter((e) => e.bridge === iface.name) : [];
@@ -143,7 +145,7 @@ function IfaceDetail({
     <div className="space-y-5">
       <div>
         <div className="text-sm uppercase tracking-wider text-slate-400">
-          {iface.kind === 'bridge' ? 'bridge' : 'interface'}
+          {iface.kind === 'bridge' ? t('bridge') : t('interface')}
         </div>
         <h2 className="text-2xl font-bold">
           <Link onClick={() => onSelect({ kind: 'ns', netns: ns.name })}>{ns.name}</Link>
@@ -153,7 +155,7 @@ function IfaceDetail({
       </div>
       <IfaceFacts ns={ns} iface={iface} onSelect={onSelect} />
       {iface.programs?.length ? (
-        <Section title={`BPF programs (${iface.programs.length})`}>
+        <Section title={t('bpfPrograms', { length: iface.programs.length })}>
           <ProgTable progs={iface.programs} />
         </Section>
       ) : null}
@@ -163,32 +165,32 @@ function IfaceDetail({
           onClick={() => onCapture(ns.name, iface.name)}
           className="rounded bg-sky-600 px-4 py-2 text-lg font-semibold text-white hover:bg-sky-500"
         >
-          Capture here
+          {t('captureHere')}
         </button>
       )}
       {iface.kind === 'bridge' && (
         <>
-          <Section title={`ports (${ports.length})`}>
+          <Section title={t('ports', { length: ports.length })}>
             <div className="flex flex-wrap gap-2">
               {ports.map((p) => (
                 <Link key={p.name} onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: p.name })}>
                   {p.name}
                 </Link>
               ))}
-              {ports.length === 0 && <span className="text-slate-400">none</span>}
+              {ports.length === 0 && <span className="text-slate-400">{t('none')}</span>}
             </div>
           </Section>
-          <Section title={`MAC table — brctl showmacs ${iface.name}`}>
+          <Section title={t('macTableBrctlShowmacs', { name: iface.name })}>
             <Table kind={FDB_TABLE} rows={bridgeRows} testId={macMapIds.macTable} />
           </Section>
         </>
       )}
       {iface.kind !== 'bridge' && (
-        <Section title="FDB entries mentioning it">
+        <Section title={t('fdbEntriesMentioningIt')}>
           <Table kind={FDB_TABLE} rows={fdb.map((x) => x.e)} wide />
         </Section>
       )}
-      <Section title="ARP / neighbour entries mentioning it">
+      <Section title={t('arpNeighbourEntriesMentioning')}>
         <Table kind={ARP_TABLE} rows={arp} wide />
       </Section>
     </div>
@@ -206,20 +208,28 @@ function NsDetail({
   onSelect: (s: Selection) => void;
   onSelectPod?: (netns: string) => void;
 }) {
+  const t = useT('macMap.detailPanel');
   return (
     <div className="space-y-5">
       <div>
-        <div className="text-sm uppercase tracking-wider text-slate-400">{ns.kind} namespace</div>
+        <div className="text-sm uppercase tracking-wider text-slate-400">
+          {ns.kind} {t('namespace')}
+        </div>
         <h2 className="text-2xl font-bold">{ns.name}</h2>
       </div>
       <div>
         {ns.node && (
-          <Kv k="node" v={<Link onClick={() => onSelect({ kind: 'ns', netns: ns.node ?? '' })}>{ns.node}</Link>} />
+          <Kv
+            k={tx('macMap.detailPanel.kNode')}
+            v={<Link onClick={() => onSelect({ kind: 'ns', netns: ns.node ?? '' })}>{ns.node}</Link>}
+          />
         )}
-        {ns.container && <Kv k="container" v={`${ns.container.id.slice(0, 12)} · ${ns.container.image}`} />}
-        {ns.hostname && <Kv k="hostname" v={ns.hostname} />}
+        {ns.container && (
+          <Kv k={tx('macMap.detailPanel.kContainer')} v={`${ns.container.id.slice(0, 12)} · ${ns.container.image}`} />
+        )}
+        {ns.hostname && <Kv k={tx('macMap.detailPanel.kHostname')} v={ns.hostname} />}
         {ns.pid !== undefined && <Kv k="pid" v={ns.pid} />}
-        <Kv k="netns inode" v={ns.inode} />
+        <Kv k={tx('macMap.detailPanel.kInode')} v={ns.inode} />
       </div>
       {onSelectPod && (ns.kind === 'pod' || ns.kind === 'container') && (
         <button
@@ -227,10 +237,10 @@ function NsDetail({
           onClick={() => onSelectPod(ns.name)}
           className="rounded bg-emerald-600 px-4 py-2 text-lg font-semibold text-white hover:bg-emerald-500"
         >
-          Follow from here
+          {t('followFromHere')}
         </button>
       )}
-      <Section title="interfaces">
+      <Section title={t('interfaces')}>
         <div className="flex flex-wrap gap-x-4 gap-y-1">
           {ns.interfaces.map((f) => (
             <Link key={f.name} onClick={() => onSelect({ kind: 'iface', netns: ns.name, ifname: f.name })}>
@@ -240,16 +250,16 @@ function NsDetail({
         </div>
       </Section>
       {machineWide(topo).length > 0 && (
-        <Section title="socket-level BPF (cgroup v2 root: every socket here)">
+        <Section title={t('socketLevelBpfCgroup')}>
           <CgroupTable progs={machineWide(topo)} />
         </Section>
       )}
-      <Section title="ARP / neighbour table" testId={macMapIds.arpTable}>
+      <Section title={t('arpNeighbourTable')} testId={macMapIds.arpTable}>
         <Table kind={ARP_TABLE} rows={ns.neighbors.map((entry) => ({ netns: ns.name, entry }))} />
       </Section>
-      <Section title="routes" testId={macMapIds.routeTable}>
+      <Section title={t('routes')} testId={macMapIds.routeTable}>
         {ns.routes.length === 0 ? (
-          <p className="text-slate-400">no routes</p>
+          <p className="text-slate-400">{t('noRoutes')}</p>
         ) : (
           <ul className="space-y-1 font-mono text-[0.95rem]">
             {ns.routes.map((r, i) => (
@@ -269,16 +279,17 @@ function NsDetail({
 }
 
 function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Selection) => void }) {
+  const t = useT('macMap.detailPanel');
   const none = hits.ifaces.length + hits.fdb.length + hits.neighbors.length === 0;
   return (
     <div
       data-testid={macMapIds.searchResults}
       className="space-y-4 rounded-lg border border-amber-600/60 bg-amber-950/20 p-4"
     >
-      <h3 className="text-lg font-bold text-amber-200">Found</h3>
-      {none && <p className="text-slate-300">nowhere: no interface, FDB or ARP entry holds it</p>}
+      <h3 className="text-lg font-bold text-amber-200">{t('found')}</h3>
+      {none && <p className="text-slate-300">{t('nowhereNoInterfaceFdb')}</p>}
       {hits.ifaces.length > 0 && (
-        <Section title="on interfaces">
+        <Section title={t('onInterfaces')}>
           <ul className="space-y-1">
             {hits.ifaces.map(({ netns, iface }) => (
               <li key={`${netns}/${iface.name}`}>
@@ -292,21 +303,21 @@ function SearchResults({ hits, onSelect }: { hits: SearchHits; onSelect: (s: Sel
         </Section>
       )}
       {hits.fdb.length > 0 && (
-        <Section title="in bridge FDBs">
+        <Section title={t('inBridgeFdbs')}>
           <ul className="space-y-1">
             {hits.fdb.map(({ netns, entry }) => (
               <li key={`${netns}/${entry.bridge}/${entry.port}/${entry.mac}`}>
                 <Link onClick={() => onSelect({ kind: 'iface', netns, ifname: entry.bridge })}>
                   {netns}/{entry.bridge}
                 </Link>{' '}
-                port <span className="font-mono">{entry.port}</span> {entry.local ? '(local)' : ''}
+                {t('port')} <span className="font-mono">{entry.port}</span> {entry.local ? t('local') : ''}
               </li>
             ))}
           </ul>
         </Section>
       )}
       {hits.neighbors.length > 0 && (
-        <Section title="in ARP tables">
+        <Section title={t('inArpTables')}>
           <Table kind={ARP_TABLE} rows={hits.neighbors} wide />
         </Section>
       )}

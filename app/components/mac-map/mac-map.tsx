@@ -2,6 +2,8 @@
 // The MAC/veth map: every namespace as a box (pods under their node), veth pairs as cables, bridges with
 // their ports. Click an interface, a bridge or a namespace for its tables; search a MAC or IP to light up
 // every interface, FDB and ARP entry that holds it. Live: the `topology` watch, while shown.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { Topology } from '../../../server/protocol/topology';
 import { useSocket } from '../../lib/socket';
@@ -110,6 +112,7 @@ function useSearch(topo: Topology | undefined, initialQuery: string | undefined)
 
 /** The map without the socket: everything is drawn from `topo`. */
 export function MacMapView({ topo, load, connection, initialSelection, initialQuery, ...actions }: MacMapViewProps) {
+  const t = useT('macMap.macMap');
   const { selected, setSelection, peerKey } = useSelection(topo, initialSelection);
   const { query, setQuery, needle, hits } = useSearch(topo, initialQuery);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -120,7 +123,8 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
   // The interface a journey's step-through is on (Follow tab) is lit here too.
   const { focus } = useProjector();
   const highlight = focus ? litKey(focus.netns, focus.ifname) : undefined;
-  const counts = topo && layout ? `${topo.namespaces.length} namespaces · ${layout.cables.length} veth pairs` : '';
+  const counts =
+    topo && layout ? tx('macMap.macMap.counts', { ns: topo.namespaces.length, pairs: layout.cables.length }) : '';
 
   return (
     <div
@@ -146,7 +150,7 @@ export function MacMapView({ topo, load, connection, initialSelection, initialQu
           data-testid={macMapIds.svg}
           className="min-w-0 flex-1 cursor-grab select-none active:cursor-grabbing"
           role="img"
-          aria-label="MAC and veth map"
+          aria-label={t('macAndVethMap')}
         >
           <g transform={transform.toString()}>
             <MapGraph

@@ -1,5 +1,6 @@
 'use client';
 // The MAC map's bar: the MAC/IP search and its counts, the fit button, and the discovery status.
+import { useT } from '../../i18n/use-t';
 import { FitButton } from '../../lib/fit-button';
 import type { Needle, SearchHits } from './search';
 import { macMapIds } from './test-ids';
@@ -27,15 +28,16 @@ export function MapToolbar({
   counts: string;
   durationMs: number;
 }) {
+  const t = useT('macMap.mapToolbar');
   return (
     <div className="flex flex-wrap items-center gap-4 border-b border-slate-800 px-5 py-3">
       <label className="flex items-center gap-3 text-lg">
-        <span className="font-semibold text-slate-200">Where is this MAC or IP?</span>
+        <span className="font-semibold text-slate-200">{t('whereIsThisMac')}</span>
         <input
           data-testid={macMapIds.search}
           value={query}
           onChange={(e) => setQuery(e.target.value)}
-          placeholder="02:42:ac:12:00:05 or 10.244.1.2"
+          placeholder={t('n0242Ac12')}
           spellCheck={false}
           className="w-80 rounded border border-slate-600 bg-slate-900 px-3 py-2 font-mono text-lg text-slate-100 placeholder:text-slate-500 focus:border-amber-400 focus:outline-none"
         />
@@ -43,18 +45,18 @@ export function MapToolbar({
       {query.trim() !== '' && (
         <span className="text-base text-slate-300" data-testid={macMapIds.searchResults + '-count'}>
           {needle === undefined
-            ? 'not a MAC or an IP'
+            ? t('notAMacOr')
             : hits
-              ? `${hits.ifaces.length} interfaces · ${hits.fdb.length} FDB · ${hits.neighbors.length} ARP`
+              ? t('hits', { ifaces: hits.ifaces.length, fdb: hits.fdb.length, arp: hits.neighbors.length })
               : ''}
         </span>
       )}
       <FitButton testId={macMapIds.fitButton} onFit={onFit} look="filled" />
       <span data-testid={macMapIds.status} data-state={load.kind} className="ml-auto text-base text-slate-400">
         {state !== 'connected' ? (
-          `server ${state}`
+          t('server', { state })
         ) : load.kind === 'loading' ? (
-          'discovering…'
+          t('discovering')
         ) : load.kind === 'error' ? (
           <span className="text-red-400">{load.error}</span>
         ) : (

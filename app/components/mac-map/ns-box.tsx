@@ -1,6 +1,8 @@
 'use client';
 // One namespace on the MAC map: a box with its name and kind, and one row per interface (bridge ports
 // indented under their bridge). React draws it; layout.ts placed it.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import type { CgroupProg, Iface, NamespaceKind } from '../../../server/protocol/topology';
 import { NsCgroupMark, ProgBadges } from './bpf-badges';
 import { HEAD_H, ROW_H, type BoxLayout, type CableLayout, type MapLayout } from './layout';
@@ -40,10 +42,15 @@ export function NsBox({
   arpHit: boolean;
   onSelect: (s: Selection) => void;
 }) {
+  const t = useT('macMap.nsBox');
   const { ns } = box;
   const st = KIND_STYLE[ns.kind];
   const nsSel = selected?.kind === 'ns' && selected.netns === ns.name;
-  const subtitle = [ns.kind, ns.node ? `on ${ns.node}` : '', ns.container ? ns.container.image : '']
+  const subtitle = [
+    ns.kind,
+    ns.node ? tx('macMap.nsBox.on', { node: ns.node }) : '',
+    ns.container ? ns.container.image : '',
+  ]
     .filter(Boolean)
     .join(' · ');
   return (
@@ -62,7 +69,7 @@ export function NsBox({
         className="cursor-pointer"
         role="button"
         tabIndex={0}
-        aria-label={`namespace ${ns.name}`}
+        aria-label={t('namespace', { name: ns.name })}
         onClick={() => onSelect({ kind: 'ns', netns: ns.name })}
         onKeyDown={(e) => e.key === 'Enter' && onSelect({ kind: 'ns', netns: ns.name })}
       >
@@ -77,7 +84,7 @@ export function NsBox({
       <NsCgroupMark netns={ns.name} progs={cgroupProgs} x={box.x + box.w - 14} y={box.y} />
       {box.rows.length === 0 && (
         <text x={box.x + 14} y={box.y + HEAD_H + 20} fontSize={15} fill="#94a3b8">
-          no interfaces
+          {t('noInterfaces')}
         </text>
       )}
       {box.rows.map((r) => (
@@ -128,6 +135,7 @@ function IfaceRow({
   lit: boolean;
   onSelect: (s: Selection) => void;
 }) {
+  const t = useT('macMap.nsBox');
   const bridge = iface.kind === 'bridge';
   const down = !iface.up || iface.state === 'DOWN' || iface.state === 'LOWERLAYERDOWN';
   const fill = highlighted ? HIGHLIGHT.fill : lit ? '#78350f' : selected ? '#334155' : bridge ? '#3b2a0a' : '#0f172a';
@@ -152,7 +160,7 @@ function IfaceRow({
       className="cursor-pointer"
       role="button"
       tabIndex={0}
-      aria-label={`${iface.kind} ${iface.name} in ${netns}`}
+      aria-label={t('in', { kind: iface.kind, name: iface.name, netns: netns })}
       onClick={(e) => {
         e.stopPropagation();
         onSelect({ kind: 'iface', netns, ifname: iface.name });

@@ -1,5 +1,6 @@
 // The detail panel's tables: a bridge's MAC table (`brctl showmacs`) and ARP tables (`ip neigh`), one
 // generic table with a column list each.
+import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { CgroupProg, FdbEntry, Neighbor } from '../../../server/protocol/topology';
 
@@ -71,7 +72,8 @@ export function Table<R>({
   wide?: boolean;
   testId?: string;
 }) {
-  if (rows.length === 0) return <p className="text-slate-400">no entries</p>;
+  const t = useT('macMap.tables');
+  if (rows.length === 0) return <p className="text-slate-400">{t('noEntries')}</p>;
   const columns = wide ? [kind.lead, ...kind.columns] : kind.columns;
   return (
     <div className="overflow-x-auto">

@@ -1,6 +1,8 @@
 // Exports of a journey: the hop diagram as a standalone SVG (every style inlined, colours as hex, the
 // whole drawing whatever the zoom), the same as PNG through a canvas, and the Journey as JSON in
 // `follow --json`'s shape. Browser only; the colour maths is in colors.ts.
+import { msg } from '../../../server/protocol/i18n/msg';
+import { say } from '../../i18n/current';
 import type { Journey } from '../../../server/protocol/tracer';
 import { parseColor, printColor, toHex } from './colors';
 
@@ -107,18 +109,18 @@ export async function svgToPng(svgText: string, width: number, height: number, s
     img.height = height;
     await new Promise<void>((resolve, reject) => {
       img.onload = () => resolve();
-      img.onerror = () => reject(new Error('the browser could not draw the exported SVG'));
+      img.onerror = () => reject(new Error(say(msg('err.export.draw'))));
       img.src = url;
     });
     const canvas = document.createElement('canvas');
     canvas.width = Math.round(width * scale);
     canvas.height = Math.round(height * scale);
     const ctx = canvas.getContext('2d');
-    if (!ctx) throw new Error('no 2D canvas in this browser');
+    if (!ctx) throw new Error(say(msg('err.export.canvas')));
     ctx.scale(scale, scale);
     ctx.drawImage(img, 0, 0, width, height);
     return await new Promise<Blob>((resolve, reject) =>
-      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas gave no PNG'))), 'image/png'),
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(say(msg('err.export.png'))))), 'image/png'),
     );
   } finally {
     URL.revokeObjectURL(url);

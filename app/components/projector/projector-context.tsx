@@ -3,8 +3,9 @@
 // type and a high-contrast palette), kept in localStorage so a reload in front of the room keeps it.
 // Also page-wide keys (p, f, ?), the shortcut list, and the interface the step-through is on, which
 // the MAC map lights up.
+import { useT } from '../../i18n/use-t';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { globalKey, hasModifier, isTyping, SHORTCUTS } from './steps';
+import { globalKey, hasModifier, isTyping, shortcuts } from './steps';
 import { projectorIds } from './test-ids';
 
 const STORAGE_KEY = 'packet-journey:projector';
@@ -111,6 +112,7 @@ export function ProjectorProvider({ children }: { children: ReactNode }) {
 }
 
 function ShortcutList({ onClose }: { onClose: () => void }) {
+  const t = useT('projector.projectorContext');
   return (
     <div
       className="fixed inset-0 z-50 flex items-center justify-center bg-black/70"
@@ -120,13 +122,13 @@ function ShortcutList({ onClose }: { onClose: () => void }) {
       <div
         data-testid={projectorIds.shortcuts}
         role="dialog"
-        aria-label="keyboard shortcuts"
+        aria-label={t('keyboardShortcuts')}
         className="w-[36rem] max-w-[95vw] rounded-2xl border-2 border-slate-300 bg-slate-900 p-6 shadow-2xl"
         onClick={(e) => e.stopPropagation()}
       >
-        <h2 className="mb-4 text-3xl font-bold">Keyboard shortcuts</h2>
+        <h2 className="mb-4 text-3xl font-bold">{t('keyboardShortcuts2')}</h2>
         <dl className="grid grid-cols-[9rem_1fr] gap-x-4 gap-y-2 text-xl">
-          {SHORTCUTS.map((s) => (
+          {shortcuts().map((s) => (
             <div key={s.keys} className="contents">
               <dt>
                 <kbd className="rounded border border-slate-400 bg-slate-800 px-2 py-0.5 font-mono">{s.keys}</kbd>
@@ -135,7 +137,7 @@ function ShortcutList({ onClose }: { onClose: () => void }) {
             </div>
           ))}
         </dl>
-        <p className="mt-4 text-base text-slate-400">Keys are ignored while you type in a field. Esc closes this.</p>
+        <p className="mt-4 text-base text-slate-400">{t('keysAreIgnoredWhile')}</p>
       </div>
     </div>
   );

@@ -1,6 +1,8 @@
 'use client';
 // Above the diagram: the current step's narration in large type, the step controls, the projector
 // toggle and the shortcut list. Its buttons do not take focus on click, so space stays play/pause.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import type { MouseEvent, ReactNode } from 'react';
 import { useProjector } from './projector-context';
 import type { Stepper } from './use-stepper';
@@ -32,16 +34,21 @@ const PATH_TONE = {
 } as const;
 
 export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: ReactNode }) {
+  const t = useT('projector.stepBar');
   const { steps, index, step, playing, dispatch, driven } = stepper;
   const { projector, toggleProjector, setHelpOpen } = useProjector();
   const tone = step ? (step.kind === 'hop' ? step.path : step.kind) : undefined;
   const where =
     step?.kind === 'hop'
-      ? `${step.path} · ${step.hop.netns} ${step.hop.ifname}`
+      ? tx('projector.stepBar.where', {
+          path: tx(`projector.path.${step.path}`),
+          ns: step.hop.netns,
+          ifname: step.hop.ifname,
+        })
       : step?.kind === 'socket'
-        ? 'socket'
+        ? tx('projector.stepBar.socket')
         : step
-          ? 'why it stopped'
+          ? tx('projector.stepBar.whyStopped')
           : '';
   return (
     <div
@@ -53,46 +60,38 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
     >
       <div className="flex flex-wrap items-center gap-2">
         {driven ? (
-          <span className="rounded-lg bg-emerald-800 px-3 py-1.5 text-lg font-semibold">the instructor steps</span>
+          <span className="rounded-lg bg-emerald-800 px-3 py-1.5 text-lg font-semibold">{t('theInstructorSteps')}</span>
         ) : index < 0 ? (
-          <Btn
-            testId={projectorIds.start}
-            onClick={() => dispatch({ type: 'first' })}
-            title="step through, hop by hop (→)"
-          >
-            ▶ Step through
+          <Btn testId={projectorIds.start} onClick={() => dispatch({ type: 'first' })} title={t('stepThroughHopBy')}>
+            {t('stepThrough')}
           </Btn>
         ) : (
           <>
-            <Btn testId={projectorIds.prev} onClick={() => dispatch({ type: 'prev' })} title="previous hop (←)">
+            <Btn testId={projectorIds.prev} onClick={() => dispatch({ type: 'prev' })} title={t('previousHop')}>
               ◀
             </Btn>
             <Btn
               testId={projectorIds.play}
               onClick={() => dispatch({ type: 'toggle-play' })}
-              title="play / pause (space)"
+              title={t('playPauseSpace')}
             >
-              {playing ? 'Pause' : 'Play'}
+              {playing ? t('pause') : t('play')}
             </Btn>
             <Btn
               testId={projectorIds.next}
               onClick={() => dispatch({ type: 'next' })}
-              title="next hop (→)"
+              title={t('nextHop')}
               disabled={index >= steps.length - 1}
             >
               ▶
             </Btn>
-            <Btn
-              testId={projectorIds.exit}
-              onClick={() => dispatch({ type: 'exit' })}
-              title="leave the step-through (Esc)"
-            >
+            <Btn testId={projectorIds.exit} onClick={() => dispatch({ type: 'exit' })} title={t('leaveTheStepThrough')}>
               ✕
             </Btn>
           </>
         )}
         <span data-testid={projectorIds.counter} className="px-2 font-mono text-xl text-slate-300">
-          {index < 0 ? `${steps.length} steps` : `${index + 1} / ${steps.length}`}
+          {index < 0 ? tx('projector.stepBar.steps', { n: steps.length }) : `${index + 1} / ${steps.length}`}
         </span>
         {where && (
           <span className={`rounded px-2 py-0.5 text-lg font-bold ${tone ? PATH_TONE[tone] : ''}`}>{where}</span>
@@ -104,16 +103,16 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
             onMouseDown={keepFocus}
             onClick={toggleProjector}
             aria-pressed={projector}
-            title="projector mode (p)"
+            title={t('projectorModeP')}
             className={`rounded-lg px-3 py-1.5 text-lg font-semibold ${projector ? 'bg-white text-black' : 'border border-slate-600 text-slate-200 hover:bg-slate-800'}`}
           >
-            Projector
+            {t('projector')}
           </button>
           <button
             data-testid={projectorIds.shortcutsButton}
             onMouseDown={keepFocus}
             onClick={() => setHelpOpen(true)}
-            title="keyboard shortcuts (?)"
+            title={t('keyboardShortcuts')}
             className="rounded-lg border border-slate-600 px-3 py-1.5 text-lg font-bold text-slate-200 hover:bg-slate-800"
           >
             ?
@@ -125,7 +124,7 @@ export function StepBar({ stepper, exports }: { stepper: Stepper; exports?: Reac
         aria-live="polite"
         className={`text-2xl leading-snug projector:text-[2rem] projector:font-semibold projector:leading-tight ${step ? 'text-white' : 'text-slate-400'}`}
       >
-        {step ? step.narration : 'Press → to step through the journey hop by hop, space to play, ? for the shortcuts.'}
+        {step ? step.narration : t('pressToStepThrough')}
       </p>
     </div>
   );

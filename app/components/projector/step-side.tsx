@@ -1,6 +1,8 @@
 'use client';
 // Beside the diagram while stepping: the packet's fields at the current step, and a small MAC map
 // centred on the same interface, lit.
+import { tx } from '../../i18n/current';
+import { useT } from '../../i18n/use-t';
 import { useEffect, useMemo, useRef } from 'react';
 import { zoomIdentity } from 'd3';
 import { useTopology } from '../../lib/topology';
@@ -23,14 +25,18 @@ const TONE: Record<FieldTone, string> = {
 };
 
 function rowsOf(step: Step, steps: readonly Step[]): { title: string; rows: FieldRow[] } {
-  if (step.kind === 'socket') return { title: 'socket · before the first packet', rows: socketFields(step.rewrite) };
+  if (step.kind === 'socket') return { title: tx('projector.stepSide.socket'), rows: socketFields(step.rewrite) };
   if (step.kind === 'hop')
     return {
-      title: `${step.path} · hop ${step.hop.seq} · ${DIR_LABEL[step.hop.dir]}`,
+      title: tx('projector.stepSide.hop', {
+        path: tx(`projector.path.${step.path}`),
+        seq: step.hop.seq,
+        dir: DIR_LABEL[step.hop.dir],
+      }),
       rows: hopFields(step.hop, step.prev),
     };
   const at = steps.find((x): x is Extract<Step, { kind: 'hop' }> => x.kind === 'hop' && x.key === step.at);
-  return { title: 'where it stopped', rows: at ? hopFields(at.hop, at.prev) : [] };
+  return { title: tx('projector.stepSide.stopped'), rows: at ? hopFields(at.hop, at.prev) : [] };
 }
 
 export function StepFields({ step, steps }: { step: Step; steps: readonly Step[] }) {
@@ -58,6 +64,7 @@ export function StepFields({ step, steps }: { step: Step; steps: readonly Step[]
 const MINI_SCALE = 0.85;
 
 export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
+  const t = useT('projector.stepSide');
   const { state: topo } = useTopology();
   const layout = useMemo(() => (topo ? layoutTopology(topo) : undefined), [topo]);
   const svgRef = useRef<SVGSVGElement | null>(null);
@@ -84,13 +91,13 @@ export function MiniMacMap({ focus }: { focus: FocusIface | undefined }) {
       className="overflow-hidden rounded-xl border border-slate-700 bg-slate-950 projector:border-2 projector:border-slate-300"
     >
       <div className="px-3 pt-2 text-sm font-semibold uppercase tracking-wider text-slate-400">
-        MAC map {focus ? `· ${focus.netns} ${focus.ifname}` : ''}
+        {t('macMap')} {focus ? `· ${focus.netns} ${focus.ifname}` : ''}
       </div>
       <svg
         ref={svgRef}
         className="block h-64 w-full projector:h-52"
         role="img"
-        aria-label="MAC map, current interface lit"
+        aria-label={t('macMapCurrentInterface')}
       >
         <g transform={transform.toString()}>
           <MapGraph layout={layout} highlight={lit} />

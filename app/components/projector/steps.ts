@@ -1,6 +1,7 @@
 // The step-through of a journey, as pure functions: which steps there are (the socket rewrite, every
 // request hop, every reply hop, the diagnosis), what each one says, and how keys and the play timer move
 // through them. The components only render what these return, and the unit tests read them directly.
+import { tx } from '../../i18n/current';
 import type { Hop, Journey, SocketRewrite } from '../../../server/protocol/tracer';
 import { flowLine, natText } from '../../../server/protocol/vocab';
 import { socketRewriteLine } from '../hop-diagram/format';
@@ -34,12 +35,10 @@ export type Step =
       readonly at?: string;
     };
 
-const VERB = { egress: 'leaves', ingress: 'arrives on', end: 'ends on' } as const;
-
 /** What a hop says when the server gave it no reason (live views, an explainer that ran out of time). */
 export function fallbackNarration(h: Hop): string {
   const nat = h.nat ? `, ${natText(h.nat)}` : '';
-  return `${VERB[h.dir]} ${h.netns} ${h.ifname} (${flowLine(h)}${nat})`;
+  return tx(`steps.${h.dir}`, { ns: h.netns, ifname: h.ifname, flow: flowLine(h), nat });
 }
 
 export const hopNarration = (h: Hop): string => h.reason ?? fallbackNarration(h);
@@ -52,7 +51,7 @@ export function journeySteps(j: Journey): Step[] {
       kind: 'socket',
       key: 'socket',
       rewrite: j.socketRewrite,
-      narration: `at the socket, before any packet: ${socketRewriteLine(j.socketRewrite)}`,
+      narration: tx('steps.socket', { line: socketRewriteLine(j.socketRewrite) }),
     });
   const legs: [PathKind, readonly Hop[]][] = [
     ['request', j.hops],
@@ -217,13 +216,13 @@ export const hasModifier = (e: { ctrlKey: boolean; metaKey: boolean; altKey: boo
   e.ctrlKey || e.metaKey || e.altKey;
 
 /** The list `?` shows, one row per shortcut. */
-export const SHORTCUTS: readonly { readonly keys: string; readonly what: string }[] = [
-  { keys: '→ / ↓', what: 'next hop' },
-  { keys: '← / ↑', what: 'previous hop' },
-  { keys: 'Home / End', what: 'first / last hop' },
-  { keys: 'space', what: `play / pause (one hop every ${PLAY_INTERVAL_MS / 1000} s)` },
-  { keys: 'Esc', what: 'leave the step-through' },
-  { keys: 'f', what: 'full screen' },
-  { keys: 'p', what: 'projector mode (large type, high contrast)' },
-  { keys: '?', what: 'this list' },
+export const shortcuts = (): readonly { readonly keys: string; readonly what: string }[] => [
+  { keys: '→ / ↓', what: tx('steps.next') },
+  { keys: '← / ↑', what: tx('steps.previous') },
+  { keys: tx('steps.homeEnd'), what: tx('steps.firstLast') },
+  { keys: tx('steps.space'), what: tx('steps.play', { s: PLAY_INTERVAL_MS / 1000 }) },
+  { keys: 'Esc', what: tx('steps.leave') },
+  { keys: 'f', what: tx('steps.fullscreen') },
+  { keys: 'p', what: tx('steps.projector') },
+  { keys: '?', what: tx('steps.list') },
 ];

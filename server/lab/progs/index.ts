@@ -1,6 +1,7 @@
 // `lab prog …` (seed 003): attach the teaching programs to lab interfaces, detach them, edit the blocklist,
 // and list what is attached. The socket's `lab:prog` and the CLI both come through `labProg`. Attachments
 // are recorded in the lab state's `programs`; `listPrograms` checks each against the kernel.
+import { msg } from '../../protocol/i18n/msg';
 import { access } from 'node:fs/promises';
 import type { LabProgAction, LabProgram, ProgHook, TeachingProgram } from '../../protocol/lab';
 import { bpftoolJson } from '../bpf';
@@ -16,9 +17,9 @@ export { ProgLoadError } from './kernel';
 
 /** The lab state with `programs` reduced to what the kernel still shows (not yet written back). */
 async function labState(): Promise<LabState> {
-  if (process.getuid?.() !== 0) throw new LabError('lab prog needs root (it loads BPF programs); run with sudo');
+  if (process.getuid?.() !== 0) throw new LabError(msg('err.lab.progRoot'));
   const state = await readState();
-  if (!state) throw new LabError('the lab is not up; run `packet-journey lab up` first');
+  if (!state) throw new LabError(msg('err.lab.notUp'));
   state.programs = await livePrograms(state.programs);
   return state;
 }

@@ -1,12 +1,10 @@
 import type { Scenario } from './types';
+import { scenarioText } from './text';
 
 export const basic: Scenario = {
   info: {
     name: 'basic',
-    title: 'kube-proxy (iptables)',
-    description:
-      'Two nodes on the kind0 bridge, four pods on cni0 bridges, and the echo service made of iptables rules: ' +
-      'KUBE-SERVICES → KUBE-SVC → KUBE-SEP DNAT for the ClusterIP, and a masqueraded NodePort.',
+    ...scenarioText('basic'),
     tryCommands: [
       'ip netns exec pod-a curl -s 10.96.0.10',
       'curl -s 172.18.0.2:31400',

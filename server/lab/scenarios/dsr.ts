@@ -7,6 +7,7 @@ import { TC_GLOBALS, labObject, tcAttach } from '../bpf';
 import { LabError } from '../errors';
 import { NODES, SERVICE } from '../spec';
 import type { Scenario, ScenarioCtx } from './types';
+import { scenarioText } from './text';
 
 // tc's loader pins the `LIBBPF_PIN_BY_NAME` maps in TC_GLOBALS, so both programs on both nodes share them.
 export { TC_GLOBALS };
@@ -67,21 +68,8 @@ async function up(ctx: ScenarioCtx): Promise<void> {
 export const dsr: Scenario = {
   info: {
     name: 'dsr',
-    title: 'Cilium DSR NodePort (tc)',
+    ...scenarioText('dsr'),
     seed: 'seed 000',
-    description:
-      'NodePort 31400 is served by a tc BPF program on each node’s eth0, the way Cilium does Direct Server Return ' +
-      '(DSR_ENCAP_NONE); kube-proxy keeps only its ClusterIP rules. Both backends (pod-c, pod-d) live on node2. ' +
-      'Ask node1 (172.18.0.2:31400): from-netdev picks a backend, remembers it for the flow, DNATs to pod:8080 ' +
-      'without SNAT, writes IPv4 option 0x9a holding the service address and port into the TCP SYN (and every ' +
-      'UDP packet), and sends the packet to node2 with bpf_redirect_neigh. node2 reads the option and remembers the ' +
-      'flow; its to-netdev program, on eth0 egress, gives the reply the service address back, so the SYN-ACK comes ' +
-      'straight from node2’s MAC (02:42:ac:12:00:03) with source 172.18.0.2:31400 and never passes node1. The echo ' +
-      'shows the real client, 172.18.0.1. The option’s bytes are in x86 host order (9a08 a87a 0200 12ac), as in the ' +
-      'seed. Asking node2 (172.18.0.3:31400) finds a local backend: a plain DNAT, reversed on the way out. ' +
-      'Only packets arriving on a node’s eth0 are balanced (from pod-a, try node2’s address); Cilium serves the ' +
-      'rest with its socket-level balancer. tcpdump -vv calls the TCP checksums “incorrect” while the veths offload ' +
-      'them; turn tx offload off on both nodes’ eth0 and the same capture shows them computed, and correct.',
     tryCommands: [
       'curl -s 172.18.0.2:31400',
       'curl -s 172.18.0.3:31400',

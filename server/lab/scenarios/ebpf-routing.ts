@@ -8,6 +8,7 @@ import { tcAttach, type TcAttach } from '../bpf';
 import { bpftoolBatch, endpointLines, endpointMaps, ifindexes, recordPins, sharedMapLines } from './ebpf-routing-bpf';
 import { lxcName, podRoutes, wireNode } from './ebpf-routing-wiring';
 import type { Scenario, ScenarioCtx } from './types';
+import { scenarioText } from './text';
 
 const pa = lxcName('pod-a');
 
@@ -55,20 +56,8 @@ async function up(ctx: ScenarioCtx): Promise<void> {
 export const ebpfRouting: Scenario = {
   info: {
     name: 'ebpf-routing',
-    title: 'Cilium-like pod datapath (lxc + tc)',
+    ...scenarioText('ebpf-routing', { lxc: pa }),
     seed: 'seed 002',
-    description:
-      'The life of a packet in Cilium. There is no cni0 bridge: each pod is a veth whose node side is named ' +
-      `lxc<hash> (pod-a's is ${pa}), with a /32 route to it, and the pods' gateway 10.244.N.1 sits on cilium_host ` +
-      "(paired with cilium_net). A pod's only routes are the gateway and the default via it; the node answers the " +
-      "pod's ARP for the gateway with the lxc's MAC. Every packet a pod sends meets the tc program from-container " +
-      '(bpf_lxc.o) on its lxc device: a packet for 10.96.0.10:80 is translated there to pod-c or pod-d, because a ' +
-      'redirect at this point never reaches iptables; then a packet for a pod on the same node is put straight into ' +
-      "that pod's eth0 (bpf_redirect_peer), and one for a pod on the other node goes out of eth0 " +
-      '(bpf_redirect_neigh). On the other node, from-netdev (bpf_host.o) on eth0 hands it to the pod the same way ' +
-      "and restores the service address in a reply. Pod-to-pod traffic never crosses the node's iptables (watch " +
-      "FORWARD's counters stay still); the rest (the node, the host, NodePort 31400) still goes through the stack " +
-      "and kube-proxy's rules.",
     tryCommands: [
       'ip -n node1 link',
       `ip netns exec node1 tc filter show dev ${pa} ingress`,

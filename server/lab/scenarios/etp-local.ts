@@ -9,6 +9,7 @@ import { BRIDGE, NODES, SERVICE } from '../spec';
 import type { Owned } from '../state';
 import { ETP_VALUES, EXT_SERVICES_CHAIN, LB_IP, LB_PREFIX, SVL_CHAIN, policyRestore } from './etp-local-rules';
 import type { Scenario, ScenarioCtx } from './types';
+import { scenarioText, settingHelp } from './text';
 
 const NODE_NAMES = NODES.map((n) => n.name);
 const Settings = z.object({
@@ -104,19 +105,13 @@ async function set(ctx: ScenarioCtx, name: string, value: string): Promise<void>
 export const etpLocal: Scenario = {
   info: {
     name: 'etp-local',
-    title: 'externalTrafficPolicy Local vs Cluster',
+    ...scenarioText('etp-local', {
+      lbIp: LB_IP,
+      port: SERVICE.port,
+      nodePort: SERVICE.nodePort,
+      extChain: EXT_SERVICES_CHAIN,
+    }),
     seed: 'seed 001',
-    description:
-      `The echo service becomes a LoadBalancer at ${LB_IP}:${SERVICE.port} (NodePort ${SERVICE.nodePort}). ` +
-      `The host plays the outside world and its load balancer: a host route sends ${LB_IP} to one node (lb-via). ` +
-      'The backends pod-c and pod-d run on node2 only, so node1 has no local endpoint. ' +
-      "With externalTrafficPolicy=Local (kube-proxy's KUBE-EXT → KUBE-SVL chains) node2 delivers to its own pods " +
-      'and the echo shows the real client, 172.18.0.1; node1 drops the connection with the rule ' +
-      `"default/echo has no local endpoints" in ${EXT_SERVICES_CHAIN}, and curl times out. ` +
-      'With Cluster any node forwards to any backend and masquerades, so the echo shows a node address instead. ' +
-      'Traffic that starts on a node (or in a pod) counts as internal: it is sent to every endpoint even with Local, ' +
-      "which is why seed 001's curl from inside a node without the pod still works. " +
-      '(In seed 001 the pod ran on the node at 172.18.0.2; here the backends are on node2, 172.18.0.3.)',
     tryCommands: [
       `ip route get ${LB_IP}`,
       `curl -s ${LB_IP}`,
@@ -138,13 +133,13 @@ export const etpLocal: Scenario = {
         name: 'etp',
         values: [...ETP_VALUES],
         default: 'Local',
-        help: "the service's externalTrafficPolicy (seed 001 starts with Local)",
+        ...settingHelp('etp-local', 'etp'),
       },
       {
         name: 'lb-via',
         values: [...NODE_NAMES],
         default: 'node2',
-        help: `the node the host's route to ${LB_IP} goes through (node2 runs the backends)`,
+        ...settingHelp('etp-local', 'lb-via', { lbIp: LB_IP }),
       },
     ],
   },

@@ -13,6 +13,7 @@ import { NAMESPACES } from '../spec';
 import { netnsUpdates, serviceUpdates, type SockLbMaps } from './sock-lb-maps';
 import { netnsCookies } from './sock-lb-netns';
 import type { Scenario, ScenarioCtx } from './types';
+import { scenarioText } from './text';
 
 export const SOCK_LB_DIR = `${PIN_ROOT}/sock-lb`;
 const PROG_DIR = `${SOCK_LB_DIR}/progs`;
@@ -131,19 +132,8 @@ const CG = cgroup2RootForDocs();
 export const sockLb: Scenario = {
   info: {
     name: 'sock-lb',
-    title: 'socket-level ClusterIP (cgroup connect4)',
+    ...scenarioText('sock-lb', { cgroup: CG, pinDir: SOCK_LB_DIR }),
     seed: 'seed 004',
-    description:
-      'The echo ClusterIP 10.96.0.10:80 without iptables: BPF programs on the cgroup v2 root (' +
-      `${CG}) run inside connect(), sendmsg(), recvmsg() and getpeername(). connect4 looks 10.96.0.10:80 up in the ` +
-      'service map pj_sock_svc, picks one of its backend slots in pj_sock_backend (pod-c or pod-d :8080) ' +
-      'and rewrites the destination before the socket sends anything: no packet ever carries the VIP, and ' +
-      'the nodes forward plain pod-to-pod packets with no DNAT. getpeername4 and recvmsg4 show the VIP again, so the ' +
-      'application still believes it talks to 10.96.0.10. The programs see every socket on the machine and ' +
-      'only touch those in the lab’s namespaces, whose netns cookies are in pj_sock_netns. Both maps are ' +
-      `pinned in ${SOCK_LB_DIR}. Run the tcpdump on node2 and a curl from pod-a meanwhile: the SYN already ` +
-      'goes to 10.244.2.x:8080. The nodes have no kube-proxy rules at all, so the NodePort 31400 ' +
-      'is not served in this scenario.',
     tryCommands: [
       'ip netns exec pod-a curl -s 10.96.0.10',
       // getpeername() says 10.96.0.10:80 while ss (sock_diag, which no BPF rewrites) shows the real peer.

@@ -1,6 +1,7 @@
 // Who is responsible for a real drop: the kernel's reason names the kind of thing (a tc or XDP hook,
 // netfilter, rp_filter, a missing route or neighbour); the facts read at follow time name the thing
 // itself (the program, the rule and its number, the sysctl, the route) and what would fix it.
+import type { Msg } from '../../protocol/i18n/msg';
 import type { Hop } from '../../protocol/tracer';
 import {
   rpFilterKey,
@@ -64,9 +65,10 @@ export function dropNeeds(h: Hop, seg: readonly Hop[]): DropNeeds {
   return none;
 }
 
+/** What dropped it and how to fix it, as messages (words.ts). */
 export interface Culprit {
-  readonly what: string;
-  readonly fix?: string;
+  readonly what: Msg;
+  readonly fix?: Msg;
 }
 
 function inCidr(addr: string, cidr: string): boolean {
@@ -172,7 +174,7 @@ function netfilterCulprit(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): 
     if (policy === 'DROP')
       return { what: w.iptPolicyText(name, policy, h.netns), fix: w.iptFix(name, undefined, h.netns) };
   }
-  return { what: `netfilter in ${h.netns}`, fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns) };
+  return { what: w.netfilterInText(h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns) };
 }
 
 /** Programs at this device and hook family (tc-ingress also finds tcx-ingress). */

@@ -1,6 +1,8 @@
 // The pure half of the explainer: a finished journey plus facts -> a reason on every hop, verdicts on the
 // programs at each hop, and a diagnosis when it did not arrive. Also says which facts it needs (plan*),
 // so the reader (index.ts) looks up exactly the routes and tables these functions will read.
+import { en } from '../../protocol/i18n/render';
+import type { Msg } from '../../protocol/i18n/msg';
 import type { Hop, HopProgram, Journey } from '../../protocol/tracer';
 import { firstDrop } from '../../protocol/vocab';
 import { ipv4DsrService } from '../../capture/decode/dsr';
@@ -56,33 +58,32 @@ export function bridgesNeeded(hops: readonly Hop[], ns: string, f: NsFacts | und
   return [...out];
 }
 
-function routedReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+function routedReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): Msg {
   const h = hops[i] as Hop;
   const q = routeQueryFor(hops, i, f);
   const r = q && f?.routes?.get(routeKey(q));
   if (!r) return w.routedUnknownText(h.netns);
-  if ('error' in r) return `${w.routedUnknownText(h.netns)}: look-up now says ${r.error}`;
-  const text = w.routedText(h.netns, r);
+  if ('error' in r) return w.routedUnknownText(h.netns, r.error);
   // The route names another device: a program or a policy rule moved it (said, not guessed at).
-  return r.dev === h.ifname ? text : `${text}, yet it left by ${h.ifname}`;
+  return w.routedText(h.netns, r.dev === h.ifname ? w.routeMsg(r) : w.routeLeftMsg(r, h.ifname));
 }
 
-function bridgedReason(h: Hop, br: string, f: NsFacts | undefined): string {
+function bridgedReason(h: Hop, br: string, f: NsFacts | undefined): Msg {
   const e = f?.fdb?.find((x) => x.mac.toLowerCase() === h.dstMac.toLowerCase() && (x.master ?? br) === br);
   return w.bridgedText(br, h.dstMac, e?.ifname, h.ifname);
 }
 
-function endReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+function endReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): Msg {
   const h = hops[i] as Hop;
   const d = h.drop;
-  if (!d) return w.endedText(h.netns, 'freed');
+  if (!d) return w.endedText(h.netns);
   if (d.copy) return w.copyEndText(d.reason);
   if (!d.isRealDrop)
     return d.reason === 'CONSUMED' ? w.deliveredText(h.netns, d.reason) : w.endedText(h.netns, d.reason);
   return w.droppedText(h.netns, d.reason, culpritOf(h, segmentOf(hops, i), f).what);
 }
 
-function ingressReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): string {
+function ingressReason(hops: readonly Hop[], i: number, f: NsFacts | undefined): Msg {
   const h = hops[i] as Hop;
   if (h.inferred) return w.inferredText(h.inferred.from);
   const p = hops[i - 1];
@@ -97,10 +98,10 @@ function natRule(seg: readonly Hop[]): string | undefined {
   return seg.flatMap((h) => h.rules ?? []).find((l) => /\b(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(l));
 }
 
-/** The one line of why hop `i` went where it did. */
-export function hopReason(hops: readonly Hop[], i: number, f: NsFacts | undefined, progs?: HopProgram[]): string {
+/** The one line of why hop `i` went where it did: its base (route, bridge, arrival, end), then NAT and verdicts. */
+export function hopReasonParts(hops: readonly Hop[], i: number, f: NsFacts | undefined, progs?: HopProgram[]): Msg[] {
   const h = hops[i] as Hop;
-  let base: string;
+  let base: Msg;
   if (h.dir === 'end') base = endReason(hops, i, f);
   else if (h.dir === 'ingress') base = ingressReason(hops, i, f);
   else {
@@ -110,8 +111,11 @@ export function hopReason(hops: readonly Hop[], i: number, f: NsFacts | undefine
   const parts = [base];
   if (h.nat) parts.push(w.natedText(h.nat, natRule(segmentOf(hops, i))));
   for (const p of progs ?? []) if (p.verdict) parts.push(w.verdictNote(p, h.drop?.inferred));
-  return parts.join('; ');
+  return parts;
 }
+
+export const hopReason = (hops: readonly Hop[], i: number, f: NsFacts | undefined, progs?: HopProgram[]): Msg =>
+  w.joined(hopReasonParts(hops, i, f, progs));
 
 /** Whether going from `a` to the next hop `b` in one namespace is the stack's own path. */
 function stackPath(a: Hop, b: Hop, f: NsFacts | undefined): boolean {
@@ -199,7 +203,7 @@ function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   const by = progs[k]?.find((p) => p.verdict !== 'dropped');
   return {
     options: { change, types: bytes ? optionTypes(bytes) : [], ...(dsr && { dsr }) },
-    text: w.optionsText(change, prev, by, dsr),
+    msg: w.optionsText(change, prev, by, dsr),
   };
 }
 
@@ -208,14 +212,23 @@ function explainSide(hops: readonly Hop[], facts: Facts): Hop[] {
   return hops.map((h, i) => {
     const f = facts.get(h.netns);
     const programs = progs[i];
-    let reason = hopReason(hops, i, f, programs);
+    const parts = hopReasonParts(hops, i, f, programs);
+    let reasonMsg = w.joined(parts);
     // A program sent it here, not the stack: say so first, with the route the stack would have used.
     const by = h.dir === 'egress' ? redirectedBy(hops, i, progs) : undefined;
-    if (by) reason = w.redirectedHereText(by.prog, by.at, reason.startsWith('routed by') ? reason : undefined);
+    if (by) reasonMsg = w.redirectedHereText(by.prog, by.at, stackRoute(parts));
     const opt = optionChange(hops, i, progs);
-    if (opt) reason = `${reason}; ${opt.text}`;
-    return { ...h, ...(programs && { programs }), ...(opt && { options: opt.options }), reason };
+    if (opt) reasonMsg = w.joined([reasonMsg, opt.msg]);
+    const options = opt && { options: opt.options };
+    return { ...h, ...(programs && { programs }), ...options, reason: en(reasonMsg), reasonMsg };
   });
+}
+
+/** What a redirect says the stack's route was: a routed reason without its `routed by <ns>: `, and the rest. */
+function stackRoute(parts: readonly Msg[]): Msg | undefined {
+  const [base, ...rest] = parts;
+  if (!base || !w.isRouted(base)) return undefined;
+  return w.joined([w.routePartOf(base) ?? base, ...rest]);
 }
 
 function hopAt(hops: readonly Hop[], target: Hop): number {
@@ -223,33 +236,31 @@ function hopAt(hops: readonly Hop[], target: Hop): number {
 }
 
 /** Where a journey that did not arrive stopped, what stopped it, and a fix hint. */
-export function diagnosis(j: Journey, facts: Facts, dst?: string): string | undefined {
+export function diagnosis(j: Journey, facts: Facts, dst?: string): Msg | undefined {
   if (j.delivered) return undefined;
   const drop = firstDrop(j);
   if (drop) {
     const onReply = j.reply?.hops.includes(drop) === true;
     const hops = onReply ? (j.reply?.hops ?? []) : j.hops;
     const c = culpritOf(drop, segmentOf(hops, hopAt(hops, drop)), facts.get(drop.netns));
-    const lead = onReply ? 'The request arrived; its reply stopped' : w.stoppedAt(drop.netns, drop.ifname);
-    const where = onReply ? ` in ${drop.netns}${drop.ifname ? ` at ${drop.ifname}` : ''}` : '';
-    return `${lead}${where} (${drop.drop.reason}): ${c.what}.${c.fix ? ` ${w.fixText(c.fix)}` : ''}`;
+    const lead = (onReply ? w.replyStoppedAt : w.stoppedAt)(drop.netns, drop.ifname);
+    return w.dropDiagnosis(lead, drop.drop.reason, c.what, c.fix);
   }
   if (j.interrupted) return w.interruptedDiagnosis(j.interrupted);
   if (j.hops.length === 0) return neverLeft(j, facts.get(j.from), dst);
   const last = j.reply?.hops[j.reply.hops.length - 1] ?? j.hops[j.hops.length - 1];
   if (!last) return undefined;
   const progs = facts.get(last.netns)?.progs?.filter((p) => p.ifname === last.ifname) ?? [];
-  const hint =
-    progs.length > 0 ? `; ${w.progText(progs[0] as (typeof progs)[0], last.netns, last.ifname)} is there` : '';
-  return `${w.lastSeenText(last.netns, last.ifname, last.dir)}${j.reply ? '' : ` (${w.noReplyText})`}${hint}.`;
+  const prog = progs[0] && w.progText(progs[0], last.netns, last.ifname);
+  return w.lastSeenDiagnosis(w.lastSeenText(last.netns, last.ifname, last.dir), j.reply !== undefined, prog);
 }
 
 /** No hop at all: the source's route or its neighbour stopped it before any device saw it. */
-function neverLeft(j: Journey, f: NsFacts | undefined, dst: string | undefined): string {
+function neverLeft(j: Journey, f: NsFacts | undefined, dst: string | undefined): Msg {
   const lead = w.neverLeftText(j.from);
   const r = dst ? f?.routes?.get(routeKey({ dst })) : undefined;
   if (dst && r && 'error' in r)
-    return `${lead}: ${w.noRouteText(dst, j.from, r.error)}. ${w.fixText(w.noRouteFix(dst, j.from))}`;
+    return w.neverLeftDiagnosis(lead, w.noRouteText(dst, j.from, r.error), w.noRouteFix(dst, j.from));
   if (dst && r && !('error' in r)) {
     const addr = r.gateway ?? dst;
     const n = f?.neigh?.find((x) => x.dst === addr && x.dev === r.dev);
@@ -257,13 +268,15 @@ function neverLeft(j: Journey, f: NsFacts | undefined, dst: string | undefined):
       // A program on the veth's other end, where the ARP requests arrive, is the likeliest cause.
       const peer = f?.peers?.find((p) => p.dev === r.dev);
       const prog = peer?.progs.find((p) => p.hook === 'xdp' || p.hook.endsWith('ingress'));
-      const text = `${lead}: ${w.neighText(addr, r.dev, n.state.join(','), j.from)}`;
-      if (peer && prog)
-        return `${text}; ${w.peerProgText(w.progText(prog, peer.netns, peer.ifname), r.dev)}. ${w.fixText(w.progFix(prog.hook, peer.ifname, peer.netns))}`;
-      return `${text}. ${w.fixText(w.neighFix(addr, r.dev))}`;
+      const neigh = w.neighText(addr, r.dev, n.state.join(','), j.from);
+      if (peer && prog) {
+        const there = w.peerProgText(w.progText(prog, peer.netns, peer.ifname), r.dev);
+        return w.neverLeftDiagnosis(lead, w.joined([neigh, there]), w.progFix(prog.hook, peer.ifname, peer.netns));
+      }
+      return w.neverLeftDiagnosis(lead, neigh, w.neighFix(addr, r.dev));
     }
   }
-  return `${lead}: no hop was seen.`;
+  return w.neverLeftNoHop(lead);
 }
 
 /** The journey with reasons, program verdicts and (if it did not arrive) a diagnosis. */
@@ -273,6 +286,6 @@ export function explainJourney(j: Journey, facts: Facts, dst?: string): Journey 
     ...j,
     hops: explainSide(j.hops, facts),
     ...(j.reply && { reply: { hops: explainSide(j.reply.hops, facts) } }),
-    ...(d && { diagnosis: d }),
+    ...(d && { diagnosis: en(d), diagnosisMsg: d }),
   };
 }

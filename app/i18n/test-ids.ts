@@ -1,0 +1,3 @@
+export const i18nIds = {
+  locale: (l: string) => `locale-${l}`,
+} as const;
