@@ -81,6 +81,7 @@ struct {
  * the last ingress device (to report netif_rx + netif_receive_skb for one arrival once). */
 struct skb_state {
 	__u64 since; /* bpf_ktime_get_ns when mask last gained a slot */
+	__u64 ident; /* the packet's identity (pcapf.h): the skb at this address may be another one since */
 	__u32 mask;
 	__u32 last_ifindex;
 	__u32 last_netns;
@@ -93,6 +94,8 @@ struct {
 	__type(key, __u64);
 	__type(value, struct skb_state);
 } skb_states SEC(".maps");
+
+#include "pcapf.h"
 
 /* The address a connect() in flight was given, by task (pid_tgid): a cgroup connect4 program rewrites
  * it inside the call, so it is read from user memory at syscall entry and compared with the socket's
@@ -605,7 +608,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		st = bpf_map_lookup_elem(&skb_states, &key);
+		st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 		if (!st)
 			return 0;
 		m = fresh_mask(st, active);
@@ -614,7 +617,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	} else {
 		if (recent) {
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
 			if (st && dir == PJ_DIR_INGRESS && st->last_dir == PJ_DIR_INGRESS && dev &&
 			    st->last_ifindex == dev->ifindex && st->last_netns == netns_of(skb, dev, net))
@@ -632,7 +635,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		if (todo)
 			m = match(skb, dev, dir == PJ_DIR_INGRESS, todo);
 		if (m && !recent)
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 		if (st)
 			m |= fresh_mask(st, active);
 		if (!m)
@@ -663,7 +666,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 			st->last_netns = e.netns;
 		}
 	} else {
-		struct skb_state ns = { .since = bpf_ktime_get_ns(), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		struct skb_state ns = { .since = bpf_ktime_get_ns(), .ident = skb_ident(skb, dev, dir == PJ_DIR_INGRESS), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
 	if (!freed && now - last_track > track_refresh)
