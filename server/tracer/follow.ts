@@ -20,6 +20,8 @@ const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53
 /** Hops can trail the generator's exit by a ring-buffer flush; wait this long before the final build. */
 const GRACE_MS = 30;
 const UPDATE_MS = 50;
+/** A reply that arrived home is usually freed within this long: its `end` hop ends the follow sooner. */
+const HOME_GRACE_MS = 20;
 
 export interface FollowOptions {
   readonly loader?: ProbeLoader;
@@ -106,10 +108,17 @@ async function followOnce(
     );
 
   const update = throttle(UPDATE_MS, () => opts.onUpdate?.(build(true)));
+  let ending = false;
   const onHop = (h: HopEvent): void => {
     journey.push(h);
     if (opts.onUpdate) update.request();
-    if (!graceTimer && journey.complete(from.inode)) graceTimer = setTimeout(finish, 20);
+    if (ending || !journey.complete(from.inode)) return;
+    if (journey.ended(from.inode)) {
+      // The reply's free is the packet's last event: every other one was written to the ring buffer
+      // before it, and a sync barrier delivers them. No timer to wait out.
+      ending = true;
+      void loader.sync().then(finish, finish);
+    } else graceTimer ??= setTimeout(finish, HOME_GRACE_MS);
   };
 
   const sub = await loader.subscribe(filter, onHop);
