@@ -116,6 +116,26 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     expect(again.diagnosis).toContain('tc-ingress program from_topology (id 7) on pjt-why-r pjt-why-rc');
   });
 
+  it('a cold follow reads links and programs while its loader attaches: same program, verdict and diagnosis', async () => {
+    pinNeighbour();
+    inNs(WHY.r, ['tc', 'qdisc', 'add', 'dev', WHY.rc, 'clsact']);
+    inNs(WHY.r, ['tc', 'filter', 'add', 'dev', WHY.rc, 'ingress', 'bpf', 'da', 'obj', obj('drop-all'), 'sec', 'tc']);
+    const warm = await run(WHY_IP.s);
+    const own = new ProbeLoader(undefined, 0); // stopped: this follow starts it (the CLI's case)
+    try {
+      const cold = await follow(
+        { from: WHY.c, to: WHY_IP.s },
+        { loader: own, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS },
+      );
+      const at = cold.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
+      expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tc-ingress', verdict: 'dropped' });
+      expect(cold.diagnosis).toBe(warm.diagnosis);
+      expect(cold.hops.map((h) => h.reason)).toEqual(warm.hops.map((h) => h.reason));
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('a tcx drop program at the router ingress (bpftool 7.1 does not list tcx)', async () => {
     pinNeighbour();
     const pins = '/sys/fs/bpf/pjt-why-tcx';
