@@ -15,7 +15,7 @@ import {
   WHY,
   WHY_IP,
 } from './fixture';
-import { explain, gather, progsFromIfaces } from './index';
+import { explain, gather, progsFromIfaces, readBase } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
 const obj = (name: string): string => `${PROBES}/build/lab/${name}.bpf.o`;
@@ -131,6 +131,13 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
       expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tc-ingress', verdict: 'dropped' });
       expect(cold.diagnosis).toBe(warm.diagnosis);
       expect(cold.hops.map((h) => h.reason)).toEqual(warm.hops.map((h) => h.reason));
+      // What was read early is what the explanation uses, by the namespace's inode.
+      const bare = { ...cold, hops: cold.hops.map(({ programs: _p, reason: _r, ...h }) => h) };
+      const inode = cold.hops.find((h) => h.netns === WHY.r)?.netnsInode ?? 0;
+      const [links] = await readBase({ kind: 'named', name: WHY.r });
+      const progs = [{ ifname: WHY.rc, id: 9, name: 'read_early', tag: '00', hook: 'tc-ingress' as const }];
+      const early = new Map([[inode, Promise.resolve([links, progs] as const)]]);
+      expect((await explain(bare, { early })).diagnosis).toContain('tc-ingress program read_early (id 9)');
     } finally {
       await own.stop();
     }
