@@ -6,8 +6,8 @@
 // Phase 1, no server running: node -e 0; --help; lab status (through the `packet-journey` command: a
 // link to bin/packet-journey.mjs, as setup makes in /usr/local/bin; and through npx); follow pod-a ->
 // pod-c cold (the command starts its own loader); the loader's attach time (its ready record).
-// Phase 2, `packet-journey serve` running: follow through the server, paired with --local.
-import { spawn, spawnSync } from 'node:child_process';
+// Phase 2, `packet-journey serve` of each checkout running: follow through it, and this one's --local.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,23 @@ async function main(): Promise<void> {
   }
 }
 
+/** `packet-journey serve` of a checkout, once it listens. */
+async function serve(checkout: string, port: number): Promise<ChildProcess> {
+  const server = spawn('node', [join(checkout, 'bin', 'packet-journey.mjs'), 'serve', '--port', String(port)], {
+    cwd: checkout,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    server.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('serving on')) resolve();
+    });
+    server.once('exit', (c) => reject(new Error(`server of ${checkout} exited ${c}`)));
+  });
+  return server;
+}
+
 async function measure(): Promise<void> {
   const rows = new Map<string, number[]>();
   const add = (k: string, v: number): void => void (rows.get(k) ?? rows.set(k, []).get(k))?.push(v);
@@ -151,21 +168,12 @@ async function measure(): Promise<void> {
       add(`attach|${side}`, await attachMs(side === 'this' ? HERE : OTHER));
   }
 
-  // Phase 2: a server of this checkout; its loader warmed by one follow (it stops 15 s after the last one).
-  const server = spawn('node', [join(HERE, 'bin', 'packet-journey.mjs'), 'serve', '--port', String(PORT)], {
-    cwd: HERE,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('serving on')) resolve();
-    });
-    server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
+  // Phase 2: a server of each checkout (each command finds its own checkout's), their loaders warmed by
+  // one follow (a server's loader stops 15 s after its last follower).
+  const servers = [await serve(HERE, PORT), await serve(OTHER, PORT + 1)];
   try {
     here(FOLLOW);
+    other(FOLLOW);
     for (let r = 0; r < ROUNDS; r++) {
       const through = (): number => {
         const ms = here(FOLLOW);
@@ -173,23 +181,23 @@ async function measure(): Promise<void> {
         add('follow server journey', (JSON.parse(lastOut) as { durationMs: number }).durationMs);
         return ms;
       };
-      const local = (): number => here([...FOLLOW, '--local']);
-      const runs =
-        r % 2 === 0
-          ? ([
-              ['this', through],
-              ['local', local],
-            ] as const)
-          : ([
-              ['local', local],
-              ['this', through],
-            ] as const);
-      for (const [side, fn] of runs) add(`follow server|${side}`, fn());
+      const runs = [
+        ['this', through],
+        ['other', () => other(FOLLOW)],
+        ['local', () => here([...FOLLOW, '--local'])],
+      ] as const;
+      // A different order each round (rotated), so each side sees every position.
+      for (let k = 0; k < runs.length; k++) {
+        const [side, fn] = runs[(r + k) % runs.length] as (typeof runs)[number];
+        add(`follow server|${side}`, fn());
+      }
     }
   } finally {
-    const gone = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await gone;
+    for (const server of servers) {
+      const gone = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await gone;
+    }
   }
   const fmt = (xs: readonly number[], digits = 0, unit = ''): string => {
     const s = summary(xs);
@@ -217,7 +225,8 @@ async function measure(): Promise<void> {
     );
   }
   out.push(
-    `| follow, server running | ${fmt(get('follow server|this'))} | (--local, same rounds: ${fmt(get('follow server|local'))}) | ${ratio(get('follow server|this'), get('follow server|local'))} vs --local |`,
+    `| follow, a server of each running (through it) | ${fmt(get('follow server|this'))} | ${fmt(get('follow server|other'))} | ${ratio(get('follow server|this'), get('follow server|other'))} |`,
+    `| the same with \`--local\` (this checkout, same rounds) | ${fmt(get('follow server|local'))} | | |`,
     `| of which the server's follow (journey \`durationMs\`, before its explanation) | ${fmt(get('follow server journey'))} | | |`,
   );
   process.stdout.write(out.join('\n') + '\n');
@@ -229,8 +238,14 @@ async function measure(): Promise<void> {
       statusMs: med('lab status|this'),
       coldMs: med('follow cold|this'),
       serverMs: med('follow server|this'),
+      localMs: med('follow server|local'),
       attachMs: med('attach|this'),
-      other: { helpMs: med('--help|other'), statusMs: med('lab status|other'), coldMs: med('follow cold|other') },
+      other: {
+        helpMs: med('--help|other'),
+        statusMs: med('lab status|other'),
+        coldMs: med('follow cold|other'),
+        serverMs: med('follow server|other'),
+      },
     }) + '\n',
   );
 }
