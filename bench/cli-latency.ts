@@ -6,9 +6,9 @@
 // Phase 1, no server running: node -e 0; --help; lab status (through the `packet-journey` command: a
 // link to bin/packet-journey.mjs, as setup makes in /usr/local/bin; and through npx); follow pod-a ->
 // pod-c cold (the command starts its own loader); the loader's attach time (its ready record).
-// Phase 2, `packet-journey serve` running: follow through the server, paired with --local.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+// Phase 2, `packet-journey serve` of each checkout running: follow through it, and this one's --local.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labStatus, labUp } from '../server/lab/index';
@@ -27,13 +27,17 @@ if (!OTHER || !Number.isInteger(ROUNDS) || ROUNDS < 3) {
 const HERE = join(import.meta.dirname, '..');
 const PORT = 3342;
 
+/** The last command's stdout (a follow's journey, read for its own duration). */
+let lastOut = '';
+
 /** Wall time of one command, ms; a failing command fails the bench (a wrong figure is worse than none). */
 function wall(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): number {
   const t = performance.now();
-  const r = spawnSync(argv[0] as string, argv.slice(1), { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(argv[0] as string, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = performance.now() - t;
   if (r.status !== 0)
     throw new Error(`${argv.join(' ')} (in ${cwd}) exited ${r.status}: ${r.stderr.toString().trim()}`);
+  lastOut = r.stdout.toString();
   return ms;
 }
 
@@ -72,12 +76,21 @@ function summary(xs: readonly number[]): { median: number; lo: number; hi: numbe
   return { median: median(s), lo: s[Math.max(0, k - 1)] as number, hi: s[Math.min(n - 1, n - k)] as number };
 }
 
+// Both checkouts through a `packet-journey` command: a symlink to bin/packet-journey.mjs, as setup puts
+// in /usr/local/bin (the shebang is part of what a user runs).
 const bench = mkdtempSync(join(tmpdir(), 'pj-bench-bin-'));
-const command = join(bench, 'packet-journey');
-symlinkSync(join(HERE, 'bin', 'packet-journey.mjs'), command);
+const linkTo = (checkout: string, name: string): string => {
+  mkdirSync(join(bench, name));
+  const command = join(bench, name, 'packet-journey');
+  symlinkSync(join(checkout, 'bin', 'packet-journey.mjs'), command);
+  return command;
+};
+const command = linkTo(HERE, 'this');
+const otherCommand = linkTo(OTHER, 'other');
 const here = (args: readonly string[]): number => wall([command, ...args], HERE);
-const other = (args: readonly string[]): number =>
-  wall(['node', join(OTHER, 'bin', 'packet-journey.mjs'), ...args], OTHER);
+const other = (args: readonly string[]): number => wall([otherCommand, ...args], OTHER);
+/** Node's own start without the CA file this machine's environment names (a user's usually names none). */
+const NO_CA = { ...process.env, NODE_EXTRA_CA_CERTS: undefined };
 const FOLLOW = ['follow', '--from', 'pod-a', '--to', 'pod-c', '--json'];
 
 async function main(): Promise<void> {
@@ -91,6 +104,23 @@ async function main(): Promise<void> {
     if (!wasUp) await labDown();
     rmSync(bench, { recursive: true, force: true });
   }
+}
+
+/** `packet-journey serve` of a checkout, once it listens. */
+async function serve(checkout: string, port: number): Promise<ChildProcess> {
+  const server = spawn('node', [join(checkout, 'bin', 'packet-journey.mjs'), 'serve', '--port', String(port)], {
+    cwd: checkout,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    server.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('serving on')) resolve();
+    });
+    server.once('exit', (c) => reject(new Error(`server of ${checkout} exited ${c}`)));
+  });
+  return server;
 }
 
 async function measure(): Promise<void> {
@@ -113,6 +143,7 @@ async function measure(): Promise<void> {
       for (const [side, fn] of runs) add(`${k}|${side}`, fn());
     };
     add('node -e 0', wall(['node', '-e', '0'], HERE));
+    if (process.env.NODE_EXTRA_CA_CERTS) add('node -e 0 no CA', wall(['node', '-e', '0'], HERE, NO_CA));
     pair(
       '--help',
       () => here(['--help']),
@@ -137,40 +168,36 @@ async function measure(): Promise<void> {
       add(`attach|${side}`, await attachMs(side === 'this' ? HERE : OTHER));
   }
 
-  // Phase 2: a server of this checkout; its loader warmed by one follow (it stops 15 s after the last one).
-  const server = spawn('node', [join(HERE, 'bin', 'packet-journey.mjs'), 'serve', '--port', String(PORT)], {
-    cwd: HERE,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('serving on')) resolve();
-    });
-    server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
+  // Phase 2: a server of each checkout (each command finds its own checkout's), their loaders warmed by
+  // one follow (a server's loader stops 15 s after its last follower).
+  const servers = [await serve(HERE, PORT), await serve(OTHER, PORT + 1)];
   try {
     here(FOLLOW);
+    other(FOLLOW);
     for (let r = 0; r < ROUNDS; r++) {
-      const through = (): number => here(FOLLOW);
-      const local = (): number => here([...FOLLOW, '--local']);
-      const runs =
-        r % 2 === 0
-          ? ([
-              ['this', through],
-              ['local', local],
-            ] as const)
-          : ([
-              ['local', local],
-              ['this', through],
-            ] as const);
-      for (const [side, fn] of runs) add(`follow server|${side}`, fn());
+      const through = (): number => {
+        const ms = here(FOLLOW);
+        // The server's own follow, from the request to the journey's build (its explanation not included).
+        add('follow server journey', (JSON.parse(lastOut) as { durationMs: number }).durationMs);
+        return ms;
+      };
+      const runs = [
+        ['this', through],
+        ['other', () => other(FOLLOW)],
+        ['local', () => here([...FOLLOW, '--local'])],
+      ] as const;
+      // A different order each round (rotated), so each side sees every position.
+      for (let k = 0; k < runs.length; k++) {
+        const [side, fn] = runs[(r + k) % runs.length] as (typeof runs)[number];
+        add(`follow server|${side}`, fn());
+      }
     }
   } finally {
-    const gone = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await gone;
+    for (const server of servers) {
+      const gone = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await gone;
+    }
   }
   const fmt = (xs: readonly number[], digits = 0, unit = ''): string => {
     const s = summary(xs);
@@ -188,6 +215,9 @@ async function measure(): Promise<void> {
     `| measure (${ROUNDS} rounds, ms: median (95% interval)) | this checkout | ${OTHER} | this / other, paired |`,
     '|---|---|---|---|',
     `| \`node -e 0\` | ${fmt(get('node -e 0'))} | | |`,
+    ...(get('node -e 0 no CA').length
+      ? [`| \`node -e 0\`, NODE_EXTRA_CA_CERTS unset | ${fmt(get('node -e 0 no CA'))} | | |`]
+      : []),
   ];
   for (const k of ['--help', 'lab status', 'npx packet-journey lab status', 'follow cold', 'attach']) {
     out.push(
@@ -195,7 +225,9 @@ async function measure(): Promise<void> {
     );
   }
   out.push(
-    `| follow, server running | ${fmt(get('follow server|this'))} | (--local, same rounds: ${fmt(get('follow server|local'))}) | ${ratio(get('follow server|this'), get('follow server|local'))} vs --local |`,
+    `| follow, a server of each running (through it) | ${fmt(get('follow server|this'))} | ${fmt(get('follow server|other'))} | ${ratio(get('follow server|this'), get('follow server|other'))} |`,
+    `| the same with \`--local\` (this checkout, same rounds) | ${fmt(get('follow server|local'))} | | |`,
+    `| of which the server's follow (journey \`durationMs\`, before its explanation) | ${fmt(get('follow server journey'))} | | |`,
   );
   process.stdout.write(out.join('\n') + '\n');
   const med = (k: string): number => Math.round(median(get(k)));
@@ -206,8 +238,14 @@ async function measure(): Promise<void> {
       statusMs: med('lab status|this'),
       coldMs: med('follow cold|this'),
       serverMs: med('follow server|this'),
+      localMs: med('follow server|local'),
       attachMs: med('attach|this'),
-      other: { helpMs: med('--help|other'), statusMs: med('lab status|other'), coldMs: med('follow cold|other') },
+      other: {
+        helpMs: med('--help|other'),
+        statusMs: med('lab status|other'),
+        coldMs: med('follow cold|other'),
+        serverMs: med('follow server|other'),
+      },
     }) + '\n',
   );
 }

@@ -39,10 +39,60 @@ const sourceUrl = {
   },
 };
 
+// zod's `z` namespace re-exports all its locales (about 370 kB of the bundle, parsed by every call); the
+// CLI and server speak English only (their messages are catalog keys, server/protocol/i18n), so the bundle
+// keeps `en` alone. `z.locales.xx` is then undefined: nothing here uses it.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+// use-intl (server/protocol/i18n/render.ts) imports react for its rich-text helpers, and loading react as
+// CommonJS costs every call ~30 ms (the development build, scanned for its exports). Messages rendered
+// here are strings and numbers, never elements, so use-intl gets a two-function stand-in instead.
+const noReactForUseIntl = {
+  name: 'no-react-for-use-intl',
+  setup(build) {
+    build.onResolve({ filter: /^react$/ }, (args) =>
+      /[\\/]node_modules[\\/]use-intl[\\/]/.test(args.importer)
+        ? { path: 'react', namespace: 'pj-no-react' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'pj-no-react' }, () => ({
+      contents:
+        'export const isValidElement = () => false;\n' +
+        'export const cloneElement = () => { throw new Error("no React elements in the CLI"); };\n',
+      loader: 'js',
+    }));
+  },
+};
+
+// socket.io-client, engine.io-client and socket.io-parser give Node (the `node` export condition, which
+// esbuild always sets for platform node) their debug builds: with the `debug` package, 28 ms to load per
+// follow through a server. Their plain ESM builds are the same code without it (and, for Node, the
+// same transports: the `browser` field is what swaps those), so the bundle takes those.
+const NO_DEBUG_BUILD = ['socket.io-client', 'engine.io-client', 'socket.io-parser'];
+const noDebugBuilds = {
+  name: 'no-debug-builds',
+  setup(build) {
+    build.onResolve({ filter: /^(socket\.io-client|engine\.io-client|socket\.io-parser)$/ }, (args) =>
+      NO_DEBUG_BUILD.includes(args.path)
+        ? { path: join(root, 'node_modules', args.path, 'build', 'esm', 'index.js') }
+        : undefined,
+    );
+  },
+};
+
 // node_modules stay external (resolved at run time), except zod: loaded as its 97 files it costs ~90 ms
-// of every call, bundled (and tree-shaken) a fraction of that.
+// of every call, bundled (and tree-shaken) a fraction of that; and use-intl, with the ICU parser under it.
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const INLINE = new Set(['zod', 'socket.io-client']);
+const INLINE = new Set(['zod', 'socket.io-client', 'use-intl']);
 const EXTERNAL = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
   .filter((d) => !INLINE.has(d))
   .flatMap((d) => [d, `${d}/*`]);
@@ -68,13 +118,14 @@ try {
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
-    plugins: [sourceUrl],
+    plugins: [sourceUrl, zodEnglishOnly, noReactForUseIntl, noDebugBuilds],
     // The CommonJS inside bundled packages (ws under socket.io-client) requires node's modules.
     banner: {
       js: "import { createRequire as pjCreateRequire } from 'node:module'; const require = pjCreateRequire(import.meta.url);",
     },
   });
-  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
+  // Repo files only: not node_modules, nor the stand-ins above (`pj-no-react:react`).
+  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/') && !f.includes(':'));
   // The build's own configuration counts as a source too.
   inputs.push('scripts/build-cli.mjs', 'bin/bundle-state.mjs');
   writeFileSync(join(tmp, 'build.json'), JSON.stringify({ startedAt, inputs: inputs.sort() }, null, 1) + '\n');

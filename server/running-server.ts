@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
 import { z } from 'zod';
+import type { LeanSocket } from './cli-socket';
 import type { Ack } from './protocol/common';
 import type { ClientToServerEvents, ServerToClientEvents } from './protocol/events';
 import { readStoredTokens, runDir } from './classroom/tokens';
@@ -101,19 +102,41 @@ export function findServer(): ServerMarker | undefined {
 
 export type ServerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** The running server of this checkout and, in token mode, the instructor token to present. */
+export function serverToUse(): { server: ServerMarker; token?: string } | { why?: string } {
+  const server = findServer();
+  if (!server) return {};
+  if (!server.tokens) return { server };
+  const token = readStoredTokens()?.instructor;
+  if (!token) return { why: `the server at ${server.url} needs a token and ${runDir()}/tokens.json is not readable` };
+  return { server, token };
+}
+
+/**
+ * One request to the running server of this checkout over the CLI's lean socket (cli-socket.ts), or
+ * undefined-like `{ why? }` when none runs or it does not answer within a second.
+ */
+export async function connectServerLean(): Promise<{ socket: LeanSocket; server: ServerMarker } | { why?: string }> {
+  const found = serverToUse();
+  if (!('server' in found)) return found;
+  const { server, token } = found;
+  try {
+    const { connectLean } = await import('./cli-socket');
+    return { socket: await connectLean(server.url, { token, timeoutMs: CONNECT_TIMEOUT_MS }), server };
+  } catch (e) {
+    return { why: `the server at ${server.url} did not answer (${e instanceof Error ? e.message : String(e)})` };
+  }
+}
+
 /**
  * A socket.io connection to the running server of this checkout, or undefined when none runs or it does
  * not answer within a second (then `why` says so, for the caller to mention). In token mode it presents
  * the instructor token from the tokens file (readable by root only).
  */
 export async function connectServer(): Promise<{ socket: ServerSocket; server: ServerMarker } | { why?: string }> {
-  const server = findServer();
-  if (!server) return {};
-  let token: string | undefined;
-  if (server.tokens) {
-    token = readStoredTokens()?.instructor;
-    if (!token) return { why: `the server at ${server.url} needs a token and ${runDir()}/tokens.json is not readable` };
-  }
+  const found = serverToUse();
+  if (!('server' in found)) return found;
+  const { server, token } = found;
   const { io } = await import('socket.io-client');
   const socket: ServerSocket = io(server.url, {
     transports: ['websocket'],

@@ -159,6 +159,18 @@ describe('the packet-journey link (scripts/link-cli.sh)', () => {
     expect(readlinkSync(at())).toBe(target);
   });
 
+  it('the command leaves NODE_EXTRA_CA_CERTS out of its Node (which would parse that file first)', () => {
+    expect(link().code).toBe(0);
+    // A file that cannot be read makes Node say so on stderr before any script runs: it tells whether
+    // Node looked at the variable at all.
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(bin, 'no-such-ca.pem') };
+    const direct = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env });
+    expect(direct.stderr).toMatch(/Ignoring extra certs/);
+    const viaCommand = spawnSync(at(), ['--help'], { encoding: 'utf8', env });
+    expect(viaCommand.status).toBe(0);
+    expect(viaCommand.stderr).toBe('');
+  });
+
   it('replaces a link of ours whose checkout is gone, and leaves a live one to another checkout', () => {
     rmSync(at());
     symlinkSync('/nonexistent/pj-checkout/bin/packet-journey.mjs', at());

@@ -45,6 +45,14 @@ async function hostLinkIndexes(): Promise<Map<string, number>> {
   return new Map((parseLinks(out)?.interfaces ?? []).map((l) => [l.name, l.ifindex]));
 }
 
+/** One host link's ifindex from sysfs (status runs at every `lab status`: no `ip` to spawn), if it exists. */
+async function hostIfindex(name: string): Promise<number | undefined> {
+  return readFile(`/sys/class/net/${name}/ifindex`, 'utf8').then(
+    (s) => Number(s.trim()),
+    () => undefined,
+  );
+}
+
 /** Feeds commands to `ip -batch` (optionally in a netns): one process instead of dozens. */
 async function ipBatch(netns: string | undefined, lines: readonly string[]): Promise<void> {
   const argv = netns ? ['ip', '-n', netns, '-batch', '-'] : ['ip', '-batch', '-'];
@@ -118,7 +126,7 @@ export async function labStatus(): Promise<LabStatus> {
     ].map(async (n) => {
       const present =
         n.role === 'host'
-          ? state !== undefined && (await hostLinkIndexes()).get(BRIDGE.name) === state.hostLinks[BRIDGE.name]
+          ? state !== undefined && (await hostIfindex(BRIDGE.name)) === state.hostLinks[BRIDGE.name]
           : state !== undefined && (await namedInode(n.name)) === state.namespaces[n.name];
       return { name: n.name, role: n.role, addr: n.addr, present, ...(n.node ? { node: n.node } : {}) };
     }),

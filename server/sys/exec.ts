@@ -39,6 +39,8 @@ export function inNetns(target: NetnsTarget, cmd: string, args: readonly string[
     case 'host':
       return [cmd, ...args];
     case 'named':
+      // iproute2 enters a named namespace itself: one exec instead of two (nsenter, then the tool).
+      if (cmd === 'ip' || cmd === 'bridge') return [cmd, '-n', target.name, ...args];
       return ['nsenter', `--net=/var/run/netns/${target.name}`, '--', cmd, ...args];
     case 'pid':
       return ['nsenter', `--net=/proc/${target.pid}/ns/net`, '--', cmd, ...args];

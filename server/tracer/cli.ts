@@ -1,7 +1,7 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
 import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
 import { FollowRequest, LiveFilter, TraceProto } from '../protocol/tracer';
-import { connectServer } from '../running-server';
+import { connectServerLean } from '../running-server';
 import type { Journey } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
 import { formatJourney } from './format';
@@ -63,7 +63,7 @@ const debug = (line: string): void => {
 /** Through the running server of this checkout; undefined when there is none (or it does not answer). */
 async function throughServer(req: FollowRequest): Promise<Journey | undefined> {
   debug('looking for a running server');
-  const c = await connectServer();
+  const c = await connectServerLean();
   if (!('socket' in c)) {
     if (c.why) process.stderr.write(`packet-journey follow: ${c.why}; following with this command's own loader\n`);
     return undefined;

@@ -12,7 +12,7 @@ import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
 import type { HopEvent } from './hop-event';
 import { startRuleTrace, type RuleTrace, type TracedPacket } from './rules';
-import { explain } from './explain/index';
+import { explain, readBase, type NsBase } from './explain/index';
 
 export class FollowError extends UserError {}
 
@@ -20,6 +20,8 @@ const DEFAULT_PORT: Readonly<Record<'tcp' | 'udp', number>> = { tcp: 80, udp: 53
 /** Hops can trail the generator's exit by a ring-buffer flush; wait this long before the final build. */
 const GRACE_MS = 30;
 const UPDATE_MS = 50;
+/** A reply that arrived home is usually freed within this long: its `end` hop ends the follow sooner. */
+const HOME_GRACE_MS = 20;
 
 export interface FollowOptions {
   readonly loader?: ProbeLoader;
@@ -109,12 +111,26 @@ async function followOnce(
     );
 
   const update = throttle(UPDATE_MS, () => opts.onUpdate?.(build(true)));
+  let ending = false;
   const onHop = (h: HopEvent): void => {
     journey.push(h);
     if (opts.onUpdate) update.request();
-    if (!graceTimer && journey.complete(from.inode)) graceTimer = setTimeout(finish, 20);
+    if (ending || !journey.complete(from.inode)) return;
+    if (journey.ended(from.inode)) {
+      // The reply's free is the packet's last event: every other one was written to the ring buffer
+      // before it, and a sync barrier delivers them. No timer to wait out.
+      ending = true;
+      void loader.sync().then(finish, finish);
+    } else graceTimer ??= setTimeout(finish, HOME_GRACE_MS);
   };
 
+  // A loader still to attach (a cold CLI follow) leaves ~0.4 s of verifier time: read the links and
+  // programs the explanation needs meanwhile, in every namespace netfilter is linked in (the ones a
+  // hop can be in), instead of after the packet.
+  const early =
+    how.explain && loader.status.state !== 'ready'
+      ? new Map<number, Promise<NsBase>>(nfTargets.map((n) => [n.inode, readBase(n.target)]))
+      : undefined;
   const sub = await loader.subscribe(filter, onHop);
   const cut = watchCut(loader);
   let release: (() => Promise<void>) | undefined;
@@ -148,7 +164,7 @@ async function followOnce(
   // A timeout is only worth reporting if the journey did not otherwise end cleanly.
   if (timedOut && journeyComplete(j, from.inode)) j = { ...j, timedOut: false };
   // Why each hop went where it did, read now, while the state that decided it is still there.
-  if (how.explain) j = await explain(j, { from: from.target, dst: dest.ip, budgetMs: opts.explainBudgetMs });
+  if (how.explain) j = await explain(j, { from: from.target, dst: dest.ip, budgetMs: opts.explainBudgetMs, early });
   return j;
 }
 

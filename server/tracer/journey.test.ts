@@ -1,8 +1,8 @@
 // The journey builder on the loader's stdout recorded from the real probe (fixtures/record.ts), no kernel
 // needed.
 import { describe, expect, it } from 'vitest';
-import { fixture, load, meta, namer } from './fixtures/load';
-import { buildJourney, classifyEnd } from './journey';
+import { fixture, load, meta, namer, RECORDED } from './fixtures/load';
+import { buildJourney, classifyEnd, FlowJourney } from './journey';
 import type { HopEvent } from './hop-event';
 import { parseLoaderLine } from './ndjson';
 import { formatTraceLine, parseTraceOutput } from './rules';
@@ -113,6 +113,50 @@ describe('journey builder (recorded fixtures)', () => {
 });
 
 describe('ends of path, loader lines and rule traces', () => {
+  it('ended() holds from the last event a journey shows on (the reply freed, or a real drop): a follow stops there', () => {
+    const source: Record<string, string> = {
+      'lab-names.json': 'pod-a',
+      'drop-names.json': 'pjt-trc-a',
+      'sock-lb-names.json': 'pod-a',
+    };
+    let ended = 0;
+    for (const r of RECORDED) {
+      const names = JSON.parse(fixture(r.names)) as Record<string, string>;
+      const from = Number(Object.keys(names).find((k) => names[k] === source[r.names]));
+      const events = load(r.file);
+      const all = new FlowJourney(r.flow);
+      let at = -1;
+      events.forEach((e, i) => {
+        all.push(e);
+        if (at < 0 && all.ended(from)) at = i;
+      });
+      expect(all.complete(from), r.file).toBe(true);
+      if (at < 0) {
+        // TCP: the SYN-ACK's free at home is not seen; the follow gives it HOME_GRACE_MS (follow.ts).
+        const j = all.build(meta(r.flow), namer(r.names));
+        expect(j.proto, r.file).toBe('tcp');
+        expect(j.reply?.hops.at(-1), r.file).toMatchObject({ netns: 'pod-a', dir: 'ingress' });
+        continue;
+      }
+      // Stopping at `at` loses nothing: the same journey as from every recorded event.
+      const early = new FlowJourney(r.flow);
+      for (const e of events.slice(0, at + 1)) early.push(e);
+      const nameOf = namer(r.names);
+      const j = early.build(meta(r.flow), nameOf);
+      expect(j, r.file).toEqual(all.build(meta(r.flow), nameOf));
+      // ... and it ends on the free event: the reply's end at home, or the request's real drop.
+      const last = (j.reply?.hops ?? j.hops).at(-1);
+      expect(last?.dir, r.file).toBe('end');
+      if (j.delivered) expect(last?.netns, r.file).toBe(source[r.names]);
+      // One event earlier it had not ended yet.
+      const before = new FlowJourney(r.flow);
+      for (const e of events.slice(0, at)) before.push(e);
+      expect(before.ended(from), r.file).toBe(false);
+      ended++;
+    }
+    expect(ended).toBe(3); // both pings, and the FORWARD drop
+  });
+
   it('classifies ends of path', () => {
     const base = load('ping-pod-a-pod-c.ndjson')[0] as HopEvent;
     expect(classifyEnd({ ...base, hook: 'consume_skb' }).isRealDrop).toBe(false);

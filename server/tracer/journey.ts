@@ -175,6 +175,16 @@ export class FlowJourney {
     return completeRule(this.req && packetEnd(this.req), this.rep && packetEnd(this.rep), fromNetns);
   }
 
+  /**
+   * Complete, and nothing more can come: the request was really dropped, or the reply's own end (its
+   * free) is in. A reply that only arrived home may still be freed (its `end` hop), so that waits.
+   */
+  ended(fromNetns: number): boolean {
+    if (!this.complete(fromNetns)) return false;
+    const req = this.req && packetEnd(this.req);
+    return req?.realDrop === true || (this.rep !== undefined && packetEnd(this.rep)?.dir === 'end');
+  }
+
   build(meta: Omit<JourneyMeta, 'flow'>, nameOf: NameOf): Journey {
     const { req, rep } = this;
     const t0 = req ? firstTs(req) : rep ? firstTs(rep) : 0;

@@ -2,15 +2,14 @@
 // follows the packet (`tracer:follow`), and the final journey comes back in the ack, parsed here with the
 // same schema the browser uses. The CLI prints it exactly as a journey it followed itself.
 import { Journey, type FollowRequest } from '../protocol/tracer';
-import { request, type ServerSocket } from '../running-server';
+import type { LeanSocket } from '../cli-socket';
 import { UserError } from '../sys/errors';
 
 /** Beyond the follow's own timeout: the explanation's budget and the round trip. */
 const ANSWER_MARGIN_MS = 10_000;
 
-export async function remoteFollow(socket: ServerSocket, req: FollowRequest): Promise<Journey> {
-  const a = await request(
-    socket,
+export async function remoteFollow(socket: Pick<LeanSocket, 'request'>, req: FollowRequest): Promise<Journey> {
+  const a = await socket.request(
     'tracer:follow',
     req,
     (req.timeoutMs ?? 3000) * (req.rules ? 2 : 1) + ANSWER_MARGIN_MS,

@@ -85,6 +85,10 @@ describe('tracer (real kernel)', () => {
       'pod-a',
     ]);
     expect(reply.every((h) => h.icmp?.type === 0 && h.icmp.id === j.hops[0]?.icmp?.id)).toBe(true);
+    // The follow stops at the reply's free (no timer): that end event is in, and so is the request's.
+    expect(reply.at(-1)).toMatchObject({ netns: 'pod-a', dir: 'end', drop: { isRealDrop: false } });
+    expect(j.hops.at(-1)).toMatchObject({ netns: 'pod-c', dir: 'end' });
+    expect(j.timedOut).toBe(false);
     // Kernel order: timestamps never go backwards.
     for (let i = 1; i < j.hops.length; i++) expect(j.hops[i]?.tNs).toBeGreaterThanOrEqual(j.hops[i - 1]?.tNs ?? 0);
     expect(j.hops.find((h) => h.netns === 'host')?.ifname).toBe('veth-node1');

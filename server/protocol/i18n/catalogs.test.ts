@@ -1,11 +1,12 @@
 // The catalogs: French has every English key with the same ICU arguments, every pattern parses, and a
 // Msg renders to text with no argument left over.
 import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
+import { createTranslator } from 'use-intl/core';
 import { describe, expect, it } from 'vitest';
 import en from './en.json' with { type: 'json' };
 import fr from './fr.json' with { type: 'json' };
 import { msg } from './msg';
-import { CATALOGS, en as english, patternOf, render } from './render';
+import { CATALOGS, en as english, patternOf, render, simpleText } from './render';
 
 function flat(x: object, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};
@@ -111,5 +112,64 @@ describe('catalogs', () => {
     expect(render(m, 'fr')).toBe('seul le formateur peut déconnecter un étudiant');
     expect(render(msg('format.nope'), 'fr')).toBe(render(msg('format.nope'), 'en'));
     expect(patternOf(CATALOGS.fr, 'err.noAnswer')).toBe('pas de réponse du serveur');
+  });
+
+  it("render's shortcut gives exactly use-intl's text, for every key in both languages", () => {
+    let simple = 0;
+    for (const [locale, catalog] of [
+      ['en', EN],
+      ['fr', FR],
+    ] as const) {
+      const t = createTranslator({ locale, messages: CATALOGS[locale], onError: () => {} }) as unknown as (
+        k: string,
+        v?: Record<string, string | number>,
+      ) => string;
+      for (const [key, pattern] of Object.entries(catalog)) {
+        const names = [...args(parse(pattern))];
+        // Strings (with ICU's own syntax in them) and integers, large ones included.
+        const strings = Object.fromEntries(names.map((n, i) => [n, `v'{${i}}#<b>`]));
+        const ints = Object.fromEntries(names.map((n, i) => [n, 31400 + i * 1_000_000]));
+        if (simpleText(pattern, strings) !== undefined) simple++;
+        expect(render(msg(key, strings), locale), key).toBe(t(key, strings));
+        expect(render(msg(key, ints), locale), key).toBe(t(key, ints));
+      }
+    }
+    // Most of the catalog takes the shortcut (quoted text such as lxc'<'hash> included).
+    expect(simple).toBeGreaterThan(800);
+    expect(simpleText(patternOf(CATALOGS.en, 'scenario.ebpf-routing.description') ?? '', { lxc: 'lxc1' })).toContain(
+      'named lxc<hash> (pod-a',
+    );
+    // Values it does not take (a fraction, a missing one) go through the formatter: same text as before.
+    const etp = { lbIp: '10.0.0.1', port: 1.5, nodePort: 31400, extChain: 'X' };
+    expect(english(msg('scenario.etp-local.description', etp))).toContain('10.0.0.1:1.5 (NodePort 31400)');
+    // A missing value is the formatter's error, as before: the key.
+    expect(english(msg('scenario.etp-local.description', { port: 80 }))).toBe('scenario.etp-local.description');
+    // A key French lacks is English, shortcut or not; an unknown key renders as the key.
+    expect(render(msg('no.such.key'), 'fr')).toBe(render(msg('no.such.key'), 'en'));
+  });
+
+  it('the shortcut declines every pattern the formatter must render, and quotes as ICU does', () => {
+    const messages = {
+      quote: "it''s {n}",
+      quoted: "'{n}' is literal",
+      apostrophe: "kube-proxy's {m}",
+      typed: '{n, number}',
+      plural: '{n, plural, one {# hop} other {# hops}}',
+      tag: '<b>{n}</b>',
+      hash: '# {n}',
+      plain: 'a {n} b {m}',
+    };
+    const t = createTranslator({ locale: 'en', messages, onError: () => {} }) as unknown as (
+      k: string,
+      v: Record<string, string | number>,
+    ) => string;
+    const v = { n: 7, m: 'x' };
+    for (const [k, p] of Object.entries(messages)) {
+      const s = simpleText(p, v);
+      if (k === 'typed' || k === 'plural' || k === 'tag') expect(s, k).toBeUndefined();
+      else expect(s, k).toBe(t(k, v));
+    }
+    expect(simpleText('{n}', { n: 1.5 })).toBeUndefined();
+    expect(simpleText('{n}', {})).toBeUndefined();
   });
 });

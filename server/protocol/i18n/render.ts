@@ -1,6 +1,7 @@
 // Renders Msgs with the catalogs through use-intl's core (the same ICU formatter the browser's
 // useTranslations uses). English is the one source of the English words: `reason`, `diagnosis`, the CLI
 // and every `error` string are `en()` of the Msg sent next to them.
+import { parse, TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
 import { createTranslator } from 'use-intl/core';
 import enCatalog from './en.json' with { type: 'json' };
 import frCatalog from './fr.json' with { type: 'json' };
@@ -33,11 +34,46 @@ export function patternOf(catalog: object, key: string): string | undefined {
 
 /** A Msg as text in `locale`: nested messages first, then the ICU pattern of its key (English if absent). */
 export function render(m: Msg, locale: Locale): string {
+  const own = patternOf(CATALOGS[locale], m.key);
+  const loc = own === undefined ? 'en' : locale;
   const values: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(m.values ?? {})) values[k] = isMsg(v) ? render(v, locale) : v;
-  const loc = locale !== 'en' && patternOf(CATALOGS[locale], m.key) === undefined ? 'en' : locale;
-  return translator(loc)(m.key, values);
+  const pattern = own ?? (locale === 'en' ? undefined : patternOf(CATALOGS.en, m.key));
+  return (pattern !== undefined && simpleText(pattern, values)) || translator(loc)(m.key, values);
 }
+
+/**
+ * The text of a pattern made only of literal text and plain `{name}` arguments with string or integer
+ * values, which ICU puts in as they are (catalogs.test.ts checks it against use-intl for every such key);
+ * undefined for anything else (plurals, selects, typed arguments, tags, fractions), which the formatter
+ * renders. Only the parser runs here: the formatter's first use costs a CLI call ~18 ms (Intl's locale
+ * data), and the scenario texts every `lab status` renders at load need none of it.
+ */
+export function simpleText(pattern: string, values: Readonly<Record<string, string | number>>): string | undefined {
+  let els = parsed.get(pattern);
+  if (els === undefined) {
+    try {
+      els = parse(pattern);
+    } catch {
+      els = null; // the formatter reports it
+    }
+    parsed.set(pattern, els);
+  }
+  if (els === null) return undefined;
+  let text = '';
+  for (const e of els) {
+    if (e.type === TYPE.literal) text += e.value;
+    else if (e.type !== TYPE.argument) return undefined;
+    else {
+      const v = values[e.value];
+      if (typeof v === 'string') text += v;
+      else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) text += String(v);
+      else return undefined;
+    }
+  }
+  return text;
+}
+const parsed = new Map<string, MessageFormatElement[] | null>();
 
 /** The English text of a Msg: what the CLI prints and what `reason`/`diagnosis`/`error` hold. */
 export const en = (m: Msg): string => render(m, 'en');

@@ -49,6 +49,19 @@ export interface ExplainOptions {
    * `Iface.programs`, through `progsFromIfaces`); undefined: read them with bpftool and ip.
    */
   readonly programsOf?: (name: string) => readonly DevProg[] | undefined;
+  /**
+   * A namespace's links and programs already being read (`readBase`), by its inode: a cold follow starts
+   * them while its loader attaches, so only the hop-dependent facts (routes, FDB) are read after.
+   */
+  readonly early?: ReadonlyMap<number, Promise<NsBase>>;
+}
+
+/** The facts every hop of a namespace needs: its links (with XDP programs) and its tc/tcx programs. */
+export type NsBase = readonly [Awaited<ReturnType<typeof readLinks>>, Awaited<ReturnType<typeof readTcProgs>>];
+
+/** Starts reading a namespace's links and programs (never rejects: a failed read is a missing fact). */
+export function readBase(target: NetnsTarget): Promise<NsBase> {
+  return Promise.all([readLinks(target), readTcProgs(target)]).catch(() => [undefined, undefined] as const);
 }
 
 async function defaultTargetOf(name: string, inode: number): Promise<NetnsTarget | undefined> {
@@ -77,8 +90,9 @@ async function collectNs(
   all: readonly Hop[][],
   c: Collecting,
   known: readonly DevProg[] | undefined,
+  early: Promise<NsBase> | undefined,
 ): Promise<void> {
-  const [l, tc] = await Promise.all([readLinks(target), known ? undefined : readTcProgs(target)]);
+  const [l, tc] = await (early ?? Promise.all([readLinks(target), known ? undefined : readTcProgs(target)] as const));
   if (l) c.links = l.links;
   c.progs.push(...(known ?? [...(l?.xdp ?? []), ...(tc ?? [])]));
   const f: NsFacts = { ...(c.links && { links: c.links }) };
@@ -217,7 +231,8 @@ export async function gather(j: Journey, opts: ExplainOptions = {}): Promise<Fac
       if (!target) return;
       const c = fresh();
       collecting.set(ns, c);
-      await collectNs(ns, target, sides, c, opts.programsOf?.(ns));
+      const known = opts.programsOf?.(ns);
+      await collectNs(ns, target, sides, c, known, known ? undefined : opts.early?.get(inode));
     });
     if (j.hops.length === 0 && opts.from && opts.dst) {
       const c = fresh();

@@ -15,7 +15,7 @@ import {
   WHY,
   WHY_IP,
 } from './fixture';
-import { explain, gather, progsFromIfaces } from './index';
+import { explain, gather, progsFromIfaces, readBase } from './index';
 
 const PROBES = new URL('../../../probes', import.meta.url).pathname;
 const obj = (name: string): string => `${PROBES}/build/lab/${name}.bpf.o`;
@@ -114,6 +114,33 @@ describe('explainer (real kernel, pjt-why namespaces)', () => {
     ];
     const again = await explain(bare, { programsOf: (ns) => (ns === WHY.r ? progsFromIfaces(ifaces) : undefined) });
     expect(again.diagnosis).toContain('tc-ingress program from_topology (id 7) on pjt-why-r pjt-why-rc');
+  });
+
+  it('a cold follow reads links and programs while its loader attaches: same program, verdict and diagnosis', async () => {
+    pinNeighbour();
+    inNs(WHY.r, ['tc', 'qdisc', 'add', 'dev', WHY.rc, 'clsact']);
+    inNs(WHY.r, ['tc', 'filter', 'add', 'dev', WHY.rc, 'ingress', 'bpf', 'da', 'obj', obj('drop-all'), 'sec', 'tc']);
+    const warm = await run(WHY_IP.s);
+    const own = new ProbeLoader(undefined, 0); // stopped: this follow starts it (the CLI's case)
+    try {
+      const cold = await follow(
+        { from: WHY.c, to: WHY_IP.s },
+        { loader: own, explainBudgetMs: EXPLAIN_TEST_BUDGET_MS },
+      );
+      const at = cold.hops.find((h) => h.netns === WHY.r && h.dir === 'ingress');
+      expect(at?.programs?.[0]).toMatchObject({ name: 'drop_all', hook: 'tc-ingress', verdict: 'dropped' });
+      expect(cold.diagnosis).toBe(warm.diagnosis);
+      expect(cold.hops.map((h) => h.reason)).toEqual(warm.hops.map((h) => h.reason));
+      // What was read early is what the explanation uses, by the namespace's inode.
+      const bare = { ...cold, hops: cold.hops.map(({ programs: _p, reason: _r, ...h }) => h) };
+      const inode = cold.hops.find((h) => h.netns === WHY.r)?.netnsInode ?? 0;
+      const [links] = await readBase({ kind: 'named', name: WHY.r });
+      const progs = [{ ifname: WHY.rc, id: 9, name: 'read_early', tag: '00', hook: 'tc-ingress' as const }];
+      const early = new Map([[inode, Promise.resolve([links, progs] as const)]]);
+      expect((await explain(bare, { early })).diagnosis).toContain('tc-ingress program read_early (id 9)');
+    } finally {
+      await own.stop();
+    }
   });
 
   it('a tcx drop program at the router ingress (bpftool 7.1 does not list tcx)', async () => {
