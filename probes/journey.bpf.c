@@ -9,6 +9,10 @@
 #include "event.h"
 
 #define ETH_P_IP 0x0800
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ARPHRD_ETHER 1
+#define PJ_SNAP_FIRST 64
 #define NF_ACCEPT 1
 #define AF_INET 2
 #define TCPF_SYN 0x02
@@ -19,9 +23,14 @@ char LICENSE[] SEC("license") = "GPL";
 /* Written by the loader through the mmap'ed .bss: slots and the bitmask of active ones.
  * The loader clears a slot's bit before rewriting it, so a half-written slot is never used. */
 struct pj_filter filters[PJ_MAX_FILTERS];
+struct pj_prog progs[PJ_MAX_FILTERS][2]; /* by enum pj_prog_kind */
 volatile __u32 active_mask;
 volatile __u32 netns_mask; /* slots whose use_netns is set, so the map lookup is skipped when none */
 volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */
+volatile __u32 snap_len;
+/* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the loader last gave each slot a filter: an skb traced before that
+ * was traced for the slot's previous follower, whose bit must not follow it (its end may have been missed). */
+volatile __u64 slot_epoch[PJ_MAX_FILTERS];   /* the most bytes any active slot's programs load (<= PJ_SNAP) */
 /* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
@@ -71,6 +80,8 @@ struct {
 /* Per traced skb: which slots it matched (so it stays traced after NAT rewrites its addresses) and
  * the last ingress device (to report netif_rx + netif_receive_skb for one arrival once). */
 struct skb_state {
+	__u64 since; /* bpf_ktime_get_ns when mask last gained a slot */
+	__u64 ident; /* the packet's identity (pcapf.h): the skb at this address may be another one since */
 	__u32 mask;
 	__u32 last_ifindex;
 	__u32 last_netns;
@@ -83,6 +94,8 @@ struct {
 	__type(key, __u64);
 	__type(value, struct skb_state);
 } skb_states SEC(".maps");
+
+#include "pcapf.h"
 
 /* The address a connect() in flight was given, by task (pid_tgid): a cgroup connect4 program rewrites
  * it inside the call, so it is read from user memory at syscall entry and compared with the socket's
@@ -107,9 +120,19 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 {
 	unsigned char *l3;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	__be16 proto = skb->protocol;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		/* A tag still in the frame (one a packet socket wrote, or not yet pulled on arrival): the IP
+		 * header follows it. */
+		__u16 mac = skb->mac_header;
+		__be16 inner;
+		if (mac == (__u16)~0U || bpf_probe_read_kernel(&inner, 2, skb->head + mac + 16) ||
+		    inner != bpf_htons(ETH_P_IP))
+			return;
+		l3 = skb->head + mac + 18;
+	} else if (proto != bpf_htons(ETH_P_IP)) {
 		return;
-	if (l3_at_data) {
+	} else if (l3_at_data) {
 		l3 = skb->data;
 	} else {
 		__u16 nh = skb->network_header;
@@ -177,63 +200,13 @@ static __always_inline __u32 netns_of(struct sk_buff *skb, struct net_device *de
 	return net ? net->ns.inum : 0;
 }
 
-struct match_ctx {
-	const struct pj_event *e;
-	__u32 active;
-	__u32 ns_ok;
-	__u32 m;
-};
-
-static __always_inline bool slot_matches(const struct pj_filter *f, const struct pj_event *e, __u32 ns_ok, __u32 bit)
+/* The active slots this packet may match at all: those restricted to namespaces drop out here. */
+static __always_inline __u32 netns_ok(__u32 active, __u32 netns)
 {
-	if (f->use_netns && !(ns_ok & bit))
-		return false;
-	if (f->proto && f->proto != e->proto)
-		return false;
-	if (f->addr_a && f->addr_a != e->saddr && f->addr_a != e->daddr)
-		return false;
-	if (f->addr_b && f->addr_b != e->saddr && f->addr_b != e->daddr)
-		return false;
-	if (f->port && f->port != e->sport && f->port != e->dport)
-		return false;
-	if (f->icmp_id && (e->proto != IPPROTO_ICMP || f->icmp_id != e->icmp_id))
-		return false;
-	return true;
-}
-
-/* One slot per bpf_loop iteration: the callback is verified once, whereas an open-coded loop over 16
- * slots makes the verifier track every combination of matched bits and give up. */
-static long match_slot(__u32 i, void *data)
-{
-	struct match_ctx *c = data;
-	if (i >= PJ_MAX_FILTERS)
-		return 1;
-	if (!(c->active & (1U << i)))
-		return 0;
-	/* Bound the index inside asm: clang would otherwise drop a plain mask after the check above and
-	 * index with the unbounded register. */
-	__u64 idx = i;
-	asm volatile("%0 &= 15" : "+r"(idx));
-	if (slot_matches(&filters[idx], c->e, c->ns_ok, 1U << i))
-		c->m |= 1U << i;
-	return 0;
-}
-
-static __always_inline __u32 match(const struct pj_event *e, __u32 active)
-{
-	struct match_ctx c = { .e = e, .active = active };
-
-	if (active & netns_mask) {
-		__u32 *v = bpf_map_lookup_elem(&netns_allow, &e->netns);
-		if (v)
-			c.ns_ok = *v;
-	}
-	/* The usual case, one follower in slot 0, without the bpf_loop call. */
-	if (active == 1)
-		return slot_matches(&filters[0], e, c.ns_ok, 1) ? 1 : 0;
-	/* Only up to the highest active slot. */
-	bpf_loop(nslots, match_slot, &c, 0);
-	return c.m;
+	if (!(active & netns_mask))
+		return active;
+	__u32 *v = bpf_map_lookup_elem(&netns_allow, &netns);
+	return (active & ~netns_mask) | (v ? *v & active & netns_mask : 0);
 }
 
 /* Writes one event to this CPU's ring and counts it. */
@@ -307,6 +280,22 @@ static __always_inline void report_rewrite(struct sk_buff *skb, struct pj_event 
 	__builtin_memcpy(e->raw, saved, 8);
 }
 
+/* The bits of a tracked skb's mask still meant for their slot's current follower. Global, so its loop
+ * is verified once, not at each of handle()'s calls. */
+__noinline __u32 fresh_mask(const struct skb_state *st, __u32 active)
+{
+	if (!st)
+		return 0;
+	__u32 m = st->mask & active;
+	for (int i = 0; i < PJ_MAX_FILTERS; i++) {
+		if (!(m >> i))
+			break;
+		if ((m & (1U << i)) && slot_epoch[i] > st->since)
+			m &= ~(1U << i);
+	}
+	return m;
+}
+
 /* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
  * upstream matter and untraced ones leave before their headers are read. */
 static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
@@ -329,32 +318,39 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		st = bpf_map_lookup_elem(&skb_states, &key);
+		st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 		if (!st)
 			return 0;
-		m = st->mask & active;
+		m = fresh_mask(st, active);
 		if (!m)
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	} else {
 		if (recent) {
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
 			if (st && dir == PJ_DIR_INGRESS && st->last_dir == PJ_DIR_INGRESS && dev &&
 			    st->last_ifindex == dev->ifindex && st->last_netns == netns_of(skb, dev, net))
 				return 0;
 		}
-		/* Headers, then the filter. */
-		parse(skb, &e, dir == PJ_DIR_INGRESS);
-		if (active & netns_mask)
+		/* The filter programs, on a packet's first sighting: only slots that have not taken this skb yet
+		 * run, and the headers are parsed only for a packet some slot takes. */
+		__u32 todo = active;
+		if (active & netns_mask) {
 			e.netns = netns_of(skb, dev, net);
-		m = match(&e, active);
-		if (m && !recent)
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			todo = netns_ok(active, e.netns);
+		}
 		if (st)
-			m |= st->mask & active;
+			todo &= ~fresh_mask(st, active);
+		if (todo)
+			m = match(skb, dev, dir == PJ_DIR_INGRESS, todo);
+		if (m && !recent)
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
+		if (st)
+			m |= fresh_mask(st, active);
 		if (!m)
 			return 0;
+		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	}
 
 	/* A traced packet: fill in the rest. */
@@ -370,14 +366,17 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (freed) {
 		bpf_map_delete_elem(&skb_states, &key);
 	} else if (st) {
-		st->mask |= m;
+		if (m & ~st->mask) {
+			st->since = bpf_ktime_get_ns();
+			st->mask = m; /* stale bits dropped: m holds the fresh ones and the new */
+		}
 		if (dir != PJ_DIR_NONE) {
 			st->last_dir = dir;
 			st->last_ifindex = e.ifindex;
 			st->last_netns = e.netns;
 		}
 	} else {
-		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		struct skb_state ns = { .since = bpf_ktime_get_ns(), .ident = skb_ident(skb, dev, dir == PJ_DIR_INGRESS), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
 	if (!freed && now - last_track > track_refresh)
