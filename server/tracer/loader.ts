@@ -11,6 +11,7 @@ import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
+import { isFlowsLine, parseFlowsLine, type FlowsRecord } from '../flows/record';
 import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables, type SlotSkips } from './ndjson';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
@@ -74,6 +75,8 @@ interface Slot {
   /** The loader applied this slot's filter: its skip counts from then on are this slot's, not a previous user's. */
   applied?: boolean;
   threw?: boolean;
+  /** The flow view's slot: the `flows on` command that (re)starts it, in place of a filter. */
+  readonly flows?: (slot: number) => string;
 }
 type StatusListener = (s: LoaderStatus) => void;
 
@@ -213,6 +216,7 @@ export class ProbeLoader {
 
   private onLine(line: Buffer): void {
     if (isHopBatch(line)) return this.onBatch(line);
+    if (isFlowsLine(line)) return this.onFlowsLine(line);
     const rec = parseLoaderLine(line.toString('utf8'), this.tables);
     if (!rec) {
       this.status = { ...this.status, badLines: this.status.badLines + 1 };
@@ -350,7 +354,7 @@ export class ProbeLoader {
   private async reapply(): Promise<void> {
     for (const [slot, s] of this.slots) {
       s.applied = false;
-      await this.command(filterCommand(slot, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
+      await this.command(s.flows ? s.flows(slot) : filterCommand(slot, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
     }
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
@@ -424,7 +428,7 @@ export class ProbeLoader {
       }
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
-    const cmd = filterCommand(slot, filter, s.late?.budget);
+    const cmd = s.flows ? s.flows(slot) : filterCommand(slot, filter, s.late?.budget);
     this.slots.set(slot, s);
     this.remask();
     const r = await this.command(cmd, (a) => (s.applied = a.ok));
@@ -475,6 +479,51 @@ export class ProbeLoader {
         }
       },
     };
+  }
+
+  private flowListener: ((r: FlowsRecord) => void) | undefined;
+
+  private onFlowsLine(line: Buffer): void {
+    const r = parseFlowsLine(line.toString('utf8'));
+    if (!r) this.status = { ...this.status, badLines: this.status.badLines + 1 };
+    else this.flowListener?.(r);
+  }
+
+  /**
+   * The all-traffic flow view (probes/flows.h): one record a tick to `onFlows` until close(), and the hops
+   * of the packets it samples (a flow's first, then at most `samplePerSec` a second) to `onHop`, through a
+   * slot of its own. One at a time: its callers share it (server/flows/view.ts).
+   */
+  async startFlows(
+    o: { readonly samplePerSec: number; readonly tickMs?: number },
+    onFlows: (r: FlowsRecord) => void,
+    onHop: HopListener,
+  ): Promise<Subscription> {
+    if (this.flowListener) throw new Error('the flow view is already on');
+    const release = this.followers.acquire();
+    const n = Math.max(0, Math.min(1000, Math.trunc(o.samplePerSec)));
+    const tick = Math.max(100, Math.min(60_000, Math.trunc(o.tickMs ?? 1000)));
+    this.flowListener = onFlows;
+    try {
+      const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
+      const flows = (slot: number): string => `flows on slot=${slot} n=${n} tick_ms=${tick}`;
+      const slot = await this.claimSlot({ filter: {}, onHop, live: false, admission, flows });
+      return {
+        slot,
+        close: async () => {
+          if (!this.slots.delete(slot)) return;
+          this.remask();
+          // The loader prints the last counts before its answer: still ours.
+          await this.command('flows off');
+          if (this.flowListener === onFlows) this.flowListener = undefined;
+          release();
+        },
+      };
+    } catch (e) {
+      this.flowListener = undefined;
+      release();
+      throw e;
+    }
   }
 
   /** Events never decoded: no slot took them (late, over a live view's budget, or matching none). */
