@@ -339,7 +339,9 @@ static void cmd_flows(const char *id, char *args)
 	if (slot >= 0) {
 		/* The slot's filter stays empty: handle() never matches it, it only follows marked skbs. */
 		memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
+		memset(&skel->bss->progs[slot], 0, sizeof(skel->bss->progs[slot]));
 		budget_reset(slot, 0, 0);
+		skel->bss->slot_epoch[slot] = now_ns(); /* skbs a previous user of the slot traced are not ours */
 		flow_slot = slot;
 		skel->bss->flows_sample_bit = 1u << slot;
 		__atomic_or_fetch(&skel->bss->active_mask, 1u << slot, __ATOMIC_SEQ_CST);

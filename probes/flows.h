@@ -277,9 +277,11 @@ static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flo
 		s->n++;
 	}
 	if (st) {
-		st->mask |= bit;
+		/* As handle() does when a mask gains a slot: its stale bits go, and the rest is fresh from now. */
+		st->mask = fresh_mask(st, active_mask) | bit;
+		st->since = now;
 	} else {
-		struct skb_state ns = { .mask = bit };
+		struct skb_state ns = { .mask = bit, .since = now };
 		if (bpf_map_update_elem(&skb_states, &skbk, &ns, BPF_ANY))
 			return false;
 	}
