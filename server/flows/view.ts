@@ -86,8 +86,13 @@ export class FlowView {
     return async () => {
       if (done) return;
       done = true;
-      this.listeners.delete(fn);
-      await this.serial(() => this.stopIfIdle());
+      // The last one out hears the view's last counts (the loader prints them as it stops).
+      await this.serial(async () => {
+        const last = this.listeners.size === 1 && this.listeners.has(fn);
+        if (!last) return void this.listeners.delete(fn);
+        await this.stopNow();
+        this.listeners.delete(fn);
+      });
     };
   }
 
@@ -123,20 +128,20 @@ export class FlowView {
     this.publish(undefined);
   }
 
-  private async stopIfIdle(): Promise<void> {
-    if (this.listeners.size > 0 || !this.sub) return;
+  private async stopNow(): Promise<void> {
+    if (!this.sub) return;
     const sub = this.sub;
     this.sub = undefined;
     if (this.sweep) clearInterval(this.sweep);
     this.sweep = undefined;
     await sub.close();
-    this.lastState = { ...this.lastState, running: false };
+    this.publish(undefined);
   }
 
   /** Stops whatever the subscribers hold (the server is closing). */
   async dispose(): Promise<void> {
     this.listeners.clear();
-    await this.serial(() => this.stopIfIdle());
+    await this.serial(() => this.stopNow());
   }
 
   private keepJourney(j: Journey): void {
@@ -164,6 +169,7 @@ export class FlowView {
   }
 
   private onTick(r: FlowsRecord): void {
+    // The loader's last record (at `flows off`) comes after stopNow() took the subscription: still counted.
     this.table.apply(r);
     void this.refreshDevices(r);
     this.publish(r);
