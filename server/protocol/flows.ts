@@ -96,7 +96,7 @@ export type FlowsState = z.infer<typeof FlowsState>;
 /** Rows sent per update, busiest first: a table nobody can read past this. */
 export const FLOWS_SENT_MAX = 500;
 
-export const FlowsWatchReq = z.object({}).strict();
+export const FlowsWatchReq = z.object({}).strict().optional();
 export const FlowJourneyReq = z.object({ id: z.string().min(1).max(200) }).strict();
 /** The newest sampled journey of a flow, or none yet. */
 export const FlowJourneyRes = z.object({ id: z.string(), journey: Journey.optional() });
