@@ -55,6 +55,8 @@ export class FlowTable {
   private readonly flows = new Map<string, FlowAcc>();
   private last: FlowsRecord | undefined;
   private evicted = 0;
+  /** Journeys kept for flows no tick has brought yet (a flow's first packet is sampled before its first tick). */
+  private readonly early = new Map<string, number>();
 
   constructor(private readonly maxFlows = MAX_FLOWS) {}
 
@@ -87,8 +89,9 @@ export class FlowTable {
         dport: t.dport,
         ns: new Map(),
         lastNs: 0,
-        journeys: 0,
+        journeys: this.early.get(id) ?? 0,
       };
+      this.early.delete(id);
       this.flows.set(id, f);
     }
     let n = f.ns.get(t.netns);
@@ -131,6 +134,10 @@ export class FlowTable {
   noteJourney(id: string): void {
     const f = this.flows.get(id);
     if (f) f.journeys++;
+    else {
+      this.early.set(id, (this.early.get(id) ?? 0) + 1);
+      if (this.early.size > 10_000) this.early.delete(this.early.keys().next().value as string);
+    }
   }
 
   has(id: string): boolean {
@@ -172,12 +179,15 @@ export class FlowTable {
 }
 
 function row(f: FlowAcc, names: TableNames, secs: number): FlowRow {
-  const ns = [...f.ns.values()].sort((a, b) => a.firstNs - b.firstNs || a.inode - b.inode);
+  // Inode 0: a drop after the skb lost its device and socket (TCP's duplicate-data drops): counted in the
+  // flow's drops, but in no namespace of its path.
+  const all = [...f.ns.values()];
+  const ns = all.filter((n) => n.inode !== 0).sort((a, b) => a.firstNs - b.firstNs || a.inode - b.inode);
   // The namespace that counted most is where the flow was whole (its origin, before any drop).
   let top = ns[0];
   for (const n of ns) if (top && n.packets > top.packets) top = n;
   const drops = new Map<string, number>();
-  for (const n of ns) for (const [reason, c] of n.drops) drops.set(reason, (drops.get(reason) ?? 0) + c);
+  for (const n of all) for (const [reason, c] of n.drops) drops.set(reason, (drops.get(reason) ?? 0) + c);
   let tickPackets = 0;
   let tickBytes = 0;
   for (const n of ns) {
