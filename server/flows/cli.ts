@@ -30,15 +30,17 @@ export function si(v: number, unit = ''): string {
 
 /** The table printed each tick: the busiest `max` flows, then map pressure. */
 export function formatFlows(s: FlowsState, max = 20): string {
-  const rows = s.flows.slice(0, max).map((f: FlowRow) => [
-    f.id,
-    si(f.packets),
-    si(f.bytes, 'B'),
-    si(f.pps, '/s'),
-    si(f.bps, 'b/s'),
-    f.dropsTotal ? `${f.dropsTotal} ${f.drops[0]?.reason ?? ''}` : '0',
-    f.path.map((h) => h.netns).join(' → '),
-  ]);
+  const rows = s.flows
+    .slice(0, max)
+    .map((f: FlowRow) => [
+      f.id,
+      si(f.packets),
+      si(f.bytes, 'B'),
+      si(f.pps, '/s'),
+      si(f.bps, 'b/s'),
+      f.dropsTotal ? `${f.dropsTotal} ${f.drops[0]?.reason ?? ''}` : '0',
+      f.path.map((h) => h.netns).join(' → '),
+    ]);
   const head = ['flow', 'packets', 'bytes', 'pkt/s', 'rate', 'drops', 'path'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: readonly string[]): string =>
@@ -55,7 +57,10 @@ export function formatFlows(s: FlowsState, max = 20): string {
 
 export async function runFlows(o: FlowsCliOptions): Promise<number> {
   checkFlowsFlags(o);
-  const [{ FlowView }, { LOADER_PATH, ProbeLoader }] = await Promise.all([import('./view'), import('../tracer/loader')]);
+  const [{ FlowView }, { LOADER_PATH, ProbeLoader }] = await Promise.all([
+    import('./view'),
+    import('../tracer/loader'),
+  ]);
   const loader = new ProbeLoader(LOADER_PATH, 1);
   const view = new FlowView(loader, { ...(o.sample !== undefined && { samplePerSec: o.sample }) });
   let done: () => void = () => undefined;

@@ -62,7 +62,9 @@ function iperf(args: string[]): Record<string, unknown> {
   });
   try {
     for (let i = 0; i < 50; i++) {
-      const r = spawnSync('ip', ['netns', 'exec', 'pod-c', 'ss', '-Hltn', `sport = :${IPERF_PORT}`], { encoding: 'utf8' });
+      const r = spawnSync('ip', ['netns', 'exec', 'pod-c', 'ss', '-Hltn', `sport = :${IPERF_PORT}`], {
+        encoding: 'utf8',
+      });
       if (r.stdout.trim()) break;
       spawnSync('sleep', ['0.05']);
     }
@@ -87,7 +89,20 @@ describe('flow view (real kernel)', () => {
   afterAll(async () => {
     await view.dispose();
     await loader.stop();
-    spawnSync('ip', ['netns', 'exec', 'node1', 'iptables', '-D', 'FORWARD', '-p', 'udp', '--dport', String(DROP_PORT), '-j', 'DROP']);
+    spawnSync('ip', [
+      'netns',
+      'exec',
+      'node1',
+      'iptables',
+      '-D',
+      'FORWARD',
+      '-p',
+      'udp',
+      '--dport',
+      String(DROP_PORT),
+      '-j',
+      'DROP',
+    ]);
   });
 
   it('counts ping exactly: every echo request and reply once in each namespace it crosses', async () => {
@@ -150,9 +165,7 @@ describe('flow view (real kernel)', () => {
     // The flow's origin (pod-a) counted every datagram sent.
     const origin = data?.path[0];
     expect(origin?.netns).toBe('pod-a');
-    expect(within(origin?.packets ?? 0, end.sum.packets, 0.001), `${origin?.packets} vs ${end.sum.packets}`).toBe(
-      true,
-    );
+    expect(within(origin?.packets ?? 0, end.sum.packets, 0.001), `${origin?.packets} vs ${end.sum.packets}`).toBe(true);
     expect(within(data?.payload ?? 0, end.sum.bytes, 0.001), `${data?.payload} vs ${end.sum.bytes}`).toBe(true);
   }, 60_000);
 

@@ -21,10 +21,12 @@ export const attach: Attach = (io) => {
     current: () => view.state,
     graceMs: FLOWS_IDLE_MS,
     onFirst: () => {
-      off = view.subscribe((s) => watch.publish(s)).catch((e: unknown) => {
-        watch.publish({ ...view.state, running: false, error: e instanceof Error ? e.message : String(e) });
-        return undefined;
-      });
+      off = view
+        .subscribe((s) => watch.publish(s))
+        .catch((e: unknown) => {
+          watch.publish({ ...view.state, running: false, error: e instanceof Error ? e.message : String(e) });
+          return undefined;
+        });
     },
     onIdle: () => {
       const o = off;

@@ -221,4 +221,3 @@ export function getFlowView(loader: ProbeLoader): FlowView {
   shared ??= new FlowView(loader);
   return shared;
 }
-

@@ -101,7 +101,10 @@ const traceFlags = {
   },
   count: { type: 'number', help: 'stop after N journeys (default: until Ctrl-C)' },
   netns: { type: 'string', help: 'only in these namespaces (comma-separated names)', metavar: 'NS,…' },
-  flows: { type: 'boolean', help: 'the all-traffic flow view: every packet counted in the kernel, per flow, each second' },
+  flows: {
+    type: 'boolean',
+    help: 'the all-traffic flow view: every packet counted in the kernel, per flow, each second',
+  },
   json: { type: 'boolean', help: 'with --flows: one JSON record per second instead of a table' },
   seconds: { type: 'number', help: 'with --flows: stop after N seconds (default: until Ctrl-C)' },
   sample: { type: 'number', help: 'with --flows: journeys sampled per flow per second after its first (default 1)' },

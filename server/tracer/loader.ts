@@ -361,7 +361,10 @@ export class ProbeLoader {
   private async reapply(): Promise<void> {
     for (const [slot, s] of this.slots) {
       s.applied = false;
-      await this.command(s.flows ? s.flows(slot) : filterCommand(slot, s.compiled, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
+      await this.command(
+        s.flows ? s.flows(slot) : filterCommand(slot, s.compiled, s.filter, s.late?.budget),
+        (r) => (s.applied = r.ok),
+      );
     }
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
