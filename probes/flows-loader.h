@@ -4,6 +4,7 @@
  *   <id> flows on [slot=S] [n=N] [tick_ms=MS]   count every packet; with slot, mark the first packet of
  *                                               each new flow and then at most N a second (default 1) in
  *                                               filter slot S, whose hops then go out as usual
+ *                                               (at most FLOW_SAMPLE_BUDGET packets per 100 ms)
  *   <id> flows off                              stop, and print what was counted since the last tick
  *
  * A tick flips flows_gen, waits FLOW_GRACE_US for programs that read the old value to finish (tracing
@@ -19,6 +20,7 @@
 
 #define FLOW_GRACE_US 5000
 #define FLOW_BATCH 1024
+#define FLOW_SAMPLE_BUDGET 100
 
 static bool flows_enabled;
 static uint32_t flow_entries = 32768; /* --flow-entries, before load */
@@ -267,6 +269,7 @@ static void flow_slot_release(void)
 	if (flow_slot < 0)
 		return;
 	skel->bss->flows_sample_bit = 0;
+	budget_reset(flow_slot, 0, 0);
 	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << flow_slot), __ATOMIC_SEQ_CST);
 	update_nslots();
 	flow_slot = -1;
@@ -340,7 +343,9 @@ static void cmd_flows(const char *id, char *args)
 		/* The slot's filter stays empty: handle() never matches it, it only follows marked skbs. */
 		memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
 		memset(&skel->bss->progs[slot], 0, sizeof(skel->bss->progs[slot]));
-		budget_reset(slot, 0, 0);
+		/* Sampled journeys to the server: at most FLOW_SAMPLE_BUDGET packets per 100 ms in all (many new
+		 * flows at once, a scan, would otherwise send a journey each); the rest stay counted, untraced. */
+		budget_reset(slot, FLOW_SAMPLE_BUDGET, 100000000ull);
 		skel->bss->slot_epoch[slot] = now_ns(); /* skbs a previous user of the slot traced are not ours */
 		flow_slot = slot;
 		skel->bss->flows_sample_bit = 1u << slot;
