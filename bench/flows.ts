@@ -6,7 +6,7 @@
 // says it sent. Root, under the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/flows.ts [--rounds 21] [--seconds 2]
 import { execFileSync } from 'node:child_process';
-import { arg, countingAll, iperfServer, median, run } from './common';
+import { arg, countingAll, iperfServer, median, nsList, probeNsPerRun, run } from './common';
 import { labUp } from '../server/lab/index';
 import { FlowView } from '../server/flows/view';
 import { ProbeLoader } from '../server/tracer/loader';
@@ -116,6 +116,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < order.length; i++) await modes[order[(round + i) % order.length] as keyof typeof modes]();
     process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
   }
+  // The probe's own time per program run, loaded and idle against the flow view on (bpf_stats).
+  const [idle, on] = await probeNsPerRun([
+    () => iperf(),
+    async () => {
+      const off = await view.subscribe(() => undefined);
+      try {
+        await iperf();
+      } finally {
+        await off();
+      }
+    },
+  ]);
   await view.dispose();
   await loader.stop();
   server.kill();
@@ -131,6 +143,8 @@ async function main(): Promise<void> {
     `count accuracy (flow payload / iperf3 sent bytes): median ${fmt(accuracy, 5)}, min ${Math.min(...accuracy).toFixed(5)}, max ${Math.max(...accuracy).toFixed(5)}; iperf3 retransmits per run: median ${median(retransmitted)}`,
   );
   console.log(`map: ${flowsSeen} flows at most in a round, ${insertFailed} failed inserts`);
+  console.log(`probe ns per run, loaded and idle: ${nsList(idle ?? new Map())}`);
+  console.log(`probe ns per run, flow view on: ${nsList(on ?? new Map())}`);
   console.log(
     `every-hop streaming: ${(median(hopRates) / 1e6).toFixed(2)}M hops/s median, ${lost} lost in the kernel ring`,
   );
