@@ -142,6 +142,12 @@ async function main(): Promise<void> {
   console.log(
     `count accuracy (flow payload / iperf3 sent bytes): median ${fmt(accuracy, 5)}, min ${Math.min(...accuracy).toFixed(5)}, max ${Math.max(...accuracy).toFixed(5)}; iperf3 retransmits per run: median ${median(retransmitted)}`,
   );
+  console.log(
+    `count accuracy per round, sorted: ${[...accuracy]
+      .sort((x, y) => x - y)
+      .map((x) => x.toFixed(5))
+      .join(' ')}`,
+  );
   console.log(`map: ${flowsSeen} flows at most in a round, ${insertFailed} failed inserts`);
   console.log(`probe ns per run, loaded and idle: ${nsList(idle ?? new Map())}`);
   console.log(`probe ns per run, flow view on: ${nsList(on ?? new Map())}`);
