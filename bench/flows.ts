@@ -34,6 +34,7 @@ function medianInterval(xs: readonly number[]): [number, number] {
 interface IperfResult {
   readonly gbps: number;
   readonly sentBytes: number;
+  readonly receivedBytes: number;
   readonly retransmits: number;
 }
 
@@ -51,11 +52,12 @@ async function iperf(): Promise<IperfResult> {
     '-J',
   ];
   const j = JSON.parse(await run('nsenter', argv, (SECONDS + 20) * 1000)) as {
-    end: { sum_received: { bits_per_second: number }; sum_sent: { bytes: number; retransmits: number } };
+    end: { sum_received: { bits_per_second: number; bytes: number }; sum_sent: { bytes: number; retransmits: number } };
   };
   return {
     gbps: j.end.sum_received.bits_per_second / 1e9,
     sentBytes: j.end.sum_sent.bytes,
+    receivedBytes: j.end.sum_received.bytes,
     retransmits: j.end.sum_sent.retransmits,
   };
 }
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
 
   const res = { untraced: [] as number[], flows: [] as number[], allHops: [] as number[] };
   const accuracy: number[] = [];
+  const accuracySent: number[] = [];
   const retransmitted: number[] = [];
   let insertFailed = 0;
   let flowsSeen = 0;
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
         .rows()
         .filter((f) => f.proto === 'tcp' && f.dst === '10.244.2.2' && f.dport === 5299 && f.firstMs >= t0 - 50)
         .sort((a, b) => b.payload - a.payload)[0];
-      accuracy.push((data?.payload ?? 0) / r.sentBytes);
+      accuracy.push((data?.payload ?? 0) / r.receivedBytes);
+      accuracySent.push((data?.payload ?? 0) / r.sentBytes);
       retransmitted.push(r.retransmits);
       insertFailed += view.state.pressure.insertFailed;
       flowsSeen = Math.max(flowsSeen, view.state.total);
@@ -140,10 +144,10 @@ async function main(): Promise<void> {
   console.log(`| flow view on (all traffic counted in the kernel) | ${fmt(res.flows, 2)} | ${fmt(ratio(res.flows))} |`);
   console.log(`| unfiltered every-hop streaming to the server | ${fmt(res.allHops, 2)} | ${fmt(ratio(res.allHops))} |`);
   console.log(
-    `count accuracy (flow payload / iperf3 sent bytes): median ${fmt(accuracy, 5)}, min ${Math.min(...accuracy).toFixed(5)}, max ${Math.max(...accuracy).toFixed(5)}; iperf3 retransmits per run: median ${median(retransmitted)}`,
+    `count accuracy (flow payload / iperf3 received bytes): median ${fmt(accuracy, 5)}, min ${Math.min(...accuracy).toFixed(5)}, max ${Math.max(...accuracy).toFixed(5)}; against its sent bytes: median ${fmt(accuracySent, 5)}, min ${Math.min(...accuracySent).toFixed(5)}, max ${Math.max(...accuracySent).toFixed(5)}; iperf3 retransmits per run: median ${median(retransmitted)}`,
   );
   console.log(
-    `count accuracy per round, sorted: ${[...accuracy]
+    `count accuracy (received) per round, sorted: ${[...accuracy]
       .sort((x, y) => x - y)
       .map((x) => x.toFixed(5))
       .join(' ')}`,

@@ -339,6 +339,7 @@ static void cmd_flows(const char *id, char *args)
 	}
 	flow_tick_ns = tick_ms * 1000000ull;
 	skel->bss->flows_sample_n = n;
+	skel->bss->flows_sample_gap = n ? 1000000000ull / n : 1000000000ull;
 	if (slot >= 0) {
 		/* The slot's filter stays empty: handle() never matches it, it only follows marked skbs. */
 		memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));

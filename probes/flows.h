@@ -40,6 +40,7 @@ struct pj_flow_val {
 	__u32 drop_count[PJ_FLOW_DROPS];
 	__u32 drops_other;    /* drops of a fifth reason or more */
 	__u32 sampled;        /* packets of this flow marked for a full journey (first netns only) */
+	__u64 sample_ns;      /* when this CPU last asked flow_samples (not read by the loader) */
 };
 
 /* Per-CPU counters of the flow view (a PERCPU_ARRAY of one): nothing is lost without being counted here. */
@@ -65,6 +66,8 @@ volatile __u32 flows_gen;
  * after its first packet. */
 volatile __u32 flows_sample_bit;
 volatile __u32 flows_sample_n;
+/* ns between two look-ups of a flow's sampling state by one CPU (the loader sets 1 s / n). */
+volatile __u64 flows_sample_gap;
 
 /* Not LRU: a flow is never evicted in silence; when the map is full, the insert fails and is counted. The
  * loader sizes both maps before load (--flow-entries). */
@@ -352,6 +355,11 @@ static __always_inline void flow_apply(void *map, struct sk_buff *skb, struct pj
 	v->payload += payload;
 	if (c)
 		c->counted++;
+	/* flow_samples (a shared map) decides; each CPU asks it about a flow at most flows_sample_gap apart,
+	 * so between samples a packet pays no look-up. A fresh value (a new flow, or a new tick) asks at once. */
+	if (!flows_sample_bit || now - v->sample_ns < flows_sample_gap)
+		return;
+	v->sample_ns = now;
 	if (flow_sample(skb, k, now)) {
 		v->sampled++;
 		if (c)
