@@ -4,7 +4,7 @@
 // take turns within each round (the order rotates); ratios are paired per round, medians with a 95%
 // interval. Count accuracy: each flow-view round's iperf3 data flow, its payload bytes against what iperf3
 // says it sent. Root, under the lab lock:
-//   flock /tmp/pj-lab.lock npx tsx bench/flows.ts [--rounds 21] [--seconds 2]   (PJ_BENCH_SAMPLE=N: N journeys/s)
+//   flock /tmp/pj-lab.lock npx tsx bench/flows.ts [--rounds 21] [--seconds 2]   (PJ_BENCH_SAMPLE=N journeys/s, or off)
 import { execFileSync } from 'node:child_process';
 import { arg, countingAll, iperfServer, median, nsList, probeNsPerRun, run } from './common';
 import { labUp } from '../server/lab/index';
@@ -73,8 +73,12 @@ async function main(): Promise<void> {
   const server = await iperfServer();
   const loader = new ProbeLoader(undefined, 0);
   await loader.ensureStarted();
-  // PJ_BENCH_SAMPLE=0: the flow view without sampled journeys (counting alone).
-  const view = new FlowView(loader, { samplePerSec: Number(process.env.PJ_BENCH_SAMPLE ?? 1) });
+  // PJ_BENCH_SAMPLE=off: the flow view without sampled journeys (counting alone, no slot).
+  const sample = process.env.PJ_BENCH_SAMPLE ?? '1';
+  const view = new FlowView(
+    loader,
+    sample === 'off' ? { samplePerSec: 0, journeys: false } : { samplePerSec: Number(sample) },
+  );
 
   const res = { untraced: [] as number[], flows: [] as number[], allHops: [] as number[] };
   const accuracy: number[] = [];

@@ -20,6 +20,8 @@ export interface FlowViewOptions {
   /** Journeys per flow per second after its first packet (PJ_FLOWS_SAMPLE, default 1). */
   readonly samplePerSec?: number;
   readonly tickMs?: number;
+  /** false: count only, no sampled journeys (no filter slot taken, no skb tracked). */
+  readonly journeys?: boolean;
 }
 
 type Listener = (s: FlowsState, r: FlowsRecord | undefined) => void;
@@ -112,7 +114,11 @@ export class FlowView {
     const asm = new LiveJourneys('flows', this.names.nameOf, (j) => this.keepJourney(j));
     let newest = 0;
     this.sub = await this.loader.startFlows(
-      { samplePerSec: this.samplePerSec, ...(this.o.tickMs !== undefined && { tickMs: this.o.tickMs }) },
+      {
+        samplePerSec: this.samplePerSec,
+        ...(this.o.tickMs !== undefined && { tickMs: this.o.tickMs }),
+        ...(this.o.journeys === false && { journeys: false }),
+      },
       (r) => this.onTick(r),
       (e) => {
         newest = Math.max(newest, e.tsNs);

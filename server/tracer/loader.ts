@@ -366,6 +366,7 @@ export class ProbeLoader {
         (r) => (s.applied = r.ok),
       );
     }
+    if (this.flowsNoSlot) await this.command(this.flowsNoSlot);
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
       if (!r.ok) this.nf.delete(path); // the namespace is gone
@@ -503,6 +504,8 @@ export class ProbeLoader {
   }
 
   private flowListener: ((r: FlowsRecord) => void) | undefined;
+  /** The `flows on` of a view without journeys (no slot), sent again after a restart. */
+  private flowsNoSlot: string | undefined;
 
   private onFlowsLine(line: Buffer): void {
     const r = parseFlowsLine(line.toString('utf8'));
@@ -516,7 +519,7 @@ export class ProbeLoader {
    * slot of its own. One at a time: its callers share it (server/flows/view.ts).
    */
   async startFlows(
-    o: { readonly samplePerSec: number; readonly tickMs?: number },
+    o: { readonly samplePerSec: number; readonly tickMs?: number; readonly journeys?: boolean },
     onFlows: (r: FlowsRecord) => void,
     onHop: HopListener,
   ): Promise<Subscription> {
@@ -526,6 +529,26 @@ export class ProbeLoader {
     const tick = Math.max(100, Math.min(60_000, Math.trunc(o.tickMs ?? 1000)));
     this.flowListener = onFlows;
     try {
+      if (o.journeys === false) {
+        // Counting alone: no slot, so no skb is ever tracked for it.
+        const cmd = `flows on n=${n} tick_ms=${tick}`;
+        const r = await this.command(cmd);
+        if (!r.ok) throw new Error(`probe flows: ${r.error ?? 'failed'}`);
+        this.flowsNoSlot = cmd;
+        let closed = false;
+        return {
+          slot: -1,
+          update: () => Promise.reject(new Error('the flow view has no filter')),
+          close: async () => {
+            if (closed) return;
+            closed = true;
+            this.flowsNoSlot = undefined;
+            await this.command('flows off');
+            if (this.flowListener === onFlows) this.flowListener = undefined;
+            release();
+          },
+        };
+      }
       const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
       const flows = (slot: number): string => `flows on slot=${slot} n=${n} tick_ms=${tick}`;
       const compiled = { expr: '', l2: [], l3: [] };
