@@ -5,6 +5,7 @@ import { useState, type ReactNode } from 'react';
 import { CapturePanel } from './components/capture/capture-panel';
 import { ClassroomBar } from './components/classroom/classroom-bar';
 import { FollowedSwap } from './components/classroom/followed';
+import { FlowsPanel } from './components/flows/flows-panel';
 import { FollowPanel } from './components/hop-diagram/follow-panel';
 import { FollowThisContext, type FollowPreset } from './components/lab/follow-presets';
 import { LabPanel } from './components/lab/lab-panel';
@@ -14,7 +15,7 @@ import { ConnectionBadge } from './components/shell/connection-badge';
 import { shellIds } from './components/shell/test-ids';
 import { useTabFollow } from './components/shell/use-tab-follow';
 
-const TABS = [{ id: 'lab' }, { id: 'map' }, { id: 'follow' }, { id: 'capture' }] as const;
+const TABS = [{ id: 'lab' }, { id: 'map' }, { id: 'follow' }, { id: 'capture' }, { id: 'flows' }] as const;
 type TabId = (typeof TABS)[number]['id'];
 
 export default function Home() {
@@ -113,6 +114,8 @@ export default function Home() {
             }
           />,
         )}
+        {/* Mounted only while shown: the flow view counts in the kernel for as long as it is watched. */}
+        {tab === 'flows' && <FlowsPanel />}
       </div>
     </main>
   );

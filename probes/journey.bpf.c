@@ -296,6 +296,8 @@ __noinline __u32 fresh_mask(const struct skb_state *st, __u32 active)
 	return m;
 }
 
+#include "flows.h"
+
 /* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
  * upstream matter and untraced ones leave before their headers are read. */
 static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
@@ -304,6 +306,10 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	__u32 active = active_mask;
 	if (!active || !skb)
 		return 0;
+	/* The flow view's slot matches nothing itself: it only marks the skbs it samples (flows.h). */
+	__u32 matchable = active & ~flows_sample_bit;
+	if (!matchable)
+		tracked_only = true;
 	__u64 now = bpf_jiffies64();
 	/* Tracked skbs (NAT may have moved them out of the filter) live well under a second; skip the map
 	 * when nothing was tracked lately, the steady state for untraced traffic. */
@@ -335,10 +341,10 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 		}
 		/* The filter programs, on a packet's first sighting: only slots that have not taken this skb yet
 		 * run, and the headers are parsed only for a packet some slot takes. */
-		__u32 todo = active;
-		if (active & netns_mask) {
+		__u32 todo = matchable;
+		if (matchable & netns_mask) {
 			e.netns = netns_of(skb, dev, net);
-			todo = netns_ok(active, e.netns);
+			todo = netns_ok(matchable, e.netns);
 		}
 		if (st)
 			todo &= ~fresh_mask(st, active);
@@ -411,12 +417,16 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
+	if (flows_on)
+		flows_account(skb, PJ_DIR_EGRESS, 0);
 	return handle(skb, PJ_HOOK_DEV_QUEUE, PJ_DIR_EGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(on_receive_skb, struct sk_buff *skb)
 {
+	if (flows_on)
+		flows_account(skb, PJ_DIR_INGRESS, 0);
 	return handle(skb, PJ_HOOK_RECEIVE_SKB, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
 }
 
@@ -439,6 +449,8 @@ int BPF_PROG(on_gro, const struct sk_buff *skb)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(on_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
+	if (flows_on)
+		flows_account(skb, PJ_DIR_NONE, (__u32)reason);
 	return handle(skb, PJ_HOOK_KFREE, PJ_DIR_NONE, NULL, NULL, (__u32)reason, (__u64)location, 0, false);
 }
 

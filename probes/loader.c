@@ -16,7 +16,8 @@
  *   <id> nf_detach <inode>
  *   <id> stats
  *   <id> sync                        answered after every event produced so far is printed
- * Flag: --discard counts events without printing them (benchmarks).
+ *   <id> flows on|off ...            the all-traffic flow view (flows-loader.h)
+ * Flags: --discard counts events without printing them (benchmarks); --flow-entries N sizes the flow maps.
  * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}; a {"type":"stats"} record follows
  * counter changes (or budget refusals, "skipped") at most once a second. EOF on stdin ends the loader. */
 #define _GNU_SOURCE
@@ -932,6 +933,8 @@ static void print_stats(const char *type, const char *id)
 	fflush(stdout);
 }
 
+#include "flows-loader.h"
+
 static void handle_line(char *line)
 {
 	char *save = NULL;
@@ -952,6 +955,8 @@ static void handle_line(char *line)
 		cmd_nf_attach(id, rest);
 	else if (!strcmp(verb, "nf_detach"))
 		cmd_nf_detach(id, rest);
+	else if (!strcmp(verb, "flows"))
+		cmd_flows(id, rest);
 	else if (!strcmp(verb, "sync")) {
 		/* A barrier: every event the kernel produced before this command is printed before its ack. */
 		ring_buffer__consume(sync_rb);
@@ -982,8 +987,8 @@ static int setup_process(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--discard")) {
 			discard = true;
-		} else {
-			fprintf(stderr, "usage: loader [--discard]\n");
+		} else if (!flows_flag(argc, argv, &i)) {
+			fprintf(stderr, "usage: loader [--discard] [--flow-entries N]\n");
 			return 2;
 		}
 	}
@@ -1017,6 +1022,7 @@ static struct journey_bpf *open_object(bool with_netfilter)
 		}
 	}
 	configure(s);
+	flows_configure(s);
 	return s;
 }
 
@@ -1113,7 +1119,7 @@ static void serve(struct ring_buffer *rb)
 	while (!stop) {
 		/* The probe does not wake us per event (journey.bpf.c): drain on a short tick while anything is
 		 * traced, which bounds a follow's added latency to DRAIN_MS. */
-		int n = poll(pfd, 2, skel->bss->active_mask || pend_n ? DRAIN_MS : 200);
+		int n = poll(pfd, 2, flows_poll_ms(skel->bss->active_mask || pend_n ? DRAIN_MS : 200));
 		if (n < 0 && errno != EINTR)
 			break;
 		uint64_t began = now_ns();
@@ -1124,6 +1130,7 @@ static void serve(struct ring_buffer *rb)
 		if ((pfd[1].revents & (POLLIN | POLLHUP)) && !read_commands())
 			break; /* the server went away: so do we (and with us every link) */
 		maybe_print_stats();
+		flows_maybe_tick();
 	}
 }
 

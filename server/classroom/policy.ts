@@ -69,6 +69,9 @@ export const STUDENT_RULES: { readonly [E in ClientEvent]: Rule } = {
   'tracer:status:unwatch': { student: true, beforeJoin: true },
   'topology:get': { student: true, rate: { perSec: 1, burst: 2, what: 'topologyReads' } },
   'classroom:watch': { student: INSTRUCTOR_ONLY('seeConnected') },
+  'flows:watch': { student: true },
+  'flows:unwatch': { student: true, beforeJoin: true },
+  'flows:journey': { student: true },
   'classroom:unwatch': { student: true, beforeJoin: true },
 
   'lab:run': { student: no('labRun') },

@@ -98,6 +98,9 @@ const TABLE: { readonly [E in ClientEvent]: readonly [req: unknown, expected: un
   'replay:unwatch': [undefined, REACHED],
   'replay:control': [{ action: 'next' }, refused('only the instructor can drive the replay')],
   'replay:record': [{ on: true }, refused('only the instructor can record the session')],
+  'flows:watch': [{}, REACHED],
+  'flows:unwatch': [undefined, REACHED],
+  'flows:journey': [{ id: 'tcp 10.244.1.2:1 > 10.244.2.2:2' }, REACHED],
 };
 
 describe('roles: every client event sent by a student', () => {

@@ -53,7 +53,10 @@ describe('classroom:view', () => {
       error: 'only the instructor can broadcast the view',
     });
     for (const [bad, line] of [
-      [{ ...view(0, true), tab: 'nope' }, 'tab: Invalid option: expected one of "lab"|"map"|"follow"|"capture"'],
+      [
+        { ...view(0, true), tab: 'nope' },
+        'tab: Invalid option: expected one of "lab"|"map"|"follow"|"capture"|"flows"',
+      ],
       [{ ...view(0, true), step: -2 }, 'step: Too small: expected number to be >=-1'],
       [{ ...view(0, true), extra: 1 }, 'Unrecognized key: "extra"'],
       [view(0), `journey ${journey.id} is not known to the server: send it in full`],

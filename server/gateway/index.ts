@@ -4,6 +4,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { attach as attachCapture } from '../capture/socket';
+import { attach as attachFlows } from '../flows/socket';
 import { createAccess, type Access } from '../classroom/access';
 import { attachClassroom, type Classroom } from '../classroom';
 import type { Tokens } from '../classroom/tokens';
@@ -18,7 +19,7 @@ import { issueLine } from '../protocol/common';
 import { sessionsOf } from './sessions';
 import type { Attach, PjServer } from './types';
 
-const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer, attachCapture];
+const capabilities: readonly Attach[] = [attachLab, attachTopology, attachTracer, attachCapture, attachFlows];
 
 export interface GatewayOptions {
   /** The address the server listens on; its own names are the only Host and Origin accepted. */

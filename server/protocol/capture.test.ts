@@ -22,6 +22,7 @@ const PUSHES: Record<keyof ServerToClientEvents, true> = {
   'classroom:notice': true,
   'classroom:view': true,
   'replay:update': true,
+  'flows:update': true,
 };
 
 describe('capture wire schemas', () => {

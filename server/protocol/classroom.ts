@@ -65,7 +65,7 @@ export const ClassKickReq = z.object({ id: z.string().min(1).max(64) }).strict()
 export const ClassShareReq = z.object({ name: CaptureFileName, shared: z.boolean() }).strict();
 
 /** The page's tabs, as the instructor's view names them (app/page.tsx draws them). */
-export const VIEW_TABS = ['lab', 'map', 'follow', 'capture'] as const;
+export const VIEW_TABS = ['lab', 'map', 'follow', 'capture', 'flows'] as const;
 export const ViewTab = z.enum(VIEW_TABS);
 export type ViewTab = z.infer<typeof ViewTab>;
 

@@ -10,6 +10,7 @@ import {
   type ClassroomServerEvents,
 } from './classroom';
 import type { AckFn } from './common';
+import { FlowsState, FlowsWatchReq, type FlowsClientEvents } from './flows';
 import { LabStatus, LabWatchReq, type LabClientEvents, type LabServerEvents } from './lab';
 import { ReplayStatus, ReplayWatchReq, type ReplayClientEvents } from './replay';
 import { Topology, TopologyWatchReq, type TopologyClientEvents } from './topology';
@@ -35,6 +36,8 @@ export const WATCHES = {
   classroom: { req: ClassRosterWatchReq, state: ClassRoster },
   /** Recording (live server) or the replay's position (replay server). */
   replay: { req: ReplayWatchReq, state: ReplayStatus },
+  /** The all-traffic flow view (issue 14): on in the kernel while someone watches, one update a tick. */
+  flows: { req: FlowsWatchReq, state: FlowsState },
 } as const;
 export type WatchTopic = keyof typeof WATCHES;
 export type WatchState<T extends WatchTopic> = z.infer<(typeof WATCHES)[T]['state']>;
@@ -55,7 +58,8 @@ export type ClientToServerEvents = WatchClientEvents &
   TracerClientEvents &
   CaptureClientEvents &
   ClassroomClientEvents &
-  ReplayClientEvents;
+  ReplayClientEvents &
+  FlowsClientEvents;
 export type ClientEvent = keyof ClientToServerEvents;
 
 /** Every client event at run time (the role table and its test walk it); the type below keeps it whole. */
@@ -99,6 +103,9 @@ export const CLIENT_EVENTS = [
   'replay:unwatch',
   'replay:control',
   'replay:record',
+  'flows:watch',
+  'flows:unwatch',
+  'flows:journey',
 ] as const satisfies readonly ClientEvent[];
 // Fails to compile when an event of the contract is missing from the list.
 const allListed: Exclude<ClientEvent, (typeof CLIENT_EVENTS)[number]> extends never ? true : never = true;
@@ -118,4 +125,5 @@ export const PUSH_SCHEMAS: { readonly [E in keyof ServerToClientEvents]?: z.ZodT
   'classroom:notice': z.string(),
   'classroom:view': ClassViewMsg,
   'replay:update': ReplayStatus,
+  'flows:update': FlowsState,
 };

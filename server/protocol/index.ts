@@ -7,3 +7,4 @@ export * from './capture';
 export * from './classroom';
 export * from './replay';
 export * from './session';
+export * from './flows';

@@ -101,19 +101,40 @@ const traceFlags = {
   },
   count: { type: 'number', help: 'stop after N journeys (default: until Ctrl-C)' },
   netns: { type: 'string', help: 'only in these namespaces (comma-separated names)', metavar: 'NS,…' },
+  flows: {
+    type: 'boolean',
+    help: 'the all-traffic flow view: every packet counted in the kernel, per flow, each second',
+  },
+  json: { type: 'boolean', help: 'with --flows: one JSON record per second instead of a table' },
+  seconds: { type: 'number', help: 'with --flows: stop after N seconds (default: until Ctrl-C)' },
+  sample: { type: 'number', help: 'with --flows: journeys sampled per flow per second after its first (default 1)' },
 } as const;
 
 const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…]
+       packet-journey trace --flows [--json] [--seconds N] [--sample N]
 
 A headless live view: every packet matching the filter, in any namespace, followed through the kernel
 with eBPF and printed as one JSON journey per line (the shape of \`follow --json\`) when it ends, until
 Ctrl-C or --count journeys. The filter runs in the probe, compiled by libpcap: \`host 10.244.2.2 and tcp
 port 8080\`, \`icmp[icmptype] == icmp-echo\`, \`vlan\`, \`ether host …\`.
 
+With --flows, every packet of all traffic is counted instead, in the kernel, once per (flow, namespace):
+packets, bytes, payload bytes, drops by reason and the devices crossed, printed each second as a table
+(or NDJSON with --json), with the map's pressure. The first packet of each flow, then --sample a second,
+is followed in full.
+
 options:
 ${flagHelp(traceFlags)}`;
 
 export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, async ({ flags: f, positionals }) => {
+  if (f.flows) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (f.filter !== undefined || f.count !== undefined || f.netns !== undefined)
+      throw new UsageError('--flows counts all traffic: it takes no --filter, --count or --netns');
+    return (await import('../flows/cli')).runFlows({ json: f.json, seconds: f.seconds, sample: f.sample });
+  }
+  if (f.json || f.seconds !== undefined || f.sample !== undefined)
+    throw new UsageError('--json, --seconds and --sample go with --flows (trace prints NDJSON anyway)');
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument "${positionals[0]}" (quote the --filter expression)`);
   if (f.count !== undefined && (!Number.isInteger(f.count) || f.count < 1))

@@ -10,6 +10,7 @@ import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
+import { isFlowsLine, parseFlowsLine, type FlowsRecord } from '../flows/record';
 import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables, type SlotSkips } from './ndjson';
 import { compileFilter, progHex, sugarExpression, type CompiledFilter } from './pcap-filter';
 import { dotted } from './pcap-prefilter';
@@ -82,6 +83,8 @@ interface Slot {
   /** The loader applied this slot's filter: its skip counts from then on are this slot's, not a previous user's. */
   applied?: boolean;
   threw?: boolean;
+  /** The flow view's slot: the `flows on` command that (re)starts it, in place of a filter. */
+  readonly flows?: (slot: number) => string;
 }
 type StatusListener = (s: LoaderStatus) => void;
 
@@ -228,6 +231,7 @@ export class ProbeLoader {
 
   private onLine(line: Buffer): void {
     if (isHopBatch(line)) return this.onBatch(line);
+    if (isFlowsLine(line)) return this.onFlowsLine(line);
     const rec = parseLoaderLine(line.toString('utf8'), this.tables);
     if (!rec) {
       this.status = { ...this.status, badLines: this.status.badLines + 1 };
@@ -365,8 +369,12 @@ export class ProbeLoader {
   private async reapply(): Promise<void> {
     for (const [slot, s] of this.slots) {
       s.applied = false;
-      await this.command(filterCommand(slot, s.compiled, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
+      await this.command(
+        s.flows ? s.flows(slot) : filterCommand(slot, s.compiled, s.filter, s.late?.budget),
+        (r) => (s.applied = r.ok),
+      );
     }
+    if (this.flowsNoSlot) await this.command(this.flowsNoSlot);
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
       if (!r.ok) this.nf.delete(path); // the namespace is gone
@@ -450,7 +458,7 @@ export class ProbeLoader {
       }
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
-    const cmd = filterCommand(slot, s.compiled, s.filter, s.late?.budget);
+    const cmd = s.flows ? s.flows(slot) : filterCommand(slot, s.compiled, s.filter, s.late?.budget);
     this.slots.set(slot, s);
     this.remask();
     const r = await this.command(cmd, (a) => (s.applied = a.ok));
@@ -501,6 +509,76 @@ export class ProbeLoader {
         }
       },
     };
+  }
+
+  private flowListener: ((r: FlowsRecord) => void) | undefined;
+  /** The `flows on` of a view without journeys (no slot), sent again after a restart. */
+  private flowsNoSlot: string | undefined;
+
+  private onFlowsLine(line: Buffer): void {
+    const r = parseFlowsLine(line.toString('utf8'));
+    if (!r) this.status = { ...this.status, badLines: this.status.badLines + 1 };
+    else this.flowListener?.(r);
+  }
+
+  /**
+   * The all-traffic flow view (probes/flows.h): one record a tick to `onFlows` until close(), and the hops
+   * of the packets it samples (a flow's first, then at most `samplePerSec` a second) to `onHop`, through a
+   * slot of its own. One at a time: its callers share it (server/flows/view.ts).
+   */
+  async startFlows(
+    o: { readonly samplePerSec: number; readonly tickMs?: number; readonly journeys?: boolean },
+    onFlows: (r: FlowsRecord) => void,
+    onHop: HopListener,
+  ): Promise<Subscription> {
+    if (this.flowListener) throw new Error('the flow view is already on');
+    const release = this.followers.acquire();
+    const n = Math.max(0, Math.min(1000, Math.trunc(o.samplePerSec)));
+    const tick = Math.max(100, Math.min(60_000, Math.trunc(o.tickMs ?? 1000)));
+    this.flowListener = onFlows;
+    try {
+      if (o.journeys === false) {
+        // Counting alone: no slot, so no skb is ever tracked for it.
+        const cmd = `flows on n=${n} tick_ms=${tick}`;
+        const r = await this.command(cmd);
+        if (!r.ok) throw new Error(`probe flows: ${r.error ?? 'failed'}`);
+        this.flowsNoSlot = cmd;
+        let closed = false;
+        return {
+          slot: -1,
+          update: () => Promise.reject(new Error('the flow view has no filter')),
+          close: async () => {
+            if (closed) return;
+            closed = true;
+            this.flowsNoSlot = undefined;
+            await this.command('flows off');
+            if (this.flowListener === onFlows) this.flowListener = undefined;
+            release();
+          },
+        };
+      }
+      const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
+      const flows = (slot: number): string => `flows on slot=${slot} n=${n} tick_ms=${tick}`;
+      // Matches nothing by itself (no programs, and IPv4 refused by the prefilter): only its samples are traced.
+      const compiled = { expr: '', l2: [], l3: [], pre: { noIpv4: true } };
+      const slot = await this.claimSlot({ filter: {}, compiled, onHop, live: false, admission, flows });
+      return {
+        slot,
+        update: () => Promise.reject(new Error('the flow view has no filter')),
+        close: async () => {
+          if (!this.slots.delete(slot)) return;
+          this.remask();
+          // The loader prints the last counts before its answer: still ours.
+          await this.command('flows off');
+          if (this.flowListener === onFlows) this.flowListener = undefined;
+          release();
+        },
+      };
+    } catch (e) {
+      this.flowListener = undefined;
+      release();
+      throw e;
+    }
   }
 
   /** Events never decoded: no slot took them (late, over a live view's budget, or matching none). */

@@ -51,6 +51,8 @@ const SAME_IN_BOTH = [
   'ui.capture.dsrExplainer.htonl',
   'ui.capture.dsrExplainer.port',
   'ui.fields.verdict',
+  'ui.flows.map.rate',
+  'ui.flows.table.drops',
   'ui.hopDiagram.followForm.port',
   'ui.hopDiagram.hopDetail.bpfRedirectPeer',
   'ui.hopDiagram.hopDetail.code',

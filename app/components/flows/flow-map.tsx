@@ -1,0 +1,84 @@
+'use client';
+// The namespace-to-namespace flow map, like Hubble's service map but with the hop path: one box per
+// namespace, one arrow per direction between two, as wide as the bytes it carried. React owns the SVG;
+// layout.ts does the math. Sized for a projector: large labels, thick arrows.
+import { useMemo } from 'react';
+import { useT } from '../../i18n/use-t';
+import type { FlowEdge } from '../../../server/protocol/flows';
+import { flowMapLayout, NODE_H, NODE_W, si } from './layout';
+import { flowIds } from './test-ids';
+
+export function FlowMap({ edges, selected }: { edges: readonly FlowEdge[]; selected?: readonly string[] }) {
+  const t = useT('flows.map');
+  const l = useMemo(() => flowMapLayout(edges), [edges]);
+  const on = new Set(selected ?? []);
+  if (edges.length === 0) return <p className="text-lg text-slate-400">{t('empty')}</p>;
+  return (
+    <svg
+      data-testid={flowIds.map}
+      viewBox={`0 0 ${l.width} ${l.height}`}
+      className="w-full max-w-full"
+      style={{ maxHeight: '22rem' }}
+      role="img"
+      aria-label={t('label')}
+    >
+      <defs>
+        <marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" markerHeight="4" orient="auto">
+          <path d="M0,0 L10,5 L0,10 z" fill="currentColor" />
+        </marker>
+      </defs>
+      {l.edges.map((e) => {
+        const hot = on.has(e.edge.from) && on.has(e.edge.to);
+        return (
+          <g
+            key={`${e.edge.from}>${e.edge.to}`}
+            data-testid={flowIds.edge(e.edge.from, e.edge.to)}
+            className={e.edge.drops > 0 ? 'text-red-400' : hot ? 'text-sky-300' : 'text-slate-500'}
+          >
+            <title>
+              {t('edgeTitle', {
+                from: e.edge.from,
+                to: e.edge.to,
+                flows: e.edge.flows,
+                packets: e.edge.packets,
+                drops: e.edge.drops,
+              })}
+            </title>
+            <path
+              d={e.d}
+              fill="none"
+              stroke="currentColor"
+              strokeWidth={e.width}
+              markerEnd="url(#flow-arrow)"
+              opacity={0.85}
+            />
+            <text x={e.lx} y={e.ly - 8} textAnchor="middle" className="fill-slate-200" fontSize={16}>
+              {t('rate', { rate: si(e.edge.bps) })}
+            </text>
+          </g>
+        );
+      })}
+      {l.nodes.map((n) => (
+        <g key={n.name} transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}>
+          <rect
+            width={NODE_W}
+            height={NODE_H}
+            rx={8}
+            className={on.has(n.name) ? 'fill-sky-900 stroke-sky-400' : 'fill-slate-800 stroke-slate-500'}
+            strokeWidth={2}
+          />
+          <text
+            x={NODE_W / 2}
+            y={NODE_H / 2 + 7}
+            textAnchor="middle"
+            className="fill-slate-100"
+            fontSize={20}
+            fontWeight={600}
+          >
+            {n.name}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}
