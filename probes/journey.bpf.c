@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "event.h"
+#include "parse6.h"
 
 #define ETH_P_IP 0x0800
 #define NF_ACCEPT 1
@@ -107,6 +108,10 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 {
 	unsigned char *l3;
 
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		parse6(skb, e, l3_at_data);
+		return;
+	}
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return;
 	if (l3_at_data) {
@@ -131,6 +136,7 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 	if (h.ip.version != 4)
 		return;
 	e->has_ip = 1;
+	e->family = 4;
 	e->saddr = h.ip.saddr;
 	e->daddr = h.ip.daddr;
 	e->proto = h.ip.protocol;
@@ -196,7 +202,7 @@ static __always_inline bool slot_matches(const struct pj_filter *f, const struct
 		return false;
 	if (f->port && f->port != e->sport && f->port != e->dport)
 		return false;
-	if (f->icmp_id && (e->proto != IPPROTO_ICMP || f->icmp_id != e->icmp_id))
+	if (f->icmp_id && ((e->proto != IPPROTO_ICMP && e->proto != PJ_NH_ICMPV6) || f->icmp_id != e->icmp_id))
 		return false;
 	return true;
 }
