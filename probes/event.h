@@ -97,16 +97,33 @@ enum pj_nf_hook { PJ_NF_HOOKS(PJ_ENUM_ITEM) };
 struct pj_event { PJ_EVENT_FIELDS(PJ_FIELD_DECL) };
 #undef PJ_FIELD_DECL
 
-/* One follower's kernel-side filter. Zero means "any" for every field. */
+/* A follower's filter is a classic BPF program (struct sock_filter's layout), compiled from a
+ * pcap-filter expression by libpcap (the server runs `tcpdump -ddd`), run by the probe's interpreter on
+ * the first PJ_SNAP bytes of a packet not traced yet. Each slot has two: one for packets with a MAC
+ * header (DLT_EN10MB) and one from the IP header (DLT_RAW), as pwru and Retis do. */
+#define PJ_MAX_INSNS 512
+#define PJ_SNAP 256
+enum pj_prog_kind { PJ_PROG_L2 = 0, PJ_PROG_L3 = 1 };
+
+struct pj_insn {
+	__u16 code;
+	__u8 jt;
+	__u8 jf;
+	__u32 k;
+};
+
+struct pj_prog {
+	__u32 len;            /* 0: matches nothing (e.g. an L2-only expression has no L3 program) */
+	__u32 pad;
+	struct pj_insn insns[PJ_MAX_INSNS];
+};
+
+/* One follower's kernel-side filter, beside its programs. */
 struct pj_filter {
-	__u32 addr_a;         /* network order; matches src or dst */
-	__u32 addr_b;         /* network order; matches src or dst */
-	__u16 port;           /* host order; matches sport or dport */
-	__u16 icmp_id;        /* host order; ICMP echo id */
-	__u8 proto;           /* IPPROTO_*; 0 = any */
+	__u32 snap;           /* bytes its programs may load (<= PJ_SNAP), so short filters read less */
 	__u8 use_netns;       /* 1: only namespaces in the netns_allow map with this slot's bit */
 	__u8 sock;            /* 1: report a connect() whose first packet goes elsewhere (PJ_HOOK_SOCK_CONNECT) */
-	__u8 pad;
+	__u8 pad[2];
 };
 
 /* Per-CPU event counters (a PERCPU_ARRAY of one), summed by the loader. */

@@ -10,6 +10,10 @@
 #include "parse6.h"
 
 #define ETH_P_IP 0x0800
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ARPHRD_ETHER 1
+#define PJ_SNAP_FIRST 64
 #define NF_ACCEPT 1
 #define AF_INET 2
 #define TCPF_SYN 0x02
@@ -20,9 +24,14 @@ char LICENSE[] SEC("license") = "GPL";
 /* Written by the loader through the mmap'ed .bss: slots and the bitmask of active ones.
  * The loader clears a slot's bit before rewriting it, so a half-written slot is never used. */
 struct pj_filter filters[PJ_MAX_FILTERS];
+struct pj_prog progs[PJ_MAX_FILTERS][2]; /* by enum pj_prog_kind */
 volatile __u32 active_mask;
 volatile __u32 netns_mask; /* slots whose use_netns is set, so the map lookup is skipped when none */
 volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */
+volatile __u32 snap_len;
+/* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the loader last gave each slot a filter: an skb traced before that
+ * was traced for the slot's previous follower, whose bit must not follow it (its end may have been missed). */
+volatile __u64 slot_epoch[PJ_MAX_FILTERS];   /* the most bytes any active slot's programs load (<= PJ_SNAP) */
 /* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
@@ -72,6 +81,8 @@ struct {
 /* Per traced skb: which slots it matched (so it stays traced after NAT rewrites its addresses) and
  * the last ingress device (to report netif_rx + netif_receive_skb for one arrival once). */
 struct skb_state {
+	__u64 since; /* bpf_ktime_get_ns when mask last gained a slot */
+	__u64 ident; /* the packet's identity (pcapf.h): the skb at this address may be another one since */
 	__u32 mask;
 	__u32 last_ifindex;
 	__u32 last_netns;
@@ -84,6 +95,8 @@ struct {
 	__type(key, __u64);
 	__type(value, struct skb_state);
 } skb_states SEC(".maps");
+
+#include "pcapf.h"
 
 /* The address a connect() in flight was given, by task (pid_tgid): a cgroup connect4 program rewrites
  * it inside the call, so it is read from user memory at syscall entry and compared with the socket's
@@ -108,13 +121,23 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 {
 	unsigned char *l3;
 
-	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+	__be16 proto = skb->protocol;
+	if (proto == bpf_htons(ETH_P_IPV6)) {
 		parse6(skb, e, l3_at_data);
 		return;
 	}
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		/* A tag still in the frame (one a packet socket wrote, or not yet pulled on arrival): the IP
+		 * header follows it. */
+		__u16 mac = skb->mac_header;
+		__be16 inner;
+		if (mac == (__u16)~0U || bpf_probe_read_kernel(&inner, 2, skb->head + mac + 16) ||
+		    inner != bpf_htons(ETH_P_IP))
+			return;
+		l3 = skb->head + mac + 18;
+	} else if (proto != bpf_htons(ETH_P_IP)) {
 		return;
-	if (l3_at_data) {
+	} else if (l3_at_data) {
 		l3 = skb->data;
 	} else {
 		__u16 nh = skb->network_header;
@@ -183,63 +206,306 @@ static __always_inline __u32 netns_of(struct sk_buff *skb, struct net_device *de
 	return net ? net->ns.inum : 0;
 }
 
-struct match_ctx {
-	const struct pj_event *e;
-	__u32 active;
-	__u32 ns_ok;
+/* The interpreter's state while it runs the slots in `todo` one after another, over one bpf_loop (a
+ * step is one instruction, or skipping a slot that is not to run): per CPU, in a map value rather than
+ * on the stack, since the verifier checks a bpf_loop callback until its state repeats, and the values
+ * held in a map are unknown to it, so every step looks alike and the callback is verified once. */
+struct scratch {
+	/* Twice PJ_SNAP: the read's length is bounded for the verifier by a mask (it is <= PJ_SNAP anyway) */
+	__u8 pkt[2 * PJ_SNAP];
+	__u32 mem[16];         /* cBPF's M[] */
+	__u64 src;             /* where the bytes come from */
+	__u32 avail;           /* bytes there may be copied (<= PJ_SNAP) */
+	__u32 caplen;          /* bytes in pkt so far: a first short read, the rest when a load needs it */
+	__u32 wirelen;         /* the packet's length from where the program starts */
+	__u32 kind;            /* PJ_PROG_L2 or PJ_PROG_L3 */
+	__u32 todo;
+	__u32 nslots;
+	__u32 slot;
+	__u32 pc; /* 0: the slot has not started (jumps only go forward, so no later instruction is 0) */
+	__u32 A;
+	__u32 X;
 	__u32 m;
 };
 
-static __always_inline bool slot_matches(const struct pj_filter *f, const struct pj_event *e, __u32 ns_ok, __u32 bit)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratches SEC(".maps");
+
+/* cBPF opcodes (linux/filter.h): class, size, mode, ALU op, jump op and source. */
+#define C_LD 0x00
+#define C_LDX 0x01
+#define C_ST 0x02
+#define C_STX 0x03
+#define C_ALU 0x04
+#define C_JMP 0x05
+#define C_RET 0x06
+#define C_MISC 0x07
+
+/* Ends the running slot: matched when it returned nonzero. */
+static __always_inline bool slot_done(struct scratch *c, bool matched)
 {
-	if (f->use_netns && !(ns_ok & bit))
-		return false;
-	if (f->proto && f->proto != e->proto)
-		return false;
-	if (f->addr_a && f->addr_a != e->saddr && f->addr_a != e->daddr)
-		return false;
-	if (f->addr_b && f->addr_b != e->saddr && f->addr_b != e->daddr)
-		return false;
-	if (f->port && f->port != e->sport && f->port != e->dport)
-		return false;
-	if (f->icmp_id && ((e->proto != IPPROTO_ICMP && e->proto != PJ_NH_ICMPV6) || f->icmp_id != e->icmp_id))
-		return false;
+	if (matched)
+		c->m |= 1U << (c->slot & 31);
+	c->slot++;
+	c->pc = 0;
+	return false;
+}
+
+/* A load of `size` bytes at `off`, big-endian; false when past the captured bytes (the packet is then
+ * rejected, as cBPF does). */
+static __always_inline bool load(struct scratch *c, __u64 off, __u32 size, __u32 *out)
+{
+	if (off + size > c->caplen) {
+		if (off + size > c->avail)
+			return false;
+		__u64 len = c->avail;
+		asm volatile("%0 &= 0x1ff" : "+r"(len));
+		if (bpf_probe_read_kernel(c->pkt, len, (const void *)c->src))
+			return false;
+		c->caplen = c->avail;
+	}
+	__u64 o = off;
+	asm volatile("%0 &= 255" : "+r"(o)); /* < PJ_SNAP already; the mask is for the verifier */
+	const __u8 *p = &c->pkt[o];
+	if (size == 4)
+		*out = ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+	else if (size == 2)
+		*out = ((__u32)p[0] << 8) | p[1];
+	else
+		*out = p[0];
 	return true;
 }
 
-/* One slot per bpf_loop iteration: the callback is verified once, whereas an open-coded loop over 16
- * slots makes the verifier track every combination of matched bits and give up. */
-static long match_slot(__u32 i, void *data)
+static __always_inline __u32 size_of(__u16 code)
 {
-	struct match_ctx *c = data;
-	if (i >= PJ_MAX_FILTERS)
+	__u16 sz = code & 0x18;
+	return sz == 0x00 ? 4 : sz == 0x08 ? 2 : 1;
+}
+
+/* Runs the instruction at pc; false once the slot is done. */
+static __always_inline bool exec_one(struct scratch *c)
+{
+	__u64 sl = c->slot, kind = c->kind;
+	asm volatile("%0 &= 15" : "+r"(sl));
+	asm volatile("%0 &= 1" : "+r"(kind));
+	const struct pj_prog *prog = &progs[sl][kind];
+	__u32 pc = c->pc;
+	if (pc >= prog->len || pc >= PJ_MAX_INSNS)
+		return slot_done(c, false); /* ran off the end (or an empty program): no match */
+	__u64 ip = pc;
+	asm volatile("%0 &= 511" : "+r"(ip));
+	const struct pj_insn in = prog->insns[ip];
+	__u32 k = in.k, A = c->A, X = c->X, v;
+	__u16 code = in.code;
+	c->pc = pc + 1;
+
+	switch (code & 0x07) {
+	case C_RET:
+		/* BPF_K or BPF_A: the snapshot length to keep; zero rejects */
+		return slot_done(c, ((code & 0x18) == 0x10 ? A : k) != 0);
+	case C_JMP: {
+		__u16 op = code & 0xf0;
+		if (op == 0x00) { /* ja */
+			c->pc = pc + 1 + k;
+			return true;
+		}
+		__u32 src = (code & 0x08) ? X : k;
+		bool t;
+		if (op == 0x10)
+			t = A == src;
+		else if (op == 0x20)
+			t = A > src;
+		else if (op == 0x30)
+			t = A >= src;
+		else if (op == 0x40)
+			t = (A & src) != 0;
+		else
+			return slot_done(c, false);
+		c->pc = pc + 1 + (t ? in.jt : in.jf);
+		return true;
+	}
+	case C_LD:
+	case C_LDX: {
+		__u16 mode = code & 0xe0;
+		bool to_x = (code & 0x07) == C_LDX;
+		if (mode == 0x00) /* imm */
+			v = k;
+		else if (mode == 0x80) /* len */
+			v = c->wirelen;
+		else if (mode == 0x60) /* mem */
+			v = c->mem[k & 15];
+		else if (mode == 0x20 && !to_x) { /* abs */
+			if (!load(c, k, size_of(code), &v))
+				return slot_done(c, false);
+		} else if (mode == 0x40 && !to_x) { /* ind */
+			if (!load(c, (__u64)X + k, size_of(code), &v))
+				return slot_done(c, false);
+		} else if (mode == 0xa0 && to_x) { /* msh: 4 * (P[k] & 0xf), the IP header length */
+			if (!load(c, k, 1, &v))
+				return slot_done(c, false);
+			v = (v & 0xf) << 2;
+		} else
+			return slot_done(c, false);
+		if (to_x)
+			c->X = v;
+		else
+			c->A = v;
+		return true;
+	}
+	case C_ST:
+		c->mem[k & 15] = A;
+		return true;
+	case C_STX:
+		c->mem[k & 15] = X;
+		return true;
+	case C_ALU: {
+		__u32 src = (code & 0x08) ? X : k;
+		switch (code & 0xf0) {
+		case 0x00: A += src; break;
+		case 0x10: A -= src; break;
+		case 0x20: A *= src; break;
+		case 0x30:
+			if (!src)
+				return slot_done(c, false);
+			A /= src;
+			break;
+		case 0x90:
+			if (!src)
+				return slot_done(c, false);
+			A %= src;
+			break;
+		case 0x40: A |= src; break;
+		case 0x50: A &= src; break;
+		case 0xa0: A ^= src; break;
+		case 0x60: A = src < 32 ? A << src : 0; break;
+		case 0x70: A = src < 32 ? A >> src : 0; break;
+		case 0x80: A = -A; break;
+		default: return slot_done(c, false);
+		}
+		c->A = A;
+		return true;
+	}
+	default: /* misc: tax, txa */
+		if ((code & 0xf8) == 0x00)
+			c->X = A;
+		else if ((code & 0xf8) == 0x80)
+			c->A = X;
+		else
+			return slot_done(c, false);
+		return true;
+	}
+}
+
+/* One bpf_loop step: a few instructions of the running slot (each step costs a call), or starting it. */
+static long step(__u32 i, void *data)
+{
+	struct scratch *c = *(struct scratch **)data;
+	if (c->slot >= c->nslots || c->slot >= PJ_MAX_FILTERS)
 		return 1;
-	if (!(c->active & (1U << i)))
-		return 0;
-	/* Bound the index inside asm: clang would otherwise drop a plain mask after the check above and
-	 * index with the unbounded register. */
-	__u64 idx = i;
-	asm volatile("%0 &= 15" : "+r"(idx));
-	if (slot_matches(&filters[idx], c->e, c->ns_ok, 1U << i))
-		c->m |= 1U << i;
+	if (c->pc == 0) {
+		if (!(c->todo & (1U << c->slot))) {
+			c->slot++;
+			return 0;
+		}
+		c->A = 0;
+		c->X = 0;
+	}
+	for (int u = 0; u < 4; u++)
+		if (!exec_one(c))
+			break;
 	return 0;
 }
 
-static __always_inline __u32 match(const struct pj_event *e, __u32 active)
+/* Copies the first bytes of the packet for the programs: from the MAC header when it is set (the L2
+ * program), else from the IP header (the L3 one). A VLAN tag the driver keeps beside the packet
+ * (skb->vlan_all) is put back in front of the EtherType, as libpcap shows it to tcpdump. */
+static __always_inline bool snapshot(struct sk_buff *skb, struct net_device *dev, struct scratch *c, bool l3_at_data,
+					   __u32 want)
 {
-	struct match_ctx c = { .e = e, .active = active };
-
-	if (active & netns_mask) {
-		__u32 *v = bpf_map_lookup_elem(&netns_allow, &e->netns);
-		if (v)
-			c.ns_ok = *v;
+	unsigned char *head = skb->head, *data = skb->data, *start;
+	__u16 mac = skb->mac_header, nh = skb->network_header;
+	unsigned char *l3 = l3_at_data ? data : nh == (__u16)~0U ? NULL : head + nh;
+	/* A MAC header before the IP header; or where the IP header should be, on an Ethernet device: a frame
+	 * written whole by a packet socket, whose network header the kernel puts at the frame's start. */
+	if (mac != (__u16)~0U && (!l3 || head + mac + 14 <= l3 || (head + mac == l3 && dev && dev->type == ARPHRD_ETHER))) {
+		start = head + mac;
+		c->kind = PJ_PROG_L2;
+	} else if (l3) {
+		start = l3;
+		c->kind = PJ_PROG_L3;
+	} else {
+		return false;
 	}
-	/* The usual case, one follower in slot 0, without the bpf_loop call. */
-	if (active == 1)
-		return slot_matches(&filters[0], e, c.ns_ok, 1) ? 1 : 0;
-	/* Only up to the highest active slot. */
-	bpf_loop(nslots, match_slot, &c, 0);
-	return c.m;
+	long before = data - start; /* the headers already pulled (ingress), or negative */
+	long wire = (long)skb->len + before;
+	long linear = (long)(head + skb->tail - start);
+	if (wire <= 0 || linear <= 0)
+		return false;
+	__u32 vlan = c->kind == PJ_PROG_L2 ? skb->vlan_all : 0;
+	__u32 n = want < linear ? want : linear;
+	c->wirelen = wire;
+	if (!vlan) {
+		if (n > PJ_SNAP)
+			n = PJ_SNAP;
+		/* Most filters decide on the first bytes: the rest is copied only if a load goes past them. */
+		c->src = (__u64)start;
+		c->avail = n;
+		if (n > PJ_SNAP_FIRST)
+			n = PJ_SNAP_FIRST;
+		__u64 len = n;
+		asm volatile("%0 &= 0x1ff" : "+r"(len));
+		if (len && bpf_probe_read_kernel(c->pkt, len, start))
+			return false;
+		c->caplen = n;
+		return true;
+	}
+	if (n < 12)
+		return false;
+	if (n > PJ_SNAP - 4)
+		n = PJ_SNAP - 4;
+	__u64 rest = n - 12;
+	asm volatile("%0 &= 0xff" : "+r"(rest));
+	if (bpf_probe_read_kernel(c->pkt, 12, start) || (rest && bpf_probe_read_kernel(c->pkt + 16, rest, start + 12)))
+		return false;
+	__u16 proto = skb->vlan_proto, tci = bpf_htons(skb->vlan_tci);
+	__builtin_memcpy(c->pkt + 12, &proto, 2);
+	__builtin_memcpy(c->pkt + 14, &tci, 2);
+	c->caplen = n + 4;
+	c->avail = n + 4;
+	c->wirelen = wire + 4;
+	return true;
+}
+
+/* The slots in `todo` whose program accepts this packet. */
+static __always_inline __u32 match(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
+{
+	__u32 zero = 0;
+	struct scratch *c = bpf_map_lookup_elem(&scratches, &zero);
+	if (!c || !snapshot(skb, dev, c, l3_at_data, snap_len))
+		return 0;
+	__u32 n = nslots;
+	if (n > PJ_MAX_FILTERS)
+		n = PJ_MAX_FILTERS;
+	c->todo = todo;
+	c->nslots = n;
+	c->slot = 0;
+	c->pc = 0;
+	c->m = 0;
+	bpf_loop(n * (PJ_MAX_INSNS + 1), step, &c, 0);
+	return c->m;
+}
+
+/* The active slots this packet may match at all: those restricted to namespaces drop out here. */
+static __always_inline __u32 netns_ok(__u32 active, __u32 netns)
+{
+	if (!(active & netns_mask))
+		return active;
+	__u32 *v = bpf_map_lookup_elem(&netns_allow, &netns);
+	return (active & ~netns_mask) | (v ? *v & active & netns_mask : 0);
 }
 
 /* Writes one event to this CPU's ring and counts it. */
@@ -313,6 +579,19 @@ static __always_inline void report_rewrite(struct sk_buff *skb, struct pj_event 
 	__builtin_memcpy(e->raw, saved, 8);
 }
 
+/* The bits of a tracked skb's mask still meant for their slot's current follower. */
+static __always_inline __u32 fresh_mask(const struct skb_state *st, __u32 active)
+{
+	__u32 m = st->mask & active;
+	for (int i = 0; i < PJ_MAX_FILTERS; i++) {
+		if (!(m >> i))
+			break;
+		if ((m & (1U << i)) && slot_epoch[i] > st->since)
+			m &= ~(1U << i);
+	}
+	return m;
+}
+
 /* `tracked_only`: the hook can never be the first to see a packet, so only skbs already matched
  * upstream matter and untraced ones leave before their headers are read. */
 static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, struct net_device *dev,
@@ -335,32 +614,39 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (!dev)
 		dev = skb->dev;
 	if (tracked_only) {
-		st = bpf_map_lookup_elem(&skb_states, &key);
+		st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 		if (!st)
 			return 0;
-		m = st->mask & active;
+		m = fresh_mask(st, active);
 		if (!m)
 			return 0;
 		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	} else {
 		if (recent) {
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
 			/* The second ingress tracepoint of one arrival leaves before reading any header. */
 			if (st && dir == PJ_DIR_INGRESS && st->last_dir == PJ_DIR_INGRESS && dev &&
 			    st->last_ifindex == dev->ifindex && st->last_netns == netns_of(skb, dev, net))
 				return 0;
 		}
-		/* Headers, then the filter. */
-		parse(skb, &e, dir == PJ_DIR_INGRESS);
-		if (active & netns_mask)
+		/* The filter programs, on a packet's first sighting: only slots that have not taken this skb yet
+		 * run, and the headers are parsed only for a packet some slot takes. */
+		__u32 todo = active;
+		if (active & netns_mask) {
 			e.netns = netns_of(skb, dev, net);
-		m = match(&e, active);
-		if (m && !recent)
-			st = bpf_map_lookup_elem(&skb_states, &key);
+			todo = netns_ok(active, e.netns);
+		}
 		if (st)
-			m |= st->mask & active;
+			todo &= ~fresh_mask(st, active);
+		if (todo)
+			m = match(skb, dev, dir == PJ_DIR_INGRESS, todo);
+		if (m && !recent)
+			st = state_of(&key, skb, dev, dir == PJ_DIR_INGRESS);
+		if (st)
+			m |= fresh_mask(st, active);
 		if (!m)
 			return 0;
+		parse(skb, &e, dir == PJ_DIR_INGRESS);
 	}
 
 	/* A traced packet: fill in the rest. */
@@ -376,14 +662,17 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 	if (freed) {
 		bpf_map_delete_elem(&skb_states, &key);
 	} else if (st) {
-		st->mask |= m;
+		if (m & ~st->mask) {
+			st->since = bpf_ktime_get_ns();
+			st->mask = m; /* stale bits dropped: m holds the fresh ones and the new */
+		}
 		if (dir != PJ_DIR_NONE) {
 			st->last_dir = dir;
 			st->last_ifindex = e.ifindex;
 			st->last_netns = e.netns;
 		}
 	} else {
-		struct skb_state ns = { .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		struct skb_state ns = { .since = bpf_ktime_get_ns(), .ident = skb_ident(skb, dev, dir == PJ_DIR_INGRESS), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
 	if (!freed && now - last_track > track_refresh)

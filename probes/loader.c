@@ -3,9 +3,12 @@
  * and the names its codes index, all from event.h), then one {"type":"hops"} record per ring-buffer
  * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
  * loader serves every follower:
- *   <id> filter <slot> [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [netns=INO,INO...] [sock=1]
- *                                    sock=1: also report a connect() whose first packet goes elsewhere
- *                                    budget=N/MS: a live view's, at most N new packets per MS (see admit)
+ *   <id> filter <slot> l2=PROG l3=PROG [netns=INO,INO...] [sock=1] [budget=N/MS]
+ *                                    PROG: the slot's cBPF program, 16 hex digits per instruction (code,
+ *                                    jt, jf, k), as `tcpdump -ddd` prints it for EN10MB and RAW; empty
+ *                                    matches nothing. sock=1: also report a connect() whose first packet
+ *                                    goes elsewhere. budget=N/MS: a live view's, at most N new packets
+ *                                    per MS (see admit)
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>
@@ -614,21 +617,75 @@ static bool sync_sock_watch(void)
 
 static void update_nslots(void)
 {
-	uint32_t a = skel->bss->active_mask, n = 0;
+	uint32_t a = skel->bss->active_mask, n = 0, snap = 0;
 	while (a >> n)
 		n++;
+	for (int i = 0; i < PJ_MAX_FILTERS; i++)
+		if ((a & (1u << i)) && skel->bss->filters[i].snap > snap)
+			snap = skel->bss->filters[i].snap;
 	skel->bss->nslots = n;
+	skel->bss->snap_len = snap;
 }
 
 static void slot_off(int slot)
 {
 	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
 	memset(&skel->bss->filters[slot], 0, sizeof(struct pj_filter));
+	memset(&skel->bss->progs[slot], 0, sizeof(skel->bss->progs[slot]));
 	budget_reset(slot, 0, 0);
 	ns_allow_set(slot, NULL, 0);
 	recompute_netns_mask();
 	update_nslots();
 	sync_sock_watch();
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A program in hex (see the header comment); returns false on a malformed one. The server has checked
+ * the opcodes; the probe treats any it does not know as "no match" anyway. */
+static bool parse_prog(const char *hex, struct pj_prog *p)
+{
+	size_t n = strlen(hex);
+	if (n % 16 || n / 16 > PJ_MAX_INSNS)
+		return false;
+	p->len = n / 16;
+	for (uint32_t i = 0; i < p->len; i++) {
+		uint64_t v = 0;
+		for (int j = 0; j < 16; j++) {
+			int d = hexval(hex[i * 16 + j]);
+			if (d < 0)
+				return false;
+			v = v << 4 | (uint64_t)d;
+		}
+		p->insns[i] = (struct pj_insn){ .code = v >> 48, .jt = v >> 40, .jf = v >> 32, .k = (uint32_t)v };
+	}
+	return true;
+}
+
+/* The bytes a program may load: up to its farthest fixed offset, or all of PJ_SNAP once an offset
+ * depends on the packet (indexed loads). */
+static uint32_t prog_snap(const struct pj_prog *p)
+{
+	uint32_t need = 0;
+	for (uint32_t i = 0; i < p->len; i++) {
+		uint16_t c = p->insns[i].code;
+		uint32_t size = (c & 0x18) == 0 ? 4 : (c & 0x18) == 0x08 ? 2 : 1, end;
+		if ((c & 0x07) > 0x01)
+			continue; /* not a load */
+		if ((c & 0xe0) == 0x40)
+			return PJ_SNAP; /* indexed */
+		if ((c & 0xe0) == 0x20 || (c & 0xe0) == 0xa0) {
+			if ((c & 0xe0) == 0xa0)
+				size = 1;
+			end = p->insns[i].k > PJ_SNAP ? PJ_SNAP : p->insns[i].k + size;
+			if (end > need)
+				need = end > PJ_SNAP ? PJ_SNAP : end;
+		}
+	}
+	return need;
 }
 
 static void cmd_filter(const char *id, char *args)
@@ -641,6 +698,8 @@ static void cmd_filter(const char *id, char *args)
 		return;
 	}
 	struct pj_filter f = {};
+	static struct pj_prog progs[2];
+	memset(progs, 0, sizeof(progs));
 	uint32_t inos[64];
 	int ninos = 0;
 	unsigned long bud_n = 0, bud_ms = 0;
@@ -651,21 +710,15 @@ static void cmd_filter(const char *id, char *args)
 			return;
 		}
 		*eq++ = 0;
-		struct in_addr ia;
 		unsigned long v = strtoul(eq, &end, 10);
 		bool num_ok = *eq && !*end;
-		if (!strcmp(tok, "proto") && num_ok && v < 256)
-			f.proto = v;
-		else if (!strcmp(tok, "port") && num_ok && v < 65536)
-			f.port = v;
-		else if (!strcmp(tok, "icmp_id") && num_ok && v < 65536)
-			f.icmp_id = v;
-		else if (!strcmp(tok, "sock") && num_ok && v <= 1)
+		if (!strcmp(tok, "l2") || !strcmp(tok, "l3")) {
+			if (!parse_prog(eq, &progs[tok[1] == '2' ? PJ_PROG_L2 : PJ_PROG_L3])) {
+				ack(id, false, ",\"error\":\"bad %s program (at most %d instructions)\"", tok, PJ_MAX_INSNS);
+				return;
+			}
+		} else if (!strcmp(tok, "sock") && num_ok && v <= 1)
 			f.sock = v;
-		else if (!strcmp(tok, "addr_a") && inet_pton(AF_INET, eq, &ia) == 1)
-			f.addr_a = ia.s_addr;
-		else if (!strcmp(tok, "addr_b") && inet_pton(AF_INET, eq, &ia) == 1)
-			f.addr_b = ia.s_addr;
 		else if (!strcmp(tok, "budget")) {
 			char *slash;
 			bud_n = strtoul(eq, &slash, 10);
@@ -684,9 +737,15 @@ static void cmd_filter(const char *id, char *args)
 			return;
 		}
 	}
+	uint32_t s2 = prog_snap(&progs[PJ_PROG_L3]);
+	f.snap = prog_snap(&progs[PJ_PROG_L2]);
+	if (s2 > f.snap)
+		f.snap = s2;
 	/* Off while rewriting, so the BPF side never matches a half-written slot. */
 	__atomic_and_fetch(&skel->bss->active_mask, ~(1u << slot), __ATOMIC_SEQ_CST);
+	skel->bss->slot_epoch[slot] = now_ns(); /* skbs traced before now were the previous filter's */
 	skel->bss->filters[slot] = f;
+	memcpy(&skel->bss->progs[slot], progs, sizeof(progs));
 	budget_reset(slot, bud_n, bud_ms * 1000000ull);
 	ns_allow_set(slot, inos, ninos);
 	recompute_netns_mask();
@@ -1018,7 +1077,7 @@ static void print_ready(uint64_t t0)
 /* Reads what stdin has and runs every complete command line. false once the server went away. */
 static bool read_commands(void)
 {
-	static char line[4096];
+	static char line[1 << 15]; /* a filter command carries two programs of up to PJ_MAX_INSNS */
 	static size_t llen;
 	ssize_t r = read(0, line + llen, sizeof(line) - 1 - llen);
 	if (r <= 0)

@@ -15,6 +15,10 @@ const verbs: Record<string, { summary: string; load: () => Promise<Command> }> =
     summary: 'send a packet and follow it hop by hop through the kernel',
     load: async () => (await import('./tracer/cli')).command,
   },
+  trace: {
+    summary: 'print the journey of every packet matching a pcap-filter expression (NDJSON)',
+    load: async () => (await import('./tracer/cli')).traceCommand,
+  },
   decode: {
     summary: 'decode a pcap/pcapng file (DSR options included)',
     load: async () => (await import('./capture/decode-cli')).command,

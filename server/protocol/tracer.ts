@@ -219,6 +219,14 @@ export const TraceId = z
   .regex(/^[A-Za-z0-9_-]+$/, TRACE_ID_RULE);
 
 /** What the browser (or CLI) asks to follow. `to` is an IP, a namespace or a pod name. */
+/** The longest pcap-filter expression a follow or live view takes. */
+export const FILTER_EXPR_MAX = 2000;
+/** A pcap-filter expression (tcpdump's syntax), compiled by the server with libpcap. */
+export const FilterExpr = z
+  .string()
+  .max(FILTER_EXPR_MAX, `a filter expression is at most ${FILTER_EXPR_MAX} characters`)
+  .regex(/^[^\0\n\r]*$/, 'a filter expression is one line');
+
 export const FollowRequest = z.object({
   /** The journey's id (partial and final); the server makes one up when absent (the CLI). */
   id: TraceId.optional(),
@@ -233,11 +241,15 @@ export const FollowRequest = z.object({
   timeoutMs: z.number().int().min(200).max(30_000).default(3000),
   /** Run iptables TRACE in the namespaces on the way for rule-level detail (slower: adds rules, then removes them). */
   rules: z.boolean().default(false),
+  /** Only where the packet also matches this pcap-filter expression does its trace start. */
+  expr: FilterExpr.optional(),
 });
 export type FollowRequest = z.input<typeof FollowRequest>;
 
 /** A continuous kernel-side filter; every field optional means "all IPv4". */
 export const LiveFilter = z.object({
+  /** A pcap-filter expression, ANDed with the fields below (which are its shortcuts). */
+  expr: FilterExpr.optional(),
   proto: TraceProto.optional(),
   addr: z.string().regex(IPV4_RE, 'not an IPv4 address').optional(),
   port: z.number().int().min(1).max(65535).optional(),

@@ -1,6 +1,6 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
 import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
-import { FollowRequest, TraceProto } from '../protocol/tracer';
+import { FollowRequest, LiveFilter, TraceProto } from '../protocol/tracer';
 import { connectServer } from '../running-server';
 import type { Journey } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
@@ -14,11 +14,16 @@ const flags = {
   port: { type: 'number', help: 'tcp/udp destination port (default 80 for tcp, 53 for udp)' },
   timeout: { type: 'number', help: 'give up after this many ms (default 3000)' },
   rules: { type: 'boolean', help: 'add iptables TRACE where the packet goes for rule-level detail (removed after)' },
+  filter: {
+    type: 'string',
+    help: 'trace only where the packet also matches this pcap-filter expression',
+    metavar: 'EXPR',
+  },
   json: { type: 'boolean', help: 'print the journey as JSON' },
   local: { type: 'boolean', help: "use this command's own probe loader even when a server is running" },
 } as const;
 
-const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [--proto icmp|tcp|udp] [--port N] [--json]
+const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [--proto icmp|tcp|udp] [--port N] [--filter EXPR] [--json]
 
 Sends one packet (a ping with a unique ICMP id, a TCP connect or a UDP datagram) from inside the source
 namespace and follows it hop by hop through the kernel with eBPF: namespaces, interfaces, NAT, netfilter
@@ -32,8 +37,8 @@ export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, p
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const req = parseRequest(
     FollowRequest,
-    { from: f.from, to: f.to, proto: f.proto, port: f.port, timeoutMs: f.timeout, rules: f.rules },
-    { timeoutMs: '--timeout' },
+    { from: f.from, to: f.to, proto: f.proto, port: f.port, timeoutMs: f.timeout, rules: f.rules, expr: f.filter },
+    { timeoutMs: '--timeout', expr: '--filter' },
   );
   // Not the schema's rule (a follow ignores the port of a ping), but on the command line it is a mistake.
   if (req.port !== undefined && req.proto === 'icmp') throw new UsageError('--port needs --proto tcp or udp');
@@ -87,3 +92,70 @@ async function followHere(req: FollowRequest): Promise<Journey> {
     await loader.stop();
   }
 }
+
+const traceFlags = {
+  filter: {
+    type: 'string',
+    help: 'a pcap-filter expression, as tcpdump takes it (default: every packet)',
+    metavar: 'EXPR',
+  },
+  count: { type: 'number', help: 'stop after N journeys (default: until Ctrl-C)' },
+  netns: { type: 'string', help: 'only in these namespaces (comma-separated names)', metavar: 'NS,…' },
+} as const;
+
+const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…]
+
+A headless live view: every packet matching the filter, in any namespace, followed through the kernel
+with eBPF and printed as one JSON journey per line (the shape of \`follow --json\`) when it ends, until
+Ctrl-C or --count journeys. The filter runs in the probe, compiled by libpcap: \`host 10.244.2.2 and tcp
+port 8080\`, \`icmp[icmptype] == icmp-echo\`, \`vlan\`, \`ether host …\`.
+
+options:
+${flagHelp(traceFlags)}`;
+
+export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, async ({ flags: f, positionals }) => {
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument "${positionals[0]}" (quote the --filter expression)`);
+  if (f.count !== undefined && (!Number.isInteger(f.count) || f.count < 1))
+    throw new UsageError('--count must be a whole number ≥ 1');
+  const netns = f.netns?.split(',').filter(Boolean);
+  const filter = parseRequest(LiveFilter, { expr: f.filter, ...(netns && { netns }) }, { expr: '--filter' });
+  const [{ compileFilter }, { traceJourneys }, { LOADER_PATH, ProbeLoader }] = await Promise.all([
+    import('./pcap-filter'),
+    import('./live'),
+    import('./loader'),
+  ]);
+  // Checked before the loader starts: a bad expression attaches nothing.
+  try {
+    await compileFilter(filter.expr ?? '');
+  } catch (e) {
+    if (e instanceof UserError) throw new UsageError(e.message);
+    throw e;
+  }
+  const loader = new ProbeLoader(LOADER_PATH, 1);
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const ended = new Promise<void>((r) => (done = r));
+  const onSignal = (): void => done();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const t = await traceJourneys(loader, filter, (j) => {
+      if (f.count !== undefined && seen >= f.count) return;
+      process.stdout.write(JSON.stringify(j) + '\n');
+      if (f.count !== undefined && ++seen >= f.count) done();
+    });
+    await ended;
+    await t.stop();
+    if (t.dropped() > 0)
+      process.stderr.write(`packet-journey trace: ${t.dropped()} journeys dropped (the server fell behind)\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await loader.stop();
+  }
+});

@@ -60,8 +60,11 @@ function flowIdentity(req: ParsedFollow, clientAddr: string) {
   const clientPort = randomInt(20000, 60000);
   const port = proto === 'icmp' ? undefined : (req.port ?? DEFAULT_PORT[proto]);
   const flow: FlowKey = proto === 'icmp' ? { proto, clientAddr } : { proto, clientPort, clientAddr };
+  const expr = req.expr?.trim() ? { expr: req.expr.trim() } : {};
   const filter: KernelFilter =
-    proto === 'icmp' ? { proto: 1, icmpId } : { proto: traceProtoNumber(proto), port: clientPort, sock: true };
+    proto === 'icmp'
+      ? { ...expr, proto: 1, icmpId }
+      : { ...expr, proto: traceProtoNumber(proto), port: clientPort, sock: true };
   return { id, icmpId, clientPort, port, flow, filter };
 }
 

@@ -9,7 +9,7 @@ import { traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
-import { kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
+import { compileKernelFilter, kernelNow, type KernelFilter, type ProbeLoader, type Subscription } from './loader';
 import type { HopEvent } from './hop-event';
 
 const QUIET_NS = 250e6;
@@ -53,7 +53,7 @@ export class LiveJourneys {
      * or past the BUILD_BUDGET of its window, is given to `onLate` unbuilt: the oldest go, so the view
      * catches up with the newest.
      */
-    private readonly late?: { readonly now: () => number; readonly onLate: () => void },
+    private readonly late?: { readonly now: () => number; readonly onLate: () => void; readonly unbudgeted?: boolean },
   ) {
     // No flow key: live traffic has no known client, so ICMP alone tells request from reply.
     this.asm = new PacketAssembler({}, { maxOpen: MAX_OPEN, onClose: (p) => this.finish(p) });
@@ -81,6 +81,7 @@ export class LiveJourneys {
     if (this.late) {
       const now = this.late.now();
       if (now - p.lastTs > MAX_LAG_NS) return this.late.onLate();
+      if (this.late.unbudgeted) return this.emitJourney(p);
       if (now - this.windowStart >= BUILD_BUDGET.windowNs) {
         this.windowStart = now;
         this.built = 0;
@@ -88,6 +89,10 @@ export class LiveJourneys {
       if (this.built >= BUILD_BUDGET.journeys) return this.late.onLate();
       this.built++;
     }
+    this.emitJourney(p);
+  }
+
+  private emitJourney(p: Packet): void {
     const j = packetJourney(p, `${this.id}-${this.seq}`, this.nameOf);
     if (!j) return;
     this.emit({ ...j, endNs: p.lastTs }, this.seq++);
@@ -132,16 +137,28 @@ export interface LiveTraces {
 let traceCount = 0;
 
 /** The shared live traces of one gateway: `open` makes the outlet of each new trace. */
-export function createLiveTraces(loader: ProbeLoader, open: (trace: string) => LiveOutlet): LiveTraces {
+/**
+ * `unbudgeted`: every journey is built and given to the outlet (the headless `trace`, which prints them
+ * rather than sending them to a page that shows 200); only the lag bound still drops.
+ */
+export function createLiveTraces(
+  loader: ProbeLoader,
+  open: (trace: string) => LiveOutlet,
+  opts: { unbudgeted?: boolean } = {},
+): LiveTraces {
   const byKey = new Map<string, Entry>();
   return {
     async start(f) {
       const filter = await kernelFilter(f);
-      const key = JSON.stringify([filter.proto, filter.addrA, filter.port, filter.netns]);
+      const key = JSON.stringify([filter.expr, filter.proto, filter.addrA, filter.port, filter.netns]);
       let entry = byKey.get(key);
       if (!entry) {
         const trace = `live${(++traceCount).toString(36)}-${Date.now().toString(36)}`;
-        const created: Entry = { trace, ready: startShared(trace, filter, loader, open(trace)), refs: 0 };
+        const created: Entry = {
+          trace,
+          ready: startShared(trace, filter, loader, open(trace), opts.unbudgeted === true),
+          refs: 0,
+        };
         // A failed start is not shared with the next one.
         created.ready.catch(() => byKey.get(key) === created && byKey.delete(key));
         byKey.set(key, created);
@@ -180,12 +197,17 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
     if (!ref) throw new UserError(msg('err.unknownNs', { ns: n }));
     inodes.push(ref.inode);
   }
-  return {
+  const expr = f.expr?.trim();
+  const filter: KernelFilter = {
+    ...(expr && { expr }),
     ...(f.proto && { proto: traceProtoNumber(f.proto) }),
     ...(f.addr && { addrA: f.addr }),
     ...(f.port && { port: f.port }),
     ...(inodes.length > 0 && { netns: [...new Set(inodes)].sort((a, b) => a - b) }),
   };
+  // Compiled now (cached for the subscribe): a bad expression fails the start with libpcap's message.
+  await compileKernelFilter(filter);
+  return filter;
 }
 
 async function startShared(
@@ -193,9 +215,10 @@ async function startShared(
   filter: KernelFilter,
   loader: ProbeLoader,
   out: LiveOutlet,
+  unbudgeted: boolean,
 ): Promise<SharedTrace> {
   try {
-    return await runShared(trace, filter, loader, out);
+    return await runShared(trace, filter, loader, out, unbudgeted);
   } catch (e) {
     out.close();
     throw e;
@@ -207,11 +230,12 @@ async function runShared(
   filter: KernelFilter,
   loader: ProbeLoader,
   out: LiveOutlet,
+  unbudgeted: boolean,
 ): Promise<SharedTrace> {
   const names = netnsNames();
   await names.refresh();
   const onLate = (): void => out.dropped();
-  const asm = new LiveJourneys(trace, names.nameOf, (j) => out.journey(j), { now: kernelNow, onLate });
+  const asm = new LiveJourneys(trace, names.nameOf, (j) => out.journey(j), { now: kernelNow, onLate, unbudgeted });
   let newest = 0;
   // Netfilter links cost every packet in their namespace, traced or not, for as long as the view runs:
   // link only the namespaces the traced traffic actually crosses, when its first packet shows up there
@@ -244,7 +268,7 @@ async function runShared(
       // The loader drops at the source what this view would drop: late events, and packets past its budget.
       late: {
         maxLagNs: MAX_LAG_NS,
-        budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs },
+        ...(!unbudgeted && { budget: { packets: BUILD_BUDGET.journeys, windowNs: BUILD_BUDGET.windowNs } }),
         onLate,
       },
     },
@@ -265,6 +289,30 @@ async function runShared(
       out.close();
     },
   };
+}
+
+/**
+ * A headless live view (`packet-journey trace`): the journeys of `filter` go to `onJourney` until stop().
+ * It takes the loader, so it runs on a local one or on a server's alike. A bad filter throws and starts nothing.
+ */
+export async function traceJourneys(
+  loader: ProbeLoader,
+  filter: LiveFilter,
+  onJourney: (j: Journey) => void,
+): Promise<{ readonly dropped: () => number; stop(): Promise<void> }> {
+  let dropped = 0;
+  let open = true;
+  const traces = createLiveTraces(
+    loader,
+    () => ({
+      journey: (j) => open && onJourney(j),
+      dropped: () => void dropped++,
+      close: () => (open = false),
+    }),
+    { unbudgeted: true },
+  );
+  const session = await traces.start(filter);
+  return { dropped: () => dropped, stop: () => session.stop() };
 }
 
 /**

@@ -6,12 +6,12 @@
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoaderStatus } from '../protocol/tracer';
-import { isIpv4 } from '../protocol/vocab';
 import type { NetnsTarget } from '../sys/exec';
 import { holders, type Holders } from '../sys/holders';
 import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
 import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables, type SlotSkips } from './ndjson';
+import { compileFilter, progHex, sugarExpression, type CompiledFilter } from './pcap-filter';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
@@ -19,8 +19,12 @@ const READY_TIMEOUT_MS = 10_000;
 /** Slots live views may never take, so a follow always finds one however many views are open. */
 export const FOLLOW_RESERVE = 4;
 
-/** Kernel-side filter of one slot; absent fields match anything. */
+/**
+ * Kernel-side filter of one slot: a pcap-filter expression, and the structured fields as sugar ANDed to it
+ * (pcap-filter.ts compiles both to one expression); absent fields match anything.
+ */
 export interface KernelFilter {
+  readonly expr?: string;
   readonly proto?: number;
   readonly addrA?: string;
   readonly addrB?: string;
@@ -34,6 +38,8 @@ export interface KernelFilter {
 
 export interface Subscription {
   readonly slot: number;
+  /** Replaces the slot's filter in place (the probe is not reloaded); a bad one throws and changes nothing. */
+  update(filter: KernelFilter): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +72,8 @@ interface Admission {
 const ADMISSION_SWEEP = 8192;
 
 interface Slot {
-  readonly filter: KernelFilter;
+  filter: KernelFilter;
+  compiled: CompiledFilter;
   readonly onHop: HopListener;
   readonly live: boolean;
   readonly late?: LateRule | undefined;
@@ -77,23 +84,23 @@ interface Slot {
 }
 type StatusListener = (s: LoaderStatus) => void;
 
+/** The expression a kernel filter stands for (its sugar ANDed to its own expression). */
+export function filterExpression(f: KernelFilter): string {
+  const addrs = [f.addrA, f.addrB].filter((a): a is string => a !== undefined);
+  return sugarExpression({ proto: f.proto, addrs, port: f.port, icmpId: f.icmpId }, f.expr);
+}
+
+/** Compiles a kernel filter; a bad expression throws FilterError with libpcap's message. */
+export function compileKernelFilter(f: KernelFilter): Promise<CompiledFilter> {
+  return compileFilter(filterExpression(f));
+}
+
 /**
- * The loader's stdin command for a slot (validated here: user text never reaches it unchecked). With a
+ * The loader's stdin command for a slot: its programs as compiled and checked by pcap-filter.ts. With a
  * live view's `budget`, the loader admits its packets itself and never prints the ones past it.
  */
-export function filterCommand(slot: number, f: KernelFilter, budget?: LateRule['budget']): string {
-  const parts = [`filter ${slot}`];
-  if (f.proto !== undefined) parts.push(`proto=${f.proto & 0xff}`);
-  for (const [k, v] of [
-    ['addr_a', f.addrA],
-    ['addr_b', f.addrB],
-  ] as const) {
-    if (v === undefined) continue;
-    if (!isIpv4(v)) throw new Error(`not an IPv4 address: ${v}`);
-    parts.push(`${k}=${v}`);
-  }
-  if (f.port !== undefined) parts.push(`port=${f.port & 0xffff}`);
-  if (f.icmpId !== undefined) parts.push(`icmp_id=${f.icmpId & 0xffff}`);
+export function filterCommand(slot: number, c: CompiledFilter, f: KernelFilter, budget?: LateRule['budget']): string {
+  const parts = [`filter ${slot}`, `l2=${progHex(c.l2)}`, `l3=${progHex(c.l3)}`];
   if (f.netns && f.netns.length > 0) parts.push(`netns=${f.netns.map((n) => Math.trunc(n)).join(',')}`);
   if (f.sock) parts.push('sock=1');
   if (budget) {
@@ -350,7 +357,7 @@ export class ProbeLoader {
   private async reapply(): Promise<void> {
     for (const [slot, s] of this.slots) {
       s.applied = false;
-      await this.command(filterCommand(slot, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
+      await this.command(filterCommand(slot, s.compiled, s.filter, s.late?.budget), (r) => (s.applied = r.ok));
     }
     for (const path of [...this.nf.keys()]) {
       const r = await this.command(`nf_attach ${path}`);
@@ -391,12 +398,23 @@ export class ProbeLoader {
     onHop: HopListener,
     opts: { live?: boolean; late?: LateRule } = {},
   ): Promise<Subscription> {
+    // Compiled before anything is claimed: a bad expression starts nothing.
+    const compiled = await compileKernelFilter(filter);
     const release = this.followers.acquire();
     try {
       const admission = { skbs: new Map<number, number>(), windowStart: -Infinity, admitted: 0 };
-      const slot = await this.claimSlot({ filter, onHop, live: opts.live === true, late: opts.late, admission });
+      const s: Slot = { filter, compiled, onHop, live: opts.live === true, late: opts.late, admission };
+      const slot = await this.claimSlot(s);
       return {
         slot,
+        update: async (next) => {
+          const c = await compileKernelFilter(next);
+          if (this.slots.get(slot) !== s) throw new Error('subscription closed');
+          const r = await this.command(filterCommand(slot, c, next, s.late?.budget));
+          if (!r.ok) throw new Error(`probe filter: ${r.error ?? 'failed'}`);
+          s.filter = next;
+          s.compiled = c;
+        },
         close: async () => {
           if (!this.slots.delete(slot)) return;
           this.remask();
@@ -411,7 +429,7 @@ export class ProbeLoader {
   }
 
   private async claimSlot(s: Slot): Promise<number> {
-    const { filter, live } = s;
+    const { live } = s;
     await this.ensureStarted();
     const liveMax = Math.max(0, this.maxSlots - FOLLOW_RESERVE);
     if (live && [...this.slots.values()].filter((s) => s.live).length >= liveMax)
@@ -424,7 +442,7 @@ export class ProbeLoader {
       }
     }
     if (slot < 0) throw new Error(`all ${this.maxSlots} trace slots are busy; try again when a follow ends`);
-    const cmd = filterCommand(slot, filter, s.late?.budget);
+    const cmd = filterCommand(slot, s.compiled, s.filter, s.late?.budget);
     this.slots.set(slot, s);
     this.remask();
     const r = await this.command(cmd, (a) => (s.applied = a.ok));

@@ -14,6 +14,8 @@ export interface FollowFormState {
   readonly proto: TraceProto;
   readonly port: string;
   readonly rules: boolean;
+  /** A pcap-filter expression: the trace starts only where the packet matches it too (empty: everywhere). */
+  readonly expr: string;
 }
 
 export const initialForm = (from?: string): FollowFormState => ({
@@ -23,6 +25,7 @@ export const initialForm = (from?: string): FollowFormState => ({
   proto: 'icmp',
   port: '',
   rules: false,
+  expr: '',
 });
 
 const PROTOS = ['icmp', 'tcp', 'udp'] as const satisfies readonly TraceProto[];
@@ -305,6 +308,15 @@ function AsRow({ f }: { f: FormParts }) {
         />
         {t('iptablesRules')}
       </label>
+      <input
+        data-testid={hopIds.followExpr}
+        value={state.expr}
+        onChange={(e) => set({ expr: e.target.value.replace(/[\r\n]/g, ' ') })}
+        placeholder={t('exprPlaceholder')}
+        title={t('exprTitle')}
+        spellCheck={false}
+        className="w-64 rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500"
+      />
       <button
         type="submit"
         data-testid={hopIds.followButton}

@@ -56,6 +56,7 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
       proto: form.proto,
       ...(form.proto !== 'icmp' && form.port !== '' && { port: Number(form.port) }),
       rules: form.rules,
+      ...(form.expr.trim() && { expr: form.expr.trim() }),
     });
   };
 

@@ -1,22 +1,26 @@
 'use client';
-// Live mode's filter: protocol, address, port and namespaces, locked while the trace runs.
+// Live mode's filter: a pcap-filter expression, with protocol, address, port and namespaces as its
+// shortcuts (ANDed to it by the server), locked while the trace runs.
 import { useT } from '../../i18n/use-t';
 import type { TraceProto } from '../../../server/protocol/tracer';
 import { bindField, portDigits, type FieldProps } from '../../lib/field';
 import { hopIds } from './test-ids';
 
 export interface FilterForm {
+  /** A pcap-filter expression; the server compiles it and a bad one fails the start with libpcap's message. */
+  readonly expr: string;
   readonly proto: TraceProto | '';
   readonly addr: string;
   readonly port: string;
   readonly netns: readonly string[];
 }
 
-export const initialFilter: FilterForm = { proto: 'icmp', addr: '', port: '', netns: [] };
+export const initialFilter: FilterForm = { expr: '', proto: 'icmp', addr: '', port: '', netns: [] };
 
 /** The form as a live-start request (unchecked: the caller parses it with the protocol's schema). */
 export function toFilter(f: FilterForm): unknown {
   return {
+    ...(f.expr.trim() && { expr: f.expr.trim() }),
     ...(f.proto && { proto: f.proto }),
     ...(f.addr.trim() && { addr: f.addr.trim() }),
     ...(f.port && { port: Number(f.port) }),
@@ -26,9 +30,25 @@ export function toFilter(f: FilterForm): unknown {
 
 /** The filter's typed fields, in form order; `clean` keeps what a field may hold. */
 const TEXT_FIELDS = [
+  {
+    key: 'expr',
+    label: 'filter',
+    testId: hopIds.liveExpr,
+    width: 'w-96',
+    clean: (v: string) => v.replace(/[\r\n]/g, ' '),
+  },
   { key: 'addr', label: 'address', testId: hopIds.liveAddr, width: 'w-44', clean: (v: string) => v },
   { key: 'port', label: 'port', testId: hopIds.livePort, width: 'w-24', clean: portDigits },
 ] as const;
+
+/**
+ * A field changed. Typing a first expression drops the default protocol (icmp), which would otherwise be
+ * ANDed to it; a protocol picked on purpose stays.
+ */
+function withField(f: FilterForm, key: 'expr' | 'addr' | 'port', v: string): FilterForm {
+  const dropDefault = key === 'expr' && !f.expr.trim() && v.trim() !== '' && f.proto === initialFilter.proto;
+  return { ...f, [key]: v, ...(dropDefault && { proto: '' as const }) };
+}
 
 export function LiveForm({
   form,
@@ -74,13 +94,14 @@ export function LiveForm({
       {TEXT_FIELDS.map((t) => (
         <FilterInput
           key={t.key}
-          label={t.label}
+          label={t.key === 'expr' ? tr('filter') : t.label}
           testId={t.testId}
           value={form[t.key]}
           disabled={running}
           width={t.width}
           numeric={t.key === 'port'}
-          onChange={(v) => onChange({ ...form, [t.key]: t.clean(v) })}
+          placeholder={t.key === 'expr' ? tr('exprPlaceholder') : tr('any')}
+          onChange={(v) => onChange(withField(form, t.key, t.clean(v)))}
         />
       ))}
       <NamespacePicks form={form} onChange={onChange} namespaces={namespaces} running={running} />
@@ -158,8 +179,9 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
 }
 
 /** A labelled text field of the filter; empty means "any". */
-function FilterInput(p: FieldProps & { disabled: boolean; width: 'w-44' | 'w-24'; numeric: boolean }) {
-  const tr = useT('hopDiagram.liveForm');
+function FilterInput(
+  p: FieldProps & { disabled: boolean; width: 'w-96' | 'w-44' | 'w-24'; numeric: boolean; placeholder: string },
+) {
   return (
     <label className="flex items-center gap-2">
       <span className="text-slate-400">{p.label}</span>
@@ -167,7 +189,7 @@ function FilterInput(p: FieldProps & { disabled: boolean; width: 'w-44' | 'w-24'
         {...bindField(p)}
         disabled={p.disabled}
         {...(p.numeric ? { inputMode: 'numeric' as const } : { spellCheck: false })}
-        placeholder={tr('any')}
+        placeholder={p.placeholder}
         className={`${p.width} rounded-lg border-2 border-slate-600 bg-slate-800 px-3 py-1.5 font-mono`}
       />
     </label>

@@ -17,6 +17,7 @@ export const hopIds = {
   proto: (p: string) => `follow-proto-${p}`,
   port: 'follow-port',
   rules: 'follow-rules',
+  followExpr: 'follow-expr',
   followButton: 'follow-go',
   error: 'follow-error',
   summary: 'follow-summary',
@@ -49,6 +50,7 @@ export const hopIds = {
   /** Loader counters in live mode; `data-pid` is the loader's pid. */
   loaderInfo: 'tracer-loader-info',
   liveProto: 'live-proto',
+  liveExpr: 'live-expr',
   liveAddr: 'live-addr',
   livePort: 'live-port',
   liveNs: (name: string) => `live-ns-${name}`,
