@@ -4,7 +4,7 @@
 import type { Drop, Hop, Journey, Nat, SocketRewrite, TraceProto } from './tracer';
 
 /** IP protocol numbers by the short name the tracer uses on the wire (`Hop.proto`). */
-export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132 } as const;
+export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, icmpv6: 58, sctp: 132 } as const;
 export type IpProtoName = keyof typeof IP_PROTO;
 
 const PROTO_BY_NUM: ReadonlyMap<number, IpProtoName> = new Map(
@@ -63,9 +63,19 @@ export const ICMP6_TYPES: Readonly<Record<number, string>> = {
   143: 'multicast listener report v2',
 };
 
+/** The name of an ICMP type, by the hop's protocol (ICMPv6 numbers its types differently). */
+export const icmpTypeName = (proto: string | undefined, type: number): string | undefined =>
+  (proto === 'icmpv6' ? ICMP6_TYPES : ICMP_TYPES)[type];
+
+/** An ICMP echo request (8, or 128 in ICMPv6) or reply (0, or 129). */
+export const isEchoRequest = (proto: string | undefined, type: number): boolean =>
+  proto === 'icmpv6' ? type === 128 : type === 8;
+export const isEchoReply = (proto: string | undefined, type: number): boolean =>
+  proto === 'icmpv6' ? type === 129 : type === 0;
+
 /** What kind of packet, in two words: `echo reply`, `SYN,ACK`, `type 42`. */
-export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'>): string {
-  if (h.icmp) return ICMP_TYPES[h.icmp.type] ?? `type ${h.icmp.type}`;
+export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'> & { readonly proto?: string }): string {
+  if (h.icmp) return icmpTypeName(h.proto, h.icmp.type) ?? `type ${h.icmp.type}`;
   return h.tcpFlags ?? '';
 }
 

@@ -126,7 +126,12 @@ describe('pcap-filter compile (libpcap via tcpdump)', () => {
       '(vlan) and tcp and ip host 10.0.0.1 and port 80',
     );
     expect(sugarExpression({})).toBe('');
-    expect(() => sugarExpression({ addrs: ['10.0.0.1; rm'] })).toThrow(/not an IPv4/);
+    expect(() => sugarExpression({ addrs: ['10.0.0.1; rm'] })).toThrow(/not an IPv4 or IPv6/);
+    // IPv6 (issue 14 §2): the address picks ip6, ICMPv6 its own number and echo id offset.
+    expect(sugarExpression({ proto: 58, icmpId: 4660 })).toBe('icmp6 and icmp6[4:2] == 4660');
+    expect(sugarExpression({ addrs: ['FD00:10:244:2:0::2'], port: 8080 })).toBe(
+      'ip6 host fd00:10:244:2::2 and port 8080',
+    );
   });
 
   it('gives libpcap error in one line for a bad expression', async () => {
