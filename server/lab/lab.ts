@@ -197,7 +197,8 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
   const existing = await readState();
   if (existing) {
     const status = await labStatus();
-    if (status.up && existing.scenario === scenario) {
+    // A lab an older version built without IPv6 is rebuilt, like a partial one.
+    if (status.up && existing.scenario === scenario && (existing.ipv6 === true || !dualStack(sc))) {
       progress('lab already up');
       return status;
     }
@@ -235,6 +236,7 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
         : 'configuring pods and sysctls',
     );
     await configurePodsAndRules(state, sc);
+    if (dualStack(sc)) state.ipv6 = true;
     progress('starting echo servers in pod-c and pod-d');
     await startEchoServers(state, dualStack(sc));
     if (scenario !== 'basic') progress(`setting up scenario ${scenario}: ${sc.info.title}`);
