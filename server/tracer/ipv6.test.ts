@@ -8,6 +8,7 @@ import { follow } from './follow';
 import { formatJourney } from './format';
 import { ProbeLoader } from './loader';
 import type { Hop } from '../protocol/tracer';
+import type { HopEvent } from './hop-event';
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
 const P = 'pjt-i14v6-';
@@ -133,6 +134,38 @@ describe('IPv6 end to end (real kernel)', () => {
     // The reply is un-NATed back to the ClusterIP on node1.
     expect(j.reply?.hops[0]?.tcpFlags).toBe('SYN,ACK');
     expect(j.reply?.hops.at(-1)).toMatchObject({ netns: 'pod-a', src: 'fd00:10:96::10', sport: 80 });
+  });
+
+  it("reads Cilium's IPv6 DSR option (0x1b) out of a Destination Options header", async () => {
+    const events: HopEvent[] = [];
+    // libpcap's `udp`/`port` read IPv6's fixed next header only (60 here): select the datagram by that.
+    const sub = await loader.subscribe({ expr: 'ip6 src fd00:10:244:1::2 and ip6[6] == 60' }, (h) => events.push(h));
+    try {
+      // A UDP datagram from pod-a carrying the option as Cilium writes it (struct dsr_opt_v6): type 0x1b,
+      // length 20, the service address and port, 2 bytes of padding. The receivers skip the unknown option.
+      const py = [
+        'import socket, struct',
+        's = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)',
+        "s.bind(('::', 45555))",
+        "opt = bytes([0, 2, 0x1b, 20]) + socket.inet_pton(socket.AF_INET6, 'fd00:10:96::10') + struct.pack('!H', 80) + bytes(2)",
+        's.setsockopt(41, 59, opt)  # IPPROTO_IPV6, IPV6_DSTOPTS',
+        "s.sendto(b'dsr', ('fd00:10:244:2::2', 8080))",
+      ].join('\n');
+      inNs('pod-a', ['/usr/bin/python3', '-c', py]);
+      await loader.sync();
+      const out = events.find((e) => e.netns !== 0 && e.sport === 45555);
+      expect(out?.src).toBe('fd00:10:244:1::2');
+      expect(out?.proto).toBe(17);
+      expect(out?.dport).toBe(8080);
+      expect(out?.v6?.ext).toEqual(['destination-options']);
+      expect(out?.v6?.dsr).toEqual({ addr: 'fd00:10:96::10', port: 80 });
+      // Every sighting of the request carries it, pod-a to pod-c.
+      const seen = events.filter((e) => e.sport === 45555 && e.dir !== 'none');
+      expect(seen.length).toBeGreaterThanOrEqual(8);
+      expect(seen.every((e) => e.v6?.dsr?.addr === 'fd00:10:96::10')).toBe(true);
+    } finally {
+      await sub.close();
+    }
   });
 
   it('an ip6tables DROP on a routed topology is attributed to FORWARD in the router and diagnosed', async () => {
