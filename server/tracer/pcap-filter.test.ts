@@ -23,6 +23,10 @@ function buildTopology(): void {
   removeTopology();
   sh('ip', 'netns', 'add', A);
   sh('ip', 'netns', 'add', B);
+  // IPv4 only: the probe traces IPv6 too, and a router solicitation sent between the trace's start and
+  // tcpdump's would match `ether host` on one side only (this parser reads IPv4 lines).
+  for (const ns of [A, B])
+    inNs(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
   for (const [x, y, ax, bx] of [
     ['pjt-pcapf-a', 'pjt-pcapf-b', '10.244.2.1/24', '10.244.2.2/24'],
     ['pjt-pcapf-c', 'pjt-pcapf-d', '10.99.0.1/24', '10.99.0.2/24'],
