@@ -118,12 +118,21 @@ struct pj_prog {
 	struct pj_insn insns[PJ_MAX_INSNS];
 };
 
-/* One follower's kernel-side filter, beside its programs. */
+/* One follower's kernel-side filter, beside its programs: with its prefilter, a necessary condition on an
+ * IPv4 header the server derived from the programs (server/tracer/pcap-prefilter.ts), checked on the
+ * same bytes before they run. Zero means "any" for each of its fields. */
 struct pj_filter {
 	__u32 snap;           /* bytes its programs may load (<= PJ_SNAP), so short filters read less */
+	__u32 addr_a;         /* network order; the source or the destination */
+	__u32 addr_b;         /* network order; the source or the destination */
+	__u16 port;           /* host order; the source or destination port (the 2 bytes at the L4 header's 0 or 2) */
+	__u16 icmp_id;        /* host order; the 2 bytes at the L4 header's 4 */
+	__u8 proto;           /* IPPROTO_* */
+	__u8 no_ipv4;         /* 1: no IPv4 packet matches */
+	__u8 pre;             /* 1: some prefilter field is set */
 	__u8 use_netns;       /* 1: only namespaces in the netns_allow map with this slot's bit */
 	__u8 sock;            /* 1: report a connect() whose first packet goes elsewhere (PJ_HOOK_SOCK_CONNECT) */
-	__u8 pad[2];
+	__u8 pad[3];
 };
 
 /* Per-CPU event counters (a PERCPU_ARRAY of one), summed by the loader. */

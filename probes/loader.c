@@ -3,12 +3,14 @@
  * and the names its codes index, all from event.h), then one {"type":"hops"} record per ring-buffer
  * drain carrying the events packed (see flush_batch). Commands arrive on stdin, one per line, so a single
  * loader serves every follower:
- *   <id> filter <slot> l2=PROG l3=PROG [netns=INO,INO...] [sock=1] [budget=N/MS]
+ *   <id> filter <slot> l2=PROG l3=PROG [proto=N] [addr_a=IP] [addr_b=IP] [port=N] [icmp_id=N] [ipv4=0]
+ *                  [netns=INO,INO...] [sock=1] [budget=N/MS]
  *                                    PROG: the slot's cBPF program, 16 hex digits per instruction (code,
  *                                    jt, jf, k), as `tcpdump -ddd` prints it for EN10MB and RAW; empty
  *                                    matches nothing. sock=1: also report a connect() whose first packet
  *                                    goes elsewhere. budget=N/MS: a live view's, at most N new packets
- *                                    per MS (see admit)
+ *                                    per MS (see admit). proto…ipv4: the programs' prefilter, a
+ *                                    necessary condition on an IPv4 header checked before they run
  *   <id> clear <slot>
  *   <id> nf_attach <netns path>      netfilter links in that namespace (idempotent per inode)
  *   <id> nf_detach <inode>
@@ -688,6 +690,27 @@ static uint32_t prog_snap(const struct pj_prog *p)
 	return need;
 }
 
+/* One field of a slot's prefilter (see struct pj_filter); false: not one, or a bad value. */
+static bool parse_prefilter(struct pj_filter *f, const char *key, const char *val, bool num_ok, unsigned long v)
+{
+	struct in_addr ia;
+	if (!strcmp(key, "proto") && num_ok && v < 256)
+		f->proto = v;
+	else if (!strcmp(key, "port") && num_ok && v < 65536)
+		f->port = v;
+	else if (!strcmp(key, "icmp_id") && num_ok && v < 65536)
+		f->icmp_id = v;
+	else if (!strcmp(key, "ipv4") && num_ok && v == 0)
+		f->no_ipv4 = 1;
+	else if (!strcmp(key, "addr_a") && inet_pton(AF_INET, val, &ia) == 1)
+		f->addr_a = ia.s_addr;
+	else if (!strcmp(key, "addr_b") && inet_pton(AF_INET, val, &ia) == 1)
+		f->addr_b = ia.s_addr;
+	else
+		return false;
+	return true;
+}
+
 static void cmd_filter(const char *id, char *args)
 {
 	char *save = NULL, *tok = strtok_r(args, " ", &save);
@@ -719,6 +742,8 @@ static void cmd_filter(const char *id, char *args)
 			}
 		} else if (!strcmp(tok, "sock") && num_ok && v <= 1)
 			f.sock = v;
+		else if (parse_prefilter(&f, tok, eq, num_ok, v))
+			f.pre = 1;
 		else if (!strcmp(tok, "budget")) {
 			char *slash;
 			bud_n = strtoul(eq, &slash, 10);

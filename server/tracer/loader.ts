@@ -12,6 +12,7 @@ import type { HopEvent } from './hop-event';
 import { LoaderProcess } from './loader-process';
 import { isHopBatch, parseLoaderLine, readHopBatch, type CodeTables, type SlotSkips } from './ndjson';
 import { compileFilter, progHex, sugarExpression, type CompiledFilter } from './pcap-filter';
+import { dotted } from './pcap-prefilter';
 
 export const LOADER_PATH = fileURLToPath(new URL('../../probes/build/loader', import.meta.url));
 const COMMAND_TIMEOUT_MS = 5000;
@@ -101,6 +102,13 @@ export function compileKernelFilter(f: KernelFilter): Promise<CompiledFilter> {
  */
 export function filterCommand(slot: number, c: CompiledFilter, f: KernelFilter, budget?: LateRule['budget']): string {
   const parts = [`filter ${slot}`, `l2=${progHex(c.l2)}`, `l3=${progHex(c.l3)}`];
+  // The prefilter, checked in the probe before the programs run (main's structured fields, and ipv4=0).
+  const p = c.pre;
+  if (p.noIpv4) parts.push('ipv4=0');
+  if (p.proto !== undefined) parts.push(`proto=${p.proto & 0xff}`);
+  (p.addrs ?? []).slice(0, 2).forEach((a, i) => parts.push(`addr_${i ? 'b' : 'a'}=${dotted(a)}`));
+  if (p.port !== undefined) parts.push(`port=${p.port & 0xffff}`);
+  if (p.icmpId !== undefined) parts.push(`icmp_id=${p.icmpId & 0xffff}`);
   if (f.netns && f.netns.length > 0) parts.push(`netns=${f.netns.map((n) => Math.trunc(n)).join(',')}`);
   if (f.sock) parts.push('sock=1');
   if (budget) {

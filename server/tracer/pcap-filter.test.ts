@@ -8,6 +8,7 @@ import type { HopEvent } from './hop-event';
 import { traceJourneys } from './live';
 import { ProbeLoader } from './loader';
 import { compileFilter, MAX_INSNS, parseProgram, sugarExpression } from './pcap-filter';
+import { prefilterPasses } from './pcap-prefilter';
 
 const A = 'pjt-pcapf-a';
 const B = 'pjt-pcapf-b';
@@ -71,6 +72,19 @@ function tcpdumpPackets(text: string): Set<string> {
   return out;
 }
 
+/** Each packet's frame from tcpdump -xx text (its hex lines, from the Ethernet header on). */
+function tcpdumpFrames(text: string): Uint8Array[] {
+  return text
+    .split(/\n(?=\S)/)
+    .map((pkt) => {
+      const hex = [...pkt.matchAll(/^\s+0x[0-9a-f]+:\s+((?:[0-9a-f]{2,4}\s?)+)/gm)].map((m) =>
+        (m[1] ?? '').replace(/\s/g, ''),
+      );
+      return Uint8Array.from(Buffer.from(hex.join(''), 'hex'));
+    })
+    .filter((f) => f.length > 0);
+}
+
 /** The packets every hop of the journeys saw (a reused skb inheriting a slot would add one). */
 function journeyPackets(js: readonly Journey[]): Set<string> {
   const out = new Set<string>();
@@ -81,7 +95,7 @@ function journeyPackets(js: readonly Journey[]): Set<string> {
 
 /** tcpdump on one device of namespace A with `expr`, until stop(). */
 async function capture(dev: string, expr: string): Promise<{ stop(): Promise<string> }> {
-  const p: ChildProcess = spawn('ip', ['netns', 'exec', A, 'tcpdump', '-i', dev, '-nn', '-v', '-l', '--', expr]);
+  const p: ChildProcess = spawn('ip', ['netns', 'exec', A, 'tcpdump', '-i', dev, '-nn', '-v', '-xx', '-l', '--', expr]);
   let out = '';
   let err = '';
   p.stdout?.on('data', (b: Buffer) => (out += b.toString()));
@@ -211,12 +225,21 @@ describe('pcap-filter in the probe (real kernel, tcpdump as the reference)', () 
       await traffic();
       await sleep(600); // the last packets go quiet and are emitted
       const seen = new Set<string>();
-      for (const c of caps) for (const p of tcpdumpPackets(await c.stop())) seen.add(p);
+      const frames: Uint8Array[] = [];
+      for (const c of caps) {
+        const text = await c.stop();
+        for (const p of tcpdumpPackets(text)) seen.add(p);
+        frames.push(...tcpdumpFrames(text));
+      }
       await t.stop();
       const traced = journeyPackets(journeys);
       expect(t.dropped()).toBe(0);
       expect(seen.size).toBeGreaterThan(0);
       expect([...traced].sort()).toEqual([...seen].sort());
+      // The prefilter is sound on real traffic: every frame tcpdump matched passes it.
+      const { pre } = await compileFilter(e);
+      expect(frames.length).toBeGreaterThanOrEqual(seen.size);
+      expect(frames.filter((f) => !prefilterPasses(pre, f, 'en10mb'))).toEqual([]);
     });
   }
 

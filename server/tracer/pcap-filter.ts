@@ -9,6 +9,7 @@ import { FILTER_EXPR_MAX } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
 import { exec } from '../sys/exec';
 import { canonicalIp, isIpv4, isIpv6 } from '../protocol/vocab';
+import { derivePrefilter, type Prefilter } from './pcap-prefilter';
 
 /** probes/event.h PJ_MAX_INSNS: the most instructions one program of a slot may have. */
 export const MAX_INSNS = 512;
@@ -30,6 +31,8 @@ export interface CompiledFilter {
   readonly l2: readonly Insn[];
   /** Empty when the expression needs a link layer (`ether host …`, `vlan`): no L3 packet matches it. */
   readonly l3: readonly Insn[];
+  /** What the probe checks before running them (pcap-prefilter.ts). */
+  readonly pre: Prefilter;
 }
 
 // The opcodes the probe's interpreter runs (linux/filter.h); anything else is refused before it gets there.
@@ -152,7 +155,8 @@ export function compileFilter(expr: string): Promise<CompiledFilter> {
     const f = deadSavefiles();
     const [l2, l3] = await Promise.all([compileFor(f.en10mb, e), compileFor(f.raw, e).catch(() => ({ error: '' }))]);
     if ('error' in l2) throw new FilterError(`bad filter: ${l2.error}`);
-    return { expr: e, l2: l2.prog, l3: 'prog' in l3 ? l3.prog : [] };
+    const l3prog = 'prog' in l3 ? l3.prog : [];
+    return { expr: e, l2: l2.prog, l3: l3prog, pre: derivePrefilter(l2.prog, l3prog) };
   })();
   cache.set(e, p);
   p.catch(() => cache.delete(e));
