@@ -7,7 +7,8 @@ import { labUp } from '../lab/index';
 import { follow } from './follow';
 import { formatJourney } from './format';
 import { ProbeLoader } from './loader';
-import type { Hop } from '../protocol/tracer';
+import type { Hop, Journey } from '../protocol/tracer';
+import { traceJourneys } from './live';
 import type { HopEvent } from './hop-event';
 
 const sh = (argv: string[]): string => execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
@@ -50,7 +51,7 @@ function removeTopology(): void {
 }
 
 /** Namespaces in path order, one entry per run of hops in the same one. */
-const path = (hops: readonly Hop[]): string[] => hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n);
+const segments = (hops: readonly Hop[]): string[] => hops.map((h) => h.netns).filter((n, i, a) => a[i - 1] !== n);
 /** `netns ifname dir` per device hop, the way a reader checks a path against the lab's diagram. */
 const devices = (hops: readonly Hop[]): string[] =>
   hops.filter((h) => h.dir !== 'end').map((h) => `${h.netns} ${h.ifname} ${h.dir}`);
@@ -119,7 +120,7 @@ describe('IPv6 end to end (real kernel)', () => {
     const j = await follow({ from: 'pod-a', to: 'pod-d', family: 6 }, { loader });
     expect(j.delivered).toBe(true);
     expect(j.hops[0]?.dst).toBe('fd00:10:244:2::3');
-    expect(path(j.hops)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-d']);
+    expect(segments(j.hops)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-d']);
   });
 
   it('TCP to the IPv6 ClusterIP [fd00:10:96::10]:80 shows the ip6tables DNAT as a hop that rewrites the destination', async () => {
@@ -134,6 +135,29 @@ describe('IPv6 end to end (real kernel)', () => {
     // The reply is un-NATed back to the ClusterIP on node1.
     expect(j.reply?.hops[0]?.tcpFlags).toBe('SYN,ACK');
     expect(j.reply?.hops.at(-1)).toMatchObject({ netns: 'pod-a', src: 'fd00:10:96::10', sport: 80 });
+  });
+
+  it('a live view filtered on an IPv6 address (ip6 host, through the pcap-filter path) shows only that traffic', async () => {
+    const journeys: Journey[] = [];
+    const t = await traceJourneys(loader, { addr: 'FD00:10:244:2:0:0:0:2' }, (j) => journeys.push(j));
+    try {
+      inNs('pod-a', ['ping', '-6', '-n', '-q', '-c2', '-i', '0.2', '-W', '1', 'fd00:10:244:2::2']);
+      inNs('pod-a', ['ping', '-n', '-q', '-c1', '-W', '1', '10.244.2.2']); // the same pod by IPv4: not selected
+      await loader.sync();
+      await expect.poll(() => journeys.length, { timeout: 3000 }).toBeGreaterThanOrEqual(4);
+    } finally {
+      await t.stop();
+    }
+    const hops = journeys.flatMap((j) => j.hops);
+    expect(
+      hops.every((h) => h.ipv6 !== undefined && (h.src === 'fd00:10:244:2::2' || h.dst === 'fd00:10:244:2::2')),
+    ).toBe(true);
+    // ICMPv6 echoes are icmp journeys: two requests and two replies, each crossing the five namespaces.
+    const echoes = journeys.filter(
+      (j) => j.proto === 'icmp' && j.hops[0]?.icmp && [128, 129].includes(j.hops[0].icmp.type),
+    );
+    expect(echoes.length).toBeGreaterThanOrEqual(4);
+    expect(echoes.some((j) => segments(j.hops).join(' ') === 'pod-a node1 host node2 pod-c')).toBe(true);
   });
 
   it("reads Cilium's IPv6 DSR option (0x1b) out of a Destination Options header", async () => {
