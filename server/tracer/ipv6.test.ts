@@ -139,7 +139,8 @@ describe('IPv6 end to end (real kernel)', () => {
 
   it('a live view filtered on an IPv6 address (ip6 host, through the pcap-filter path) shows only that traffic', async () => {
     const journeys: Journey[] = [];
-    const t = await traceJourneys(loader, { addr: 'FD00:10:244:2:0:0:0:2' }, (j) => journeys.push(j));
+    // The live form's default protocol is icmp: with an IPv6 address it means ICMPv6.
+    const t = await traceJourneys(loader, { proto: 'icmp', addr: 'FD00:10:244:2:0:0:0:2' }, (j) => journeys.push(j));
     try {
       inNs('pod-a', ['ping', '-6', '-n', '-q', '-c2', '-i', '0.2', '-W', '1', 'fd00:10:244:2::2']);
       inNs('pod-a', ['ping', '-n', '-q', '-c1', '-W', '1', '10.244.2.2']); // the same pod by IPv4: not selected
