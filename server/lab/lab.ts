@@ -372,8 +372,11 @@ async function configurePodsAndRules(state: LabState, sc: Scenario): Promise<voi
         await execOk(['iptables', '-I', ...HOST_FORWARD_RULE.slice(0, 1), '1', ...HOST_FORWARD_RULE.slice(1)]);
         state.hostRules.push([...HOST_FORWARD_RULE]);
       }
-      if (v6 && !(await hostRulePresent(HOST_FORWARD_RULE6, 'ip6tables'))) {
-        await execOk(['ip6tables', '-I', ...HOST_FORWARD_RULE6.slice(0, 1), '1', ...HOST_FORWARD_RULE6.slice(1)]);
+      if (v6) {
+        if (!(await hostRulePresent(HOST_FORWARD_RULE6, 'ip6tables')))
+          await execOk(['ip6tables', '-I', ...HOST_FORWARD_RULE6.slice(0, 1), '1', ...HOST_FORWARD_RULE6.slice(1)]);
+        // Recorded even when it was there already: it carries the lab's tag, and a `down` by a version
+        // before IPv6 leaves it behind (it knows no ip6tables), so this `down` must take it.
         (state.hostRules6 ??= []).push([...HOST_FORWARD_RULE6]);
       }
     })(),
