@@ -64,6 +64,7 @@ enum pj_nf_hook { PJ_NF_HOOKS(PJ_ENUM_ITEM) };
 	X(__u32, reason, )        /* kfree_skb: enum skb_drop_reason value (named from BTF) */              \
 	X(__u32, saddr, )         /* network order */                                                       \
 	X(__u32, daddr, )                                                                                    \
+	X(__u32, flow_label, )    /* IPv6: the 20-bit flow label, host order */                             \
 	X(__u16, sport, )         /* host order */                                                          \
 	X(__u16, dport, )                                                                                    \
 	X(__u16, ip_id, )         /* host order */                                                          \
@@ -73,19 +74,23 @@ enum pj_nf_hook { PJ_NF_HOOKS(PJ_ENUM_ITEM) };
 	X(__u8, hook, )           /* enum pj_hook */                                                        \
 	X(__u8, dir, )            /* enum pj_dir */                                                         \
 	X(__u8, proto, )          /* IPPROTO_* */                                                           \
-	X(__u8, ttl, )                                                                                       \
+	X(__u8, ttl, )            /* IPv6: the hop limit */                                                 \
 	X(__u8, ip_opts, )        /* 1 if ihl > 5 */                                                        \
 	X(__u8, tcp_flags, )                                                                                 \
 	X(__u8, icmp_type, )                                                                                 \
 	X(__u8, icmp_code, )                                                                                 \
 	X(__u8, nf_hook, )        /* enum pj_nf_hook, for netfilter events */                               \
-	X(__u8, has_ip, )         /* 0: not IPv4 (fields above are zero) */                                 \
+	X(__u8, has_ip, )         /* 0: not IP (fields above are zero); 1: IPv4 or IPv6 (see family) */     \
 	X(__u8, cpu, )                                                                                       \
-	X(__u8, pad, )                                                                                       \
+	X(__u8, family, )         /* 4 or 6 with has_ip: IPv6 has saddr/daddr zero and saddr6/daddr6 set */ \
+	X(__u8, ext6, )           /* IPv6 extension headers walked: PJ_EXT6_* bits (parse6.h) */            \
 	X(__u8, smac, [6])                                                                                   \
 	X(__u8, dmac, [6])                                                                                   \
 	X(__u8, raw, [8])         /* ip_opts: the first 8 option bytes; sock_connect: the sockaddr_in's */  \
 	                          /* first 8 bytes as the caller wrote them (family, port, address) */      \
+	X(__u8, saddr6, [16])     /* IPv6 (family 6): network order */                                      \
+	X(__u8, daddr6, [16])                                                                                \
+	X(__u8, dsr6, [18])       /* PJ_EXT6_DSR: Cilium's DSR option 0x1b, address then port (network order) */ \
 	X(char, ifname, [PJ_IFNAMSIZ])
 
 #define PJ_FIELD_DECL(type, name, dim) type name dim;

@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "event.h"
+#include "parse6.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_8021Q 0x8100
@@ -121,6 +122,10 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 	unsigned char *l3;
 
 	__be16 proto = skb->protocol;
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		parse6(skb, e, l3_at_data);
+		return;
+	}
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		/* A tag still in the frame (one a packet socket wrote, or not yet pulled on arrival): the IP
 		 * header follows it. */
@@ -154,6 +159,7 @@ static __always_inline void parse(struct sk_buff *skb, struct pj_event *e, bool 
 	if (h.ip.version != 4)
 		return;
 	e->has_ip = 1;
+	e->family = 4;
 	e->saddr = h.ip.saddr;
 	e->daddr = h.ip.daddr;
 	e->proto = h.ip.protocol;

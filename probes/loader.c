@@ -49,6 +49,7 @@
 #define PJ_PROG_TYPE_NETFILTER 32
 #define PJ_ATTACH_NETFILTER 45
 #define PJ_NFPROTO_IPV4 2
+#define PJ_NFPROTO_IPV6 10
 
 static struct journey_bpf *skel;
 static volatile sig_atomic_t stop;
@@ -71,8 +72,10 @@ static const struct nf_slot nf_slots[] = {
 };
 #define NF_NSLOTS COUNT(nf_slots)
 
+/* Each slot is linked for IPv4 and for IPv6 (the same programs: parse() reads either). */
+#define NF_NLINKS (2 * NF_NSLOTS)
 #define MAX_NF_NS 256
-struct nf_ns { uint32_t inode; int fds[NF_NSLOTS]; };
+struct nf_ns { uint32_t inode; int fds[NF_NLINKS]; };
 static struct nf_ns nf_ns[MAX_NF_NS];
 static int nf_ns_count;
 static bool nf_supported = true;
@@ -796,7 +799,7 @@ static void cmd_clear(const char *id, char *args)
 	ack(id, true, NULL);
 }
 
-static int nf_link_create(int prog_fd, int hook, int prio)
+static int nf_link_create(int prog_fd, int pf, int hook, int prio)
 {
 	/* bpf_attr.link_create with the netfilter member (kernel >= 6.4), laid out by hand. */
 	struct {
@@ -809,7 +812,7 @@ static int nf_link_create(int prog_fd, int hook, int prio)
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_fd = prog_fd;
 	attr.attach_type = PJ_ATTACH_NETFILTER;
-	attr.pf = PJ_NFPROTO_IPV4;
+	attr.pf = pf;
 	attr.hooknum = hook;
 	attr.priority = prio;
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
@@ -825,6 +828,34 @@ static int nf_prog_fd(enum pj_hook prog)
 
 static int self_ns_fd = -1;
 static struct ring_buffer *sync_rb;
+
+/* The IPv6 links of a namespace being attached (the loader is inside it), after its IPv4 ones. Best
+ * effort: a kernel or namespace without IPv6 still gets its IPv4 links, and an fd of -1 marks a link
+ * not made. */
+static void nf_link_ipv6(struct nf_ns *n)
+{
+	for (size_t i = 0; i < NF_NSLOTS; i++) {
+		n->fds[NF_NSLOTS + i] = nf_link_create(nf_prog_fd(nf_slots[i].prog), PJ_NFPROTO_IPV6, nf_slots[i].hook,
+						       nf_slots[i].prio);
+		if (n->fds[NF_NSLOTS + i] < 0) {
+			for (size_t j = 0; j < i; j++) {
+				close(n->fds[NF_NSLOTS + j]);
+				n->fds[NF_NSLOTS + j] = -1;
+			}
+			for (size_t j = i; j < NF_NSLOTS; j++)
+				n->fds[NF_NSLOTS + j] = -1;
+			return;
+		}
+	}
+}
+
+static int nf_ns_links(const struct nf_ns *n)
+{
+	int k = 0;
+	for (size_t i = 0; i < NF_NLINKS; i++)
+		k += n->fds[i] >= 0;
+	return k;
+}
 
 static void cmd_nf_attach(const char *id, char *path)
 {
@@ -844,7 +875,7 @@ static void cmd_nf_attach(const char *id, char *path)
 	for (int i = 0; i < nf_ns_count; i++)
 		if (nf_ns[i].inode == ino) {
 			close(fd);
-			ack(id, true, ",\"netns\":%u,\"links\":%d", ino, (int)NF_NSLOTS);
+			ack(id, true, ",\"netns\":%u,\"links\":%d", ino, nf_ns_links(&nf_ns[i]));
 			return;
 		}
 	if (nf_ns_count == MAX_NF_NS || setns(fd, CLONE_NEWNET)) {
@@ -857,13 +888,16 @@ static void cmd_nf_attach(const char *id, char *path)
 	int err = 0;
 	size_t made = 0;
 	for (; made < NF_NSLOTS; made++) {
-		int l = nf_link_create(nf_prog_fd(nf_slots[made].prog), nf_slots[made].hook, nf_slots[made].prio);
+		int l = nf_link_create(nf_prog_fd(nf_slots[made].prog), PJ_NFPROTO_IPV4, nf_slots[made].hook,
+				       nf_slots[made].prio);
 		if (l < 0) {
 			err = errno;
 			break;
 		}
 		n->fds[made] = l;
 	}
+	if (!err)
+		nf_link_ipv6(n);
 	setns(self_ns_fd, CLONE_NEWNET);
 	if (err) {
 		for (size_t i = 0; i < made; i++)
@@ -873,7 +907,7 @@ static void cmd_nf_attach(const char *id, char *path)
 	}
 	n->inode = ino;
 	nf_ns_count++;
-	ack(id, true, ",\"netns\":%u,\"links\":%d", ino, (int)NF_NSLOTS);
+	ack(id, true, ",\"netns\":%u,\"links\":%d", ino, nf_ns_links(n));
 }
 
 static void cmd_nf_detach(const char *id, char *args)
@@ -881,8 +915,9 @@ static void cmd_nf_detach(const char *id, char *args)
 	uint32_t ino = strtoul(args, NULL, 10);
 	for (int i = 0; i < nf_ns_count; i++)
 		if (nf_ns[i].inode == ino) {
-			for (size_t j = 0; j < NF_NSLOTS; j++)
-				close(nf_ns[i].fds[j]);
+			for (size_t j = 0; j < NF_NLINKS; j++)
+				if (nf_ns[i].fds[j] >= 0)
+					close(nf_ns[i].fds[j]);
 			nf_ns[i] = nf_ns[--nf_ns_count];
 			ack(id, true, NULL);
 			return;

@@ -8,6 +8,7 @@ done
 for l in kind0 veth-node1 veth-node2; do ip link show "$l" >/dev/null 2>&1 && leaks+=("link $l"); done
 ip -br link | awk '{print $1}' | grep -q '^pjt-' && leaks+=("links named pjt-*")
 iptables -S 2>/dev/null | grep -q 'packet-journey' && leaks+=("iptables rules tagged packet-journey")
+ip6tables -S 2>/dev/null | grep -q 'packet-journey' && leaks+=("ip6tables rules tagged packet-journey")
 pgrep -f 'server/lab/echo-server.mjs' >/dev/null && leaks+=("echo-server processes")
 pgrep -f "$PWD/probes/build/" >/dev/null && leaks+=("probe loader processes")
 # The lab's eBPF (issue 11): pins, tc's by-name maps, cgroup attachments and any loaded program of ours.

@@ -59,7 +59,7 @@ export function parseArgs<F extends FlagSpecs>(argv: readonly string[], specs: F
       const eq = arg.indexOf('=');
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (/^-[A-Za-z]$/.test(arg)) {
+    } else if (/^-[A-Za-z0-9]$/.test(arg)) {
       name = byShort.get(arg.slice(1));
       if (name === undefined) throw new UsageError(`unknown option ${arg}`);
     } else {

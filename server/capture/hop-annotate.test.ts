@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../lab';
 import type { CaptureInfo, PacketDetail } from '../protocol/capture';
 import type { Journey } from '../protocol/tracer';
-import { hopText, ipv4Identity } from './hop-annotate';
+import { hopText, ipv4Identity, ipv6Key } from './hop-annotate';
 import { ask, type PjClient } from '../../test/socket';
 import { startTestServer, type TestServer } from '../../test/server';
 
@@ -29,6 +29,25 @@ describe('ipv4Identity', () => {
     expect(ipv4Identity(Uint8Array.from([...frame.slice(0, 16), 0x86, 0xdd, ...frame.slice(18)]), 1)).toBeUndefined();
     expect(ipv4Identity(frame, 9999)).toBeUndefined();
     expect(ipv4Identity(new Uint8Array(0), 1)).toBeUndefined();
+  });
+});
+
+// Ethernet + IPv6/ICMPv6 echo request: fd00:10:244:1::2 → fd00:10:244:2::2, id 7, seq 3, 8 bytes of ICMPv6.
+const frame6 = Uint8Array.from([
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd],
+  ...[0x60, 0x01, 0x23, 0x45, 0, 8, 58, 64],
+  ...[0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2],
+  ...[0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2],
+  ...[128, 0, 0, 0, 0, 7, 0, 3],
+]);
+
+describe('ipv6Key', () => {
+  it('tells an IPv6 frame by addresses, next header, length and ICMPv6 type and sequence', () => {
+    expect(ipv6Key(frame6, 1)).toBe('fd00:10:244:1::2>fd00:10:244:2::2/58/v6:48/128.3//');
+    expect(ipv6Key(frame6.slice(14), 101)).toBe(ipv6Key(frame6, 1)); // raw IP
+    expect(ipv6Key(frame, 1)).toBeUndefined();
+    expect(ipv6Key(frame6.slice(0, 40), 1)).toBeUndefined();
+    expect(ipv4Identity(frame6, 1)).toBeUndefined();
   });
 });
 
@@ -102,6 +121,49 @@ describe('tracer hops as capture annotations (real kernel)', () => {
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toContain('veth-pod-a@node1');
     expect(t.stdout).toMatch(/hop: node1 veth-pod-a ingress; 10\.244\.1\.2 → 10\.244\.2\.2/);
+  });
+
+  it('annotates the IPv6 frames a followed ping6 crossed, and exports them as pcapng comments', async () => {
+    const v6name = `pjt-hops6-${Date.now()}.pcapng`;
+    const started = await call<CaptureInfo>('capture:start', {
+      netns: 'node1',
+      iface: 'veth-pod-a',
+      // Echo requests and replies only: neighbour discovery is ICMPv6 too.
+      filter: 'icmp6 and (ip6[40] == 128 or ip6[40] == 129)',
+      save: true,
+      name: v6name,
+    });
+    expect(started.ok, started.ok ? '' : started.error).toBe(true);
+    if (!started.ok) return;
+    const id = started.value.id;
+    const followed = await call<Journey>('tracer:follow', { from: 'pod-a', to: 'fd00:10:244:2::2', proto: 'icmp' });
+    expect(followed.ok, followed.ok ? '' : followed.error).toBe(true);
+    if (!followed.ok) return;
+    expect(followed.value.delivered).toBe(true);
+    const annotated = async (): Promise<string[]> => {
+      const texts: string[] = [];
+      for (let index = 0; index < 4; index++) {
+        const d = await call<PacketDetail>('capture:packet', { id, index });
+        if (!d.ok) break;
+        texts.push(...d.value.annotations.filter((a) => a.source === 'hop').map((a) => a.text));
+      }
+      return texts;
+    };
+    await expect
+      .poll(annotated, { timeout: 5000 })
+      .toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^node1 veth-pod-a ingress; fd00:10:244:1::2 → fd00:10:244:2::2;.*request hop/),
+          expect.stringMatching(/^node1 veth-pod-a egress; fd00:10:244:2::2 → fd00:10:244:1::2;.*reply hop/),
+        ]),
+      );
+    expect((await call<CaptureInfo>('capture:stop', { id })).ok).toBe(true);
+    await expect.poll(async () => (await fetch(`${base}/captures/${v6name}`)).status).toBe(200);
+    const file = join(dir, 'export6.pcapng');
+    writeFileSync(file, Buffer.from(await (await fetch(`${base}/captures/${v6name}`)).arrayBuffer()));
+    const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/hop: node1 veth-pod-a ingress; fd00:10:244:1::2 → fd00:10:244:2::2/);
   });
 
   it('formats a hop with NAT, verdict and drop', () => {

@@ -40,11 +40,13 @@ function printStatus(s: LabStatus): void {
   if (!s.up && !s.partial) return;
   for (const n of s.namespaces) {
     const where = n.node ? ` on ${n.node}` : '';
-    process.stdout.write(`  ${n.present ? '●' : '○'} ${n.name.padEnd(6)} ${n.role.padEnd(5)} ${n.addr}${where}\n`);
+    process.stdout.write(
+      `  ${n.present ? '●' : '○'} ${n.name.padEnd(6)} ${n.role.padEnd(5)} ${n.addr}${n.addr6 ? ` ${n.addr6}` : ''}${where}\n`,
+    );
   }
   for (const svc of s.services) {
     process.stdout.write(
-      `  service ${svc.name}: ${svc.clusterIP}:${svc.port}${svc.nodePort === null ? '' : `, NodePort ${svc.nodePort}`} -> ${svc.backends.join(', ')}\n`,
+      `  service ${svc.name}: ${svc.clusterIP}:${svc.port}${svc.clusterIP6 ? ` [${svc.clusterIP6}]:${svc.port}` : ''}${svc.nodePort === null ? '' : `, NodePort ${svc.nodePort}`} -> ${svc.backends.join(', ')}\n`,
     );
   }
   for (const e of s.echoServers)

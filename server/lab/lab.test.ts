@@ -17,9 +17,9 @@ const inNs = (ns: string, argv: string[]) =>
 
 /** Everything the lab could leave behind, for before/after comparisons. */
 function footprint(): string {
-  const rules = sh(['iptables-save'])
-    .split('\n')
-    .filter((l) => l.includes('packet-journey'));
+  const rules = [...sh(['iptables-save']).split('\n'), ...sh(['ip6tables-save']).split('\n')].filter((l) =>
+    l.includes('packet-journey'),
+  );
   const procs = spawnSync('pgrep', ['-f', 'echo-server.mjs'], { encoding: 'utf8' }).stdout.trim();
   return JSON.stringify({
     ns: netnsList()
@@ -78,6 +78,23 @@ describe('lab (real kernel)', () => {
   it('pods reach each other across nodes', () => {
     const r = inNs('pod-a', ['ping', '-c1', '-W2', '10.244.2.3']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('dual-stack: pods reach each other across nodes by IPv6 at once (no DAD wait)', () => {
+    const r = inNs('pod-a', ['ping', '-6', '-c1', '-W2', 'fd00:10:244:2::2']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // Usable at once: no address of the lab is left tentative.
+    for (const ns of ['node1', 'pod-a', 'pod-c'])
+      expect(inNs(ns, ['ip', '-6', 'addr', 'show', 'tentative']).stdout.trim()).toBe('');
+  });
+
+  it('dual-stack: ClusterIP [fd00:10:96::10]:80 is DNATed by ip6tables to a backend, client kept', () => {
+    const r = inNs('pod-a', ['curl', '-sS', '-m', '5', 'http://[fd00:10:96::10]/']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^pod=pod-[cd]$/m);
+    expect(r.stdout).toMatch(/^client=\[fd00:10:244:1::2\]:\d+$/m);
+    const nat = inNs('node1', ['ip6tables', '-t', 'nat', '-S', 'KUBE-SEP-PODCFD0010244208080']).stdout;
+    expect(nat).toContain('--to-destination [fd00:10:244:2::2]:8080');
   });
 
   it('a second up is harmless: same namespaces, same echo servers', async () => {

@@ -13,6 +13,7 @@ import {
   BRIDGE,
   ECHO_PORT,
   HOST_FORWARD_RULE,
+  HOST_FORWARD_RULE6,
   HOST_LINKS,
   NAMESPACES,
   NODES,
@@ -78,11 +79,11 @@ async function isEchoProcess(pid: number): Promise<boolean> {
 }
 
 /** Waits until the process's netns has a TCP listener on port (read from /proc, no traffic needed). */
-async function waitListening(pid: number, port: number, timeoutMs: number): Promise<void> {
+async function waitListening(pid: number, port: number, timeoutMs: number, table = 'tcp'): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const tcp = await readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '');
+    const tcp = await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '');
     if (tcp.split('\n').some((l) => l.includes(hex) && / 0A /.test(l))) return;
     if (!pidAlive(pid)) throw new LabError(`echo server (pid ${pid}) exited before listening on ${port}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -112,23 +113,57 @@ async function foreignResources(state: LabState | undefined): Promise<string[]> 
   return foreign;
 }
 
-async function hostRulePresent(rule: readonly string[]): Promise<boolean> {
-  return (await exec(['iptables', '-C', ...rule])).code === 0;
+async function hostRulePresent(rule: readonly string[], cmd = 'iptables'): Promise<boolean> {
+  return (await exec([cmd, '-C', ...rule])).code === 0;
 }
+
+/** Dual-stack needs the basic cni0 wiring: a scenario that plugs pods in its own way (ebpf-routing) stays
+ * IPv4-only. */
+const dualStack = (sc: Scenario): boolean => sc.wireNode === undefined && sc.podRoutes === undefined;
+
+/** IPv6 sysctls for a namespace: addresses usable at once (no duplicate address detection), no router
+ * solicitations or autoconfiguration (the lab sets every address and route itself). */
+const V6_SYSCTLS = [
+  'net.ipv6.conf.all.accept_dad=0',
+  'net.ipv6.conf.default.accept_dad=0',
+  'net.ipv6.conf.all.accept_ra=0',
+  'net.ipv6.conf.default.accept_ra=0',
+  'net.ipv6.conf.default.router_solicitations=0',
+] as const;
 
 export async function labStatus(): Promise<LabStatus> {
   const state = await readState();
+  const v6 = state !== undefined && dualStack(SCENARIOS[state.scenario]);
   const namespaces = await Promise.all(
     [
-      { name: 'host', role: 'host' as const, addr: BRIDGE.cidr, node: undefined },
-      ...NODES.map((n) => ({ name: n.name, role: 'node' as const, addr: `${n.ip}/16`, node: undefined })),
-      ...PODS.map((p) => ({ name: p.name, role: 'pod' as const, addr: `${p.ip}/24`, node: p.node })),
+      { name: 'host', role: 'host' as const, addr: BRIDGE.cidr, addr6: BRIDGE.cidr6, node: undefined },
+      ...NODES.map((n) => ({
+        name: n.name,
+        role: 'node' as const,
+        addr: `${n.ip}/16`,
+        addr6: `${n.ip6}/64`,
+        node: undefined,
+      })),
+      ...PODS.map((p) => ({
+        name: p.name,
+        role: 'pod' as const,
+        addr: `${p.ip}/24`,
+        addr6: `${p.ip6}/64`,
+        node: p.node,
+      })),
     ].map(async (n) => {
       const present =
         n.role === 'host'
           ? state !== undefined && (await hostIfindex(BRIDGE.name)) === state.hostLinks[BRIDGE.name]
           : state !== undefined && (await namedInode(n.name)) === state.namespaces[n.name];
-      return { name: n.name, role: n.role, addr: n.addr, present, ...(n.node ? { node: n.node } : {}) };
+      return {
+        name: n.name,
+        role: n.role,
+        addr: n.addr,
+        ...(v6 && { addr6: n.addr6 }),
+        present,
+        ...(n.node ? { node: n.node } : {}),
+      };
     }),
   );
   const echoServers = await Promise.all(
@@ -147,6 +182,7 @@ export async function labStatus(): Promise<LabStatus> {
       {
         name: SERVICE.name,
         clusterIP: SERVICE.clusterIP,
+        ...(v6 && SCENARIOS[state.scenario].kubeProxy.clusterIP && { clusterIP6: SERVICE.clusterIP6 }),
         port: SERVICE.port,
         nodePort: state && SCENARIOS[state.scenario].servesNodePort === false ? null : SERVICE.nodePort,
         backends: SERVICE.endpoints.map((e) => `${e.ip}:${e.port}`),
@@ -169,7 +205,8 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
   const existing = await readState();
   if (existing) {
     const status = await labStatus();
-    if (status.up && existing.scenario === scenario) {
+    // A lab an older version built without IPv6 is rebuilt, like a partial one.
+    if (status.up && existing.scenario === scenario && (existing.ipv6 === true || !dualStack(sc))) {
       progress('lab already up');
       return status;
     }
@@ -207,8 +244,9 @@ export async function labUp(opts: { scenario?: LabScenario; onProgress?: Progres
         : 'configuring pods and sysctls',
     );
     await configurePodsAndRules(state, sc);
+    if (dualStack(sc)) state.ipv6 = true;
     progress('starting echo servers in pod-c and pod-d');
-    await startEchoServers(state);
+    await startEchoServers(state, dualStack(sc));
     if (scenario !== 'basic') progress(`setting up scenario ${scenario}: ${sc.info.title}`);
     await sc.up(scenarioCtx(state, progress));
     await writeState(state);
@@ -264,8 +302,25 @@ function bridgeWiring(n: NodeSpec, pods: readonly PodSpec[]): string[] {
 /** kind0 up with the nodes on it; in each node, eth0, the pods (on cni0 unless the scenario wires them
  * otherwise) and routes to the other node. */
 async function wireNodes(sc: Scenario): Promise<void> {
+  const v6 = dualStack(sc);
+  if (v6)
+    await Promise.all([
+      // Node eth0s exist already (createAndRecord): `default` no longer applies to them.
+      ...NAMESPACES.map((ns) =>
+        execOk(
+          inNetns({ kind: 'named', name: ns }, 'sysctl', [
+            '-qw',
+            ...V6_SYSCTLS,
+            ...(NODES.some((n) => n.name === ns) ? ['net.ipv6.conf.eth0.accept_dad=0'] : []),
+          ]),
+        ),
+      ),
+      // Only the lab's own links in the host namespace: its all/default settings are not the lab's to change.
+      execOk(['sysctl', '-qw', ...HOST_LINKS.map((l) => `net.ipv6.conf.${l}.accept_dad=0`)]),
+    ]);
   await ipBatch(undefined, [
     `addr add ${BRIDGE.cidr} dev ${BRIDGE.name}`,
+    ...(v6 ? [`addr add ${BRIDGE.cidr6} dev ${BRIDGE.name} nodad`] : []),
     `link set ${BRIDGE.name} up`,
     ...NODES.flatMap((n) => [`link set ${n.veth} master ${BRIDGE.name}`, `link set ${n.veth} up`]),
   ]);
@@ -276,9 +331,13 @@ async function wireNodes(sc: Scenario): Promise<void> {
       return ipBatch(n.name, [
         'link set lo up',
         `addr add ${n.ip}/16 dev eth0`,
+        ...(v6 ? [`addr add ${n.ip6}/64 dev eth0 nodad`] : []),
         'link set eth0 up',
         ...(sc.wireNode ?? bridgeWiring)(n, pods),
         ...other.map((o) => `route add ${o.podCidr} via ${o.ip}`),
+        ...(v6
+          ? [`addr add ${n.gateway6}/64 dev cni0 nodad`, ...other.map((o) => `route add ${o.podCidr6} via ${o.ip6}`)]
+          : []),
       ]);
     }),
   );
@@ -287,6 +346,8 @@ async function wireNodes(sc: Scenario): Promise<void> {
 /** Pod addresses and default routes, node sysctls and kube-proxy rules, and the host FORWARD rule. */
 async function configurePodsAndRules(state: LabState, sc: Scenario): Promise<void> {
   const rules = kubeProxyRules(sc.kubeProxy);
+  const v6 = dualStack(sc);
+  const rules6 = v6 ? kubeProxyRules(sc.kubeProxy, 6) : '';
   await Promise.all([
     ...PODS.map((p) => {
       const node = NODES.find((n) => n.name === p.node);
@@ -294,8 +355,10 @@ async function configurePodsAndRules(state: LabState, sc: Scenario): Promise<voi
       return ipBatch(p.name, [
         'link set lo up',
         `addr add ${p.ip}/24 dev eth0`,
+        ...(v6 ? [`addr add ${p.ip6}/64 dev eth0 nodad`] : []),
         'link set eth0 up',
         ...(sc.podRoutes?.(p, node) ?? [`route add default via ${node.gateway}`]),
+        ...(v6 ? [`route add default via ${node.gateway6}`] : []),
       ]);
     }),
     ...NODES.map(async (n) => {
@@ -306,23 +369,37 @@ async function configurePodsAndRules(state: LabState, sc: Scenario): Promise<voi
           'net.ipv4.ip_forward=1',
           'net.ipv4.conf.all.rp_filter=0',
           'net.ipv4.conf.default.rp_filter=0',
+          ...(v6 ? ['net.ipv6.conf.all.forwarding=1'] : []),
         ]),
       );
       if (rules) await execOk(inNetns(ns, 'iptables-restore', ['--noflush']), { input: rules });
+      if (rules6) await execOk(inNetns(ns, 'ip6tables-restore', ['--noflush']), { input: rules6 });
     }),
     (async () => {
       if (!(await hostRulePresent(HOST_FORWARD_RULE))) {
         await execOk(['iptables', '-I', ...HOST_FORWARD_RULE.slice(0, 1), '1', ...HOST_FORWARD_RULE.slice(1)]);
         state.hostRules.push([...HOST_FORWARD_RULE]);
       }
+      if (v6) {
+        if (!(await hostRulePresent(HOST_FORWARD_RULE6, 'ip6tables')))
+          await execOk(['ip6tables', '-I', ...HOST_FORWARD_RULE6.slice(0, 1), '1', ...HOST_FORWARD_RULE6.slice(1)]);
+        // Recorded even when it was there already: it carries the lab's tag, and a `down` by a version
+        // before IPv6 leaves it behind (it knows no ip6tables), so this `down` must take it.
+        (state.hostRules6 ??= []).push([...HOST_FORWARD_RULE6]);
+      }
     })(),
   ]);
 }
 
-async function startEchoServers(state: LabState): Promise<void> {
+async function startEchoServers(state: LabState, v6: boolean): Promise<void> {
   for (const p of PODS.filter((x) => x.echo)) state.echo.push({ pod: p.name, pid: startEcho(p.name) });
   await writeState(state);
-  await Promise.all(state.echo.map((e) => waitListening(e.pid, ECHO_PORT, 5000)));
+  await Promise.all(
+    state.echo.flatMap((e) => [
+      waitListening(e.pid, ECHO_PORT, 5000),
+      ...(v6 ? [waitListening(e.pid, ECHO_PORT, 5000, 'tcp6')] : []),
+    ]),
+  );
 }
 
 function hexIp(ip: string): string {
@@ -348,9 +425,14 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
     if (await isEchoProcess(e.pid)) process.kill(e.pid, 'SIGKILL');
   }
   progress('removing iptables rules');
-  for (const rule of state.hostRules) {
-    while ((await exec(['iptables', '-D', ...rule])).code === 0) {
-      // -D removes one copy per call; repeat in case a crash left duplicates.
+  for (const [cmd, rules] of [
+    ['iptables', state.hostRules],
+    ['ip6tables', state.hostRules6 ?? []],
+  ] as const) {
+    for (const rule of rules) {
+      while ((await exec([cmd, '-D', ...rule])).code === 0) {
+        // -D removes one copy per call; repeat in case a crash left duplicates.
+      }
     }
   }
   progress('removing BPF attachments and pins');
@@ -378,7 +460,7 @@ export async function labDown(opts: { onProgress?: Progress } = {}): Promise<Dow
   return {
     removed: true,
     message:
-      `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length} iptables rules` +
+      `removed ${nsOurs.length} namespaces, ${ours.length} host links, ${state.hostRules.length + (state.hostRules6?.length ?? 0)} iptables rules` +
       (unreleased.length > 0 ? `; could not remove: ${unreleased.join('; ')}` : ''),
   };
 }

@@ -28,6 +28,10 @@ const LabState = z.object({
   /** host link name -> ifindex at creation. */
   hostLinks: z.record(z.string(), z.number()),
   hostRules: z.array(z.array(z.string())),
+  /** The lab was built dual-stack (absent: by a version before IPv6, which `up` rebuilds). */
+  ipv6: z.boolean().optional(),
+  /** The same for ip6tables (dual-stack labs); absent in a state written before them. */
+  hostRules6: z.array(z.array(z.string())).optional(),
   echo: z.array(z.object({ pod: z.string(), pid: z.number() })),
   owned: Owned.default(emptyOwned),
   programs: z.array(LabProgram).default([]),

@@ -16,6 +16,8 @@ export const LabNamespace = z.object({
   node: z.string().optional(),
   /** Address of eth0 (nodes, pods) as CIDR. */
   addr: z.string(),
+  /** The IPv6 address (CIDR) of a dual-stack lab; absent where the scenario is IPv4-only. */
+  addr6: z.string().optional(),
   present: z.boolean(),
 });
 export type LabNamespace = z.infer<typeof LabNamespace>;
@@ -80,6 +82,8 @@ export const LabStatus = z.object({
     z.object({
       name: z.string(),
       clusterIP: z.string(),
+      /** The IPv6 ClusterIP of a dual-stack lab (ip6tables DNAT); absent where the scenario is IPv4-only. */
+      clusterIP6: z.string().optional(),
       port: z.number(),
       /** null where the scenario serves no NodePort (sock-lb). */
       nodePort: z.number().nullable(),

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { NetnsName, type AckFn } from './common';
 import { Msg } from './i18n/msg';
 import { NF_HOOK_NAMES } from './probe-names';
-import { IPV4_RE } from './vocab';
+import { isIp, isIpv6 } from './vocab';
 
 export const TraceProto = z.enum(['icmp', 'tcp', 'udp']);
 export type TraceProto = z.infer<typeof TraceProto>;
@@ -95,6 +95,17 @@ export const OptionChange = z.object({
 });
 export type OptionChange = z.infer<typeof OptionChange>;
 
+/** What an IPv6 hop carries beyond the IPv4 fields (absent on IPv4 hops). */
+export const Ipv6Info = z.object({
+  /** The 20-bit flow label. */
+  flowLabel: z.number().int().min(0).max(0xfffff),
+  /** Extension headers before the transport header, e.g. `destination-options`, `fragment`. */
+  ext: z.array(z.string()),
+  /** Cilium's IPv6 DSR option (0x1b) in a Destination Options header: the service the reply must come from. */
+  dsr: z.object({ addr: z.string(), port: z.number().int() }).optional(),
+});
+export type Ipv6Info = z.infer<typeof Ipv6Info>;
+
 export const Hop = z.object({
   /** Position in the journey (0-based, request and reply numbered separately). */
   seq: z.number().int(),
@@ -117,8 +128,12 @@ export const Hop = z.object({
   proto: z.string(),
   sport: z.number().int().optional(),
   dport: z.number().int().optional(),
+  /** TTL, or an IPv6 hop's hop limit. */
   ttl: z.number().int(),
+  /** IPv4's identification; IPv6 has none (0, or a fragment header's id). */
   ipId: z.number().int(),
+  /** IPv6 hops only: src and dst are IPv6, proto is the next header after the extension headers. */
+  ipv6: Ipv6Info.optional(),
   ipOptions: z.boolean(),
   /** With ipOptions: the first 8 bytes of the options as the probe read them, hex. */
   ipOptionBytes: z
@@ -235,7 +250,10 @@ export const FollowRequest = z.object({
     .string()
     .min(1)
     .max(64)
-    .regex(/^[A-Za-z0-9_.:-]+$/, 'not an IP or namespace name'),
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'not an IP or namespace name')
+    .refine((s) => !s.includes(':') || isIpv6(s), 'not an IPv6 address'),
+  /** The address family to send with when `to` names a namespace (6: its IPv6 address); an address says its own. */
+  family: z.union([z.literal(4), z.literal(6)]).optional(),
   proto: TraceProto.default('icmp'),
   port: z.number().int().min(1).max(65535).optional(),
   timeoutMs: z.number().int().min(200).max(30_000).default(3000),
@@ -246,12 +264,12 @@ export const FollowRequest = z.object({
 });
 export type FollowRequest = z.input<typeof FollowRequest>;
 
-/** A continuous kernel-side filter; every field optional means "all IPv4". */
+/** A continuous kernel-side filter; every field optional means all IPv4 and IPv6 traffic. */
 export const LiveFilter = z.object({
   /** A pcap-filter expression, ANDed with the fields below (which are its shortcuts). */
   expr: FilterExpr.optional(),
   proto: TraceProto.optional(),
-  addr: z.string().regex(IPV4_RE, 'not an IPv4 address').optional(),
+  addr: z.string().max(45).refine(isIp, 'not an IPv4 or IPv6 address').optional(),
   port: z.number().int().min(1).max(65535).optional(),
   /** Only namespaces with these names (empty or absent: all). */
   netns: z.array(NetnsName).max(64).optional(),

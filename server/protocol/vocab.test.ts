@@ -18,9 +18,10 @@ const recorded = (name: string): Journey =>
 describe('vocab: names', () => {
   it('maps protocol numbers and names both ways, and the decoder agrees', () => {
     expect(v.protoName(6)).toBe('tcp');
-    expect(v.protoName(58)).toBe('58');
+    expect(v.protoName(58)).toBe('icmpv6');
+    expect(v.protoName(99)).toBe('99');
     expect(v.protoNumber('udp')).toBe(17);
-    expect(v.protoNumber('58')).toBe(58);
+    expect(v.protoNumber('99')).toBe(99);
     expect(v.protoNumber('toString')).toBeUndefined();
     expect(v.traceProtoNumber('icmp')).toBe(1);
     for (const [name, n] of Object.entries(v.IP_PROTO)) expect(IP_PROTOCOLS[n]).toBe(name.toUpperCase());

@@ -4,7 +4,7 @@
 import type { Drop, Hop, Journey, Nat, SocketRewrite, TraceProto } from './tracer';
 
 /** IP protocol numbers by the short name the tracer uses on the wire (`Hop.proto`). */
-export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, sctp: 132 } as const;
+export const IP_PROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, icmpv6: 58, sctp: 132 } as const;
 export type IpProtoName = keyof typeof IP_PROTO;
 
 const PROTO_BY_NUM: ReadonlyMap<number, IpProtoName> = new Map(
@@ -63,9 +63,19 @@ export const ICMP6_TYPES: Readonly<Record<number, string>> = {
   143: 'multicast listener report v2',
 };
 
+/** The name of an ICMP type, by the hop's protocol (ICMPv6 numbers its types differently). */
+export const icmpTypeName = (proto: string | undefined, type: number): string | undefined =>
+  (proto === 'icmpv6' ? ICMP6_TYPES : ICMP_TYPES)[type];
+
+/** An ICMP echo request (8, or 128 in ICMPv6) or reply (0, or 129). */
+export const isEchoRequest = (proto: string | undefined, type: number): boolean =>
+  proto === 'icmpv6' ? type === 128 : type === 8;
+export const isEchoReply = (proto: string | undefined, type: number): boolean =>
+  proto === 'icmpv6' ? type === 129 : type === 0;
+
 /** What kind of packet, in two words: `echo reply`, `SYN,ACK`, `type 42`. */
-export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'>): string {
-  if (h.icmp) return ICMP_TYPES[h.icmp.type] ?? `type ${h.icmp.type}`;
+export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'> & { readonly proto?: string }): string {
+  if (h.icmp) return icmpTypeName(h.proto, h.icmp.type) ?? `type ${h.icmp.type}`;
   return h.tcpFlags ?? '';
 }
 
@@ -73,9 +83,73 @@ export function packetKind(h: Pick<Hop, 'icmp' | 'tcpFlags'>): string {
 export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 export const isIpv4 = (s: string): boolean => IPV4_RE.test(s);
 
-/** `10.96.0.10:80`, or the bare address when there is no port. */
+/** 16 bytes at `off` as RFC 5952 text: lower case, leading zeros dropped, the longest run of two or more
+ * zero groups (the first of equals) as `::`. */
+export function ipv6FromBytes(b: ArrayLike<number>, off = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(((b[off + 2 * i] ?? 0) << 8) | (b[off + 2 * i + 1] ?? 0));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** The 16 bytes of an IPv6 address in text form (`::`, groups of 1-4 hex digits, an IPv4 tail), or
+ * undefined when it is not one. No zone (`%eth0`) or prefix. */
+export function ipv6Bytes(s: string): Uint8Array | undefined {
+  if (s.length < 2 || s.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(s)) return undefined;
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): number[] | undefined => {
+    if (h === '') return [];
+    const out: number[] = [];
+    const parts = h.split(':');
+    for (const [i, p] of parts.entries()) {
+      if (i === parts.length - 1 && p.includes('.')) {
+        if (!isIpv4(p)) return undefined;
+        const q = p.split('.').map(Number) as [number, number, number, number];
+        out.push((q[0] << 8) | q[1], (q[2] << 8) | q[3]);
+      } else if (/^[0-9A-Fa-f]{1,4}$/.test(p)) out.push(parseInt(p, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groups(halves[0] ?? '');
+  const tail = halves.length === 2 ? groups(halves[1] ?? '') : [];
+  if (!head || !tail) return undefined;
+  const n = head.length + tail.length;
+  if (halves.length === 1 ? n !== 8 : n > 7) return undefined;
+  // An IPv4 tail is only allowed at the very end.
+  if (halves.length === 2 && halves[0]?.includes('.')) return undefined;
+  const all = [...head, ...Array<number>(8 - n).fill(0), ...tail];
+  const b = new Uint8Array(16);
+  all.forEach((x, i) => {
+    b[2 * i] = x >> 8;
+    b[2 * i + 1] = x & 255;
+  });
+  return b;
+}
+
+export const isIpv6 = (s: string): boolean => ipv6Bytes(s) !== undefined;
+/** An IPv4 or IPv6 address in text form. */
+export const isIp = (s: string): boolean => isIpv4(s) || isIpv6(s);
+
+/** The RFC 5952 form of an IPv6 address (what the tracer prints), or the text unchanged if it is not one. */
+export function canonicalIp(s: string): string {
+  const b = isIpv4(s) ? undefined : ipv6Bytes(s);
+  return b ? ipv6FromBytes(b) : s;
+}
+
+/** `10.96.0.10:80`, `[fd00:10:96::10]:80`, or the bare address when there is no port. */
 export const endpoint = (addr: string, port: number | undefined): string =>
-  port !== undefined ? `${addr}:${port}` : addr;
+  port !== undefined ? (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`) : addr;
 
 /** `10.244.1.2:41234 → 10.96.0.10:80` */
 export const flowLine = (h: Pick<Hop, 'src' | 'sport' | 'dst' | 'dport'>): string =>

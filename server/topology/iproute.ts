@@ -202,9 +202,19 @@ export function parseLinks(stdout: string): { interfaces: LocalIface[]; bad: num
 
 /** `ip -j -4 addr show` -> the namespace's main IPv4 address: eth0's if it has one, else the first non-host one. */
 export function parsePrimaryIpv4(stdout: string): string | undefined {
+  return parsePrimary(stdout, 'inet');
+}
+
+/** `ip -j -6 addr show` -> the namespace's main IPv6 address: a global one (not link-local or loopback),
+ * eth0's first. */
+export function parsePrimaryIpv6(stdout: string): string | undefined {
+  return parsePrimary(stdout, 'inet6');
+}
+
+function parsePrimary(stdout: string, family: 'inet' | 'inet6'): string | undefined {
   const global = parseEach(jsonOf(stdout), RawLink).items.flatMap((l) =>
     parseEach(l.addr_info, RawAddr)
-      .items.filter((a) => a.family === 'inet' && a.scope !== 'host')
+      .items.filter((a) => a.family === family && (family === 'inet' ? a.scope !== 'host' : a.scope === 'global'))
       .map((a) => ({ ifname: l.ifname, ip: a.local })),
   );
   return (global.find((a) => a.ifname === 'eth0') ?? global[0])?.ip;

@@ -60,8 +60,22 @@ describe('namespace look-ups', () => {
     expect(web).toEqual({ ip: '172.17.0.2', ns: { name: 'web', inode: 7, target: { kind: 'pid', pid: 4242 } } });
     expect(ip.calls).toEqual([[{ kind: 'pid', pid: 4242 }, '-j -4 addr show']]);
     expect(await n.resolveDestination('ghost')).toEqual({
-      error: 'unknown destination "ghost": not an IPv4 address or a namespace the topology knows',
+      error: 'unknown destination "ghost": not an IPv4 or IPv6 address or a namespace the topology knows',
     });
+    // IPv6: an address is taken in its canonical (RFC 5952) form; -6 picks a name's global IPv6 address.
+    expect(await n.resolveDestination('FD00:10:244:2:0:0:0:2')).toEqual({ ip: 'fd00:10:244:2::2' });
+    const ip6 = fakeIp({
+      '-j -6 addr show':
+        '[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet6","local":"::1","prefixlen":128,"scope":"host"}]},' +
+        '{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"},' +
+        '{"family":"inet6","local":"fd00:10:244:2::2","prefixlen":64,"scope":"global"}]}]',
+    });
+    const n6 = createNamespaces({ topology: fakeTopology(), ip: ip6, named: async () => [HOST] });
+    expect(await n6.resolveDestination('web', 6)).toEqual({
+      ip: 'fd00:10:244:2::2',
+      ns: { name: 'web', inode: 7, target: { kind: 'pid', pid: 4242 } },
+    });
+    expect(await n6.resolveDestination('web')).toEqual({ error: 'namespace "web" has no IPv4 address to send to' });
     const mute = createNamespaces({ topology: fakeTopology(), ip: fakeIp({}), named: async () => [HOST] });
     expect(await mute.resolveDestination('web')).toEqual({ error: 'namespace "web" has no IPv4 address to send to' });
   });

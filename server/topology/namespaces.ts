@@ -5,10 +5,10 @@
 // in (createNamespaces) so tests can hand in a fake one.
 import { readdir, stat } from 'node:fs/promises';
 import type { Namespace } from '../protocol/topology';
-import { isIpv4 } from '../protocol/vocab';
+import { canonicalIp, isIpv4, isIpv6 } from '../protocol/vocab';
 import { exec, inNetns, type ExecResult, type NetnsTarget } from '../sys/exec';
 import type { NsEntry } from './enumerate';
-import { parseLinks, parsePrimaryIpv4, parseRouteSource, type LocalIface } from './iproute';
+import { parseLinks, parsePrimaryIpv4, parsePrimaryIpv6, parseRouteSource, type LocalIface } from './iproute';
 
 export const NETNS_DIR = '/var/run/netns';
 /** pid 1 may be a sandbox supervisor whose netns we cannot read; our own is the host's. */
@@ -119,12 +119,13 @@ export interface Namespaces {
   netnsNames(): NetnsNames;
   /** The links inside a namespace, or why they could not be listed (one line). */
   linksIn(ns: NamespaceRef): Promise<LinksResult>;
-  /** The namespace's main IPv4 address: eth0's if it has one, else the first global one. */
-  primaryAddress(target: NetnsTarget): Promise<string | undefined>;
-  /** Source address the namespace would use towards dst (`ip route get`). */
+  /** The namespace's main IPv4 (or, with family 6, global IPv6) address: eth0's if it has one, else the first. */
+  primaryAddress(target: NetnsTarget, family?: 4 | 6): Promise<string | undefined>;
+  /** Source address the namespace would use towards dst (`ip route get`, IPv4 or IPv6 by dst). */
   sourceAddressFor(target: NetnsTarget, dst: string): Promise<string | undefined>;
-  /** `--to`: an IPv4 address, or a namespace name whose main address is the destination. */
-  resolveDestination(to: string): Promise<Destination>;
+  /** `--to`: an IPv4 or IPv6 address, or a namespace name whose main address (of `family`, default 4) is
+   * the destination. */
+  resolveDestination(to: string, family?: 4 | 6): Promise<Destination>;
 }
 
 export function createNamespaces(deps: NamespaceDeps): Namespaces {
@@ -143,9 +144,10 @@ export function createNamespaces(deps: NamespaceDeps): Namespaces {
     return { name: hit.ns.name, inode: hit.ns.inode, target: hit.entry.target };
   };
 
-  const primaryAddress = async (target: NetnsTarget): Promise<string | undefined> => {
-    const r = await ip(target, ['-j', '-4', 'addr', 'show']);
-    return r.code === 0 ? parsePrimaryIpv4(r.stdout) : undefined;
+  const primaryAddress = async (target: NetnsTarget, family: 4 | 6 = 4): Promise<string | undefined> => {
+    const r = await ip(target, ['-j', `-${family}`, 'addr', 'show']);
+    if (r.code !== 0) return undefined;
+    return family === 6 ? parsePrimaryIpv6(r.stdout) : parsePrimaryIpv4(r.stdout);
   };
 
   return {
@@ -162,15 +164,18 @@ export function createNamespaces(deps: NamespaceDeps): Namespaces {
       return links ? { interfaces: links.interfaces } : { error: `ip -j link in "${ns.name}" printed invalid JSON` };
     },
     async sourceAddressFor(target, dst) {
-      const r = await ip(target, ['-j', '-4', 'route', 'get', dst]);
+      const r = await ip(target, ['-j', isIpv6(dst) ? '-6' : '-4', 'route', 'get', dst]);
       return r.code === 0 ? parseRouteSource(r.stdout) : undefined;
     },
-    async resolveDestination(to) {
-      if (isIpv4(to)) return { ip: to };
+    async resolveDestination(to, family = 4) {
+      if (isIpv4(to) || isIpv6(to)) return { ip: canonicalIp(to) };
       const ns = await findNamespace(to);
-      if (!ns) return { error: `unknown destination "${to}": not an IPv4 address or a namespace the topology knows` };
-      const addr = await primaryAddress(ns.target);
-      if (!addr) return { error: `namespace "${to}" has no IPv4 address to send to` };
+      if (!ns)
+        return {
+          error: `unknown destination "${to}": not an IPv4 or IPv6 address or a namespace the topology knows`,
+        };
+      const addr = await primaryAddress(ns.target, family);
+      if (!addr) return { error: `namespace "${to}" has no IPv${family} address to send to` };
       return { ip: addr, ns };
     },
   };

@@ -33,8 +33,8 @@ export const isNf = (e: HopEvent): boolean => e.hook.startsWith('nf_');
 /** request or reply, from the flow key; undefined when the event says neither. */
 export function direction(e: HopEvent, flow: FlowSide): PacketDir {
   if (!e.hasIp) return undefined;
-  if (e.proto === 1 && e.icmp) {
-    if (e.icmp.type === 8) return 'request';
+  if ((e.proto === 1 || e.proto === 58) && e.icmp) {
+    if (e.icmp.type === (e.proto === 58 ? 128 : 8)) return 'request';
     return 'reply'; // echo reply, or an ICMP error travelling back to the sender
   }
   if (flow.clientPort !== undefined) {
@@ -72,7 +72,7 @@ export function classifyEnd(e: HopEvent): { reason: string; isRealDrop: boolean 
   if (e.hook === 'consume_skb') return { reason: 'CONSUMED', isRealDrop: false };
   const reason = e.reason ?? 'UNKNOWN';
   if (reason === 'CONSUMED') return { reason, isRealDrop: false };
-  if (reason === 'NO_SOCKET' && e.proto === 1) return { reason, isRealDrop: false };
+  if (reason === 'NO_SOCKET' && (e.proto === 1 || e.proto === 58)) return { reason, isRealDrop: false };
   return { reason, isRealDrop: true };
 }
 

@@ -8,7 +8,8 @@ import { formatJourney } from './format';
 
 const flags = {
   from: { type: 'string', help: 'source namespace: host, an ip netns name, a container or a pod', metavar: 'NETNS' },
-  to: { type: 'string', help: 'destination: an IPv4 address or a namespace/pod name', metavar: 'IP|NETNS' },
+  to: { type: 'string', help: 'destination: an IPv4 or IPv6 address or a namespace/pod name', metavar: 'IP|NETNS' },
+  ipv6: { type: 'boolean', short: '6', help: "IPv6: send to the named namespace's/pod's IPv6 address" },
   proto: { type: 'enum', values: TraceProto.options, help: 'what to send (default icmp: one ping)' },
   // Ranges and defaults are FollowRequest's (server/protocol/tracer.ts), checked by parseRequest.
   port: { type: 'number', help: 'tcp/udp destination port (default 80 for tcp, 53 for udp)' },
@@ -23,7 +24,7 @@ const flags = {
   local: { type: 'boolean', help: "use this command's own probe loader even when a server is running" },
 } as const;
 
-const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [--proto icmp|tcp|udp] [--port N] [--filter EXPR] [--json]
+const USAGE = `usage: packet-journey follow --from <netns|container|pod> --to <ip|netns|pod> [-6] [--proto icmp|tcp|udp] [--port N] [--filter EXPR] [--json]
 
 Sends one packet (a ping with a unique ICMP id, a TCP connect or a UDP datagram) from inside the source
 namespace and follows it hop by hop through the kernel with eBPF: namespaces, interfaces, NAT, netfilter
@@ -37,7 +38,16 @@ export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, p
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const req = parseRequest(
     FollowRequest,
-    { from: f.from, to: f.to, proto: f.proto, port: f.port, timeoutMs: f.timeout, rules: f.rules, expr: f.filter },
+    {
+      from: f.from,
+      to: f.to,
+      ...(f.ipv6 && { family: 6 }),
+      proto: f.proto,
+      port: f.port,
+      timeoutMs: f.timeout,
+      rules: f.rules,
+      expr: f.filter,
+    },
     { timeoutMs: '--timeout', expr: '--filter' },
   );
   // Not the schema's rule (a follow ignores the port of a ping), but on the command line it is a mistake.

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { UserError } from '../sys/errors';
 import { exec, inNetns, type NetnsTarget } from '../sys/exec';
 import { FollowRequest as FollowRequestSchema, type Journey, type TraceProto } from '../protocol/tracer';
-import { traceProtoNumber } from '../protocol/vocab';
+import { isIpv4, isIpv6, traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames, resolveDestination, sourceAddressFor } from '../topology/index';
 import { FlowJourney, journeyComplete, type FlowKey } from './journey';
 import { getLoader, type KernelFilter, type ProbeLoader } from './loader';
@@ -53,7 +53,7 @@ export async function follow(input: unknown, opts: FollowOptions = {}): Promise<
 }
 
 /** What makes this follow's packets its own: its id, and an ICMP id or client port nobody else uses. */
-function flowIdentity(req: ParsedFollow, clientAddr: string) {
+function flowIdentity(req: ParsedFollow, clientAddr: string, v6: boolean) {
   const proto = req.proto;
   // The client names its follow (so it knows its partial journeys); the CLI leaves it to us.
   const id = req.id ?? `f${Date.now().toString(36)}${randomInt(1 << 20).toString(36)}`;
@@ -65,7 +65,7 @@ function flowIdentity(req: ParsedFollow, clientAddr: string) {
   const expr = req.expr?.trim() ? { expr: req.expr.trim() } : {};
   const filter: KernelFilter =
     proto === 'icmp'
-      ? { ...expr, proto: 1, icmpId }
+      ? { ...expr, proto: v6 ? 58 : 1, icmpId }
       : { ...expr, proto: traceProtoNumber(proto), port: clientPort, sock: true };
   return { id, icmpId, clientPort, port, flow, filter };
 }
@@ -80,7 +80,8 @@ async function followOnce(
   const loader = opts.loader ?? getLoader();
   const { from, dest, clientAddr } = await resolveEnds(req);
   const { proto } = req;
-  const { id, icmpId, clientPort, port, flow, filter } = flowIdentity(req, clientAddr);
+  const v6 = isIpv6(dest.ip);
+  const { id, icmpId, clientPort, port, flow, filter } = flowIdentity(req, clientAddr, v6);
 
   const names = netnsNames();
   const nfTargets = await netfilterTargets(from, dest.ns);
@@ -187,8 +188,14 @@ function watchCut(loader: ProbeLoader): { readonly why: string | undefined; off(
 async function resolveEnds(req: ParsedFollow) {
   const from = await findNamespace(req.from);
   if (!from) throw new FollowError(msg('err.unknownNsSee', { ns: req.from }));
-  const dest = await resolveDestination(req.to);
+  const literal = isIpv4(req.to) ? 4 : isIpv6(req.to) ? 6 : undefined;
+  if (req.family !== undefined && literal !== undefined && literal !== req.family)
+    throw new FollowError(`--to ${req.to} is an IPv${literal} address, but IPv${req.family} was asked for`);
+  const dest = await resolveDestination(req.to, req.family ?? 4);
   if ('error' in dest) throw new FollowError(dest.error);
+  // iptables TRACE rules are IPv4's (rules.ts): an IPv6 follow would get no rule lines, so say so up front.
+  if (req.rules && isIpv6(dest.ip))
+    throw new FollowError('--rules follows IPv4 only (iptables TRACE); drop -6 or --rules');
   const clientAddr = await sourceAddressFor(from.target, dest.ip);
   if (!clientAddr) throw new FollowError(msg('err.noRouteFrom', { ns: req.from, ip: dest.ip }));
   return { from, dest, clientAddr };
@@ -253,17 +260,30 @@ async function generate(
   dst: string,
   o: { icmpId: number; clientPort: number; port: number | undefined; waitS: number },
 ): Promise<string> {
+  const v6 = isIpv6(dst);
   if (proto === 'icmp') {
     const r = await exec(
-      inNetns(target, 'ping', ['-n', '-q', '-c1', '-W', String(o.waitS), '-e', String(o.icmpId), dst]),
+      inNetns(target, 'ping', [
+        ...(v6 ? ['-6'] : []),
+        '-n',
+        '-q',
+        '-c1',
+        '-W',
+        String(o.waitS),
+        '-e',
+        String(o.icmpId),
+        dst,
+      ]),
     );
     const m = /(\d+) received/.exec(r.stdout);
     return `ping: ${m?.[1] ?? 0} received`;
   }
+  // socat's IPv6 addresses go in brackets: TCP6:[fd00:10:96::10]:80.
+  const at = v6 ? `${proto.toUpperCase()}6:[${dst}]:${o.port}` : `${proto.toUpperCase()}4:${dst}:${o.port}`;
   const addr =
     proto === 'tcp'
-      ? `TCP4:${dst}:${o.port},sourceport=${o.clientPort},reuseaddr,connect-timeout=${o.waitS}`
-      : `UDP4:${dst}:${o.port},sourceport=${o.clientPort},reuseaddr`;
+      ? `${at},sourceport=${o.clientPort},reuseaddr,connect-timeout=${o.waitS}`
+      : `${at},sourceport=${o.clientPort},reuseaddr`;
   const r = await exec(inNetns(target, 'socat', ['-u', 'STDIN', addr]), {
     input: proto === 'udp' ? 'packet-journey\n' : '',
     timeoutMs: (o.waitS + 1) * 1000,

@@ -6,6 +6,8 @@ import {
   firstDrop,
   flowLine,
   interruptedText,
+  isEchoReply,
+  isEchoRequest,
   natText,
   socketRewriteLine,
   verdictText,
@@ -13,8 +15,9 @@ import {
 
 function typeOf(h: Hop): string {
   if (h.icmp) {
-    const t = h.icmp.type === 8 ? 'request' : h.icmp.type === 0 ? 'reply' : `icmp ${h.icmp.type}/${h.icmp.code}`;
-    return t;
+    if (isEchoRequest(h.proto, h.icmp.type)) return 'request';
+    if (isEchoReply(h.proto, h.icmp.type)) return 'reply';
+    return `${h.proto} ${h.icmp.type}/${h.icmp.code}`;
   }
   return h.tcpFlags ? `${h.proto} ${h.tcpFlags}` : h.proto;
 }

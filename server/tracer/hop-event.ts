@@ -10,6 +10,30 @@ export type ProbeDir = (typeof DIR_NAMES)[number];
 /** Netfilter hook (NF_INET_*) a netfilter-link event ran at. */
 export type NfHookName = (typeof NF_HOOK_NAMES)[number];
 
+/** What an IPv6 sighting carries beyond the IPv4 fields. */
+export interface Ipv6Extra {
+  readonly flowLabel: number;
+  /** Extension headers crossed before the transport header, in probe order of bits: hop-by-hop,
+   * routing, fragment, destination options, auth; `later-fragment` when there was no transport header,
+   * `truncated` when the probe stopped walking before the transport. */
+  readonly ext: readonly Ipv6Ext[];
+  /** Cilium's IPv6 DSR option (0x1b) in a Destination Options header: the service address and port. */
+  readonly dsr?: { readonly addr: string; readonly port: number };
+}
+
+export const IPV6_EXT_BITS = [
+  [0x01, 'hop-by-hop'],
+  [0x02, 'routing'],
+  [0x04, 'fragment'],
+  [0x08, 'destination-options'],
+  [0x80, 'auth'],
+  [0x20, 'later-fragment'],
+  [0x40, 'truncated'],
+] as const;
+export type Ipv6Ext = (typeof IPV6_EXT_BITS)[number][1];
+/** probes/parse6.h's PJ_EXT6_DSR. */
+export const IPV6_EXT_DSR = 0x10;
+
 /** One kernel sighting of a traced packet. */
 export interface HopEvent {
   readonly tsNs: number;
@@ -23,8 +47,13 @@ export interface HopEvent {
   readonly ifname: string;
   readonly srcMac: string;
   readonly dstMac: string;
-  /** false when the packet was not IPv4 (address fields are then empty). */
+  /** false when the packet was not IP (address fields are then empty). */
   readonly hasIp: boolean;
+  /**
+   * IPv6 only (absent for IPv4): src and dst are then IPv6 text, ttl is the hop limit, proto the next
+   * header after the extension headers, and totLen the payload length plus the 40-byte header.
+   */
+  readonly v6?: Ipv6Extra;
   readonly src: string;
   readonly dst: string;
   readonly proto: number;

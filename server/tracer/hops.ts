@@ -36,6 +36,7 @@ function baseHop(e: HopEvent, seq: number, nameOf: NameOf, t0: number): Draft {
     ...(e.dport !== undefined && { dport: e.dport }),
     ttl: e.ttl,
     ipId: e.ipId,
+    ...(e.v6 && { ipv6: { flowLabel: e.v6.flowLabel, ext: [...e.v6.ext], ...(e.v6.dsr && { dsr: { ...e.v6.dsr } }) } }),
     ipOptions: e.ipOptions,
     ...(e.optionBytes !== undefined && { ipOptionBytes: e.optionBytes }),
     totLen: e.totLen,

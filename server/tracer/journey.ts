@@ -221,7 +221,9 @@ export function buildJourney(events: readonly HopEvent[], meta: JourneyMeta, nam
 export function packetJourney(p: Packet, id: string, nameOf: NameOf): Journey | undefined {
   const first = p.events[0];
   if (!first) return undefined;
-  const proto = protoName(first.proto);
+  // ICMPv6 is a journey of the `icmp` kind too (its hops say icmpv6).
+  const name = protoName(first.proto);
+  const proto = name === 'icmpv6' ? 'icmp' : name;
   if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp') return undefined;
   const hops = packetHops(p, nameOf, first.tsNs);
   const last = hops[hops.length - 1];

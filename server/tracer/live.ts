@@ -5,7 +5,7 @@
 import { UserError } from '../sys/errors';
 import { msg } from '../protocol/i18n/msg';
 import type { Journey, LiveFilter } from '../protocol/tracer';
-import { traceProtoNumber } from '../protocol/vocab';
+import { isIpv6, traceProtoNumber } from '../protocol/vocab';
 import { findNamespace, namedNamespaces, netnsNames } from '../topology/index';
 import { isTerminal, PacketAssembler, type Packet } from './assembler';
 import { packetJourney, type NameOf } from './journey';
@@ -200,7 +200,8 @@ async function kernelFilter(f: LiveFilter): Promise<KernelFilter> {
   const expr = f.expr?.trim();
   const filter: KernelFilter = {
     ...(expr && { expr }),
-    ...(f.proto && { proto: traceProtoNumber(f.proto) }),
+    // `icmp` with an IPv6 address means ICMPv6 (libpcap's `icmp` is ICMPv4 only, and could never match it).
+    ...(f.proto && { proto: f.proto === 'icmp' && f.addr && isIpv6(f.addr) ? 58 : traceProtoNumber(f.proto) }),
     ...(f.addr && { addrA: f.addr }),
     ...(f.port && { port: f.port }),
     ...(inodes.length > 0 && { netns: [...new Set(inodes)].sort((a, b) => a - b) }),

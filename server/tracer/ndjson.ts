@@ -5,7 +5,16 @@
 import { z } from 'zod';
 import { DIR_NAMES, HOOK_NAMES, NETFILTER_LINK_HOOKS, NF_HOOK_NAMES } from '../protocol/probe-names';
 import { EVENT_FIELDS } from './event-fields';
-import type { HookName, HopEvent, NfHookName, ProbeDir } from './hop-event';
+import { ipv6FromBytes } from '../protocol/vocab';
+import {
+  IPV6_EXT_BITS,
+  IPV6_EXT_DSR,
+  type HookName,
+  type HopEvent,
+  type Ipv6Extra,
+  type NfHookName,
+  type ProbeDir,
+} from './hop-event';
 
 const HookNameSchema = z.enum(HOOK_NAMES);
 const DirSchema = z.enum(DIR_NAMES);
@@ -168,6 +177,36 @@ function ipv4(n: number): string {
 }
 
 const TWO32 = 4294967296;
+
+/** IPv6 text of 16 bytes of an event, remembered by a hash of its four words (checked in full). */
+function ipv6Reader(): (buf: Buffer, dv: DataView, at: number) => string {
+  const m = bounded<{ a: number; b: number; c: number; d: number; s: string }>(4096);
+  return (buf, dv, at) => {
+    const a = dv.getInt32(at, true);
+    const b = dv.getInt32(at + 4, true);
+    const c = dv.getInt32(at + 8, true);
+    const d = dv.getInt32(at + 12, true);
+    const key = a ^ Math.imul(b, 31) ^ Math.imul(c, 961) ^ Math.imul(d, 29791);
+    const e = m.get(key);
+    if (e && e.a === a && e.b === b && e.c === c && e.d === d) return e.s;
+    const s = ipv6FromBytes(buf, at);
+    m.set(key, { a, b, c, d, s });
+    return s;
+  };
+}
+const ipv6Text = ipv6Reader();
+
+function ipv6Extra(buf: Buffer, dv: DataView, o: number, L: EventLayout): Ipv6Extra {
+  const bits = buf[o + L.ext6] as number;
+  const ext = IPV6_EXT_BITS.filter(([b]) => bits & b).map(([, n]) => n);
+  return {
+    flowLabel: dv.getUint32(o + L.flow_label, true),
+    ext,
+    ...(bits & IPV6_EXT_DSR && {
+      dsr: { addr: ipv6FromBytes(buf, o + L.dsr6), port: dv.getUint16(o + L.dsr6 + 16) },
+    }),
+  };
+}
 
 /**
  * Which events of a batch to build, and for whom: each one's kernel time, filter-slot mask, whether it ends a
@@ -332,7 +371,7 @@ function decoder(
 ): Decode {
   const { ts_ns, skb, netns, ifindex, mask, reason, saddr, daddr, sport, dport, ip_id, tot_len } = L;
   const { icmp_id, icmp_seq, hook: hookAt, dir: dirAt, proto: protoAt, ttl, ip_opts, tcp_flags } = L;
-  const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname, raw } = L;
+  const { icmp_type, icmp_code, nf_hook, has_ip, smac, dmac, ifname, raw, family, saddr6, daddr6 } = L;
   const sockConnect = hooks.indexOf('sock_connect');
   const nfLinks = hooks.map((h) => h !== undefined && (NETFILTER_LINK_HOOKS as readonly string[]).includes(h));
   const name = ifnameReader(ifname, netns, ifindex);
@@ -342,8 +381,10 @@ function decoder(
     const dir = dirs[buf[o + dirAt] as number];
     if (!hook || !dir) return undefined;
     const hasIp = buf[o + has_ip] === 1;
+    const v6 = hasIp && buf[o + family] === 6;
     const proto = buf[o + protoAt] as number;
     const l4 = hasIp && (proto === 6 || proto === 17);
+    const icmp = hasIp && (v6 ? proto === 58 : proto === 1);
     const nfCode = buf[o + nf_hook] as number;
     const nfHook = nfLinks[hookCode] === true ? nfHooks[nfCode] : undefined;
     const free = hook === 'kfree_skb';
@@ -360,9 +401,10 @@ function decoder(
       srcMac: mac(dv.getUint16(o + smac), dv.getInt32(o + smac + 2)),
       dstMac: mac(dv.getUint16(o + dmac), dv.getInt32(o + dmac + 2)),
       hasIp,
+      ...(v6 && { v6: ipv6Extra(buf, dv, o, L) }),
       // Addresses are in network order, ports and ids in host order (event.h).
-      src: hasIp ? ipv4(dv.getInt32(o + saddr)) : '',
-      dst: hasIp ? ipv4(dv.getInt32(o + daddr)) : '',
+      src: v6 ? ipv6Text(buf, dv, o + saddr6) : hasIp ? ipv4(dv.getInt32(o + saddr)) : '',
+      dst: v6 ? ipv6Text(buf, dv, o + daddr6) : hasIp ? ipv4(dv.getInt32(o + daddr)) : '',
       proto,
       ttl: buf[o + ttl] as number,
       ipId: dv.getUint16(o + ip_id, true),
@@ -381,15 +423,14 @@ function decoder(
       sport: l4 ? dv.getUint16(o + sport, true) : undefined,
       dport: l4 ? dv.getUint16(o + dport, true) : undefined,
       tcpFlags: hasIp && proto === 6 ? buf[o + tcp_flags] : undefined,
-      icmp:
-        hasIp && proto === 1
-          ? {
-              type: buf[o + icmp_type] as number,
-              code: buf[o + icmp_code] as number,
-              id: dv.getUint16(o + icmp_id, true),
-              seq: dv.getUint16(o + icmp_seq, true),
-            }
-          : undefined,
+      icmp: icmp
+        ? {
+            type: buf[o + icmp_type] as number,
+            code: buf[o + icmp_code] as number,
+            id: dv.getUint16(o + icmp_id, true),
+            seq: dv.getUint16(o + icmp_seq, true),
+          }
+        : undefined,
       reason: free ? reasons[reasonCode] || 'UNKNOWN' : undefined,
       reasonCode: free ? reasonCode : undefined,
       location,

@@ -24,6 +24,10 @@ function buildTopology(): void {
   removeTopology();
   sh('ip', 'netns', 'add', A);
   sh('ip', 'netns', 'add', B);
+  // IPv4 only: the probe traces IPv6 too, and a router solicitation sent between the trace's start and
+  // tcpdump's would match `ether host` on one side only (this parser reads IPv4 lines).
+  for (const ns of [A, B])
+    inNs(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
   for (const [x, y, ax, bx] of [
     ['pjt-pcapf-a', 'pjt-pcapf-b', '10.244.2.1/24', '10.244.2.2/24'],
     ['pjt-pcapf-c', 'pjt-pcapf-d', '10.99.0.1/24', '10.99.0.2/24'],
@@ -140,7 +144,12 @@ describe('pcap-filter compile (libpcap via tcpdump)', () => {
       '(vlan) and tcp and ip host 10.0.0.1 and port 80',
     );
     expect(sugarExpression({})).toBe('');
-    expect(() => sugarExpression({ addrs: ['10.0.0.1; rm'] })).toThrow(/not an IPv4/);
+    expect(() => sugarExpression({ addrs: ['10.0.0.1; rm'] })).toThrow(/not an IPv4 or IPv6/);
+    // IPv6 (issue 14 §2): the address picks ip6, ICMPv6 its own number and echo id offset.
+    expect(sugarExpression({ proto: 58, icmpId: 4660 })).toBe('icmp6 and icmp6[4:2] == 4660');
+    expect(sugarExpression({ addrs: ['FD00:10:244:2:0::2'], port: 8080 })).toBe(
+      'ip6 host fd00:10:244:2::2 and port 8080',
+    );
   });
 
   it('gives libpcap error in one line for a bad expression', async () => {

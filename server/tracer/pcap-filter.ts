@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { FILTER_EXPR_MAX } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
 import { exec } from '../sys/exec';
+import { canonicalIp, isIpv4, isIpv6 } from '../protocol/vocab';
 import { derivePrefilter, type Prefilter } from './pcap-prefilter';
 
 /** probes/event.h PJ_MAX_INSNS: the most instructions one program of a slot may have. */
@@ -171,24 +172,33 @@ export interface FilterSugar {
   readonly icmpId?: number;
 }
 
-const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
+// libpcap's `tcp`/`udp` match IPv4 and IPv6 alike; ICMPv6 has its own number (58) and name.
+const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6' };
 
 /**
  * The structured filter as a pcap-filter expression, ANDed with `expr` when both are given: one filter
- * path in the kernel. Nothing at all is the empty expression (every packet). Addresses must be IPv4
- * already (the wire contract checks them).
+ * path in the kernel. Nothing at all is the empty expression (every packet). Addresses are IPv4 or IPv6
+ * (the wire contract checks them; each picks its family: `ip host`, `ip6 host`).
  */
 export function sugarExpression(s: FilterSugar, expr?: string): string {
   const parts: string[] = [];
   const proto = s.proto === undefined ? undefined : (PROTO_NAMES[s.proto] ?? `ip proto ${s.proto & 0xff}`);
   if (proto) parts.push(proto);
   for (const a of s.addrs ?? []) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) throw new FilterError(`not an IPv4 address: ${a}`);
-    parts.push(`ip host ${a}`);
+    if (isIpv4(a)) parts.push(`ip host ${a}`);
+    else if (isIpv6(a)) parts.push(`ip6 host ${canonicalIp(a)}`);
+    else throw new FilterError(`not an IPv4 or IPv6 address: ${a}`);
   }
-  if (s.port !== undefined) parts.push(`${s.proto === 6 || s.proto === 17 ? '' : 'ip and '}port ${s.port & 0xffff}`);
-  // The echo identifier, as the structured filter matched it: requests and replies, first fragments only.
-  if (s.icmpId !== undefined) parts.push(`${proto === 'icmp' ? '' : 'icmp and '}icmp[4:2] == ${s.icmpId & 0xffff}`);
+  // Without a protocol, `port` is libpcap's tcp-or-udp port over IPv4 and IPv6 (the lab is dual-stack).
+  if (s.port !== undefined) parts.push(`port ${s.port & 0xffff}`);
+  // The echo identifier, as the structured filter matched it: requests and replies, first fragments only
+  // (ICMPv6: right after the fixed header, libpcap's icmp6[] indexes there).
+  if (s.icmpId !== undefined)
+    parts.push(
+      proto === 'icmp6'
+        ? `icmp6[4:2] == ${s.icmpId & 0xffff}`
+        : `${proto === 'icmp' ? '' : 'icmp and '}icmp[4:2] == ${s.icmpId & 0xffff}`,
+    );
   const e = expr?.trim();
   if (e) parts.unshift(parts.length > 0 ? `(${e})` : e);
   return parts.join(' and ');

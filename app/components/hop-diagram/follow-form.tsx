@@ -16,6 +16,8 @@ export interface FollowFormState {
   readonly rules: boolean;
   /** A pcap-filter expression: the trace starts only where the packet matches it too (empty: everywhere). */
   readonly expr: string;
+  /** IPv6: a pod or namespace target is sent to its IPv6 address, a service to its IPv6 ClusterIP. */
+  readonly ipv6: boolean;
 }
 
 export const initialForm = (from?: string): FollowFormState => ({
@@ -26,6 +28,7 @@ export const initialForm = (from?: string): FollowFormState => ({
   port: '',
   rules: false,
   expr: '',
+  ipv6: false,
 });
 
 const PROTOS = ['icmp', 'tcp', 'udp'] as const satisfies readonly TraceProto[];
@@ -140,6 +143,9 @@ interface FormParts {
   readonly pickTarget: (name: string) => void;
   readonly pickService: (s: Service) => void;
   readonly pickProto: (p: TraceProto) => void;
+  readonly pickFamily: (v6: boolean) => void;
+  /** The service's ClusterIP in the form's family. */
+  readonly svcIP: (s: Service) => string;
 }
 
 export function FollowForm({
@@ -164,11 +170,22 @@ export function FollowForm({
   const otherTo = state.toKind === 'ns' && !pods.some((p) => p.name === state.to) ? state.to : '';
   const pickTarget = (name: string) =>
     set({ to: name, toKind: 'ns', ...(state.proto !== 'icmp' && state.port === '' && { port: POD_PORT }) });
-  const pickService = (s: Service) => set({ to: s.clusterIP, toKind: 'service', proto: 'tcp', port: String(s.port) });
+  const svcIP = (s: Service, v6 = state.ipv6): string => (v6 && s.clusterIP6) || s.clusterIP;
+  const pickService = (s: Service) => set({ to: svcIP(s), toKind: 'service', proto: 'tcp', port: String(s.port) });
   const pickProto = (p: TraceProto) =>
     set({ proto: p, ...(p !== 'icmp' && state.port === '' && { port: state.toKind === 'service' ? '80' : POD_PORT }) });
   const canFollow = state.from !== undefined && state.to !== '' && !running;
+  // The family follows a chosen service to its other ClusterIP.
+  const pickFamily = (v6: boolean) => {
+    const svc =
+      state.toKind === 'service'
+        ? services.find((x) => state.to === x.clusterIP || state.to === x.clusterIP6)
+        : undefined;
+    set({ ipv6: v6, ...(svc && { to: svcIP(svc, v6) }) });
+  };
   const f: FormParts = {
+    pickFamily,
+    svcIP,
     state,
     set,
     pods,
@@ -225,7 +242,7 @@ function FromRow({ f }: { f: FormParts }) {
 
 function ToRow({ f }: { f: FormParts }) {
   const t = useT('hopDiagram.followForm');
-  const { state, set, pods, others, services, otherTo, pickTarget, pickService } = f;
+  const { state, set, pods, others, services, otherTo, pickTarget, pickService, svcIP } = f;
   return (
     <Row label={t('to')}>
       <PodChips
@@ -240,12 +257,12 @@ function ToRow({ f }: { f: FormParts }) {
           key={s.name}
           testId={hopIds.toService(s.name)}
           tone="violet"
-          on={state.toKind === 'service' && state.to === s.clusterIP}
+          on={state.toKind === 'service' && state.to === svcIP(s)}
           onClick={() => pickService(s)}
         >
           {t('svc')} {s.name}{' '}
-          <span className="font-mono font-normal">
-            {s.clusterIP}:{s.port}
+          <span className="font-mono font-normal break-all">
+            {svcIP(s).includes(':') ? `[${svcIP(s)}]` : svcIP(s)}:{s.port}
           </span>
         </Chip>
       ))}
@@ -256,7 +273,7 @@ function ToRow({ f }: { f: FormParts }) {
         onChange={(e) => set({ to: e.target.value.trim(), toKind: 'ip' })}
         placeholder={t('orTypeAnIp')}
         spellCheck={false}
-        className={`w-52 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
+        className={`w-72 rounded-lg border-2 bg-slate-800 px-3 py-1.5 font-mono text-lg placeholder:text-slate-500 ${state.toKind === 'ip' && state.to ? 'border-sky-400' : 'border-slate-600'}`}
       />
     </Row>
   );
@@ -264,9 +281,12 @@ function ToRow({ f }: { f: FormParts }) {
 
 function AsRow({ f }: { f: FormParts }) {
   const t = useT('hopDiagram.followForm');
-  const { state, set, running, canFollow, pickProto } = f;
+  const { state, set, running, canFollow, pickProto, pickFamily } = f;
   return (
     <Row label={t('as')} gap="gap-3">
+      <Chip testId={hopIds.ipv6} on={state.ipv6} onClick={() => pickFamily(!state.ipv6)}>
+        <span title={t('ipv6Title')}>{t('ipv6')}</span>
+      </Chip>
       <div
         className="flex overflow-hidden rounded-lg border-2 border-slate-600"
         role="radiogroup"

@@ -57,6 +57,8 @@ export function FollowPanel({ initialFrom, run }: { initialFrom?: string; run?: 
       ...(form.proto !== 'icmp' && form.port !== '' && { port: Number(form.port) }),
       rules: form.rules,
       ...(form.expr.trim() && { expr: form.expr.trim() }),
+      // A name is sent to its IPv6 address; a typed or service address says its own family.
+      ...(form.ipv6 && form.toKind === 'ns' && { family: 6 as const }),
     });
   };
 

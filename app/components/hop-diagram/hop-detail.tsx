@@ -3,7 +3,7 @@
 import { useT } from '../../i18n/use-t';
 import type { ReactNode } from 'react';
 import type { Hop } from '../../../server/protocol/tracer';
-import { dropText, endpoint, ICMP_TYPES } from '../../../server/protocol/vocab';
+import { dropText, endpoint, icmpTypeName } from '../../../server/protocol/vocab';
 import { DIR_LABEL, fmtDelta, programLine } from './format';
 import { hopIds, type PathKind } from './test-ids';
 
@@ -121,28 +121,53 @@ function IpSection({ h, prev }: { h: Hop; prev: Hop | undefined }) {
   const t = useT('hopDiagram.hopDetail');
   const ttlDelta = prev && prev.ttl !== h.ttl ? t('sincePrevious', { delta: h.ttl - prev.ttl }) : '';
   return (
-    <Section title="IP">
+    <Section title={h.ipv6 ? t('ipv6') : 'IP'}>
       <Row k="src">{endpoint(h.src, h.sport)}</Row>
       <Row k="dst">{endpoint(h.dst, h.dport)}</Row>
-      <Row k={t('protocol')}>{h.proto}</Row>
-      <Row k="TTL">
+      <Row k={h.ipv6 ? t('nextHeader') : t('protocol')}>{h.proto}</Row>
+      <Row k={h.ipv6 ? t('hopLimit') : 'TTL'}>
         {h.ttl}
         <span className="text-slate-400">{ttlDelta}</span>
       </Row>
-      <Row k={t('ipId')}>
-        {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
-      </Row>
-      <Row k={t('totalLen')}>{h.totLen} B</Row>
-      <Row k={t('ipOptions')}>{h.ipOptions ? t('present') : t('none')}</Row>
+      {h.ipv6 ? (
+        <Ipv6Rows h={h} ipv6={h.ipv6} />
+      ) : (
+        <>
+          <Row k={t('ipId')}>
+            {h.ipId} <span className="text-slate-400">(0x{h.ipId.toString(16).padStart(4, '0')})</span>
+          </Row>
+          <Row k={t('totalLen')}>{h.totLen} B</Row>
+          <Row k={t('ipOptions')}>{h.ipOptions ? t('present') : t('none')}</Row>
+        </>
+      )}
       {h.tcpFlags !== undefined && <Row k={t('tcpFlags')}>{h.tcpFlags || t('none2')}</Row>}
       {h.icmp && (
         <Row k="ICMP">
           {t('type')} {h.icmp.type}
-          {ICMP_TYPES[h.icmp.type] ? ` ${ICMP_TYPES[h.icmp.type]}` : ''} {t('code')} {h.icmp.code} · id {h.icmp.id}{' '}
-          {t('seq')} {h.icmp.seq}
+          {icmpTypeName(h.proto, h.icmp.type) ? ` ${icmpTypeName(h.proto, h.icmp.type)}` : ''} {t('code')} {h.icmp.code}{' '}
+          · id {h.icmp.id} {t('seq')} {h.icmp.seq}
         </Row>
       )}
     </Section>
+  );
+}
+
+/** What an IPv6 header says beyond IPv4's fields: flow label, extension headers, Cilium's DSR option. */
+function Ipv6Rows({ h, ipv6 }: { h: Hop; ipv6: NonNullable<Hop['ipv6']> }) {
+  const t = useT('hopDiagram.hopDetail');
+  return (
+    <>
+      <Row k={t('flowLabel')}>
+        {ipv6.flowLabel} <span className="text-slate-400">(0x{ipv6.flowLabel.toString(16).padStart(5, '0')})</span>
+      </Row>
+      <Row k={t('totalLen')}>{h.totLen} B</Row>
+      <Row k={t('extHeaders')}>{ipv6.ext.length > 0 ? ipv6.ext.join(', ') : t('none')}</Row>
+      {ipv6.dsr && (
+        <Row k={t('dsrOption')}>
+          [{ipv6.dsr.addr}]:{ipv6.dsr.port}
+        </Row>
+      )}
+    </>
   );
 }
 

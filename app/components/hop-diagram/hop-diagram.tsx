@@ -186,7 +186,11 @@ function LaneBackdrops({ layout, laneInfo }: { layout: DiagramLayout; laneInfo?:
 function Caption({ box }: { box: HopBox | undefined }) {
   const tr = useT('hopDiagram.hopDiagram');
   return (
-    <div data-testid={hopIds.caption} className="flex h-9 items-center gap-4 overflow-hidden whitespace-nowrap text-xl">
+    // Wraps rather than clips: an IPv6 flow line is twice an IPv4 one, and the room must read all of it.
+    <div
+      data-testid={hopIds.caption}
+      className="flex min-h-9 flex-wrap items-center gap-x-4 overflow-hidden whitespace-nowrap text-xl"
+    >
       {box && (
         <>
           <span className={box.path === 'reply' ? 'font-semibold text-fuchsia-300' : 'font-semibold text-sky-300'}>

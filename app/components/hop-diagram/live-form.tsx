@@ -37,7 +37,8 @@ const TEXT_FIELDS = [
     width: 'w-96',
     clean: (v: string) => v.replace(/[\r\n]/g, ' '),
   },
-  { key: 'addr', label: 'address', testId: hopIds.liveAddr, width: 'w-44', clean: (v: string) => v },
+  // Wide enough for an IPv6 address such as fd00:10:244:2::2.
+  { key: 'addr', label: 'address', testId: hopIds.liveAddr, width: 'w-64', clean: (v: string) => v },
   { key: 'port', label: 'port', testId: hopIds.livePort, width: 'w-24', clean: portDigits },
 ] as const;
 
@@ -180,7 +181,7 @@ function LiveButtons({ running, starting, onStop }: { running: boolean; starting
 
 /** A labelled text field of the filter; empty means "any". */
 function FilterInput(
-  p: FieldProps & { disabled: boolean; width: 'w-96' | 'w-44' | 'w-24'; numeric: boolean; placeholder: string },
+  p: FieldProps & { disabled: boolean; width: 'w-96' | 'w-64' | 'w-24'; numeric: boolean; placeholder: string },
 ) {
   return (
     <label className="flex items-center gap-2">

@@ -190,7 +190,7 @@ function LiveItem({ arrival: a, on, onPick }: { arrival: Arrival; on: boolean; o
             {a.journey.reply ? `+${a.journey.reply.hops.length}` : ''} {tr('hops')}
           </span>
         </div>
-        {first && <div className="truncate font-mono text-lg">{flowLine(first)}</div>}
+        {first && <div className={`${first.ipv6 ? 'break-all' : 'truncate'} font-mono text-lg`}>{flowLine(first)}</div>}
         <div className="truncate text-base text-slate-400">
           {a.journey.lanes.join(' › ')}
           {o.tone === 'drop' && <span className="text-red-300"> · {o.label}</span>}

@@ -18,6 +18,8 @@ export const hopIds = {
   port: 'follow-port',
   rules: 'follow-rules',
   followExpr: 'follow-expr',
+  /** The IPv6 chip: names resolve to their IPv6 address, services to their IPv6 ClusterIP. */
+  ipv6: 'follow-ipv6',
   followButton: 'follow-go',
   error: 'follow-error',
   summary: 'follow-summary',

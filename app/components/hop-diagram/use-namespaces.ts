@@ -19,6 +19,8 @@ export interface NsChoice {
 export interface Service {
   readonly name: string;
   readonly clusterIP: string;
+  /** The dual-stack lab's IPv6 ClusterIP. */
+  readonly clusterIP6?: string;
   readonly port: number;
 }
 
@@ -61,7 +63,13 @@ export function useNamespaces(): {
   }, [lab, topo]);
 
   const services = useMemo(
-    () => (lab?.services ?? []).map((s) => ({ name: s.name, clusterIP: s.clusterIP, port: s.port })),
+    () =>
+      (lab?.services ?? []).map((s) => ({
+        name: s.name,
+        clusterIP: s.clusterIP,
+        ...(s.clusterIP6 && { clusterIP6: s.clusterIP6 }),
+        port: s.port,
+      })),
     [lab],
   );
   return { choices, services, labUp: lab?.up };

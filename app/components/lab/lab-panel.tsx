@@ -28,6 +28,7 @@ function NsCard({ ns }: { ns: LabNamespace }) {
         {ns.name}
       </div>
       <div className="font-mono text-sm text-slate-300">{ns.addr}</div>
+      {ns.addr6 && <div className="break-all font-mono text-sm text-slate-300">{ns.addr6}</div>}
       <div className="text-xs uppercase tracking-wide text-slate-400">{ns.present ? t('up') : t('absent')}</div>
     </div>
   );
@@ -186,6 +187,13 @@ function LabMap({ status }: { status: LabStatus }) {
           <span className="font-mono">
             {svc.clusterIP}:{svc.port}
           </span>{' '}
+          {svc.clusterIP6 && (
+            <>
+              <span className="break-all font-mono">
+                [{svc.clusterIP6}]:{svc.port}
+              </span>{' '}
+            </>
+          )}
           {svc.nodePort !== null && (
             <>
               {t('nodeport')} <span className="font-mono">{svc.nodePort}</span>

@@ -3,6 +3,7 @@
 // itself (the program, the rule and its number, the sysctl, the route) and what would fix it.
 import type { Msg } from '../../protocol/i18n/msg';
 import type { Hop } from '../../protocol/tracer';
+import { ipv6Bytes } from '../../protocol/vocab';
 import {
   rpFilterKey,
   routeKey,
@@ -72,11 +73,25 @@ export interface Culprit {
 }
 
 function inCidr(addr: string, cidr: string): boolean {
+  if (addr.includes(':') || cidr.includes(':')) return inCidr6(addr, cidr);
   const [net = '', bits = '32'] = cidr.split('/');
   const ip = (a: string): number => a.split('.').reduce((x, o) => ((x << 8) | Number(o)) >>> 0, 0);
   const len = Number(bits);
   const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
   return (ip(addr) & mask) >>> 0 === (ip(net) & mask) >>> 0;
+}
+
+/** The same for IPv6 (ip6tables prints `-d fd00:77:2::2/128`); an IPv4 address is in no IPv6 net. */
+function inCidr6(addr: string, cidr: string): boolean {
+  const [net = '', bits = '128'] = cidr.split('/');
+  const a = ipv6Bytes(addr);
+  const n = ipv6Bytes(net);
+  if (!a || !n) return false;
+  for (let len = Number(bits), i = 0; len > 0; len -= 8, i++) {
+    const mask = len >= 8 ? 0xff : (0xff << (8 - len)) & 0xff;
+    if (((a[i] ?? 0) & mask) !== ((n[i] ?? 0) & mask)) return false;
+  }
+  return true;
 }
 
 /** User chains followed below a hook chain (kube-proxy nests two or three deep). */
@@ -105,7 +120,8 @@ export function ruleMayMatch(spec: string, h: Hop, iif: string | undefined): boo
         if (!inCidr(h.dst, v)) return false;
         break;
       case '-p':
-        if (v !== h.proto && v !== 'all') return false;
+        // ip6tables names ICMPv6 `ipv6-icmp` (/etc/protocols); the tracer says `icmpv6`.
+        if (v !== h.proto && v !== 'all' && !(v === 'ipv6-icmp' && h.proto === 'icmpv6')) return false;
         break;
       case '--dport':
         if (h.dport !== Number(v)) return false;
@@ -151,6 +167,7 @@ export function droppingRuleIn(
 }
 
 function netfilterCulprit(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): Culprit {
+  const tool = h.ipv6 ? 'ip6tables' : 'iptables';
   // Observed: an iptables TRACE line (follow --rules) that ended in DROP or REJECT.
   const traced = seg.flatMap((x) => x.rules ?? []).find((l) => /(^| )(-j )?(DROP|REJECT)\b/.test(l));
   const chains = dropChains(seg);
@@ -158,23 +175,23 @@ function netfilterCulprit(h: Hop, seg: readonly Hop[], f: NsFacts | undefined): 
     // Its number from the chain as read now: the traced text is the rule's `-S` text after table and chain.
     for (const name of chains) {
       const rule = f?.iptables?.get(name)?.rules.find((r) => traced === `filter ${name} ${r.spec}`);
-      if (rule) return { what: w.iptRuleText(name, rule, h.netns), fix: w.iptFix(name, rule, h.netns) };
+      if (rule) return { what: w.iptRuleText(name, rule, h.netns, tool), fix: w.iptFix(name, rule, h.netns, tool) };
     }
-    return { what: w.iptTracedText(traced, h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns) };
+    return { what: w.iptTracedText(traced, h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns, tool) };
   }
   for (const name of chains) {
     const found = f?.iptables && droppingRuleIn(name, f.iptables, h, h.ifname || undefined);
     if (found) {
       const { chain, rule } = found;
-      return { what: w.iptRuleText(chain, rule, h.netns), fix: w.iptFix(chain, rule, h.netns) };
+      return { what: w.iptRuleText(chain, rule, h.netns, tool), fix: w.iptFix(chain, rule, h.netns, tool) };
     }
   }
   for (const name of chains) {
     const policy = f?.iptables?.get(name)?.policy;
     if (policy === 'DROP')
-      return { what: w.iptPolicyText(name, policy, h.netns), fix: w.iptFix(name, undefined, h.netns) };
+      return { what: w.iptPolicyText(name, policy, h.netns, tool), fix: w.iptFix(name, undefined, h.netns, tool) };
   }
-  return { what: w.netfilterInText(h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns) };
+  return { what: w.netfilterInText(h.netns), fix: w.iptFix(chains[0] ?? 'FORWARD', undefined, h.netns, tool) };
 }
 
 /** Programs at this device and hook family (tc-ingress also finds tcx-ingress). */

@@ -195,6 +195,7 @@ function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   let k = i - 1;
   while (k >= 0 && (!hops[k]?.src || hops[k]?.dir === 'end')) k--;
   const prev = hops[k];
+  if (prev && (h.ipv6 || prev.ipv6)) return dsr6Change(prev, h, progs[k]);
   if (!prev || prev.ipOptions === h.ipOptions) return undefined;
   const change = h.ipOptions ? ('added' as const) : ('removed' as const);
   const hex = change === 'added' ? h.ipOptionBytes : prev.ipOptionBytes;
@@ -204,6 +205,21 @@ function optionChange(hops: readonly Hop[], i: number, progs: readonly (HopProgr
   return {
     options: { change, types: bytes ? optionTypes(bytes) : [], ...(dsr && { dsr }) },
     msg: w.optionsText(change, prev, by, dsr),
+  };
+}
+
+/** IPv6: Cilium's DSR option (0x1b, in a Destination Options header) gained or lost since the previous hop. */
+function dsr6Change(prev: Hop, h: Hop, progs: readonly HopProgram[] | undefined) {
+  const was = prev.ipv6?.dsr;
+  const now = h.ipv6?.dsr;
+  if (!was === !now && (!was || !now || (was.addr === now.addr && was.port === now.port))) return undefined;
+  const change = !was ? ('added' as const) : !now ? ('removed' as const) : ('changed' as const);
+  const dsr = now ?? was;
+  const by = progs?.find((p) => p.verdict !== 'dropped');
+  return {
+    options: { change, types: [0x1b], ...(dsr && { dsr }) },
+    // The message reads `service {addr}:{port}`: bracketed, an IPv6 address stays readable.
+    msg: w.optionsText(change === 'changed' ? 'added' : change, prev, by, dsr && { ...dsr, addr: `[${dsr.addr}]` }),
   };
 }
 

@@ -115,7 +115,9 @@ async function collectNs(
   const jobs: Promise<void>[] = [
     ...bridgesNeeded(all.flat(), ns, f).map((br) => readFdb(target, br).then((e) => void c.fdb.push(...(e ?? [])))),
     ...[...routes].map(([k, q]) => routeGet(target, q).then((r) => void (r && c.routes.set(k, r)))),
-    ...[...chains].map((ch) => readChainTree(target, ch, c.iptables)),
+    ...[...chains].map((ch) =>
+      readChainTree(target, ch, c.iptables, all.flat().some((h) => h.ipv6) ? 'ip6tables' : 'iptables'),
+    ),
   ];
   if (sysctl.size > 0) jobs.push(readSysctl(target, [...sysctl]).then((m) => m.forEach((v, k) => c.sysctl.set(k, v))));
   if (neigh) jobs.push(readNeigh(target).then((n) => void (c.neigh = n)));
@@ -123,13 +125,19 @@ async function collectNs(
 }
 
 /** A hook chain and the user chains its counted rules jump to (in parallel, MAX_JUMPS deep). */
-async function readChainTree(target: NetnsTarget, name: string, into: Map<string, IptChain>, depth = 0): Promise<void> {
+async function readChainTree(
+  target: NetnsTarget,
+  name: string,
+  into: Map<string, IptChain>,
+  tool: 'iptables' | 'ip6tables',
+  depth = 0,
+): Promise<void> {
   if (into.has(name) || depth > MAX_JUMPS) return;
-  const chain = await readChain(target, name);
+  const chain = await readChain(target, name, tool);
   if (!chain) return; // not a chain (a target such as LOG), or iptables failed
   into.set(name, chain);
   const jumps = new Set(chain.rules.filter((r) => r.pkts > 0 && !BUILTIN_TARGETS.has(r.target)).map((r) => r.target));
-  await Promise.all([...jumps].map((j) => readChainTree(target, j, into, depth + 1)));
+  await Promise.all([...jumps].map((j) => readChainTree(target, j, into, tool, depth + 1)));
 }
 
 /** No hop seen: the source's route to the destination, its neighbours, and what sits on its veths' peers. */

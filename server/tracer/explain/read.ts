@@ -164,10 +164,14 @@ export async function readSysctl(target: NetnsTarget, keys: readonly string[]): 
 }
 
 /** A filter-table chain: `-S` for the rules' text, `-L -v -x --line-numbers` for their counters. */
-export async function readChain(target: NetnsTarget, chain: string): Promise<IptChain | undefined> {
+export async function readChain(
+  target: NetnsTarget,
+  chain: string,
+  tool: 'iptables' | 'ip6tables' = 'iptables',
+): Promise<IptChain | undefined> {
   const [spec, list] = await Promise.all([
-    run(target, 'iptables', ['-t', 'filter', '-S', chain]),
-    run(target, 'iptables', ['-t', 'filter', '-L', chain, '-v', '-n', '-x', '--line-numbers']),
+    run(target, tool, ['-t', 'filter', '-S', chain]),
+    run(target, tool, ['-t', 'filter', '-L', chain, '-v', '-n', '-x', '--line-numbers']),
   ]);
   if (spec === undefined || list === undefined) return undefined;
   return parseChain(chain, spec, list);

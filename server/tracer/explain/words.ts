@@ -102,21 +102,25 @@ const ruleComment = (r: IptRule): string | undefined => /--comment "([^"]*)"/.ex
 const byKubeProxy = (chain: string): boolean => chain.startsWith('KUBE-');
 
 /** `iptables filter FORWARD rule 3 (`-p udp -m udp --dport 9 -j DROP`) in pjx-router` */
-export const iptRuleText = (chain: string, r: IptRule, ns: string): Msg => {
-  const rule = m('iptRule', { chain, num: r.num, spec: r.spec, ns });
+/** Which command shows and changes the rules: IPv6 packets meet ip6tables' tables. */
+export type IptTool = 'iptables' | 'ip6tables';
+
+export const iptRuleText = (chain: string, r: IptRule, ns: string, tool: IptTool = 'iptables'): Msg => {
+  const rule = m('iptRule', { tool, chain, num: r.num, spec: r.spec, ns });
   const why = ruleComment(r);
   if (!byKubeProxy(chain)) return rule;
   return why ? m('kubeRuleWhy', { why, rule }) : m('kubeRule', { rule });
 };
 export const iptTracedText = (line: string, ns: string): Msg => m('iptTraced', { line, ns });
-export const iptPolicyText = (chain: string, policy: string, ns: string): Msg => m('iptPolicy', { chain, policy, ns });
+export const iptPolicyText = (chain: string, policy: string, ns: string, tool: IptTool = 'iptables'): Msg =>
+  m('iptPolicy', { tool, chain, policy, ns });
 export const netfilterInText = (ns: string): Msg => m('netfilterIn', { ns });
-export const iptFix = (chain: string, r: IptRule | undefined, ns: string): Msg =>
+export const iptFix = (chain: string, r: IptRule | undefined, ns: string, tool: IptTool = 'iptables'): Msg =>
   r && byKubeProxy(chain)
     ? m('iptFixKube')
     : r
-      ? m('iptFixRule', { chain, num: r.num, ns })
-      : m('iptFixFind', { chain, ns });
+      ? m('iptFixRule', { tool, chain, num: r.num, ns })
+      : m('iptFixFind', { tool, chain, ns });
 
 export const progText = (p: Pick<DevProg, 'hook' | 'name' | 'id'>, ns: string, ifname: string): Msg =>
   m('prog', { hook: p.hook === 'xdp' ? 'XDP' : p.hook, name: p.name || '?', id: p.id, ns, ifname });
