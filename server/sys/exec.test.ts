@@ -23,6 +23,9 @@ describe('inNetns (real namespace)', () => {
     expect(inNetns(t, 'ip', ['-j', 'link', 'show'])).toEqual(['ip', '-n', NS, '-j', 'link', 'show']);
     expect(inNetns(t, 'bridge', ['-j', 'fdb'])).toEqual(['bridge', '-n', NS, '-j', 'fdb']);
     expect(inNetns(t, 'tc', ['qdisc'])[0]).toBe('nsenter');
+    // Loading an object keeps nsenter: `ip -n` would pin its maps in a private bpffs (progs.test.ts's
+    // blocklist fails that way).
+    expect(inNetns(t, 'ip', ['link', 'set', 'dev', 'eth0', 'xdpdrv', 'obj', 'x.o', 'sec', 'xdp'])[0]).toBe('nsenter');
     const viaIp = await exec(inNetns(t, 'ip', ['-j', 'link', 'show']));
     const viaNsenter = await exec(inNetns(t, 'cat', ['/proc/net/dev']));
     expect(viaIp.code).toBe(0);

@@ -39,8 +39,10 @@ export function inNetns(target: NetnsTarget, cmd: string, args: readonly string[
     case 'host':
       return [cmd, ...args];
     case 'named':
-      // iproute2 enters a named namespace itself: one exec instead of two (nsenter, then the tool).
-      if (cmd === 'ip' || cmd === 'bridge') return [cmd, '-n', target.name, ...args];
+      // iproute2 enters a named namespace itself: one exec instead of two (nsenter, then the tool). Not
+      // when it loads a BPF object: `-n` remounts /sys privately, so the object's pinned maps would land in
+      // a fresh bpffs instead of /sys/fs/bpf (the blocklist's map, shared with `lab prog block`).
+      if ((cmd === 'ip' || cmd === 'bridge') && !args.includes('obj')) return [cmd, '-n', target.name, ...args];
       return ['nsenter', `--net=/var/run/netns/${target.name}`, '--', cmd, ...args];
     case 'pid':
       return ['nsenter', `--net=/proc/${target.pid}/ns/net`, '--', cmd, ...args];
