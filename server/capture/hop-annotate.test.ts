@@ -60,6 +60,17 @@ describe('tracer hops as capture annotations (real kernel)', () => {
   const call = <T>(ev: 'capture:start' | 'capture:stop' | 'capture:packet' | 'tracer:follow', req: unknown) =>
     ask<T>(client, ev, req);
 
+  /** The hop annotations on a capture's first `n` packets. */
+  const hopTexts = async (id: string, n: number): Promise<string[]> => {
+    const texts: string[] = [];
+    for (let index = 0; index < n; index++) {
+      const d = await call<PacketDetail>('capture:packet', { id, index });
+      if (!d.ok) break;
+      texts.push(...d.value.annotations.filter((a) => a.source === 'hop').map((a) => a.text));
+    }
+    return texts;
+  };
+
   beforeAll(async () => {
     process.env.PJ_CAPTURE_DIR = dir;
     await labUp();
@@ -91,17 +102,8 @@ describe('tracer hops as capture annotations (real kernel)', () => {
     expect(followed.value.delivered).toBe(true);
 
     // The request (ingress on veth-pod-a) and the reply (egress) are both on this capture.
-    const annotated = async (): Promise<string[]> => {
-      const texts: string[] = [];
-      for (let index = 0; index < 8; index++) {
-        const d = await call<PacketDetail>('capture:packet', { id, index });
-        if (!d.ok) break;
-        texts.push(...d.value.annotations.filter((a) => a.source === 'hop').map((a) => a.text));
-      }
-      return texts;
-    };
     await expect
-      .poll(annotated, { timeout: 5000 })
+      .poll(() => hopTexts(id, 8), { timeout: 5000 })
       .toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^node1 veth-pod-a ingress; 10\.244\.1\.2 → 10\.244\.2\.2;.*request hop/),
@@ -140,17 +142,8 @@ describe('tracer hops as capture annotations (real kernel)', () => {
     expect(followed.ok, followed.ok ? '' : followed.error).toBe(true);
     if (!followed.ok) return;
     expect(followed.value.delivered).toBe(true);
-    const annotated = async (): Promise<string[]> => {
-      const texts: string[] = [];
-      for (let index = 0; index < 4; index++) {
-        const d = await call<PacketDetail>('capture:packet', { id, index });
-        if (!d.ok) break;
-        texts.push(...d.value.annotations.filter((a) => a.source === 'hop').map((a) => a.text));
-      }
-      return texts;
-    };
     await expect
-      .poll(annotated, { timeout: 5000 })
+      .poll(() => hopTexts(id, 4), { timeout: 5000 })
       .toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^node1 veth-pod-a ingress; fd00:10:244:1::2 → fd00:10:244:2::2;.*request hop/),
