@@ -28,10 +28,10 @@ struct pj_prog progs[PJ_MAX_FILTERS][2]; /* by enum pj_prog_kind */
 volatile __u32 active_mask;
 volatile __u32 netns_mask; /* slots whose use_netns is set, so the map lookup is skipped when none */
 volatile __u32 nslots;     /* highest active slot + 1, set by the loader with active_mask */
-volatile __u32 snap_len;
+volatile __u32 snap_len; /* the most bytes any active slot's programs load (<= PJ_SNAP) */
 /* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the loader last gave each slot a filter: an skb traced before that
  * was traced for the slot's previous follower, whose bit must not follow it (its end may have been missed). */
-volatile __u64 slot_epoch[PJ_MAX_FILTERS];   /* the most bytes any active slot's programs load (<= PJ_SNAP) */
+volatile __u64 slot_epoch[PJ_MAX_FILTERS];
 /* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
@@ -388,7 +388,12 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 			st->last_netns = e.netns;
 		}
 	} else {
-		struct skb_state ns = { .since = bpf_ktime_get_ns(), .ident = skb_ident(skb, dev, dir == PJ_DIR_INGRESS), .mask = m, .last_dir = dir, .last_ifindex = e.ifindex, .last_netns = e.netns };
+		struct skb_state ns = { .since = bpf_ktime_get_ns(),
+					.ident = skb_ident(skb, dev, dir == PJ_DIR_INGRESS),
+					.mask = m,
+					.last_dir = dir,
+					.last_ifindex = e.ifindex,
+					.last_netns = e.netns };
 		bpf_map_update_elem(&skb_states, &key, &ns, BPF_ANY);
 	}
 	if (!freed && now - last_track > track_refresh)
