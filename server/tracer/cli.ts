@@ -241,6 +241,7 @@ async function traceThroughServer(filter: LiveFilter, count: number | undefined)
       failed ??= e;
       out.end();
     });
+    if (process.env.PJ_DEBUG) process.stderr.write('packet-journey trace: the live view runs on the server\n');
     await out.ended;
     if (failed) throw failed;
     await t.stop();

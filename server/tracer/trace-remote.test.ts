@@ -136,6 +136,38 @@ describe('trace through a running server equals trace --local (real lab)', () =>
     }
   }, 120_000);
 
+  it('Ctrl-C ends a trace through the server; a flood past its budget is reported as dropped', async () => {
+    const p = spawn(process.execPath, [BIN, 'trace', '--filter', 'icmp', '--netns', 'pod-a'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    const running = new Promise<void>((resolve) =>
+      p.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        if (stderr.includes('the live view runs on the server')) resolve();
+      }),
+    );
+    const code = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+    await running;
+    // ~2000 echo requests and their replies within a second or two: far past 10 journeys per 50 ms.
+    spawnSync('ip', ['netns', 'exec', 'pod-a', 'ping', '-f', '-q', '-c', '2000', podIp('pod-c')], { timeout: 20_000 });
+    await sleep(1000);
+    p.kill('SIGINT');
+    expect(await code, stderr).toBe(0);
+    const journeys = journeysOf(stdout);
+    expect(journeys.length).toBeGreaterThan(0);
+    // Budgeted: fewer printed than the 4000 packets, and the rest said on stderr.
+    expect(journeys.length).toBeLessThan(4000);
+    const m = /packet-journey trace: (\d+) journeys dropped \(the server's live view sends at most 10 per 50 ms/.exec(
+      stderr,
+    );
+    expect(m, stderr).not.toBeNull();
+    expect(Number(m?.[1])).toBeGreaterThan(100);
+  }, 60_000);
+
   it('a bad expression through the server is the same one-line error and exit 2, nothing started', async () => {
     const s = await probe();
     try {
