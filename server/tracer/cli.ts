@@ -119,13 +119,13 @@ const traceFlags = {
   seconds: { type: 'number', help: 'with --flows: stop after N seconds (default: until Ctrl-C)' },
   sample: {
     type: 'number',
-    help: "with --flows: journeys sampled per flow per second after its first (default 1; this command's own loader)",
+    help: 'with --flows: journeys sampled per flow per second after its first (default 1; own loader)',
   },
   local: { type: 'boolean', help: "use this command's own probe loader even when a server is running" },
 } as const;
 
-const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…]
-       packet-journey trace --flows [--json] [--seconds N] [--sample N]
+const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…] [--local]
+       packet-journey trace --flows [--json] [--seconds N] [--sample N] [--local]
 
 A headless live view: every packet matching the filter, in any namespace, followed through the kernel
 with eBPF and printed as one JSON journey per line (the shape of \`follow --json\`) when it ends, until
