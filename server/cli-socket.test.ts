@@ -25,6 +25,18 @@ describe('connectLean (real socket.io server)', () => {
         if (req.quit) return void socket.disconnect(true);
         ack({ ok: true, value: { echo: req, blob: 'x'.repeat(req.size ?? 0) } });
       });
+      // Pushes: a watch answered in its ack, then updates, large ones too; an emit without ack stops them.
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('flows:watch', (_req: unknown, ack: (a: unknown) => void) => {
+        ack({ ok: true, value: { seq: 0 } });
+        let seq = 0;
+        timer = setInterval(() => socket.emit('flows:update', { seq: ++seq, blob: 'y'.repeat(seq * 40_000) }), 5);
+      });
+      socket.on('flows:unwatch', () => {
+        clearInterval(timer);
+        socket.emit('flows:update', { seq: -1 });
+      });
+      socket.on('disconnect', () => clearInterval(timer));
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -46,13 +58,38 @@ describe('connectLean (real socket.io server)', () => {
     }
   });
 
+  it("hands the server's pushes to their listeners in order, and emits without an ack", async () => {
+    const s = await connectLean(url, { token: 'good', timeoutMs: 2000 });
+    try {
+      const seen: number[] = [];
+      const stopped = new Promise<void>((resolve) =>
+        s.on('flows:update', (p) => {
+          const { seq, blob } = p as { seq: number; blob?: string };
+          if (seq > 0) expect(blob?.length).toBe(seq * 40_000);
+          seen.push(seq);
+          if (seq === 3) s.emit('flows:unwatch', undefined);
+          if (seq === -1) resolve();
+        }),
+      );
+      expect(await s.request('flows:watch', {}, 2000)).toEqual({ ok: true, value: { seq: 0 } });
+      await stopped;
+      // Sent before the unwatch arrived may be a few more; the stop's push is the last.
+      expect(seen.slice(0, 3)).toEqual([1, 2, 3]);
+      expect(seen.at(-1)).toBe(-1);
+    } finally {
+      s.close();
+    }
+  });
+
   it("is refused in one line with the server's reason when the token is wrong", async () => {
     await expect(connectLean(url, { token: 'bad', timeoutMs: 2000 })).rejects.toThrow('a valid token is needed');
   });
 
   it('a server that drops the connection mid-request rejects the request, it does not hang', async () => {
     const s = await connectLean(url, { token: 'good', timeoutMs: 2000 });
+    const gone = new Promise<string>((r) => s.onGone(r));
     await expect(s.request('tracer:follow', { quit: true }, 5000)).rejects.toThrow(/went away/);
+    expect(await gone).toMatch(/closed/);
     s.close();
   });
 

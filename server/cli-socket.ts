@@ -2,18 +2,25 @@
 // over one WebSocket, socket.io packets in its text frames) on node:http, without socket.io-client and
 // ws, whose code costs a follow through the server ~25 ms to load. The server sees an ordinary
 // websocket client (same handshake, same token query, same access rules); only the client is smaller.
-// It sends CONNECT, one EVENT with an ack id, answers pings, and ignores every other event.
+// It sends CONNECT and EVENTs (with an ack id or without), answers pings, and hands the server's pushed
+// EVENTs to their listeners, unparsed: the caller parses each with the protocol's schema.
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Ack } from './protocol/common';
-import type { ClientToServerEvents } from './protocol/events';
+import type { ClientToServerEvents, ServerToClientEvents } from './protocol/events';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** One socket.io connection on a raw WebSocket; `request` is socket.io's emit with an ack. */
 export interface LeanSocket {
   request(event: keyof ClientToServerEvents, payload: unknown, timeoutMs: number): Promise<Ack<unknown>>;
+  /** socket.io's emit without an ack (e.g. an unwatch). */
+  emit(event: keyof ClientToServerEvents, payload: unknown): void;
+  /** The server's pushes of `event` (its first argument), as they come. */
+  on(event: keyof ServerToClientEvents, fn: (payload: unknown) => void): void;
+  /** Once, when the connection goes (not after close()). */
+  onGone(fn: (why: string) => void): void;
   close(): void;
 }
 
@@ -80,6 +87,8 @@ class Connection implements LeanSocket {
   private nextAck = 0;
   private readonly acks = new Map<number, (a: Ack<unknown>) => void>();
   private readonly waiting = new Set<(why: string) => void>();
+  private readonly listeners = new Map<string, ((payload: unknown) => void)[]>();
+  private readonly goneFns: ((why: string) => void)[] = [];
   private closed = false;
 
   constructor(
@@ -126,6 +135,18 @@ class Connection implements LeanSocket {
     });
   }
 
+  emit(event: keyof ClientToServerEvents, payload: unknown): void {
+    this.send(`42${JSON.stringify([event, payload])}`);
+  }
+
+  on(event: keyof ServerToClientEvents, fn: (payload: unknown) => void): void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]);
+  }
+
+  onGone(fn: (why: string) => void): void {
+    this.goneFns.push(fn);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -143,6 +164,7 @@ class Connection implements LeanSocket {
     this.closed = true;
     this.onClose(why);
     for (const w of [...this.waiting]) w(why);
+    for (const g of this.goneFns) g(why);
   }
 
   /** One client frame: FIN, the opcode, masked as RFC 6455 requires of a client. */
@@ -208,6 +230,18 @@ class Connection implements LeanSocket {
       const id = Number(m[1]);
       const answer = this.acks.get(id);
       if (answer) answer((JSON.parse(t.slice(m[0].length)) as unknown[])[0] as Ack<unknown>);
+      return;
+    }
+    // socket.io EVENT from the server: 42[name, payload] (no ack id: the server asks for none).
+    if (t.startsWith('42[')) {
+      let packet: unknown;
+      try {
+        packet = JSON.parse(t.slice(2));
+      } catch {
+        return;
+      }
+      if (!Array.isArray(packet) || typeof packet[0] !== 'string') return;
+      for (const fn of this.listeners.get(packet[0]) ?? []) fn(packet[1]);
       return;
     }
     this.onText(t);

@@ -3,11 +3,14 @@
 // tick with --json (the FlowsState of server/protocol/flows.ts, every flow included).
 import { UsageError } from '../cli-args';
 import type { FlowRow, FlowsState } from '../protocol/flows';
+import { UserError } from '../sys/errors';
 
 export interface FlowsCliOptions {
   readonly json: boolean;
   readonly seconds?: number | undefined;
   readonly sample?: number | undefined;
+  /** This command's own loader even when a server is running. */
+  readonly local?: boolean;
 }
 
 /** Checks the flags a `trace --flows` takes; throws a one-line UsageError. */
@@ -55,36 +58,98 @@ export function formatFlows(s: FlowsState, max = 20): string {
   ].join('\n');
 }
 
+/** One tick as printed: the table, or the record with every flow given, busiest (by bytes) first. */
+function printTick(o: FlowsCliOptions, s: FlowsState, flows: FlowRow[]): void {
+  if (o.json)
+    process.stdout.write(
+      JSON.stringify({ type: 'flows', ...s, flows: flows.sort((a, b) => b.bytes - a.bytes) }) + '\n',
+    );
+  else process.stdout.write(formatFlows(s) + '\n');
+}
+
+/** Until Ctrl-C or --seconds (counted from when the kernel counts, not from when the loader started). */
+function untilEnd(o: FlowsCliOptions): { ended: Promise<void>; arm(): void; end(): void; dispose(): void } {
+  let done: () => void = () => undefined;
+  const ended = new Promise<void>((r) => (done = r));
+  let timer: NodeJS.Timeout | undefined;
+  process.once('SIGINT', done);
+  process.once('SIGTERM', done);
+  return {
+    ended,
+    arm: () => {
+      if (o.seconds !== undefined) timer = setTimeout(done, o.seconds * 1000);
+    },
+    end: () => done(),
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+    },
+  };
+}
+
 export async function runFlows(o: FlowsCliOptions): Promise<number> {
   checkFlowsFlags(o);
+  // --sample sets the view's own rate: the server's view samples at its own, so it takes a loader here.
+  if (!o.local && o.sample === undefined) {
+    const done = await throughServer(o);
+    if (done !== undefined) return done;
+  }
   const [{ FlowView }, { LOADER_PATH, ProbeLoader }] = await Promise.all([
     import('./view'),
     import('../tracer/loader'),
   ]);
   const loader = new ProbeLoader(LOADER_PATH, 1);
   const view = new FlowView(loader, { ...(o.sample !== undefined && { samplePerSec: o.sample }) });
-  let done: () => void = () => undefined;
-  const ended = new Promise<void>((r) => (done = r));
-  process.once('SIGINT', done);
-  process.once('SIGTERM', done);
-  let timer: NodeJS.Timeout | undefined;
+  const end = untilEnd(o);
   try {
     const off = await view.subscribe((s, r) => {
       if (!r) return; // a state without a tick (the start, the stop): nothing new counted
-      if (o.json) {
-        const flows = view.rows().sort((a, b) => b.bytes - a.bytes);
-        process.stdout.write(JSON.stringify({ type: 'flows', ...s, flows }) + '\n');
-      } else process.stdout.write(formatFlows(s) + '\n');
+      printTick(o, s, o.json ? view.rows() : s.flows);
     });
-    // From when the kernel counts, not from when the loader started.
-    if (o.seconds !== undefined) timer = setTimeout(done, o.seconds * 1000);
-    await ended;
+    end.arm();
+    await end.ended;
     await off();
     return 0;
   } finally {
-    if (timer) clearTimeout(timer);
-    process.off('SIGINT', done);
-    process.off('SIGTERM', done);
+    end.dispose();
     await loader.stop();
+  }
+}
+
+/** Through the running server's flow view; undefined when none runs (or it does not answer). */
+async function throughServer(o: FlowsCliOptions): Promise<number | undefined> {
+  const { connectServerLean } = await import('../running-server');
+  const c = await connectServerLean();
+  if (!('socket' in c)) {
+    if (c.why) process.stderr.write(`packet-journey trace: ${c.why}; counting with this command's own loader\n`);
+    return undefined;
+  }
+  if (process.env.PJ_DEBUG)
+    process.stderr.write(`packet-journey trace: connected to the server at ${c.server.url} (pid ${c.server.pid})\n`);
+  const { remoteFlows } = await import('./remote');
+  const end = untilEnd(o);
+  let failed: Error | undefined;
+  try {
+    const w = await remoteFlows(
+      c.socket,
+      // The server sends the busiest FLOWS_SENT_MAX flows of each tick (`total` counts them all).
+      (s) => printTick(o, s, [...s.flows]),
+      (e) => {
+        failed ??= e;
+        end.end();
+      },
+    );
+    end.arm();
+    await end.ended;
+    w.stop();
+    if (failed) throw failed;
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    end.dispose();
+    c.socket.close();
   }
 }

@@ -117,11 +117,15 @@ const traceFlags = {
   },
   json: { type: 'boolean', help: 'with --flows: one JSON record per second instead of a table' },
   seconds: { type: 'number', help: 'with --flows: stop after N seconds (default: until Ctrl-C)' },
-  sample: { type: 'number', help: 'with --flows: journeys sampled per flow per second after its first (default 1)' },
+  sample: {
+    type: 'number',
+    help: 'with --flows: journeys sampled per flow per second after its first (default 1; own loader)',
+  },
+  local: { type: 'boolean', help: "use this command's own probe loader even when a server is running" },
 } as const;
 
-const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…]
-       packet-journey trace --flows [--json] [--seconds N] [--sample N]
+const TRACE_USAGE = `usage: packet-journey trace [--filter EXPR] [--count N] [--netns NS,…] [--local]
+       packet-journey trace --flows [--json] [--seconds N] [--sample N] [--local]
 
 A headless live view: every packet matching the filter, in any namespace, followed through the kernel
 with eBPF and printed as one JSON journey per line (the shape of \`follow --json\`) when it ends, until
@@ -133,6 +137,10 @@ packets, bytes, payload bytes, drops by reason and the devices crossed, printed 
 (or NDJSON with --json), with the map's pressure. The first packet of each flow, then --sample a second,
 is followed in full.
 
+When \`packet-journey serve\` runs from this checkout, both go through it (its probe loader is already
+attached; its live views send at most 10 journeys per 50 ms, the rest counted as dropped on stderr, and
+its flow records hold the busiest 500 flows); otherwise, or with --local, this command starts its own.
+
 options:
 ${flagHelp(traceFlags)}`;
 
@@ -141,7 +149,12 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (f.filter !== undefined || f.count !== undefined || f.netns !== undefined)
       throw new UsageError('--flows counts all traffic: it takes no --filter, --count or --netns');
-    return (await import('../flows/cli')).runFlows({ json: f.json, seconds: f.seconds, sample: f.sample });
+    return (await import('../flows/cli')).runFlows({
+      json: f.json,
+      seconds: f.seconds,
+      sample: f.sample,
+      local: f.local,
+    });
   }
   if (f.json || f.seconds !== undefined || f.sample !== undefined)
     throw new UsageError('--json, --seconds and --sample go with --flows (trace prints NDJSON anyway)');
@@ -151,6 +164,10 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
     throw new UsageError('--count must be a whole number ≥ 1');
   const netns = f.netns?.split(',').filter(Boolean);
   const filter = parseRequest(LiveFilter, { expr: f.filter, ...(netns && { netns }) }, { expr: '--filter' });
+  if (!f.local) {
+    const done = await traceThroughServer(filter, f.count);
+    if (done !== undefined) return done;
+  }
   const [{ compileFilter }, { traceJourneys }, { LOADER_PATH, ProbeLoader }] = await Promise.all([
     import('./pcap-filter'),
     import('./live'),
@@ -164,19 +181,10 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
     throw e;
   }
   const loader = new ProbeLoader(LOADER_PATH, 1);
-  let seen = 0;
-  let done: () => void = () => undefined;
-  const ended = new Promise<void>((r) => (done = r));
-  const onSignal = (): void => done();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const out = printer(f.count);
   try {
-    const t = await traceJourneys(loader, filter, (j) => {
-      if (f.count !== undefined && seen >= f.count) return;
-      process.stdout.write(JSON.stringify(j) + '\n');
-      if (f.count !== undefined && ++seen >= f.count) done();
-    });
-    await ended;
+    const t = await traceJourneys(loader, filter, out.journey);
+    await out.ended;
     await t.stop();
     if (t.dropped() > 0)
       process.stderr.write(`packet-journey trace: ${t.dropped()} journeys dropped (the server fell behind)\n`);
@@ -185,8 +193,68 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
     if (e instanceof UserError) throw new UsageError(e.message);
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    out.dispose();
     await loader.stop();
   }
 });
+
+/** Prints journeys as NDJSON until Ctrl-C, `count` of them, or end(). */
+function printer(count: number | undefined) {
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const ended = new Promise<void>((r) => (done = r));
+  const onSignal = (): void => done();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    ended,
+    end: onSignal,
+    journey: (j: Journey): void => {
+      if (count !== undefined && seen >= count) return;
+      process.stdout.write(JSON.stringify(j) + '\n');
+      if (count !== undefined && ++seen >= count) done();
+    },
+    dispose: (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * `trace` through the running server's loader (its live view, budgeted as every live view is); undefined
+ * when none runs. The expression is compiled there, before anything is attached: the same one line.
+ */
+async function traceThroughServer(filter: LiveFilter, count: number | undefined): Promise<number | undefined> {
+  const c = await connectServerLean();
+  if (!('socket' in c)) {
+    if (c.why) process.stderr.write(`packet-journey trace: ${c.why}; tracing with this command's own loader\n`);
+    return undefined;
+  }
+  if (process.env.PJ_DEBUG)
+    process.stderr.write(`packet-journey trace: connected to the server at ${c.server.url} (pid ${c.server.pid})\n`);
+  const { remoteTrace } = await import('./remote');
+  const out = printer(count);
+  let failed: Error | undefined;
+  try {
+    const t = await remoteTrace(c.socket, filter, out.journey, (e) => {
+      failed ??= e;
+      out.end();
+    });
+    if (process.env.PJ_DEBUG) process.stderr.write('packet-journey trace: the live view runs on the server\n');
+    await out.ended;
+    if (failed) throw failed;
+    await t.stop();
+    if (t.dropped() > 0)
+      process.stderr.write(
+        `packet-journey trace: ${t.dropped()} journeys dropped (the server's live view sends at most 10 per 50 ms; --local traces them all)\n`,
+      );
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    out.dispose();
+    c.socket.close();
+  }
+}
