@@ -369,16 +369,19 @@ static __always_inline void flow_apply(void *map, struct sk_buff *skb, struct pj
 
 /* The flow view's hook: dir is the tracepoint's (PJ_DIR_EGRESS for net_dev_queue, PJ_DIR_INGRESS for
  * netif_receive_skb, PJ_DIR_NONE for kfree_skb with its reason). */
-static __always_inline void flows_account(struct sk_buff *skb, __u8 dir, __u32 reason)
+/* Global, with the skb as a trusted argument (kernel >= 6.8): verified once per program on its own, not
+ * inlined with each hook's state; that took ~15% off the loader's attach (alternating loads, 6 each). */
+__noinline int flows_account(struct sk_buff *skb __attribute__((btf_decl_tag("arg:trusted"))), __u8 dir,
+			     __u32 reason)
 {
 	if (!skb)
-		return;
+		return 0;
 	struct net_device *dev = skb->dev;
 	enum flow_op op = FLOW_COUNT;
 	if (dir == PJ_DIR_NONE) {
 		op = FLOW_DROP;
 	} else if (!dev) {
-		return;
+		return 0;
 	} else {
 		__u64 priv = dev->priv_flags;
 		if (dir == PJ_DIR_INGRESS) {
@@ -391,13 +394,14 @@ static __always_inline void flows_account(struct sk_buff *skb, __u8 dir, __u32 r
 	struct pj_flow_key k = {};
 	struct flow_pkt p = {};
 	if (!flow_parse(skb, dir == PJ_DIR_INGRESS, &k, &p))
-		return;
+		return 0;
 	k.netns = netns_of(skb, dev, NULL);
 	__u32 ifindex = dev ? dev->ifindex : 0;
 	if (flows_gen)
 		flow_apply(&flows1, skb, &k, &p, op, ifindex, reason);
 	else
 		flow_apply(&flows0, skb, &k, &p, op, ifindex, reason);
+	return 0;
 }
 
 #endif /* __bpf__ */
