@@ -36,8 +36,13 @@ struct flow_merged {
 static struct flow_merged *flow_out;
 static size_t flow_out_n, flow_out_cap;
 
+/* --no-flows: the flow view's code is left out of the programs at load (a constant the verifier prunes
+ * on), so a loader that will never count flows, a CLI follow's, attaches faster. */
+static bool flows_loaded = true;
+
 static void flows_configure(struct journey_bpf *s)
 {
+	s->rodata->with_flows = flows_loaded;
 	bpf_map__set_max_entries(s->maps.flows0, flow_entries);
 	bpf_map__set_max_entries(s->maps.flows1, flow_entries);
 	bpf_map__set_max_entries(s->maps.flow_samples, flow_entries);
@@ -46,6 +51,10 @@ static void flows_configure(struct journey_bpf *s)
 /* --flow-entries N: true when argv[i] was it (i then points at N). */
 static bool flows_flag(int argc, char **argv, int *i)
 {
+	if (!strcmp(argv[*i], "--no-flows")) {
+		flows_loaded = false;
+		return true;
+	}
 	if (strcmp(argv[*i], "--flow-entries") || *i + 1 >= argc)
 		return false;
 	char *end;
@@ -297,6 +306,10 @@ static void cmd_flows(const char *id, char *args)
 	}
 	if (!tok || strcmp(tok, "on")) {
 		ack(id, false, ",\"error\":\"usage: flows on [slot=S] [n=N] [tick_ms=MS] | flows off\"");
+		return;
+	}
+	if (!flows_loaded) {
+		ack(id, false, ",\"error\":\"this loader was started with --no-flows\"");
 		return;
 	}
 	long slot = -1;

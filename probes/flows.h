@@ -60,6 +60,8 @@ struct pj_flow_counters {
 
 /* Written by the loader through .bss. flows_on gates everything: one load per hook while the view is off. */
 volatile __u32 flows_on;
+/* Set before load: false leaves the flow view's code out (the verifier prunes it and never checks it). */
+const volatile bool with_flows = true;
 /* Which of flows0/flows1 the probe writes: the loader flips it, waits a grace, then reads the other. */
 volatile __u32 flows_gen;
 /* The filter slot bit sampled skbs are marked with (0: no sampling), and journeys per flow per second

@@ -428,7 +428,7 @@ static __always_inline int handle(struct sk_buff *skb, __u8 hook, __u8 dir, stru
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 {
-	if (flows_on)
+	if (with_flows && flows_on)
 		flows_account(skb, PJ_DIR_EGRESS, 0);
 	return handle(skb, PJ_HOOK_DEV_QUEUE, PJ_DIR_EGRESS, NULL, NULL, 0, 0, 0, false);
 }
@@ -436,7 +436,7 @@ int BPF_PROG(on_dev_queue, struct sk_buff *skb)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(on_receive_skb, struct sk_buff *skb)
 {
-	if (flows_on)
+	if (with_flows && flows_on)
 		flows_account(skb, PJ_DIR_INGRESS, 0);
 	return handle(skb, PJ_HOOK_RECEIVE_SKB, PJ_DIR_INGRESS, NULL, NULL, 0, 0, 0, false);
 }
@@ -460,7 +460,7 @@ int BPF_PROG(on_gro, const struct sk_buff *skb)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(on_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	if (flows_on)
+	if (with_flows && flows_on)
 		flows_account(skb, PJ_DIR_NONE, (__u32)reason);
 	return handle(skb, PJ_HOOK_KFREE, PJ_DIR_NONE, NULL, NULL, (__u32)reason, (__u64)location, 0, false);
 }

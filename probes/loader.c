@@ -17,7 +17,8 @@
  *   <id> stats
  *   <id> sync                        answered after every event produced so far is printed
  *   <id> flows on|off ...            the all-traffic flow view (flows-loader.h)
- * Flags: --discard counts events without printing them (benchmarks); --flow-entries N sizes the flow maps.
+ * Flags: --discard counts events without printing them (benchmarks); --flow-entries N sizes the flow maps;
+ * --no-flows leaves the flow view out (faster attach).
  * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}; a {"type":"stats"} record follows
  * counter changes (or budget refusals, "skipped") at most once a second. EOF on stdin ends the loader. */
 #define _GNU_SOURCE
@@ -1023,7 +1024,7 @@ static int setup_process(int argc, char **argv)
 		if (!strcmp(argv[i], "--discard")) {
 			discard = true;
 		} else if (!flows_flag(argc, argv, &i)) {
-			fprintf(stderr, "usage: loader [--discard] [--flow-entries N]\n");
+			fprintf(stderr, "usage: loader [--discard] [--flow-entries N] [--no-flows]\n");
 			return 2;
 		}
 	}

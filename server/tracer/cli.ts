@@ -94,8 +94,9 @@ async function followHere(req: FollowRequest): Promise<Journey> {
   debug("with this command's own probe loader");
   // Loaded only here: a follow through the server needs none of the tracer's own machinery.
   const [{ follow }, { LOADER_PATH, ProbeLoader }] = await Promise.all([import('./follow'), import('./loader')]);
-  // --rules follows twice: keep the loader between the two.
-  const loader = new ProbeLoader(LOADER_PATH, req.rules ? 15_000 : 1);
+  // --rules follows twice: keep the loader between the two. A follow never counts flows, and leaving the
+  // flow view's code out of the programs takes ~160 ms off the attach (BENCHMARKS.md, a fast CLI).
+  const loader = new ProbeLoader(LOADER_PATH, req.rules ? 15_000 : 1, ['--no-flows']);
   try {
     return await follow(req, { loader });
   } finally {

@@ -82,3 +82,28 @@ describe('probe loader dispatch', () => {
     }
   });
 });
+
+describe('a loader started with --no-flows (a CLI follow)', () => {
+  const loader = new ProbeLoader(undefined, 0, ['--no-flows']);
+  afterAll(() => loader.stop());
+
+  it('refuses the flow view in one line and still follows', async () => {
+    await loader.ensureStarted();
+    await expect(
+      loader.startFlows(
+        { samplePerSec: 0, journeys: false },
+        () => undefined,
+        () => undefined,
+      ),
+    ).rejects.toThrow(/^probe flows: this loader was started with --no-flows$/);
+    let got = 0;
+    const s = await loader.subscribe({ proto: 1, addrA: '127.0.0.1' }, () => got++);
+    try {
+      execFileSync('ping', ['-n', '-q', '-c2', '-i', '0.05', '127.0.0.1']);
+      await loader.sync();
+      expect(got).toBeGreaterThanOrEqual(4);
+    } finally {
+      await s.close();
+    }
+  });
+});

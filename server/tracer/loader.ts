@@ -164,7 +164,7 @@ export class ProbeLoader {
     path = LOADER_PATH,
     /** Stop the loader (and detach everything) this long after the last subscriber leaves; 0: never. */
     idleMs = 15_000,
-    /** Loader arguments: benchmarks pass `--discard`. */
+    /** Loader arguments: benchmarks pass `--discard`, a CLI follow `--no-flows`. */
     private readonly args: readonly string[] = [],
   ) {
     this.proc = new LoaderProcess(path, args, {
