@@ -264,7 +264,7 @@ static __always_inline void flow_add_drop(struct pj_flow_val *v, __u32 reason)
 /* Marks the skb for a full journey: the first packet of a flow, then at most flows_sample_n a second.
  * The per-flow count is not atomic (that needs BPF atomics past -mcpu=v1): two CPUs sampling the same flow
  * in the same instant can pass the bound by one, and the server trims what it shows to the bound. */
-static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flow_key *k, __u64 now)
+static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flow_key *k, __u64 now, bool l3_at_data)
 {
 	__u32 bit = flows_sample_bit;
 	if (!bit)
@@ -276,7 +276,10 @@ static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flo
 	if (s && now - s->window_ns < 1000000000ull && s->n >= flows_sample_n)
 		return false;
 	__u64 skbk = (__u64)skb;
-	struct skb_state *st = bpf_map_lookup_elem(&skb_states, &skbk);
+	/* Through the identity check: a state another packet left at this address (a free no tracepoint
+	 * saw, pcapf.h) is not "marked upstream", and is deleted. */
+	struct net_device *dev = skb->dev;
+	struct skb_state *st = state_of(&skbk, skb, dev, l3_at_data);
 	if (st && (st->mask & bit))
 		return false; /* marked upstream, in an earlier namespace */
 	if (!s) {
@@ -297,7 +300,7 @@ static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flo
 		st->mask = fresh_mask(st, active_mask) | bit;
 		st->since = now;
 	} else {
-		struct skb_state ns = { .mask = bit, .since = now };
+		struct skb_state ns = { .mask = bit, .since = now, .ident = skb_ident(skb, dev, l3_at_data) };
 		if (bpf_map_update_elem(&skb_states, &skbk, &ns, BPF_ANY))
 			return false;
 	}
@@ -324,7 +327,8 @@ static __always_inline struct pj_flow_val *flow_entry(void *map, const struct pj
 enum flow_op { FLOW_COUNT, FLOW_DEV, FLOW_DROP };
 
 static __always_inline void flow_apply(void *map, struct sk_buff *skb, struct pj_flow_key *k,
-				       const struct flow_pkt *p, enum flow_op op, __u32 ifindex, __u32 reason)
+				       const struct flow_pkt *p, enum flow_op op, __u32 ifindex, __u32 reason,
+				       bool l3_at_data)
 {
 	__u32 zero = 0;
 	struct pj_flow_counters *c = bpf_map_lookup_elem(&flow_counters, &zero);
@@ -362,7 +366,7 @@ static __always_inline void flow_apply(void *map, struct sk_buff *skb, struct pj
 	if (!flows_sample_bit || now - v->sample_ns < flows_sample_gap)
 		return;
 	v->sample_ns = now;
-	if (flow_sample(skb, k, now)) {
+	if (flow_sample(skb, k, now, l3_at_data)) {
 		v->sampled++;
 		if (c)
 			c->sampled++;
@@ -400,9 +404,9 @@ __noinline int flows_account(struct sk_buff *skb __attribute__((btf_decl_tag("ar
 	k.netns = netns_of(skb, dev, NULL);
 	__u32 ifindex = dev ? dev->ifindex : 0;
 	if (flows_gen)
-		flow_apply(&flows1, skb, &k, &p, op, ifindex, reason);
+		flow_apply(&flows1, skb, &k, &p, op, ifindex, reason, dir == PJ_DIR_INGRESS);
 	else
-		flow_apply(&flows0, skb, &k, &p, op, ifindex, reason);
+		flow_apply(&flows0, skb, &k, &p, op, ifindex, reason, dir == PJ_DIR_INGRESS);
 	return 0;
 }
 
