@@ -42,6 +42,31 @@ describe('lab over socket.io', () => {
     expect(await readState()).toEqual(before);
   });
 
+  it('takes a program action sent the moment the status shows a new scenario up (not "busy")', async () => {
+    // The page's Attach is enabled by the watch's update; the mutex used to be held past it, while the
+    // operation's closing status read ran (the scenarios e2e was refused this way in CI, twice).
+    const answers: Promise<{ ok: boolean; error?: string }>[] = [];
+    const onUpdate = (st: LabStatus): void => {
+      if (st.up && st.scenario === 'dsr' && answers.length === 0)
+        answers.push(
+          ask(srv.client, 'lab:prog', { action: 'detach', netns: 'node1', iface: 'eth0', hook: 'tc-ingress' }),
+        );
+    };
+    srv.client.on('lab:update', onUpdate);
+    try {
+      await ask(srv.client, 'lab:watch', {});
+      const up = await ask<LabStatus>(srv.client, 'lab:run', { action: 'up', scenario: 'dsr' });
+      expect(up.ok, up.ok ? '' : up.error).toBe(true);
+      await expect.poll(() => answers.length, { timeout: 5000 }).toBe(1);
+      const r = await answers[0];
+      // Nothing is attached there, so it is refused, but for that reason and not for a lab operation.
+      expect(r?.error ?? '').not.toMatch(/already running/);
+    } finally {
+      srv.client.off('lab:update', onUpdate);
+      await ask(srv.client, 'lab:run', { action: 'up', scenario: 'basic' });
+    }
+  }, 120_000);
+
   it('refuses a teaching program that does not exist', async () => {
     const r = await ask<LabProgram[]>(srv.client, 'lab:prog', {
       action: 'attach',

@@ -58,30 +58,33 @@ export const attach: Attach = (io) => {
     graceMs: POLL_MS,
   });
 
-  // One up/down at a time: a second click while one runs gets an error instead of a race.
+  // One up/down at a time: a second click while one runs gets an error instead of a race. Held for the
+  // operation only: the status read after it runs outside, since the poll may already have shown the lab
+  // up, and a click on that (attach a program) must not be refused as busy.
   let running = false;
   const exclusive = async <T>(op: (progress: (step: string) => void) => Promise<T>): Promise<T> => {
     if (running) throw new UserError(msg('err.lab.busy'));
     running = true;
+    let out: T;
     try {
-      const out = await op((step) => io.to(watch.room).emit('lab:progress', step));
-      publish(await labStatus());
-      return out;
+      out = await op((step) => io.to(watch.room).emit('lab:progress', step));
     } catch (e) {
       // A failed operation is the user's to read (a missing tool, a name in use), in its own words.
       throw asUserError(e);
     } finally {
       running = false;
     }
+    publish(await labStatus());
+    return out;
   };
-  const run = handle(LabAction, (a) =>
-    exclusive(async (onProgress) => {
+  const run = handle(LabAction, async (a) => {
+    await exclusive(async (onProgress) => {
       if (a.action === 'up') await labUp({ scenario: a.scenario, onProgress });
       else if (a.action === 'down') await labDown({ onProgress });
       else await labSet(a.name, a.value, { onProgress });
-      return labStatus();
-    }),
-  );
+    });
+    return current ?? labStatus();
+  });
   const prog = handle(LabProgAction, (a) => exclusive(() => labProg(a)));
   io.on('connection', (socket) => {
     socket.on('lab:run', run);
