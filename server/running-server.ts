@@ -129,6 +129,24 @@ export async function connectServerLean(): Promise<{ socket: LeanSocket; server:
 }
 
 /**
+ * The running server's lean socket for a CLI verb, or undefined when there is none: then the verb says why
+ * on stderr (if anything is wrong with it) and what it does instead (`instead`), and runs on its own.
+ */
+export async function serverForCli(
+  verb: string,
+  instead: string,
+): Promise<{ socket: LeanSocket; server: ServerMarker } | undefined> {
+  const c = await connectServerLean();
+  if (!('socket' in c)) {
+    if (c.why) process.stderr.write(`packet-journey ${verb}: ${c.why}; ${instead}\n`);
+    return undefined;
+  }
+  if (process.env.PJ_DEBUG)
+    process.stderr.write(`packet-journey ${verb}: connected to the server at ${c.server.url} (pid ${c.server.pid})\n`);
+  return c;
+}
+
+/**
  * A socket.io connection to the running server of this checkout, or undefined when none runs or it does
  * not answer within a second (then `why` says so, for the caller to mention). In token mode it presents
  * the instructor token from the tokens file (readable by root only).

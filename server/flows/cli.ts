@@ -119,14 +119,9 @@ export async function runFlows(o: FlowsCliOptions): Promise<number> {
 
 /** Through the running server's flow view; undefined when none runs (or it does not answer). */
 async function throughServer(o: FlowsCliOptions): Promise<number | undefined> {
-  const { connectServerLean } = await import('../running-server');
-  const c = await connectServerLean();
-  if (!('socket' in c)) {
-    if (c.why) process.stderr.write(`packet-journey trace: ${c.why}; counting with this command's own loader\n`);
-    return undefined;
-  }
-  if (process.env.PJ_DEBUG)
-    process.stderr.write(`packet-journey trace: connected to the server at ${c.server.url} (pid ${c.server.pid})\n`);
+  const { serverForCli } = await import('../running-server');
+  const c = await serverForCli('trace', "counting with this command's own loader");
+  if (!c) return undefined;
   const { remoteFlows } = await import('./remote');
   const end = untilEnd(o);
   let failed: Error | undefined;

@@ -1,7 +1,7 @@
 // `packet-journey follow`: send a packet from a namespace and print where it went, hop by hop.
 import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Command } from '../cli-args';
 import { FollowRequest, LiveFilter, TraceProto } from '../protocol/tracer';
-import { connectServerLean } from '../running-server';
+import { connectServerLean, serverForCli } from '../running-server';
 import type { Journey } from '../protocol/tracer';
 import { UserError } from '../sys/errors';
 import { formatJourney } from './format';
@@ -227,13 +227,8 @@ function printer(count: number | undefined) {
  * when none runs. The expression is compiled there, before anything is attached: the same one line.
  */
 async function traceThroughServer(filter: LiveFilter, count: number | undefined): Promise<number | undefined> {
-  const c = await connectServerLean();
-  if (!('socket' in c)) {
-    if (c.why) process.stderr.write(`packet-journey trace: ${c.why}; tracing with this command's own loader\n`);
-    return undefined;
-  }
-  if (process.env.PJ_DEBUG)
-    process.stderr.write(`packet-journey trace: connected to the server at ${c.server.url} (pid ${c.server.pid})\n`);
+  const c = await serverForCli('trace', "tracing with this command's own loader");
+  if (!c) return undefined;
   const { remoteTrace } = await import('./remote');
   const out = printer(count);
   let failed: Error | undefined;
