@@ -9,7 +9,8 @@
 // Root, under the lab lock:
 //   flock /tmp/pj-lab.lock npx tsx bench/pcap-filter.ts --other /tmp/main-export [--rounds 21] [--seconds 2]
 // The other checkout needs its probe built (make -C probes). PJ_BENCH_EXPR=EXPR measures another
-// expression (its structured twin for the other side: PJ_BENCH_OTHER="proto=6 port=9").
+// expression (its structured twin for the other side: PJ_BENCH_OTHER="proto=6 port=9"); PJ_BENCH_OTHER=same
+// gives the other side this side's expression, to compare two builds of the same probe.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   const server = await iperfServer();
   const compiled = await compileFilter(EXPR);
   const thisCmd = `${filterCommand(0, compiled, {})} ${BUDGET}`;
-  const otherCmd = `filter 0 ${OTHER_FILTER} ${BUDGET}`;
+  const otherCmd = OTHER_FILTER === 'same' ? thisCmd : `filter 0 ${OTHER_FILTER} ${BUDGET}`;
   const thisLoader = LOADER_PATH;
   const otherLoader = join(OTHER as string, 'probes', 'build', 'loader');
   const sides = {

@@ -18,7 +18,8 @@
  *   <id> sync                        answered after every event produced so far is printed
  *   <id> flows on|off ...            the all-traffic flow view (flows-loader.h)
  * Flags: --discard counts events without printing them (benchmarks); --flow-entries N sizes the flow maps;
- * --no-flows leaves the flow view out (faster attach).
+ * --no-flows leaves the flow view out (faster attach); --ring-mb N caps each CPU's ring (default 32 MB, 64 MB
+ * in all); --no-split-load verifies every program on one thread (split-load.h), to compare.
  * Each command answers {"type":"ack","id":"<id>","ok":true|false,...}; a {"type":"stats"} record follows
  * counter changes (or budget refusals, "skipped") at most once a second. EOF on stdin ends the loader. */
 #define _GNU_SOURCE
@@ -88,6 +89,10 @@ static int reason_count;
 
 static void load_drop_reasons(void)
 {
+	static bool done;
+	if (done)
+		return;
+	done = true;
 	struct btf *btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return;
@@ -309,6 +314,7 @@ static void print_code_tables(void)
  * 32 MB. */
 static int ring_cpus;
 static uint32_t ring_bytes;
+static uint32_t ring_cap; /* --ring-mb N: a smaller ring per CPU (a CLI follow's: creating 2 x 32 MB took ~40 ms) */
 
 static void configure(struct journey_bpf *s)
 {
@@ -318,6 +324,8 @@ static void configure(struct journey_bpf *s)
 	ring_bytes = 32u << 20;
 	while (ring_bytes > (4u << 20) && (uint64_t)ring_bytes * ring_cpus > (64u << 20))
 		ring_bytes >>= 1;
+	if (ring_cap && ring_bytes > ring_cap)
+		ring_bytes = ring_cap;
 	bpf_map__set_max_entries(s->maps.rings, ring_cpus);
 	/* The inner template keeps its size: the kernel does not compare ring sizes across map-in-map
 	 * (and libbpf 1.1 crashes resizing an inner template). */
@@ -970,6 +978,7 @@ static void print_stats(const char *type, const char *id)
 }
 
 #include "flows-loader.h"
+#include "split-load.h"
 
 static void handle_line(char *line)
 {
@@ -1017,14 +1026,29 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* --ring-mb N: a power of two from 1 to 32. */
+static bool ring_mb(const char *v)
+{
+	char *end;
+	unsigned long mb = strtoul(v, &end, 10);
+	if (*end || mb < 1 || mb > 32 || (mb & (mb - 1)))
+		return false;
+	ring_cap = mb << 20;
+	return true;
+}
+
 /* Phase 1: flags, buffers and signals. Returns an exit code, or -1 to go on. */
 static int setup_process(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--discard")) {
 			discard = true;
+		} else if (!strcmp(argv[i], "--no-split-load")) {
+			split_off = true;
+		} else if (!strcmp(argv[i], "--ring-mb") && i + 1 < argc && ring_mb(argv[i + 1])) {
+			i++;
 		} else if (!flows_flag(argc, argv, &i)) {
-			fprintf(stderr, "usage: loader [--discard] [--flow-entries N] [--no-flows]\n");
+			fprintf(stderr, "usage: loader [--discard] [--flow-entries N] [--no-flows] [--no-split-load] [--ring-mb 1|2|4|...|32]\n");
 			return 2;
 		}
 	}
@@ -1062,20 +1086,58 @@ static struct journey_bpf *open_object(bool with_netfilter)
 	return s;
 }
 
+/* Work that waits more than it computes, done on a third thread while the verifier runs: putting each
+ * CPU's ring in the rings map waits for an RCU grace period (every map-in-map update does), ~14 ms each. */
+static struct ring_buffer *early_rb;
+static pthread_t side_thread;
+static bool side_started;
+
+static void *side_work(void *arg)
+{
+	(void)arg;
+	early_rb = open_rings(skel);
+	load_drop_reasons();
+	return NULL;
+}
+
+static void start_side_work(void)
+{
+	side_started = pthread_create(&side_thread, NULL, side_work, NULL) == 0;
+}
+
+static struct ring_buffer *join_side_work(void)
+{
+	if (!side_started)
+		return NULL;
+	pthread_join(side_thread, NULL);
+	side_started = false;
+	struct ring_buffer *rb = early_rb;
+	early_rb = NULL;
+	return rb;
+}
+
+/* Opens and loads skel, on two threads when it can (split-load.h). 0 on success. */
+static int load_object(bool with_netfilter)
+{
+	skel = open_object(with_netfilter);
+	if (!skel)
+		return -1;
+	if (!split_load(with_netfilter, start_side_work))
+		return 0;
+	ring_buffer__free(join_side_work());
+	journey_bpf__destroy(skel);
+	skel = open_object(with_netfilter);
+	return skel ? journey_bpf__load(skel) : -1;
+}
+
 /* Phase 2: load and attach the probe, then open its rings. NULL (with the reason on stderr) on failure. */
 static struct ring_buffer *load_and_attach(void)
 {
-	skel = open_object(true);
-	if (!skel) {
-		fprintf(stderr, "open BPF object failed\n");
-		return NULL;
-	}
-	if (journey_bpf__load(skel)) {
+	if (load_object(true)) {
 		/* Older kernel without netfilter programs: trace without them rather than not at all. */
 		journey_bpf__destroy(skel);
 		nf_supported = false;
-		skel = open_object(false);
-		if (!skel || journey_bpf__load(skel)) {
+		if (load_object(false)) {
 			fprintf(stderr, "load BPF object failed\n");
 			return NULL;
 		}
@@ -1085,7 +1147,7 @@ static struct ring_buffer *load_and_attach(void)
 		return NULL;
 	}
 	self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	struct ring_buffer *rb = open_rings(skel);
+	struct ring_buffer *rb = side_started ? join_side_work() : open_rings(skel);
 	if (!rb)
 		fprintf(stderr, "ring buffer failed: %s\n", strerror(errno));
 	return rb;
@@ -1186,5 +1248,6 @@ int main(int argc, char **argv)
 	serve(rb);
 	ring_buffer__free(rb);
 	journey_bpf__destroy(skel);
+	split_free();
 	return 0;
 }

@@ -1,7 +1,6 @@
 // Docker containers via dockerode: the container name is the name a user knows its namespace by.
 // No socket: quietly nothing. A socket we cannot use: a warning, never a failed discovery.
 import { stat } from 'node:fs/promises';
-import Docker from 'dockerode';
 import { z } from 'zod';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -33,6 +32,9 @@ export async function listContainers(
   } catch {
     return { containers: [] };
   }
+  // Imported here, not at the top: dockerode and its CommonJS dependencies took ~80 ms to load, which every
+  // CLI follow paid before its loader started, Docker or not.
+  const { default: Docker } = await import('dockerode');
   const docker = new Docker({ socketPath, timeout: 3000 });
   let list: unknown;
   try {

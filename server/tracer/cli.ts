@@ -93,11 +93,18 @@ async function throughServer(req: FollowRequest): Promise<Journey | undefined> {
 async function followHere(req: FollowRequest): Promise<Journey> {
   debug("with this command's own probe loader");
   // Loaded only here: a follow through the server needs none of the tracer's own machinery.
-  const [{ follow }, { LOADER_PATH, ProbeLoader }] = await Promise.all([import('./follow'), import('./loader')]);
+  const { LOADER_PATH, ProbeLoader } = await import('./loader');
   // --rules follows twice: keep the loader between the two. A follow never counts flows, and leaving the
-  // flow view's code out of the programs takes ~160 ms off the attach (BENCHMARKS.md, a fast CLI).
-  const loader = new ProbeLoader(LOADER_PATH, req.rules ? 15_000 : 1, ['--no-flows']);
+  // flow view's code out of the programs takes ~160 ms off the attach (BENCHMARKS.md, a fast CLI); one
+  // packet's hops need 2 MB rings, not 32 MB (whose creation took ~40 ms).
+  const loader = new ProbeLoader(LOADER_PATH, req.rules ? 15_000 : 1, ['--no-flows', '--ring-mb', '2']);
+  // Spawned before the follow's own code loads (~160 ms) and its ends resolve: the verifier runs
+  // meanwhile. A bad name still fails at once, since stopping a loader not yet ready kills it.
+  loader.prestart();
+  loader.onStatus((s) => debug(`probe loader ${s.state}`));
   try {
+    const { follow } = await import('./follow');
+    debug('follow imported');
     return await follow(req, { loader });
   } finally {
     await loader.stop();

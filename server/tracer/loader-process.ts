@@ -130,7 +130,7 @@ export class LoaderProcess {
   }
 
   /** Stops it for good (no restart): EOF on stdin makes it detach and exit; SIGKILL if it lingers. */
-  async stop(): Promise<void> {
+  async stop(via: 'eof' | 'SIGKILL' = 'eof'): Promise<void> {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -139,6 +139,6 @@ export class LoaderProcess {
       this.hooks.status({ state: 'stopped', pid: undefined });
       return;
     }
-    await proc.stop({ via: 'eof', killAfterMs: STOP_KILL_MS });
+    await proc.stop({ via, killAfterMs: STOP_KILL_MS });
   }
 }

@@ -192,6 +192,11 @@ export class ProbeLoader {
     for (const fn of this.statusListeners) fn(this.status);
   }
 
+  /** Spawns the loader now, without waiting for it, for a caller that will subscribe soon. */
+  prestart(): void {
+    if (this.status.state === 'stopped') this.proc.start();
+  }
+
   /** Starts the loader if needed; resolves once it printed its ready record. */
   async ensureStarted(): Promise<void> {
     if (this.status.state === 'ready') return;
@@ -643,7 +648,8 @@ export class ProbeLoader {
     if (this.nfWatch) clearInterval(this.nfWatch);
     this.nfWatch = undefined;
     this.nf.clear();
-    await this.proc.stop();
+    // Before its ready record nothing was asked of it, and EOF would wait for the verifier: kill it.
+    await this.proc.stop(this.status.state === 'starting' ? 'SIGKILL' : 'eof');
   }
 
   /** Test hook: the child's pid, to kill it from outside and watch the restart. */
