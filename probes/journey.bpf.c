@@ -32,6 +32,9 @@ volatile __u32 snap_len; /* the most bytes any active slot's programs load (<= P
 /* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the loader last gave each slot a filter: an skb traced before that
  * was traced for the slot's previous follower, whose bit must not follow it (its end may have been missed). */
 volatile __u64 slot_epoch[PJ_MAX_FILTERS];
+/* Set by the loader before it sleeps with slots active and its rings empty: the next event wakes it
+ * (and clears this), so an idle loader needs no tick. */
+volatile __u32 loader_idle;
 /* Bytes in a CPU's ring that wake the loader early; set before load to a quarter of the ring. */
 const volatile __u32 wake_bytes = 1 << 20;
 /* Written by traced events on every CPU, so refreshed only when stale: a store per event would bounce
@@ -225,11 +228,16 @@ static __always_inline void emit(const struct pj_event *e, __u32 cpu)
 	if (ring) {
 		/* No wakeup per event: at a million hops a second the loader would be woken for nearly every
 		 * one (the default wakes a consumer that has caught up, and a fast one always has). It drains
-		 * on a short timer instead (loader.c, DRAIN_MS) and is woken early only when a ring fills past
-		 * wake_bytes, so bursts cannot overflow it between ticks. */
+		 * on a short timer instead while events arrive (loader.c, DRAIN_MS), is woken by the first one
+		 * after it went idle (loader_idle), and early when a ring fills past wake_bytes, so bursts
+		 * cannot overflow it between ticks. */
 		__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
 		__u64 flags = avail < wake_bytes && avail + sizeof(*e) + 8 >= wake_bytes ? BPF_RB_FORCE_WAKEUP
 											 : BPF_RB_NO_WAKEUP;
+		if (loader_idle) {
+			loader_idle = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
 		err = bpf_ringbuf_output(ring, (void *)e, sizeof(*e), flags);
 	}
 	if (c) {

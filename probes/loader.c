@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -346,12 +347,21 @@ static void configure(struct journey_bpf *s)
 
 static int on_event(void *ctx, void *data, size_t len);
 
+/* The rings' wake-ups, edge-triggered: libbpf's own epoll set is level-triggered, so once woken it kept
+ * reporting a ring readable while anything was in it and serve() drained without its tick. */
+static int ring_epfd = -1;
+
 static struct ring_buffer *open_rings(struct journey_bpf *s)
 {
 	struct ring_buffer *rb = NULL;
+	if (ring_epfd < 0)
+		ring_epfd = epoll_create1(EPOLL_CLOEXEC);
 	for (int cpu = 0; cpu < ring_cpus; cpu++) {
 		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "pj_ring", 0, 0, ring_bytes, NULL);
 		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(s->maps.rings), &cpu, &fd, BPF_ANY))
+			goto fail;
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+		if (ring_epfd < 0 || epoll_ctl(ring_epfd, EPOLL_CTL_ADD, fd, &ev))
 			goto fail;
 		int err = rb ? ring_buffer__add(rb, fd, on_event, NULL) : 0;
 		if (!rb)
@@ -368,6 +378,9 @@ fail:
 /* --discard: consume the ring buffer without printing hops, to measure kernel -> loader throughput. */
 static bool discard;
 #define DRAIN_MS 2
+/* The longest sleep while slots are active and nothing arrives: the probe wakes the loader on its next
+ * event (loader_idle), and this bounds the one written as the flag was being set. */
+#define IDLE_MS 50
 static unsigned long long consumed;
 
 /* Events from the per-CPU rings, put back in time order before they are printed: a packet's hops on
@@ -1210,18 +1223,44 @@ static void maybe_print_stats(void)
 	}
 }
 
+/* serve()'s next sleep. The probe does not wake us per event (journey.bpf.c): while events arrive, drain
+ * on a short tick, which bounds a follow's added latency to DRAIN_MS. Once a drain finds nothing, sleep
+ * until the probe's next event wakes us: a live view whose flow is quiet cost 500 wake-ups a second on
+ * the tick (~4% of iperf3 beside it here, BENCHMARKS.md). */
+static int next_sleep_ms(struct ring_buffer *rb, bool got)
+{
+	if (got || pend_n)
+		return DRAIN_MS;
+	if (!skel->bss->active_mask)
+		return 200;
+	skel->bss->loader_idle = 1;
+	__sync_synchronize();
+	/* An event written just before the probe could see the flag did not wake us: look once more. */
+	if (ring_buffer__consume(rb) > 0) {
+		skel->bss->loader_idle = 0;
+		return DRAIN_MS;
+	}
+	return IDLE_MS;
+}
+
 /* Phase 4: drain the rings and serve commands until stdin closes or a signal arrives. */
 static void serve(struct ring_buffer *rb)
 {
-	struct pollfd pfd[2] = { { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN }, { .fd = 0, .events = POLLIN } };
+	struct pollfd pfd[2] = { { .fd = ring_epfd, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
+	int ms = 200;
 	while (!stop) {
-		/* The probe does not wake us per event (journey.bpf.c): drain on a short tick while anything is
-		 * traced, which bounds a follow's added latency to DRAIN_MS. */
-		int n = poll(pfd, 2, flows_poll_ms(skel->bss->active_mask || pend_n ? DRAIN_MS : 200));
+		int n = poll(pfd, 2, flows_poll_ms(ms));
 		if (n < 0 && errno != EINTR)
 			break;
+		if (pfd[0].revents) { /* take the edges, so the next poll waits for new ones */
+			struct epoll_event evs[8];
+			while (epoll_wait(ring_epfd, evs, 8, 0) == 8)
+				;
+		}
+		skel->bss->loader_idle = 0;
 		uint64_t began = now_ns();
-		if (ring_buffer__consume(rb) > 0 || pend_n) {
+		int got = ring_buffer__consume(rb);
+		if (got > 0 || pend_n) {
 			emit_until(began - HOLD_NS);
 			fflush(stdout);
 		}
@@ -1229,6 +1268,7 @@ static void serve(struct ring_buffer *rb)
 			break; /* the server went away: so do we (and with us every link) */
 		maybe_print_stats();
 		flows_maybe_tick();
+		ms = next_sleep_ms(rb, got > 0);
 	}
 }
 
