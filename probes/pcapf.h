@@ -452,12 +452,12 @@ __noinline __u32 pj_run(struct scratch *c, __u32 todo)
 #define PJ_QUICK 48
 struct quick {
 	__u8 p[PJ_QUICK];
-	__u32 caplen; /* bytes in p: the first caplen bytes snapshot() would copy, or fewer */
+	__u32 caplen; /* bytes in p, from where snapshot() would copy */
 	__u32 kind;
 };
 
-/* Whether q's bytes may match `slot`: pj_pre's test on the first of snapshot()'s bytes (a header past
- * them passes), so a slot turned down here is one pj_run would turn down. Global, verified once. */
+/* Whether q's bytes may match `slot`: pj_pre's test on the packet's first bytes (a header past them
+ * passes), so a slot turned down here is one whose programs accept no such packet. Global, verified once. */
 __noinline bool pj_pre_quick(const struct quick *q, __u32 slot)
 {
 	if (!q)
@@ -480,8 +480,7 @@ __noinline __u32 pj_quick(const struct quick *q, __u32 todo)
 /* The slots in `todo` that may take this packet after the fast reject: `todo` itself whenever the
  * headers cannot be read here as snapshot() would copy them (a VLAN tag beside the packet, a failed
  * read), so the full path decides. */
-static __always_inline __u32 quick_todo(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo,
-					__u32 want)
+static __always_inline __u32 quick_todo(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
 {
 	unsigned char *head = skb->head, *data = skb->data, *start;
 	__u16 mac = skb->mac_header, nh = skb->network_header;
@@ -502,11 +501,10 @@ static __always_inline __u32 quick_todo(struct sk_buff *skb, struct net_device *
 	long linear = (long)(head + skb->tail - start);
 	if (linear <= 0 || (long)skb->len + (data - start) <= 0)
 		return 0;
-	__u32 n = want < linear ? want : linear;
-	if (n > PJ_SNAP_FIRST)
-		n = PJ_SNAP_FIRST;
-	if (n > PJ_QUICK)
-		n = PJ_QUICK;
+	/* Not bounded by the programs' snap length, as snapshot()'s copy is: the prefilter holds for the
+	 * packet's real bytes on every path the programs accept, so an expression that loads only the
+	 * EtherType ("ip6": no IPv4 packet matches) still turns IPv4 away here. */
+	__u32 n = linear < PJ_QUICK ? linear : PJ_QUICK;
 	__u64 len = n;
 	asm volatile("%0 &= 63" : "+r"(len));
 	if (!len || len > PJ_QUICK || bpf_probe_read_kernel(q.p, len, start))
@@ -521,7 +519,7 @@ static __always_inline __u32 quick_todo(struct sk_buff *skb, struct net_device *
 /* The slots in `todo` that take this packet. */
 static __always_inline __u32 match(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
 {
-	todo = quick_todo(skb, dev, l3_at_data, todo, snap_len);
+	todo = quick_todo(skb, dev, l3_at_data, todo);
 	if (!todo)
 		return 0;
 	__u32 zero = 0;
