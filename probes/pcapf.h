@@ -364,20 +364,17 @@ static __always_inline bool snapshot(struct sk_buff *skb, struct net_device *dev
 	return true;
 }
 
-/* Whether the packet copied in c may match `slot`: false only when its IPv4 header, at the fixed offset
- * the slot's programs read it from (14 after an Ethernet header whose EtherType is IPv4, 0 for an IP
- * header of version 4), fails the slot's prefilter; any other packet, or bytes not copied, go on to the
- * programs. Global, like pj_run: checked once, not once per slot of the caller's loop. */
-__noinline bool pj_pre(const struct scratch *c, __u32 slot)
+/* Whether the bytes p[0..caplen) (from where the programs start, of `kind`) may match the slot's filter f:
+ * false only when its IPv4 header, at the fixed offset the slot's programs read it from (14 after an
+ * Ethernet header whose EtherType is IPv4, 0 for an IP header of version 4), fails the slot's prefilter;
+ * any other packet, or bytes not copied, go on to the programs. `room` (a constant) bounds every index
+ * for the verifier: a header past it is treated as not copied. */
+static __always_inline bool pre_on(const struct pj_filter *f, const __u8 *p, __u32 caplen, __u32 kind, __u32 room)
 {
-	if (!c)
-		return true;
-	const struct pj_filter *f = &filters[slot & (PJ_MAX_FILTERS - 1)];
 	if (!f->pre)
 		return true;
-	const __u8 *p = c->pkt;
 	__u32 ip;
-	if (c->kind == PJ_PROG_L2) {
+	if (kind == PJ_PROG_L2) {
 		if (p[12] != 0x08 || p[13] != 0x00)
 			return true;
 		ip = 14;
@@ -386,7 +383,7 @@ __noinline bool pj_pre(const struct scratch *c, __u32 slot)
 			return true;
 		ip = 0;
 	}
-	if (c->caplen < ip + 20)
+	if (caplen < ip + 20)
 		return true;
 	if (f->no_ipv4)
 		return false;
@@ -400,14 +397,25 @@ __noinline bool pj_pre(const struct scratch *c, __u32 slot)
 	if (!f->port && !f->icmp_id)
 		return true;
 	__u64 l4 = ip + ((p[ip] & 0xf) << 2);
-	if (l4 + 6 > c->caplen)
+	if (l4 + 6 > caplen || l4 + 6 > room)
 		return true;
 	asm volatile("%0 &= 127" : "+r"(l4)); /* <= 14 + 60 already; the mask is for the verifier */
+	if (l4 + 6 > room)
+		return true;
 	__u16 sp = ((__u16)p[l4] << 8) | p[l4 + 1], dp = ((__u16)p[l4 + 2] << 8) | p[l4 + 3];
 	__u16 id = ((__u16)p[l4 + 4] << 8) | p[l4 + 5];
 	if (f->port && f->port != sp && f->port != dp)
 		return false;
 	return !f->icmp_id || f->icmp_id == id;
+}
+
+/* pre_on() for the packet copied in c. Global, like pj_run: checked once, not once per slot of the
+ * caller's loop. */
+__noinline bool pj_pre(const struct scratch *c, __u32 slot)
+{
+	if (!c)
+		return true;
+	return pre_on(&filters[slot & (PJ_MAX_FILTERS - 1)], c->pkt, c->caplen, c->kind, 128);
 }
 
 /* The slots in `todo` whose prefilter passes and whose program then accepts the packet copied in c.
@@ -437,9 +445,83 @@ __noinline __u32 pj_run(struct scratch *c, __u32 todo)
 	return c->m;
 }
 
+/* The fast reject: the headers the prefilter reads (an Ethernet and an IPv4 header and the L4 header's
+ * first 8 bytes), from the start snapshot() would copy from, in one read onto the stack. Most packets a
+ * live view sees are another flow's, and pj_pre turns them down on these bytes alone, so they leave
+ * before the per-CPU scratch, snapshot()'s copy and the interpreter. */
+#define PJ_QUICK 48
+struct quick {
+	__u8 p[PJ_QUICK];
+	__u32 caplen; /* bytes in p, from where snapshot() would copy */
+	__u32 kind;
+};
+
+/* Whether q's bytes may match `slot`: pj_pre's test on the packet's first bytes (a header past them
+ * passes), so a slot turned down here is one whose programs accept no such packet. Global, verified once. */
+__noinline bool pj_pre_quick(const struct quick *q, __u32 slot)
+{
+	if (!q)
+		return true;
+	return pre_on(&filters[slot & (PJ_MAX_FILTERS - 1)], q->p, q->caplen, q->kind, PJ_QUICK);
+}
+
+/* The slots in `todo` whose prefilter passes on q's bytes; global, its loop verified on its own. */
+__noinline __u32 pj_quick(const struct quick *q, __u32 todo)
+{
+	for (__u32 i = 0; i < PJ_MAX_FILTERS; i++) {
+		if (!(todo >> i))
+			break;
+		if ((todo & (1U << i)) && !pj_pre_quick(q, i))
+			todo &= ~(1U << i);
+	}
+	return todo;
+}
+
+/* The slots in `todo` that may take this packet after the fast reject: `todo` itself whenever the
+ * headers cannot be read here as snapshot() would copy them (a VLAN tag beside the packet, a failed
+ * read), so the full path decides. */
+static __always_inline __u32 quick_todo(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
+{
+	unsigned char *head = skb->head, *data = skb->data, *start;
+	__u16 mac = skb->mac_header, nh = skb->network_header;
+	unsigned char *l3 = l3_at_data ? data : nh == (__u16)~0U ? NULL : head + nh;
+	struct quick q = {};
+	/* The same choice as snapshot()'s */
+	if (mac != (__u16)~0U && (!l3 || head + mac + 14 <= l3 || (head + mac == l3 && dev && dev->type == ARPHRD_ETHER))) {
+		start = head + mac;
+		q.kind = PJ_PROG_L2;
+		if (skb->vlan_all)
+			return todo; /* snapshot() puts the tag in front of the EtherType */
+	} else if (l3) {
+		start = l3;
+		q.kind = PJ_PROG_L3;
+	} else {
+		return 0; /* snapshot() fails: nothing matches */
+	}
+	long linear = (long)(head + skb->tail - start);
+	if (linear <= 0 || (long)skb->len + (data - start) <= 0)
+		return 0;
+	/* Not bounded by the programs' snap length, as snapshot()'s copy is: the prefilter holds for the
+	 * packet's real bytes on every path the programs accept, so an expression that loads only the
+	 * EtherType ("ip6": no IPv4 packet matches) still turns IPv4 away here. */
+	__u32 n = linear < PJ_QUICK ? linear : PJ_QUICK;
+	__u64 len = n;
+	asm volatile("%0 &= 63" : "+r"(len));
+	if (!len || len > PJ_QUICK || bpf_probe_read_kernel(q.p, len, start))
+		return todo;
+	q.caplen = len;
+	/* The usual case, one live view in slot 0, with one call */
+	if (todo == 1)
+		return pj_pre_quick(&q, 0) ? 1 : 0;
+	return pj_quick(&q, todo);
+}
+
 /* The slots in `todo` that take this packet. */
 static __always_inline __u32 match(struct sk_buff *skb, struct net_device *dev, bool l3_at_data, __u32 todo)
 {
+	todo = quick_todo(skb, dev, l3_at_data, todo);
+	if (!todo)
+		return 0;
 	__u32 zero = 0;
 	struct scratch *c = bpf_map_lookup_elem(&scratches, &zero);
 	if (!c || !snapshot(skb, dev, c, l3_at_data, snap_len))

@@ -61,6 +61,18 @@ for i in range(3):
     s.send(dst + src + struct.pack('!HHH', 0x8100, 10, 0x0800) + ip + icmp)
 `;
 
+/**
+ * TCP to 8080 with IP options (NOPs: 4 bytes, then 20): the probe's fast reject reads 48 bytes, so the
+ * ports of the first are in it at a shifted offset, those of the second are past it.
+ */
+const OPTIONS_SEND = `
+import socket
+for n in (4, 20):
+    s = socket.socket(); s.settimeout(2)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b'\\x01' * (n - 1) + b'\\x00')
+    s.connect(('10.244.2.2', 8080)); s.sendall(b'packet-journey'); s.close()
+`;
+
 /** Packets as `src>dst#ipid` from tcpdump -v text (continuation lines start with spaces). */
 function tcpdumpPackets(text: string): Set<string> {
   const out = new Set<string>();
@@ -138,6 +150,7 @@ async function traffic(): Promise<void> {
   await run('python3', '-c', VLAN_SEND, 'pjt-pcapf-a', macs.a, macs.b); // over VLAN 10
   await run('ping', '-n', '-q', '-c3', '-i', '0.2', '10.99.0.2'); // the other link
   for (const port of ['8080', '8081']) await run('socat', '-u', 'STDIN', `TCP4:10.244.2.2:${port},connect-timeout=2`);
+  await run('python3', '-c', OPTIONS_SEND); // IP options: the L4 header past the probe's fast read, or not
 }
 
 describe('pcap-filter compile (libpcap via tcpdump)', () => {
