@@ -1257,7 +1257,8 @@ static void serve(struct ring_buffer *rb)
 			while (epoll_wait(ring_epfd, evs, 8, 0) == 8)
 				;
 		}
-		skel->bss->loader_idle = 0;
+		if (skel->bss->loader_idle) /* a store only when set: every program run reads this line */
+			skel->bss->loader_idle = 0;
 		uint64_t began = now_ns();
 		int got = ring_buffer__consume(rb);
 		if (got > 0 || pend_n) {
