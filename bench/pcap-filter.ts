@@ -31,6 +31,7 @@ if (!OTHER || !Number.isInteger(ROUNDS) || ROUNDS < 6) {
 const EXPR = process.env.PJ_BENCH_EXPR ?? 'host 10.244.9.9 and tcp port 9';
 const OTHER_FILTER = process.env.PJ_BENCH_OTHER ?? 'proto=6 addr_a=10.244.9.9 port=9';
 const BUDGET = 'budget=10/50';
+const SETTLE_MS = 300;
 
 /** The distribution-free 95% interval of a median: order statistics from the binomial(n, 1/2). */
 function medianInterval(xs: readonly number[]): [number, number] {
@@ -72,6 +73,9 @@ async function withLoader<T>(
     p.stdin.write(`1 ${filter}\n`);
     const ack = JSON.parse(await next((l) => l.includes('"type":"ack"'))) as { ok: boolean; error?: string };
     if (!ack.ok) throw new Error(`${path}: filter refused: ${ack.error ?? '?'}`);
+    // The steady state of a live view is what is measured: the loader's own start-up (its kallsyms read,
+    // on a thread of its own) is not part of it.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     return { value: await fn(), attachMs: ready.attach_ms };
   } finally {
     const done = new Promise((r) => p.once('close', r));
