@@ -14,8 +14,9 @@ static struct journey_bpf *open_object(bool with_netfilter);
  * yet the first half, on the main thread, finished last, so on_kfree went to the second (a CLI follow's
  * attach 405 -> 357 ms, medians of 9 alternated; the whole probe's 553 -> 569, noise). Unlisted programs
  * load in the first half. */
-static const char *const split_second[] = { "nf_post_filter", "on_dev_queue", "on_receive_skb", "on_netif_rx",
-					    "on_kfree",	      "on_sys_enter" };
+static const char *const split_second[] = {
+	"nf_post_filter", "on_dev_queue", "on_receive_skb", "on_netif_rx", "on_kfree", "on_sys_enter",
+};
 
 static bool in_second_half(const char *name)
 {
