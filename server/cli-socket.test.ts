@@ -81,8 +81,19 @@ describe('connectLean (real socket.io server)', () => {
     }
   });
 
-  it("is refused in one line with the server's reason when the token is wrong", async () => {
+  /** Resolves once the server holds no TCP connection: the client let go of its socket. */
+  const released = async (): Promise<void> => {
+    for (let i = 0; i < 100; i++) {
+      const n = await new Promise<number>((r, j) => http.getConnections((e, c) => (e ? j(e) : r(c))));
+      if (n === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the client still holds a connection to the server after 2 s');
+  };
+
+  it("is refused in one line with the server's reason when the token is wrong, and lets go of its socket", async () => {
     await expect(connectLean(url, { token: 'bad', timeoutMs: 2000 })).rejects.toThrow('a valid token is needed');
+    await released();
   });
 
   it('a server that drops the connection mid-request rejects the request, it does not hang', async () => {
@@ -90,6 +101,7 @@ describe('connectLean (real socket.io server)', () => {
     const gone = new Promise<string>((r) => s.onGone(r));
     await expect(s.request('tracer:follow', { quit: true }, 5000)).rejects.toThrow(/went away/);
     expect(await gone).toMatch(/closed/);
+    await released(); // before close(): the server's close frame is enough
     s.close();
   });
 

@@ -34,11 +34,15 @@ export function connectLean(url: string, opts: { token?: string; timeoutMs: numb
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail('timeout'), opts.timeoutMs);
     let settled = false;
+    let upgraded: Socket | undefined;
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       req.destroy();
+      // A refusal after the upgrade (socket.io's CONNECT_ERROR) comes on the upgraded socket, which is not
+      // the request's any more: left open, the server held it until its own timeout.
+      upgraded?.destroy();
       reject(new Error(why));
     };
     const req = httpRequest(u, {
@@ -58,6 +62,7 @@ export function connectLean(url: string, opts: { token?: string; timeoutMs: numb
       res.once('end', () => fail(`${res.statusCode} ${/"message":"([^"]*)"/.exec(body)?.[1] ?? res.statusMessage}`));
     });
     req.once('upgrade', (res, sock, head) => {
+      upgraded = sock;
       const accept = createHash('sha1')
         .update(key + WS_GUID)
         .digest('base64');
@@ -162,6 +167,9 @@ class Connection implements LeanSocket {
   private gone(why: string): void {
     if (this.closed) return;
     this.closed = true;
+    // The socket too: left open after the server's close frame, it was held until the server gave up on
+    // it (ws waits 30 s for the client's side of the close).
+    this.sock.destroy();
     this.onClose(why);
     for (const w of [...this.waiting]) w(why);
     for (const g of this.goneFns) g(why);
