@@ -67,6 +67,32 @@ describe('lab over socket.io', () => {
     }
   }, 120_000);
 
+  it('a program action sent while a lab operation runs waits for it, then runs (not "busy")', async () => {
+    const up = ask<LabStatus>(srv.client, 'lab:run', { action: 'up', scenario: 'dsr' });
+    // Sent right behind the up, so it arrives while the up runs.
+    const r = await ask(srv.client, 'lab:prog', {
+      action: 'detach',
+      netns: 'node1',
+      iface: 'eth0',
+      hook: 'tc-ingress',
+    });
+    try {
+      const u = await up;
+      expect(u.ok, u.ok ? '' : u.error).toBe(true);
+      // It ran after the up: refused because nothing is attached there, not for the lab operation.
+      expect(r.ok).toBe(false);
+      expect(r.ok ? '' : r.error).not.toMatch(/already running/);
+      expect(r.ok ? '' : r.error).toMatch(/eth0/);
+      // A second up/down while one runs is still refused.
+      const first = ask<LabStatus>(srv.client, 'lab:run', { action: 'up', scenario: 'basic' });
+      const second = await ask<LabStatus>(srv.client, 'lab:run', { action: 'down' });
+      expect(second).toMatchObject({ ok: false, error: 'a lab operation is already running' });
+      expect((await first).ok).toBe(true);
+    } finally {
+      await ask(srv.client, 'lab:run', { action: 'up', scenario: 'basic' });
+    }
+  }, 120_000);
+
   it('refuses a teaching program that does not exist', async () => {
     const r = await ask<LabProgram[]>(srv.client, 'lab:prog', {
       action: 'attach',

@@ -58,13 +58,19 @@ export const attach: Attach = (io) => {
     graceMs: POLL_MS,
   });
 
-  // One up/down at a time: a second click while one runs gets an error instead of a race. Held for the
-  // operation only: the status read after it runs outside, since the poll may already have shown the lab
-  // up, and a click on that (attach a program) must not be refused as busy.
-  let running = false;
-  const exclusive = async <T>(op: (progress: (step: string) => void) => Promise<T>): Promise<T> => {
-    if (running) throw new UserError(msg('err.lab.busy'));
-    running = true;
+  // One up/down at a time: a second click while one runs gets an error instead of a race. A program action
+  // waits for the running operation instead: the poll shows the lab up as its namespaces and programs
+  // appear, before the operation's last steps return, and an Attach clicked on that must work (it was
+  // refused as busy in CI). The lock covers the operation only, not the status read after it.
+  let running: Promise<void> | undefined;
+  const exclusive = async <T>(
+    op: (progress: (step: string) => void) => Promise<T>,
+    opts: { wait?: boolean } = {},
+  ): Promise<T> => {
+    if (opts.wait) while (running) await running;
+    else if (running) throw new UserError(msg('err.lab.busy'));
+    let done: () => void = () => undefined;
+    running = new Promise<void>((r) => (done = r));
     let out: T;
     try {
       out = await op((step) => io.to(watch.room).emit('lab:progress', step));
@@ -72,7 +78,8 @@ export const attach: Attach = (io) => {
       // A failed operation is the user's to read (a missing tool, a name in use), in its own words.
       throw asUserError(e);
     } finally {
-      running = false;
+      running = undefined;
+      done();
     }
     publish(await labStatus());
     return out;
@@ -85,7 +92,7 @@ export const attach: Attach = (io) => {
     });
     return current ?? labStatus();
   });
-  const prog = handle(LabProgAction, (a) => exclusive(() => labProg(a)));
+  const prog = handle(LabProgAction, (a) => exclusive(() => labProg(a), { wait: true }));
   io.on('connection', (socket) => {
     socket.on('lab:run', run);
     socket.on('lab:prog', prog);
