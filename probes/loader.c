@@ -90,10 +90,7 @@ static int reason_count;
 
 static void load_drop_reasons(void)
 {
-	static bool done;
-	if (done)
-		return;
-	done = true;
+	reason_count = 0; /* read again after a split load fell back: the same names */
 	struct btf *btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return;
@@ -1122,8 +1119,9 @@ static struct journey_bpf *open_object(bool with_netfilter)
 	return s;
 }
 
-/* Work that waits more than it computes, done on a third thread while the verifier runs: putting each
- * CPU's ring in the rings map waits for an RCU grace period (every map-in-map update does), ~14 ms each. */
+/* Work that waits more than it computes, done on a third thread while a split load verifies (in line after
+ * a load in one piece): putting each CPU's ring in the rings map waits for an RCU grace period (every
+ * map-in-map update does), ~14 ms each. */
 static struct ring_buffer *early_rb;
 static pthread_t side_thread;
 static bool side_started;
@@ -1141,11 +1139,13 @@ static void start_side_work(void)
 	side_started = pthread_create(&side_thread, NULL, side_work, NULL) == 0;
 }
 
+/* The rings side_work() opened, on its thread or, when none was started, here. */
 static struct ring_buffer *join_side_work(void)
 {
-	if (!side_started)
-		return NULL;
-	pthread_join(side_thread, NULL);
+	if (side_started)
+		pthread_join(side_thread, NULL);
+	else
+		side_work(NULL);
 	side_started = false;
 	struct ring_buffer *rb = early_rb;
 	early_rb = NULL;
@@ -1160,7 +1160,8 @@ static int load_object(bool with_netfilter)
 		return -1;
 	if (!split_load(with_netfilter, start_side_work))
 		return 0;
-	ring_buffer__free(join_side_work());
+	if (side_started)
+		ring_buffer__free(join_side_work());
 	journey_bpf__destroy(skel);
 	skel = open_object(with_netfilter);
 	return skel ? journey_bpf__load(skel) : -1;
@@ -1183,7 +1184,7 @@ static struct ring_buffer *load_and_attach(void)
 		return NULL;
 	}
 	self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	struct ring_buffer *rb = side_started ? join_side_work() : open_rings(skel);
+	struct ring_buffer *rb = join_side_work();
 	if (!rb)
 		fprintf(stderr, "ring buffer failed: %s\n", strerror(errno));
 	return rb;
@@ -1306,7 +1307,6 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = load_and_attach();
 	if (!rb)
 		return 1;
-	load_drop_reasons();
 	print_ready(t0);
 	sync_rb = rb;
 	serve(rb);

@@ -3,7 +3,7 @@
 // tick with --json (the FlowsState of server/protocol/flows.ts, every flow included).
 import { UsageError } from '../cli-args';
 import type { FlowRow, FlowsState } from '../protocol/flows';
-import { UserError } from '../sys/errors';
+import { asUsage } from '../sys/errors';
 
 export interface FlowsCliOptions {
   readonly json: boolean;
@@ -141,8 +141,7 @@ async function throughServer(o: FlowsCliOptions): Promise<number | undefined> {
     if (failed) throw failed;
     return 0;
   } catch (e) {
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
+    throw asUsage(e);
   } finally {
     end.dispose();
     c.socket.close();

@@ -2,6 +2,7 @@
 // sees. Anything else reaching a request handler is ours, and is reported as an internal error.
 // A UserError made from a Msg (server/protocol/i18n/) carries it, so the browser can say it in its
 // language; its message is the Msg's English rendering (what the CLI and `error` show).
+import { UsageError } from '../cli-args';
 import { isMsg, msg, type Msg } from '../protocol/i18n/msg';
 import { en } from '../protocol/i18n/render';
 
@@ -12,6 +13,9 @@ export class UserError extends Error {
     if (isMsg(what)) this.msg = what;
   }
 }
+
+/** For a CLI verb: a user's error is a usage error there (its one line, exit 2); anything else as it is. */
+export const asUsage = (e: unknown): unknown => (e instanceof UserError ? new UsageError(e.message) : e);
 
 const first = (s: string): string => s.split('\n')[0] ?? s;
 

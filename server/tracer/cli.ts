@@ -3,7 +3,7 @@ import { defineCommand, flagHelp, parseRequest, printJson, UsageError, type Comm
 import { FollowRequest, LiveFilter, TraceProto } from '../protocol/tracer';
 import { connectServerLean, serverForCli } from '../running-server';
 import type { Journey } from '../protocol/tracer';
-import { UserError } from '../sys/errors';
+import { asUsage } from '../sys/errors';
 import { formatJourney } from './format';
 
 const flags = {
@@ -59,8 +59,7 @@ export const command: Command = defineCommand(flags, USAGE, async ({ flags: f, p
     return j.delivered ? 0 : 1;
   } catch (e) {
     // A follow's user errors (an unknown namespace, no route), from here or from the server.
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
+    throw asUsage(e);
   }
 });
 
@@ -185,8 +184,7 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
   try {
     await compileFilter(filter.expr ?? '');
   } catch (e) {
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
+    throw asUsage(e);
   }
   const loader = new ProbeLoader(LOADER_PATH, 1);
   const out = printer(f.count);
@@ -198,8 +196,7 @@ export const traceCommand: Command = defineCommand(traceFlags, TRACE_USAGE, asyn
       process.stderr.write(`packet-journey trace: ${t.dropped()} journeys dropped (the server fell behind)\n`);
     return 0;
   } catch (e) {
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
+    throw asUsage(e);
   } finally {
     out.dispose();
     await loader.stop();
@@ -254,8 +251,7 @@ async function traceThroughServer(filter: LiveFilter, count: number | undefined)
       );
     return 0;
   } catch (e) {
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
+    throw asUsage(e);
   } finally {
     out.dispose();
     c.socket.close();

@@ -1,18 +1,17 @@
 // `follow` through a running server (its warm loader, over its socket) against `follow --local` (the
 // command's own loader): the same journey either way. Real lab, real server (token mode, so the CLI must
 // present the instructor token from the tokens file), the real CLI as a user runs it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../test/cli';
+import { BIN, ROOT, startServe, stopServe } from '../../test/cli';
 import { labUp } from '../lab/index';
 import { writeRecording } from '../replay/format';
 import type { Hop, Journey } from '../protocol/tracer';
 import { testHeader } from '../replay/test-fixtures';
 
-const BIN = join(ROOT, 'bin', 'packet-journey.mjs');
 const PORT = 3341;
 
 describe('follow through a running server equals follow --local (real lab)', () => {
@@ -34,26 +33,11 @@ describe('follow through a running server equals follow --local (real lab)', () 
   beforeAll(async () => {
     expect(spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')]).status).toBe(0);
     await labUp();
-    server = spawn(process.execPath, [BIN, 'serve', '--port', String(PORT), '--require-tokens'], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      server?.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('serving on')) resolve();
-      });
-      server?.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-    });
+    server = await startServe(['--port', String(PORT), '--require-tokens'], env);
   });
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server?.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await stopServe(server);
     rmSync(runDir, { recursive: true, force: true });
   });
 
@@ -95,9 +79,7 @@ describe('follow through a running server equals follow --local (real lab)', () 
   });
 
   it('the marker goes when the server stops, and the next follow starts its own loader', async () => {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server?.kill('SIGTERM');
-    await exited;
+    await stopServe(server);
     expect(existsSync(join(runDir, 'servers', `${server?.pid}-${PORT}.json`))).toBe(false);
     const after = followCli([]);
     expect(after.stderr).toMatch(/with this command's own probe loader/);
@@ -110,24 +92,11 @@ describe('follow through a running server equals follow --local (real lab)', () 
       entries: [],
     });
     const before = readdirSync(join(runDir, 'servers'));
-    const replay = spawn(process.execPath, [BIN, 'serve', '--replay', file, '--port', String(PORT + 1)], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const replay = await startServe(['--replay', file, '--port', String(PORT + 1)], env);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        replay.stdout?.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('serving on')) resolve();
-        });
-        replay.once('exit', (code) => reject(new Error(`replay server exited ${code}: ${out}`)));
-      });
       expect(readdirSync(join(runDir, 'servers'))).toEqual(before);
     } finally {
-      const exited = new Promise((r) => replay.once('exit', r));
-      replay.kill('SIGTERM');
-      await exited;
+      await stopServe(replay);
     }
   });
 });

@@ -7,14 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../test/cli';
+import { BIN, ROOT, startServe, stopServe } from '../../test/cli';
 import { connectLean, type LeanSocket } from '../cli-socket';
 import { labUp } from '../lab/index';
 import { FlowsState } from '../protocol/flows';
 import { Journey, LoaderStatus, type Hop } from '../protocol/tracer';
 import { serverToUse } from '../running-server';
 
-const BIN = join(ROOT, 'bin', 'packet-journey.mjs');
 const PORT = 3206;
 
 const podIp = (ns: string): string => {
@@ -73,27 +72,12 @@ describe('trace through a running server equals trace --local (real lab)', () =>
   beforeAll(async () => {
     expect(spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')]).status).toBe(0);
     await labUp();
-    server = spawn(process.execPath, [BIN, 'serve', '--port', String(PORT), '--require-tokens'], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      server?.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('serving on')) resolve();
-      });
-      server?.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-    });
+    server = await startServe(['--port', String(PORT), '--require-tokens'], env);
   }, 120_000);
 
   afterAll(async () => {
     delete process.env.PJ_RUN_DIR;
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server?.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await stopServe(server);
     rmSync(runDir, { recursive: true, force: true });
   });
 
