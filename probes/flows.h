@@ -95,7 +95,11 @@ struct {
 struct flow_sample {
 	__u64 window_ns;
 	__u32 n;
-	__u32 pad;
+	/* Where the flow's first packet asked: a sample starts only there, so a journey is whole. Other
+	 * namespaces ask too, on other packets (their per-CPU look-ups run on their own clocks, and a packet's
+	 * hops can run on two CPUs), and those packets are not marked upstream. 0: the key is a flow seen
+	 * first already marked (its packets were NATed on the way), where no sample starts. */
+	__u32 origin;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -273,6 +277,8 @@ static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flo
 	struct pj_flow_key sk = *k;
 	sk.netns = 0;
 	struct flow_sample *s = bpf_map_lookup_elem(&flow_samples, &sk);
+	if (s && s->origin != k->netns)
+		return false;
 	/* The common case under load first: this second's samples are taken, one look-up and out. */
 	if (s && now - s->window_ns < 1000000000ull && s->n >= flows_sample_n)
 		return false;
@@ -281,12 +287,13 @@ static __always_inline bool flow_sample(struct sk_buff *skb, const struct pj_flo
 	 * saw, pcapf.h) is not "marked upstream", and is deleted. */
 	struct net_device *dev = skb->dev;
 	struct skb_state *st = state_of(&skbk, skb, dev, l3_at_data);
-	if (st && (st->mask & bit))
-		return false; /* marked upstream, in an earlier namespace */
+	bool upstream = st && (st->mask & bit); /* marked in an earlier namespace */
 	if (!s) {
-		struct flow_sample fresh = { .window_ns = now };
-		if (bpf_map_update_elem(&flow_samples, &sk, &fresh, BPF_NOEXIST))
+		struct flow_sample fresh = { .window_ns = now, .origin = upstream ? 0 : k->netns };
+		if (bpf_map_update_elem(&flow_samples, &sk, &fresh, BPF_NOEXIST) || upstream)
 			return false;
+	} else if (upstream) {
+		return false;
 	} else {
 		if (now - s->window_ns >= 1000000000ull) {
 			s->window_ns = now;

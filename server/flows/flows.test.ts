@@ -2,7 +2,7 @@
 // counted by its reason, a tiny map reports its pressure, sampling keeps its bound, and the view is off in
 // the kernel once its last subscriber left. Needs root and the built probe (`make -C probes`, done here).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import type { FlowRow, FlowsState } from '../protocol/flows';
@@ -14,6 +14,7 @@ const POD_A = '10.244.1.2';
 const POD_C = '10.244.2.2';
 const IPERF_PORT = 5298;
 const DROP_PORT = 9999;
+const ORIGIN_PORT = 9997;
 /** iperf3 opens each data connection with a 37-byte cookie its byte counts leave out. */
 const IPERF_COOKIE = 37;
 
@@ -25,6 +26,31 @@ function sendUdp(ports: readonly number[], count = 1): void {
   const js = `const s=require('dgram').createSocket('udp4');const ps=${JSON.stringify(ports)};let i=0;
 const next=()=>{if(i>=ps.length*${count})return s.close();s.send('x',ps[i%ps.length],'${POD_C}',()=>{i++;next()})};next();`;
   inNs('pod-a', [process.execPath, '-e', js]);
+}
+
+/**
+ * From pod-a on one socket bound to `sport`, for `secs`: two threads, one per CPU, a segment or datagram
+ * each every ms. TCP goes to the ClusterIP (DNATed on the way) as one HTTP header that never ends, so the
+ * echo server waits; UDP goes to a closed port of pod-c, unconnected so its port unreachables are ignored.
+ */
+function sendFromBothCpus(proto: 'tcp' | 'udp', sport: number, secs: number): void {
+  const open =
+    proto === 'tcp'
+      ? `s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
+s.bind(('0.0.0.0',${sport}));s.connect(('10.96.0.10',80));s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1)
+s.send(b'GET / HTTP/1.1\\r\\nx-wait: ');send=lambda: s.send(b'x')`
+      : `s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',${sport}))
+send=lambda: s.sendto(b'x',('${POD_C}',${ORIGIN_PORT}))`;
+  const py = `import os,socket,threading,time
+${open}
+def run(cpu):
+    os.sched_setaffinity(0,{cpu});end=time.time()+${secs}
+    while time.time()<end:
+        send();time.sleep(0.001)
+ts=[threading.Thread(target=run,args=(c,)) for c in (0,1)]
+[t.start() for t in ts];[t.join() for t in ts]
+s.close()`;
+  inNs('pod-a', ['python3', '-c', py]);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -216,6 +242,45 @@ describe('flow view (real kernel)', () => {
     const j = view.journey(req?.id ?? '');
     expect(j?.lanes).toEqual(expect.arrayContaining(['pod-a', 'node1', 'node2', 'pod-c']));
     expect(j?.hops[0]).toMatchObject({ netns: 'pod-a', src: POD_A, dst: POD_C });
+  }, 60_000);
+
+  it('starts a sampled journey only where its flow starts, even when the hops of a packet run on two CPUs', async () => {
+    // RPS sends pod-c's arrivals to the other CPU than the sender's, so the namespaces' per-CPU look-ups of
+    // the sampling state fall on other packets than pod-a's: a sample may still start only in pod-a. The TCP
+    // flow is DNATed on the way, so past the NAT its packets have another key, one first seen marked.
+    const rps = '/sys/class/net/eth0/queues/rx-0/rps_cpus';
+    const before = inNs('pod-c', ['cat', rps]).trim();
+    const dense = new ProbeLoader(undefined, 0);
+    const v = new FlowView(dense, { samplePerSec: 200 });
+    const sampled = { udp: new Map<number, number>(), tcp: new Map<number, number>() };
+    try {
+      inNs('pod-c', ['sh', '-c', `echo 2 > ${rps}`]);
+      await counted(
+        v,
+        () => {
+          sendFromBothCpus('udp', ORIGIN_PORT, 2);
+          sendFromBothCpus('tcp', ORIGIN_PORT, 2);
+        },
+        (r) => {
+          for (const f of r.flows) {
+            const m = f.proto === 17 ? sampled.udp : f.proto === 6 ? sampled.tcp : undefined;
+            if (m && f.sport === ORIGIN_PORT && f.sampled) m.set(f.netns, (m.get(f.netns) ?? 0) + f.sampled);
+          }
+        },
+      );
+    } finally {
+      inNs('pod-c', ['sh', '-c', `echo ${before} > ${rps}`]);
+      await v.dispose();
+      await dense.stop();
+    }
+    const podA = statSync('/run/netns/pod-a').ino;
+    for (const [proto, m] of Object.entries(sampled)) {
+      expect(m.get(podA) ?? 0, proto).toBeGreaterThan(100);
+      expect(
+        [...m].filter(([ns]) => ns !== podA),
+        `${proto}: ${JSON.stringify([...m])}`,
+      ).toEqual([]);
+    }
   }, 60_000);
 
   it('reports map pressure, never silently: a 4-entry map counts what it could not hold', async () => {
