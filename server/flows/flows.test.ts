@@ -14,7 +14,7 @@ const POD_A = '10.244.1.2';
 const POD_C = '10.244.2.2';
 const IPERF_PORT = 5298;
 const DROP_PORT = 9999;
-const ORIGIN_PORT = 9997;
+const CLOSED_PORT = 9997;
 /** iperf3 opens each data connection with a 37-byte cookie its byte counts leave out. */
 const IPERF_COOKIE = 37;
 
@@ -29,18 +29,17 @@ const next=()=>{if(i>=ps.length*${count})return s.close();s.send('x',ps[i%ps.len
 }
 
 /**
- * From pod-a on one socket bound to `sport`, for `secs`: two threads, one per CPU, a segment or datagram
- * each every ms. TCP goes to the ClusterIP (DNATed on the way) as one HTTP header that never ends, so the
+ * From pod-a on one socket, for `secs`: two threads, one per CPU, a segment or datagram each every ms; returns
+ * the socket's port. TCP goes to the ClusterIP (DNATed on the way) as one HTTP header that never ends, so the
  * echo server waits; UDP goes to a closed port of pod-c, unconnected so its port unreachables are ignored.
  */
-function sendFromBothCpus(proto: 'tcp' | 'udp', sport: number, secs: number): void {
+function sendFromBothCpus(proto: 'tcp' | 'udp', secs: number): number {
   const open =
     proto === 'tcp'
-      ? `s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
-s.bind(('0.0.0.0',${sport}));s.connect(('10.96.0.10',80));s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1)
+      ? `s=socket.create_connection(('10.96.0.10',80));s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1)
 s.send(b'GET / HTTP/1.1\\r\\nx-wait: ');send=lambda: s.send(b'x')`
-      : `s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',${sport}))
-send=lambda: s.sendto(b'x',('${POD_C}',${ORIGIN_PORT}))`;
+      : `s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',0))
+send=lambda: s.sendto(b'x',('${POD_C}',${CLOSED_PORT}))`;
   const py = `import os,socket,threading,time
 ${open}
 def run(cpu):
@@ -49,8 +48,8 @@ def run(cpu):
         send();time.sleep(0.001)
 ts=[threading.Thread(target=run,args=(c,)) for c in (0,1)]
 [t.start() for t in ts];[t.join() for t in ts]
-s.close()`;
-  inNs('pod-a', ['python3', '-c', py]);
+print(s.getsockname()[1]);s.close()`;
+  return Number(inNs('pod-a', ['python3', '-c', py]).trim());
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -252,20 +251,19 @@ describe('flow view (real kernel)', () => {
     const before = inNs('pod-c', ['cat', rps]).trim();
     const dense = new ProbeLoader(undefined, 0);
     const v = new FlowView(dense, { samplePerSec: 200 });
-    const sampled = { udp: new Map<number, number>(), tcp: new Map<number, number>() };
+    // Per protocol, per namespace: the samples started there (the ports are known once the senders ended).
+    const seen: { proto: number; sport: number; netns: number; sampled: number }[] = [];
+    const ports = { udp: 0, tcp: 0 };
     try {
       inNs('pod-c', ['sh', '-c', `echo 2 > ${rps}`]);
       await counted(
         v,
         () => {
-          sendFromBothCpus('udp', ORIGIN_PORT, 2);
-          sendFromBothCpus('tcp', ORIGIN_PORT, 2);
+          ports.udp = sendFromBothCpus('udp', 2);
+          ports.tcp = sendFromBothCpus('tcp', 2);
         },
         (r) => {
-          for (const f of r.flows) {
-            const m = f.proto === 17 ? sampled.udp : f.proto === 6 ? sampled.tcp : undefined;
-            if (m && f.sport === ORIGIN_PORT && f.sampled) m.set(f.netns, (m.get(f.netns) ?? 0) + f.sampled);
-          }
+          for (const f of r.flows) if (f.sampled) seen.push(f);
         },
       );
     } finally {
@@ -274,7 +272,11 @@ describe('flow view (real kernel)', () => {
       await dense.stop();
     }
     const podA = statSync('/run/netns/pod-a').ino;
-    for (const [proto, m] of Object.entries(sampled)) {
+    for (const [proto, sport] of Object.entries(ports)) {
+      const m = new Map<number, number>();
+      for (const f of seen)
+        if (f.proto === (proto === 'tcp' ? 6 : 17) && f.sport === sport)
+          m.set(f.netns, (m.get(f.netns) ?? 0) + f.sampled);
       expect(m.get(podA) ?? 0, proto).toBeGreaterThan(100);
       expect(
         [...m].filter(([ns]) => ns !== podA),
