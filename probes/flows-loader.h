@@ -15,7 +15,9 @@
  *    "lost_packets":P,"lost_bytes":B,"lost_drops":D,"sampled":S,"counted":C,
  *    "flows":[[src,dst,sport,dport,proto,netns,packets,bytes,payload,first_ns,last_ns,[ifindex...],
  *              [[reason,count]...],sampled],...]}
- * Counts in "flows" are this tick's; the counters after "max_entries" are totals since `flows on`. */
+ * Counts in "flows" are this tick's; the counters after "max_entries" are totals since `flows on`. Ticks
+ * count from 1 since `flows on`: the server's state says seq 0 before the first tick, and a watcher through
+ * it skips that state (server/flows/remote.ts), so a first tick numbered 0 was never printed there. */
 #include "flows.h"
 
 #define FLOW_GRACE_US 5000
@@ -191,7 +193,7 @@ static void flows_print(uint64_t t, uint64_t interval)
 	printf("{\"type\":\"flows\",\"seq\":%llu,\"ts_ns\":%llu,\"interval_ns\":%llu,\"entries\":%zu,\"max_entries\":%u,"
 	       "\"insert_failed\":%llu,\"lost_packets\":%llu,\"lost_bytes\":%llu,\"lost_drops\":%llu,\"sampled\":%llu,"
 	       "\"counted\":%llu,\"flows\":[",
-	       flow_seq++, (unsigned long long)t, (unsigned long long)interval, flow_out_n, flow_entries,
+	       ++flow_seq, (unsigned long long)t, (unsigned long long)interval, flow_out_n, flow_entries,
 	       (unsigned long long)c.insert_failed, (unsigned long long)c.lost_packets,
 	       (unsigned long long)c.lost_bytes, (unsigned long long)c.lost_drops, (unsigned long long)c.sampled,
 	       (unsigned long long)c.counted);

@@ -80,7 +80,7 @@ export const FlowsState = z.object({
   running: z.boolean(),
   /** Why it is not running, when it failed. */
   error: z.string().optional(),
-  /** The loader's tick number. */
+  /** The loader's tick number, from 1; 0 before the first tick. */
   seq: count,
   tickMs: z.number().min(0),
   /** Total flows known; `flows` holds the busiest `FLOWS_SENT_MAX` of them. */

@@ -189,12 +189,15 @@ describe('trace through a running server equals trace --local (real lab)', () =>
     }
     const seqs = records.map((r) => (r as unknown as FlowsState).seq);
     expect(new Set(seqs).size).toBe(seqs.length);
+    // The view was off before this command: its first tick (1; 0 is the state before any) is printed.
+    expect(seqs[0]).toBe(1);
     const last = records.at(-1) as unknown as FlowsState;
     expect(last.flows.some((f) => f.proto === 'icmp' && f.dst === podIp('pod-c'))).toBe(true);
 
     const local = await runCli(['trace', '--flows', '--json', '--seconds', '2', '--local']);
     expect(local.status, local.stderr).toBe(0);
-    const localFirst = JSON.parse(local.stdout.trim().split('\n')[0] ?? '{}') as object;
+    const localFirst = JSON.parse(local.stdout.trim().split('\n')[0] ?? '{}') as FlowsState;
+    expect(localFirst.seq).toBe(1);
     expect(Object.keys(records[0] as object).sort()).toEqual(Object.keys(localFirst).sort());
 
     // The server stops its view a second after its last watcher leaves (FLOWS_IDLE_MS): not running now.
