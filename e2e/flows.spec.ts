@@ -23,6 +23,20 @@ test('flow table, flow map and a click through to a sampled journey', async ({ p
     await expect(request).toContainText('pod-a → node1 → host → node2 → pod-c');
     await expect(page.getByTestId(flowIds.edge('pod-a', 'node1'))).toBeVisible();
     await expect(page.getByTestId(flowIds.edge('node2', 'pod-c'))).toBeVisible();
+    // Each arrowhead is its line's colour (a marker does not inherit it from the path).
+    const tones = await page
+      .getByTestId(flowIds.map)
+      .locator('g[data-tone]')
+      .evaluateAll((gs) =>
+        gs.map((g) => {
+          const line = g.querySelector('path');
+          const id = /url\(["']?#([^"')]+)/.exec(line?.getAttribute('marker-end') ?? '')?.[1] ?? '';
+          const head = document.getElementById(id)?.querySelector('path');
+          return [line ? getComputedStyle(line).stroke : 'no line', head ? getComputedStyle(head).fill : 'no head'];
+        }),
+      );
+    expect(tones.length).toBeGreaterThanOrEqual(8);
+    for (const [line, head] of tones) expect(head).toBe(line);
 
     // Sorting by flow name, ascending, puts 10.244.1.2's request before 10.244.2.2's reply.
     await page.getByTestId(flowIds.sort('flow')).click();

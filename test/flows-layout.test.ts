@@ -1,6 +1,6 @@
 // The flow map's geometry and the flow table's sort, without a browser.
 import { describe, expect, it } from 'vitest';
-import { flowMapLayout, si } from '../app/components/flows/layout';
+import { ARROW_PX, flowMapLayout, LABEL_PX, si } from '../app/components/flows/layout';
 import { sortFlows } from '../app/components/flows/flow-table';
 import type { FlowEdge, FlowRow } from '../server/protocol/flows';
 
@@ -33,6 +33,30 @@ describe('flow map layout', () => {
     expect(ab?.width).toBeGreaterThan(ba?.width ?? Infinity);
     expect(ab?.ly).not.toBe(ba?.ly);
     expect(l.width).toBeGreaterThan(4 * 200);
+  });
+
+  it('puts each rate label clear of both arrows between its two namespaces, heads included', () => {
+    const l = flowMapLayout([...request, ...reply]);
+    // An arrow's band: its line (from the path's end points) as wide as its stroke or its head.
+    const band = (e: (typeof l.edges)[number]) => {
+      const [y0, y1] = [...e.d.matchAll(/-?\d+(?:\.\d+)?,(-?\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
+      const half = Math.max(e.width, ARROW_PX) / 2;
+      return [Math.min(y0 ?? 0, y1 ?? 0) - half, Math.max(y0 ?? 0, y1 ?? 0) + half] as const;
+    };
+    for (const e of l.edges) {
+      // A label's glyphs: from about 0.8 of the font above its baseline to 0.25 below.
+      const text = [e.ly - LABEL_PX * 0.8, e.ly + LABEL_PX * 0.25] as const;
+      const pair = l.edges.filter(
+        (o) => [o.edge.from, o.edge.to].sort().join() === [e.edge.from, e.edge.to].sort().join(),
+      );
+      expect(pair).toHaveLength(2);
+      for (const o of pair) {
+        const [lo, hi] = band(o);
+        expect(text[1] < lo || text[0] > hi, `${e.edge.from}>${e.edge.to} label over ${o.edge.from}>${o.edge.to}`).toBe(
+          true,
+        );
+      }
+    }
   });
 
   it('is empty without edges, and stacks two sources in one column', () => {

@@ -5,8 +5,17 @@
 import { useMemo } from 'react';
 import { useT } from '../../i18n/use-t';
 import type { FlowEdge } from '../../../server/protocol/flows';
-import { flowMapLayout, NODE_H, NODE_W, si } from './layout';
+import { ARROW_PX, flowMapLayout, LABEL_PX, NODE_H, NODE_W, si } from './layout';
 import { flowIds } from './test-ids';
+
+/** An edge's tone: it dropped packets, it is on the selected flow's path, or neither. The arrowheads get the
+ * same colour as a fill of their own: a marker does not inherit its path's. */
+const TONES = {
+  drop: { line: 'text-red-400', head: 'fill-red-400' },
+  hot: { line: 'text-sky-300', head: 'fill-sky-300' },
+  idle: { line: 'text-slate-500', head: 'fill-slate-500' },
+} as const;
+type Tone = keyof typeof TONES;
 
 export function FlowMap({ edges, selected }: { edges: readonly FlowEdge[]; selected?: readonly string[] }) {
   const t = useT('flows.map');
@@ -23,17 +32,32 @@ export function FlowMap({ edges, selected }: { edges: readonly FlowEdge[]; selec
       aria-label={t('label')}
     >
       <defs>
-        <marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" markerHeight="4" orient="auto">
-          <path d="M0,0 L10,5 L0,10 z" fill="currentColor" />
-        </marker>
+        {/* Sized in pixels, not in stroke widths: at 4× an 18 px stroke the heads hid the rates. */}
+        {(Object.keys(TONES) as Tone[]).map((tone) => (
+          <marker
+            key={tone}
+            id={`flow-arrow-${tone}`}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerUnits="userSpaceOnUse"
+            markerWidth={ARROW_PX}
+            markerHeight={ARROW_PX}
+            orient="auto"
+          >
+            <path d="M0,0 L10,5 L0,10 z" className={TONES[tone].head} />
+          </marker>
+        ))}
       </defs>
       {l.edges.map((e) => {
         const hot = on.has(e.edge.from) && on.has(e.edge.to);
+        const tone: Tone = e.edge.drops > 0 ? 'drop' : hot ? 'hot' : 'idle';
         return (
           <g
             key={`${e.edge.from}>${e.edge.to}`}
             data-testid={flowIds.edge(e.edge.from, e.edge.to)}
-            className={e.edge.drops > 0 ? 'text-red-400' : hot ? 'text-sky-300' : 'text-slate-500'}
+            data-tone={tone}
+            className={TONES[tone].line}
           >
             <title>
               {t('edgeTitle', {
@@ -49,10 +73,10 @@ export function FlowMap({ edges, selected }: { edges: readonly FlowEdge[]; selec
               fill="none"
               stroke="currentColor"
               strokeWidth={e.width}
-              markerEnd="url(#flow-arrow)"
+              markerEnd={`url(#flow-arrow-${tone})`}
               opacity={0.85}
             />
-            <text x={e.lx} y={e.ly - 8} textAnchor="middle" className="fill-slate-200" fontSize={16}>
+            <text x={e.lx} y={e.ly} textAnchor="middle" className="fill-slate-200" fontSize={LABEL_PX}>
               {t('rate', { rate: si(e.edge.bps) })}
             </text>
           </g>

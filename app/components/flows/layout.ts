@@ -13,7 +13,7 @@ export interface MapEdge {
   readonly edge: FlowEdge;
   readonly d: string;
   readonly width: number;
-  /** Where the rate label goes. */
+  /** Where the rate label goes (its baseline). */
   readonly lx: number;
   readonly ly: number;
 }
@@ -30,6 +30,11 @@ export const NODE_H = 48;
 const COL_GAP = 230;
 const ROW_GAP = 90;
 const PAD = 24;
+/** Arrowheads and the rate labels' font, in px: the labels are placed clear of both. */
+export const ARROW_PX = 18;
+export const LABEL_PX = 16;
+const LABEL_ABOVE = -22;
+const LABEL_BELOW = 34;
 
 /**
  * Columns by depth: a namespace's column is its longest distance from a namespace nothing flows into
@@ -80,7 +85,7 @@ export function flowMapLayout(edges: readonly FlowEdge[]): FlowMapLayout {
   }
   const at = new Map(nodes.map((n) => [n.name, n]));
   const maxBytes = Math.max(1, ...edges.map((e) => e.bytes));
-  const width = scaleSqrt().domain([0, maxBytes]).range([2, 18]).clamp(true);
+  const width = scaleSqrt().domain([0, maxBytes]).range([2, 10]).clamp(true); // narrower than the arrowheads
   // Request and reply between the same two namespaces: drawn apart, each bowing to its side.
   const bow = scaleLinear().domain([0, 1]).range([-10, 10]);
   const link = linkHorizontal<{ s: [number, number]; t: [number, number] }, [number, number]>()
@@ -100,7 +105,8 @@ export function flowMapLayout(edges: readonly FlowEdge[]): FlowMapLayout {
         d: link({ s, t }) ?? '',
         width: width(e.bytes),
         lx: (s[0] + t[0]) / 2,
-        ly: (s[1] + t[1]) / 2 + off * 2,
+        // The rate's baseline, clear of both arrows: above the upper one, below the lower one.
+        ly: (s[1] + t[1]) / 2 + (dir === 0 ? LABEL_ABOVE : LABEL_BELOW),
       },
     ];
   });
