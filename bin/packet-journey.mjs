@@ -1,10 +1,9 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 // `packet-journey` (setup links it into /usr/local/bin; `npx packet-journey` runs it too). It runs the
-// bundle in dist/ in this process when it is current, and the TypeScript sources through tsx otherwise
+// bundle in dist/ in this process when it is current, and the TypeScript sources through tsx's loader otherwise
 // (a checkout being edited, or never built): same behaviour, only slower to start. `--version` says which.
 // The shebang drops NODE_EXTRA_CA_CERTS: Node reads and parses that file before any script runs (60 ms
 // per call for the 146 certificates of ca-certificates.crt here), and nothing packet-journey does uses TLS.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,10 +27,16 @@ if (state.fresh) {
   const { main } = await import(pathToFileURL(join(root, 'dist', 'cli.mjs')).href);
   process.exit(await main(argv));
 }
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const r = spawnSync(tsx, [join(root, 'server', 'cli.ts'), ...argv], { stdio: 'inherit' });
-if (r.error) {
-  process.stderr.write(`packet-journey: cannot start tsx (${r.error.message}); run \`npm run setup\` first\n`);
+// tsx's loader in this process, not a tsx child: a signal sent to this pid (a supervisor's SIGTERM, `kill`)
+// must reach the command's own handlers, as it does with the bundle. A child under spawnSync was left
+// running, with its probe loader, when this process died of it.
+let register;
+try {
+  ({ register } = await import('tsx/esm/api'));
+} catch (e) {
+  process.stderr.write(`packet-journey: cannot start tsx (${e.message}); run \`npm run setup\` first\n`);
   process.exit(1);
 }
-process.exit(r.status ?? 1);
+register();
+const { main } = await import(pathToFileURL(join(root, 'server', 'cli.ts')).href);
+process.exit(await main(argv));

@@ -1,7 +1,7 @@
 // The fast CLI (issue 14): the bundle setup builds runs, stays lazy, is noticed stale when a source
 // changes and rebuilt by the next build; setup's link puts `packet-journey` on the PATH without
 // overwriting anything that is not ours.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -130,6 +130,40 @@ describe('stale bundle detection (a copy of the sources)', () => {
     rmSync(join(dir, 'server', 'extra.ts'));
     expect(version()).toMatch(/bundle not used: server\/extra\.ts is gone/);
   });
+
+  it('on the tsx path the command is this process: a SIGTERM sent to it stops it, its loader too', async () => {
+    expect(version()).toMatch(/bundle not used/);
+    symlinkSync(join(ROOT, 'probes'), join(dir, 'probes')); // the built loader, run from the copy's path
+    // Every process of the copy: the command, and its loader (probes/build/loader under `dir`).
+    const ours = (): number[] =>
+      spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const cmd = spawn(
+      process.execPath,
+      [join(dir, 'bin', 'packet-journey.mjs'), 'trace', '--flows', '--local', '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((r) => cmd.once('exit', (code) => r(code)));
+    try {
+      let err = '';
+      cmd.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      // Running for real: its first tick printed.
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        cmd.stdout.on('data', (d: Buffer) => (out += d.toString()).includes('\n') && resolve());
+        void exited.then((c) => reject(new Error(`exited ${c} before a tick: ${err}`)));
+        setTimeout(() => reject(new Error(`no tick in 30 s: ${err}`)), 30_000);
+      });
+      expect(ours().length).toBeGreaterThanOrEqual(2);
+      cmd.kill('SIGTERM');
+      expect(await exited).toBe(0); // it stopped as on Ctrl-C
+      for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(ours()).toEqual([]);
+    } finally {
+      for (const pid of ours()) process.kill(pid, 'SIGKILL');
+    }
+  }, 60_000);
 });
 
 describe('the packet-journey link (scripts/link-cli.sh)', () => {
