@@ -148,6 +148,9 @@ describe('flow view (real kernel)', () => {
     const [rep] = icmp(POD_C, POD_A, 0);
     expect(req?.path.map((h) => h.netns)).toEqual(['pod-a', 'node1', 'host', 'node2', 'pod-c']);
     expect(rep?.path.map((h) => h.netns)).toEqual(['pod-c', 'node2', 'host', 'node1', 'pod-a']);
+    // Each reply ends freed with NO_SOCKET in pod-a once ping's raw socket has its copy: listed, not lost.
+    expect(rep?.drops).toEqual([{ reason: 'NO_SOCKET', count: received, ordinary: true }]);
+    expect(rep?.dropsTotal).toBe(0);
     for (const h of req?.path ?? []) expect(h.packets, `requests in ${h.netns}`).toBe(sent);
     for (const h of rep?.path ?? []) expect(h.packets, `replies in ${h.netns}`).toBe(received);
     expect(req?.bytes).toBe(sent * 84); // 20 IP + 8 ICMP + 56 data

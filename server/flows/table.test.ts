@@ -81,6 +81,43 @@ describe('FlowTable', () => {
     expect(r?.journeys).toBe(1);
   });
 
+  it("lists ping's NO_SOCKET ends without counting them as drops; UDP's NO_SOCKET is a drop", () => {
+    const t = new FlowTable();
+    const reply = { src: '10.244.2.2', dst: '10.244.1.2', sport: 7, dport: 0, proto: 1 };
+    const lost = { drops: [['NO_SOCKET', 4] as const], proto: 17 };
+    t.apply(
+      tick(0, [
+        flow(3, 100, reply),
+        flow(2, 200, reply),
+        flow(1, 300, {
+          ...reply,
+          drops: [
+            ['NO_SOCKET', 10],
+            ['NETFILTER_DROP', 1],
+          ],
+        }),
+        flow(1, 100, lost),
+        flow(3, 300, lost),
+      ]),
+    );
+    const s = t.state(names, { running: true, samplePerSec: 1 });
+    const icmp = s.flows.find((f) => f.proto === 'icmp');
+    expect(icmp?.dropsTotal).toBe(1);
+    expect(icmp?.drops).toEqual([
+      { reason: 'NETFILTER_DROP', count: 1 },
+      { reason: 'NO_SOCKET', count: 10, ordinary: true },
+    ]);
+    expect(icmp?.path.map((h) => [h.netns, h.drops])).toEqual([
+      ['pod-c', 0],
+      ['node1', 0],
+      ['pod-a', 1],
+    ]);
+    expect(s.edges.find((e) => e.to === 'pod-a')?.drops).toBe(1);
+    const udp = s.flows.find((f) => f.proto === 'udp');
+    expect(udp?.dropsTotal).toBe(8);
+    expect(udp?.drops).toEqual([{ reason: 'NO_SOCKET', count: 8 }]);
+  });
+
   it('evicts the flows idle longest past its limit, and says so', () => {
     const t = new FlowTable(2);
     t.apply(tick(0, [flow(1, 100, { sport: 1 }), flow(1, 200, { sport: 2 }), flow(1, 300, { sport: 3 })]));

@@ -10,6 +10,7 @@ import {
   type FlowRow,
   type FlowsState,
 } from '../protocol/flows';
+import { isOrdinaryEnd } from '../protocol/vocab';
 import type { FlowsRecord, TickFlow } from './record';
 
 /** Flows kept at most; past it the one idle longest goes, and is counted (`pressure.evicted`). */
@@ -31,6 +32,7 @@ interface NsAcc {
 interface FlowAcc {
   readonly id: string;
   readonly proto: string;
+  readonly protoNum: number;
   readonly src: string;
   readonly dst: string;
   readonly sport: number;
@@ -83,6 +85,7 @@ export class FlowTable {
       f = {
         id,
         proto: flowProtoName(t.proto),
+        protoNum: t.proto,
         src: t.src,
         dst: t.dst,
         sport: t.sport,
@@ -188,6 +191,9 @@ function row(f: FlowAcc, names: TableNames, secs: number): FlowRow {
   for (const n of ns) if (top && n.packets > top.packets) top = n;
   const drops = new Map<string, number>();
   for (const n of all) for (const [reason, c] of n.drops) drops.set(reason, (drops.get(reason) ?? 0) + c);
+  // Ordinary ends (ping's NO_SOCKET, isOrdinaryEnd) are listed, and counted in no drops.
+  const ordinary = (reason: string): boolean => isOrdinaryEnd(reason, f.protoNum);
+  const lost = (m: Map<string, number>): number => [...m].reduce((a, [reason, c]) => a + (ordinary(reason) ? 0 : c), 0);
   let tickPackets = 0;
   let tickBytes = 0;
   for (const n of ns) {
@@ -200,7 +206,7 @@ function row(f: FlowAcc, names: TableNames, secs: number): FlowRow {
     devices: n.devices.map((d) => names.device(n.inode, d) ?? `if${d}`),
     packets: n.packets,
     bytes: n.bytes,
-    drops: [...n.drops.values()].reduce((a, b) => a + b, 0),
+    drops: lost(n.drops),
   }));
   const firstNs = ns.reduce((m, n) => (n.firstNs && n.firstNs < m ? n.firstNs : m), Infinity);
   return {
@@ -215,8 +221,10 @@ function row(f: FlowAcc, names: TableNames, secs: number): FlowRow {
     payload: top?.payload ?? 0,
     pps: tickPackets / secs,
     bps: (tickBytes * 8) / secs,
-    drops: [...drops].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
-    dropsTotal: [...drops.values()].reduce((a, b) => a + b, 0),
+    drops: [...drops]
+      .map(([reason, count]) => ({ reason, count, ...(ordinary(reason) && { ordinary: true as const }) }))
+      .sort((a, b) => Number(a.ordinary ?? false) - Number(b.ordinary ?? false) || b.count - a.count),
+    dropsTotal: lost(drops),
     firstMs: Number.isFinite(firstNs) ? names.wallMs(firstNs) : 0,
     lastMs: names.wallMs(f.lastNs),
     path,

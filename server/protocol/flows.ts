@@ -15,11 +15,17 @@ export const FlowHop = z.object({
   devices: z.array(z.string()),
   packets: count,
   bytes: count,
+  /** Packets lost there (ordinary ends left out). */
   drops: count,
 });
 export type FlowHop = z.infer<typeof FlowHop>;
 
-export const FlowDrop = z.object({ reason: z.string(), count });
+export const FlowDrop = z.object({
+  reason: z.string(),
+  count,
+  /** An ordinary end, not a loss (isOrdinaryEnd: ping's echo replies): out of every drops count. */
+  ordinary: z.literal(true).optional(),
+});
 export type FlowDrop = z.infer<typeof FlowDrop>;
 
 /** One direction of a flow: the 5-tuple, summed over the namespaces it crossed. */
@@ -39,7 +45,9 @@ export const FlowRow = z.object({
   /** Over the last tick. */
   pps: z.number().min(0),
   bps: z.number().min(0),
+  /** Every reason the kernel freed its packets with, losses first, then the ordinary ends. */
   drops: z.array(FlowDrop),
+  /** Packets lost (ordinary ends left out). */
   dropsTotal: count,
   firstMs: z.number(),
   lastMs: z.number(),

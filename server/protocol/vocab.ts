@@ -23,6 +23,14 @@ export function protoNumber(name: string): number | undefined {
 /** The protocols a follow or a live filter can ask for, as numbers for the kernel filter. */
 export const traceProtoNumber = (p: TraceProto): number => IP_PROTO[p];
 
+/**
+ * A free that ends a packet's path without losing it: consumed, or NO_SOCKET for ICMP and ICMPv6 (an echo
+ * reply the kernel frees once the raw socket, ping's, took its clone). NO_SOCKET for TCP or UDP means
+ * nobody listens: a drop. The tracer's ends and the flow view's drop counts both go by it.
+ */
+export const isOrdinaryEnd = (reason: string, proto: number): boolean =>
+  reason === 'CONSUMED' || (reason === 'NO_SOCKET' && (proto === IP_PROTO.icmp || proto === IP_PROTO.icmpv6));
+
 /** TCP header flag bits, lowest first. */
 export const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
 

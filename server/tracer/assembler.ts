@@ -1,5 +1,6 @@
 // The one packet assembler: hop events in, packets (one skb's life) out. Follow, live and the offline
 // builder all feed it, so a packet is cut the same way wherever it is drawn. Pure: fixtures test it.
+import { isOrdinaryEnd } from '../protocol/vocab';
 import type { HopEvent } from './hop-event';
 
 /** Who sent the traffic, to tell request from reply. Live mode knows neither. */
@@ -62,8 +63,7 @@ export function isXdpHandoff(e: HopEvent): boolean {
 const XDP_HANDOFF_SYMBOLS = new Set(['skb_pp_cow_data', 'veth_convert_skb_to_xdp_buff', 'veth_xdp_rcv_skb']);
 
 /**
- * Ordinary end or real drop? Consumed skbs are ordinary; so is NO_SOCKET for ICMP (an echo reply whose
- * raw socket already got its clone). NO_SOCKET for TCP/UDP means nobody listens: real. A hand-off to
+ * Ordinary end or real drop? Consumed skbs are ordinary, and so is ICMP's NO_SOCKET (isOrdinaryEnd). A hand-off to
  * native XDP with nothing after it (see isXdpHandoff; isCopyEnd says when something came after) is the
  * XDP program's drop, inferred.
  */
@@ -71,9 +71,7 @@ export function classifyEnd(e: HopEvent): { reason: string; isRealDrop: boolean 
   if (isXdpHandoff(e)) return { reason: XDP_HANDOFF, isRealDrop: true };
   if (e.hook === 'consume_skb') return { reason: 'CONSUMED', isRealDrop: false };
   const reason = e.reason ?? 'UNKNOWN';
-  if (reason === 'CONSUMED') return { reason, isRealDrop: false };
-  if (reason === 'NO_SOCKET' && (e.proto === 1 || e.proto === 58)) return { reason, isRealDrop: false };
-  return { reason, isRealDrop: true };
+  return { reason, isRealDrop: !isOrdinaryEnd(reason, e.proto) };
 }
 
 /** Fields that stay the same along one packet's path (NAT changes addresses, routers lower the TTL). */
