@@ -1,7 +1,8 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 // `packet-journey` (setup links it into /usr/local/bin; `npx packet-journey` runs it too). It runs the
-// bundle in dist/ in this process when it is current, and the TypeScript sources through tsx's loader otherwise
-// (a checkout being edited, or never built): same behaviour, only slower to start. `--version` says which.
+// bundle in dist/ in this process when it is current, and otherwise the TypeScript sources through tsx's
+// loader (a checkout being edited, or never built): same behaviour, only slower to start. `--version` says
+// which.
 // The shebang drops NODE_EXTRA_CA_CERTS: Node reads and parses that file before any script runs (60 ms
 // per call for the 146 certificates of ca-certificates.crt here), and nothing packet-journey does uses TLS.
 import { readFileSync } from 'node:fs';
