@@ -16,6 +16,9 @@ export default defineConfig({
   globalTeardown: './e2e/global-teardown.ts',
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
+    // An action that cannot happen fails naming its locator, before the test's 60 s say only "timeout".
+    actionTimeout: 45_000,
+    navigationTimeout: 45_000,
     viewport: { width: 1600, height: 1000 },
     launchOptions: {
       executablePath: '/usr/bin/chromium',

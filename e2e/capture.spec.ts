@@ -47,9 +47,16 @@ test('capture on a lab veth: filter bytecode, bad filter error, live packets dur
   await page.getByTestId(captureIds.start).click();
   await expect(page.getByTestId(captureIds.status)).toHaveAttribute('data-state', 'running');
 
-  await new Promise<void>((resolve) =>
-    execFile('ip', ['netns', 'exec', 'pod-a', 'ping', '-c', '3', '-i', '0.3', '10.244.2.2'], () => resolve()),
+  // Bounded, and said when it is what hangs: CI once spent this test's 60 s with no step named.
+  const pinged = await new Promise<string>((resolve) =>
+    execFile(
+      'ip',
+      ['netns', 'exec', 'pod-a', 'ping', '-c', '3', '-i', '0.3', '-w', '10', '10.244.2.2'],
+      { timeout: 15_000 },
+      (err, out, stderr) => resolve(err ? `ping: ${err.message} ${stderr}` : out),
+    ),
   );
+  expect(pinged, pinged).toMatch(/3 packets transmitted, 3 received/);
   await expect(page.getByTestId(captureIds.list)).toContainText('10.244.1.2 > 10.244.2.2: ICMP echo request');
   await expect(page.getByTestId(captureIds.list)).toContainText('10.244.2.2 > 10.244.1.2: ICMP echo reply');
 
