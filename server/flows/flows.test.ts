@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/index';
 import type { FlowRow, FlowsState } from '../protocol/flows';
 import { ProbeLoader } from '../tracer/loader';
-import type { FlowsRecord } from './record';
+import type { FlowsRecord, TickFlow } from './record';
 import { FlowView } from './view';
 
 const POD_A = '10.244.1.2';
@@ -255,7 +255,7 @@ describe('flow view (real kernel)', () => {
     const dense = new ProbeLoader(undefined, 0);
     const v = new FlowView(dense, { samplePerSec: 200 });
     // Per protocol, per namespace: the samples started there (the ports are known once the senders ended).
-    const seen: { proto: number; sport: number; netns: number; sampled: number }[] = [];
+    const seen: TickFlow[] = [];
     const ports = { udp: 0, tcp: 0 };
     try {
       inNs('pod-c', ['sh', '-c', `echo 2 > ${rps}`]);
